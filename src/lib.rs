@@ -1,0 +1,9 @@
+//! night: supervise an AI coding agent overnight.
+//!
+//! Source ──syntax::parse──▶ ast::Runbook ──check──▶ Plan ──run──▶ Outcome + journal ──report──▶ report
+
+pub mod ast;
+pub mod diagnostic;
+pub mod source;
+pub mod syntax;
+pub mod test_counts;

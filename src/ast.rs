@@ -1,0 +1,693 @@
+//! The typed AST of a runbook. Every node carries its span; values are already parsed.
+
+use crate::source::{Span, Spanned};
+pub use crate::test_counts::TestFormat;
+use std::fmt;
+use std::time::Duration;
+
+/// A whole runbook as written. Blocks are optional here so that one pass can report
+/// everything; the checker turns a complete, valid runbook into a [`crate::plan::Plan`].
+#[derive(Debug, Clone, Default)]
+pub struct Runbook {
+    /// `name "…"`.
+    pub name: Option<Spanned<String>>,
+    /// `task { … }`.
+    pub task: Option<Task>,
+    /// `success { … }`.
+    pub success: Option<Success>,
+    /// `permissions { … }`.
+    pub permissions: Option<Permissions>,
+    /// `limits { … }`.
+    pub limits: Option<Limits>,
+    /// `rollback { … }`.
+    pub rollback: Option<Rollback>,
+    /// `notify { … }`.
+    pub notify: Option<Notify>,
+    /// `waive CODE "reason"` statements.
+    pub waivers: Vec<Waiver>,
+}
+
+// ------------------------------------------------------------------ task ----
+
+/// `task { … }`.
+#[derive(Debug, Clone)]
+pub struct Task {
+    /// The `task` keyword.
+    pub span: Span,
+    /// `prompt …`.
+    pub prompt: Option<Spanned<Prompt>>,
+    /// `agent …`; default `claude`.
+    pub agent: Option<Spanned<Agent>>,
+    /// `repo "path"`.
+    pub repo: Option<Spanned<String>>,
+    /// `branch "…"`.
+    pub branch: Option<Spanned<String>>,
+    /// `worktree on|off`.
+    pub worktree: Option<Spanned<bool>>,
+}
+
+/// Where the task text comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prompt {
+    /// `prompt "…"` or `prompt """…"""`.
+    Inline(String),
+    /// `prompt file "path.md"`, relative to the runbook.
+    File(Spanned<String>),
+}
+
+/// The agent kinds night knows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgentKind {
+    /// Claude Code.
+    Claude,
+    /// OpenAI Codex CLI.
+    Codex,
+    /// aider.
+    Aider,
+    /// Gemini CLI.
+    Gemini,
+    /// goose.
+    Goose,
+    /// Any program, run through `sh -c`.
+    Command(Spanned<String>),
+}
+
+impl AgentKind {
+    /// The names accepted after `agent`.
+    pub const NAMES: &'static [&'static str] = &["claude", "codex", "aider", "gemini", "goose", "command"];
+
+    /// The kind's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AgentKind::Claude => "claude",
+            AgentKind::Codex => "codex",
+            AgentKind::Aider => "aider",
+            AgentKind::Gemini => "gemini",
+            AgentKind::Goose => "goose",
+            AgentKind::Command(_) => "command",
+        }
+    }
+
+    /// Whether the agent reports token usage and cost night can count.
+    pub fn reports_usage(&self) -> bool {
+        matches!(self, AgentKind::Claude | AgentKind::Codex | AgentKind::Gemini)
+    }
+}
+
+/// `agent KIND { … }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Agent {
+    /// Which agent.
+    pub kind: AgentKind,
+    /// `model "…"`.
+    pub model: Option<Spanned<String>>,
+    /// `max_turns N`.
+    pub max_turns: Option<Spanned<u64>>,
+    /// `args "…" …`.
+    pub args: Vec<Spanned<String>>,
+    /// `bin "path"`.
+    pub bin: Option<Spanned<String>>,
+}
+
+impl Agent {
+    /// An agent of `kind` with no settings.
+    pub fn new(kind: AgentKind) -> Self {
+        Self { kind, model: None, max_turns: None, args: Vec::new(), bin: None }
+    }
+}
+
+// --------------------------------------------------------------- success ----
+
+/// `success { … }`.
+#[derive(Debug, Clone)]
+pub struct Success {
+    /// The `success` keyword.
+    pub span: Span,
+    /// The checks, in order.
+    pub checks: Vec<Spanned<Check>>,
+}
+
+/// One success statement.
+#[derive(Debug, Clone)]
+pub enum Check {
+    /// `run "cmd" [matches /re/] [within D]`.
+    Run {
+        /// The shell command.
+        command: Spanned<String>,
+        /// Standard output must match.
+        matches: Option<Spanned<Regex>>,
+        /// Time limit (default 30m).
+        within: Option<Spanned<Duration>>,
+    },
+    /// `tests "cmd" [format F] [within D]`.
+    Tests {
+        /// The shell command.
+        command: Spanned<String>,
+        /// How to count.
+        format: Spanned<TestFormat>,
+        /// Time limit (default 30m).
+        within: Option<Spanned<Duration>>,
+    },
+    /// `count /re/ in "cmd" OP N`.
+    Count {
+        /// What to count.
+        regex: Spanned<Regex>,
+        /// The shell command whose output is searched.
+        command: Spanned<String>,
+        /// How the count compares.
+        comparison: Spanned<Comparison>,
+        /// What it compares with.
+        target: Spanned<Target>,
+    },
+    /// `exists "path"`.
+    Exists(Spanned<String>),
+    /// `absent "path"`.
+    Absent(Spanned<String>),
+    /// `changed "glob" …`.
+    Changed(Vec<Spanned<Glob>>),
+    /// `committed`.
+    Committed,
+}
+
+impl Check {
+    /// The statement keyword.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Check::Run { .. } => "run",
+            Check::Tests { .. } => "tests",
+            Check::Count { .. } => "count",
+            Check::Exists(_) => "exists",
+            Check::Absent(_) => "absent",
+            Check::Changed(_) => "changed",
+            Check::Committed => "committed",
+        }
+    }
+
+    /// The shell command the check runs, if any.
+    pub fn command(&self) -> Option<&Spanned<String>> {
+        match self {
+            Check::Run { command, .. } | Check::Tests { command, .. } | Check::Count { command, .. } => Some(command),
+            _ => None,
+        }
+    }
+}
+
+/// A compiled regex and the text it was written as.
+#[derive(Debug, Clone)]
+pub struct Regex {
+    /// As written between the slashes, with flags, e.g. `/passed/i`.
+    pub source: String,
+    /// Compiled.
+    pub regex: regex::Regex,
+}
+
+impl PartialEq for Regex {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
+}
+
+impl fmt::Display for Regex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Comparison {
+    /// `<`
+    #[serde(rename = "<")]
+    Less,
+    /// `<=`
+    #[serde(rename = "<=")]
+    LessOrEqual,
+    /// `>`
+    #[serde(rename = ">")]
+    Greater,
+    /// `>=`
+    #[serde(rename = ">=")]
+    GreaterOrEqual,
+    /// `==`
+    #[serde(rename = "==")]
+    Equal,
+}
+
+impl Comparison {
+    /// Parse `<`, `<=`, `>`, `>=`, `==`.
+    pub fn from_symbol(symbol: &str) -> Option<Self> {
+        Some(match symbol {
+            "<" => Comparison::Less,
+            "<=" => Comparison::LessOrEqual,
+            ">" => Comparison::Greater,
+            ">=" => Comparison::GreaterOrEqual,
+            "==" => Comparison::Equal,
+            _ => return None,
+        })
+    }
+
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Comparison::Less => "<",
+            Comparison::LessOrEqual => "<=",
+            Comparison::Greater => ">",
+            Comparison::GreaterOrEqual => ">=",
+            Comparison::Equal => "==",
+        }
+    }
+
+    /// Whether `left OP right` holds.
+    pub fn holds(self, left: u64, right: u64) -> bool {
+        match self {
+            Comparison::Less => left < right,
+            Comparison::LessOrEqual => left <= right,
+            Comparison::Greater => left > right,
+            Comparison::GreaterOrEqual => left >= right,
+            Comparison::Equal => left == right,
+        }
+    }
+}
+
+impl fmt::Display for Comparison {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.symbol())
+    }
+}
+
+/// The right-hand side of a comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// A fixed number.
+    Number(u64),
+    /// The value measured before the agent starts.
+    Baseline,
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Number(n) => write!(f, "{n}"),
+            Target::Baseline => f.write_str("baseline"),
+        }
+    }
+}
+
+/// A compiled glob, anchored at the repository root.
+#[derive(Debug, Clone)]
+pub struct Glob {
+    /// As written.
+    pub pattern: String,
+    /// Compiled (`*` stays within a folder; `**` crosses folders).
+    pub matcher: globset::GlobMatcher,
+}
+
+impl Glob {
+    /// Compile a runbook glob. A trailing `/` means everything under that folder.
+    pub fn new(pattern: &str) -> Result<Self, globset::Error> {
+        let normalized = normalize_glob(pattern);
+        let glob = globset::GlobBuilder::new(&normalized)
+            .literal_separator(true)
+            .backslash_escape(true)
+            .build()?;
+        Ok(Self { pattern: pattern.to_string(), matcher: glob.compile_matcher() })
+    }
+
+    /// Whether a repository-relative path (with `/` separators) matches.
+    pub fn is_match(&self, path: &str) -> bool {
+        self.matcher.is_match(path)
+    }
+
+    /// The longest leading part without wildcards: the folder the glob lies under.
+    pub fn literal_prefix(&self) -> &str {
+        let normalized = self.pattern.trim_start_matches("./");
+        let end = normalized.find(['*', '?', '[', '{']).unwrap_or(normalized.len());
+        let prefix = &normalized[..end];
+        match prefix.rfind('/') {
+            Some(slash) if end < normalized.len() => &prefix[..slash],
+            _ if end < normalized.len() => "",
+            _ => prefix,
+        }
+    }
+}
+
+impl PartialEq for Glob {
+    fn eq(&self, other: &Self) -> bool {
+        self.pattern == other.pattern
+    }
+}
+
+fn normalize_glob(pattern: &str) -> String {
+    let trimmed = pattern.trim_start_matches("./").trim_start_matches('/');
+    if trimmed.is_empty() || trimmed == "." {
+        "**".to_string()
+    } else if let Some(folder) = trimmed.strip_suffix('/') {
+        format!("{folder}/**")
+    } else {
+        trimmed.to_string()
+    }
+}
+
+// ----------------------------------------------------------- permissions ----
+
+/// `permissions { … }`.
+#[derive(Debug, Clone)]
+pub struct Permissions {
+    /// The `permissions` keyword.
+    pub span: Span,
+    /// `read` globs (empty: default `"**"`).
+    pub read: Vec<Spanned<Glob>>,
+    /// `write` globs; `None` when no `write` statement.
+    pub write: Option<Spanned<Vec<Spanned<Glob>>>>,
+    /// `deny "pattern"` (and the patterns after `deny irreversible`).
+    pub deny: Vec<Spanned<CommandPattern>>,
+    /// `deny irreversible` was written here.
+    pub deny_irreversible: Option<Span>,
+    /// `allow "pattern"`.
+    pub allow: Vec<Spanned<CommandPattern>>,
+    /// `network …`.
+    pub network: Option<Spanned<Network>>,
+    /// `sandbox …`.
+    pub sandbox: Option<Spanned<Sandbox>>,
+    /// `on violation …`.
+    pub on_violation: Option<Spanned<OnViolation>>,
+}
+
+/// A glob over a shell command line, e.g. `"git push*"`.
+#[derive(Debug, Clone)]
+pub struct CommandPattern {
+    /// As written.
+    pub pattern: String,
+    /// Compiled: `*` matches anything, spaces included.
+    pub matcher: globset::GlobMatcher,
+}
+
+impl CommandPattern {
+    /// Compile a command pattern.
+    pub fn new(pattern: &str) -> Result<Self, globset::Error> {
+        let glob = globset::GlobBuilder::new(pattern.trim()).literal_separator(false).build()?;
+        Ok(Self { pattern: pattern.to_string(), matcher: glob.compile_matcher() })
+    }
+
+    /// Whether a command line (whitespace folded) matches.
+    pub fn is_match(&self, command: &str) -> bool {
+        let folded = command.split_whitespace().collect::<Vec<_>>().join(" ");
+        self.matcher.is_match(folded.as_str())
+    }
+}
+
+impl PartialEq for CommandPattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.pattern == other.pattern
+    }
+}
+
+/// `network …`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Network {
+    /// `network off`.
+    Off,
+    /// `network on`.
+    On,
+    /// `network allow "host" …`.
+    Allow(Vec<String>),
+}
+
+/// `sandbox …`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sandbox {
+    /// Use it where the kernel allows.
+    Auto,
+    /// Refuse to run without it.
+    On,
+    /// Never.
+    Off,
+}
+
+/// `on violation …`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnViolation {
+    /// Restore the offending paths; the attempt fails.
+    Revert,
+    /// End the run.
+    Stop,
+}
+
+// ---------------------------------------------------------------- limits ----
+
+/// `limits { … }`.
+#[derive(Debug, Clone, Default)]
+pub struct Limits {
+    /// The `limits` keyword.
+    pub span: Span,
+    /// `timeout D`.
+    pub timeout: Option<Spanned<Duration>>,
+    /// `session D`.
+    pub session: Option<Spanned<Duration>>,
+    /// `attempts N`.
+    pub attempts: Option<Spanned<u64>>,
+    /// `stuck N`.
+    pub stuck: Option<Spanned<u64>>,
+    /// `idle D`.
+    pub idle: Option<Spanned<Duration>>,
+    /// `silence D`.
+    pub silence: Option<Spanned<Duration>>,
+    /// `tokens N`.
+    pub tokens: Option<Spanned<u64>>,
+    /// `cost $X`.
+    pub cost: Option<Spanned<Money>>,
+    /// `quota wait D`.
+    pub quota_wait: Option<Spanned<Duration>>,
+}
+
+/// US dollars, in cents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct Money {
+    /// Whole cents.
+    pub cents: u64,
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "${}.{:02}", self.cents / 100, self.cents % 100)
+    }
+}
+
+// -------------------------------------------------------------- rollback ----
+
+/// `rollback { … }`.
+#[derive(Debug, Clone)]
+pub struct Rollback {
+    /// The `rollback` keyword.
+    pub span: Span,
+    /// `when failing|passing OP baseline|N`.
+    pub when: Option<Spanned<RollbackWhen>>,
+    /// `to start|last-green`; default `last-green`.
+    pub to: Option<Spanned<RollbackTo>>,
+    /// `then stop|retry`; default `stop`.
+    pub then: Option<Spanned<RollbackThen>>,
+}
+
+/// The regression condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RollbackWhen {
+    /// Which count.
+    pub metric: TestMetric,
+    /// How it compares.
+    pub comparison: Comparison,
+    /// With what.
+    pub target: Target,
+}
+
+/// A count from the `tests` check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TestMetric {
+    /// Failed tests.
+    Failing,
+    /// Passed tests.
+    Passing,
+}
+
+/// Where rollback resets to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RollbackTo {
+    /// The start commit.
+    Start,
+    /// The newest run commit where the condition did not hold.
+    LastGreen,
+}
+
+/// What happens after a rollback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RollbackThen {
+    /// End the run as `rolled-back`.
+    Stop,
+    /// Go on with the next attempt.
+    Retry,
+}
+
+// ---------------------------------------------------------------- notify ----
+
+/// `notify { … }`.
+#[derive(Debug, Clone)]
+pub struct Notify {
+    /// The `notify` keyword.
+    pub span: Span,
+    /// The notifiers, in order.
+    pub notifiers: Vec<Spanned<Notifier>>,
+}
+
+/// One notifier statement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notifier {
+    /// Where it sends.
+    pub channel: Channel,
+    /// `on EVENT …`; default `[end]`.
+    pub events: Vec<Spanned<Event>>,
+}
+
+impl Notifier {
+    /// The events this notifier is sent, with the default `end`.
+    pub fn wants(&self, event: Event) -> bool {
+        if self.events.is_empty() {
+            event == Event::End
+        } else {
+            self.events.iter().any(|e| e.value == event)
+        }
+    }
+}
+
+/// A literal string or an environment reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// Written in the runbook.
+    Literal(String),
+    /// `env.NAME`: read when the run starts; a secret.
+    Env(String),
+}
+
+/// Where a notifier sends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Channel {
+    /// `webhook URL`.
+    Webhook { url: Spanned<Value> },
+    /// `slack URL`.
+    Slack { url: Spanned<Value> },
+    /// `discord URL`.
+    Discord { url: Spanned<Value> },
+    /// `ntfy "topic" [server URL]`.
+    Ntfy { topic: Spanned<Value>, server: Option<Spanned<Value>> },
+    /// `email "to@…" via URL`.
+    Email { to: Spanned<String>, via: Spanned<Value> },
+    /// `sms "+n" via twilio SID TOKEN from "+n"`.
+    Sms { to: Spanned<String>, sid: Spanned<Value>, token: Spanned<Value>, from: Spanned<String> },
+    /// `command "cmd"`.
+    Command { command: Spanned<String> },
+}
+
+impl Channel {
+    /// The statement keyword.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Channel::Webhook { .. } => "webhook",
+            Channel::Slack { .. } => "slack",
+            Channel::Discord { .. } => "discord",
+            Channel::Ntfy { .. } => "ntfy",
+            Channel::Email { .. } => "email",
+            Channel::Sms { .. } => "sms",
+            Channel::Command { .. } => "command",
+        }
+    }
+
+    /// Every value of the channel, for env look-ups.
+    pub fn values(&self) -> Vec<&Spanned<Value>> {
+        match self {
+            Channel::Webhook { url } | Channel::Slack { url } | Channel::Discord { url } => vec![url],
+            Channel::Ntfy { topic, server } => std::iter::once(topic).chain(server.as_ref()).collect(),
+            Channel::Email { via, .. } => vec![via],
+            Channel::Sms { sid, token, .. } => vec![sid, token],
+            Channel::Command { .. } => Vec::new(),
+        }
+    }
+}
+
+/// A run event a notifier can be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Event {
+    /// The run started (after the baseline).
+    Start,
+    /// An attempt ended.
+    Attempt,
+    /// The agent committed.
+    Commit,
+    /// The run succeeded.
+    Success,
+    /// The run ended without success.
+    Failure,
+    /// The run stopped as stuck.
+    Stuck,
+    /// Work was rolled back.
+    Rollback,
+    /// A permission violation.
+    Violation,
+    /// Every end, success included.
+    End,
+}
+
+impl Event {
+    /// Every event, in order.
+    pub const ALL: &'static [Event] = &[
+        Event::Start,
+        Event::Attempt,
+        Event::Commit,
+        Event::Success,
+        Event::Failure,
+        Event::Stuck,
+        Event::Rollback,
+        Event::Violation,
+        Event::End,
+    ];
+
+    /// The event's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Event::Start => "start",
+            Event::Attempt => "attempt",
+            Event::Commit => "commit",
+            Event::Success => "success",
+            Event::Failure => "failure",
+            Event::Stuck => "stuck",
+            Event::Rollback => "rollback",
+            Event::Violation => "violation",
+            Event::End => "end",
+        }
+    }
+
+    /// The event with this name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Event::ALL.iter().copied().find(|event| event.name() == name)
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+// --------------------------------------------------------------- waivers ----
+
+/// `waive CODE "reason"`.
+#[derive(Debug, Clone)]
+pub struct Waiver {
+    /// The rule silenced.
+    pub code: Spanned<crate::diagnostic::Code>,
+    /// Why; repeated in the report.
+    pub reason: Spanned<String>,
+}

@@ -1,0 +1,352 @@
+//! Diagnostics: data with stable codes, rendered by miette for people and as JSON for tools.
+
+use crate::source::{Source, Span};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// How bad a diagnostic is. Errors stop `night run`; warnings never do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Reported, never blocks a run (unless `--deny-warnings`).
+    Warning,
+    /// Blocks `night run` unless waived.
+    Error,
+}
+
+macro_rules! codes {
+    ($( $(#[doc = $doc:literal])* $variant:ident = $name:literal, $kind:ident; )*) => {
+        /// Every diagnostic's stable code. The names are part of the contract (LANGUAGE.md §10).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum Code {
+            $( $(#[doc = $doc])* #[serde(rename = $name)] $variant, )*
+        }
+
+        impl Code {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The stable name, e.g. `write-unbounded`.
+            pub fn name(self) -> &'static str {
+                match self { $(Code::$variant => $name,)* }
+            }
+
+            /// True for checklist rules (which `waive` may silence); false for syntax and schema errors.
+            pub fn is_checklist_rule(self) -> bool {
+                match self { $(Code::$variant => codes!(@rule $kind),)* }
+            }
+        }
+    };
+    (@rule rule) => { true };
+    (@rule schema) => { false };
+}
+
+codes! {
+    // ---- syntax and schema
+    /// The text does not parse.
+    Syntax = "syntax", schema;
+    /// A string has an invalid escape.
+    BadString = "bad-string", schema;
+    /// An integer is malformed or out of range.
+    BadNumber = "bad-number", schema;
+    /// A duration is malformed.
+    BadDuration = "bad-duration", schema;
+    /// A money amount is malformed.
+    BadMoney = "bad-money", schema;
+    /// A regex does not compile or has an unknown flag.
+    BadRegex = "bad-regex", schema;
+    /// A glob does not compile.
+    BadGlob = "bad-glob", schema;
+    /// A run name or branch is not a valid git ref.
+    BadRef = "bad-ref", schema;
+    /// A statement or block that does not exist (here).
+    UnknownStatement = "unknown-statement", schema;
+    /// A keyword argument that is not one of the allowed words.
+    UnknownValue = "unknown-value", schema;
+    /// An argument of the wrong kind.
+    WrongArgument = "wrong-argument", schema;
+    /// A required argument is missing.
+    MissingArgument = "missing-argument", schema;
+    /// More arguments than the statement takes, or a block where none is allowed.
+    ExtraArgument = "extra-argument", schema;
+    /// A block written twice.
+    DuplicateBlock = "duplicate-block", schema;
+    /// A statement written twice where only one is allowed.
+    DuplicateStatement = "duplicate-statement", schema;
+    /// A required block is missing.
+    MissingBlock = "missing-block", schema;
+    /// A required statement is missing.
+    MissingStatement = "missing-statement", schema;
+    /// `waive` names a code that is not a checklist rule.
+    UnknownRule = "unknown-rule", schema;
+    /// The runbook file cannot be read.
+    Unreadable = "unreadable", schema;
+
+    // ---- the pre-run checklist (LANGUAGE.md §10)
+    /// A `success` block exists.
+    SuccessMissing = "success-missing", rule;
+    /// Every success check can fail.
+    SuccessUnverifiable = "success-unverifiable", rule;
+    /// Every success command resolves.
+    CommandNotFound = "command-not-found", rule;
+    /// The prompt file exists and is readable by the agent.
+    ReadMissing = "read-missing", rule;
+    /// `write` exists and is bounded.
+    WriteUnbounded = "write-unbounded", rule;
+    /// Each `write` glob matches something.
+    WriteMatchesNothing = "write-matches-nothing", rule;
+    /// The repository is clean and on a branch.
+    GitDirty = "git-dirty", rule;
+    /// Some notifier reports the end of the run.
+    NotifyMissing = "notify-missing", rule;
+    /// Irreversible commands are denied.
+    IrreversibleUnrestricted = "irreversible-unrestricted", rule;
+    /// Every `env.X` is set.
+    EnvUnset = "env-unset", rule;
+    /// `attempts`, `stuck` and `idle` are all present.
+    NoStuckLimit = "no-stuck-limit", rule;
+    /// `tokens` or `cost` is present.
+    NoBudget = "no-budget", rule;
+    /// `session` is at most 4h.
+    LongSession = "long-session", rule;
+    /// A `rollback` block exists.
+    NoRollback = "no-rollback", rule;
+    /// The task is not open-ended, or a check measures the change.
+    OpenEndedTask = "open-ended-task", rule;
+    /// Success commands do nothing irreversible.
+    SideEffectsInChecks = "side-effects-in-checks", rule;
+    /// Found by the run's baseline: every check already holds.
+    SuccessAlreadyHolds = "success-already-holds", rule;
+}
+
+impl Code {
+    /// The code with this stable name.
+    pub fn from_name(name: &str) -> Option<Code> {
+        Code::ALL.iter().copied().find(|code| code.name() == name)
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A phrase attached to a span.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Label {
+    /// Where.
+    pub span: Span,
+    /// A short phrase, e.g. "expected a duration".
+    pub text: String,
+}
+
+/// One problem found in a runbook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Stable code.
+    pub code: Code,
+    /// Error or warning.
+    pub severity: Severity,
+    /// Short, lower case, names things in backticks.
+    pub message: String,
+    /// Where; the first label is the primary one.
+    pub labels: Vec<Label>,
+    /// A full sentence saying how to fix it.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error with a code and message.
+    pub fn error(code: Code, message: impl Into<String>) -> Self {
+        Self { code, severity: Severity::Error, message: message.into(), labels: Vec::new(), help: None }
+    }
+
+    /// A warning with a code and message.
+    pub fn warning(code: Code, message: impl Into<String>) -> Self {
+        Self { severity: Severity::Warning, ..Self::error(code, message) }
+    }
+
+    /// Add a label.
+    #[must_use]
+    pub fn label(mut self, span: Span, text: impl Into<String>) -> Self {
+        self.labels.push(Label { span, text: text.into() });
+        self
+    }
+
+    /// Set the help sentence.
+    #[must_use]
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// The primary span, if any.
+    pub fn span(&self) -> Option<Span> {
+        self.labels.first().map(|label| label.span)
+    }
+
+    /// True for errors.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// "did you mean `x`?" for the closest candidate by edit distance, if one is close enough.
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = word.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|candidate| (strsim::damerau_levenshtein(&lower, candidate), candidate))
+        .filter(|(distance, candidate)| *distance <= (candidate.len() / 3).max(1) || lower == *candidate)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+// ------------------------------------------------------------- rendering ----
+
+/// A diagnostic bound to its source, so miette can render it.
+#[derive(Debug)]
+struct Rendered<'a> {
+    diagnostic: &'a Diagnostic,
+    source: miette::NamedSource<String>,
+}
+
+impl fmt::Display for Rendered<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diagnostic.message)
+    }
+}
+
+impl std::error::Error for Rendered<'_> {}
+
+impl miette::Diagnostic for Rendered<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(self.diagnostic.code.name()))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.diagnostic.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.diagnostic.help.as_ref().map(|help| Box::new(help) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        if self.diagnostic.labels.is_empty() {
+            None
+        } else {
+            Some(&self.source)
+        }
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        if self.diagnostic.labels.is_empty() {
+            return None;
+        }
+        Some(Box::new(self.diagnostic.labels.iter().enumerate().map(|(index, label)| {
+            let text = (!label.text.is_empty()).then(|| label.text.clone());
+            if index == 0 {
+                miette::LabeledSpan::new_primary_with_span(text, label.span)
+            } else {
+                miette::LabeledSpan::new_with_span(text, label.span)
+            }
+        })))
+    }
+}
+
+/// How to render diagnostics as text.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderOptions {
+    /// Terminal width.
+    pub width: usize,
+    /// ANSI colours.
+    pub color: bool,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        Self { width: 80, color: false }
+    }
+}
+
+/// Render one diagnostic with its source snippet.
+pub fn render(diagnostic: &Diagnostic, source: &Source, options: RenderOptions) -> String {
+    let theme = if options.color {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    };
+    let handler = miette::GraphicalReportHandler::new_themed(theme)
+        .with_width(options.width)
+        .with_links(false);
+    let rendered = Rendered {
+        diagnostic,
+        source: miette::NamedSource::new(source.name(), source.text.clone()),
+    };
+    let mut out = String::new();
+    if handler.render_report(&mut out, &rendered).is_err() {
+        out = format!("{}: {} [{}]\n", source.name(), diagnostic.message, diagnostic.code);
+    }
+    out
+}
+
+/// The JSON form of a diagnostic (schema documented in docs/check-json.md).
+#[derive(Debug, Clone, Serialize)]
+pub struct JsonDiagnostic {
+    /// The runbook path.
+    pub file: String,
+    /// Stable code.
+    pub code: Code,
+    /// `error` or `warning`.
+    pub severity: Severity,
+    /// The message.
+    pub message: String,
+    /// The primary span, if any.
+    pub span: Option<JsonSpan>,
+    /// Label text at the primary span.
+    pub label: Option<String>,
+    /// How to fix it.
+    pub help: Option<String>,
+}
+
+/// A span with byte offsets and 1-based line/column (columns in characters).
+#[derive(Debug, Clone, Serialize)]
+pub struct JsonSpan {
+    /// Byte offset of the start.
+    pub start: usize,
+    /// Byte offset one past the end.
+    pub end: usize,
+    /// Line of the start.
+    pub line: usize,
+    /// Column of the start.
+    pub column: usize,
+    /// Line of the end.
+    pub end_line: usize,
+    /// Column of the end.
+    pub end_column: usize,
+}
+
+impl JsonDiagnostic {
+    /// The JSON form of `diagnostic` in `source`.
+    pub fn new(diagnostic: &Diagnostic, source: &Source) -> Self {
+        let span = diagnostic.span().map(|span| {
+            let (line, column) = source.line_column(span.start);
+            let (end_line, end_column) = source.line_column(span.end);
+            JsonSpan { start: span.start, end: span.end, line, column, end_line, end_column }
+        });
+        Self {
+            file: source.name(),
+            code: diagnostic.code,
+            severity: diagnostic.severity,
+            message: diagnostic.message.clone(),
+            span,
+            label: diagnostic.labels.first().map(|label| label.text.clone()),
+            help: diagnostic.help.clone(),
+        }
+    }
+}
