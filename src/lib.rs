@@ -7,3 +7,8 @@ pub mod diagnostic;
 pub mod source;
 pub mod syntax;
 pub mod test_counts;
+pub mod irreversible;
+pub mod check;
+pub mod plan;
+pub mod time;
+pub mod cli;

@@ -1,0 +1,70 @@
+//! `command-not-found`: the first word of each success command (and of a command agent) resolves.
+
+use super::Context;
+use crate::ast::AgentKind;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::irreversible::simple_commands;
+use crate::source::Spanned;
+use std::path::Path;
+
+const SHELL_BUILTINS: &[&str] = &[
+    "cd", "test", "[", "[[", "echo", "printf", "true", "false", ":", "exit", "export", "set", "unset", "source", ".",
+    "eval", "exec", "read", "type", "command", "builtin", "wait", "trap", "shift", "if", "then", "else", "fi", "for",
+    "while", "do", "done", "case", "esac", "!", "{", "}", "pushd", "popd", "ulimit", "umask", "let", "local",
+];
+
+pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
+    let base = context.repo.clone().unwrap_or_else(|| context.runbook_dir.clone());
+    if let Some(success) = &context.runbook.success {
+        for check in &success.checks {
+            if let Some(command) = check.value.command() {
+                report_missing(command, &base, "success commands run in the repository", context, findings);
+            }
+        }
+    }
+    if let AgentKind::Command(command) = context.agent_kind() {
+        report_missing(&command, &base, "the agent command runs in the repository", context, findings);
+    }
+}
+
+fn report_missing(command: &Spanned<String>, base: &Path, where_: &str, context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
+    let path_var = (context.env)("PATH").unwrap_or_default();
+    for part in simple_commands(&command.value) {
+        let Some(program) = first_word(&part) else { continue };
+        if SHELL_BUILTINS.contains(&program.as_str()) || program.contains('$') || resolves(&program, base, &path_var) {
+            continue;
+        }
+        let help = if program.contains('/') {
+            format!("`{program}` is not an executable file; {where_}, so paths are relative to its root. Check the path and `chmod +x` it.")
+        } else {
+            format!("Install `{program}` or put it on PATH before the run; {where_}, with the PATH night is started with.")
+        };
+        findings.push(
+            Diagnostic::error(Code::CommandNotFound, format!("command `{program}` not found"))
+                .label(command.span, format!("`{program}` is not on PATH or in the repository"))
+                .help(help),
+        );
+    }
+}
+
+fn first_word(part: &str) -> Option<String> {
+    let word = part.split_whitespace().next()?;
+    let unquoted = word.trim_matches(|c| c == '\'' || c == '"');
+    (!unquoted.is_empty() && !unquoted.starts_with(['(', '<', '>'])).then(|| unquoted.to_string())
+}
+
+fn resolves(program: &str, base: &Path, path_var: &str) -> bool {
+    if program.contains('/') {
+        let expanded = program.strip_prefix("~/").map_or_else(
+            || base.join(program),
+            |rest| std::env::var_os("HOME").map_or_else(|| base.join(program), |home| Path::new(&home).join(rest)),
+        );
+        return is_executable(&expanded);
+    }
+    which::which_in(program, Some(path_var), base).is_ok()
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}

@@ -1,0 +1,284 @@
+//! The pre-run checklist (LANGUAGE.md §10): one file per rule, all run in one pass.
+
+mod command_not_found;
+mod env_unset;
+mod git_dirty;
+mod irreversible_unrestricted;
+mod limits_rules;
+mod notify_missing;
+mod open_ended_task;
+mod read_missing;
+mod side_effects_in_checks;
+mod success_rules;
+mod write_rules;
+
+use crate::ast::{AgentKind, Agent, Network, OnViolation, Prompt, Runbook, Sandbox, TestMetric, Check};
+use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::plan::{Plan, PlanLimits, PlanPermissions};
+use crate::source::Source;
+use crate::syntax;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Reads environment variables; injectable so the language server and tests control it.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// What a rule sees.
+pub struct Context<'a> {
+    /// The runbook text.
+    pub source: &'a Source,
+    /// The lowered runbook.
+    pub runbook: &'a Runbook,
+    /// The folder of the runbook (absolute).
+    pub runbook_dir: PathBuf,
+    /// The runbook's absolute path.
+    pub runbook_path: PathBuf,
+    /// The repository's work tree root, when one was found.
+    pub repo: Option<PathBuf>,
+    /// The prompt text (inline, or read from the prompt file when it exists).
+    pub prompt_text: Option<String>,
+    /// Environment look-up.
+    pub env: EnvLookup<'a>,
+}
+
+impl Context<'_> {
+    /// The agent, with the default `claude`.
+    pub fn agent_kind(&self) -> AgentKind {
+        self.runbook.task.as_ref().and_then(|t| t.agent.as_ref()).map_or(AgentKind::Claude, |a| a.kind.clone())
+    }
+}
+
+/// Where a checklist item stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum ItemStatus {
+    /// The rule holds.
+    Passed,
+    /// The rule found problems of this severity.
+    Failed {
+        /// Error or warning.
+        severity: Severity,
+    },
+    /// Silenced by `waive`, with the reason.
+    Waived {
+        /// Why.
+        reason: String,
+    },
+    /// Checked by `night run` at the baseline, not by `night check`.
+    AtRun,
+}
+
+/// One line of the checklist.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChecklistItem {
+    /// The rule.
+    pub code: Code,
+    /// What the item asks.
+    pub title: &'static str,
+    /// Where it stands.
+    #[serde(flatten)]
+    pub status: ItemStatus,
+}
+
+/// Everything `night check` found in one runbook.
+#[derive(Debug)]
+pub struct CheckOutcome {
+    /// Errors and warnings, in source order (waived ones removed).
+    pub diagnostics: Vec<Diagnostic>,
+    /// The checklist, one item per rule.
+    pub checklist: Vec<ChecklistItem>,
+    /// The plan, when there are no errors.
+    pub plan: Option<Plan>,
+}
+
+impl CheckOutcome {
+    /// Whether any error remains.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// The checklist items, in the order of LANGUAGE.md §10, with their titles.
+pub const CHECKLIST: &[(Code, &str)] = &[
+    (Code::SuccessMissing, "the success condition is verifiable"),
+    (Code::SuccessUnverifiable, "every success check can fail"),
+    (Code::CommandNotFound, "every success command exists"),
+    (Code::ReadMissing, "the agent can read what it needs"),
+    (Code::WriteUnbounded, "the agent writes only what it should"),
+    (Code::WriteMatchesNothing, "each write glob matches something"),
+    (Code::GitDirty, "git is clean"),
+    (Code::NotifyMissing, "the run reports its end"),
+    (Code::IrreversibleUnrestricted, "irreversible operations are restricted"),
+    (Code::EnvUnset, "every env reference is set"),
+    (Code::NoStuckLimit, "a loop cannot run all night"),
+    (Code::NoBudget, "spending is capped"),
+    (Code::LongSession, "context will not run out"),
+    (Code::NoRollback, "cascading errors are undone"),
+    (Code::OpenEndedTask, "the task has an end"),
+    (Code::SideEffectsInChecks, "success commands do nothing irreversible"),
+    (Code::SuccessAlreadyHolds, "the checks fail before the work starts"),
+];
+
+/// Parse and check a runbook against the schema and the whole checklist.
+pub fn check(source: &Source, env: EnvLookup<'_>) -> CheckOutcome {
+    let parsed = syntax::parse(source);
+    let mut diagnostics = parsed.diagnostics;
+    let syntax_failed = diagnostics.iter().any(|d| d.code == Code::Syntax || d.code == Code::BadString);
+    let runbook = parsed.runbook;
+
+    let runbook_path = absolute(source.path());
+    let runbook_dir = runbook_path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let prompt_text = runbook.task.as_ref().and_then(|task| task.prompt.as_ref()).and_then(|prompt| match &prompt.value {
+        Prompt::Inline(text) => Some(text.clone()),
+        Prompt::File(path) => std::fs::read_to_string(runbook_dir.join(&path.value)).ok(),
+    });
+    let repo = resolve_repo(&runbook, &runbook_dir);
+    let context = Context { source, runbook: &runbook, runbook_dir, runbook_path, repo, prompt_text, env };
+
+    let mut findings = Vec::new();
+    if !syntax_failed {
+        cross_block_rules(&context, &mut findings);
+        success_rules::check(&context, &mut findings);
+        command_not_found::check(&context, &mut findings);
+        read_missing::check(&context, &mut findings);
+        write_rules::check(&context, &mut findings);
+        git_dirty::check(&context, &mut findings);
+        notify_missing::check(&context, &mut findings);
+        irreversible_unrestricted::check(&context, &mut findings);
+        env_unset::check(&context, &mut findings);
+        limits_rules::check(&context, &mut findings);
+        open_ended_task::check(&context, &mut findings);
+        side_effects_in_checks::check(&context, &mut findings);
+    }
+
+    let waivers: Vec<(Code, String)> = runbook.waivers.iter().map(|w| (w.code.value, w.reason.value.clone())).collect();
+    let checklist = CHECKLIST
+        .iter()
+        .map(|(code, title)| {
+            let status = if let Some((_, reason)) = waivers.iter().find(|(waived, _)| waived == code) {
+                ItemStatus::Waived { reason: reason.clone() }
+            } else if let Some(worst) = findings.iter().filter(|d: &&Diagnostic| d.code == *code).map(|d| d.severity).max() {
+                ItemStatus::Failed { severity: worst }
+            } else if *code == Code::SuccessAlreadyHolds {
+                ItemStatus::AtRun
+            } else {
+                ItemStatus::Passed
+            };
+            ChecklistItem { code: *code, title, status }
+        })
+        .collect();
+    findings.retain(|finding| !waivers.iter().any(|(code, _)| *code == finding.code));
+    diagnostics.extend(findings);
+    diagnostics.sort_by_key(|d| (d.span().map_or(usize::MAX, |s| s.start), d.severity == Severity::Warning));
+
+    let plan = if diagnostics.iter().any(Diagnostic::is_error) || syntax_failed {
+        None
+    } else {
+        build_plan(&context, waivers, diagnostics.clone())
+    };
+    CheckOutcome { diagnostics, checklist, plan }
+}
+
+/// Constraints between blocks that are schema errors rather than checklist items.
+fn cross_block_rules(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
+    let runbook = context.runbook;
+    if let Some(rollback) = &runbook.rollback {
+        let has_tests = runbook.success.as_ref().is_some_and(|s| s.checks.iter().any(|c| matches!(c.value, Check::Tests { .. })));
+        if !has_tests {
+            let metric = rollback.when.as_ref().map_or("failing", |w| match w.value.metric {
+                TestMetric::Failing => "failing",
+                TestMetric::Passing => "passing",
+            });
+            findings.push(
+                Diagnostic::error(Code::MissingStatement, format!("`rollback` compares `{metric}` tests, but `success` has no `tests` check"))
+                    .label(rollback.span, "needs a `tests` check to compare")
+                    .help("Add a `tests \"…\"` statement to `success`, or remove the `rollback` block."),
+            );
+        }
+    }
+    let tests_count = runbook.success.as_ref().map_or(0, |s| s.checks.iter().filter(|c| matches!(c.value, Check::Tests { .. })).count());
+    if tests_count > 1 && runbook.rollback.is_some() {
+        if let Some(second) = runbook.success.as_ref().and_then(|s| s.checks.iter().filter(|c| matches!(c.value, Check::Tests { .. })).nth(1)) {
+            findings.push(
+                Diagnostic::warning(Code::NoRollback, "`rollback` compares the first `tests` check only")
+                    .label(second.span, "not used by `rollback`")
+                    .help("Put the test suite that measures regressions first in `success`."),
+            );
+        }
+    }
+}
+
+/// Find the repository: `repo "path"` relative to the runbook, or the one containing it.
+fn resolve_repo(runbook: &Runbook, runbook_dir: &Path) -> Option<PathBuf> {
+    let start = match runbook.task.as_ref().and_then(|t| t.repo.as_ref()) {
+        Some(repo) => runbook_dir.join(&repo.value),
+        None => runbook_dir.to_path_buf(),
+    };
+    let repository = git2::Repository::discover(&start).ok()?;
+    repository.workdir().map(|dir| dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()))
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| std::env::current_dir().map_or_else(|_| path.to_path_buf(), |cwd| cwd.join(path)))
+}
+
+fn build_plan(context: &Context<'_>, waivers: Vec<(Code, String)>, warnings: Vec<Diagnostic>) -> Option<Plan> {
+    let runbook = context.runbook;
+    let task = runbook.task.as_ref()?;
+    let permissions = runbook.permissions.as_ref()?;
+    let limits = runbook.limits.as_ref()?;
+    let name = runbook.name.as_ref().map(|n| n.value.clone()).unwrap_or_else(|| default_name(&context.runbook_path));
+    let read = if permissions.read.is_empty() {
+        crate::ast::Glob::new("**").ok().into_iter().collect()
+    } else {
+        permissions.read.iter().map(|g| g.value.clone()).collect()
+    };
+    Some(Plan {
+        source: context.source.clone(),
+        runbook_path: context.runbook_path.clone(),
+        name,
+        repo: context.repo.clone()?,
+        prompt: context.prompt_text.clone()?,
+        agent: task.agent.as_ref().map_or_else(|| Agent::new(AgentKind::Claude), |a| a.value.clone()),
+        branch_template: task.branch.as_ref().map_or_else(|| "night/{name}/{date}".to_string(), |b| b.value.clone()),
+        worktree: task.worktree.as_ref().is_some_and(|w| w.value),
+        checks: runbook.success.as_ref().map(|s| s.checks.clone()).unwrap_or_default(),
+        permissions: PlanPermissions {
+            read,
+            write: permissions.write.as_ref().map(|w| w.value.iter().map(|g| g.value.clone()).collect()).unwrap_or_default(),
+            deny: permissions.deny.iter().map(|d| d.value.clone()).collect(),
+            deny_irreversible: permissions.deny_irreversible.is_some(),
+            allow: permissions.allow.iter().map(|a| a.value.clone()).collect(),
+            network: permissions.network.as_ref().map_or(Network::On, |n| n.value.clone()),
+            sandbox: permissions.sandbox.as_ref().map_or(Sandbox::Auto, |s| s.value),
+            on_violation: permissions.on_violation.as_ref().map_or(OnViolation::Revert, |o| o.value),
+        },
+        limits: PlanLimits {
+            timeout: limits.timeout.as_ref()?.value,
+            session: limits.session.as_ref().map(|s| s.value),
+            attempts: limits.attempts.as_ref().map(|a| a.value),
+            stuck: limits.stuck.as_ref().map(|s| s.value),
+            idle: limits.idle.as_ref().map(|i| i.value),
+            silence: limits.silence.as_ref().map(|s| s.value),
+            tokens: limits.tokens.as_ref().map(|t| t.value),
+            cost: limits.cost.as_ref().map(|c| c.value),
+            quota_wait: limits.quota_wait.as_ref().map(|q| q.value),
+        },
+        rollback: runbook.rollback.clone(),
+        notifiers: runbook.notify.as_ref().map(|n| n.notifiers.clone()).unwrap_or_default(),
+        waivers,
+        warnings,
+        _checked: (),
+    })
+}
+
+/// The file name without `.night`, made safe as a git ref component.
+pub fn default_name(runbook_path: &Path) -> String {
+    let stem = runbook_path.file_stem().and_then(|s| s.to_str()).unwrap_or("night");
+    let cleaned: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '-' })
+        .collect();
+    let cleaned = cleaned.trim_matches(['-', '.']).to_string();
+    if cleaned.is_empty() { "night".to_string() } else { cleaned }
+}

@@ -1,0 +1,61 @@
+//! `write-unbounded` and `write-matches-nothing`: the agent writes only what it should.
+
+use super::Context;
+use crate::diagnostic::{Code, Diagnostic};
+use std::path::Path;
+
+pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
+    let Some(permissions) = &context.runbook.permissions else { return };
+    let Some(write) = &permissions.write else {
+        findings.push(
+            Diagnostic::error(Code::WriteUnbounded, "the permissions have no `write`")
+                .label(permissions.span, "says nothing about writes")
+                .help("List what the agent may change, like `write \"src/**\" \"tests/**\"`."),
+        );
+        return;
+    };
+    for glob in &write.value {
+        if glob.literal_prefix().is_empty() && glob.is_match("any/deep/path/file.txt") && glob.is_match("file") {
+            findings.push(
+                Diagnostic::error(Code::WriteUnbounded, format!("`write \"{}\"` lets the agent change everything", glob.pattern))
+                    .label(glob.span, "matches the whole repository")
+                    .help("Name the folders the task needs, like `write \"src/auth/**\" \"test/auth/**\"`."),
+            );
+        }
+    }
+    let Some(repo) = &context.repo else { return };
+    let files = repository_files(repo);
+    for glob in &write.value {
+        let prefix = glob.literal_prefix();
+        let has_wildcard = prefix.len() < glob.pattern.trim_start_matches("./").trim_end_matches('/').len();
+        let anchored = repo.join(prefix);
+        let lies_under_folder = if has_wildcard {
+            !prefix.is_empty() && anchored.is_dir()
+        } else {
+            anchored.exists() || anchored.parent().is_some_and(Path::is_dir)
+        };
+        if lies_under_folder || files.iter().any(|file| glob.is_match(file)) {
+            continue;
+        }
+        findings.push(
+            Diagnostic::warning(Code::WriteMatchesNothing, format!("`{}` matches nothing in the repository", glob.pattern))
+                .label(glob.span, "no such file or folder")
+                .help("Globs are relative to the repository root; check the spelling, or create the folder first."),
+        );
+    }
+}
+
+/// The repository's tracked files, plus untracked ones that are not ignored.
+fn repository_files(repo: &Path) -> Vec<String> {
+    let Ok(repository) = git2::Repository::open(repo) else { return Vec::new() };
+    let mut files: Vec<String> = repository
+        .index()
+        .map(|index| index.iter().map(|entry| String::from_utf8_lossy(&entry.path).into_owned()).collect())
+        .unwrap_or_default();
+    let mut options = git2::StatusOptions::new();
+    options.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false);
+    if let Ok(statuses) = repository.statuses(Some(&mut options)) {
+        files.extend(statuses.iter().filter(|s| s.status().is_wt_new()).filter_map(|s| s.path().map(str::to_string)));
+    }
+    files
+}

@@ -1,0 +1,138 @@
+//! `night check FILE…`: diagnostics, then the checklist; exit 0 / 1 / 2.
+
+use super::{CheckArgs, Format};
+use crate::check::{check, CheckOutcome, ItemStatus};
+use crate::diagnostic::{render, JsonDiagnostic, RenderOptions, Severity};
+use crate::source::Source;
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// The JSON document printed by `night check --format json`.
+#[derive(Serialize)]
+struct JsonReport {
+    version: u32,
+    files: Vec<JsonFile>,
+}
+
+#[derive(Serialize)]
+struct JsonFile {
+    file: String,
+    readable: bool,
+    errors: usize,
+    warnings: usize,
+    diagnostics: Vec<JsonDiagnostic>,
+    checklist: Vec<crate::check::ChecklistItem>,
+}
+
+/// Read a runbook as UTF-8, or say precisely why not.
+pub fn read_source(path: &Path) -> Result<Source, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{}`: {}", path.display(), io_reason(&e)))?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Source::new(path, text)),
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(&e.into_bytes()[..offset]).into_owned();
+            let line = text.matches('\n').count() + 1;
+            Err(format!("`{}` is not UTF-8 text: invalid byte at line {line} (byte {offset})", path.display()))
+        }
+    }
+}
+
+fn io_reason(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::IsADirectory => "it is a folder".into(),
+        _ => error.to_string().to_lowercase(),
+    }
+}
+
+pub fn run(args: &CheckArgs) -> u8 {
+    let env = |name: &str| std::env::var(name).ok();
+    let options = RenderOptions { width: super::width(), color: super::use_color() };
+    let mut unreadable = false;
+    let mut errors = 0;
+    let mut warnings = 0;
+    let mut text = String::new();
+    let mut json = JsonReport { version: 1, files: Vec::new() };
+
+    for path in &args.files {
+        let source = match read_source(path) {
+            Ok(source) => source,
+            Err(message) => {
+                unreadable = true;
+                let _ = writeln!(text, "error[unreadable]: {message}");
+                json.files.push(JsonFile {
+                    file: path.display().to_string(),
+                    readable: false,
+                    errors: 1,
+                    warnings: 0,
+                    diagnostics: Vec::new(),
+                    checklist: Vec::new(),
+                });
+                continue;
+            }
+        };
+        let outcome = check(&source, &env);
+        let file_errors = outcome.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+        let file_warnings = outcome.diagnostics.len() - file_errors;
+        errors += file_errors;
+        warnings += file_warnings;
+        match args.format {
+            Format::Text => render_text(&mut text, &source, &outcome, options),
+            Format::Json => json.files.push(JsonFile {
+                file: source.name(),
+                readable: true,
+                errors: file_errors,
+                warnings: file_warnings,
+                diagnostics: outcome.diagnostics.iter().map(|d| JsonDiagnostic::new(d, &source)).collect(),
+                checklist: outcome.checklist,
+            }),
+        }
+    }
+
+    match args.format {
+        Format::Text => {
+            let _ = writeln!(text, "{}", summary(errors, warnings, args.files.len()));
+            print!("{text}");
+        }
+        Format::Json => match serde_json::to_string_pretty(&json) {
+            Ok(document) => println!("{document}"),
+            Err(e) => eprintln!("error: cannot write JSON: {e}"),
+        },
+    }
+    if unreadable {
+        2
+    } else if errors > 0 || (args.deny_warnings && warnings > 0) {
+        1
+    } else {
+        0
+    }
+}
+
+/// The human rendering of one file's outcome: every diagnostic, then the checklist.
+pub fn render_text(out: &mut String, source: &Source, outcome: &CheckOutcome, options: RenderOptions) {
+    for diagnostic in &outcome.diagnostics {
+        out.push_str(&render(diagnostic, source, options));
+        out.push('\n');
+    }
+    let _ = writeln!(out, "checklist for {}:", source.name());
+    let code_width = outcome.checklist.iter().map(|item| item.code.name().len()).max().unwrap_or(0);
+    for item in &outcome.checklist {
+        let (mark, note) = match &item.status {
+            ItemStatus::Passed => ("ok  ", String::new()),
+            ItemStatus::Failed { severity: Severity::Error } => ("FAIL", String::new()),
+            ItemStatus::Failed { severity: Severity::Warning } => ("warn", String::new()),
+            ItemStatus::Waived { reason } => ("waiv", format!(" — waived: {reason}")),
+            ItemStatus::AtRun => ("run ", " — checked by `night run` at the baseline".to_string()),
+        };
+        let _ = writeln!(out, "  [{mark}] {:code_width$}  {}{note}", item.code.name(), item.title);
+    }
+}
+
+fn summary(errors: usize, warnings: usize, files: usize) -> String {
+    let plural = |n: usize, word: &str| if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") };
+    let verdict = if errors == 0 { "ready to run" } else { "not ready: fix the errors above" };
+    format!("{}, {} in {}: {verdict}", plural(errors, "error"), plural(warnings, "warning"), plural(files, "file"))
+}

@@ -1,0 +1,372 @@
+//! The built-in set of irreversible commands behind `deny irreversible` (documented in
+//! docs/irreversible.md), and the splitting of compound shell commands into simple ones.
+
+use globset::{GlobBuilder, GlobMatcher};
+use std::sync::OnceLock;
+
+/// One built-in pattern.
+#[derive(Debug)]
+pub struct IrreversibleRule {
+    /// What kind of harm, as the report names it.
+    pub category: &'static str,
+    /// A glob over the command line (`*` matches anything, spaces included; case-insensitive).
+    pub pattern: &'static str,
+    /// A command it must catch (tests, and the `irreversible-unrestricted` coverage check).
+    pub example: &'static str,
+}
+
+macro_rules! rules {
+    ($($category:literal: $pattern:literal => $example:literal;)*) => {
+        /// The whole built-in set, by category.
+        pub const BUILT_IN: &[IrreversibleRule] = &[
+            $(IrreversibleRule { category: $category, pattern: $pattern, example: $example },)*
+        ];
+    };
+}
+
+rules! {
+    "push": "git push*" => "git push origin main";
+    "push": "git * push*" => "git -C repo push --force";
+    "push": "hg push*" => "hg push";
+    "publish": "npm publish*" => "npm publish";
+    "publish": "npm unpublish*" => "npm unpublish pkg@1.0.0";
+    "publish": "yarn publish*" => "yarn publish";
+    "publish": "yarn npm publish*" => "yarn npm publish";
+    "publish": "pnpm publish*" => "pnpm publish";
+    "publish": "cargo publish*" => "cargo publish";
+    "publish": "cargo yank*" => "cargo yank --version 1.0.0";
+    "publish": "twine upload*" => "twine upload dist/*";
+    "publish": "poetry publish*" => "poetry publish";
+    "publish": "uv publish*" => "uv publish";
+    "publish": "gem push*" => "gem push pkg.gem";
+    "publish": "docker push*" => "docker push image:latest";
+    "publish": "podman push*" => "podman push image";
+    "publish": "mvn*deploy*" => "mvn deploy";
+    "publish": "gradle*publish*" => "gradle publish";
+    "publish": "dotnet nuget push*" => "dotnet nuget push pkg.nupkg";
+    "publish": "gh release*" => "gh release create v1.0.0";
+    "publish": "gh pr merge*" => "gh pr merge 12";
+    "publish": "gh repo delete*" => "gh repo delete";
+    "deploy": "kubectl apply*" => "kubectl apply -f deploy.yaml";
+    "deploy": "kubectl delete*" => "kubectl delete pod web";
+    "deploy": "kubectl*rollout*" => "kubectl rollout restart deploy/web";
+    "deploy": "helm install*" => "helm install web ./chart";
+    "deploy": "helm upgrade*" => "helm upgrade web ./chart";
+    "deploy": "helm uninstall*" => "helm uninstall web";
+    "deploy": "terraform apply*" => "terraform apply";
+    "deploy": "terraform destroy*" => "terraform destroy";
+    "deploy": "tofu apply*" => "tofu apply";
+    "deploy": "pulumi up*" => "pulumi up";
+    "deploy": "pulumi destroy*" => "pulumi destroy";
+    "deploy": "cdk deploy*" => "cdk deploy";
+    "deploy": "serverless deploy*" => "serverless deploy";
+    "deploy": "sls deploy*" => "sls deploy";
+    "deploy": "fly deploy*" => "fly deploy";
+    "deploy": "flyctl deploy*" => "flyctl deploy";
+    "deploy": "vercel*" => "vercel --prod";
+    "deploy": "netlify deploy*" => "netlify deploy --prod";
+    "deploy": "firebase deploy*" => "firebase deploy";
+    "deploy": "wrangler deploy*" => "wrangler deploy";
+    "deploy": "wrangler publish*" => "wrangler publish";
+    "deploy": "heroku*" => "heroku releases:rollback";
+    "deploy": "git push heroku*" => "git push heroku main";
+    "deploy": "gcloud*deploy*" => "gcloud app deploy";
+    "deploy": "gcloud*delete*" => "gcloud compute instances delete vm";
+    "deploy": "aws*delete*" => "aws s3api delete-bucket --bucket b";
+    "deploy": "aws s3 rm*" => "aws s3 rm s3://bucket --recursive";
+    "deploy": "aws*deploy*" => "aws cloudformation deploy";
+    "deploy": "az*delete*" => "az group delete -n rg";
+    "deploy": "ansible-playbook*" => "ansible-playbook site.yml";
+    "deploy": "eb deploy*" => "eb deploy";
+    "destructive git": "git reset --hard*" => "git reset --hard HEAD~3";
+    "destructive git": "git * reset --hard*" => "git -C repo reset --hard";
+    "destructive git": "git clean*-*f*" => "git clean -fdx";
+    "destructive git": "git checkout -- *" => "git checkout -- src/";
+    "destructive git": "git checkout .*" => "git checkout .";
+    "destructive git": "git checkout -f*" => "git checkout -f main";
+    "destructive git": "git branch -D*" => "git branch -D feature";
+    "destructive git": "git branch *-D*" => "git branch --force -D feature";
+    "destructive git": "git branch --delete*" => "git branch --delete feature";
+    "destructive git": "git stash drop*" => "git stash drop";
+    "destructive git": "git stash clear*" => "git stash clear";
+    "destructive git": "git update-ref -d*" => "git update-ref -d refs/heads/main";
+    "destructive git": "git reflog expire*" => "git reflog expire --expire=now --all";
+    "destructive git": "git gc*--prune*" => "git gc --prune=now";
+    "destructive git": "git filter-branch*" => "git filter-branch --tree-filter x";
+    "destructive git": "git filter-repo*" => "git filter-repo --path x";
+    "destructive git": "git tag -d*" => "git tag -d v1";
+    "destructive git": "git worktree remove*" => "git worktree remove ../wt";
+    "delete outside the repository": "rm * /*" => "rm -rf /tmp/data";
+    "delete outside the repository": "rm /*" => "rm /etc/hosts";
+    "delete outside the repository": "rm * ~*" => "rm -rf ~/projects";
+    "delete outside the repository": "rm ~*" => "rm ~/.bashrc";
+    "delete outside the repository": "rm * ..*" => "rm -rf ../other";
+    "delete outside the repository": "rm ..*" => "rm ../notes.txt";
+    "delete outside the repository": "rm * $HOME*" => "rm -rf $HOME/x";
+    "delete outside the repository": "rmdir /*" => "rmdir /tmp/x";
+    "run as root": "sudo *" => "sudo rm -rf build";
+    "delete outside the repository": "find / *-delete*" => "find / -name x -delete";
+    "delete outside the repository": "find ~*-delete*" => "find ~ -name x -delete";
+    "delete outside the repository": "shred*" => "shred -u secrets.txt";
+    "delete outside the repository": "dd *of=/dev/*" => "dd if=/dev/zero of=/dev/sda";
+    "delete outside the repository": "mkfs*" => "mkfs.ext4 /dev/sdb1";
+    "mutating HTTP request": "curl*-X*" => "curl -X POST https://api.example.com/x";
+    "mutating HTTP request": "curl*--request*" => "curl --request DELETE https://api.example.com/x";
+    "mutating HTTP request": "curl* -d*" => "curl https://api.example.com -d '{}'";
+    "mutating HTTP request": "curl*--data*" => "curl --data-binary @f https://api.example.com";
+    "mutating HTTP request": "curl* -F*" => "curl -F file=@x https://api.example.com";
+    "mutating HTTP request": "curl*--form*" => "curl --form file=@x https://api.example.com";
+    "mutating HTTP request": "curl* -T*" => "curl -T file https://api.example.com";
+    "mutating HTTP request": "curl*--upload-file*" => "curl --upload-file f https://api.example.com";
+    "mutating HTTP request": "curl*--json*" => "curl --json '{}' https://api.example.com";
+    "mutating HTTP request": "wget*--post*" => "wget --post-data x https://api.example.com";
+    "mutating HTTP request": "wget*--method*" => "wget --method=DELETE https://api.example.com";
+    "mutating HTTP request": "http POST*" => "http POST api.example.com/x";
+    "mutating HTTP request": "http PUT*" => "http PUT api.example.com/x";
+    "mutating HTTP request": "http PATCH*" => "http PATCH api.example.com/x";
+    "mutating HTTP request": "http DELETE*" => "http DELETE api.example.com/x";
+    "mutating HTTP request": "xh POST*" => "xh POST api.example.com/x";
+    "mutating HTTP request": "xh DELETE*" => "xh DELETE api.example.com/x";
+    "database drop": "psql*drop *" => "psql -c 'DROP DATABASE app'";
+    "database drop": "psql*truncate*" => "psql -c 'TRUNCATE users'";
+    "database drop": "psql*delete from*" => "psql app -c 'DELETE FROM users'";
+    "database drop": "mysql*drop *" => "mysql -e 'drop table users'";
+    "database drop": "mysql*truncate*" => "mysql -e 'truncate users'";
+    "database drop": "mysql*delete from*" => "mysql -e 'delete from users'";
+    "database drop": "mariadb*drop *" => "mariadb -e 'drop database app'";
+    "database drop": "sqlite3*drop *" => "sqlite3 app.db 'drop table users'";
+    "database drop": "sqlite3*delete from*" => "sqlite3 app.db 'delete from users'";
+    "database drop": "dropdb*" => "dropdb app";
+    "database drop": "mysqladmin*drop*" => "mysqladmin drop app";
+    "database drop": "*db:drop*" => "rails db:drop";
+    "database drop": "*db:reset*" => "rails db:reset";
+    "database drop": "*migrate:fresh*" => "php artisan migrate:fresh";
+    "database drop": "*migrate:reset*" => "php artisan migrate:reset";
+    "database drop": "*migrate reset*" => "npx prisma migrate reset";
+    "database drop": "*--force-reset*" => "npx prisma db push --force-reset";
+    "database drop": "redis-cli*flushall*" => "redis-cli FLUSHALL";
+    "database drop": "redis-cli*flushdb*" => "redis-cli flushdb";
+    "database drop": "mongo*drop*" => "mongosh --eval 'db.dropDatabase()'";
+    "database drop": "supabase db reset*" => "supabase db reset";
+}
+
+/// A compiled built-in rule.
+pub struct CompiledRule {
+    /// The rule.
+    pub rule: &'static IrreversibleRule,
+    matcher: GlobMatcher,
+}
+
+/// The built-in set, compiled once.
+pub fn compiled() -> &'static [CompiledRule] {
+    static COMPILED: OnceLock<Vec<CompiledRule>> = OnceLock::new();
+    COMPILED.get_or_init(|| {
+        BUILT_IN
+            .iter()
+            .filter_map(|rule| {
+                let glob = GlobBuilder::new(rule.pattern).case_insensitive(true).literal_separator(false).build().ok()?;
+                Some(CompiledRule { rule, matcher: glob.compile_matcher() })
+            })
+            .collect()
+    })
+}
+
+/// The first built-in rule a simple command matches.
+pub fn matching_rule(simple_command: &str) -> Option<&'static IrreversibleRule> {
+    let folded = fold(simple_command);
+    compiled().iter().find(|compiled| compiled.matcher.is_match(folded.as_str())).map(|compiled| compiled.rule)
+}
+
+/// The first built-in rule that any part of a compound command matches.
+pub fn find_in(command: &str) -> Option<(String, &'static IrreversibleRule)> {
+    simple_commands(command).into_iter().find_map(|part| matching_rule(&part).map(|rule| (part, rule)))
+}
+
+fn fold(command: &str) -> String {
+    command.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Split a shell command line into its simple commands, at `&&`, `||`, `;`, `|`, `&`, newlines,
+/// and inside `$( … )`, `` ` … ` ``, `( … )` and `sh -c '…'`. Quotes are respected; leading
+/// `VAR=value` assignments and wrappers like `env`, `nohup`, `time`, `xargs` are removed, so
+/// `FOO=1 nohup git push` is checked as `git push`.
+pub fn simple_commands(command: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    split_into(command, &mut parts, 0);
+    parts
+}
+
+fn split_into(command: &str, parts: &mut Vec<String>, depth: usize) {
+    if depth > 8 {
+        return;
+    }
+    let mut current = String::new();
+    let mut chars = command.chars().peekable();
+    let mut quote: Option<char> = None;
+    let flush = |current: &mut String, parts: &mut Vec<String>| {
+        let part = strip_wrappers(current.trim());
+        if !part.is_empty() {
+            if let Some(inner) = shell_c_argument(&part) {
+                split_into(&inner, parts, depth + 1);
+            }
+            parts.push(part);
+        }
+        current.clear();
+    };
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => {
+                quote = None;
+                current.push(c);
+            }
+            (Some('"'), '$') if chars.peek() == Some(&'(') => {
+                chars.next();
+                let inner = take_balanced(&mut chars);
+                split_into(&inner, parts, depth + 1);
+                current.push_str("$(…)");
+            }
+            (Some('"'), '\\') => {
+                current.push(c);
+                if let Some(next) = chars.next() {
+                    current.push(next);
+                }
+            }
+            (Some(_), c) => current.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                current.push(c);
+            }
+            (None, '\\') => {
+                current.push(c);
+                if let Some(next) = chars.next() {
+                    current.push(next);
+                }
+            }
+            (None, '$') if chars.peek() == Some(&'(') => {
+                chars.next();
+                let inner = take_balanced(&mut chars);
+                split_into(&inner, parts, depth + 1);
+                current.push_str("$(…)");
+            }
+            (None, '`') => {
+                let inner: String = chars.by_ref().take_while(|c| *c != '`').collect();
+                split_into(&inner, parts, depth + 1);
+                current.push_str("`…`");
+            }
+            (None, '(' | '{') if current.trim().is_empty() => {
+                let inner = if c == '(' { take_balanced(&mut chars) } else { chars.by_ref().take_while(|c| *c != '}').collect() };
+                split_into(&inner, parts, depth + 1);
+            }
+            (None, ';' | '\n' | '|' | '&') => {
+                if c == '&' && chars.peek() == Some(&'>') {
+                    current.push(c);
+                    continue;
+                }
+                if matches!(c, '|' | '&') && chars.peek() == Some(&c) {
+                    chars.next();
+                }
+                flush(&mut current, parts);
+            }
+            (None, '#') if current.is_empty() || current.ends_with(char::is_whitespace) => {
+                // A comment runs to the end of the line.
+                for next in chars.by_ref() {
+                    if next == '\n' {
+                        break;
+                    }
+                }
+                flush(&mut current, parts);
+            }
+            (None, c) => current.push(c),
+        }
+    }
+    flush(&mut current, parts);
+}
+
+fn take_balanced(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
+    let mut depth = 1;
+    let mut inner = String::new();
+    for c in chars.by_ref() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            _ => {}
+        }
+        inner.push(c);
+    }
+    inner
+}
+
+const WRAPPERS: &[&str] = &["env", "nohup", "time", "nice", "command", "exec", "xargs", "timeout", "stdbuf", "builtin"];
+
+fn strip_wrappers(part: &str) -> String {
+    let words: Vec<&str> = part.split_whitespace().collect();
+    let mut start = 0;
+    while start < words.len() {
+        let word = words[start];
+        let is_assignment = word.split_once('=').is_some_and(|(name, _)| {
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+        if is_assignment || WRAPPERS.contains(&word) {
+            start += 1;
+            // `timeout 10 cmd`, `nice -n 5 cmd`: skip the wrapper's own arguments.
+            while start < words.len() && (words[start].starts_with('-') || words[start].parse::<f64>().is_ok()) {
+                start += 1;
+            }
+        } else {
+            break;
+        }
+    }
+    words[start.min(words.len())..].join(" ")
+}
+
+/// The script of `sh -c '…'` / `bash -c "…"`, unquoted.
+fn shell_c_argument(part: &str) -> Option<String> {
+    let rest = ["sh -c ", "bash -c ", "zsh -c ", "dash -c "].iter().find_map(|prefix| part.strip_prefix(prefix))?;
+    let rest = rest.trim();
+    let unquoted = rest
+        .strip_prefix('\'')
+        .and_then(|r| r.strip_suffix('\''))
+        .or_else(|| rest.strip_prefix('"').and_then(|r| r.strip_suffix('"')))
+        .unwrap_or(rest);
+    Some(unquoted.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_example_is_caught_by_its_own_rule() {
+        assert_eq!(compiled().len(), BUILT_IN.len(), "every built-in pattern compiles");
+        for rule in BUILT_IN {
+            let found = matching_rule(rule.example).map(|r| r.category);
+            assert!(found.is_some(), "`{}` is not caught", rule.example);
+        }
+    }
+
+    #[test]
+    fn ordinary_commands_pass() {
+        for command in ["npm test", "cargo test", "git commit -m 'x'", "git status", "rm -rf target", "rm build/x.o",
+            "curl https://example.com", "git diff", "ls /", "git log --oneline", "grep -r 'delete from' src", "git restore src/x.rs"] {
+            assert!(find_in(command).is_none(), "`{command}` should be allowed");
+        }
+    }
+
+    #[test]
+    fn compound_commands_are_split() {
+        assert_eq!(simple_commands("npm test && git push || echo ok; ls | wc -l"),
+            vec!["npm test", "git push", "echo ok", "ls", "wc -l"]);
+        assert!(find_in("npm test && git push").is_some());
+        assert!(find_in("FOO=1 nohup git push origin x").is_some());
+        assert!(find_in("echo $(git push)").is_some());
+        assert!(find_in("sh -c 'cd x && git push'").is_some());
+        assert!(find_in("(cd sub; npm publish)").is_some());
+        assert!(find_in("echo 'git push'").is_none(), "quoted text is not a command");
+        assert!(find_in("npm test # git push later").is_none(), "comments are not commands");
+    }
+}
