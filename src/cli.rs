@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
 
 mod check_command;
+mod run_command;
 
 /// Supervise an AI coding agent overnight.
 #[derive(Debug, Parser)]
@@ -19,6 +20,16 @@ pub struct Cli {
 pub enum Command {
     /// Lint runbooks against the pre-run checklist.
     Check(CheckArgs),
+    /// Run a runbook: the supervised overnight run.
+    Run(RunArgs),
+}
+
+/// `night run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The runbook.
+    #[arg(value_name = "FILE")]
+    pub file: std::path::PathBuf,
 }
 
 /// `night check`.
@@ -49,6 +60,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check(args) => check_command::run(&args),
+        Command::Run(args) => run_command::run(&args),
     };
     ExitCode::from(code)
 }

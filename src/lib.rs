@@ -12,3 +12,6 @@ pub mod check;
 pub mod plan;
 pub mod time;
 pub mod cli;
+pub mod notify;
+pub mod report;
+pub mod run;
