@@ -66,6 +66,8 @@ pub enum ItemStatus {
     },
     /// Checked by `night run` at the baseline, not by `night check`.
     AtRun,
+    /// Not checked: the file does not parse.
+    NotChecked,
 }
 
 /// One line of the checklist.
@@ -123,7 +125,7 @@ pub const CHECKLIST: &[(Code, &str)] = &[
 pub fn check(source: &Source, env: EnvLookup<'_>) -> CheckOutcome {
     let parsed = syntax::parse(source);
     let mut diagnostics = parsed.diagnostics;
-    let syntax_failed = diagnostics.iter().any(|d| d.code == Code::Syntax || d.code == Code::BadString);
+    let syntax_failed = diagnostics.iter().any(|d| d.code == Code::Syntax);
     let runbook = parsed.runbook;
 
     let runbook_path = absolute(source.path());
@@ -155,7 +157,9 @@ pub fn check(source: &Source, env: EnvLookup<'_>) -> CheckOutcome {
     let checklist = CHECKLIST
         .iter()
         .map(|(code, title)| {
-            let status = if let Some((_, reason)) = waivers.iter().find(|(waived, _)| waived == code) {
+            let status = if syntax_failed {
+                ItemStatus::NotChecked
+            } else if let Some((_, reason)) = waivers.iter().find(|(waived, _)| waived == code) {
                 ItemStatus::Waived { reason: reason.clone() }
             } else if let Some(worst) = findings.iter().filter(|d: &&Diagnostic| d.code == *code).map(|d| d.severity).max() {
                 ItemStatus::Failed { severity: worst }

@@ -1071,13 +1071,15 @@ impl Lowerer {
             };
             let mut events = Vec::new();
             if args.take_word("on").is_some() {
+                let mut words = 0;
                 while let Some(ArgumentKind::Word(_)) = args.peek().map(|a| &a.kind) {
+                    words += 1;
                     let names: Vec<&str> = Event::ALL.iter().map(|e| e.name()).collect();
                     if let Some(event) = self.choice(&mut args, &names, "on end failure") {
                         events.extend(Event::from_name(event.value).map(|e| Spanned::new(e, event.span)));
                     }
                 }
-                if events.is_empty() && args.is_done() {
+                if words == 0 && args.is_done() {
                     self.missing(&args, "an event", &format!("{head} … on end"));
                 }
             }
