@@ -1,0 +1,1 @@
+//! Counting passed and failed tests.
