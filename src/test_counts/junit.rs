@@ -17,12 +17,15 @@ pub(super) fn count(glob: &str, repo_root: &Path) -> Result<TestCounts, CountErr
             message: e.kind().to_string(),
         })?;
     let mut reports = Vec::new();
-    walk(
-        &repo_root.join(literal_prefix(glob)),
-        repo_root,
-        &matcher,
-        &mut reports,
-    );
+    let start = repo_root.join(literal_prefix(glob));
+    if start.is_file() {
+        if matches(&start, repo_root, &matcher) {
+            reports.push(start);
+        }
+    } else if start.is_dir() {
+        // The start may itself be a symlink (a `reports` link into a build dir); follow it.
+        walk_dir(&start, repo_root, &matcher, &mut reports);
+    }
     if reports.is_empty() {
         return Err(CountError::NoReports {
             glob: glob.to_string(),
@@ -49,29 +52,23 @@ fn literal_prefix(glob: &str) -> PathBuf {
 }
 
 /// Collects the files under `dir` whose path relative to `root` matches. Skips `.git` and
-/// does not follow symlinked directories, so a link cycle cannot make the walk endless.
-fn walk(dir: &Path, root: &Path, matcher: &GlobMatcher, found: &mut Vec<PathBuf>) {
-    let Ok(meta) = std::fs::symlink_metadata(dir) else {
-        return;
-    };
-    if meta.is_file() || (meta.is_symlink() && dir.is_file()) {
-        if matches(dir, root, matcher) {
-            found.push(dir.to_path_buf());
-        }
-        return;
-    }
-    if !meta.is_dir() {
-        return;
-    }
+/// does not descend into symlinked directories, so a link cycle cannot make the walk endless.
+fn walk_dir(dir: &Path, root: &Path, matcher: &GlobMatcher, found: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        if entry.file_name() == ".git" {
+        let Ok(kind) = entry.file_type() else {
             continue;
+        };
+        if kind.is_dir() && entry.file_name() != ".git" {
+            walk_dir(&path, root, matcher, found);
+        } else if (kind.is_file() || (kind.is_symlink() && path.is_file()))
+            && matches(&path, root, matcher)
+        {
+            found.push(path);
         }
-        walk(&path, root, matcher, found);
     }
 }
 
@@ -115,7 +112,7 @@ fn parse(xml: &str) -> Result<TestCounts, String> {
         *slot = slot.saturating_add(1);
     }
     if cases == 0 {
-        // Some tools write only totals; read them from the outermost element that has them.
+        // Some tools write only totals; read the root element's.
         let attr = |name: &str| {
             root.attribute(name)
                 .and_then(|v| v.trim().parse::<u64>().ok())

@@ -121,8 +121,8 @@ impl std::ops::AddAssign for TestCounts {
 pub enum CountError {
     /// The named format found none of its summary lines.
     #[error(
-        "no {format} test summary in the output (looked for {looked_for}); the tests may not \
-         have run, so read the command's output for a build error, or name the right format"
+        "no `{format}` test summary in the output (looked for {looked_for}); check that the \
+         tests built and ran, or name the right format with `format …`"
     )]
     NoSummary {
         /// The format's name.
@@ -132,9 +132,8 @@ pub enum CountError {
     },
     /// `auto` recognised no runner's summary.
     #[error(
-        "no test summary recognised in the output (looked for cargo, nextest, pytest, unittest, \
-         go, jest, vitest, mocha and tap); the tests may not have run, so read the command's \
-         output, or name the format, e.g. `format junit \"reports/*.xml\"`"
+        "no test summary recognised in the output; check that the tests built and ran, or name \
+         the format, e.g. `format pytest` or `format junit \"reports/*.xml\"`"
     )]
     NotRecognised,
     /// The `junit` glob does not parse.
@@ -238,7 +237,7 @@ mod tests {
     fn no_summary_error_names_the_format() {
         let err = count_tests(&TestFormat::Pytest, "hello\n", Path::new("."));
         let message = err.map_or_else(|e| e.to_string(), |_| String::new());
-        assert!(message.starts_with("no pytest test summary"), "{message}");
+        assert!(message.starts_with("no `pytest` test summary"), "{message}");
     }
 
     #[test]
@@ -445,5 +444,45 @@ mod fixture_tests {
             count_tests(&missing, "", root),
             Err(CountError::NoReports { .. })
         ));
+    }
+}
+
+#[cfg(test)]
+mod message_tests {
+    use super::*;
+
+    /// Messages follow the style guide: lower case; `--nocapture` shows them for reading.
+    #[test]
+    fn messages_are_lower_case() {
+        let errors = [
+            CountError::NoSummary {
+                format: "cargo",
+                looked_for: cargo::LOOKED_FOR,
+            },
+            CountError::NotRecognised,
+            CountError::BadGlob {
+                glob: "r/[.xml".into(),
+                message: "unclosed character class".into(),
+            },
+            CountError::NoReports {
+                glob: "r/*.xml".into(),
+            },
+            CountError::ReadReport {
+                path: "r/a.xml".into(),
+                message: "permission denied".into(),
+            },
+            CountError::BadReport {
+                path: "r/a.xml".into(),
+                message: "unexpected end of stream".into(),
+            },
+        ];
+        for error in errors {
+            let message = error.to_string();
+            println!("{message}");
+            assert!(
+                message.starts_with(|c: char| !c.is_uppercase()),
+                "{message}"
+            );
+        }
     }
 }
