@@ -486,3 +486,67 @@ mod message_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod robustness_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Fragments of real summaries, so random output gets deep into the parsers.
+    const PIECES: &[&str] = &[
+        "test result: FAILED. ",
+        "passed; ",
+        "failed; ",
+        "Summary [ 1s] ",
+        "tests run: ",
+        "Ran ",
+        "tests in 0.1s",
+        "OK",
+        "FAILED (",
+        "failures=",
+        ")",
+        "Tests: ",
+        "Tests  ",
+        "Test Suites: ",
+        "Test Files  ",
+        " | ",
+        ", ",
+        " total",
+        "(",
+        "passing",
+        "failing",
+        "ok ",
+        "not ok ",
+        "1..",
+        "# pass ",
+        "# SKIP",
+        "TAP version 13",
+        "--- FAIL: ",
+        "ok  \t",
+        "FAIL\t",
+        "{\"Action\":\"fail\",\"Package\":\"p\"}",
+        " in 0.1s",
+        "no tests ran",
+        "\x1b[31m",
+        "\x1b(B",
+        "\r",
+        "\n",
+        "=== ",
+        "99999999999999999999999",
+        "3",
+        "0",
+        " ",
+    ];
+
+    proptest! {
+        #[test]
+        fn never_panics(indexes in proptest::collection::vec(0..PIECES.len(), 0..60)) {
+            let output: String = indexes.iter().map(|&i| PIECES[i]).collect();
+            for name in TestFormat::NAMES {
+                if let Some(format) = TestFormat::from_name(name) {
+                    let _ = count_tests(&format, &output, Path::new("."));
+                }
+            }
+        }
+    }
+}
