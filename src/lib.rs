@@ -3,12 +3,12 @@
 //! Source ──syntax::parse──▶ ast::Runbook ──check──▶ Plan ──run──▶ Outcome + journal ──report──▶ report
 
 pub mod ast;
+pub mod check;
+pub mod cli;
 pub mod diagnostic;
+pub mod irreversible;
+pub mod plan;
 pub mod source;
 pub mod syntax;
 pub mod test_counts;
-pub mod irreversible;
-pub mod check;
-pub mod plan;
 pub mod time;
-pub mod cli;
