@@ -34,7 +34,9 @@ fn keywords() -> Vec<String> {
         .find("\nkeyword = {")
         .expect("grammar/night.pest has no `keyword = {` rule");
     let rule = &grammar[start..];
-    let rule = &rule[..rule.find("\n}").expect("the `keyword` rule is not closed by a `}` line")];
+    let rule = &rule[..rule
+        .find("\n}")
+        .expect("the `keyword` rule is not closed by a `}` line")];
     let mut words = Vec::new();
     for line in rule.lines() {
         // `//` comments may hold quotes too; drop them first.
@@ -70,9 +72,16 @@ const SYNTAX_FILES: &[&str] = &[
 #[test]
 fn keyword_rule_is_read() {
     let keywords = keywords();
-    assert!(keywords.len() >= 90, "only {} keywords read from grammar/night.pest", keywords.len());
+    assert!(
+        keywords.len() >= 90,
+        "only {} keywords read from grammar/night.pest",
+        keywords.len()
+    );
     for expected in ["name", "last-green", "max_turns", "env"] {
-        assert!(keywords.iter().any(|k| k == expected), "keyword `{expected}` not read");
+        assert!(
+            keywords.iter().any(|k| k == expected),
+            "keyword `{expected}` not read"
+        );
     }
 }
 
@@ -83,21 +92,35 @@ fn every_syntax_file_knows_every_keyword() {
     for file in SYNTAX_FILES {
         let text = read(file);
         let present = words(&text);
-        let missing: Vec<&str> =
-            keywords.iter().map(String::as_str).filter(|k| !present.contains(k)).collect();
+        let missing: Vec<&str> = keywords
+            .iter()
+            .map(String::as_str)
+            .filter(|k| !present.contains(k))
+            .collect();
         if !missing.is_empty() {
             problems.push(format!("{file} lacks: {}", missing.join(" ")));
         }
     }
-    assert!(problems.is_empty(), "keywords missing from syntax files:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "keywords missing from syntax files:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
 fn sample_uses_every_keyword() {
     let sample = read("editors/sample.night");
     let present = words(&sample);
-    let missing: Vec<String> = keywords().into_iter().filter(|k| !present.contains(k.as_str())).collect();
-    assert!(missing.is_empty(), "editors/sample.night does not use: {}", missing.join(" "));
+    let missing: Vec<String> = keywords()
+        .into_iter()
+        .filter(|k| !present.contains(k.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "editors/sample.night does not use: {}",
+        missing.join(" ")
+    );
 }
 
 #[test]
@@ -134,9 +157,16 @@ fn sample_uses_every_value_form() {
         ("==", " == "),
         ("a nested block", "    model"),
     ];
-    let missing: Vec<&str> =
-        forms.iter().filter(|(_, text)| !sample.contains(text)).map(|(what, _)| *what).collect();
-    assert!(missing.is_empty(), "editors/sample.night lacks: {}", missing.join(", "));
+    let missing: Vec<&str> = forms
+        .iter()
+        .filter(|(_, text)| !sample.contains(text))
+        .map(|(what, _)| *what)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "editors/sample.night lacks: {}",
+        missing.join(", ")
+    );
 }
 
 // ------------------------------------------------------- editor test suites --
@@ -163,7 +193,10 @@ fn tool_missing(tool: &str, install: &str) {
 
 /// True when `program args…` can be started and exits 0.
 fn runs(program: &str, args: &[&str]) -> bool {
-    Command::new(program).args(args).output().is_ok_and(|o| o.status.success())
+    Command::new(program)
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// Runs a command in `dir`, panicking with its whole output when it fails.
@@ -195,9 +228,16 @@ fn textmate_grammar_tests() {
         return;
     }
     // --no: never download a package; use the one `npm ci` installed.
-    let output = check(&dir, "npx", &["--no", "vscode-tmgrammar-test", "test/**/*.test.night"]);
+    let output = check(
+        &dir,
+        "npx",
+        &["--no", "vscode-tmgrammar-test", "test/**/*.test.night"],
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("night.test.night"), "no test file ran:\n{stdout}");
+    assert!(
+        stdout.contains("night.test.night"),
+        "no test file ran:\n{stdout}"
+    );
 }
 
 #[test]
@@ -208,13 +248,19 @@ fn vim_syntax_tests() {
     }
     let output = check(&root(), "bash", &["editors/vim/test/run.sh"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains(" passed, 0 failed"), "the vim check reported nothing:\n{stdout}");
+    assert!(
+        stdout.contains(" passed, 0 failed"),
+        "the vim check reported nothing:\n{stdout}"
+    );
 }
 
 #[test]
 fn tree_sitter_tests() {
     if !runs("tree-sitter", &["--version"]) {
-        tool_missing("tree-sitter", "cargo install tree-sitter-cli --locked --version 0.27.1");
+        tool_missing(
+            "tree-sitter",
+            "cargo install tree-sitter-cli --locked --version 0.27.1",
+        );
         return;
     }
     let dir = root().join("editors/tree-sitter-night");
@@ -224,7 +270,19 @@ fn tree_sitter_tests() {
     // The committed parser is what grammar.js generates (QuickJS: no node needed).
     let generated = tempdir("tree-sitter-generate");
     let out = generated.to_str().expect("temporary path is UTF-8");
-    check(&dir, "tree-sitter", &["generate", "--abi", "14", "--js-runtime", "native", "-o", out]);
+    check(
+        &dir,
+        "tree-sitter",
+        &[
+            "generate",
+            "--abi",
+            "14",
+            "--js-runtime",
+            "native",
+            "-o",
+            out,
+        ],
+    );
     for file in ["parser.c", "grammar.json", "node-types.json"] {
         let fresh = fs::read_to_string(generated.join(file)).expect("generated file");
         let committed = read(&format!("editors/tree-sitter-night/src/{file}"));
@@ -238,10 +296,17 @@ fn tree_sitter_tests() {
     // Corpus and highlight tests.
     let output = check(&dir, "tree-sitter", &["test"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("assertions"), "no highlight test ran:\n{stdout}");
+    assert!(
+        stdout.contains("assertions"),
+        "no highlight test ran:\n{stdout}"
+    );
 
     // The sample parses without an error node.
-    check(&dir, "tree-sitter", &["parse", "--quiet", "../sample.night"]);
+    check(
+        &dir,
+        "tree-sitter",
+        &["parse", "--quiet", "../sample.night"],
+    );
 
     // The Helix and Zed queries name only nodes the grammar has.
     for query in [
@@ -252,7 +317,11 @@ fn tree_sitter_tests() {
         "../zed/languages/night/indents.scm",
         "../zed/languages/night/outline.scm",
     ] {
-        check(&dir, "tree-sitter", &["query", "--quiet", query, "../sample.night"]);
+        check(
+            &dir,
+            "tree-sitter",
+            &["query", "--quiet", query, "../sample.night"],
+        );
     }
 }
 
@@ -278,7 +347,10 @@ fn emacs_mode_tests() {
     );
     // ERT reports on stderr: "Ran N tests, N results as expected, 0 unexpected".
     let report = String::from_utf8_lossy(&output.stderr);
-    assert!(report.contains(" 0 unexpected"), "ERT reported no run:\n{report}");
+    assert!(
+        report.contains(" 0 unexpected"),
+        "ERT reported no run:\n{report}"
+    );
 }
 
 /// A fresh empty directory under the system's temporary directory.
