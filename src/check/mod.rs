@@ -272,7 +272,6 @@ fn build_plan(context: &Context<'_>, waivers: Vec<(Code, String)>, warnings: Vec
         notifiers: runbook.notify.as_ref().map(|n| n.notifiers.clone()).unwrap_or_default(),
         waivers,
         warnings,
-        _checked: (),
     })
 }
 
