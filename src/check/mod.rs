@@ -200,16 +200,6 @@ fn cross_block_rules(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
             );
         }
     }
-    let tests_count = runbook.success.as_ref().map_or(0, |s| s.checks.iter().filter(|c| matches!(c.value, Check::Tests { .. })).count());
-    if tests_count > 1 && runbook.rollback.is_some() {
-        if let Some(second) = runbook.success.as_ref().and_then(|s| s.checks.iter().filter(|c| matches!(c.value, Check::Tests { .. })).nth(1)) {
-            findings.push(
-                Diagnostic::warning(Code::NoRollback, "`rollback` compares the first `tests` check only")
-                    .label(second.span, "not used by `rollback`")
-                    .help("Put the test suite that measures regressions first in `success`."),
-            );
-        }
-    }
 }
 
 /// Find the repository: `repo "path"` relative to the runbook, or the one containing it.
