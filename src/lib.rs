@@ -3,15 +3,15 @@
 //! Source ──syntax::parse──▶ ast::Runbook ──check──▶ Plan ──run──▶ Outcome + journal ──report──▶ report
 
 pub mod ast;
+pub mod check;
+pub mod cli;
 pub mod diagnostic;
+pub mod irreversible;
+pub mod notify;
+pub mod plan;
+pub mod report;
+pub mod run;
 pub mod source;
 pub mod syntax;
 pub mod test_counts;
-pub mod irreversible;
-pub mod check;
-pub mod plan;
 pub mod time;
-pub mod cli;
-pub mod notify;
-pub mod report;
-pub mod run;

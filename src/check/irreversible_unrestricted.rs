@@ -9,18 +9,23 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     if permissions.deny_irreversible.is_some() {
         return;
     }
-    let mut uncovered: Vec<&str> = BUILT_IN
-        .iter()
-        .filter(|rule| !permissions.deny.iter().any(|deny| deny.value.is_match(rule.example)))
-        .map(|rule| rule.category)
-        .collect();
-    uncovered.dedup();
+    let mut uncovered: Vec<&str> = Vec::new();
+    for rule in BUILT_IN {
+        if !permissions.deny.iter().any(|deny| deny.value.is_match(rule.example)) && !uncovered.contains(&rule.category) {
+            uncovered.push(rule.category);
+        }
+    }
     if uncovered.is_empty() {
         return;
     }
+    let help = if permissions.deny.is_empty() {
+        "Add `deny irreversible` to `permissions`: it blocks pushes, publishing, deploys, destructive git, deletes outside the repository, mutating HTTP requests and database drops (docs/irreversible.md).".to_string()
+    } else {
+        format!("Your `deny` patterns leave open: {}. Add `deny irreversible` to `permissions` (docs/irreversible.md).", uncovered.join(", "))
+    };
     findings.push(
         Diagnostic::error(Code::IrreversibleUnrestricted, "irreversible commands are not denied")
-            .label(permissions.span, format!("the agent could run: {}", uncovered.join(", ")))
-            .help("Add `deny irreversible` to `permissions`: it blocks pushes, publishing, deploys, destructive git, deletes outside the repository, mutating HTTP requests and database drops."),
+            .label(permissions.span, "add `deny irreversible` here")
+            .help(help),
     );
 }

@@ -66,6 +66,8 @@ pub enum ItemStatus {
     },
     /// Checked by `night run` at the baseline, not by `night check`.
     AtRun,
+    /// Not checked: the file does not parse.
+    NotChecked,
 }
 
 /// One line of the checklist.
@@ -123,7 +125,7 @@ pub const CHECKLIST: &[(Code, &str)] = &[
 pub fn check(source: &Source, env: EnvLookup<'_>) -> CheckOutcome {
     let parsed = syntax::parse(source);
     let mut diagnostics = parsed.diagnostics;
-    let syntax_failed = diagnostics.iter().any(|d| d.code == Code::Syntax || d.code == Code::BadString);
+    let syntax_failed = diagnostics.iter().any(|d| d.code == Code::Syntax);
     let runbook = parsed.runbook;
 
     let runbook_path = absolute(source.path());
@@ -155,7 +157,9 @@ pub fn check(source: &Source, env: EnvLookup<'_>) -> CheckOutcome {
     let checklist = CHECKLIST
         .iter()
         .map(|(code, title)| {
-            let status = if let Some((_, reason)) = waivers.iter().find(|(waived, _)| waived == code) {
+            let status = if syntax_failed {
+                ItemStatus::NotChecked
+            } else if let Some((_, reason)) = waivers.iter().find(|(waived, _)| waived == code) {
                 ItemStatus::Waived { reason: reason.clone() }
             } else if let Some(worst) = findings.iter().filter(|d: &&Diagnostic| d.code == *code).map(|d| d.severity).max() {
                 ItemStatus::Failed { severity: worst }
@@ -193,16 +197,6 @@ fn cross_block_rules(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
                 Diagnostic::error(Code::MissingStatement, format!("`rollback` compares `{metric}` tests, but `success` has no `tests` check"))
                     .label(rollback.span, "needs a `tests` check to compare")
                     .help("Add a `tests \"…\"` statement to `success`, or remove the `rollback` block."),
-            );
-        }
-    }
-    let tests_count = runbook.success.as_ref().map_or(0, |s| s.checks.iter().filter(|c| matches!(c.value, Check::Tests { .. })).count());
-    if tests_count > 1 && runbook.rollback.is_some() {
-        if let Some(second) = runbook.success.as_ref().and_then(|s| s.checks.iter().filter(|c| matches!(c.value, Check::Tests { .. })).nth(1)) {
-            findings.push(
-                Diagnostic::warning(Code::NoRollback, "`rollback` compares the first `tests` check only")
-                    .label(second.span, "not used by `rollback`")
-                    .help("Put the test suite that measures regressions first in `success`."),
             );
         }
     }
@@ -268,7 +262,6 @@ fn build_plan(context: &Context<'_>, waivers: Vec<(Code, String)>, warnings: Vec
         notifiers: runbook.notify.as_ref().map(|n| n.notifiers.clone()).unwrap_or_default(),
         waivers,
         warnings,
-        _checked: (),
     })
 }
 

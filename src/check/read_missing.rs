@@ -11,7 +11,7 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     if !full.is_file() {
         findings.push(
             Diagnostic::error(Code::ReadMissing, format!("prompt file `{}` does not exist", path.value))
-                .label(path.span, format!("looked for {}", full.display()))
+                .label(path.span, "no such file next to the runbook")
                 .help("Prompt files are relative to the runbook's folder; create the file or fix the path."),
         );
         return;

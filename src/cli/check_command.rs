@@ -51,7 +51,7 @@ fn io_reason(error: &std::io::Error) -> String {
 pub fn run(args: &CheckArgs) -> u8 {
     let env = |name: &str| std::env::var(name).ok();
     let options = RenderOptions { width: super::width(), color: super::use_color() };
-    let mut unreadable = false;
+    let mut unreadable = 0;
     let mut errors = 0;
     let mut warnings = 0;
     let mut text = String::new();
@@ -61,7 +61,7 @@ pub fn run(args: &CheckArgs) -> u8 {
         let source = match read_source(path) {
             Ok(source) => source,
             Err(message) => {
-                unreadable = true;
+                unreadable += 1;
                 let _ = writeln!(text, "error[unreadable]: {message}");
                 json.files.push(JsonFile {
                     file: path.display().to_string(),
@@ -94,7 +94,7 @@ pub fn run(args: &CheckArgs) -> u8 {
 
     match args.format {
         Format::Text => {
-            let _ = writeln!(text, "{}", summary(errors, warnings, args.files.len()));
+            let _ = writeln!(text, "{}", summary(errors, warnings, unreadable, args.files.len()));
             print!("{text}");
         }
         Format::Json => match serde_json::to_string_pretty(&json) {
@@ -102,7 +102,7 @@ pub fn run(args: &CheckArgs) -> u8 {
             Err(e) => eprintln!("error: cannot write JSON: {e}"),
         },
     }
-    if unreadable {
+    if unreadable > 0 {
         2
     } else if errors > 0 || (args.deny_warnings && warnings > 0) {
         1
@@ -126,13 +126,20 @@ pub fn render_text(out: &mut String, source: &Source, outcome: &CheckOutcome, op
             ItemStatus::Failed { severity: Severity::Warning } => ("warn", String::new()),
             ItemStatus::Waived { reason } => ("waiv", format!(" — waived: {reason}")),
             ItemStatus::AtRun => ("run ", " — checked by `night run` at the baseline".to_string()),
+            ItemStatus::NotChecked => ("----", " — not checked: fix the syntax error first".to_string()),
         };
         let _ = writeln!(out, "  [{mark}] {:code_width$}  {}{note}", item.code.name(), item.title);
     }
 }
 
-fn summary(errors: usize, warnings: usize, files: usize) -> String {
+fn summary(errors: usize, warnings: usize, unreadable: usize, files: usize) -> String {
     let plural = |n: usize, word: &str| if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") };
-    let verdict = if errors == 0 { "ready to run" } else { "not ready: fix the errors above" };
+    let verdict = if unreadable > 0 {
+        format!("{} could not be read", plural(unreadable, "file"))
+    } else if errors == 0 {
+        "ready to run".to_string()
+    } else {
+        "not ready: fix the errors above".to_string()
+    };
     format!("{}, {} in {}: {verdict}", plural(errors, "error"), plural(warnings, "warning"), plural(files, "file"))
 }

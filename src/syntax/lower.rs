@@ -517,7 +517,17 @@ impl Lowerer {
                             Spanned::new(Prompt::File(path), span)
                         })
                     } else {
-                        self.string(&mut args, "prompt \"Fix the failing tests\"").map(|text| text.map(Prompt::Inline))
+                        self.string(&mut args, "prompt \"Fix the failing tests\"").and_then(|text| {
+                            if text.value.trim().is_empty() {
+                                self.push(
+                                    Diagnostic::error(Code::MissingArgument, "the prompt is empty")
+                                        .label(text.span, "no task text")
+                                        .help("Say what the agent should do, and when it is done."),
+                                );
+                                return None;
+                            }
+                            Some(text.map(Prompt::Inline))
+                        })
                     };
                     self.finish(&args, "prompt \"…\"");
                     let first = task.prompt.as_ref().map(|p| p.span);
@@ -940,7 +950,16 @@ impl Lowerer {
                     self.once(slot, value, inner, first);
                 }
                 "cost" => {
-                    let value = self.money(&mut args, "cost $25");
+                    let value = self.money(&mut args, "cost $25").filter(|money| {
+                        if money.value.cents == 0 {
+                            self.push(
+                                Diagnostic::error(Code::BadMoney, "a budget of `$0` would stop the run at once")
+                                    .label(money.span, "zero")
+                                    .help("Give the most the run may spend, like `cost $25`."),
+                            );
+                        }
+                        money.value.cents > 0
+                    });
                     self.finish(&args, "cost $25");
                     let first = limits.cost.as_ref().map(|s| s.span);
                     self.once(&mut limits.cost, value, inner, first);
@@ -1071,13 +1090,15 @@ impl Lowerer {
             };
             let mut events = Vec::new();
             if args.take_word("on").is_some() {
+                let mut words = 0;
                 while let Some(ArgumentKind::Word(_)) = args.peek().map(|a| &a.kind) {
+                    words += 1;
                     let names: Vec<&str> = Event::ALL.iter().map(|e| e.name()).collect();
                     if let Some(event) = self.choice(&mut args, &names, "on end failure") {
                         events.extend(Event::from_name(event.value).map(|e| Spanned::new(e, event.span)));
                     }
                 }
-                if events.is_empty() && args.is_done() {
+                if words == 0 && args.is_done() {
                     self.missing(&args, "an event", &format!("{head} … on end"));
                 }
             }

@@ -30,50 +30,125 @@ pub struct Parsed {
 /// Parse and lower a runbook. Never panics; every problem becomes a diagnostic.
 pub fn parse(source: &Source) -> Parsed {
     match parse_statements(&source.text) {
-        Ok(statements) => {
-            let (runbook, diagnostics) = lower::lower(&statements);
+        Ok((statements, mut diagnostics)) => {
+            let (runbook, schema) = lower::lower(&statements);
+            diagnostics.extend(schema);
             Parsed { runbook, diagnostics, statements }
         }
         Err(diagnostic) => Parsed { diagnostics: vec![*diagnostic], ..Parsed::default() },
     }
 }
 
-/// Parse the generic statement tree only.
-pub fn parse_statements(text: &str) -> Result<Vec<Statement>, Box<Diagnostic>> {
-    let mut pairs = NightParser::parse(Rule::runbook, text).map_err(|error| Box::new(syntax_error(&error)))?;
+/// Parse the generic statement tree only, with the diagnostics of bad string escapes.
+pub fn parse_statements(text: &str) -> Result<(Vec<Statement>, Vec<Diagnostic>), Box<Diagnostic>> {
+    let mut pairs = NightParser::parse(Rule::runbook, text).map_err(|error| Box::new(syntax_error(&error, text)))?;
     let runbook = pairs.next().map(|pair| pair.into_inner()).into_iter().flatten();
-    let mut statements = Vec::new();
-    for pair in runbook {
-        if pair.as_rule() == Rule::statement {
-            statements.push(tree::statement(pair).map_err(Box::new)?);
-        }
-    }
-    Ok(statements)
+    let mut diagnostics = Vec::new();
+    let statements = runbook
+        .filter(|pair| pair.as_rule() == Rule::statement)
+        .map(|pair| tree::statement(pair, &mut diagnostics))
+        .collect();
+    Ok((statements, diagnostics))
 }
 
-/// A pest error as a diagnostic, with the expected tokens named in words.
-fn syntax_error(error: &pest::error::Error<Rule>) -> Diagnostic {
-    let span = match error.location {
-        pest::error::InputLocation::Pos(pos) => Span::new(pos, pos),
-        pest::error::InputLocation::Span((start, end)) => Span::new(start, end),
+/// A pest error as a diagnostic, with the expected tokens named in words and the usual
+/// mistakes (an unclosed block or string, two statements on one line) said plainly.
+fn syntax_error(error: &pest::error::Error<Rule>, text: &str) -> Diagnostic {
+    let help = "A statement is a keyword, its arguments, then optionally a `{ … }` block; strings are in double quotes and a statement ends at the end of the line or at `;`.";
+    if let Some(open) = unclosed_block_string(text) {
+        return Diagnostic::error(Code::Syntax, "unclosed block string")
+            .label(Span::new(open, open + 3), "this `\"\"\"` is never closed")
+            .help("End the block string with `\"\"\"`.");
+    }
+    if let Some(open) = unclosed_brace(text) {
+        return Diagnostic::error(Code::Syntax, "unclosed block")
+            .label(Span::new(open, open + 1), "this `{` is never closed")
+            .help("Close the block with `}`.");
+    }
+    let (pos, span) = match error.location {
+        pest::error::InputLocation::Pos(pos) => (pos, Span::new(pos, pos)),
+        pest::error::InputLocation::Span((start, end)) => (start, Span::new(start, end)),
     };
-    let (message, label) = match &error.variant {
-        pest::error::ErrorVariant::ParsingError { positives, .. } => {
-            let mut expected: Vec<&str> = positives.iter().filter_map(|rule| describe(*rule)).collect();
-            expected.sort_unstable();
-            expected.dedup();
-            let label = if expected.is_empty() {
-                "unexpected text here".to_string()
-            } else {
-                format!("expected {}", join_or(&expected))
-            };
-            ("invalid syntax".to_string(), label)
+    let found = text.get(pos..).and_then(|rest| rest.chars().next());
+    let mut expected: Vec<&str> = match &error.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => positives.iter().filter_map(|rule| describe(*rule)).collect(),
+        pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    expected.sort_unstable();
+    expected.dedup();
+    if expected.contains(&"a closing `\"`") {
+        return Diagnostic::error(Code::Syntax, "unclosed string")
+            .label(span, "the line ends before the closing `\"`")
+            .help("Close the string with `\"` on the same line, or use a block string `\"\"\"…\"\"\"` for text over several lines.");
+    }
+    if found == Some('}') {
+        return Diagnostic::error(Code::Syntax, "unmatched `}`")
+            .label(span, "no block is open here")
+            .help("Remove this `}`, or add the `{` it closes.");
+    }
+    let found_text = match found {
+        Some(c) if c.is_alphanumeric() || c == '"' || c == '_' => {
+            if expected.iter().any(|e| e.contains("end of the file") || *e == "`}`") {
+                return Diagnostic::error(Code::Syntax, "two statements on one line")
+                    .label(span, "a new statement starts here")
+                    .help("Put each statement on its own line, or separate them with `;`.");
+            }
+            format!("`{c}`")
         }
-        pest::error::ErrorVariant::CustomError { message } => (message.clone(), String::new()),
+        Some(c) if !c.is_whitespace() => format!("`{c}`"),
+        Some(_) => "a line break".to_string(),
+        None => "the end of the file".to_string(),
     };
-    Diagnostic::error(Code::Syntax, message)
-        .label(span, label)
-        .help("A statement is a keyword, its arguments, then optionally a `{ … }` block; strings are in double quotes and a statement ends at the end of the line or at `;`.")
+    let label = if expected.is_empty() || expected.len() > 3 {
+        format!("unexpected {found_text}")
+    } else {
+        format!("expected {}", join_or(&expected))
+    };
+    Diagnostic::error(Code::Syntax, format!("unexpected {found_text}")).label(span, label).help(help)
+}
+
+/// The offset of a `"""` that is never closed.
+fn unclosed_block_string(text: &str) -> Option<usize> {
+    let mut offset = 0;
+    let mut open = None;
+    while let Some(found) = text[offset..].find("\"\"\"") {
+        let at = offset + found;
+        open = if open.is_some() { None } else { Some(at) };
+        offset = at + 3;
+    }
+    open
+}
+
+/// The offset of the innermost `{` never closed, skipping strings and comments.
+fn unclosed_brace(text: &str) -> Option<usize> {
+    let mut stack = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '#' => {
+                while chars.peek().is_some_and(|(_, c)| *c != '\n') {
+                    chars.next();
+                }
+            }
+            '"' => {
+                while let Some((_, c)) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' | '\n' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '{' => stack.push(i),
+            '}' => {
+                stack.pop();
+            }
+            _ => {}
+        }
+    }
+    stack.pop()
 }
 
 /// What a rule is called in messages (pest's `renamed_rules`, by hand so it stays in one place).

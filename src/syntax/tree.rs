@@ -65,7 +65,7 @@ impl ArgumentKind {
     }
 }
 
-pub(super) fn statement(pair: Pair<'_, Rule>) -> Result<Statement, Diagnostic> {
+pub(super) fn statement(pair: Pair<'_, Rule>, diagnostics: &mut Vec<Diagnostic>) -> Statement {
     let span = Span::from(pair.as_span());
     let mut inner = pair.into_inner();
     let head = inner.next().map_or_else(
@@ -80,24 +80,28 @@ pub(super) fn statement(pair: Pair<'_, Rule>) -> Result<Statement, Diagnostic> {
             let nested = part
                 .into_inner()
                 .filter(|p| p.as_rule() == Rule::statement)
-                .map(statement)
-                .collect::<Result<Vec<_>, _>>()?;
+                .map(|p| statement(p, diagnostics))
+                .collect();
             block = Some(Spanned::new(nested, block_span));
         } else {
-            arguments.push(argument(part)?);
+            arguments.push(argument(part, diagnostics));
         }
     }
-    Ok(Statement { head, arguments, block, span })
+    Statement { head, arguments, block, span }
 }
 
-fn argument(pair: Pair<'_, Rule>) -> Result<Argument, Diagnostic> {
+fn argument(pair: Pair<'_, Rule>, diagnostics: &mut Vec<Diagnostic>) -> Argument {
     let span = Span::from(pair.as_span());
     let text = pair.as_str();
     let kind = match pair.as_rule() {
         Rule::string => {
             let inner = pair.into_inner().next();
             let (inner_text, inner_start) = inner.map_or(("", span.start + 1), |p| (p.as_str(), p.as_span().start()));
-            ArgumentKind::String(values::unescape(inner_text, inner_start)?)
+            // A bad escape is reported and the raw text kept, so the rest of the file is still checked.
+            ArgumentKind::String(values::unescape(inner_text, inner_start).unwrap_or_else(|diagnostic| {
+                diagnostics.push(diagnostic);
+                inner_text.to_string()
+            }))
         }
         Rule::block_string => {
             let inner = pair.into_inner().next().map_or("", |p| p.as_str());
@@ -115,5 +119,5 @@ fn argument(pair: Pair<'_, Rule>) -> Result<Argument, Diagnostic> {
         Rule::comparison => ArgumentKind::Comparison(text.to_string()),
         _ => ArgumentKind::Word(text.to_string()),
     };
-    Ok(Argument { kind, span })
+    Argument { kind, span }
 }

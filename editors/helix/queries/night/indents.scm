@@ -1,0 +1,3 @@
+; Helix indentation: one level inside each `{ … }` block.
+(block) @indent
+"}" @outdent

@@ -1,0 +1,2 @@
+; Matching brackets and quotes.
+("{" @open "}" @close)

@@ -1,0 +1,101 @@
+;; Zed highlights for .night runbooks: editors/tree-sitter-night/queries/highlights.scm
+;; with Zed's capture names (string.regex, variable.special, ...). Zed falls back
+;; from `function.builtin` to `function`, `keyword.operator` to `keyword`.
+;;
+;; The grammar is generic: every keyword is an `identifier`, told apart by its
+;; place (`head:` or `argument:`) and its text. The word lists must match the
+;; `keyword` rule of grammar/night.pest (tests/editors.rs checks it). Patterns
+;; never overlap, so the result does not depend on which match an editor prefers.
+
+; ---------------------------------------------------------------- heads ----
+
+; Top-level statements.
+(statement
+  head: (identifier) @keyword
+  (#any-of? @keyword
+    "name" "task" "success" "permissions" "limits" "rollback" "notify" "waive"))
+
+; Statements inside blocks: task, agent, success, permissions, limits,
+; rollback, notify.
+(statement
+  head: (identifier) @function.builtin
+  (#any-of? @function.builtin
+    "prompt" "agent" "repo" "branch" "worktree" "model" "max_turns" "args" "bin"
+    "run" "tests" "count" "exists" "absent" "changed" "committed"
+    "read" "write" "deny" "allow" "network" "sandbox" "on"
+    "timeout" "session" "attempts" "stuck" "idle" "silence" "tokens" "cost" "quota"
+    "when" "to" "then"
+    "webhook" "slack" "discord" "ntfy" "email" "sms" "command"))
+
+; ------------------------------------------------------------ arguments ----
+
+; `on` is a value after `network`, `worktree` and `sandbox` ...
+; (These patterns capture the head again with the name it has anyway: a helper
+; capture like `@_head` would hide the head's highlight in tree-sitter-highlight.)
+(statement
+  head: (identifier) @function.builtin
+  argument: (identifier) @constant.builtin
+  (#any-of? @function.builtin "network" "worktree" "sandbox")
+  (#eq? @constant.builtin "on"))
+
+; ... and introduces the events of a notifier.
+(statement
+  head: (identifier) @function.builtin
+  argument: (identifier) @keyword.operator
+  (#any-of? @function.builtin "webhook" "slack" "discord" "ntfy" "email" "sms" "command")
+  (#eq? @keyword.operator "on"))
+
+; Connecting words: `prompt file`, `within`, `matches`, `format`, `count … in`,
+; `email … via`, `sms … from`, `ntfy … server`, `quota wait`, `network allow`.
+(statement
+  argument: (identifier) @keyword.operator
+  (#any-of? @keyword.operator
+    "file" "within" "matches" "format" "in" "via" "from" "server" "wait" "allow"))
+
+; Values of the language: agent kinds, test formats, permission and rollback
+; values, notify events and providers.
+(statement
+  argument: (identifier) @constant.builtin
+  (#any-of? @constant.builtin
+    "claude" "codex" "aider" "gemini" "goose" "command"
+    "auto" "cargo" "nextest" "pytest" "unittest" "go" "jest" "vitest" "mocha" "tap" "junit"
+    "baseline" "irreversible" "violation" "revert" "stop" "off"
+    "failing" "passing" "start" "last-green" "retry"
+    "twilio" "attempt" "commit" "success" "failure" "stuck" "rollback" "end"))
+
+; `waive RULE "reason"`: the checklist rule's code.
+(statement
+  head: (identifier) @keyword
+  .
+  argument: (identifier) @label
+  (#eq? @keyword "waive"))
+
+; --------------------------------------------------------------- values ----
+
+(string) @string
+(block_string) @string
+(escape_sequence) @string.escape
+
+(regex) @string.regex
+(regex_flags) @string.special
+
+(number) @number
+(money) @number
+
+; `env.NAME`
+(env_reference
+  "env." @variable.special)
+(env_name) @constant
+
+(comparison) @operator
+
+; ---------------------------------------------------------- punctuation ----
+
+[
+  "{"
+  "}"
+] @punctuation.bracket
+
+";" @punctuation.delimiter
+
+(comment) @comment

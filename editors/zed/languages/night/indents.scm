@@ -1,0 +1,2 @@
+; One level of indentation inside each `{ … }` block.
+(block "}" @end) @indent
