@@ -484,3 +484,29 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+#[test]
+fn secrets_stay_out_of_the_agent_the_journal_the_log_and_the_report() {
+    let mut test = Test::new();
+    let secret = "http://127.0.0.1:9/hook-s3cr3t-7f1d";
+    test.env("NIGHT_TEST_SECRET", secret);
+    fs::write(test.capture.path().join("secret"), secret).expect("write");
+    let agent = r#"env > "$CAPTURE/agent-env"
+echo "leak: $(cat "$CAPTURE/secret")"
+echo good > src/state
+git commit -qam "the secret is $(cat "$CAPTURE/secret")"
+"#;
+    let mut runbook = Runbook::default();
+    runbook.notify.push("webhook env.NIGHT_TEST_SECRET on violation".into());
+    test.setup(agent, &runbook);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    let agent_env = fs::read_to_string(test.capture.path().join("agent-env")).expect("agent env");
+    assert!(!agent_env.contains("NIGHT_TEST_SECRET"), "the agent must not see the secret's variable");
+    assert!(agent_env.contains("NIGHT_RUN_ID=") && agent_env.contains("NIGHT_ATTEMPT=1") && agent_env.contains("NIGHT_PROMPT_FILE="));
+    assert!(ran.agent_log().contains("leak: [redacted]"), "{}", ran.agent_log());
+    for file in ["journal.jsonl", "agent.log", "report.md"] {
+        let text = fs::read_to_string(ran.dir().join(file)).expect(file);
+        assert!(!text.contains("s3cr3t"), "{file} holds the secret:\n{text}");
+    }
+}

@@ -13,7 +13,7 @@ commit() {
   echo "agent: committed: $1"
 }
 
-echo "agent: attempt ${NIGHT_ATTEMPT:-?}; reading the prompt ($(printf '%s' "$prompt" | wc -l) lines)"
+echo "agent: attempt ${NIGHT_ATTEMPT:-?}; reading the prompt ($(printf '%s\n' "$prompt" | wc -l) lines)"
 sleep 1
 if printf '%s' "$prompt" | grep -q "not ok 3 - trims spaces"; then
   echo "agent: night's feedback says the name must be trimmed; fixing that"

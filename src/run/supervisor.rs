@@ -853,7 +853,6 @@ impl Supervisor<'_> {
         let commits: Vec<CommitRecord> = match self.git.commits_since(self.start) {
             Ok(list) => list
                 .into_iter()
-                .rev()
                 .map(|c| {
                     let attempt = self.commits.iter().find(|seen| seen.id == c.id).map_or(0, |seen| seen.attempt);
                     CommitRecord { attempt, id: c.id, short: c.short, summary: c.summary, files: c.files, insertions: c.insertions, deletions: c.deletions }
