@@ -214,8 +214,7 @@ git commit -qm "attempt $NIGHT_ATTEMPT"
 fn on_violation_stop_ends_the_run() {
     let test = Test::new();
     let agent = "echo hacked > README.md\necho good > src/state\ngit commit -qam sneaky\n";
-    let mut runbook = Runbook::default();
-    runbook.permissions_extra.push("on violation stop".into());
+    let runbook = Runbook::default().permission("on violation stop");
     test.setup(agent, &runbook);
     let main = test.git(&["rev-parse", "main"]);
     let ran = test.run();
@@ -242,8 +241,7 @@ fn rollback_to_start_keeps_the_broken_work_in_the_attempt_ref() {
     let test = Test::new();
     three_tests(&test);
     let agent = "echo broken > src/a\necho broken > src/b\ngit commit -qam 'break things'\necho uncommitted > src/b\n";
-    let mut runbook = Runbook::default();
-    runbook.rollback = Some("when failing > baseline; to start; then stop".into());
+    let runbook = Runbook::default().rollback("when failing > baseline; to start; then stop");
     test.setup(agent, &runbook);
     let main = test.git(&["rev-parse", "main"]);
     let ran = test.run();
@@ -273,8 +271,7 @@ else
   echo broken > src/a; echo broken > src/b; git commit -qam "break things"
 fi
 "#;
-    let mut runbook = Runbook::default();
-    runbook.rollback = Some("when failing > baseline; to last-green; then stop".into());
+    let runbook = Runbook::default().rollback("when failing > baseline; to last-green; then stop");
     test.setup(agent, &runbook);
     let main = test.git(&["rev-parse", "main"]);
     let ran = test.run();
@@ -303,8 +300,7 @@ else
   echo good > src/c; git commit -qam "fix c"
 fi
 "#;
-    let mut runbook = Runbook::default();
-    runbook.rollback = Some("when failing > baseline; to start; then retry".into());
+    let runbook = Runbook::default().rollback("when failing > baseline; to start; then retry");
     test.setup(agent, &runbook);
     let ran = test.run();
     assert_eq!(ran.code, Some(0), "{}", ran.output());
@@ -369,8 +365,7 @@ fn a_dirty_tree_is_refused_and_nothing_changes() {
 #[test]
 fn a_runbook_with_errors_is_refused() {
     let test = Test::new();
-    let mut runbook = Runbook::default();
-    runbook.write = vec!["**".into()];
+    let runbook = Runbook::default().write(&["**"]);
     test.setup(GOOD, &runbook);
     let ran = test.run();
     assert_eq!(ran.code, Some(2), "{}", ran.output());
@@ -382,8 +377,7 @@ fn a_runbook_with_errors_is_refused() {
 #[test]
 fn an_existing_run_branch_is_refused() {
     let test = Test::new();
-    let mut runbook = Runbook::default();
-    runbook.task_extra.push("branch \"night/fixed\"".into());
+    let runbook = Runbook::default().task("branch \"night/fixed\"");
     test.setup(GOOD, &runbook);
     test.git(&["branch", "night/fixed"]);
     let ran = test.run();
@@ -412,8 +406,7 @@ fn a_waived_baseline_runs_anyway() {
     let test = Test::new();
     test.write("src/state", "good\n");
     test.commit_all("already good");
-    let mut runbook = Runbook::default();
-    runbook.extra.push("waive success-already-holds \"the agent only adds docs\"".into());
+    let runbook = Runbook::default().top("waive success-already-holds \"the agent only adds docs\"");
     test.setup("echo docs > src/docs\ngit add -A\ngit commit -qm docs\n", &runbook);
     let ran = test.run();
     assert_eq!(ran.code, Some(0), "{}", ran.output());
@@ -496,8 +489,7 @@ echo "leak: $(cat "$CAPTURE/secret")"
 echo good > src/state
 git commit -qam "the secret is $(cat "$CAPTURE/secret")"
 "#;
-    let mut runbook = Runbook::default();
-    runbook.notify.push("webhook env.NIGHT_TEST_SECRET on violation".into());
+    let runbook = Runbook::default().notifier("webhook env.NIGHT_TEST_SECRET on violation");
     test.setup(agent, &runbook);
     let ran = test.run();
     assert_eq!(ran.code, Some(0), "{}", ran.output());

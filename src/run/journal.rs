@@ -403,7 +403,7 @@ impl Journal {
 
     /// False once a write failed.
     pub fn healthy(&self) -> bool {
-        self.inner.lock().map(|inner| !inner.failed).unwrap_or(false)
+        self.inner.lock().is_ok_and(|inner| !inner.failed)
     }
 }
 

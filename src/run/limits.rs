@@ -73,7 +73,7 @@ impl Limit {
             Limit::ToolLoop => limits.stuck.map(|n| n.to_string()).unwrap_or_default(),
             Limit::Tokens => limits.tokens.map(|n| n.to_string()).unwrap_or_default(),
             Limit::Cost => limits.cost.map(|c| c.to_string()).unwrap_or_default(),
-            Limit::Quota => limits.quota_wait.map(format_duration).unwrap_or_else(|| "no `quota wait`".into()),
+            Limit::Quota => limits.quota_wait.map_or_else(|| "no `quota wait`".into(), format_duration),
         }
     }
 

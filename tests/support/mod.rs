@@ -51,6 +51,42 @@ impl Runbook {
         self
     }
 
+    /// Set `rollback { … }` (statements separated by `;`).
+    pub fn rollback(mut self, statements: &str) -> Self {
+        self.rollback = Some(statements.to_string());
+        self
+    }
+
+    /// Add a statement to `permissions`.
+    pub fn permission(mut self, statement: &str) -> Self {
+        self.permissions_extra.push(statement.to_string());
+        self
+    }
+
+    /// Add a statement to `task`.
+    pub fn task(mut self, statement: &str) -> Self {
+        self.task_extra.push(statement.to_string());
+        self
+    }
+
+    /// Add a top-level statement (e.g. `waive`).
+    pub fn top(mut self, statement: &str) -> Self {
+        self.extra.push(statement.to_string());
+        self
+    }
+
+    /// Add a notifier.
+    pub fn notifier(mut self, statement: &str) -> Self {
+        self.notify.push(statement.to_string());
+        self
+    }
+
+    /// Replace the `write` globs.
+    pub fn write(mut self, globs: &[&str]) -> Self {
+        self.write = globs.iter().map(|s| (*s).to_string()).collect();
+        self
+    }
+
     /// The runbook's text.
     pub fn render(&self) -> String {
         let quoted = |items: &[String]| items.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(" ");
