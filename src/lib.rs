@@ -12,3 +12,4 @@ pub mod check;
 pub mod plan;
 pub mod time;
 pub mod cli;
+pub mod run;

@@ -28,3 +28,39 @@ impl TestFormat {
         })
     }
 }
+
+/// Tests counted in one run of a test command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct TestCounts {
+    /// Tests that passed.
+    pub passed: u64,
+    /// Tests that failed.
+    pub failed: u64,
+    /// Tests skipped or ignored.
+    pub skipped: u64,
+}
+
+/// Why no counts could be read.
+#[derive(Debug, thiserror::Error)]
+pub enum CountError {
+    /// No summary line was recognised.
+    #[error("no test summary recognised in the output")]
+    NotRecognised,
+}
+
+/// Stub until the real parsers land: sums cargo's `test result:` lines only.
+pub fn count_tests(_format: &TestFormat, output: &str, _repo_root: &std::path::Path) -> Result<TestCounts, CountError> {
+    let mut counts = TestCounts::default();
+    let mut found = false;
+    for line in output.lines().filter_map(|line| line.trim().strip_prefix("test result: ")) {
+        found = true;
+        let number_before = |word: &str| {
+            let end = line.find(word)?;
+            line[..end].split_whitespace().last()?.parse::<u64>().ok()
+        };
+        counts.passed += number_before(" passed").unwrap_or(0);
+        counts.failed += number_before(" failed").unwrap_or(0);
+        counts.skipped += number_before(" ignored").unwrap_or(0);
+    }
+    if found { Ok(counts) } else { Err(CountError::NotRecognised) }
+}
