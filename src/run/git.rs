@@ -486,11 +486,12 @@ impl RunGit {
                 kept.push((full.clone(), fs::read(&full).map_err(io_error("read", &full))?));
             }
         }
+        repository.reset(&target, ResetType::Hard, None).doing("reset the run branch")?;
+        // A hard reset in libgit2 replaces the checkout strategy with a plain force, so the
+        // untracked files go in a second checkout.
         let mut checkout = git2::build::CheckoutBuilder::new();
         checkout.force().remove_untracked(true);
-        repository
-            .reset(&target, ResetType::Hard, Some(&mut checkout))
-            .doing("reset the run branch")?;
+        repository.checkout_head(Some(&mut checkout)).doing("remove untracked files")?;
         for (path, bytes) in kept {
             fs::write(&path, bytes).map_err(io_error("restore", &path))?;
         }

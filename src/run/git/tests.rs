@@ -588,7 +588,7 @@ fn reset_to_restores_the_branch_and_the_tree_exactly() {
     assert_eq!(run.head().expect("head"), start);
     assert_eq!(head_commit(&root), start);
     assert_eq!(head_name(&root), format!("refs/heads/{BRANCH}"));
-    assert!(run.is_clean().expect("clean"));
+    assert!(run.is_clean().expect("clean"), "{:?}", status_paths(&Repository::open(&root).expect("open")));
     let files_now: BTreeMap<_, _> = tree_bytes(&root)
         .into_iter()
         .filter(|(p, _)| !p.starts_with(".git") && !p.starts_with(".night") && p != Path::new("x.log"))
