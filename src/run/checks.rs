@@ -531,6 +531,12 @@ async fn terminate_group(child: &mut tokio::process::Child, group: Pid, mut stat
     if status.is_none() {
         status = child.wait().await.ok();
     }
+    // SIGKILL is delivered asynchronously: wait (briefly) until the group is really gone, so
+    // that nothing of the check is running when its result is returned.
+    let give_up = Instant::now() + Duration::from_secs(2);
+    while group_alive(group) && Instant::now() < give_up {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     status
 }
 
