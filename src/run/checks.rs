@@ -212,8 +212,8 @@ pub fn failure_signature(results: &[CheckResult]) -> String {
         // The last lines, as a set: a byte-bounded tail starts at a line that moves with the
         // length of what came before, and parallel test runners print in varying order.
         let normalised = normalise(&result.output_tail);
-        let mut lines: Vec<&str> =
-            normalised.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().into_iter().rev().take(SIGNATURE_LINES).collect();
+        let mut lines: Vec<&str> = normalised.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let mut lines = lines.split_off(lines.len().saturating_sub(SIGNATURE_LINES));
         lines.sort_unstable();
         for line in lines {
             hash.write(line.as_bytes());

@@ -662,7 +662,7 @@ fn tree_of(repository: &Repository, id: Oid) -> Result<Tree<'_>, GitError> {
 /// The blob id and mode of `path` in `tree`, if it holds a file there.
 fn entry(tree: &Tree<'_>, path: &str) -> Option<(Oid, u32)> {
     let found = tree.get_path(Path::new(path)).ok()?;
-    (found.kind() != Some(ObjectType::Tree)).then(|| (found.id(), u32::try_from(found.filemode()).unwrap_or(0o100644)))
+    (found.kind() != Some(ObjectType::Tree)).then(|| (found.id(), u32::try_from(found.filemode()).unwrap_or(0o100_644)))
 }
 
 fn index_entry(path: &str, id: Oid, mode: u32) -> IndexEntry {
@@ -710,7 +710,7 @@ fn remove_work_path(root: &Path, path: &str) -> Result<(), GitError> {
 
 /// Write a blob of `base` to the work dir, replacing whatever the agent put there.
 fn write_work_path(repository: &Repository, root: &Path, path: &str, id: Oid, mode: u32) -> Result<(), GitError> {
-    if mode == 0o160000 {
+    if mode == 0o160_000 {
         // A submodule's commit: nothing to write in this repository.
         return Ok(());
     }
@@ -735,12 +735,12 @@ fn write_work_path(repository: &Repository, root: &Path, path: &str, id: Oid, mo
         Err(_) => {}
     }
     let blob = repository.find_blob(id).doing("read a file from the base")?;
-    if mode == 0o120000 {
+    if mode == 0o120_000 {
         let target = PathBuf::from(String::from_utf8_lossy(blob.content()).into_owned());
         std::os::unix::fs::symlink(&target, &full).map_err(io_error("restore the symlink", &full))?;
     } else {
         fs::write(&full, blob.content()).map_err(io_error("restore", &full))?;
-        if mode == 0o100755 {
+        if mode == 0o100_755 {
             use std::os::unix::fs::PermissionsExt;
             fs::set_permissions(&full, fs::Permissions::from_mode(0o755)).map_err(io_error("restore the mode of", &full))?;
         }

@@ -702,3 +702,14 @@ fn a_whole_in_place_run_leaves_the_users_branch_at_the_start() {
     assert_eq!(run.branch_tip("main").expect("tip"), Some(start));
     assert_eq!(Repository::open(&root).expect("open").branches(Some(BranchType::Local)).expect("branches").count(), 2);
 }
+
+#[test]
+fn a_preflight_failing_halfway_undoes_what_it_did() {
+    let (_temp, root) = repo();
+    // A file where the worktrees folder must go: everything checks out, then creating it fails.
+    write(&root, ".night", "not a folder\n");
+    let before = tree_bytes(&root);
+    let error = RunGit::preflight(&root, BRANCH, true, RUN_ID, None).expect_err("must fail");
+    assert!(matches!(error, GitError::Io { .. }), "{error}");
+    assert_eq!(tree_bytes(&root), before, "the branch, the exclude line and the folders must be undone");
+}
