@@ -8,6 +8,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod irreversible;
 pub mod plan;
+pub mod run;
 pub mod source;
 pub mod syntax;
 pub mod test_counts;
