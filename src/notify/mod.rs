@@ -32,9 +32,20 @@ pub struct Delivery { pub notifier: String, pub event: Event, pub delivered: boo
 #[error("{0}")]
 pub struct NotifyError(String);
 
+#[derive(Debug, Clone, Default)]
+pub struct Settings { pub dir: Option<std::path::PathBuf> }
+impl Settings {
+    pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Self { Settings::default() }
+    #[must_use]
+    pub fn in_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self { self.dir = Some(dir.into()); self }
+}
+
 pub struct Dispatcher;
 impl Dispatcher {
     pub fn new(notifiers: &[Spanned<Notifier>], env: &dyn Fn(&str) -> Option<String>, on_delivery: Box<dyn Fn(&Delivery) + Send + Sync>) -> Result<Self, NotifyError> { Ok(Dispatcher) }
+    pub fn with_settings(notifiers: &[Spanned<Notifier>], env: &dyn Fn(&str) -> Option<String>, on_delivery: Box<dyn Fn(&Delivery) + Send + Sync>, settings: Settings) -> Result<Self, NotifyError> { Ok(Dispatcher) }
+    pub fn env_names(&self) -> Vec<String> { Vec::new() }
+    pub fn notify_end(&self, message: Message) {}
     pub fn secrets(&self) -> Vec<String> { Vec::new() }
     pub fn notify(&self, message: Message) {}
     pub async fn flush(&self, within: std::time::Duration) -> Vec<Delivery> { Vec::new() }

@@ -80,18 +80,6 @@ impl Outcome {
             | Outcome::NothingToDo => 1,
         }
     }
-
-    /// The notification events this ending sends, `end` last: `success`, or `failure` (with
-    /// `stuck` for a stuck run) for every other ending.
-    pub fn events(self) -> Vec<crate::ast::Event> {
-        use crate::ast::Event;
-        match self {
-            Outcome::Success => vec![Event::Success, Event::End],
-            Outcome::Stuck => vec![Event::Stuck, Event::Failure, Event::End],
-            Outcome::Refused => Vec::new(),
-            _ => vec![Event::Failure, Event::End],
-        }
-    }
 }
 
 impl fmt::Display for Outcome {

@@ -3,7 +3,7 @@
 
 use crate::ast::{Check, Comparison, Event as NotifyEvent, OnViolation, RollbackThen, RollbackTo, RollbackWhen, Target, TestMetric, Value};
 use crate::diagnostic::Code;
-use crate::notify::{CheckSummary, Dispatcher, Message};
+use crate::notify::{CheckSummary, Dispatcher, Message, Settings};
 use crate::plan::Plan;
 use crate::run::agent::{adapter_for, Adapter, AgentSignal, LaunchContext};
 use crate::run::checks::{baseline_from, failure_signature, run_checks, Baseline, CheckResult};
@@ -77,14 +77,17 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
     let branch = plan.branch_template.replace("{name}", &plan.name).replace("{date}", &started_at.format("%Y%m%d-%H%M").to_string());
     let adapter: Arc<dyn Adapter> = Arc::from(adapter_for(&plan.agent).map_err(|e| Refused { message: e.to_string(), help: None })?);
 
-    let secret_names = secret_names(plan);
+    let mut secret_names = secret_names(plan);
     let env = options.env.clone();
     let mut secrets: Vec<String> = secret_names.iter().filter_map(|name| env(name)).collect();
     let journal_cell: Arc<OnceLock<Journal>> = Arc::new(OnceLock::new());
     let deliveries = journal_cell.clone();
-    let dispatcher = Dispatcher::new(
+    let lookup = |name: &str| env(name);
+    // `command` notifiers run in the repository, where a runbook's `./notify.sh` lives.
+    let settings = Settings::from_lookup(&lookup).in_dir(&plan.repo);
+    let dispatcher = Dispatcher::with_settings(
         &plan.notifiers,
-        &|name: &str| env(name),
+        &lookup,
         Box::new(move |delivery| {
             if let Some(journal) = deliveries.get() {
                 journal.record(Event::Notification {
@@ -96,9 +99,13 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
                 });
             }
         }),
+        settings,
     )
     .map_err(|e| Refused { message: format!("cannot set up the notifiers: {e}"), help: None })?;
     secrets.extend(dispatcher.secrets());
+    secret_names.extend(dispatcher.env_names());
+    secret_names.sort();
+    secret_names.dedup();
 
     let runbook_relative = plan.runbook_path.strip_prefix(&plan.repo).ok().map(|p| p.to_string_lossy().replace('\\', "/"));
     let (git, start) = RunGit::preflight(&plan.repo, &branch, plan.worktree, &run_id, runbook_relative.as_deref())
@@ -385,7 +392,7 @@ impl Supervisor<'_> {
             }
             self.note("success-already-holds", "every success check already holds on the start commit (waived)");
         }
-        self.notify(NotifyEvent::Start, None, "the run started".into(), None);
+        self.notify(NotifyEvent::Start, &format!("started on {}", self.branch), None);
 
         let mut stuck = StuckTracker::default();
         let mut feedback: Option<AttemptFeedback> = None;
@@ -441,7 +448,8 @@ impl Supervisor<'_> {
                 (None, None, check) => check.clone(),
             };
             self.journal.record(Event::AttemptEnd { attempt, passed: success, reason, signature: signature.clone(), head: head.to_string() });
-            self.notify(NotifyEvent::Attempt, None, format!("attempt {attempt}: {passed_count}/{} checks hold", records.len()), None);
+            let verdict = if success { "succeeded" } else { "failed" };
+            self.notify(NotifyEvent::Attempt, &format!("attempt {attempt} {verdict}: {passed_count}/{} checks hold", records.len()), signature.clone());
 
             if work.interrupted {
                 return Ok((Outcome::Interrupted, "stopped by a signal (Ctrl-C or `night stop`)".into()));
@@ -502,7 +510,7 @@ impl Supervisor<'_> {
                 self.journal.record(Event::Violation { attempt, paths: outside.clone(), action, revert_commit });
                 let shown = outside.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
                 self.status(&format!("night: violation: wrote outside `write`: {shown}"));
-                self.notify(NotifyEvent::Violation, None, format!("the agent wrote outside `write`: {shown}"), None);
+                self.notify(NotifyEvent::Violation, "the agent wrote outside `write`", Some(shown.clone()));
                 let mut all = work.violation.take().unwrap_or_default();
                 all.extend(outside);
                 work.violation = Some(all);
@@ -736,7 +744,7 @@ impl Supervisor<'_> {
             };
             self.journal.record(Event::Commit(record.clone()));
             self.status(&format!("night: commit {} {}", record.short, record.summary));
-            self.notify(NotifyEvent::Commit, None, format!("commit {} {}", record.short, record.summary), None);
+            self.notify(NotifyEvent::Commit, &format!("commit {}", record.short), Some(record.summary.clone()));
             self.commits.push(record);
         }
         found
@@ -808,18 +816,23 @@ impl Supervisor<'_> {
         let short: String = target.to_string().chars().take(7).collect();
         let what = format!("`{condition}` held ({measured}); the run branch was reset to {short} and the work is kept at {kept_ref} ({kept})");
         self.status(&format!("night: rollback: {what}"));
-        self.notify(NotifyEvent::Rollback, None, format!("rolled back: {condition} ({measured})"), None);
+        self.notify(NotifyEvent::Rollback, &format!("rolled back to {short}: `{condition}` held"), Some(what.clone()));
         Ok(Some((then, what)))
     }
 
-    fn notify(&self, event: NotifyEvent, outcome: Option<Outcome>, summary: String, report: Option<&Path>) {
+    /// Queue a notification of `event`; `summary` is one human line, `detail` says more.
+    fn notify(&self, event: NotifyEvent, summary: &str, detail: Option<String>) {
+        self.dispatcher.notify(self.message(event, None, summary, detail, None));
+    }
+
+    fn message(&self, event: NotifyEvent, outcome: Option<Outcome>, summary: &str, detail: Option<String>, report: Option<&Path>) -> Message {
         let checks = self
             .last_checks
             .iter()
             .flatten()
             .map(|c| CheckSummary { check: c.statement.clone(), passed: c.passed, detail: c.reason.clone() })
             .collect();
-        self.dispatcher.notify(Message {
+        Message {
             event,
             outcome: outcome.map(|o| o.name().to_string()),
             run_id: self.run_id.clone(),
@@ -834,9 +847,9 @@ impl Supervisor<'_> {
             tokens: self.budget.tokens,
             cost_usd: self.budget.cost_usd,
             report: report.map(|p| p.display().to_string()),
-            summary: journal::redact(&summary, &self.secrets),
-            detail: None,
-        });
+            summary: journal::redact(&format!("{}: {summary}", self.plan.name), &self.secrets),
+            detail: detail.map(|d| journal::redact(&d, &self.secrets)),
+        }
     }
 
     /// The end: keep leftover work, journal the end, write the report, notify, report again
@@ -879,9 +892,12 @@ impl Supervisor<'_> {
         }));
         let report = self.run_dir.join("report.md");
         self.write_report(&report);
-        for event in outcome.events() {
-            self.notify(event, Some(outcome), format!("{}: {reason}", outcome.name()), Some(&report));
-        }
+        let attempts = match self.attempt {
+            1 => "1 attempt".to_string(),
+            n => format!("{n} attempts"),
+        };
+        let summary = format!("{} after {attempts} in {}", outcome.name(), format_duration(self.started.elapsed()));
+        self.dispatcher.notify_end(self.message(NotifyEvent::End, Some(outcome), &summary, Some(reason.clone()), Some(&report)));
         let _ = self.dispatcher.flush(NOTIFY_FLUSH).await;
         self.write_report(&report);
         Finished { outcome, reason, run_id: self.run_id.clone(), run_dir: self.run_dir.clone(), report }
