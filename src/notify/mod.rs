@@ -232,6 +232,9 @@ struct Target {
     description: String,
     notifier: Notifier,
     transport: Arc<dyn Transport>,
+    /// Ends when this notifier's latest queued delivery ends: each notifier gets its
+    /// messages in order, `start` before `end`, while notifiers never wait for each other.
+    latest: Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
 }
 
 /// A notifier that could not be set up.
@@ -367,7 +370,7 @@ impl<'a> Resolver<'a> {
             }
         };
         match built {
-            Ok((description, transport)) => Ok(Target { description, notifier: notifier.clone(), transport }),
+            Ok((description, transport)) => Ok(Target { description, notifier: notifier.clone(), transport, latest: Mutex::new(None) }),
             Err((description, problem)) => Err(Unresolved { description, unset: Vec::new(), invalid: vec![problem] }),
         }
     }
@@ -592,6 +595,8 @@ impl Dispatcher {
         for target in wanted {
             let tries = Arc::new(AtomicU32::new(0));
             let reported = Arc::new(AtomicBool::new(false));
+            let (done, ended) = tokio::sync::oneshot::channel::<()>();
+            let previous = target.latest.lock().ok().and_then(|mut latest| latest.replace(ended));
             let task = {
                 let delivery = deliver(
                     target.description.clone(),
@@ -603,10 +608,15 @@ impl Dispatcher {
                 );
                 let (reported, on_delivery) = (Arc::clone(&reported), Arc::clone(&self.on_delivery));
                 async move {
+                    if let Some(previous) = previous {
+                        // Ends with the previous delivery, or when it was dropped or aborted.
+                        let _ = previous.await;
+                    }
                     let delivery = delivery.await;
                     if !reported.swap(true, Ordering::SeqCst) {
                         report(&on_delivery, &delivery);
                     }
+                    drop(done);
                     delivery
                 }
             };
