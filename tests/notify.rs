@@ -362,8 +362,9 @@ async fn until(done: impl Fn() -> bool) {
 }
 
 type Log = Arc<Mutex<Vec<Delivery>>>;
+type OnDelivery = Box<dyn Fn(&Delivery) + Send + Sync>;
 
-fn recorder() -> (Log, Box<dyn Fn(&Delivery) + Send + Sync>) {
+fn recorder() -> (Log, OnDelivery) {
     let log: Log = Arc::default();
     let sink = Arc::clone(&log);
     (log, Box::new(move |delivery: &Delivery| sink.lock().unwrap().push(delivery.clone())))
@@ -390,6 +391,26 @@ async fn the_dispatcher_routes_by_event_and_reports_each_delivery_once() {
     assert_eq!(events(&b), ["end"], "default `on end`");
     assert_eq!(log.lock().unwrap().len(), 3);
     assert!(dispatcher.flush(WAIT).await.is_empty(), "a flush returns what was queued since the last one");
+}
+
+#[tokio::test]
+async fn an_end_is_one_message_per_notifier_for_its_most_specific_event() {
+    let receiver = Receiver::start();
+    let lines = ["/end", "/failure", "/stuck", "/success"]
+        .map(|path| format!("  webhook \"{}\" on {}", receiver.url(path), if path == "/end" { "end" } else { &path[1..] }))
+        .join("\n")
+        + &format!("\n  webhook \"{}\" on end failure stuck", receiver.url("/all"));
+    let dispatcher = Dispatcher::with_settings(&notifiers(&lines), &|_| None, Box::new(|_| {}), quick()).unwrap();
+    let mut stuck = message(Event::End);
+    stuck.outcome = Some("stuck".into());
+    dispatcher.notify_end(stuck);
+    let deliveries = dispatcher.flush(WAIT).await;
+    assert_eq!(deliveries.len(), 4, "{deliveries:?}");
+    let mut got: Vec<(String, String)> =
+        receiver.requests().iter().map(|r| (r.path.clone(), r.json()["event"].as_str().unwrap().to_string())).collect();
+    got.sort();
+    let expected = [("/all", "stuck"), ("/end", "end"), ("/failure", "failure"), ("/stuck", "stuck")];
+    assert_eq!(got, expected.map(|(p, e)| (p.to_string(), e.to_string())));
 }
 
 #[tokio::test]

@@ -586,57 +586,75 @@ impl Dispatcher {
     /// callable from inside a tokio runtime (deliveries are spawned on it) or outside one (they
     /// run on a small runtime of night's own).
     pub fn notify(&self, message: Message) {
-        let wanted: Vec<&Target> = self.targets.iter().filter(|t| t.notifier.wants(message.event)).collect();
-        if wanted.is_empty() {
+        if !self.targets.iter().any(|t| t.notifier.wants(message.event)) {
             return;
         }
         let message = Arc::new(scrub_message(&message, &self.redactor));
-        let mut started = Vec::new();
-        for target in wanted {
-            let tries = Arc::new(AtomicU32::new(0));
-            let reported = Arc::new(AtomicBool::new(false));
-            let (done, ended) = tokio::sync::oneshot::channel::<()>();
-            let previous = target.latest.lock().ok().and_then(|mut latest| latest.replace(ended));
-            let task = {
-                let delivery = deliver(
-                    target.description.clone(),
-                    Arc::clone(&target.transport),
-                    Arc::clone(&message),
-                    Arc::clone(&self.settings),
-                    Arc::clone(&self.redactor),
-                    Arc::clone(&tries),
-                );
-                let (reported, on_delivery) = (Arc::clone(&reported), Arc::clone(&self.on_delivery));
-                async move {
-                    if let Some(previous) = previous {
-                        // Ends with the previous delivery, or when it was dropped or aborted.
-                        let _ = previous.await;
-                    }
-                    let delivery = delivery.await;
-                    if !reported.swap(true, Ordering::SeqCst) {
-                        report(&on_delivery, &delivery);
-                    }
-                    drop(done);
-                    delivery
-                }
-            };
-            match spawn(task) {
-                Some(handle) => started.push(Pending { notifier: target.description.clone(), event: message.event, tries, reported, handle }),
-                None => {
-                    let delivery = Delivery {
-                        notifier: target.description.clone(),
-                        event: message.event,
-                        delivered: false,
-                        tries: 0,
-                        error: Some("no async runtime to deliver on".to_string()),
-                        at: now_rfc3339(),
-                    };
-                    report(&self.on_delivery, &delivery);
-                }
+        for target in self.targets.iter().filter(|t| t.notifier.wants(message.event)) {
+            self.queue(target, Arc::clone(&message));
+        }
+    }
+
+    /// Queue the end of the run: each notifier gets one message, for the most specific event
+    /// it wants among those this end is (`stuck`, then `success` or `failure`, then `end`),
+    /// so that `on end failure` is told once. `message.outcome` says how the run ended; the
+    /// message's `event` is set per notifier.
+    pub fn notify_end(&self, message: Message) {
+        let events = end_events(message.outcome.as_deref());
+        let scrubbed = scrub_message(&message, &self.redactor);
+        for target in &self.targets {
+            if let Some(event) = events.iter().copied().find(|event| target.notifier.wants(*event)) {
+                let mut message = scrubbed.clone();
+                message.event = event;
+                self.queue(target, Arc::new(message));
             }
         }
-        if let Ok(mut pending) = self.pending.lock() {
-            pending.extend(started);
+    }
+
+    /// Start one delivery, after the notifier's previous one.
+    fn queue(&self, target: &Target, message: Arc<Message>) {
+        let tries = Arc::new(AtomicU32::new(0));
+        let reported = Arc::new(AtomicBool::new(false));
+        let (done, ended) = tokio::sync::oneshot::channel::<()>();
+        let previous = target.latest.lock().ok().and_then(|mut latest| latest.replace(ended));
+        let event = message.event;
+        let task = {
+            let delivery = deliver(
+                target.description.clone(),
+                Arc::clone(&target.transport),
+                message,
+                Arc::clone(&self.settings),
+                Arc::clone(&self.redactor),
+                Arc::clone(&tries),
+            );
+            let (reported, on_delivery) = (Arc::clone(&reported), Arc::clone(&self.on_delivery));
+            async move {
+                if let Some(previous) = previous {
+                    // Ends with the previous delivery, or when it was dropped or aborted.
+                    let _ = previous.await;
+                }
+                let delivery = delivery.await;
+                if !reported.swap(true, Ordering::SeqCst) {
+                    report(&on_delivery, &delivery);
+                }
+                drop(done);
+                delivery
+            }
+        };
+        if let Some(handle) = spawn(task) {
+            if let Ok(mut pending) = self.pending.lock() {
+                pending.push(Pending { notifier: target.description.clone(), event, tries, reported, handle });
+            }
+        } else {
+            let delivery = Delivery {
+                notifier: target.description.clone(),
+                event,
+                delivered: false,
+                tries: 0,
+                error: Some("no async runtime to deliver on".to_string()),
+                at: now_rfc3339(),
+            };
+            report(&self.on_delivery, &delivery);
         }
     }
 
@@ -684,6 +702,15 @@ impl Dispatcher {
             }
         }
         out
+    }
+}
+
+/// The events an end with this outcome is, most specific first.
+fn end_events(outcome: Option<&str>) -> &'static [Event] {
+    match outcome {
+        Some("success") => &[Event::Success, Event::End],
+        Some("stuck") => &[Event::Stuck, Event::Failure, Event::End],
+        _ => &[Event::Failure, Event::End],
     }
 }
 
