@@ -251,6 +251,21 @@ fn a_stalled_server_times_out() {
 }
 
 #[test]
+fn a_command_past_the_timeout_is_killed_with_its_children() {
+    let repo = Repo::with_runbook(&runbook(r#"  command "sleep 30 & echo $! >> sleepers; wait""#));
+    let run = repo.notify_test(&[("NIGHT_NOTIFY_TIMEOUT_MS", "300")]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("command (`sleep 30 & echo $! >> sleepers; wait`): failed after 3 tries: timed out after 300ms"), "{run:?}");
+    let sleepers = std::fs::read_to_string(repo.dir.path().join("sleepers")).unwrap();
+    assert_eq!(sleepers.lines().count(), 3);
+    std::thread::sleep(Duration::from_millis(100));
+    for pid in sleepers.lines() {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        assert!(status.is_empty() || status.contains(") Z "), "`sleep` {pid} outlived its notifier: {status}");
+    }
+}
+
+#[test]
 fn a_500_then_success_is_retried() {
     let receiver = Receiver::start();
     receiver.then(Reply::Status(500, "boom".into()));
@@ -276,9 +291,12 @@ fn a_404_is_not_retried() {
 fn an_unresolvable_host_fails() {
     // `.invalid` never resolves (RFC 2606): no traffic leaves the machine but the lookup.
     let repo = Repo::with_runbook(&runbook("  webhook \"http://nonexistent.invalid/hook\""));
-    let run = repo.notify_test(&[]);
+    let run = repo.notify_test(&[("NIGHT_NOTIFY_TIMEOUT_MS", "5000")]);
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stdout.contains("webhook (nonexistent.invalid): failed after 3 tries: cannot connect to nonexistent.invalid: "), "{run:?}");
+    // Where the resolver cannot be reached at all, the look-up times out instead.
+    let refused = run.stdout.contains("webhook (nonexistent.invalid): failed after 3 tries: cannot connect to nonexistent.invalid: ");
+    let timed_out = run.stdout.contains("webhook (nonexistent.invalid): failed after 3 tries: timed out after 5s");
+    assert!(refused || timed_out, "{run:?}");
 }
 
 #[test]

@@ -819,3 +819,45 @@ pub fn test_message(name: &str, branch: &str) -> Message {
         detail: Some("sent by `night notify --test`; a real run sends its outcome here".to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_read_their_overrides() {
+        let env = |name: &str| match name {
+            "NIGHT_NOTIFY_TIMEOUT_MS" => Some("250".to_string()),
+            "NIGHT_NOTIFY_BACKOFF_MS" => Some("10".to_string()),
+            "NIGHT_TWILIO_API_BASE" => Some(" http://127.0.0.1:9 ".to_string()),
+            _ => None,
+        };
+        let settings = Settings::from_lookup(&env);
+        assert_eq!(settings.timeout, Duration::from_millis(250));
+        assert_eq!(settings.backoff, [Duration::from_millis(10), Duration::from_millis(40)]);
+        assert_eq!(settings.tries(), 3);
+        assert_eq!(settings.twilio_base, "http://127.0.0.1:9");
+        let defaults = Settings::from_lookup(&|name| (name == "NIGHT_NOTIFY_TIMEOUT_MS").then(|| "0".to_string()));
+        assert_eq!(defaults, Settings::default(), "a zero timeout is ignored");
+    }
+
+    #[test]
+    fn an_end_is_its_most_specific_event_first() {
+        assert_eq!(end_events(Some("success")), [Event::Success, Event::End]);
+        assert_eq!(end_events(Some("stuck")), [Event::Stuck, Event::Failure, Event::End]);
+        assert_eq!(end_events(Some("timeout")), [Event::Failure, Event::End]);
+        assert_eq!(end_events(None), [Event::Failure, Event::End]);
+    }
+
+    #[test]
+    fn messages_lose_their_secrets() {
+        let redactor = Redactor::new(&["hunter2-secret"]);
+        let mut message = test_message("x", "night/x");
+        message.detail = Some("the agent printed hunter2-secret".into());
+        message.checks.push(CheckSummary { check: "run `echo hunter2-secret`".into(), passed: true, detail: Some("hunter2-secret".into()) });
+        let scrubbed = serde_json::to_string(&scrub_message(&message, &redactor)).unwrap();
+        assert!(!scrubbed.contains("hunter2"), "{scrubbed}");
+        assert_eq!(short_duration(Duration::from_millis(300)), "300ms");
+        assert_eq!(short_duration(Duration::from_secs(10)), "10s");
+    }
+}
