@@ -738,63 +738,75 @@ where
 // -------------------------------------------------------------- testing ----
 
 /// `night notify --test`: send a test message through every notifier regardless of its `on`
-/// events, and wait for each result (in runbook order).
-pub async fn send_test(notifiers: &[Spanned<Notifier>], env: &dyn Fn(&str) -> Option<String>, message: Message) -> Vec<Delivery> {
-    send_test_with(notifiers, env, message, Settings::from_env()).await
+/// events, and wait for each result (in runbook order). Env references are read now; the
+/// future owns everything it needs, so it may be spawned.
+pub fn send_test(
+    notifiers: &[Spanned<Notifier>],
+    env: &dyn Fn(&str) -> Option<String>,
+    message: Message,
+) -> impl Future<Output = Vec<Delivery>> + Send + 'static {
+    send_test_with(notifiers, env, message, Settings::from_env())
 }
 
 /// [`send_test`] with explicit settings.
-pub async fn send_test_with(
+pub fn send_test_with(
     notifiers: &[Spanned<Notifier>],
     env: &dyn Fn(&str) -> Option<String>,
     message: Message,
     settings: Settings,
-) -> Vec<Delivery> {
+) -> impl Future<Output = Vec<Delivery>> + Send + 'static {
     let mut resolver = Resolver::new(env, &settings);
     resolver.read_all(notifiers);
     let redactor = Arc::new(Redactor::new(&resolver.secrets));
     let message = Arc::new(scrub_message(&message, &redactor));
-    let settings = Arc::new(settings.clone());
-    let mut started: Vec<Result<(String, JoinHandle<Delivery>), Delivery>> = Vec::new();
-    for notifier in notifiers {
-        match resolver.resolve(&notifier.value) {
-            Ok(target) => {
-                let description = target.description.clone();
-                let task = deliver(
-                    target.description,
-                    target.transport,
-                    Arc::clone(&message),
-                    Arc::clone(&settings),
-                    Arc::clone(&redactor),
-                    Arc::new(AtomicU32::new(0)),
-                );
-                started.push(Ok((description, tokio::spawn(task))));
-            }
-            Err(unresolved) => started.push(Err(Delivery {
+    let targets: Vec<Result<Target, Delivery>> = notifiers
+        .iter()
+        .map(|notifier| {
+            resolver.resolve(&notifier.value).map_err(|unresolved| Delivery {
                 notifier: unresolved.description.clone(),
                 event: message.event,
                 delivered: false,
                 tries: 0,
                 error: Some(redactor.scrub(&unresolved.error())),
                 at: now_rfc3339(),
-            })),
+            })
+        })
+        .collect();
+    drop(resolver);
+    let settings = Arc::new(settings);
+    async move {
+        let started: Vec<Result<(String, JoinHandle<Delivery>), Delivery>> = targets
+            .into_iter()
+            .map(|target| {
+                target.map(|target| {
+                    let task = deliver(
+                        target.description.clone(),
+                        target.transport,
+                        Arc::clone(&message),
+                        Arc::clone(&settings),
+                        Arc::clone(&redactor),
+                        Arc::new(AtomicU32::new(0)),
+                    );
+                    (target.description, tokio::spawn(task))
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(started.len());
+        for entry in started {
+            out.push(match entry {
+                Ok((description, handle)) => handle.await.unwrap_or_else(|_| Delivery {
+                    notifier: description,
+                    event: message.event,
+                    delivered: false,
+                    tries: 0,
+                    error: Some("the notifier failed unexpectedly (a bug in night)".to_string()),
+                    at: now_rfc3339(),
+                }),
+                Err(delivery) => delivery,
+            });
         }
+        out
     }
-    let mut out = Vec::with_capacity(started.len());
-    for entry in started {
-        out.push(match entry {
-            Ok((description, handle)) => handle.await.unwrap_or_else(|_| Delivery {
-                notifier: description,
-                event: message.event,
-                delivered: false,
-                tries: 0,
-                error: Some("the notifier failed unexpectedly (a bug in night)".to_string()),
-                at: now_rfc3339(),
-            }),
-            Err(delivery) => delivery,
-        });
-    }
-    out
 }
 
 /// The message `night notify --test` sends for a run named `name` on `branch`.
@@ -823,6 +835,16 @@ pub fn test_message(name: &str, branch: &str) -> Message {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dispatcher_can_be_shared_and_flushed_from_any_task() {
+        fn shared<T: Send + Sync>() {}
+        fn sendable<T: Send>(_: &T) {}
+        shared::<Dispatcher>();
+        let dispatcher = Dispatcher::with_settings(&[], &|_| None, Box::new(|_| {}), Settings::default()).unwrap();
+        sendable(&dispatcher.flush(Duration::ZERO));
+        sendable(&send_test(&[], &|_| None, test_message("x", "y")));
+    }
 
     #[test]
     fn settings_read_their_overrides() {
