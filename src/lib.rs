@@ -7,6 +7,7 @@ pub mod check;
 pub mod cli;
 pub mod diagnostic;
 pub mod irreversible;
+pub mod notify;
 pub mod plan;
 pub mod run;
 pub mod source;
