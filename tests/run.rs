@@ -5,7 +5,7 @@ mod support;
 
 use std::fs;
 use std::time::Duration;
-use support::{marker, processes_with, tap_script, Runbook, Test};
+use support::run::{marker, processes_with, tap_script, Runbook, Test};
 
 /// An agent that makes the state good and commits.
 const GOOD: &str = "echo good > src/state\ngit commit -qam 'make the state good'\necho agent: done\n";
