@@ -502,3 +502,35 @@ git commit -qam "the secret is $(cat "$CAPTURE/secret")"
         assert!(!text.contains("s3cr3t"), "{file} holds the secret:\n{text}");
     }
 }
+
+#[test]
+fn the_command_notifier_is_told_the_event_and_the_outcome() {
+    let mut test = Test::new();
+    test.env("NIGHT_NOTIFY_BACKOFF_MS", "10");
+    let log = test.capture.path().join("notified");
+    let notifier = format!(
+        "command \"echo $NIGHT_EVENT $NIGHT_OUTCOME $NIGHT_RUN_ID $NIGHT_REPORT >> {}\" on start attempt end",
+        log.display()
+    );
+    let runbook = Runbook { notify: vec![notifier, "webhook \"http://127.0.0.1:9/closed\" on end".into()], ..Runbook::default() };
+    test.setup(GOOD, &runbook);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    let run_id = ran.run_id();
+    let lines: Vec<String> = fs::read_to_string(&log).expect("the notifier ran").lines().map(str::to_string).collect();
+    let report = ran.dir().join("report.md");
+    assert_eq!(
+        lines,
+        [
+            format!("start {run_id}"),
+            format!("attempt {run_id}"),
+            format!("end success {run_id} {}", report.display()),
+        ],
+        "one line per event, in order"
+    );
+    let notifications = ran.events_named("notification");
+    assert!(notifications.iter().any(|n| n["on"] == "end" && n["delivered"] == true && n["notifier"].as_str().is_some_and(|d| d.starts_with("command"))), "{notifications:?}");
+    assert!(notifications.iter().any(|n| n["on"] == "end" && n["delivered"] == false && n["error"].is_string()), "a failing webhook is recorded: {notifications:?}");
+    let text = ran.report();
+    assert!(text.contains("## Notifications") && text.contains("FAILED after"), "{text}");
+}
