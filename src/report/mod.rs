@@ -296,20 +296,23 @@ fn check_result(check: &CheckRecord) -> String {
     out.replace('|', "\\|")
 }
 
-/// The commands that continue from where the run left off.
-pub fn continue_commands(data: &ReportData) -> Vec<String> {
+/// The commands that continue from where the run left off, each with a comment.
+pub fn continue_commands(data: &ReportData) -> Vec<(String, String)> {
     let mut commands = Vec::new();
     if data.worktree {
-        commands.push(format!("cd {}    # the run's worktree, on `{}`", data.work_dir, data.branch));
-        commands.push(format!("git switch {}    # or, in your checkout once the worktree is removed (`git worktree remove {}`)", data.branch, data.work_dir));
+        commands.push((format!("cd {}", data.work_dir), format!("the run's worktree, on `{}`", data.branch)));
+        commands.push((
+            format!("git switch {}", data.branch),
+            format!("in your checkout, once the worktree is removed (`git worktree remove {}`)", data.work_dir),
+        ));
     } else {
-        commands.push(format!("git switch {}    # the work (your checkout may already be on it)", data.branch));
+        commands.push((format!("git switch {}", data.branch), "the work (your checkout may already be on it)".to_string()));
         if let Some(original) = &data.original_branch {
-            commands.push(format!("git switch {original}    # back to where you were"));
+            commands.push((format!("git switch {original}"), "back to where you were".to_string()));
         }
     }
     if !data.run_id.is_empty() && data.outcome.as_deref() != Some("success") {
-        commands.push(format!("night resume {}", data.run_id));
+        commands.push((format!("night resume {}", data.run_id), "go on from the journal".to_string()));
     }
     commands
 }
@@ -492,8 +495,8 @@ pub fn markdown(data: &ReportData) -> String {
     }
 
     out.push_str("## To continue\n\n```sh\n");
-    for command in continue_commands(data) {
-        let _ = writeln!(out, "{command}");
+    for (command, comment) in continue_commands(data) {
+        let _ = writeln!(out, "{command}    # {comment}");
     }
     out.push_str("```\n");
     out
@@ -530,7 +533,7 @@ pub fn summary(data: &ReportData, report_path: &str) -> String {
         let _ = writeln!(out, "  rolled back; work kept at {kept}");
     }
     let _ = writeln!(out, "  report    {report_path}");
-    for command in continue_commands(data) {
+    for (command, _) in continue_commands(data) {
         let _ = writeln!(out, "  next      {command}");
     }
     out

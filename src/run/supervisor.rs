@@ -433,6 +433,9 @@ impl Supervisor<'_> {
             self.last_checks = Some(records.clone());
             let passed_count = records.iter().filter(|r| r.passed).count();
             self.status(&format!("night: {passed_count}/{} checks hold", records.len()));
+            for failed in records.iter().filter(|r| !r.passed) {
+                self.status(&format!("night:   `{}` failed: {}", failed.statement, failed.reason.as_deref().unwrap_or("it did not hold")));
+            }
             let success = checks_hold && work.violation.is_none();
             let head = self.git.head()?;
 
