@@ -154,6 +154,7 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
         baseline: None,
         quota_waited: false,
         stopped_for_violation: false,
+        last_tip: Some(start),
     };
     Ok(supervisor.supervise().await)
 }
@@ -300,6 +301,7 @@ struct Supervisor<'a> {
     baseline: Option<Baseline>,
     quota_waited: bool,
     stopped_for_violation: bool,
+    last_tip: Option<Oid>,
 }
 
 impl Supervisor<'_> {
@@ -748,6 +750,13 @@ impl Supervisor<'_> {
 
     /// Journal (and notify) commits the run branch gained; true when there were any.
     fn poll_commits(&mut self) -> bool {
+        // Most wake-ups are other files in the git folder changing: compare the tip first,
+        // and walk the branch only when it moved.
+        let tip = self.git.head().ok();
+        if tip.is_some() && tip == self.last_tip {
+            return false;
+        }
+        self.last_tip = tip;
         let commits = match self.git.commits_since(self.start) {
             Ok(commits) => commits,
             Err(e) => {
