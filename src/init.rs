@@ -212,18 +212,20 @@ pub fn runbook(root: &Path) -> String {
     text.push_str("success {\n");
     match detected {
         Some(detected) => {
-            let _ = writeln!(text, "  # Found in {}.", detected.reason);
+            let _ = writeln!(text, "  # Found in {}; night counts the passed and failed tests itself.", detected.reason);
             for other in &found[1..] {
                 let _ = writeln!(text, "  # Also found: `{}` ({}).", other.command, other.reason);
             }
-            let _ = writeln!(text, "  tests {} format {}  # night counts passed and failed tests itself", quote(&detected.command), detected.format);
+            let _ = writeln!(text, "  tests {} format {}", quote(&detected.command), detected.format);
         }
         None => {
             text.push_str("  # TODO: no test command was found; write the one that proves the work is done.\n");
             text.push_str("  tests \"TODO-test-command\"\n");
         }
     }
-    text.push_str("  committed  # the agent committed its work and left nothing uncommitted\n}\n\n");
+    text.push_str("  # The agent committed its work. Without this, tests that pass before the night starts\n");
+    text.push_str("  # would end the run at once as `nothing-to-do`.\n");
+    text.push_str("  committed\n}\n\n");
 
     text.push_str("permissions {\n  read \"**\"\n");
     let globs = write_globs(root, detected);
@@ -238,7 +240,8 @@ pub fn runbook(root: &Path) -> String {
     match detected.map(|d| d.registries).filter(|r| !r.is_empty()) {
         Some(registries) => {
             let hosts: Vec<String> = registries.iter().map(|h| quote(h)).collect();
-            let _ = writeln!(text, "  network allow {}  # the package registry only", hosts.join(" "));
+            text.push_str("  # The package registry, so the agent can add dependencies.\n");
+            let _ = writeln!(text, "  network allow {}", hosts.join(" "));
         }
         None => text.push_str("  network off\n"),
     }
