@@ -118,22 +118,37 @@ pub fn main() -> ExitCode {
 }
 
 fn completions(shell: clap_complete::Shell) -> u8 {
-    let mut command = Cli::command();
-    clap_complete::generate(shell, &mut command, "night", &mut std::io::stdout());
-    0
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "night", &mut script);
+    print_bytes(&script)
 }
 
 fn man(dir: Option<&std::path::Path>) -> u8 {
     let result = match dir {
         Some(dir) => std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(Cli::command(), dir)),
-        None => clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()),
+        None => {
+            let mut page = Vec::new();
+            let rendered = clap_mangen::Man::new(Cli::command()).render(&mut page);
+            return if rendered.is_ok() { print_bytes(&page) } else { 2 };
+        }
     };
     match result {
         Ok(()) => 0,
         Err(error) => {
-            eprintln!("error: cannot write the manual page: {}", error.to_string().to_lowercase());
+            eprintln!("error: cannot write the manual pages: {}", error.to_string().to_lowercase());
             2
         }
+    }
+}
+
+/// Write generated text to stdout; a reader that stops early (`| head`) is no error.
+fn print_bytes(bytes: &[u8]) -> u8 {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => 0,
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(_) => 2,
     }
 }
 

@@ -1,6 +1,8 @@
 //! Every keyword of the language with a one-paragraph doc and an example: the one source for
 //! the language server's hover and completion, and for `docs/keywords.md` (generated from it).
 
+use std::fmt::Write as _;
+
 /// One keyword's documentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Keyword {
@@ -334,7 +336,7 @@ pub fn reference_page() -> String {
          Every keyword of the `.night` language, as `night lsp` shows it on hover.\n",
     );
     for keyword in KEYWORDS {
-        page.push_str(&format!("\n## `{}`\n\n*{}*\n\n{}\n\n```night\n{}\n```\n", keyword.word, keyword.place, keyword.doc, keyword.example));
+        let _ = write!(page, "\n## `{}`\n\n*{}*\n\n{}\n\n```night\n{}\n```\n", keyword.word, keyword.place, keyword.doc, keyword.example);
     }
     page
 }

@@ -206,7 +206,7 @@ impl LanguageServer for Backend {
 /// The file a document stands for: its path for `file:` URIs; otherwise (an unsaved buffer) a
 /// name in the current folder, so the checker still finds a repository around it.
 pub fn document_path(uri: &Uri) -> PathBuf {
-    let file = uri.as_str().starts_with("file:").then(|| uri.to_file_path().map(|p| p.into_owned())).flatten();
+    let file = uri.as_str().starts_with("file:").then(|| uri.to_file_path().map(std::borrow::Cow::into_owned)).flatten();
     file.unwrap_or_else(|| {
         let name = uri.as_str().rsplit(['/', ':']).next().filter(|n| !n.is_empty()).unwrap_or("untitled.night");
         std::env::current_dir().unwrap_or_default().join(name)

@@ -105,10 +105,9 @@ pub fn cursor(text: &str, offset: usize) -> Option<Cursor> {
     // A word that reaches the cursor is still being typed.
     let mut prefix = String::new();
     if before.ends_with(|c: char| !matches!(c, ' ' | '\t' | '\n' | '\r' | ';' | '{' | '}' | '"' | '/')) {
-        if let Some(Token::Word(word)) = tokens.last() {
-            prefix = word.clone();
+        if let Some(Token::Word(word)) = tokens.pop() {
+            prefix = word;
         }
-        tokens.pop();
     }
     Some(Cursor { blocks, tokens, prefix })
 }
@@ -198,9 +197,9 @@ fn values(block: &str, head: &str, args: &[Token]) -> Vec<&'static str> {
                     let after = args.iter().position(|a| matches!(a, Token::Word(w) if w == "twilio")).map_or(0, |i| args.len() - i - 1);
                     if after == 2 { vec!["from"] } else { Vec::new() }
                 }
-                ("sms", _) if !has("from") => Vec::new(),
-                ("email", Some("via")) => Vec::new(),
                 ("ntfy", _) if args.len() == 1 => vec!["server", "on"],
+                // An sms without its `from` yet, or a value still to come after a connecting word.
+                ("sms", _) if !has("from") => Vec::new(),
                 (_, Some("server" | "via" | "from" | "twilio")) => Vec::new(),
                 _ => vec!["on"],
             }
