@@ -405,4 +405,28 @@ mod tests {
         assert_eq!(fmt(""), "");
         assert_eq!(fmt("\n\n# a\n\n\n# b\n\n"), "# a\n\n# b\n");
     }
+
+    #[test]
+    fn crlf_becomes_lf_and_keeps_everything() {
+        let text = "limits {\r\n  timeout 1h # a\r\n\r\n  attempts 2\r\n}\r\ntask {\r\n  prompt \"\"\"\r\n    x\r\n  \"\"\"\r\n}\r\n";
+        assert_eq!(fmt(text), "task {\n  prompt \"\"\"\n    x\n  \"\"\"\n}\n\nlimits {\n  timeout 1h  # a\n\n  attempts 2\n}\n");
+    }
+
+    #[test]
+    fn a_comment_after_a_block_string_stays_on_its_closing_line() {
+        let text = "success {\n  run \"\"\"\n  ./a.sh\n  \"\"\" within 5m # slow\n  committed # done\n}\n";
+        assert_eq!(fmt(text), "success {\n  run \"\"\"\n    ./a.sh\n  \"\"\" within 5m  # slow\n  committed      # done\n}\n");
+    }
+
+    #[test]
+    fn unknown_statements_go_last_in_their_order() {
+        let text = "zzz 1\nlimits { timeout 1h }\naaa 2\n";
+        assert_eq!(fmt(text), "limits {\n  timeout 1h\n}\n\nzzz 1\n\naaa 2\n");
+    }
+
+    #[test]
+    fn a_comment_above_the_first_statement_travels_with_it() {
+        let text = "# about limits\nlimits { timeout 1h }\nname \"x\"\n";
+        assert_eq!(fmt(text), "name \"x\"\n\n# about limits\nlimits {\n  timeout 1h\n}\n");
+    }
 }
