@@ -7,6 +7,7 @@ use std::process::ExitCode;
 mod check_command;
 mod fmt_command;
 mod init_command;
+mod notify_command;
 
 /// Supervise an AI coding agent overnight.
 #[derive(Debug, Parser)]
@@ -22,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Lint runbooks against the pre-run checklist.
     Check(CheckArgs),
+    /// Send a test message through every notifier of a runbook.
+    Notify(NotifyArgs),
     /// Rewrite runbooks in canonical form, keeping every comment.
     Fmt(FmtArgs),
     /// Write a starting runbook for this repository, with its test command detected.
@@ -94,6 +97,17 @@ pub struct CheckArgs {
     pub deny_warnings: bool,
 }
 
+/// `night notify --test FILE`.
+#[derive(Debug, clap::Args)]
+pub struct NotifyArgs {
+    /// Send a test message through every notifier, whatever its `on` events, and wait for each result.
+    #[arg(long, required = true)]
+    pub test: bool,
+    /// The runbook whose notifiers to test.
+    #[arg(value_name = "FILE")]
+    pub file: std::path::PathBuf,
+}
+
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -108,6 +122,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check(args) => check_command::run(&args),
+        Command::Notify(args) => notify_command::run(&args),
         Command::Fmt(args) => fmt_command::run(&args),
         Command::Init(args) => init_command::run(&args),
         Command::Lsp(_) => crate::lsp::serve_stdio(),

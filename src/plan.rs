@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// A runbook that passed `night check`, with every default applied and every path resolved.
-/// It can only be built by [`crate::check::check`].
+/// Outside this crate it can only be obtained from [`crate::check::check`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Plan {
     /// The runbook text as checked (copied into the run folder).
     pub source: Source,
@@ -40,7 +41,6 @@ pub struct Plan {
     pub waivers: Vec<(Code, String)>,
     /// Warnings found by the check (they never block a run).
     pub warnings: Vec<Diagnostic>,
-    pub(crate) _checked: (),
 }
 
 /// Permissions with defaults applied.
