@@ -87,6 +87,7 @@ fn the_same_failure_twice_in_a_row_is_stuck() {
     assert_eq!(ran.events_named("attempt-start").len(), 2);
     let ends = ran.events_named("attempt-end");
     assert_eq!(ends[0]["signature"], ends[1]["signature"]);
+    assert_eq!(ran.event("limit")["limit"], "stuck");
     assert_main_untouched(&test, &main);
 }
 
@@ -100,8 +101,9 @@ fn idle_ends_a_session_that_makes_no_commit() {
     assert_eq!(ran.code, Some(1), "{}", ran.output());
     assert_eq!(ran.outcome(), "stuck", "two attempts ended by idle have the same signature");
     let limits = ran.events_named("limit");
-    assert_eq!(limits.len(), 2, "{limits:?}");
-    assert!(limits.iter().all(|l| l["limit"] == "idle" && l["value"] == "2s" && l["ends"] == "attempt"));
+    assert_eq!(limits.len(), 3, "{limits:?}");
+    assert!(limits[..2].iter().all(|l| l["limit"] == "idle" && l["value"] == "2s" && l["ends"] == "attempt"));
+    assert_eq!(limits[2]["limit"], "stuck");
     let ends = ran.events_named("session-end");
     assert!(ends.iter().all(|e| e["reason"] == "idle"), "{ends:?}");
     let attempt_end = &ran.events_named("attempt-end")[0];
@@ -124,6 +126,19 @@ fn a_commit_defers_idle() {
 }
 
 #[test]
+fn commits_are_seen_while_the_agent_runs() {
+    let test = Test::new();
+    let agent = format!("{GOOD}sleep 2\necho agent: exiting\n");
+    test.setup(&agent, &Runbook::default());
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    let names: Vec<String> = ran.events().iter().map(|e| e["event"].as_str().unwrap_or_default().to_string()).collect();
+    let commit = names.iter().position(|n| n == "commit").expect("a commit event");
+    let end = names.iter().position(|n| n == "session-end").expect("a session-end event");
+    assert!(commit < end, "the ref watch reports the commit during the session: {names:?}");
+}
+
+#[test]
 fn silence_ends_a_hung_agent() {
     let test = Test::new();
     test.setup("echo agent: starting\nsleep 60\n", &Runbook::default().limits(&["timeout 60s", "attempts 1", "silence 2s"]));
@@ -133,8 +148,9 @@ fn silence_ends_a_hung_agent() {
     assert!(started.elapsed() < Duration::from_secs(30));
     assert_eq!(ran.code, Some(1), "{}", ran.output());
     assert_eq!(ran.outcome(), "failed");
-    let limit = ran.event("limit");
-    assert_eq!(limit["limit"], "silence");
+    let limits = ran.events_named("limit");
+    assert_eq!(limits[0]["limit"], "silence");
+    assert_eq!(limits[1]["limit"], "attempts");
     assert_eq!(ran.event("session-end")["reason"], "silence");
     assert_eq!(ran.event("attempt-end")["signature"], "silence");
     assert!(ran.agent_log().contains("agent: starting"));

@@ -392,7 +392,8 @@ impl Supervisor<'_> {
         let mut stuck = StuckTracker::default();
         let mut feedback: Option<AttemptFeedback> = None;
         loop {
-            if self.plan.limits.attempts.is_some_and(|max| self.attempt >= max) {
+            if let Some(max) = self.plan.limits.attempts.filter(|max| self.attempt >= *max) {
+                self.journal.record(Event::Limit { limit: "attempts".into(), value: max.to_string(), attempt: self.attempt, ends: "run".into() });
                 return Ok((Outcome::Failed, format!("{} attempts used up without success", self.attempt)));
             }
             if Instant::now() >= self.run_deadline {
@@ -507,6 +508,8 @@ impl Supervisor<'_> {
         }
         if let Some(signature) = &signature {
             if stuck.record(signature, self.plan.limits.stuck) {
+                let value = self.plan.limits.stuck.map(|n| n.to_string()).unwrap_or_default();
+                self.journal.record(Event::Limit { limit: "stuck".into(), value, attempt, ends: "run".into() });
                 return Ok(Verdict::End(Outcome::Stuck, format!("the same failure {} attempts in a row", stuck.repeats())));
             }
         }
