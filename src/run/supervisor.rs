@@ -501,7 +501,7 @@ impl Supervisor<'_> {
             ended_because: work.ended_by.map(|limit| limit.explain(&self.plan.limits)),
             rolled_back: None,
         };
-        match self.rollback(&results, kept)? {
+        match self.rollback(&results)? {
             Some((RollbackThen::Stop, what)) => return Ok(Verdict::End(Outcome::RolledBack, what)),
             Some((RollbackThen::Retry, what)) => next.rolled_back = Some(what),
             None => {}
@@ -820,7 +820,7 @@ impl Supervisor<'_> {
 
     /// Apply `rollback` after a failed attempt: `Some` when the condition held and the branch
     /// was reset. Otherwise the head counts as the newest green point.
-    fn rollback(&mut self, results: &[CheckResult], kept: Oid) -> Result<Option<(RollbackThen, String)>, Crash> {
+    fn rollback(&mut self, results: &[CheckResult]) -> Result<Option<(RollbackThen, String)>, Crash> {
         let head = self.git.head()?;
         let plan = self.plan;
         let Some(rollback) = &plan.rollback else {
@@ -854,7 +854,7 @@ impl Supervisor<'_> {
             then,
         });
         let short: String = target.to_string().chars().take(7).collect();
-        let what = format!("`{condition}` held ({measured}); the run branch was reset to {short} and the work is kept at {kept_ref} ({kept})");
+        let what = format!("`{condition}` held ({measured}); the run branch was reset to {short} and the work is kept at {kept_ref}");
         self.status(&format!("night: rollback: {what}"));
         self.notify(NotifyEvent::Rollback, &format!("rolled back to {short}: `{condition}` held"), Some(what.clone()));
         Ok(Some((then, what)))
