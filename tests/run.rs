@@ -117,12 +117,12 @@ fn idle_ends_a_session_that_makes_no_commit() {
 #[test]
 fn a_commit_defers_idle() {
     let test = Test::new();
-    let agent = "for i in 1 2 3; do sleep 1; echo $i >> src/log; git add src/log; git commit -qm \"step $i\"; done\necho good > src/state; git commit -qam done\n";
-    test.setup(agent, &Runbook::default().limits(&["timeout 60s", "attempts 1", "stuck 2", "idle 2s"]));
+    let agent = "for i in 1 2 3 4; do sleep 1; echo $i >> src/log; git add src/log; git commit -qm \"step $i\"; done\necho good > src/state; git commit -qam done\n";
+    test.setup(agent, &Runbook::default().limits(&["timeout 60s", "attempts 1", "stuck 2", "idle 3s"]));
     let ran = test.run();
-    assert_eq!(ran.code, Some(0), "commits every second keep a 2s idle limit from firing\n{}", ran.output());
+    assert_eq!(ran.code, Some(0), "commits every second keep a 3s idle limit from firing over 4s\n{}", ran.output());
     assert!(ran.events_named("limit").is_empty());
-    assert_eq!(ran.events_named("commit").len(), 4);
+    assert_eq!(ran.events_named("commit").len(), 5);
 }
 
 #[test]
