@@ -92,6 +92,9 @@ pub struct RunArgs {
     /// The runbook.
     #[arg(value_name = "FILE")]
     pub file: std::path::PathBuf,
+    /// Also write `report.html`, with a timeline of the night, at the end.
+    #[arg(long)]
+    pub html: bool,
 }
 
 /// `night check`.

@@ -55,6 +55,8 @@ pub fn run(args: &RunArgs) -> u8 {
             let _ = stdout.flush();
         }),
         env: Arc::new(|name: &str| std::env::var(name).ok()),
+        html: args.html,
+        on_started: None,
     };
 
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

@@ -1,5 +1,16 @@
 //! The morning report, built from the journal alone: [`ReportData`] gathers what happened,
-//! and each format renders it (`report.md` here; JSON and HTML come later).
+//! and each format renders it: [`markdown`] (`report.md`), [`json`] (`report.json`) and
+//! [`html`] (`report.html`, with the [`timeline`] of the night).
+
+pub mod audit;
+pub mod html;
+pub mod json;
+mod markdown;
+pub mod timeline;
+mod write;
+
+pub use markdown::markdown;
+pub use write::{write_reports, Formats};
 
 use crate::run::journal::{CheckRecord, CommitRecord, DiffRecord, Entry, Event};
 use serde::Serialize;
@@ -72,6 +83,31 @@ pub struct ReportData {
     pub cost_usd: f64,
     /// Whether the agent reported usage at all.
     pub usage_reported: bool,
+    /// Times `night resume` took over after the supervisor died.
+    pub resumes: Vec<ResumeReport>,
+    /// Commands and tool calls the agent's hooks denied (`audit.jsonl`).
+    pub denied: Vec<audit::Denied>,
+    /// Tool calls and commands recorded in `audit.jsonl` (`None`: no audit trail).
+    pub audited_calls: Option<usize>,
+    /// The supervisor died without writing the end (no live supervisor and no `run-end`).
+    pub died: bool,
+    /// The last step in the journal and when (heartbeats aside), to say where a run that died stopped.
+    pub last_event: Option<(String, String)>,
+    /// When the journal's last line was written, heartbeats included.
+    pub last_at: Option<String>,
+}
+
+/// One `night resume`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ResumeReport {
+    /// When.
+    pub at: String,
+    /// The dead supervisor's process id.
+    pub previous_pid: Option<u32>,
+    /// The attempt that went on.
+    pub continues_attempt: Option<u64>,
+    /// What was left of the agent and what night did.
+    pub leftover: String,
 }
 
 /// One attempt.
@@ -165,6 +201,43 @@ impl ReportData {
         data
     }
 
+    /// Mark a run whose journal has no end and whose supervisor is gone as `crashed`, saying
+    /// where it stopped; `night resume` continues it.
+    pub fn mark_died(&mut self) {
+        if self.outcome.is_some() {
+            return;
+        }
+        self.died = true;
+        self.outcome = Some("crashed".into());
+        let at = match &self.last_event {
+            Some((name, at)) => format!("; its last event was `{name}` at {at}"),
+            None => String::new(),
+        };
+        self.reason = Some(format!("the supervisor stopped without finishing{at}"));
+        self.exit_code = Some(1);
+        self.ended_at.clone_from(&self.last_at);
+    }
+
+    /// The most tokens, from the runbook's limits.
+    pub fn token_limit(&self) -> Option<u64> {
+        self.limit("tokens").and_then(|v| v.replace(['_', ','], "").parse().ok())
+    }
+
+    /// The most cost as written (e.g. `$5.00`), from the runbook's limits.
+    pub fn cost_limit(&self) -> Option<&str> {
+        self.limit("cost")
+    }
+
+    fn limit(&self, name: &str) -> Option<&str> {
+        self.limits.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Whether `night resume` can continue this run: its supervisor died, it crashed, or it
+    /// was interrupted; a run that ended otherwise has nothing left to continue.
+    pub fn resumable(&self) -> bool {
+        self.died || matches!(self.outcome.as_deref(), Some("crashed" | "interrupted"))
+    }
+
     fn attempt_mut(&mut self, number: u64) -> &mut AttemptReport {
         if let Some(index) = self.attempts.iter().position(|a| a.number == number) {
             return &mut self.attempts[index];
@@ -175,6 +248,10 @@ impl ReportData {
     }
 
     fn apply(&mut self, entry: &Entry) {
+        self.last_at = Some(entry.at.clone());
+        if !matches!(entry.event, Event::Heartbeat { .. }) {
+            self.last_event = Some((event_name(&entry.event).to_string(), entry.at.clone()));
+        }
         match &entry.event {
             Event::RunStart(start) => {
                 self.run_id.clone_from(&start.run_id);
@@ -246,6 +323,20 @@ impl ReportData {
                 tries: *tries,
                 error: error.clone(),
             }),
+            Event::AgentProcess(_) | Event::Heartbeat { .. } => {}
+            Event::Resume(resume) => {
+                self.resumes.push(ResumeReport {
+                    at: entry.at.clone(),
+                    previous_pid: resume.previous_pid,
+                    continues_attempt: resume.continues_attempt,
+                    leftover: resume.leftover.clone(),
+                });
+                // A run resumed after a `crashed` end goes on: that end is no longer the outcome.
+                self.outcome = None;
+                self.reason = None;
+                self.exit_code = None;
+                self.ended_at = None;
+            }
             Event::RunEnd(end) => {
                 self.outcome = Some(end.outcome.clone());
                 self.reason = Some(end.reason.clone());
@@ -261,6 +352,33 @@ impl ReportData {
                 }
             }
         }
+    }
+}
+
+/// The journal's name of an event (its `event` tag).
+pub fn event_name(event: &Event) -> &'static str {
+    match event {
+        Event::RunStart(_) => "run-start",
+        Event::KeepAwake { .. } => "keep-awake",
+        Event::Note { .. } => "note",
+        Event::Baseline { .. } => "baseline",
+        Event::AttemptStart { .. } => "attempt-start",
+        Event::SessionStart { .. } => "session-start",
+        Event::SessionEnd { .. } => "session-end",
+        Event::Commit(_) => "commit",
+        Event::Usage { .. } => "usage",
+        Event::Limit { .. } => "limit",
+        Event::Checkpoint { .. } => "checkpoint",
+        Event::AttemptKept { .. } => "attempt-kept",
+        Event::Violation { .. } => "violation",
+        Event::Checks { .. } => "checks",
+        Event::AttemptEnd { .. } => "attempt-end",
+        Event::Rollback { .. } => "rollback",
+        Event::Notification { .. } => "notification",
+        Event::RunEnd(_) => "run-end",
+        Event::AgentProcess(_) => "agent-process",
+        Event::Heartbeat { .. } => "heartbeat",
+        Event::Resume(_) => "resume",
     }
 }
 
@@ -311,195 +429,10 @@ pub fn continue_commands(data: &ReportData) -> Vec<(String, String)> {
             commands.push((format!("git switch {original}"), "back to where you were".to_string()));
         }
     }
-    if !data.run_id.is_empty() && data.outcome.as_deref() != Some("success") {
+    if !data.run_id.is_empty() && data.resumable() {
         commands.push((format!("night resume {}", data.run_id), "go on from the journal".to_string()));
     }
     commands
-}
-
-/// `report.md`.
-pub fn markdown(data: &ReportData) -> String {
-    let mut out = String::new();
-    let outcome = data.outcome.as_deref().unwrap_or("not finished");
-    let _ = writeln!(out, "# night run `{}`: {outcome}\n", data.run_id);
-    match &data.reason {
-        Some(reason) => {
-            let _ = writeln!(out, "**{outcome}** — {reason}.\n");
-        }
-        None => out.push_str("The journal has no end: the run is still going, or night stopped without finishing (`night resume` continues it).\n\n"),
-    }
-
-    out.push_str("| | |\n|---|---|\n");
-    let mut row = |key: &str, value: String| {
-        let _ = writeln!(out, "| {key} | {} |", value.replace('|', "\\|"));
-    };
-    row("runbook", format!("`{}`", data.runbook));
-    row("agent", data.agent.clone());
-    let from = data.original_branch.as_ref().map(|b| format!("`{b}` at ")).unwrap_or_default();
-    row("branch", format!("`{}`, from {from}`{}`", data.branch, short(&data.start_commit)));
-    if data.worktree {
-        row("worktree", format!("`{}`", data.work_dir));
-    }
-    row("started", data.started_at.clone().unwrap_or_default());
-    if let Some(ms) = data.duration_ms {
-        row("duration", duration_text(ms));
-    }
-    let of = data.max_attempts.map(|n| format!(" of {n}")).unwrap_or_default();
-    row("attempts", format!("{}{of}", data.attempts.len()));
-    let usage = if data.usage_reported {
-        format!("{} tokens, ${:.2}", data.tokens, data.cost_usd)
-    } else {
-        "not reported by this agent".to_string()
-    };
-    row("tokens and cost", usage);
-    let limits = data.limits.iter().map(|(k, v)| format!("`{k} {v}`")).collect::<Vec<_>>().join(", ");
-    row("limits", limits);
-    if let Some((held, how)) = &data.keep_awake {
-        row("kept awake", if *held { format!("yes, by `{how}`") } else { format!("no: {how}") });
-    }
-    out.push('\n');
-
-    out.push_str("## Attempts\n\n");
-    if data.attempts.is_empty() {
-        out.push_str("The agent never started.\n\n");
-    }
-    if !data.baseline.is_empty() {
-        out.push_str("Baseline, on the start commit:\n\n");
-        for check in &data.baseline {
-            let _ = writeln!(out, "- `{}`: {}", check.statement, check_result(check));
-        }
-        out.push('\n');
-    }
-    for attempt in &data.attempts {
-        let verdict = match attempt.passed {
-            Some(true) => "succeeded",
-            Some(false) => "failed",
-            None => "did not finish",
-        };
-        let why = attempt.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default();
-        let _ = writeln!(out, "### Attempt {}: {verdict}{why}\n", attempt.number);
-        let sessions: Vec<String> = attempt
-            .sessions
-            .iter()
-            .map(|s| {
-                let exit = s.exit_code.map(|c| format!(", exit {c}")).unwrap_or_default();
-                let killed = if s.killed { ", killed" } else { "" };
-                format!("session {}: {} after {}{exit}{killed}", s.number, s.reason, duration_text(s.duration_ms))
-            })
-            .collect();
-        if !sessions.is_empty() {
-            let _ = writeln!(out, "{}.", sessions.join("; "));
-        }
-        if !attempt.limits.is_empty() {
-            let _ = writeln!(out, "Limits fired: {}.", attempt.limits.join(", "));
-        }
-        if let Some(kept) = &attempt.kept_ref {
-            let _ = writeln!(out, "State kept at `{kept}`.");
-        }
-        if !attempt.checks.is_empty() {
-            out.push_str("\n| check | baseline | after this attempt |\n|---|---|---|\n");
-            for check in &attempt.checks {
-                let baseline = data.baseline.iter().find(|b| b.index == check.index).map(check_result).unwrap_or_default();
-                let _ = writeln!(out, "| `{}` | {baseline} | {} |", check.statement.replace('|', "\\|"), check_result(check));
-            }
-        }
-        out.push('\n');
-    }
-
-    let _ = writeln!(
-        out,
-        "## Commits on `{}`\n\n{} commit(s); {} file(s) changed, +{} −{} since the start.\n",
-        data.branch,
-        data.commits.len(),
-        data.diffstat.files,
-        data.diffstat.insertions,
-        data.diffstat.deletions
-    );
-    for commit in &data.commits {
-        let during = if commit.attempt > 0 { format!(" (attempt {})", commit.attempt) } else { String::new() };
-        let _ = writeln!(out, "- `{}` {}{during}: {} file(s), +{} −{}", commit.short, commit.summary, commit.files, commit.insertions, commit.deletions);
-    }
-    if !data.diffstat.per_file.is_empty() {
-        out.push_str("\n```\n");
-        for (path, added, removed) in &data.diffstat.per_file {
-            let _ = writeln!(out, "{path} | +{added} -{removed}");
-        }
-        out.push_str("```\n");
-    }
-    out.push('\n');
-
-    out.push_str("## Permission violations\n\n");
-    if data.violations.is_empty() {
-        out.push_str("None: every changed path was inside `write`.\n");
-    }
-    for violation in &data.violations {
-        let paths = violation.paths.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ");
-        let action = match (violation.action.as_str(), &violation.revert_commit) {
-            ("revert", Some(commit)) => format!("restored by `{}`", short(commit)),
-            ("revert", None) => "restored".to_string(),
-            _ => "the run stopped; the paths were left for review".to_string(),
-        };
-        let _ = writeln!(out, "- attempt {}: {paths}; {action}", violation.attempt);
-    }
-    let layers: Vec<&(String, String)> = data.notes.iter().filter(|(topic, _)| topic == "deny-not-enforced").collect();
-    for (_, message) in layers {
-        let _ = writeln!(out, "\nEnforcement: {message}.");
-    }
-    out.push('\n');
-
-    out.push_str("## Rollbacks\n\n");
-    if data.rollbacks.is_empty() {
-        out.push_str("None.\n");
-    }
-    for rollback in &data.rollbacks {
-        let _ = writeln!(
-            out,
-            "- attempt {}: `{}` held ({}); reset to {} (`{}`), then {}. The rolled-back work is kept at `{}`.",
-            rollback.attempt,
-            rollback.condition,
-            rollback.measured,
-            rollback.to,
-            short(&rollback.target),
-            rollback.then,
-            rollback.kept_ref
-        );
-    }
-    out.push('\n');
-
-    out.push_str("## Notifications\n\n");
-    if data.notifications.is_empty() {
-        out.push_str("None recorded.\n");
-    }
-    for notification in &data.notifications {
-        let status = if notification.delivered { "sent".to_string() } else { format!("FAILED after {} tries", notification.tries) };
-        let error = notification.error.as_ref().map(|e| format!(": {e}")).unwrap_or_default();
-        let _ = writeln!(out, "- `{}` to {}: {status}{error}", notification.event, notification.notifier);
-    }
-    out.push('\n');
-
-    if !data.waivers.is_empty() {
-        out.push_str("## Waived checklist rules\n\n");
-        for (code, reason) in &data.waivers {
-            let _ = writeln!(out, "- `{code}`: {reason}");
-        }
-        out.push('\n');
-    }
-
-    let notes: Vec<&(String, String)> = data.notes.iter().filter(|(topic, _)| topic != "deny-not-enforced").collect();
-    if !notes.is_empty() {
-        out.push_str("## Notes\n\n");
-        for (topic, message) in notes {
-            let _ = writeln!(out, "- {topic}: {message}");
-        }
-        out.push('\n');
-    }
-
-    out.push_str("## To continue\n\n```sh\n");
-    for (command, comment) in continue_commands(data) {
-        let _ = writeln!(out, "{command}    # {comment}");
-    }
-    out.push_str("```\n");
-    out
 }
 
 /// The one-screen summary printed when the run ends.
@@ -605,11 +538,11 @@ mod tests {
         assert_eq!(data.attempts.len(), 1);
         let text = markdown(&data);
         assert!(text.starts_with("# night run `demo-20250101-000000`: failed"), "{text}");
-        assert!(text.contains("| duration | 1m1s |"));
+        assert!(text.contains("| duration | 1m1s, 00:00:00 → 00:00:00 UTC (timeout 1h) |"), "{text}");
         assert!(text.contains("FAILED (1 passed, 1 failed): 1 test failed"));
         assert!(text.contains("`no-budget`: a script spends nothing"));
         assert!(text.contains("`end` to command: sent"));
         assert!(text.contains("git switch night/demo/20250101-0000"));
-        assert!(text.contains("night resume demo-20250101-000000"));
+        assert!(!text.contains("night resume"), "a failed run has nothing to resume");
     }
 }

@@ -204,6 +204,51 @@ pub enum Event {
     },
     /// The run ended.
     RunEnd(RunEnd),
+    /// The agent's process group, for `night resume` to find and end it after the supervisor
+    /// died: the pid alone could have been reused, so its start time and the boot are kept too.
+    AgentProcess(AgentProcess),
+    /// The supervisor is alive; written every minute so that a resumed run counts the time
+    /// the dead supervisor spent up to its last heartbeat.
+    Heartbeat {
+        /// Supervised time so far in the run, across resumes.
+        elapsed_ms: u64,
+    },
+    /// `night resume` took over a run whose supervisor died.
+    Resume(Resume),
+}
+
+/// The `agent-process` event.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AgentProcess {
+    /// The attempt.
+    pub attempt: u64,
+    /// The session.
+    pub session: u64,
+    /// The leader's process id.
+    pub pid: u32,
+    /// Its process group id (the same as `pid`: night starts the agent in a group of its own).
+    pub pgid: u32,
+    /// The leader's start time in clock ticks after boot (`/proc/<pid>/stat` field 22).
+    pub start_ticks: Option<u64>,
+    /// `/proc/sys/kernel/random/boot_id`: after a reboot no process of the run is left.
+    pub boot_id: Option<String>,
+}
+
+/// The `resume` event.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Resume {
+    /// The new supervisor's process id.
+    pub pid: u32,
+    /// The dead supervisor's process id.
+    pub previous_pid: Option<u32>,
+    /// Supervised time counted before this resume.
+    pub elapsed_ms: u64,
+    /// Attempts started before this resume.
+    pub attempts: u64,
+    /// The attempt that goes on (the one the supervisor died in), if any.
+    pub continues_attempt: Option<u64>,
+    /// What was left of the dead supervisor's agent, and what night did about it.
+    pub leftover: String,
 }
 
 /// The `run-start` event.
@@ -354,6 +399,7 @@ struct Inner {
 impl Journal {
     /// Create (or append to) the journal at `path`.
     pub fn open(path: &Path, secrets: Vec<String>) -> io::Result<Self> {
+        drop_torn_tail(path)?;
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         let inner = Inner { file, secrets: usable_secrets(secrets), failed: false };
         Ok(Self { inner: Arc::new(Mutex::new(inner)), path: path.to_path_buf() })
@@ -407,20 +453,38 @@ impl Journal {
     }
 }
 
-/// Read every well-formed entry of a journal; a torn last line (a crash mid-write) is skipped.
+/// Read every well-formed entry of a journal; a torn last line (a crash mid-write) is skipped,
+/// even when it was cut inside a UTF-8 character, and so is any line of an unknown event.
 pub fn read(path: &Path) -> io::Result<Vec<Entry>> {
-    let file = File::open(path)?;
+    let mut reader = io::BufReader::new(File::open(path)?);
     let mut entries = Vec::new();
-    for line in io::BufReader::new(file).lines() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        // Bytes, not `lines()`: a line torn mid-character is not UTF-8 and must not fail the read.
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            break;
         }
-        if let Ok(entry) = serde_json::from_str::<Entry>(&line) {
+        if let Ok(entry) = serde_json::from_slice::<Entry>(&line) {
             entries.push(entry);
         }
     }
     Ok(entries)
+}
+
+/// Cut a torn last line (the supervisor was killed mid-write) before appending to a journal
+/// again, so that the next event starts on a line of its own.
+fn drop_torn_tail(path: &Path) -> io::Result<()> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if bytes.is_empty() || bytes.ends_with(b"\n") {
+        return Ok(());
+    }
+    let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    OpenOptions::new().write(true).open(path)?.set_len(keep as u64)
 }
 
 /// The current time, RFC 3339 UTC with seconds.
@@ -490,5 +554,26 @@ mod tests {
         let mut file = OpenOptions::new().append(true).open(&path).expect("append");
         write!(file, "{{\"v\":1,\"at\":\"x\",\"event\":\"attem").expect("write");
         assert_eq!(read(&path).expect("read").len(), 1);
+    }
+
+    #[test]
+    fn a_line_torn_inside_a_character_is_skipped_and_cut_before_appending() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("journal.jsonl");
+        let journal = Journal::open(&path, Vec::new()).expect("open");
+        journal.record(Event::AttemptStart { attempt: 1, of: None });
+        drop(journal);
+        let mut file = OpenOptions::new().append(true).open(&path).expect("append");
+        // "é" is two bytes: the line ends after the first.
+        file.write_all(b"{\"v\":1,\"at\":\"x\",\"event\":\"note\",\"topic\":\"\xc3").expect("write");
+        drop(file);
+        assert_eq!(read(&path).expect("read").len(), 1);
+        let journal = Journal::open(&path, Vec::new()).expect("reopen");
+        journal.record(Event::AttemptStart { attempt: 2, of: None });
+        let entries = read(&path).expect("read");
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[1].event, Event::AttemptStart { attempt: 2, of: None });
+        let text = std::fs::read_to_string(&path).expect("every line is whole");
+        assert_eq!(text.lines().count(), 2);
     }
 }

@@ -42,7 +42,14 @@ pub struct RunOptions {
     pub status: TextSink,
     /// Reads environment variables (secrets for the notifiers).
     pub env: EnvReader,
+    /// Also write `report.html` at the end (`night run --html`).
+    pub html: bool,
+    /// Called once the run folder exists and the run is locked (`--detach` hands over there).
+    pub on_started: Option<OnStarted>,
 }
+
+/// Told the run id and folder once the run has started.
+pub type OnStarted = Box<dyn FnOnce(&str, &Path) + Send>;
 
 /// Why a run did not start; nothing was changed. Exit status 2.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -943,13 +950,10 @@ impl Supervisor<'_> {
         Finished { outcome, reason, run_id: self.run_id.clone(), run_dir: self.run_dir.clone(), report }
     }
 
+    /// `report.md` and `report.json` (and `report.html` with `--html`) from the journal.
     fn write_report(&self, path: &Path) {
-        let written = journal::read(self.journal.path()).map(|entries| {
-            let data = crate::report::ReportData::from_journal(&entries);
-            crate::report::markdown(&data)
-        });
-        let result = written.and_then(|text| std::fs::write(path, journal::redact(&text, &self.secrets)));
-        if let Err(e) = result {
+        let formats = crate::report::Formats { html: self.options.html };
+        if let Err(e) = crate::report::write_reports(&self.run_dir, formats, false, &self.secrets) {
             self.status(&format!("night: cannot write the report {}: {e}", path.display()));
         }
     }
