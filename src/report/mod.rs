@@ -10,7 +10,7 @@ pub mod timeline;
 mod write;
 
 pub use markdown::markdown;
-pub use write::{write_reports, Formats};
+pub use write::{load, write_reports, Formats};
 
 use crate::run::journal::{CheckRecord, CommitRecord, DiffRecord, Entry, Event};
 use serde::Serialize;

@@ -7,9 +7,12 @@ pub mod git;
 pub mod journal;
 pub mod keep_awake;
 pub mod limits;
+pub mod lock;
 pub mod outcome;
 pub mod process;
 pub mod ref_watch;
+pub mod resume;
+pub mod runs;
 pub mod supervisor;
 
 pub use outcome::Outcome;

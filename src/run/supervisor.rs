@@ -12,6 +12,7 @@ use crate::run::git::RunGit;
 use crate::run::journal::{self, CheckRecord, CommitRecord, DiffRecord, Event, Journal, RunEnd, RunStart, TestCountsRecord};
 use crate::run::keep_awake::KeepAwake;
 use crate::run::limits::{Budget, Ends, Limit, SessionClock, StuckTracker};
+use crate::run::lock::RunLock;
 use crate::run::outcome::Outcome;
 use crate::run::process::{redactor, LineSink, OutputSinks, SpawnSpec, Supervised, TextSink};
 use crate::run::ref_watch::{git_dir_of, RefWatch};
@@ -76,43 +77,24 @@ pub struct Finished {
     pub report: PathBuf,
 }
 
+/// What a new or a resumed run needs before its run folder: the agent's adapter, the
+/// notifiers (journaling their deliveries once the journal exists) and the secrets.
+struct Setup {
+    adapter: Arc<dyn Adapter>,
+    dispatcher: Dispatcher,
+    secrets: Vec<String>,
+    secret_names: Vec<String>,
+    journal_cell: Arc<OnceLock<Journal>>,
+}
+
 /// Run a checked plan to its end.
 pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> {
     let interrupts = Interrupts::listen();
     let started_at = chrono::Utc::now();
     let run_id = format!("{}-{}", plan.name, started_at.format("%Y%m%d-%H%M%S"));
     let branch = plan.branch_template.replace("{name}", &plan.name).replace("{date}", &started_at.format("%Y%m%d-%H%M").to_string());
-    let adapter: Arc<dyn Adapter> = Arc::from(adapter_for(&plan.agent).map_err(|e| Refused { message: e.to_string(), help: None })?);
-
-    let mut secret_names = secret_names(plan);
-    let env = options.env.clone();
-    let mut secrets: Vec<String> = secret_names.iter().filter_map(|name| env(name)).collect();
-    let journal_cell: Arc<OnceLock<Journal>> = Arc::new(OnceLock::new());
-    let deliveries = journal_cell.clone();
-    let lookup = |name: &str| env(name);
-    // `command` notifiers run in the repository, where a runbook's `./notify.sh` lives.
-    let settings = Settings::from_lookup(&lookup).in_dir(&plan.repo);
-    let dispatcher = Dispatcher::with_settings(
-        &plan.notifiers,
-        &lookup,
-        Box::new(move |delivery| {
-            if let Some(journal) = deliveries.get() {
-                journal.record(Event::Notification {
-                    notifier: delivery.notifier.clone(),
-                    on: delivery.event.name().to_string(),
-                    delivered: delivery.delivered,
-                    tries: delivery.tries,
-                    error: delivery.error.clone(),
-                });
-            }
-        }),
-        settings,
-    )
-    .map_err(|e| Refused { message: format!("cannot set up the notifiers: {e}"), help: None })?;
-    secrets.extend(dispatcher.secrets());
-    secret_names.extend(dispatcher.env_names());
-    secret_names.sort();
-    secret_names.dedup();
+    refuse_a_second_run(plan)?;
+    let Setup { adapter, dispatcher, secrets, secret_names, journal_cell } = setup(plan, &options)?;
 
     let runbook_relative = plan.runbook_path.strip_prefix(&plan.repo).ok().map(|p| p.to_string_lossy().replace('\\', "/"));
     let (git, start) = RunGit::preflight(&plan.repo, &branch, plan.worktree, &run_id, runbook_relative.as_deref())
@@ -120,8 +102,12 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
 
     // From here on the run has started: every failure is journaled and ends as `crashed`.
     let run_dir = plan.repo.join(".night").join("runs").join(&run_id);
-    let journal = match open_run_folder(plan, &run_dir, secrets.clone()) {
-        Ok(journal) => journal,
+    let started = open_run_folder(plan, &run_dir, secrets.clone()).and_then(|journal| {
+        let lock = RunLock::acquire(&run_dir).map_err(std::io::Error::other)?;
+        Ok((journal, lock))
+    });
+    let (journal, lock) = match started {
+        Ok(started) => started,
         Err(e) => {
             (options.status)(&format!("night: cannot create the run folder {}: {e}", run_dir.display()));
             return Ok(Finished {
@@ -162,8 +148,59 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
         quota_waited: false,
         stopped_for_violation: false,
         last_tip: Some(start),
+        elapsed_before: Duration::ZERO,
+        heartbeat: None,
+        _lock: lock,
     };
+    supervisor.started_hook();
     Ok(supervisor.supervise().await)
+}
+
+/// One supervisor per repository: a second `night run` while a run is live is refused before
+/// anything changes (an in-place run has the checkout on its branch; two agents would fight).
+fn refuse_a_second_run(plan: &Plan) -> Result<(), Refused> {
+    match crate::run::runs::live(&plan.repo).into_iter().next() {
+        Some((id, pid)) => Err(Refused {
+            message: format!("run `{id}` is in progress in this repository (supervisor pid {pid})"),
+            help: Some("Follow it with `night status` or `night log -f`, or stop it with `night stop`; nothing was changed.".into()),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn setup(plan: &Plan, options: &RunOptions) -> Result<Setup, Refused> {
+    let adapter: Arc<dyn Adapter> = Arc::from(adapter_for(&plan.agent).map_err(|e| Refused { message: e.to_string(), help: None })?);
+
+    let mut secret_names = secret_names(plan);
+    let env = options.env.clone();
+    let mut secrets: Vec<String> = secret_names.iter().filter_map(|name| env(name)).collect();
+    let journal_cell: Arc<OnceLock<Journal>> = Arc::new(OnceLock::new());
+    let deliveries = journal_cell.clone();
+    let lookup = |name: &str| env(name);
+    // `command` notifiers run in the repository, where a runbook's `./notify.sh` lives.
+    let settings = Settings::from_lookup(&lookup).in_dir(&plan.repo);
+    let dispatcher = Dispatcher::with_settings(
+        &plan.notifiers,
+        &lookup,
+        Box::new(move |delivery| {
+            if let Some(journal) = deliveries.get() {
+                journal.record(Event::Notification {
+                    notifier: delivery.notifier.clone(),
+                    on: delivery.event.name().to_string(),
+                    delivered: delivery.delivered,
+                    tries: delivery.tries,
+                    error: delivery.error.clone(),
+                });
+            }
+        }),
+        settings,
+    )
+    .map_err(|e| Refused { message: format!("cannot set up the notifiers: {e}"), help: None })?;
+    secrets.extend(dispatcher.secrets());
+    secret_names.extend(dispatcher.env_names());
+    secret_names.sort();
+    secret_names.dedup();
+    Ok(Setup { adapter, dispatcher, secrets, secret_names, journal_cell })
 }
 
 /// The names of every `env.X` in the runbook: secrets, kept out of the agent's environment.
@@ -264,6 +301,7 @@ enum Verdict {
 }
 
 /// How an attempt's sessions ended, before the checks.
+#[derive(Default)]
 struct AttemptWork {
     ended_by: Option<Limit>,
     run_limit: Option<Limit>,
@@ -271,6 +309,8 @@ struct AttemptWork {
     violation: Option<Vec<String>>,
     stop_for_violation: bool,
     spawn_failed: bool,
+    /// The supervisor died during the attempt's session and `night resume` judges what it left.
+    supervisor_died: bool,
 }
 
 /// A failure of night itself: the run ends as `crashed`.
@@ -309,6 +349,12 @@ struct Supervisor<'a> {
     quota_waited: bool,
     stopped_for_violation: bool,
     last_tip: Option<Oid>,
+    /// Supervised time before this supervisor (a resumed run's earlier supervisors).
+    elapsed_before: Duration,
+    /// Journals a heartbeat every minute while the run lasts.
+    heartbeat: Option<tokio::task::JoinHandle<()>>,
+    /// Held while this supervisor lives: no second supervisor on the run.
+    _lock: RunLock,
 }
 
 impl Supervisor<'_> {
@@ -395,9 +441,11 @@ impl Supervisor<'_> {
             return Ok(ending);
         }
         self.notify(NotifyEvent::Start, &format!("started on {}", self.branch), None);
+        self.attempt_loop(&mut StuckTracker::default(), None).await
+    }
 
-        let mut stuck = StuckTracker::default();
-        let mut feedback: Option<AttemptFeedback> = None;
+    /// Attempts until an outcome; `feedback` is what the previous attempt (if any) tells the next.
+    async fn attempt_loop(&mut self, stuck: &mut StuckTracker, mut feedback: Option<AttemptFeedback>) -> Result<(Outcome, String), Crash> {
         loop {
             if let Some(max) = self.plan.limits.attempts.filter(|max| self.attempt >= *max) {
                 self.journal.record(Event::Limit { limit: "attempts".into(), value: max.to_string(), attempt: self.attempt, ends: "run".into() });
@@ -412,8 +460,9 @@ impl Supervisor<'_> {
             let of = self.plan.limits.attempts.map(|n| format!("/{n}")).unwrap_or_default();
             self.status(&format!("night: attempt {attempt}{of}"));
             let prompt = attempt_prompt(&self.plan.prompt, attempt, self.plan.limits.attempts, feedback.as_ref());
-            let work = self.attempt_sessions(prompt, feedback.is_some()).await?;
-            match self.judge(work, &mut stuck).await? {
+            let kind = if feedback.is_some() { "feedback" } else { "task" };
+            let work = self.attempt_sessions(prompt, kind, 1).await?;
+            match self.judge(work, stuck).await? {
                 Verdict::End(outcome, reason) => return Ok((outcome, reason)),
                 Verdict::Next(next) => feedback = Some(next),
             }
@@ -478,6 +527,7 @@ impl Supervisor<'_> {
         let reason = match (&work.violation, work.ended_by) {
             (Some(_), _) => "violation".to_string(),
             (None, Some(limit)) => limit.name().to_string(),
+            (None, None) if work.supervisor_died => "supervisor-died".to_string(),
             (None, None) => "exited".to_string(),
         };
         let signature = match (&work.violation, work.ended_by, &check_signature) {
@@ -523,41 +573,24 @@ impl Supervisor<'_> {
         Ok(Verdict::Next(next))
     }
 
-    /// Every session of one attempt: the first with the attempt's prompt, then fresh ones
-    /// after each `session` limit.
-    async fn attempt_sessions(&mut self, first_prompt: String, with_feedback: bool) -> Result<AttemptWork, Crash> {
+    /// Every session of one attempt from `first_session` on: the first with `first_prompt`
+    /// (of kind `task`, `feedback` or `continue`), then fresh ones after each `session` limit.
+    async fn attempt_sessions(&mut self, first_prompt: String, first_kind: &str, first_session: u64) -> Result<AttemptWork, Crash> {
         let attempt = self.attempt;
-        let mut work = AttemptWork { ended_by: None, run_limit: None, interrupted: false, violation: None, stop_for_violation: false, spawn_failed: false };
+        let mut work = AttemptWork::default();
         let mut prompt = first_prompt;
-        let mut prompt_kind = if with_feedback { "feedback" } else { "task" };
-        for session in 1.. {
+        let mut prompt_kind = first_kind.to_string();
+        for session in first_session.. {
             if Instant::now() >= self.run_deadline {
                 work.run_limit = Some(Limit::Timeout);
                 break;
             }
             let session_start = self.git.snapshot(&format!("refs/night/{}/session-start", self.run_id), "night: state at the start of a session")?;
-            let end = self.session(&prompt, prompt_kind, session).await?;
+            let end = self.session(&prompt, &prompt_kind, session).await?;
             self.poll_commits();
 
-            let changed = self.git.changed_paths_since(session_start)?;
-            let outside: Vec<String> = changed.into_iter().filter(|path| !self.plan.permissions.may_write(path)).collect();
-            if !outside.is_empty() {
-                let action = self.plan.permissions.on_violation;
-                let revert_commit = match action {
-                    OnViolation::Revert => self.git.revert_paths(session_start, &outside)?.map(|oid| oid.to_string()),
-                    OnViolation::Stop => None,
-                };
-                self.journal.record(Event::Violation { attempt, paths: outside.clone(), action, revert_commit });
-                let shown = outside.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
-                self.status(&format!("night: violation: wrote outside `write`: {shown}"));
-                self.notify(NotifyEvent::Violation, "the agent wrote outside `write`", Some(shown.clone()));
-                let mut all = work.violation.take().unwrap_or_default();
-                all.extend(outside);
-                work.violation = Some(all);
-                if action == OnViolation::Stop {
-                    work.stop_for_violation = true;
-                    break;
-                }
+            if self.check_writes(session_start, &mut work)? {
+                break;
             }
 
             match end {
@@ -576,7 +609,7 @@ impl Supervisor<'_> {
                         self.journal.record(Event::Checkpoint { attempt, commit: commit.map(|c| c.to_string()) });
                         self.poll_commits();
                         prompt = continue_prompt(&self.plan.prompt, attempt, session + 1, &limit.explain(&self.plan.limits), &self.commits, self.last_checks.as_deref());
-                        prompt_kind = "continue";
+                        prompt_kind = "continue".into();
                     }
                     Ends::Attempt => {
                         work.ended_by = Some(limit);
@@ -598,11 +631,39 @@ impl Supervisor<'_> {
                         break;
                     }
                     prompt = continue_prompt(&self.plan.prompt, attempt, session + 1, "the provider's usage limit stopped the agent", &self.commits, self.last_checks.as_deref());
-                    prompt_kind = "continue";
+                    prompt_kind = "continue".into();
                 }
             }
         }
         Ok(work)
+    }
+
+    /// Compare every path changed since `session_start` with `write` and apply `on violation`;
+    /// true when the run must stop for it.
+    fn check_writes(&mut self, session_start: Oid, work: &mut AttemptWork) -> Result<bool, Crash> {
+        let attempt = self.attempt;
+        let changed = self.git.changed_paths_since(session_start)?;
+        let outside: Vec<String> = changed.into_iter().filter(|path| !self.plan.permissions.may_write(path)).collect();
+        if outside.is_empty() {
+            return Ok(false);
+        }
+        let action = self.plan.permissions.on_violation;
+        let revert_commit = match action {
+            OnViolation::Revert => self.git.revert_paths(session_start, &outside)?.map(|oid| oid.to_string()),
+            OnViolation::Stop => None,
+        };
+        self.journal.record(Event::Violation { attempt, paths: outside.clone(), action, revert_commit });
+        let shown = outside.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+        self.status(&format!("night: violation: wrote outside `write`: {shown}"));
+        self.notify(NotifyEvent::Violation, "the agent wrote outside `write`", Some(shown.clone()));
+        let mut all = work.violation.take().unwrap_or_default();
+        all.extend(outside);
+        work.violation = Some(all);
+        if action == OnViolation::Stop {
+            work.stop_for_violation = true;
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     /// One agent session, watched until it exits or a limit fires.
@@ -666,6 +727,7 @@ impl Supervisor<'_> {
             prompt_file: prompt_file.display().to_string(),
             prompt_kind: prompt_kind.into(),
         });
+        self.journal.record(Event::AgentProcess(crate::run::resume::agent_process(attempt, session, process.pid())));
         self.status(&format!("night: agent started (attempt {attempt}, session {session}, pid {})", process.pid()));
 
         let ref_path = self.git.ref_path();
@@ -833,7 +895,7 @@ impl Supervisor<'_> {
         let Some(rollback) = &plan.rollback else {
             return Ok(None);
         };
-        let when = rollback.when.as_ref().map_or(RollbackWhen { metric: TestMetric::Failing, comparison: Comparison::Greater, target: Target::Baseline }, |w| w.value);
+        let when = rollback_when(plan);
         let Some((holds, measured)) = rollback_condition(plan, results, self.baseline.as_ref(), when) else {
             self.note("rollback", "the `tests` check reported no counts: the rollback condition could not be evaluated");
             return Ok(None);
@@ -887,7 +949,7 @@ impl Supervisor<'_> {
             branch: self.branch.clone(),
             started_at: self.started_at.clone(),
             at: journal::now_rfc3339(),
-            elapsed_seconds: self.started.elapsed().as_secs(),
+            elapsed_seconds: self.elapsed().as_secs(),
             attempt: (self.attempt > 0).then_some(self.attempt),
             attempts: self.attempt,
             checks,
@@ -902,6 +964,9 @@ impl Supervisor<'_> {
     /// The end: keep leftover work, journal the end, write the report, notify, report again
     /// with the deliveries.
     async fn finish(&mut self, outcome: Outcome, reason: String) -> Finished {
+        if let Some(heartbeat) = self.heartbeat.take() {
+            heartbeat.abort();
+        }
         if outcome != Outcome::NothingToDo && !matches!(self.git.is_clean(), Ok(true)) && !self.stopped_for_violation {
             match self.git.checkpoint(&format!("night: leftover work at the end of {}", self.run_id)) {
                 Ok(commit) => self.journal.record(Event::Checkpoint { attempt: self.attempt, commit: commit.map(|c| c.to_string()) }),
@@ -933,7 +998,7 @@ impl Supervisor<'_> {
             head: head.to_string(),
             commits,
             diffstat,
-            duration_ms: millis(self.started.elapsed()),
+            duration_ms: millis(self.elapsed()),
             tokens: self.budget.tokens,
             cost_usd: self.budget.cost_usd,
         }));
@@ -943,7 +1008,7 @@ impl Supervisor<'_> {
             1 => "1 attempt".to_string(),
             n => format!("{n} attempts"),
         };
-        let summary = format!("{} after {attempts} in {}", outcome.name(), format_duration(self.started.elapsed()));
+        let summary = format!("{} after {attempts} in {}", outcome.name(), format_duration(self.elapsed()));
         self.dispatcher.notify_end(self.message(NotifyEvent::End, Some(outcome), &summary, Some(reason.clone()), Some(&report)));
         let _ = self.dispatcher.flush(NOTIFY_FLUSH).await;
         self.write_report(&report);
@@ -959,8 +1024,14 @@ impl Supervisor<'_> {
     }
 }
 
+/// The plan's `rollback when`, or its default `failing > baseline`.
+pub(crate) fn rollback_when(plan: &Plan) -> RollbackWhen {
+    let default = RollbackWhen { metric: TestMetric::Failing, comparison: Comparison::Greater, target: Target::Baseline };
+    plan.rollback.as_ref().and_then(|r| r.when.as_ref()).map_or(default, |w| w.value)
+}
+
 /// Evaluate `when` over the first `tests` check: whether it holds, and what was measured.
-fn rollback_condition(plan: &Plan, results: &[CheckResult], baseline: Option<&Baseline>, when: RollbackWhen) -> Option<(bool, String)> {
+pub(crate) fn rollback_condition(plan: &Plan, results: &[CheckResult], baseline: Option<&Baseline>, when: RollbackWhen) -> Option<(bool, String)> {
     let index = plan.checks.iter().position(|c| matches!(c.value, Check::Tests { .. }))?;
     let counts = results.iter().find(|r| r.index == index)?.tests.as_ref()?;
     let pick = |passed: u64, failed: u64| match when.metric {
@@ -1005,4 +1076,156 @@ fn statement(plan: &Plan, span: crate::source::Span) -> String {
 
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+// ---- `night resume`: a supervisor rebuilt from the journal (see run/resume.rs) ----
+
+/// Supervise the rest of a run whose supervisor died, from the state `replayed` from its journal.
+pub(crate) async fn resume_run(
+    plan: &Plan,
+    options: RunOptions,
+    git: RunGit,
+    run_dir: &Path,
+    lock: RunLock,
+    replayed: crate::run::resume::Replayed,
+    resume: journal::Resume,
+) -> Result<Finished, Refused> {
+    let interrupts = Interrupts::listen();
+    let Setup { adapter, dispatcher, secrets, secret_names, journal_cell } = setup(plan, &options)?;
+    let journal = Journal::open(&run_dir.join("journal.jsonl"), secrets.clone())
+        .map_err(|e| Refused { message: format!("cannot open the journal to append: {e}"), help: None })?;
+    let _ = journal_cell.set(journal.clone());
+    let crate::run::resume::Replayed { run_start, started_at, start, elapsed_before, attempt, budget, commits, last_checks, last_green, baseline, quota_waited, mut stuck, next, closing, .. } =
+        replayed;
+    let mut supervisor = Supervisor {
+        plan,
+        options,
+        adapter,
+        git,
+        start,
+        run_id: run_start.run_id.clone(),
+        branch: run_start.branch.clone(),
+        run_dir: run_dir.to_path_buf(),
+        journal,
+        dispatcher,
+        secrets,
+        secret_names,
+        interrupts,
+        started: Instant::now(),
+        started_at,
+        // `timeout` is the whole run's: only what the earlier supervisors left of it remains.
+        run_deadline: Instant::now() + plan.limits.timeout.saturating_sub(elapsed_before),
+        attempt,
+        budget,
+        seen_commits: commits.iter().map(|c| c.id.clone()).collect(),
+        commits,
+        last_checks,
+        last_green,
+        baseline,
+        quota_waited,
+        stopped_for_violation: false,
+        last_tip: None,
+        elapsed_before,
+        heartbeat: None,
+        _lock: lock,
+    };
+    supervisor.started_hook();
+    Ok(supervisor.supervise_resumed(next, &mut stuck, resume, closing).await)
+}
+
+impl Supervisor<'_> {
+    /// Supervised time in the whole run: earlier supervisors' and this one's.
+    fn elapsed(&self) -> Duration {
+        self.elapsed_before + self.started.elapsed()
+    }
+
+    /// Once the run folder is locked: tell the caller (`--detach` hands over its output there),
+    /// and start journaling a heartbeat, which a later `night resume` counts time up to.
+    fn started_hook(&mut self) {
+        if let Some(hook) = self.options.on_started.take() {
+            hook(&self.run_id, &self.run_dir);
+        }
+        let every = (self.options.env)("NIGHT_HEARTBEAT_MS").and_then(|ms| ms.parse().ok()).map_or(Duration::from_secs(60), Duration::from_millis);
+        let journal = self.journal.clone();
+        let (before, started) = (self.elapsed_before, self.started);
+        self.heartbeat = Some(tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(Instant::now() + every, every);
+            loop {
+                tick.tick().await;
+                journal.record(Event::Heartbeat { elapsed_ms: millis(before + started.elapsed()) });
+            }
+        }));
+    }
+
+    async fn supervise_resumed(&mut self, next: crate::run::resume::Next, stuck: &mut StuckTracker, resume: journal::Resume, closing: Vec<Event>) -> Finished {
+        let mut keep_awake = KeepAwake::start().await;
+        let leftover = resume.leftover.clone();
+        self.journal.record(Event::Resume(resume));
+        for event in closing {
+            self.journal.record(event);
+        }
+        self.journal.record(Event::KeepAwake { available: keep_awake.available(), method: keep_awake.method.clone(), detail: keep_awake.detail.clone() });
+        self.status(&format!("night: resuming run {} on branch {} in {} ({leftover})", self.run_id, self.branch, self.git.work_dir().display()));
+        let (outcome, reason) = match self.resumed_attempts(next, stuck).await {
+            Ok(ending) => ending,
+            Err(Crash(message)) => {
+                self.note("crash", &format!("night failed: {message}"));
+                (Outcome::Crashed, format!("night failed: {message}"))
+            }
+        };
+        let finished = self.finish(outcome, reason).await;
+        keep_awake.stop().await;
+        finished
+    }
+
+    /// Pick up where the dead supervisor was, then attempts as usual.
+    async fn resumed_attempts(&mut self, next: crate::run::resume::Next, stuck: &mut StuckTracker) -> Result<(Outcome, String), Crash> {
+        use crate::run::resume::Next;
+        let work = match next {
+            Next::Baseline => return self.attempts().await,
+            Next::End(outcome, reason) => return Ok((outcome, reason)),
+            Next::Attempt(feedback) => return self.attempt_loop(stuck, feedback).await,
+            Next::Session { session, prompt, kind } => {
+                let of = self.plan.limits.attempts.map(|n| format!("/{n}")).unwrap_or_default();
+                self.status(&format!("night: attempt {}{of} goes on with session {session}", self.attempt));
+                // What the dead session wrote is checked against `write` like any session's.
+                let mut dead = AttemptWork { supervisor_died: true, ..AttemptWork::default() };
+                if self.dead_session_writes(&mut dead)? {
+                    dead
+                } else {
+                    let mut work = self.attempt_sessions(prompt, &kind, session).await?;
+                    if let Some(mut paths) = dead.violation {
+                        paths.extend(work.violation.take().unwrap_or_default());
+                        work.violation = Some(paths);
+                    }
+                    work
+                }
+            }
+            Next::Judge { ended_by } => {
+                let mut work = AttemptWork::default();
+                match ended_by.map(Limit::ends) {
+                    Some(Ends::Run) => work.run_limit = ended_by,
+                    Some(Ends::Attempt) => work.ended_by = ended_by,
+                    _ => {}
+                }
+                self.dead_session_writes(&mut work)?;
+                work
+            }
+        };
+        let feedback = match self.judge(work, stuck).await? {
+            Verdict::End(outcome, reason) => return Ok((outcome, reason)),
+            Verdict::Next(feedback) => feedback,
+        };
+        self.attempt_loop(stuck, Some(feedback)).await
+    }
+
+    /// `check_writes` for the session the dead supervisor was watching, from the snapshot it
+    /// took when the session began.
+    fn dead_session_writes(&mut self, work: &mut AttemptWork) -> Result<bool, Crash> {
+        let refname = format!("refs/night/{}/session-start", self.run_id);
+        let Ok(session_start) = git2::Repository::open(self.git.work_dir()).and_then(|repository| repository.refname_to_id(&refname)) else {
+            return Ok(false);
+        };
+        self.check_writes(session_start, work)
+    }
 }
