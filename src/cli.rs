@@ -5,10 +5,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod check_command;
+mod detach;
 mod fmt_command;
+mod foreground;
 mod init_command;
+mod list_command;
+mod locate;
+mod log_command;
 mod notify_command;
+mod report_command;
+mod resume_command;
 mod run_command;
+mod status_command;
+mod stop_command;
 
 /// Supervise an AI coding agent overnight.
 #[derive(Debug, Parser)]
@@ -26,6 +35,18 @@ pub enum Command {
     Check(CheckArgs),
     /// Run a runbook: the supervised overnight run.
     Run(RunArgs),
+    /// The morning report of a run (the newest when RUN is not given).
+    Report(ReportArgs),
+    /// What a running or finished run is doing or did.
+    Status(RunName),
+    /// The agent's output of a run; `-f` follows it live until the run ends.
+    Log(LogArgs),
+    /// The runs in this repository, newest first.
+    List,
+    /// Stop a run cleanly: end the agent, run the checks, report, notify; wait for the end.
+    Stop(RunName),
+    /// Continue a run whose supervisor died (killed, crashed, the machine restarted).
+    Resume(ResumeArgs),
     /// Send a test message through every notifier of a runbook.
     Notify(NotifyArgs),
     /// Rewrite runbooks in canonical form, keeping every comment.
@@ -95,6 +116,69 @@ pub struct RunArgs {
     /// Also write `report.html`, with a timeline of the night, at the end.
     #[arg(long)]
     pub html: bool,
+    /// Run in the background, in a session of its own that survives the terminal and SSH
+    /// disconnects; print the run id and how to follow it.
+    #[arg(long)]
+    pub detach: bool,
+}
+
+/// A run named by id or unique prefix; the newest run of the repository when omitted.
+#[derive(Debug, clap::Args)]
+pub struct RunName {
+    /// The run id, or a unique prefix of it.
+    #[arg(value_name = "RUN")]
+    pub run: Option<String>,
+}
+
+/// `night report`.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The run id, or a unique prefix of it; the newest run when omitted.
+    #[arg(value_name = "RUN")]
+    pub run: Option<String>,
+    /// `md` prints report.md; `json` prints report.json (docs/report-json.md); `html` writes
+    /// report.html in the run folder and prints its path.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+    pub format: ReportFormat,
+    /// Write the report to this file instead (`-` prints it, html too).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Markdown: one screen at the top, details below.
+    Md,
+    /// JSON, for tools.
+    Json,
+    /// One self-contained HTML file with a timeline of the night.
+    Html,
+}
+
+/// `night log`.
+#[derive(Debug, clap::Args)]
+pub struct LogArgs {
+    /// The run id, or a unique prefix of it; the newest run when omitted.
+    #[arg(value_name = "RUN")]
+    pub run: Option<String>,
+    /// Follow the log as the agent writes it, until the run ends.
+    #[arg(long, short)]
+    pub follow: bool,
+}
+
+/// `night resume`.
+#[derive(Debug, clap::Args)]
+pub struct ResumeArgs {
+    /// The run id, or a unique prefix of it.
+    #[arg(value_name = "RUN")]
+    pub run: String,
+    /// Also write `report.html` at the end.
+    #[arg(long)]
+    pub html: bool,
+    /// Resume in the background, like `night run --detach`.
+    #[arg(long)]
+    pub detach: bool,
 }
 
 /// `night check`.
@@ -137,6 +221,12 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Check(args) => check_command::run(&args),
         Command::Run(args) => run_command::run(&args),
+        Command::Report(args) => report_command::run(&args),
+        Command::Status(args) => status_command::run(args.run.as_deref()),
+        Command::Log(args) => log_command::run(&args),
+        Command::List => list_command::run(),
+        Command::Stop(args) => stop_command::run(args.run.as_deref()),
+        Command::Resume(args) => resume_command::run(&args),
         Command::Notify(args) => notify_command::run(&args),
         Command::Fmt(args) => fmt_command::run(&args),
         Command::Init(args) => init_command::run(&args),

@@ -3,13 +3,7 @@
 use super::RunArgs;
 use crate::check::check;
 use crate::diagnostic::RenderOptions;
-use crate::run::{Outcome, RunOptions};
-use std::io::{IsTerminal, Write as _};
-use std::sync::Arc;
-use std::time::Duration;
-
-/// The default grace period between SIGTERM and SIGKILL.
-const GRACE: Duration = Duration::from_secs(5);
+use crate::run::Outcome;
 
 pub fn run(args: &RunArgs) -> u8 {
     let source = match super::check_command::read_source(&args.file) {
@@ -30,61 +24,20 @@ pub fn run(args: &RunArgs) -> u8 {
         return Outcome::Refused.exit_code();
     };
 
-    let grace = std::env::var("NIGHT_GRACE_MS").ok().and_then(|ms| ms.parse().ok()).map_or(GRACE, Duration::from_millis);
-    let echo: Option<crate::run::process::TextSink> = if std::io::stdout().is_terminal() {
-        Some(Arc::new(|text: &str| {
-            let mut shown = String::with_capacity(text.len() + 16);
-            for line in text.lines() {
-                shown.push_str("  │ ");
-                shown.push_str(line);
-                shown.push('\n');
-            }
-            let mut stdout = std::io::stdout().lock();
-            let _ = stdout.write_all(shown.as_bytes());
-            let _ = stdout.flush();
-        }))
-    } else {
-        None
-    };
-    let options = RunOptions {
-        grace,
-        echo,
-        status: Arc::new(|line: &str| {
-            let mut stdout = std::io::stdout().lock();
-            let _ = writeln!(stdout, "{line}");
-            let _ = stdout.flush();
-        }),
-        env: Arc::new(|name: &str| std::env::var(name).ok()),
-        html: args.html,
-        on_started: None,
-    };
-
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("night: cannot start the runtime: {e}");
-            return Outcome::Crashed.exit_code();
+    if args.detach && !super::detach::is_child() {
+        let mut child_args = vec![std::ffi::OsString::from("run"), args.file.clone().into_os_string()];
+        if args.html {
+            child_args.push("--html".into());
         }
-    };
-    match runtime.block_on(crate::run::run(plan, options)) {
-        Err(refused) => {
-            eprintln!("error: {refused}");
-            if let Some(help) = &refused.help {
-                eprintln!("  help: {help}");
-            }
-            Outcome::Refused.exit_code()
-        }
-        Ok(finished) => {
-            let journal = crate::run::journal::read(&finished.run_dir.join("journal.jsonl")).unwrap_or_default();
-            let data = crate::report::ReportData::from_journal(&journal);
-            let shown = if journal.is_empty() {
-                format!("\nnight: {} — {}\n  report    {}\n", finished.outcome, finished.reason, finished.report.display())
-            } else {
-                crate::report::summary(&data, &finished.report.display().to_string())
-            };
-            print!("{shown}");
-            let _ = std::io::stdout().flush();
-            finished.outcome.exit_code()
-        }
+        return super::detach::start(child_args);
     }
+    let detached = super::detach::become_child();
+    let (options, console) = super::foreground::options(args.html, detached);
+    let runtime = match super::foreground::runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    let result = runtime.block_on(crate::run::run(plan, options));
+    console.finish();
+    super::foreground::print_finished(result)
 }

@@ -12,6 +12,7 @@ pub mod outcome;
 pub mod process;
 pub mod ref_watch;
 pub mod resume;
+pub mod status_line;
 pub mod runs;
 pub mod supervisor;
 

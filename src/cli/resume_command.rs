@@ -1,0 +1,60 @@
+//! `night resume RUN`: continue a run whose supervisor died, with the runbook exactly as it
+//! ran (the run folder's copy), checked again.
+
+use super::locate;
+use super::ResumeArgs;
+use crate::check::check;
+use crate::diagnostic::{Code, RenderOptions};
+use crate::run::journal::{self, Event};
+use crate::source::Source;
+
+pub fn run(args: &ResumeArgs) -> u8 {
+    let dir = match locate::run_dir(Some(&args.run)) {
+        Ok(dir) => dir,
+        Err(message) => return locate::fail(&message),
+    };
+    let entries = match journal::read(&dir.join("journal.jsonl")) {
+        Ok(entries) => entries,
+        Err(e) => return locate::fail(&format!("cannot read the journal: {e}")),
+    };
+    let Some(start) = entries.iter().find_map(|e| match &e.event {
+        Event::RunStart(start) => Some(start.clone()),
+        _ => None,
+    }) else {
+        return locate::fail("the journal has no `run-start`: nothing to resume");
+    };
+    let text = match std::fs::read_to_string(dir.join("runbook.night")) {
+        Ok(text) => text,
+        Err(e) => return locate::fail(&format!("cannot read the run's runbook copy: {e}")),
+    };
+    // The copy's text at the original path: relative paths (prompt files, `repo`) resolve as
+    // they did when the run started.
+    let source = Source::new(&start.runbook, text);
+    let env = |name: &str| std::env::var(name).ok();
+    let outcome = check(&source, &env);
+    // The work tree may hold the dead session's uncommitted work: that is no reason to refuse.
+    let blocking = outcome.diagnostics.iter().any(|d| d.severity == crate::diagnostic::Severity::Error && d.code != Code::GitDirty);
+    let Some(plan) = outcome.plan.as_ref().filter(|_| !blocking) else {
+        let mut text = String::new();
+        let options = RenderOptions { width: super::width(), color: super::use_color() };
+        super::check_command::render_text(&mut text, &source, &outcome, options);
+        print!("{text}");
+        return locate::fail("the run's runbook no longer checks clean; nothing was resumed");
+    };
+    if args.detach && !super::detach::is_child() {
+        let mut child_args = vec![std::ffi::OsString::from("resume"), start.run_id.clone().into()];
+        if args.html {
+            child_args.push("--html".into());
+        }
+        return super::detach::start(child_args);
+    }
+    let detached = super::detach::become_child();
+    let (options, console) = super::foreground::options(args.html, detached);
+    let runtime = match super::foreground::runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    let result = runtime.block_on(crate::run::resume::resume(plan, &dir, options));
+    console.finish();
+    super::foreground::print_finished(result)
+}
