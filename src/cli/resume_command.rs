@@ -4,7 +4,7 @@
 use super::locate;
 use super::ResumeArgs;
 use crate::check::check;
-use crate::diagnostic::{Code, RenderOptions};
+use crate::diagnostic::RenderOptions;
 use crate::run::journal::{self, Event};
 use crate::source::Source;
 
@@ -28,13 +28,15 @@ pub fn run(args: &ResumeArgs) -> u8 {
         Err(e) => return locate::fail(&format!("cannot read the run's runbook copy: {e}")),
     };
     // The copy's text at the original path: relative paths (prompt files, `repo`) resolve as
-    // they did when the run started.
+    // they did when the run started. The work tree may hold the dead session's uncommitted
+    // work, which is no reason to refuse: `git-dirty` is waived (appended last, so every span
+    // of the runbook stays where it was).
+    let already_waived = text.lines().any(|line| line.trim_start().starts_with("waive git-dirty"));
+    let text = if already_waived { text } else { format!("{text}\nwaive git-dirty \"night resume: the run's own work in progress\"\n") };
     let source = Source::new(&start.runbook, text);
     let env = |name: &str| std::env::var(name).ok();
     let outcome = check(&source, &env);
-    // The work tree may hold the dead session's uncommitted work: that is no reason to refuse.
-    let blocking = outcome.diagnostics.iter().any(|d| d.severity == crate::diagnostic::Severity::Error && d.code != Code::GitDirty);
-    let Some(plan) = outcome.plan.as_ref().filter(|_| !blocking) else {
+    let Some(plan) = outcome.plan.as_ref() else {
         let mut text = String::new();
         let options = RenderOptions { width: super::width(), color: super::use_color() };
         super::check_command::render_text(&mut text, &source, &outcome, options);

@@ -13,6 +13,11 @@ pub fn run(args: &RunArgs) -> u8 {
             return Outcome::Refused.exit_code();
         }
     };
+    if let Some(message) = live_run_here(&args.file) {
+        eprintln!("error: {message}");
+        eprintln!("  help: Follow it with `night status` or `night log -f`, or stop it with `night stop`; nothing was changed.");
+        return Outcome::Refused.exit_code();
+    }
     let env = |name: &str| std::env::var(name).ok();
     let outcome = check(&source, &env);
     let Some(plan) = outcome.plan.as_ref().filter(|_| !outcome.has_errors()) else {
@@ -40,4 +45,13 @@ pub fn run(args: &RunArgs) -> u8 {
     let result = runtime.block_on(crate::run::run(plan, options));
     console.finish();
     super::foreground::print_finished(result)
+}
+
+/// A run in progress in the runbook's repository, said before the checklist: the live run's
+/// own work would otherwise show up as a dirty tree, hiding the real reason.
+fn live_run_here(runbook: &std::path::Path) -> Option<String> {
+    let dir = std::path::absolute(runbook).ok()?.parent()?.to_path_buf();
+    let repo = crate::run::runs::repo_root(&dir).ok()?;
+    let (id, pid) = crate::run::runs::live(&repo).into_iter().next()?;
+    Some(format!("run `{id}` is in progress in this repository (supervisor pid {pid}); one run at a time"))
 }

@@ -123,6 +123,11 @@ pub(super) fn changes_row(data: &ReportData) -> String {
         n => format!("{n} commits"),
     };
     let d = &data.diffstat;
+    if data.head.is_none() {
+        // No `run-end`: the diffstat is taken at the end; the commits' own counts say enough.
+        let (added, removed) = data.commits.iter().fold((0, 0), |(a, r), c| (a + c.insertions, r + c.deletions));
+        return format!("{commits} on `{}` so far, +{added} −{removed} in them", data.branch);
+    }
     format!("{commits} on `{}`; {} file(s), +{} −{} since `{}`", data.branch, d.files, d.insertions, d.deletions, short(&data.start_commit))
 }
 

@@ -216,6 +216,10 @@ impl ReportData {
         self.reason = Some(format!("the supervisor stopped without finishing{at}"));
         self.exit_code = Some(1);
         self.ended_at.clone_from(&self.last_at);
+        if let (Some(from), Some(to)) = (&self.started_at, &self.last_at) {
+            let between = chrono::DateTime::parse_from_rfc3339(to).ok().zip(chrono::DateTime::parse_from_rfc3339(from).ok()).map(|(to, from)| to - from);
+            self.duration_ms = between.and_then(|d| u64::try_from(d.num_milliseconds()).ok());
+        }
     }
 
     /// The most tokens, from the runbook's limits.
@@ -281,7 +285,13 @@ impl ReportData {
             Event::AttemptStart { attempt, .. } => {
                 self.attempt_mut(*attempt);
             }
-            Event::SessionStart { .. } | Event::Checkpoint { .. } | Event::Commit(_) => {}
+            Event::SessionStart { .. } | Event::Checkpoint { .. } => {}
+            // `run-end` has the authoritative list; until then (or without one) the events tell.
+            Event::Commit(commit) => {
+                if !self.commits.iter().any(|c| c.id == commit.id) {
+                    self.commits.push(commit.clone());
+                }
+            }
             Event::SessionEnd { attempt, session, reason, exit_code, duration_ms, killed, .. } => {
                 let report = SessionReport { number: *session, reason: reason.clone(), exit_code: *exit_code, duration_ms: *duration_ms, killed: *killed };
                 self.attempt_mut(*attempt).sessions.push(report);
@@ -428,6 +438,9 @@ pub fn continue_commands(data: &ReportData) -> Vec<(String, String)> {
         if let Some(original) = &data.original_branch {
             commands.push((format!("git switch {original}"), "back to where you were".to_string()));
         }
+    }
+    for rollback in &data.rollbacks {
+        commands.push((format!("git diff {} {}", short(&rollback.target), rollback.kept_ref), format!("the work rolled back after attempt {}", rollback.attempt)));
     }
     if !data.run_id.is_empty() && data.resumable() {
         commands.push((format!("night resume {}", data.run_id), "go on from the journal".to_string()));
