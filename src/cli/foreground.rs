@@ -18,6 +18,8 @@ const GRACE: Duration = Duration::from_secs(5);
 pub(super) struct Console {
     bar: Option<ProgressBar>,
     stop: Arc<AtomicBool>,
+    /// The run folder, once the run has started: where a panic's crash report goes.
+    run_dir: Arc<std::sync::Mutex<Option<std::path::PathBuf>>>,
 }
 
 impl Console {
@@ -76,7 +78,8 @@ pub(super) fn options(html: bool, detached: bool) -> (RunOptions, Console) {
         });
         sink
     });
-    let on_started: Option<crate::run::supervisor::OnStarted> = if detached {
+    let run_dir = Arc::new(std::sync::Mutex::new(None));
+    let inner: Option<crate::run::supervisor::OnStarted> = if detached {
         Some(Box::new(|run_id: &str, run_dir: &std::path::Path| detach::hand_over(run_id, run_dir)))
     } else {
         bar.as_ref().map(|bar| {
@@ -88,8 +91,17 @@ pub(super) fn options(html: bool, detached: bool) -> (RunOptions, Console) {
             hook
         })
     };
-    let options = RunOptions { grace, echo, status, env: Arc::new(|name: &str| std::env::var(name).ok()), html, on_started };
-    (options, Console { bar, stop })
+    let remember = run_dir.clone();
+    let on_started: crate::run::supervisor::OnStarted = Box::new(move |run_id: &str, dir: &std::path::Path| {
+        if let Ok(mut slot) = remember.lock() {
+            *slot = Some(dir.to_path_buf());
+        }
+        if let Some(inner) = inner {
+            inner(run_id, dir);
+        }
+    });
+    let options = RunOptions { grace, echo, status, env: Arc::new(|name: &str| std::env::var(name).ok()), html, on_started: Some(on_started) };
+    (options, Console { bar, stop, run_dir })
 }
 
 /// Refresh the status line from the journal twice a second until the run is over.
@@ -102,6 +114,38 @@ fn live_line(bar: &ProgressBar, stop: &AtomicBool, journal: &std::path::Path) {
         }
         bar.set_message(state.line(chrono::Utc::now()));
         std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+impl Console {
+    /// Run the supervisor; should night itself panic, the run still gets its end: the journal
+    /// says where, and the reports are written from what it holds (outcome `crashed`).
+    pub(super) fn supervise(&self, runtime: &tokio::runtime::Runtime, run: impl std::future::Future<Output = Result<Finished, Refused>>) -> u8 {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(run)));
+        self.finish();
+        match result {
+            Ok(result) => print_finished(result),
+            Err(panic) => {
+                let message = panic.downcast_ref::<&str>().map(|s| (*s).to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_else(|| "a panic".into());
+                let dir = self.run_dir.lock().ok().and_then(|slot| slot.clone());
+                if let Some(dir) = dir {
+                    crash_report(&dir, &message);
+                }
+                Outcome::Crashed.exit_code()
+            }
+        }
+    }
+}
+
+/// Journal a panic and write the reports of the run that died of it.
+fn crash_report(dir: &std::path::Path, message: &str) {
+    if let Ok(journal) = crate::run::journal::Journal::open(&dir.join("journal.jsonl"), Vec::new()) {
+        journal.record(crate::run::journal::Event::Note { topic: "crash".into(), message: format!("night panicked: {message}") });
+    }
+    // The supervisor's lock went with it: the run has no live supervisor and no end.
+    match crate::report::write_reports(dir, crate::report::Formats::default(), true, &[]) {
+        Ok(_) => eprintln!("night: crashed ({message}); the report is in {}; `night resume` continues the run", dir.display()),
+        Err(e) => eprintln!("night: crashed ({message}); cannot write the report in {}: {e}", dir.display()),
     }
 }
 

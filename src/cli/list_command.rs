@@ -39,6 +39,11 @@ fn row(run: &RunInfo) -> [String; 4] {
             let entries = crate::run::journal::read(&run.dir.join("journal.jsonl")).unwrap_or_default();
             crate::time::format_duration(LiveState::from_entries(&entries).elapsed(chrono::Utc::now()))
         }
+        (RunState::Died, _) => {
+            let mut data = run.data.clone();
+            data.mark_died();
+            data.duration_ms.map_or_else(|| "-".to_string(), |ms| crate::time::format_duration(std::time::Duration::from_millis(ms)))
+        }
         _ => "-".to_string(),
     };
     [run.id.clone(), run.state.label().to_string(), duration, run.data.branch.clone()]

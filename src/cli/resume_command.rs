@@ -56,7 +56,5 @@ pub fn run(args: &ResumeArgs) -> u8 {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    let result = runtime.block_on(crate::run::resume::resume(plan, &dir, options));
-    console.finish();
-    super::foreground::print_finished(result)
+    console.supervise(&runtime, crate::run::resume::resume(plan, &dir, options))
 }

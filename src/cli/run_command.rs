@@ -42,9 +42,7 @@ pub fn run(args: &RunArgs) -> u8 {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    let result = runtime.block_on(crate::run::run(plan, options));
-    console.finish();
-    super::foreground::print_finished(result)
+    console.supervise(&runtime, crate::run::run(plan, options))
 }
 
 /// A run in progress in the runbook's repository, said before the checklist: the live run's

@@ -20,7 +20,7 @@ const LANES: &[(&str, &[&str])] = &[
 
 const WIDTH: f64 = 960.0;
 const LABELS: f64 = 110.0;
-const RIGHT: f64 = 20.0;
+const RIGHT: f64 = 40.0;
 const LANE: f64 = 30.0;
 const TOP: f64 = 10.0;
 
@@ -32,7 +32,7 @@ svg text{font:11px system-ui,sans-serif;fill:#444}svg .lane-bg{fill:#fafafa;stro
 svg .attempt{fill:#c8d7f0}svg .attempt.passed{fill:#9fd8a8}svg .attempt.failed{fill:#f3b0a8}\
 svg .session{fill:#6c8ebf}svg .session.exited{fill:#4f7cc0}svg .session.died{fill:#999}\
 svg .down{fill:#ddd;opacity:.8}svg .mark.passed,svg .mark.delivered{fill:#1a7f37}svg .mark.failed,svg .mark.undelivered{fill:#b42318}\
-svg .mark.neutral{fill:#555}svg .mark.commit{fill:#7a4fb0}";
+svg .mark.neutral{fill:#555}svg .mark.commit{fill:#7a4fb0}.legend{color:#666;font-size:12px}";
 
 /// Escape text and attribute values.
 fn esc(text: &str) -> String {
@@ -88,6 +88,7 @@ pub fn html(data: &ReportData, timeline: &Timeline) -> String {
     }
     out.push_str("</pre>\n<h2>The night</h2>\n");
     svg(&mut out, timeline);
+    out.push_str("<p class=\"legend\">Bars: attempts (green passed, red failed) and agent sessions (grey: its supervisor died). \u{25c6} the baseline and each attempt's checks, \u{25b2} limits, \u{25a0} notifications, \u{25cf} commits and other events (violations, rollbacks, resumes, the end). Shaded: no supervisor was alive. Hover for details.</p>\n");
     details(&mut out, data);
     out.push_str("</body>\n</html>\n");
     out
@@ -242,7 +243,7 @@ fn details(out: &mut String, data: &ReportData) {
         let why = attempt.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default();
         let _ = writeln!(out, "<h3>Attempt {}: {}{}</h3>", attempt.number, verdict, esc(&why));
         let sessions: Vec<String> =
-            attempt.sessions.iter().map(|s| format!("session {}: {} after {}", s.number, s.reason, duration_text(s.duration_ms))).collect();
+            attempt.sessions.iter().map(|s| format!("session {}: {} after {}", s.number, s.reason.replace("supervisor-died", "its supervisor died"), duration_text(s.duration_ms))).collect();
         if !sessions.is_empty() {
             let _ = writeln!(out, "<p>{}.</p>", esc(&sessions.join("; ")));
         }

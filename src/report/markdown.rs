@@ -225,6 +225,9 @@ fn attempts(out: &mut String, data: &ReportData) {
             .map(|s| {
                 let exit = s.exit_code.map(|c| format!(", exit {c}")).unwrap_or_default();
                 let killed = if s.killed { ", killed" } else { "" };
+                if s.reason == "supervisor-died" {
+                    return format!("session {}: its supervisor died after {}", s.number, duration_text(s.duration_ms));
+                }
                 format!("session {}: {} after {}{exit}{killed}", s.number, s.reason, duration_text(s.duration_ms))
             })
             .collect();

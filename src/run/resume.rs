@@ -295,13 +295,20 @@ fn next_step(plan: &Plan, entries: &[Entry], attempt: u64, baseline: Option<&[Ch
                 Event::AgentProcess(process) if process.session == session => Some(process.clone()),
                 _ => None,
             });
+            // As long as the journal shows it alive: from its start to the dead supervisor's last line.
+            let started = of_attempt.iter().rev().find_map(|e| match &e.event {
+                Event::SessionStart { session: s, .. } if *s == session => Some(e.at.clone()),
+                _ => None,
+            });
+            let last = entries.last().map(|e| e.at.clone()).unwrap_or_default();
+            let duration = started.and_then(|from| seconds_between(&from, &last)).unwrap_or_default();
             closing.push(Event::SessionEnd {
                 attempt,
                 session,
                 reason: "supervisor-died".into(),
                 exit_code: None,
                 signal: None,
-                duration_ms: 0,
+                duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
                 output_bytes: 0,
                 killed: false,
             });
