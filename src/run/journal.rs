@@ -438,7 +438,11 @@ impl Journal {
                 serde_json::json!({"v": SCHEMA_VERSION, "at": entry.at, "event": "note", "topic": "journal", "message": format!("cannot encode an event: {e}")}).to_string()
             }
         };
-        let written = writeln!(inner.file, "{line}").and_then(|()| inner.file.flush()).and_then(|()| inner.file.sync_data());
+        // One write of the whole line and its newline: a kill can tear it only at the end of
+        // the file, where readers skip it and `open` cuts it.
+        let mut bytes = line.into_bytes();
+        bytes.push(b'\n');
+        let written = inner.file.write_all(&bytes).and_then(|()| inner.file.flush()).and_then(|()| inner.file.sync_data());
         if let Err(e) = written {
             if !inner.failed {
                 eprintln!("night: cannot write the journal {}: {e}", self.path.display());
