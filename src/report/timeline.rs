@@ -156,3 +156,33 @@ impl Timeline {
         timeline
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::journal::{Resume, SCHEMA_VERSION};
+
+    fn at(time: &str, event: Event) -> Entry {
+        Entry { v: SCHEMA_VERSION, at: format!("2025-01-01T{time}Z"), event }
+    }
+
+    #[test]
+    fn a_resume_closes_the_dead_session_and_shades_the_time_without_a_supervisor() {
+        let entries = vec![
+            at("23:00:00", Event::AttemptStart { attempt: 1, of: Some(3) }),
+            at("23:00:01", Event::SessionStart { attempt: 1, session: 1, pid: Some(9), prompt_file: "p".into(), prompt_kind: "task".into() }),
+            at("23:10:00", Event::Heartbeat { elapsed_ms: 600_000 }),
+            at("23:40:00", Event::Resume(Resume { pid: 2, previous_pid: Some(1), elapsed_ms: 600_000, attempts: 1, continues_attempt: Some(1), leftover: "ended".into() })),
+            at("23:40:01", Event::SessionStart { attempt: 1, session: 2, pid: Some(10), prompt_file: "p".into(), prompt_kind: "continue".into() }),
+        ];
+        let timeline = Timeline::from_journal(&entries);
+        assert_eq!(timeline.length_ms, 2_401_000);
+        assert_eq!(timeline.down.len(), 1);
+        assert_eq!((timeline.down[0].from_ms, timeline.down[0].to_ms), (600_000, Some(2_400_000)));
+        assert_eq!(timeline.sessions[0].status, "died");
+        assert_eq!(timeline.sessions[0].to_ms, Some(600_000));
+        assert_eq!(timeline.sessions[1].to_ms, None, "the new session is still open");
+        assert_eq!(timeline.attempts[0].to_ms, None, "the attempt goes on across the resume");
+        assert!(timeline.marks.iter().any(|m| m.kind == "resume"));
+    }
+}
