@@ -18,9 +18,14 @@ impl KeepAwake {
     /// Try each known inhibitor in turn; a tool that exits at once (no session bus, no
     /// logind) counts as unavailable.
     pub async fn start() -> Self {
-        let candidates: [(&str, &[&str]); 2] = [
-            ("systemd-inhibit", &["--what=sleep:idle", "--who=night", "--why=night run in progress", "--mode=block", "sleep", "infinity"]),
-            ("caffeinate", &["-i"]),
+        // Each holder also ends by itself when night dies (`kill_on_drop` cannot act on a
+        // SIGKILL): a dead supervisor must not keep the machine awake, and `night resume`
+        // takes a hold of its own.
+        let pid = std::process::id().to_string();
+        let tail_pid = format!("--pid={pid}");
+        let candidates: [(&str, Vec<&str>); 2] = [
+            ("systemd-inhibit", vec!["--what=sleep:idle", "--who=night", "--why=night run in progress", "--mode=block", "tail", &tail_pid, "-f", "/dev/null"]),
+            ("caffeinate", vec!["-i", "-w", &pid]),
         ];
         let mut reasons = Vec::new();
         for (program, args) in candidates {
