@@ -19,6 +19,17 @@ pub struct Cli {
 pub enum Command {
     /// Lint runbooks against the pre-run checklist.
     Check(CheckArgs),
+    /// The entry point the agent's hooks call (PreToolUse, PostToolUse, Stop …); reads the
+    /// hook's JSON on standard input and finds its run from `NIGHT_RUN_DIR`.
+    Hook(HookArgs),
+}
+
+/// `night hook`.
+#[derive(Debug, clap::Args)]
+pub struct HookArgs {
+    /// The hook event, e.g. `PreToolUse` (or `pre-tool-use`).
+    #[arg(value_name = "EVENT")]
+    pub event: String,
 }
 
 /// `night check`.
@@ -49,6 +60,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check(args) => check_command::run(&args),
+        Command::Hook(args) => crate::hook::main(&args.event),
     };
     ExitCode::from(code)
 }

@@ -157,6 +157,13 @@ pub struct CompiledRule {
     matcher: GlobMatcher,
 }
 
+impl CompiledRule {
+    /// Whether a simple command (whitespace folded or not) matches this rule.
+    pub fn is_match(&self, simple_command: &str) -> bool {
+        self.matcher.is_match(fold(simple_command).as_str())
+    }
+}
+
 /// The built-in set, compiled once.
 pub fn compiled() -> &'static [CompiledRule] {
     static COMPILED: OnceLock<Vec<CompiledRule>> = OnceLock::new();
@@ -172,9 +179,30 @@ pub fn compiled() -> &'static [CompiledRule] {
 }
 
 /// The first built-in rule a simple command matches.
+///
+/// `night hook` calls this before every shell command the agent runs, so only the rules whose
+/// literal head (the text before the first wildcard) the command starts with are compiled, each
+/// once, on first use: a typical command compiles a handful of globs instead of the whole set.
 pub fn matching_rule(simple_command: &str) -> Option<&'static IrreversibleRule> {
+    static LAZY: OnceLock<Vec<OnceLock<Option<GlobMatcher>>>> = OnceLock::new();
+    let lazy = LAZY.get_or_init(|| BUILT_IN.iter().map(|_| OnceLock::new()).collect());
     let folded = fold(simple_command);
-    compiled().iter().find(|compiled| compiled.matcher.is_match(folded.as_str())).map(|compiled| compiled.rule)
+    let lower = folded.to_lowercase();
+    BUILT_IN.iter().zip(lazy).find_map(|(rule, matcher)| {
+        if !lower.starts_with(&literal_head(rule.pattern).to_lowercase()) {
+            return None;
+        }
+        let matcher = matcher.get_or_init(|| {
+            let glob = GlobBuilder::new(rule.pattern).case_insensitive(true).literal_separator(false).build().ok()?;
+            Some(glob.compile_matcher())
+        });
+        matcher.as_ref().filter(|matcher| matcher.is_match(folded.as_str())).map(|_| rule)
+    })
+}
+
+/// The text of a pattern before its first glob metacharacter.
+fn literal_head(pattern: &str) -> &str {
+    pattern.find(['*', '?', '[', '{', '\\']).map_or(pattern, |end| &pattern[..end])
 }
 
 /// The first built-in rule that any part of a compound command matches.
@@ -346,6 +374,17 @@ mod tests {
         for rule in BUILT_IN {
             let found = matching_rule(rule.example).map(|r| r.category);
             assert!(found.is_some(), "`{}` is not caught", rule.example);
+        }
+    }
+
+    #[test]
+    fn the_lazy_prefilter_agrees_with_the_whole_set() {
+        let mut commands: Vec<String> = BUILT_IN.iter().map(|rule| rule.example.to_string()).collect();
+        commands.extend(BUILT_IN.iter().map(|rule| rule.example.to_uppercase()));
+        commands.extend(["npm test", "git   push  origin main", "GIT PUSH", "rails db:drop", "ls", ""].map(String::from));
+        for command in &commands {
+            let eager = compiled().iter().find(|c| c.is_match(command)).map(|c| c.rule.pattern);
+            assert_eq!(matching_rule(command).map(|rule| rule.pattern), eager, "`{command}`");
         }
     }
 

@@ -6,6 +6,7 @@ pub mod ast;
 pub mod check;
 pub mod cli;
 pub mod diagnostic;
+pub mod hook;
 pub mod irreversible;
 pub mod plan;
 pub mod source;

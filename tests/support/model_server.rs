@@ -330,8 +330,7 @@ fn serve_connection(stream: TcpStream, state: &Arc<Mutex<State>>) {
     let Ok(write_half) = stream.try_clone() else { return };
     let mut reader = BufReader::new(stream);
     let mut writer = write_half;
-    loop {
-        let Some(request) = read_request(&mut reader) else { break };
+    while let Some(request) = read_request(&mut reader) {
         let keep_alive = !request.headers.iter().any(|(k, v)| k == "connection" && v.eq_ignore_ascii_case("close"));
         let response = answer(request, state);
         if writer.write_all(&response).is_err() || writer.flush().is_err() || !keep_alive {
