@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
 
 mod check_command;
+mod notify_command;
 
 /// Supervise an AI coding agent overnight.
 #[derive(Debug, Parser)]
@@ -19,6 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Lint runbooks against the pre-run checklist.
     Check(CheckArgs),
+    /// Send a test message through every notifier of a runbook.
+    Notify(NotifyArgs),
     /// The entry point the agent's hooks call (PreToolUse, PostToolUse, Stop …); reads the
     /// hook's JSON on standard input and finds its run from `NIGHT_RUN_DIR`.
     Hook(HookArgs),
@@ -46,6 +49,17 @@ pub struct CheckArgs {
     pub deny_warnings: bool,
 }
 
+/// `night notify --test FILE`.
+#[derive(Debug, clap::Args)]
+pub struct NotifyArgs {
+    /// Send a test message through every notifier, whatever its `on` events, and wait for each result.
+    #[arg(long, required = true)]
+    pub test: bool,
+    /// The runbook whose notifiers to test.
+    #[arg(value_name = "FILE")]
+    pub file: std::path::PathBuf,
+}
+
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -60,6 +74,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check(args) => check_command::run(&args),
+        Command::Notify(args) => notify_command::run(&args),
         Command::Hook(args) => crate::hook::main(&args.event),
     };
     ExitCode::from(code)
