@@ -10,6 +10,9 @@ pub mod hook;
 pub mod irreversible;
 pub mod notify;
 pub mod plan;
+// Until `run` lands on main: the Claude Code adapter's parts, at their final path.
+#[path = "run/agent/claude.rs"]
+pub mod claude_agent;
 pub mod run;
 pub mod source;
 pub mod syntax;
