@@ -10,9 +10,13 @@ pub mod hook;
 pub mod irreversible;
 pub mod notify;
 pub mod plan;
-// Until `run` lands on main: the Claude Code adapter's parts, at their final path.
-#[path = "run/agent/claude.rs"]
-pub mod claude_agent;
+/// Until `run::agent` lands on main: the agent kinds' launch and output parsing, at their final
+/// paths under `src/run/agent/`.
+#[path = "run/agent"]
+pub mod agents {
+    pub mod claude;
+    pub mod stream;
+}
 pub mod run;
 pub mod source;
 pub mod syntax;

@@ -8,7 +8,8 @@
 mod model_server;
 
 use model_server::{ModelServer, Script};
-use night::claude_agent::{ClaudeEvent, ClaudeOptions, ClaudeStream, Ending};
+use night::agents::claude::{ClaudeOptions, ClaudeStream};
+use night::agents::stream::{AgentEvent, Ending, SessionResult};
 use night::hook::{read_audit, Policy, PolicyNetwork};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -16,7 +17,7 @@ use std::process::{Command, Stdio};
 /// The Claude Code to test: `NIGHT_TEST_CLAUDE` or `claude` on PATH, if it passes preflight.
 fn claude() -> Option<String> {
     let bin = std::env::var("NIGHT_TEST_CLAUDE").unwrap_or_else(|_| "claude".to_string());
-    match night::claude_agent::preflight(&bin) {
+    match night::agents::claude::preflight(&bin) {
         Ok(_) => Some(bin),
         Err(error) => {
             assert!(std::env::var_os("CI").is_none(), "Claude Code is not usable and CI is set ({error}): run .ci/claude-setup");
@@ -80,11 +81,11 @@ impl Sandbox {
     }
 
     /// Run `claude` as night launches it; returns every event the stream parser saw.
-    fn run(&self, bin: &str, server: &ModelServer, options: &ClaudeOptions, prompt: &str) -> (Vec<ClaudeEvent>, String, i32) {
+    fn run(&self, bin: &str, server: &ModelServer, options: &ClaudeOptions, prompt: &str) -> (Vec<AgentEvent>, String, i32) {
         let policy = self.policy();
         policy.write_to(&self.run_dir).expect("policy");
         let settings =
-            night::claude_agent::write_settings(&policy, Path::new(env!("CARGO_BIN_EXE_night")), &self.run_dir).expect("settings");
+            night::agents::claude::write_settings(&policy, Path::new(env!("CARGO_BIN_EXE_night")), &self.run_dir).expect("settings");
         let (args, stdin) = options.arguments(prompt, &settings);
         assert!(stdin.is_empty());
         let output = Command::new(bin)
@@ -108,11 +109,11 @@ impl Sandbox {
     }
 }
 
-fn result_of(events: &[ClaudeEvent]) -> &night::claude_agent::SessionResult {
+fn result_of(events: &[AgentEvent]) -> &SessionResult {
     events
         .iter()
         .find_map(|event| match event {
-            ClaudeEvent::Result(result) => Some(result),
+            AgentEvent::Result(result) => Some(result),
             _ => None,
         })
         .expect("a result line")
@@ -160,14 +161,14 @@ fn the_hook_denies_writes_outside_write_and_irreversible_commands_inside_claude(
     assert!(audit.iter().any(|entry| entry.event == "SessionEnd"));
 
     // The stream: init, four tool calls, usage, and a successful result listing the denials.
-    assert!(matches!(&events[0], ClaudeEvent::Init { version, .. } if !version.is_empty()), "{events:?}");
-    let calls: Vec<_> = events.iter().filter_map(|event| match event { ClaudeEvent::ToolCall { name, .. } => Some(name.as_str()), _ => None }).collect();
+    assert!(matches!(&events[0], AgentEvent::Init { version, .. } if !version.is_empty()), "{events:?}");
+    let calls: Vec<_> = events.iter().filter_map(|event| match event { AgentEvent::ToolCall { name, .. } => Some(name.as_str()), _ => None }).collect();
     assert_eq!(calls, ["Read", "Edit", "Bash", "Write", "Bash"]);
     let result = result_of(&events);
     assert_eq!(result.ending(), Ending::Done);
     assert_eq!(result.permission_denials.len(), 2);
-    let tokens: u64 = events.iter().map(|event| match event { ClaudeEvent::Usage { tokens, .. } => *tokens, _ => 0 }).sum();
-    let cost: f64 = events.iter().map(|event| match event { ClaudeEvent::Usage { cost_usd, .. } => *cost_usd, _ => 0.0 }).sum();
+    let tokens: u64 = events.iter().map(|event| match event { AgentEvent::Usage { tokens, .. } => *tokens, _ => 0 }).sum();
+    let cost: f64 = events.iter().map(|event| match event { AgentEvent::Usage { cost_usd, .. } => *cost_usd, _ => 0.0 }).sum();
     assert_eq!(tokens, result.tokens);
     assert!(tokens >= 1040 + 5 * 120, "{tokens}");
     assert!((cost - result.total_cost_usd).abs() < 1e-9 && cost > 0.0);
@@ -192,7 +193,7 @@ fn usage_limits_are_reported_with_their_reset() {
     let server = ModelServer::start(Script::new().bash("ls").usage_limit(u64::try_from(reset).expect("positive")));
     let policy = sandbox.policy();
     policy.write_to(&sandbox.run_dir).expect("policy");
-    let settings = night::claude_agent::write_settings(&policy, Path::new(env!("CARGO_BIN_EXE_night")), &sandbox.run_dir).expect("settings");
+    let settings = night::agents::claude::write_settings(&policy, Path::new(env!("CARGO_BIN_EXE_night")), &sandbox.run_dir).expect("settings");
     let (args, _) = ClaudeOptions::default().arguments("Work.", &settings);
     let mut env = server.claude_env(&sandbox.home);
     env.retain(|(name, _)| name != "ANTHROPIC_API_KEY");
@@ -208,9 +209,9 @@ fn usage_limits_are_reported_with_their_reset() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let mut stream = ClaudeStream::new();
     let events: Vec<_> = stdout.lines().flat_map(|line| stream.line(line)).collect();
-    let quota: Vec<_> = events.iter().filter(|event| matches!(event, ClaudeEvent::Quota { .. })).collect();
+    let quota: Vec<_> = events.iter().filter(|event| matches!(event, AgentEvent::Quota { .. })).collect();
     assert_eq!(quota.len(), 1, "{stdout}");
-    assert!(matches!(quota[0], ClaudeEvent::Quota { resets_at: Some(at), .. } if *at == reset), "{quota:?}");
+    assert!(matches!(quota[0], AgentEvent::Quota { resets_at: Some(at), .. } if *at == reset), "{quota:?}");
     assert!(result_of(&events).is_error);
     assert!(read_audit(&sandbox.run_dir).iter().any(|entry| entry.event == "StopFailure" && entry.reason.as_deref() == Some("rate_limit")));
 
@@ -218,5 +219,5 @@ fn usage_limits_are_reported_with_their_reset() {
     let sandbox = Sandbox::new();
     let server = ModelServer::start(Script::new().rate_limit("Number of request tokens has exceeded your per-minute rate limit"));
     let (events, output, _) = sandbox.run(&bin, &server, &ClaudeOptions::default(), "Work.");
-    assert!(events.iter().any(|event| matches!(event, ClaudeEvent::Quota { resets_at: None, .. })), "{output}");
+    assert!(events.iter().any(|event| matches!(event, AgentEvent::Quota { resets_at: None, .. })), "{output}");
 }

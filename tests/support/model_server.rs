@@ -133,6 +133,11 @@ impl Script {
         self.tool("Write", json!({ "file_path": file_path, "content": content }))
     }
 
+    /// A turn running a shell command with Codex's `exec_command` tool.
+    pub fn exec(self, cmd: &str) -> Self {
+        self.tool("exec_command", json!({ "cmd": cmd }))
+    }
+
     /// A turn reading a file with the Read tool.
     pub fn read(self, file_path: &str) -> Self {
         self.tool("Read", json!({ "file_path": file_path }))
@@ -387,7 +392,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
 fn answer(mut request: Request, state: &Arc<Mutex<State>>) -> Vec<u8> {
     let path = request.path.split('?').next().unwrap_or_default().to_string();
     let is_turn = request.method == "POST"
-        && path == "/v1/messages"
+        && (path == "/v1/messages" || path == "/v1/responses")
         && request.body["tools"].as_array().is_some_and(|tools| !tools.is_empty());
     let mut turns = Vec::new();
     if is_turn {
@@ -429,6 +434,17 @@ fn answer(mut request: Request, state: &Arc<Mutex<State>>) -> Vec<u8> {
             }
             let turn = chosen.unwrap_or(Turn::Text { text: "OK".into(), usage: Usage { input_tokens: 10, output_tokens: 1, ..Usage::default() } });
             respond_turn(&turn, &model, stream)
+        }
+        ("POST", "/v1/responses") => {
+            let mut chosen = None;
+            for turn in turns {
+                match turn {
+                    Turn::Delay { ms } => thread::sleep(Duration::from_millis(ms)),
+                    other => chosen = Some(other),
+                }
+            }
+            let turn = chosen.unwrap_or(Turn::Text { text: "OK".into(), usage: Usage { input_tokens: 10, output_tokens: 1, ..Usage::default() } });
+            respond_responses(&turn, &model)
         }
         ("POST", "/v1/messages/count_tokens") => json_response(200, &json!({ "input_tokens": 1000 }), &[]),
         ("GET", p) if p.starts_with("/v1/models") => json_response(
@@ -519,6 +535,67 @@ fn respond_turn(turn: &Turn, model: &str, stream: bool) -> Vec<u8> {
     );
     event("message_stop", json!({ "type": "message_stop" }));
     raw_response(200, "text/event-stream", events.as_bytes(), &[("cache-control", "no-cache")])
+}
+
+/// The OpenAI Responses API (as Codex calls it): server-sent events ending in
+/// `response.completed` with usage. Tool calls are `function_call` items whose arguments are
+/// the call's input as a JSON string.
+fn respond_responses(turn: &Turn, model: &str) -> Vec<u8> {
+    let id = format!("resp_{:06}", IDS.fetch_add(1, Ordering::SeqCst));
+    let (items, usage) = match turn {
+        Turn::Error { status, body, headers } => {
+            let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            return json_response(*status, body, &headers);
+        }
+        Turn::Tools { text, calls, usage } => {
+            let mut items = Vec::new();
+            if let Some(text) = text {
+                items.push(responses_message(text));
+            }
+            for call in calls {
+                let n = IDS.fetch_add(1, Ordering::SeqCst);
+                items.push(json!({
+                    "type": "function_call", "id": format!("fc_{n:06}"), "call_id": format!("call_{n:06}"),
+                    "name": call.name, "arguments": call.input.to_string(), "status": "completed",
+                }));
+            }
+            (items, *usage)
+        }
+        Turn::Text { text, usage } => (vec![responses_message(text)], *usage),
+        Turn::Delay { .. } => (vec![responses_message("OK")], Usage::default()),
+    };
+    let mut events = String::new();
+    let mut event = |data: Value| {
+        let name = data["type"].as_str().unwrap_or_default().to_string();
+        events.push_str(&format!("event: {name}\ndata: {data}\n\n"));
+    };
+    let response = |status: &str, output: Value, usage: Value| {
+        json!({ "id": id, "object": "response", "created_at": 1_750_000_000, "status": status, "model": model, "output": output, "usage": usage })
+    };
+    event(json!({ "type": "response.created", "response": response("in_progress", json!([]), Value::Null) }));
+    for (index, item) in items.iter().enumerate() {
+        event(json!({ "type": "response.output_item.added", "output_index": index, "item": item }));
+        if item["type"] == "message" {
+            let text = item["content"][0]["text"].clone();
+            event(json!({ "type": "response.output_text.delta", "item_id": item["id"], "output_index": index, "content_index": 0, "delta": text }));
+        }
+        event(json!({ "type": "response.output_item.done", "output_index": index, "item": item }));
+    }
+    let usage = json!({
+        "input_tokens": usage.input_tokens + usage.cache_read_input_tokens,
+        "input_tokens_details": { "cached_tokens": usage.cache_read_input_tokens },
+        "output_tokens": usage.output_tokens,
+        "output_tokens_details": { "reasoning_tokens": 0 },
+        "total_tokens": usage.input_tokens + usage.cache_read_input_tokens + usage.output_tokens,
+    });
+    event(json!({ "type": "response.completed", "response": response("completed", Value::Array(items), usage) }));
+    raw_response(200, "text/event-stream", events.as_bytes(), &[("cache-control", "no-cache")])
+}
+
+fn responses_message(text: &str) -> Value {
+    let n = IDS.fetch_add(1, Ordering::SeqCst);
+    json!({ "type": "message", "id": format!("msg_{n:06}"), "role": "assistant", "status": "completed",
+        "content": [{ "type": "output_text", "text": text, "annotations": [] }] })
 }
 
 fn json_response(status: u16, body: &Value, headers: &[(&str, &str)]) -> Vec<u8> {

@@ -9,6 +9,7 @@
 //! repeated-tool-call rule), usage per message (for live `tokens` and `cost`), the final `result`
 //! line, and the provider's usage limits (`rate_limit_event`, or the messages Claude Code prints).
 
+use super::stream::{AgentEvent, Ending, SessionResult};
 use crate::hook::{Policy, PolicyNetwork};
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -247,92 +248,6 @@ fn shell_quote(text: &str) -> String {
     }
 }
 
-/// What one line of Claude Code's stream says.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ClaudeEvent {
-    /// The session started.
-    Init {
-        /// Claude Code's session id.
-        session_id: String,
-        /// The model.
-        model: String,
-        /// Claude Code's version.
-        version: String,
-    },
-    /// A tool call, with a signature equal for equal calls.
-    ToolCall {
-        /// The tool.
-        name: String,
-        /// `name` and the input as canonical JSON.
-        signature: String,
-    },
-    /// Tokens and cost since the last report (cost may be negative when the final figure
-    /// corrects the running estimate).
-    Usage {
-        /// Input, output and cache-write tokens.
-        tokens: u64,
-        /// US dollars.
-        cost_usd: f64,
-    },
-    /// The provider's usage limit stopped the agent.
-    Quota {
-        /// When it resets (Unix seconds), when known.
-        resets_at: Option<i64>,
-        /// What Claude Code said.
-        message: String,
-    },
-    /// The final `result` line.
-    Result(SessionResult),
-}
-
-/// The `result` line.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct SessionResult {
-    /// `success`, `error_max_turns`, `error_max_budget_usd`, `error_during_execution` …
-    pub subtype: String,
-    /// Whether the session ended in error.
-    pub is_error: bool,
-    /// The HTTP status of the API error that ended it.
-    pub api_error_status: Option<u64>,
-    /// Turns taken.
-    pub num_turns: u64,
-    /// Claude Code's cost for the session.
-    pub total_cost_usd: f64,
-    /// Input, output and cache-write tokens for the session (all models).
-    pub tokens: u64,
-    /// Cache-read tokens (not counted against `tokens`).
-    pub cache_read_tokens: u64,
-    /// Tool calls Claude Code's permission system or night's hook denied.
-    pub permission_denials: Vec<String>,
-    /// The final text or error message.
-    pub text: String,
-}
-
-impl SessionResult {
-    /// What the outcome means for night.
-    pub fn ending(&self) -> Ending {
-        match self.subtype.as_str() {
-            "error_max_turns" => Ending::MaxTurns,
-            "error_max_budget_usd" => Ending::Budget,
-            _ if self.is_error => Ending::Error,
-            _ => Ending::Done,
-        }
-    }
-}
-
-/// How a Claude Code session ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
-    /// It finished its turn.
-    Done,
-    /// `max_turns` ran out: the attempt ends, its checks run.
-    MaxTurns,
-    /// Claude Code's own `--max-budget-usd` ran out: the run's budget.
-    Budget,
-    /// An error ended it.
-    Error,
-}
-
 /// The stream parser for one session.
 #[derive(Debug, Default)]
 pub struct ClaudeStream {
@@ -350,7 +265,7 @@ impl ClaudeStream {
     }
 
     /// What one line of standard output says (lines that are not JSON say nothing).
-    pub fn line(&mut self, line: &str) -> Vec<ClaudeEvent> {
+    pub fn line(&mut self, line: &str) -> Vec<AgentEvent> {
         let line = line.trim();
         if !line.starts_with('{') {
             return self.text_line(line);
@@ -358,7 +273,7 @@ impl ClaudeStream {
         let Ok(value) = serde_json::from_str::<Value>(line) else { return Vec::new() };
         let text = |value: &Value, key: &str| value.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
         match value.get("type").and_then(Value::as_str).unwrap_or_default() {
-            "system" if value.get("subtype").and_then(Value::as_str) == Some("init") => vec![ClaudeEvent::Init {
+            "system" if value.get("subtype").and_then(Value::as_str) == Some("init") => vec![AgentEvent::Init {
                 session_id: text(&value, "session_id"),
                 model: text(&value, "model"),
                 version: text(&value, "claude_code_version"),
@@ -370,7 +285,7 @@ impl ClaudeStream {
         }
     }
 
-    fn assistant(&mut self, value: &Value) -> Vec<ClaudeEvent> {
+    fn assistant(&mut self, value: &Value) -> Vec<AgentEvent> {
         let mut events = Vec::new();
         let Some(message) = value.get("message") else { return events };
         let model = message.get("model").and_then(Value::as_str).unwrap_or_default();
@@ -386,7 +301,7 @@ impl ClaudeStream {
                 if tokens > 0 || cost > 0.0 {
                     self.counted_tokens += tokens;
                     self.counted_cost += cost;
-                    events.push(ClaudeEvent::Usage { tokens, cost_usd: cost });
+                    events.push(AgentEvent::Usage { tokens, cost_usd: cost });
                 }
             }
         }
@@ -397,7 +312,7 @@ impl ClaudeStream {
                     let name = block.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
                     let input = block.get("input").cloned().unwrap_or(Value::Null);
                     let signature = format!("{name} {input}");
-                    events.push(ClaudeEvent::ToolCall { name, signature });
+                    events.push(AgentEvent::ToolCall { name, signature });
                 }
                 Some("text") => {
                     let is_rate_limit = value.get("error").and_then(Value::as_str) == Some("rate_limit");
@@ -412,7 +327,7 @@ impl ClaudeStream {
         events
     }
 
-    fn rate_limit_event(&mut self, value: &Value) -> Vec<ClaudeEvent> {
+    fn rate_limit_event(&mut self, value: &Value) -> Vec<AgentEvent> {
         let info = value.get("rate_limit_info").unwrap_or(&Value::Null);
         let resets_at = info.get("resetsAt").and_then(Value::as_i64);
         if resets_at.is_some() {
@@ -427,7 +342,7 @@ impl ClaudeStream {
         Vec::new()
     }
 
-    fn result(&mut self, value: &Value) -> Vec<ClaudeEvent> {
+    fn result(&mut self, value: &Value) -> Vec<AgentEvent> {
         let number = |value: &Value, key: &str| value.get(key).and_then(Value::as_u64).unwrap_or(0);
         let (mut tokens, mut cache_read) = (0, 0);
         match value.get("modelUsage").and_then(Value::as_object).filter(|models| !models.is_empty()) {
@@ -487,17 +402,17 @@ impl ClaudeStream {
         if tokens > 0 || cost.abs() > 1e-9 {
             self.counted_tokens += tokens;
             self.counted_cost += cost;
-            events.push(ClaudeEvent::Usage { tokens, cost_usd: cost });
+            events.push(AgentEvent::Usage { tokens, cost_usd: cost });
         }
         if result.is_error && (result.api_error_status == Some(429) || usage_limit_message(&result.text).is_some()) {
             events.extend(self.quota(usage_limit_message(&result.text).flatten(), &result.text.clone()));
         }
-        events.push(ClaudeEvent::Result(result));
+        events.push(AgentEvent::Result(result));
         events
     }
 
     /// Plain text lines (older versions print the usage limit on its own).
-    fn text_line(&mut self, line: &str) -> Vec<ClaudeEvent> {
+    fn text_line(&mut self, line: &str) -> Vec<AgentEvent> {
         match usage_limit_message(line) {
             Some(resets_at) => self.quota(resets_at, line),
             None => Vec::new(),
@@ -505,12 +420,12 @@ impl ClaudeStream {
     }
 
     /// Report the usage limit once per session.
-    fn quota(&mut self, resets_at: Option<i64>, message: &str) -> Vec<ClaudeEvent> {
+    fn quota(&mut self, resets_at: Option<i64>, message: &str) -> Vec<AgentEvent> {
         if self.quota_reported {
             return Vec::new();
         }
         self.quota_reported = true;
-        vec![ClaudeEvent::Quota { resets_at: resets_at.or(self.resets_at), message: message.to_string() }]
+        vec![AgentEvent::Quota { resets_at: resets_at.or(self.resets_at), message: message.to_string() }]
     }
 }
 
@@ -708,18 +623,18 @@ mod tests {
         let mut stream = ClaudeStream::new();
         assert_eq!(
             stream.line(INIT),
-            [ClaudeEvent::Init { session_id: "abc".into(), model: "claude-sonnet-4-5".into(), version: "2.1.197".into() }]
+            [AgentEvent::Init { session_id: "abc".into(), model: "claude-sonnet-4-5".into(), version: "2.1.197".into() }]
         );
         let text = r#"{"type":"assistant","message":{"content":[{"text":"Let me look.","type":"text"}],"id":"msg_1","model":"claude-sonnet-4-5","usage":{"cache_creation_input_tokens":40,"cache_read_input_tokens":300,"input_tokens":500,"output_tokens":1}}}"#;
         let tool = r#"{"type":"assistant","message":{"content":[{"id":"t1","input":{"description":"list","command":"ls"},"name":"Bash","type":"tool_use"}],"id":"msg_1","model":"claude-sonnet-4-5","usage":{"cache_creation_input_tokens":40,"cache_read_input_tokens":300,"input_tokens":500,"output_tokens":1}}}"#;
         let events = stream.line(text);
         assert_eq!(events.len(), 1);
-        let ClaudeEvent::Usage { tokens, cost_usd } = events[0] else { panic!("{events:?}") };
+        let AgentEvent::Usage { tokens, cost_usd } = events[0] else { panic!("{events:?}") };
         assert_eq!(tokens, 541);
         assert!((cost_usd - (500.0 * 3.0 + 15.0 + 40.0 * 3.75 + 300.0 * 0.3) / 1e6).abs() < 1e-12);
         // The same message's next block: no usage twice.
         let events = stream.line(tool);
-        assert_eq!(events, [ClaudeEvent::ToolCall { name: "Bash".into(), signature: r#"Bash {"command":"ls","description":"list"}"#.into() }]);
+        assert_eq!(events, [AgentEvent::ToolCall { name: "Bash".into(), signature: r#"Bash {"command":"ls","description":"list"}"#.into() }]);
         assert!(stream.line("not json").is_empty());
         assert!(stream.line(r#"{"type":"user","message":{}}"#).is_empty());
     }
@@ -731,10 +646,10 @@ mod tests {
         stream.line(message);
         let result = r#"{"type":"result","subtype":"success","is_error":false,"num_turns":2,"result":"Done.","total_cost_usd":0.0125,"usage":{"input_tokens":2200,"output_tokens":60,"cache_read_input_tokens":0,"cache_creation_input_tokens":0},"modelUsage":{"claude-opus-4-8[1m]":{"inputTokens":2200,"outputTokens":60,"cacheReadInputTokens":7,"cacheCreationInputTokens":0,"costUSD":0.0125}},"permission_denials":[{"tool_name":"Bash","tool_use_id":"t","tool_input":{"command":"git push"}}]}"#;
         let events = stream.line(result);
-        let ClaudeEvent::Usage { tokens, cost_usd } = events[0] else { panic!("{events:?}") };
+        let AgentEvent::Usage { tokens, cost_usd } = events[0] else { panic!("{events:?}") };
         assert_eq!(tokens, 2260 - 1001);
         assert!((cost_usd - (0.0125 - (1000.0 * 5.0 + 25.0) / 1e6)).abs() < 1e-12);
-        let ClaudeEvent::Result(result) = &events[1] else { panic!("{events:?}") };
+        let AgentEvent::Result(result) = &events[1] else { panic!("{events:?}") };
         assert_eq!((result.tokens, result.cache_read_tokens, result.num_turns), (2260, 7, 2));
         assert_eq!(result.permission_denials, ["Bash git push"]);
         assert_eq!(result.ending(), Ending::Done);
@@ -746,12 +661,12 @@ mod tests {
         let mut stream = ClaudeStream::new();
         let line = r#"{"type":"result","subtype":"error_max_turns","is_error":true,"num_turns":2,"total_cost_usd":0.001,"usage":{"input_tokens":10,"output_tokens":5}}"#;
         let events = stream.line(line);
-        let Some(ClaudeEvent::Result(result)) = events.last() else { panic!("{events:?}") };
+        let Some(AgentEvent::Result(result)) = events.last() else { panic!("{events:?}") };
         assert_eq!(result.ending(), Ending::MaxTurns);
         assert_eq!(result.tokens, 15);
         let line = r#"{"type":"result","subtype":"error_max_budget_usd","is_error":true,"total_cost_usd":0.0046,"usage":{"input_tokens":0},"modelUsage":{"m":{"inputTokens":500,"outputTokens":70}},"errors":["Reached maximum budget ($0.001)"]}"#;
         let events = ClaudeStream::new().line(line);
-        let Some(ClaudeEvent::Result(result)) = events.last() else { panic!("{events:?}") };
+        let Some(AgentEvent::Result(result)) = events.last() else { panic!("{events:?}") };
         assert_eq!((result.ending(), result.tokens), (Ending::Budget, 570));
         assert_eq!(result.text, "Reached maximum budget ($0.001)");
     }
@@ -760,12 +675,12 @@ mod tests {
     fn subscription_usage_limits_are_quota_with_the_reset() {
         let mut stream = ClaudeStream::new();
         let event = r#"{"type":"rate_limit_event","rate_limit_info":{"status":"rejected","resetsAt":1795648697,"rateLimitType":"five_hour","isUsingOverage":false}}"#;
-        assert_eq!(stream.line(event), [ClaudeEvent::Quota { resets_at: Some(1_795_648_697), message: "the five_hour limit was reached".into() }]);
+        assert_eq!(stream.line(event), [AgentEvent::Quota { resets_at: Some(1_795_648_697), message: "the five_hour limit was reached".into() }]);
         // The synthetic message and the result that follow do not report it again.
         let message = r#"{"type":"assistant","message":{"id":"x","model":"<synthetic>","content":[{"type":"text","text":"You've hit your session limit · resets 11:18pm (UTC)"}],"usage":{"input_tokens":0}},"error":"rate_limit"}"#;
         assert!(stream.line(message).is_empty());
         let result = r#"{"type":"result","subtype":"success","is_error":true,"api_error_status":429,"result":"You've hit your session limit · resets 11:18pm (UTC)","total_cost_usd":0}"#;
-        assert!(matches!(stream.line(result).as_slice(), [ClaudeEvent::Result(_)]));
+        assert!(matches!(stream.line(result).as_slice(), [AgentEvent::Result(_)]));
         // On overage credits the session goes on.
         let overage = r#"{"type":"rate_limit_event","rate_limit_info":{"status":"rejected","resetsAt":1,"isUsingOverage":true}}"#;
         assert!(ClaudeStream::new().line(overage).is_empty());
@@ -777,10 +692,10 @@ mod tests {
     fn api_key_rate_limits_are_quota() {
         let mut stream = ClaudeStream::new();
         let message = r#"{"type":"assistant","message":{"id":"x","model":"<synthetic>","content":[{"type":"text","text":"API Error: Request rejected (429) · rate limited"}]},"error":"rate_limit"}"#;
-        assert_eq!(stream.line(message), [ClaudeEvent::Quota { resets_at: None, message: "API Error: Request rejected (429) · rate limited".into() }]);
+        assert_eq!(stream.line(message), [AgentEvent::Quota { resets_at: None, message: "API Error: Request rejected (429) · rate limited".into() }]);
         let result = r#"{"type":"result","subtype":"success","is_error":true,"api_error_status":429,"result":"API Error: Request rejected (429) · rate limited"}"#;
         let events = ClaudeStream::new().line(result);
-        assert!(matches!(events.as_slice(), [ClaudeEvent::Quota { resets_at: None, .. }, ClaudeEvent::Result(_)]), "{events:?}");
+        assert!(matches!(events.as_slice(), [AgentEvent::Quota { resets_at: None, .. }, AgentEvent::Result(_)]), "{events:?}");
     }
 
     #[test]
