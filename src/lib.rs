@@ -15,6 +15,7 @@ pub mod plan;
 #[path = "run/agent"]
 pub mod agents {
     pub mod claude;
+    pub mod codex;
     pub mod stream;
 }
 pub mod run;

@@ -1,0 +1,136 @@
+//! The other agents' real CLIs against the scripted model server, where their packages install
+//! here: Codex (`@openai/codex`, Responses API). Each prints a loud SKIPPED line when its CLI is
+//! missing, and fails under `CI` (`.ci/agents-setup` installs them).
+
+#[path = "support/model_server.rs"]
+mod model_server;
+
+use model_server::{ModelServer, Script};
+use night::agents::codex::{CodexOptions, CodexStream};
+use night::agents::stream::{AgentEvent, Ending};
+use night::hook::PolicyNetwork;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn require(bin: &str, setup: &str) -> bool {
+    let found = Command::new(bin).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    if !found {
+        assert!(std::env::var_os("CI").is_none(), "`{bin}` is missing and CI is set: run {setup}");
+        eprintln!("\n*** SKIPPED: `{bin}` is not installed here (run {setup}); this test did not run. ***\n");
+    }
+    found
+}
+
+fn git(repo: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(repo)
+        .env("GIT_AUTHOR_NAME", "night test")
+        .env("GIT_AUTHOR_EMAIL", "night@example.com")
+        .env("GIT_COMMITTER_NAME", "night test")
+        .env("GIT_COMMITTER_EMAIL", "night@example.com")
+        .output()
+        .expect("git runs");
+    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn repo(dir: &Path) -> std::path::PathBuf {
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(repo.join("src")).expect("mkdir");
+    std::fs::write(repo.join("src/lib.txt"), "one\n").expect("write");
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "start"]);
+    repo
+}
+
+/// Codex pointed at the scripted server through a custom model provider (`args` in the runbook).
+fn codex_options(server: &ModelServer) -> CodexOptions {
+    let provider = [
+        "model_provider=\"scripted\"".to_string(),
+        "model_providers.scripted.name=\"scripted\"".to_string(),
+        format!("model_providers.scripted.base_url=\"{}/v1\"", server.url()),
+        "model_providers.scripted.wire_api=\"responses\"".to_string(),
+        "model_providers.scripted.env_key=\"OPENAI_API_KEY\"".to_string(),
+        "model_providers.scripted.request_max_retries=0".to_string(),
+        "model_providers.scripted.stream_max_retries=0".to_string(),
+    ];
+    CodexOptions { bin: None, model: Some("gpt-5-codex".into()), args: provider.iter().flat_map(|c| ["-c".to_string(), c.clone()]).collect() }
+}
+
+fn run_codex(server: &ModelServer, dir: &Path, repo: &Path, prompt: &str) -> Vec<AgentEvent> {
+    let options = codex_options(server);
+    let (args, stdin) = options.arguments(prompt, repo, &PolicyNetwork::Off);
+    let home = dir.join("home");
+    std::fs::create_dir_all(home.join(".codex")).expect("mkdir");
+    let mut child = Command::new(options.program())
+        .args(&args)
+        .current_dir(repo)
+        .env("HOME", &home)
+        .env("CODEX_HOME", home.join(".codex"))
+        .env("OPENAI_API_KEY", "sk-scripted")
+        .env("GIT_AUTHOR_NAME", "agent")
+        .env("GIT_AUTHOR_EMAIL", "agent@example.com")
+        .env("GIT_COMMITTER_NAME", "agent")
+        .env("GIT_COMMITTER_EMAIL", "agent@example.com")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("codex runs");
+    if let Some(mut input) = child.stdin.take() {
+        use std::io::Write;
+        input.write_all(&stdin).expect("prompt");
+    }
+    let output = child.wait_with_output().expect("codex ends");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut stream = CodexStream::new();
+    let events: Vec<_> = stdout.lines().flat_map(|line| stream.line(line)).collect();
+    assert!(!events.is_empty(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    events
+}
+
+#[test]
+fn codex_runs_commits_and_reports_usage() {
+    if !require("codex", ".ci/agents-setup") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = repo(dir.path());
+    let server = ModelServer::start(
+        Script::new()
+            .exec("echo two >> src/lib.txt && git add -A && git commit -qm 'two' && git log --oneline | head -1")
+            .usage(1000, 50)
+            .text("Committed."),
+    );
+    let events = run_codex(&server, dir.path(), &repo, "Add a line and commit.");
+    assert!(git(&repo, &["log", "--oneline"]).contains("two"), "{events:?}");
+    assert!(matches!(&events[0], AgentEvent::Init { session_id, .. } if !session_id.is_empty()));
+    let calls: Vec<_> = events.iter().filter_map(|e| match e { AgentEvent::ToolCall { signature, .. } => Some(signature.as_str()), _ => None }).collect();
+    assert_eq!(calls.len(), 1);
+    assert!(calls[0].starts_with("command_execution ") && calls[0].contains("git commit"), "{calls:?}");
+    let tokens: u64 = events.iter().map(|e| match e { AgentEvent::Usage { tokens, .. } => *tokens, _ => 0 }).sum();
+    assert!(tokens >= 1050 + 120, "{tokens}");
+    assert!(matches!(events.last(), Some(AgentEvent::Result(result)) if result.ending() == Ending::Done));
+    // The prompt went through standard input.
+    let first = &server.turn_requests()[0];
+    assert!(first.body.to_string().contains("Add a line and commit."));
+}
+
+#[test]
+fn codex_usage_limit_is_quota() {
+    if !require("codex", ".ci/agents-setup") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = repo(dir.path());
+    let server = ModelServer::start(Script::new().turn(model_server::Turn::Error {
+        status: 429,
+        body: serde_json::json!({ "error": { "type": "usage_limit_reached", "message": "The usage limit has been reached", "plan_type": "plus" } }),
+        headers: Vec::new(),
+    }));
+    let events = run_codex(&server, dir.path(), &repo, "Work.");
+    assert_eq!(events.iter().filter(|e| matches!(e, AgentEvent::Quota { .. })).count(), 1, "{events:?}");
+    assert!(matches!(events.last(), Some(AgentEvent::Result(result)) if result.is_error));
+}
