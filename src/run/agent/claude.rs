@@ -9,7 +9,7 @@
 //! repeated-tool-call rule), usage per message (for live `tokens` and `cost`), the final `result`
 //! line, and the provider's usage limits (`rate_limit_event`, or the messages Claude Code prints).
 
-use super::stream::{AgentEvent, Ending, SessionResult};
+use super::stream::{AgentEvent, SessionResult};
 use crate::hook::{Policy, PolicyNetwork};
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -530,6 +530,7 @@ pub fn estimate_cost(model: &str, input: u64, output: u64, cache_write: u64, cac
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use super::super::stream::Ending;
 
     #[test]
     fn versions() {
