@@ -16,6 +16,7 @@ pub mod plan;
 pub mod agents {
     pub mod claude;
     pub mod codex;
+    pub mod gemini;
     pub mod stream;
 }
 pub mod run;

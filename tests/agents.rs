@@ -134,3 +134,68 @@ fn codex_usage_limit_is_quota() {
     assert_eq!(events.iter().filter(|e| matches!(e, AgentEvent::Quota { .. })).count(), 1, "{events:?}");
     assert!(matches!(events.last(), Some(AgentEvent::Result(result)) if result.is_error));
 }
+
+fn run_gemini(server: &ModelServer, dir: &Path, repo: &Path, prompt: &str) -> (Vec<AgentEvent>, String) {
+    let options = night::agents::gemini::GeminiOptions::default();
+    let (args, _) = options.arguments(prompt);
+    let home = dir.join("home");
+    std::fs::create_dir_all(home.join(".gemini")).expect("mkdir");
+    // An API key, not the gateway auth that GOOGLE_GEMINI_BASE_URL alone selects.
+    std::fs::write(home.join(".gemini/settings.json"), r#"{"security":{"auth":{"selectedType":"gemini-api-key"}}}"#).expect("settings");
+    let output = Command::new(options.program())
+        .args(&args)
+        .current_dir(repo)
+        .env("HOME", &home)
+        .env("GEMINI_API_KEY", "scripted")
+        .env("GOOGLE_GEMINI_BASE_URL", server.url())
+        .env("GIT_AUTHOR_NAME", "agent")
+        .env("GIT_AUTHOR_EMAIL", "agent@example.com")
+        .env("GIT_COMMITTER_NAME", "agent")
+        .env("GIT_COMMITTER_EMAIL", "agent@example.com")
+        .stdin(Stdio::null())
+        .output()
+        .expect("gemini runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let mut stream = night::agents::gemini::GeminiStream::new();
+    let events: Vec<_> = stdout.lines().flat_map(|line| stream.line(line)).collect();
+    (events, format!("{stdout}\n{}", String::from_utf8_lossy(&output.stderr)))
+}
+
+#[test]
+fn gemini_runs_commits_and_reports_usage() {
+    if !require("gemini", ".ci/agents-setup") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = repo(dir.path());
+    let server = ModelServer::start(
+        Script::new().shell("echo two >> src/lib.txt && git add -A && git commit -qm 'two'").usage(1000, 50).text("Committed."),
+    );
+    let (events, output) = run_gemini(&server, dir.path(), &repo, "-Add a line and commit.");
+    assert!(git(&repo, &["log", "--oneline"]).contains("two"), "{output}");
+    assert!(matches!(&events[0], AgentEvent::Init { session_id, .. } if !session_id.is_empty()), "{output}");
+    let calls: Vec<_> = events.iter().filter_map(|e| match e { AgentEvent::ToolCall { name, .. } => Some(name.as_str()), _ => None }).collect();
+    assert_eq!(calls, ["run_shell_command"]);
+    let tokens: u64 = events.iter().map(|e| match e { AgentEvent::Usage { tokens, .. } => *tokens, _ => 0 }).sum();
+    assert!(tokens >= 1050, "{tokens}");
+    assert!(matches!(events.last(), Some(AgentEvent::Result(result)) if result.ending() == Ending::Done), "{output}");
+    assert!(server.turn_requests()[0].body.to_string().contains("-Add a line and commit."));
+}
+
+#[test]
+fn gemini_quota_is_reported() {
+    if !require("gemini", ".ci/agents-setup") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = repo(dir.path());
+    let exhausted = model_server::Turn::Error {
+        status: 429,
+        body: serde_json::json!({ "error": { "code": 429, "message": "You exceeded your current quota, please check your plan and billing details.", "status": "RESOURCE_EXHAUSTED",
+            "details": [{ "@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{ "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests", "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier" }] }] } }),
+        headers: Vec::new(),
+    };
+    let server = ModelServer::start(Script::new().turn(exhausted.clone()).then(exhausted));
+    let (events, output) = run_gemini(&server, dir.path(), &repo, "Work.");
+    assert_eq!(events.iter().filter(|e| matches!(e, AgentEvent::Quota { .. })).count(), 1, "{output}");
+}

@@ -138,6 +138,11 @@ impl Script {
         self.tool("exec_command", json!({ "cmd": cmd }))
     }
 
+    /// A turn running a shell command with Gemini CLI's `run_shell_command` tool.
+    pub fn shell(self, command: &str) -> Self {
+        self.tool("run_shell_command", json!({ "command": command, "description": "run a command" }))
+    }
+
     /// A turn reading a file with the Read tool.
     pub fn read(self, file_path: &str) -> Self {
         self.tool("Read", json!({ "file_path": file_path }))
@@ -392,7 +397,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
 fn answer(mut request: Request, state: &Arc<Mutex<State>>) -> Vec<u8> {
     let path = request.path.split('?').next().unwrap_or_default().to_string();
     let is_turn = request.method == "POST"
-        && (path == "/v1/messages" || path == "/v1/responses")
+        && (path == "/v1/messages" || path == "/v1/responses" || path.ends_with(":streamGenerateContent") || path.ends_with(":generateContent"))
         && request.body["tools"].as_array().is_some_and(|tools| !tools.is_empty());
     let mut turns = Vec::new();
     if is_turn {
@@ -446,6 +451,18 @@ fn answer(mut request: Request, state: &Arc<Mutex<State>>) -> Vec<u8> {
             let turn = chosen.unwrap_or(Turn::Text { text: "OK".into(), usage: Usage { input_tokens: 10, output_tokens: 1, ..Usage::default() } });
             respond_responses(&turn, &model)
         }
+        ("POST", p) if p.ends_with(":streamGenerateContent") || p.ends_with(":generateContent") => {
+            let mut chosen = None;
+            for turn in turns {
+                match turn {
+                    Turn::Delay { ms } => thread::sleep(Duration::from_millis(ms)),
+                    other => chosen = Some(other),
+                }
+            }
+            let turn = chosen.unwrap_or(Turn::Text { text: "OK".into(), usage: Usage { input_tokens: 10, output_tokens: 1, ..Usage::default() } });
+            respond_gemini(&turn, p.ends_with(":streamGenerateContent"), &request.body)
+        }
+        ("POST", p) if p.ends_with(":countTokens") => json_response(200, &json!({ "totalTokens": 1000 }), &[]),
         ("POST", "/v1/messages/count_tokens") => json_response(200, &json!({ "input_tokens": 1000 }), &[]),
         ("GET", p) if p.starts_with("/v1/models") => json_response(
             200,
@@ -590,6 +607,49 @@ fn respond_responses(turn: &Turn, model: &str) -> Vec<u8> {
     });
     event(json!({ "type": "response.completed", "response": response("completed", Value::Array(items), usage) }));
     raw_response(200, "text/event-stream", events.as_bytes(), &[("cache-control", "no-cache")])
+}
+
+/// The Gemini API (as Gemini CLI calls it): `generateContent`, or `streamGenerateContent` with
+/// `alt=sse`. Tool calls are `functionCall` parts. A side request that asks for JSON (Gemini
+/// CLI's next-speaker and routing checks) gets a JSON answer saying the model is done.
+fn respond_gemini(turn: &Turn, stream: bool, body: &Value) -> Vec<u8> {
+    let (parts, usage) = match turn {
+        Turn::Error { status, body, headers } => {
+            let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            return json_response(*status, body, &headers);
+        }
+        Turn::Tools { text, calls, usage } => {
+            let mut parts = Vec::new();
+            if let Some(text) = text {
+                parts.push(json!({ "text": text }));
+            }
+            parts.extend(calls.iter().map(|call| json!({ "functionCall": { "name": call.name, "args": call.input } })));
+            (parts, *usage)
+        }
+        Turn::Text { text, usage } => (vec![json!({ "text": text })], *usage),
+        Turn::Delay { .. } => (vec![json!({ "text": "OK" })], Usage::default()),
+    };
+    let wants_json = body["generationConfig"]["responseMimeType"] == "application/json";
+    let parts = if wants_json && body["tools"].as_array().is_none_or(Vec::is_empty) {
+        vec![json!({ "text": json!({ "next_speaker": "user", "reasoning": "The task is done.", "model_choice": "flash" }).to_string() })]
+    } else {
+        parts
+    };
+    let chunk = json!({
+        "candidates": [{ "content": { "role": "model", "parts": parts }, "finishReason": "STOP", "index": 0 }],
+        "usageMetadata": {
+            "promptTokenCount": usage.input_tokens + usage.cache_read_input_tokens,
+            "cachedContentTokenCount": usage.cache_read_input_tokens,
+            "candidatesTokenCount": usage.output_tokens,
+            "totalTokenCount": usage.input_tokens + usage.cache_read_input_tokens + usage.output_tokens,
+        },
+        "modelVersion": "gemini-scripted",
+    });
+    if stream {
+        raw_response(200, "text/event-stream", format!("data: {chunk}\r\n\r\n").as_bytes(), &[])
+    } else {
+        json_response(200, &chunk, &[])
+    }
 }
 
 fn responses_message(text: &str) -> Value {
