@@ -14,9 +14,11 @@ pub mod plan;
 /// paths under `src/run/agent/`.
 #[path = "run/agent"]
 pub mod agents {
+    pub mod aider;
     pub mod claude;
     pub mod codex;
     pub mod gemini;
+    pub mod goose;
     pub mod stream;
 }
 pub mod run;

@@ -199,3 +199,49 @@ fn gemini_quota_is_reported() {
     let (events, output) = run_gemini(&server, dir.path(), &repo, "Work.");
     assert_eq!(events.iter().filter(|e| matches!(e, AgentEvent::Quota { .. })).count(), 1, "{output}");
 }
+
+#[test]
+fn aider_edits_commits_and_reports_usage() {
+    let aider = std::env::var("NIGHT_TEST_AIDER").unwrap_or_else(|_| "aider".to_string());
+    if !require(&aider, ".ci/agents-setup") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = repo(dir.path());
+    let run_dir = repo.join(".night/runs/demo-1");
+    std::fs::create_dir_all(&run_dir).expect("mkdir");
+    std::fs::write(repo.join(".git/info/exclude"), ".night/\n").expect("exclude");
+    let prompt = run_dir.join("prompt-1-1.md");
+    std::fs::write(&prompt, "Add a line `two` to src/lib.txt.").expect("prompt");
+    // aider's "whole" edit format for an unknown model: the file's new content in a fence.
+    let server = ModelServer::start(Script::new().text("src/lib.txt\n```\none\ntwo\n```\n").usage(2000, 40));
+    let options = night::agents::aider::AiderOptions {
+        bin: Some(aider.clone()),
+        model: Some("openai/scripted".into()),
+        args: vec!["--openai-api-base".into(), format!("{}/v1", server.url()), "--map-tokens".into(), "0".into(), "src/lib.txt".into()],
+    };
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).expect("mkdir");
+    let output = Command::new(options.program())
+        .args(options.arguments(&prompt, &run_dir))
+        .current_dir(&repo)
+        .envs(night::agents::aider::AiderOptions::env())
+        .env("HOME", &home)
+        .env("OPENAI_API_KEY", "sk-scripted")
+        .env("GIT_AUTHOR_NAME", "agent")
+        .env("GIT_AUTHOR_EMAIL", "agent@example.com")
+        .env("GIT_COMMITTER_NAME", "agent")
+        .env("GIT_COMMITTER_EMAIL", "agent@example.com")
+        .stdin(Stdio::null())
+        .output()
+        .expect("aider runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(std::fs::read_to_string(repo.join("src/lib.txt")).expect("lib"), "one\ntwo\n", "{stdout}");
+    assert_eq!(git(&repo, &["log", "--oneline"]).lines().count(), 2, "aider committed its edit");
+    // Nothing outside the edited file: history files went to the run folder.
+    assert_eq!(git(&repo, &["status", "--porcelain"]), "", "{stdout}");
+    assert!(run_dir.join("aider.chat.history.md").exists());
+    let mut stream = night::agents::aider::AiderStream::new();
+    let tokens: u64 = stdout.lines().flat_map(|line| stream.line(line)).map(|e| match e { AgentEvent::Usage { tokens, .. } => tokens, _ => 0 }).sum();
+    assert!(tokens > 0, "{stdout}");
+}

@@ -397,8 +397,10 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
 fn answer(mut request: Request, state: &Arc<Mutex<State>>) -> Vec<u8> {
     let path = request.path.split('?').next().unwrap_or_default().to_string();
     let is_turn = request.method == "POST"
-        && (path == "/v1/messages" || path == "/v1/responses" || path.ends_with(":streamGenerateContent") || path.ends_with(":generateContent"))
-        && request.body["tools"].as_array().is_some_and(|tools| !tools.is_empty());
+        && (((path == "/v1/messages" || path == "/v1/responses" || path.ends_with(":streamGenerateContent") || path.ends_with(":generateContent"))
+            && request.body["tools"].as_array().is_some_and(|tools| !tools.is_empty()))
+            // Chat completions (aider) carry no tools; its commit-message requests are side requests.
+            || (path == "/v1/chat/completions" && !request.body.to_string().contains("commit message")));
     let mut turns = Vec::new();
     if is_turn {
         let mut state = state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -461,6 +463,17 @@ fn answer(mut request: Request, state: &Arc<Mutex<State>>) -> Vec<u8> {
             }
             let turn = chosen.unwrap_or(Turn::Text { text: "OK".into(), usage: Usage { input_tokens: 10, output_tokens: 1, ..Usage::default() } });
             respond_gemini(&turn, p.ends_with(":streamGenerateContent"), &request.body)
+        }
+        ("POST", "/v1/chat/completions") => {
+            let mut chosen = None;
+            for turn in turns {
+                match turn {
+                    Turn::Delay { ms } => thread::sleep(Duration::from_millis(ms)),
+                    other => chosen = Some(other),
+                }
+            }
+            let turn = chosen.unwrap_or(Turn::Text { text: "night: scripted change".into(), usage: Usage { input_tokens: 10, output_tokens: 5, ..Usage::default() } });
+            respond_chat(&turn, &model, stream)
         }
         ("POST", p) if p.ends_with(":countTokens") => json_response(200, &json!({ "totalTokens": 1000 }), &[]),
         ("POST", "/v1/messages/count_tokens") => json_response(200, &json!({ "input_tokens": 1000 }), &[]),
@@ -650,6 +663,44 @@ fn respond_gemini(turn: &Turn, stream: bool, body: &Value) -> Vec<u8> {
     } else {
         json_response(200, &chunk, &[])
     }
+}
+
+/// The OpenAI chat completions API (as aider calls it through litellm): text answers, streamed
+/// as `chat.completion.chunk` events with the usage in the last one.
+fn respond_chat(turn: &Turn, model: &str, stream: bool) -> Vec<u8> {
+    let id = format!("chatcmpl-{:06}", IDS.fetch_add(1, Ordering::SeqCst));
+    let (text, usage) = match turn {
+        Turn::Error { status, body, headers } => {
+            let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            return json_response(*status, body, &headers);
+        }
+        Turn::Text { text, usage } => (text.clone(), *usage),
+        Turn::Tools { text, usage, .. } => (text.clone().unwrap_or_default(), *usage),
+        Turn::Delay { .. } => ("OK".to_string(), Usage::default()),
+    };
+    let usage = json!({
+        "prompt_tokens": usage.input_tokens + usage.cache_read_input_tokens,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": usage.input_tokens + usage.cache_read_input_tokens + usage.output_tokens,
+        "prompt_tokens_details": { "cached_tokens": usage.cache_read_input_tokens },
+    });
+    if !stream {
+        return json_response(
+            200,
+            &json!({ "id": id, "object": "chat.completion", "created": 1_750_000_000, "model": model,
+                "choices": [{ "index": 0, "message": { "role": "assistant", "content": text }, "finish_reason": "stop" }], "usage": usage }),
+            &[],
+        );
+    }
+    let chunk = |delta: Value, finish: Value, usage: Value| {
+        json!({ "id": id, "object": "chat.completion.chunk", "created": 1_750_000_000, "model": model,
+            "choices": [{ "index": 0, "delta": delta, "finish_reason": finish }], "usage": usage })
+    };
+    let mut events = String::new();
+    events.push_str(&format!("data: {}\n\n", chunk(json!({ "role": "assistant", "content": text }), Value::Null, Value::Null)));
+    events.push_str(&format!("data: {}\n\n", chunk(json!({}), json!("stop"), usage)));
+    events.push_str("data: [DONE]\n\n");
+    raw_response(200, "text/event-stream", events.as_bytes(), &[])
 }
 
 fn responses_message(text: &str) -> Value {
