@@ -16,9 +16,10 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
-/// The oldest Claude Code night supports: the first with `PostToolUseFailure` hooks, the
-/// `dontAsk` permission mode and `modelUsage` in the result, all of which night relies on.
-pub const MIN_VERSION: Version = Version(2, 0, 30);
+/// The oldest Claude Code night supports: the oldest that tests/claude.rs was seen to pass
+/// against (2.1.150; 2.1.197 is pinned in CI). 2.0.30 has no `dontAsk` permission mode; 2.1.0
+/// to 2.1.100 report tool calls and API-key rate limits differently.
+pub const MIN_VERSION: Version = Version(2, 1, 150);
 
 /// The settings file night writes into the run folder.
 pub const SETTINGS_FILE: &str = "claude-settings.json";
@@ -538,7 +539,7 @@ mod tests {
         assert_eq!(Version::parse("v1.0.3"), Some(Version(1, 0, 3)));
         assert_eq!(Version::parse("claude 2.0"), Some(Version(2, 0, 0)));
         assert_eq!(Version::parse("Claude Code"), None);
-        assert!(Version(1, 0, 128) < MIN_VERSION && Version(2, 1, 197) > MIN_VERSION);
+        assert!(Version(2, 1, 100) < MIN_VERSION && Version(2, 1, 197) > MIN_VERSION);
     }
 
     #[test]
