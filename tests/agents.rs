@@ -9,6 +9,7 @@ use model_server::{ModelServer, Script};
 use night::agents::codex::{CodexOptions, CodexStream};
 use night::agents::stream::{AgentEvent, Ending};
 use night::hook::PolicyNetwork;
+use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -16,7 +17,8 @@ fn require(bin: &str, setup: &str) -> bool {
     let found = Command::new(bin).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
     if !found {
         assert!(std::env::var_os("CI").is_none(), "`{bin}` is missing and CI is set: run {setup}");
-        eprintln!("\n*** SKIPPED: `{bin}` is not installed here (run {setup}); this test did not run. ***\n");
+        // Straight to the process's stderr: the harness captures `eprintln!` of a passing test.
+        let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: `{bin}` is not installed here (run {setup}); this test did not run. ***\n");
     }
     found
 }

@@ -11,6 +11,7 @@ use model_server::{ModelServer, Script};
 use night::agents::claude::{ClaudeOptions, ClaudeStream};
 use night::agents::stream::{AgentEvent, Ending, SessionResult};
 use night::hook::{read_audit, Policy, PolicyNetwork};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -21,7 +22,8 @@ fn claude() -> Option<String> {
         Ok(_) => Some(bin),
         Err(error) => {
             assert!(std::env::var_os("CI").is_none(), "Claude Code is not usable and CI is set ({error}): run .ci/claude-setup");
-            eprintln!("\n*** SKIPPED: Claude Code is not usable here ({error}); run .ci/claude-setup. This test did not run. ***\n");
+            // Straight to the process's stderr: the harness captures `eprintln!` of a passing test.
+            let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: Claude Code is not usable here ({error}); run .ci/claude-setup. This test did not run. ***\n");
             None
         }
     }
