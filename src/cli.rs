@@ -8,6 +8,7 @@ mod check_command;
 mod fmt_command;
 mod init_command;
 mod notify_command;
+mod run_command;
 
 /// Supervise an AI coding agent overnight.
 #[derive(Debug, Parser)]
@@ -23,6 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Lint runbooks against the pre-run checklist.
     Check(CheckArgs),
+    /// Run a runbook: the supervised overnight run.
+    Run(RunArgs),
     /// Send a test message through every notifier of a runbook.
     Notify(NotifyArgs),
     /// Rewrite runbooks in canonical form, keeping every comment.
@@ -94,6 +97,14 @@ pub struct ManArgs {
     pub dir: Option<PathBuf>,
 }
 
+/// `night run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The runbook.
+    #[arg(value_name = "FILE")]
+    pub file: std::path::PathBuf,
+}
+
 /// `night check`.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -133,6 +144,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check(args) => check_command::run(&args),
+        Command::Run(args) => run_command::run(&args),
         Command::Notify(args) => notify_command::run(&args),
         Command::Fmt(args) => fmt_command::run(&args),
         Command::Init(args) => init_command::run(&args),

@@ -107,6 +107,20 @@ impl Policy {
         }
     }
 
+    /// The strictest policy for `repo_root`: nothing may be written, nothing irreversible run,
+    /// no network. Used when the run's own policy cannot be read.
+    pub fn locked(repo_root: &Path) -> Self {
+        Self {
+            repo_root: repo_root.to_path_buf(),
+            read: vec!["**".into()],
+            write: Vec::new(),
+            deny: Vec::new(),
+            allow: Vec::new(),
+            deny_irreversible: true,
+            network: PolicyNetwork::Off,
+        }
+    }
+
     /// Write `policy.json` into the run folder; returns its path.
     pub fn write_to(&self, run_dir: &Path) -> Result<PathBuf, PolicyError> {
         let path = run_dir.join(POLICY_FILE);

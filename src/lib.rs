@@ -14,17 +14,7 @@ pub mod lsp;
 pub mod irreversible;
 pub mod notify;
 pub mod plan;
-/// Until `run::agent` lands on main: the agent kinds' launch and output parsing, at their final
-/// paths under `src/run/agent/`.
-#[path = "run/agent"]
-pub mod agents {
-    pub mod aider;
-    pub mod claude;
-    pub mod codex;
-    pub mod gemini;
-    pub mod goose;
-    pub mod stream;
-}
+pub mod report;
 pub mod run;
 pub mod source;
 pub mod syntax;

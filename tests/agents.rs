@@ -6,8 +6,8 @@
 mod model_server;
 
 use model_server::{ModelServer, Script};
-use night::agents::codex::{CodexOptions, CodexStream};
-use night::agents::stream::{AgentEvent, Ending};
+use night::run::agent::codex::{CodexOptions, CodexStream};
+use night::run::agent::stream::{AgentEvent, Ending};
 use night::hook::PolicyNetwork;
 use std::io::Write as _;
 use std::path::Path;
@@ -138,7 +138,7 @@ fn codex_usage_limit_is_quota() {
 }
 
 fn run_gemini(server: &ModelServer, dir: &Path, repo: &Path, prompt: &str) -> (Vec<AgentEvent>, String) {
-    let options = night::agents::gemini::GeminiOptions::default();
+    let options = night::run::agent::gemini::GeminiOptions::default();
     let (args, _) = options.arguments(prompt);
     let home = dir.join("home");
     std::fs::create_dir_all(home.join(".gemini")).expect("mkdir");
@@ -158,7 +158,7 @@ fn run_gemini(server: &ModelServer, dir: &Path, repo: &Path, prompt: &str) -> (V
         .output()
         .expect("gemini runs");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let mut stream = night::agents::gemini::GeminiStream::new();
+    let mut stream = night::run::agent::gemini::GeminiStream::new();
     let events: Vec<_> = stdout.lines().flat_map(|line| stream.line(line)).collect();
     (events, format!("{stdout}\n{}", String::from_utf8_lossy(&output.stderr)))
 }
@@ -217,7 +217,7 @@ fn aider_edits_commits_and_reports_usage() {
     std::fs::write(&prompt, "Add a line `two` to src/lib.txt.").expect("prompt");
     // aider's "whole" edit format for an unknown model: the file's new content in a fence.
     let server = ModelServer::start(Script::new().text("src/lib.txt\n```\none\ntwo\n```\n").usage(2000, 40));
-    let options = night::agents::aider::AiderOptions {
+    let options = night::run::agent::aider::AiderOptions {
         bin: Some(aider.clone()),
         model: Some("openai/scripted".into()),
         args: vec!["--openai-api-base".into(), format!("{}/v1", server.url()), "--map-tokens".into(), "0".into(), "src/lib.txt".into()],
@@ -227,7 +227,7 @@ fn aider_edits_commits_and_reports_usage() {
     let output = Command::new(options.program())
         .args(options.arguments(&prompt, &run_dir))
         .current_dir(&repo)
-        .envs(night::agents::aider::AiderOptions::env())
+        .envs(night::run::agent::aider::AiderOptions::env())
         .env("HOME", &home)
         .env("OPENAI_API_KEY", "sk-scripted")
         .env("GIT_AUTHOR_NAME", "agent")
@@ -243,7 +243,7 @@ fn aider_edits_commits_and_reports_usage() {
     // Nothing outside the edited file: history files went to the run folder.
     assert_eq!(git(&repo, &["status", "--porcelain"]), "", "{stdout}");
     assert!(run_dir.join("aider.chat.history.md").exists());
-    let mut stream = night::agents::aider::AiderStream::new();
+    let mut stream = night::run::agent::aider::AiderStream::new();
     let tokens: u64 = stdout.lines().flat_map(|line| stream.line(line)).map(|e| match e { AgentEvent::Usage { tokens, .. } => tokens, _ => 0 }).sum();
     assert!(tokens > 0, "{stdout}");
 }

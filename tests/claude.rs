@@ -8,8 +8,8 @@
 mod model_server;
 
 use model_server::{ModelServer, Script};
-use night::agents::claude::{ClaudeOptions, ClaudeStream};
-use night::agents::stream::{AgentEvent, Ending, SessionResult};
+use night::run::agent::claude::{ClaudeOptions, ClaudeStream};
+use night::run::agent::stream::{AgentEvent, Ending, SessionResult};
 use night::hook::{read_audit, Policy, PolicyNetwork};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -18,7 +18,7 @@ use std::process::{Command, Stdio};
 /// The Claude Code to test: `NIGHT_TEST_CLAUDE` or `claude` on PATH, if it passes preflight.
 fn claude() -> Option<String> {
     let bin = std::env::var("NIGHT_TEST_CLAUDE").unwrap_or_else(|_| "claude".to_string());
-    match night::agents::claude::preflight(&bin) {
+    match night::run::agent::claude::preflight(&bin) {
         Ok(_) => Some(bin),
         Err(error) => {
             assert!(std::env::var_os("CI").is_none(), "Claude Code is not usable and CI is set ({error}): run .ci/claude-setup");
@@ -87,7 +87,7 @@ impl Sandbox {
         let policy = self.policy();
         policy.write_to(&self.run_dir).expect("policy");
         let settings =
-            night::agents::claude::write_settings(&policy, Path::new(env!("CARGO_BIN_EXE_night")), &self.run_dir).expect("settings");
+            night::run::agent::claude::write_settings(&policy, Path::new(env!("CARGO_BIN_EXE_night")), &self.run_dir).expect("settings");
         let (args, stdin) = options.arguments(prompt, &settings);
         assert!(stdin.is_empty());
         let output = Command::new(bin)
@@ -195,7 +195,7 @@ fn usage_limits_are_reported_with_their_reset() {
     let server = ModelServer::start(Script::new().bash("ls").usage_limit(u64::try_from(reset).expect("positive")));
     let policy = sandbox.policy();
     policy.write_to(&sandbox.run_dir).expect("policy");
-    let settings = night::agents::claude::write_settings(&policy, Path::new(env!("CARGO_BIN_EXE_night")), &sandbox.run_dir).expect("settings");
+    let settings = night::run::agent::claude::write_settings(&policy, Path::new(env!("CARGO_BIN_EXE_night")), &sandbox.run_dir).expect("settings");
     let (args, _) = ClaudeOptions::default().arguments("Work.", &settings);
     let mut env = server.claude_env(&sandbox.home);
     env.retain(|(name, _)| name != "ANTHROPIC_API_KEY");

@@ -68,6 +68,61 @@ impl AiderOptions {
     }
 }
 
+/// The adapter night runs.
+#[derive(Debug)]
+pub struct AiderAdapter {
+    options: AiderOptions,
+    stream: std::sync::Mutex<AiderStream>,
+}
+
+impl AiderAdapter {
+    /// The adapter for an `agent aider { … }` block.
+    pub fn new(agent: &crate::ast::Agent) -> Self {
+        Self { options: AiderOptions::from_agent(agent), stream: std::sync::Mutex::new(AiderStream::new()) }
+    }
+
+    fn stream(&self) -> std::sync::MutexGuard<'_, AiderStream> {
+        self.stream.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl super::Adapter for AiderAdapter {
+    fn kind(&self) -> &'static str {
+        "aider"
+    }
+
+    fn preflight(&self) -> Result<(), String> {
+        super::find_program(&self.options.program(), "aider", "`python3 -m pip install aider-chat`")
+    }
+
+    fn launch(&self, context: &super::LaunchContext<'_>) -> super::Launch {
+        *self.stream() = AiderStream::new();
+        let args = self.options.arguments(context.prompt_file, context.run_dir);
+        super::Launch { program: self.options.program(), args, env: AiderOptions::env(), stdin: Vec::new() }
+    }
+
+    fn reads_output(&self) -> bool {
+        true
+    }
+
+    fn parse_line(&self, _stream: crate::run::process::Stream, line: &str) -> Vec<super::AgentSignal> {
+        let events = self.stream().line(line);
+        super::stream::signals("aider", events)
+    }
+
+    fn stop_signals(&self) -> Vec<nix::sys::signal::Signal> {
+        vec![nix::sys::signal::Signal::SIGINT, nix::sys::signal::Signal::SIGTERM]
+    }
+
+    fn reports_usage(&self) -> bool {
+        true
+    }
+
+    fn reports_quota(&self) -> bool {
+        true
+    }
+}
+
 /// The output parser for one session.
 #[derive(Debug, Default)]
 pub struct AiderStream {

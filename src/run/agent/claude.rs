@@ -241,6 +241,71 @@ impl ClaudeOptions {
     }
 }
 
+/// The adapter night runs: settings and hooks written for each session, the stream parsed as
+/// it arrives.
+#[derive(Debug)]
+pub struct ClaudeAdapter {
+    options: ClaudeOptions,
+    night: std::path::PathBuf,
+    stream: std::sync::Mutex<ClaudeStream>,
+}
+
+impl ClaudeAdapter {
+    /// The adapter for an `agent claude { … }` block; hooks call the running night binary.
+    pub fn new(agent: &crate::ast::Agent) -> Self {
+        let night = std::env::current_exe().unwrap_or_else(|_| std::path::PathBuf::from("night"));
+        Self { options: ClaudeOptions::from_agent(agent), night, stream: std::sync::Mutex::new(ClaudeStream::new()) }
+    }
+
+    fn stream(&self) -> std::sync::MutexGuard<'_, ClaudeStream> {
+        self.stream.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl super::Adapter for ClaudeAdapter {
+    fn kind(&self) -> &'static str {
+        "claude"
+    }
+
+    fn preflight(&self) -> Result<(), String> {
+        preflight(&self.options.program()).map(|_| ()).map_err(|error| error.to_string())
+    }
+
+    fn launch(&self, context: &super::LaunchContext<'_>) -> super::Launch {
+        // The supervisor wrote the policy at run start; without it, nothing may be written.
+        let policy = Policy::read_from(context.run_dir).unwrap_or_else(|_| Policy::locked(context.work_dir));
+        let settings = match write_settings(&policy, &self.night, context.run_dir) {
+            Ok(path) => path.display().to_string(),
+            // `--settings` also takes the JSON itself.
+            Err(_) => settings(&policy, &self.night).to_string(),
+        };
+        *self.stream() = ClaudeStream::new();
+        let (args, stdin) = self.options.arguments(context.prompt, Path::new(&settings));
+        super::Launch { program: self.options.program(), args, env: ClaudeOptions::env(), stdin }
+    }
+
+    fn reads_output(&self) -> bool {
+        true
+    }
+
+    fn parse_line(&self, _stream: crate::run::process::Stream, line: &str) -> Vec<super::AgentSignal> {
+        let events = self.stream().line(line);
+        super::stream::signals("claude", events)
+    }
+
+    fn reports_usage(&self) -> bool {
+        true
+    }
+
+    fn reports_quota(&self) -> bool {
+        true
+    }
+
+    fn enforces_deny(&self) -> bool {
+        true
+    }
+}
+
 fn shell_quote(text: &str) -> String {
     if !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@%".contains(c)) {
         text.to_string()

@@ -65,6 +65,62 @@ impl CodexOptions {
     }
 }
 
+/// The adapter night runs.
+#[derive(Debug)]
+pub struct CodexAdapter {
+    options: CodexOptions,
+    stream: std::sync::Mutex<CodexStream>,
+}
+
+impl CodexAdapter {
+    /// The adapter for an `agent codex { … }` block.
+    pub fn new(agent: &crate::ast::Agent) -> Self {
+        Self { options: CodexOptions::from_agent(agent), stream: std::sync::Mutex::new(CodexStream::new()) }
+    }
+
+    fn stream(&self) -> std::sync::MutexGuard<'_, CodexStream> {
+        self.stream.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl super::Adapter for CodexAdapter {
+    fn kind(&self) -> &'static str {
+        "codex"
+    }
+
+    fn preflight(&self) -> Result<(), String> {
+        super::find_program(&self.options.program(), "codex", "`npm install -g @openai/codex`")
+    }
+
+    fn launch(&self, context: &super::LaunchContext<'_>) -> super::Launch {
+        let network = crate::hook::Policy::read_from(context.run_dir).map_or(PolicyNetwork::Off, |policy| policy.network);
+        *self.stream() = CodexStream::new();
+        let (args, stdin) = self.options.arguments(context.prompt, context.work_dir, &network);
+        super::Launch { program: self.options.program(), args, env: Vec::new(), stdin }
+    }
+
+    fn reads_output(&self) -> bool {
+        true
+    }
+
+    fn parse_line(&self, _stream: crate::run::process::Stream, line: &str) -> Vec<super::AgentSignal> {
+        let events = self.stream().line(line);
+        super::stream::signals("codex", events)
+    }
+
+    fn stop_signals(&self) -> Vec<nix::sys::signal::Signal> {
+        vec![nix::sys::signal::Signal::SIGINT, nix::sys::signal::Signal::SIGTERM]
+    }
+
+    fn reports_usage(&self) -> bool {
+        true
+    }
+
+    fn reports_quota(&self) -> bool {
+        true
+    }
+}
+
 /// The git directories a commit in `work_dir` writes: `.git`, or for a worktree its own
 /// folder under the main repository's `.git/worktrees/` and that common `.git`.
 pub fn git_dirs(work_dir: &Path) -> Vec<PathBuf> {

@@ -52,6 +52,57 @@ impl GeminiOptions {
     }
 }
 
+/// The adapter night runs.
+#[derive(Debug)]
+pub struct GeminiAdapter {
+    options: GeminiOptions,
+    stream: std::sync::Mutex<GeminiStream>,
+}
+
+impl GeminiAdapter {
+    /// The adapter for an `agent gemini { … }` block.
+    pub fn new(agent: &crate::ast::Agent) -> Self {
+        Self { options: GeminiOptions::from_agent(agent), stream: std::sync::Mutex::new(GeminiStream::new()) }
+    }
+
+    fn stream(&self) -> std::sync::MutexGuard<'_, GeminiStream> {
+        self.stream.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl super::Adapter for GeminiAdapter {
+    fn kind(&self) -> &'static str {
+        "gemini"
+    }
+
+    fn preflight(&self) -> Result<(), String> {
+        super::find_program(&self.options.program(), "gemini", "`npm install -g @google/gemini-cli`")
+    }
+
+    fn launch(&self, context: &super::LaunchContext<'_>) -> super::Launch {
+        *self.stream() = GeminiStream::new();
+        let (args, stdin) = self.options.arguments(context.prompt);
+        super::Launch { program: self.options.program(), args, env: Vec::new(), stdin }
+    }
+
+    fn reads_output(&self) -> bool {
+        true
+    }
+
+    fn parse_line(&self, _stream: crate::run::process::Stream, line: &str) -> Vec<super::AgentSignal> {
+        let events = self.stream().line(line);
+        super::stream::signals("gemini", events)
+    }
+
+    fn reports_usage(&self) -> bool {
+        true
+    }
+
+    fn reports_quota(&self) -> bool {
+        true
+    }
+}
+
 /// The `stream-json` parser for one session.
 #[derive(Debug, Default)]
 pub struct GeminiStream {

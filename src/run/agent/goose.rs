@@ -57,6 +57,52 @@ impl GooseOptions {
     }
 }
 
+/// The adapter night runs.
+#[derive(Debug)]
+pub struct GooseAdapter {
+    options: GooseOptions,
+    stream: std::sync::Mutex<GooseStream>,
+}
+
+impl GooseAdapter {
+    /// The adapter for an `agent goose { … }` block.
+    pub fn new(agent: &crate::ast::Agent) -> Self {
+        Self { options: GooseOptions::from_agent(agent), stream: std::sync::Mutex::new(GooseStream::new()) }
+    }
+}
+
+impl super::Adapter for GooseAdapter {
+    fn kind(&self) -> &'static str {
+        "goose"
+    }
+
+    fn preflight(&self) -> Result<(), String> {
+        super::find_program(&self.options.program(), "goose", "see block.github.io/goose")
+    }
+
+    fn launch(&self, context: &super::LaunchContext<'_>) -> super::Launch {
+        *self.stream.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = GooseStream::new();
+        super::Launch { program: self.options.program(), args: self.options.arguments(context.prompt_file), env: Vec::new(), stdin: Vec::new() }
+    }
+
+    fn reads_output(&self) -> bool {
+        true
+    }
+
+    fn parse_line(&self, _stream: crate::run::process::Stream, line: &str) -> Vec<super::AgentSignal> {
+        let events = self.stream.lock().unwrap_or_else(std::sync::PoisonError::into_inner).line(line);
+        super::stream::signals("goose", events)
+    }
+
+    fn stop_signals(&self) -> Vec<nix::sys::signal::Signal> {
+        vec![nix::sys::signal::Signal::SIGINT, nix::sys::signal::Signal::SIGTERM]
+    }
+
+    fn reports_quota(&self) -> bool {
+        true
+    }
+}
+
 /// The output parser for one session: provider usage limits only.
 #[derive(Debug, Default)]
 pub struct GooseStream {

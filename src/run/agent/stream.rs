@@ -88,3 +88,76 @@ pub enum Ending {
     Error,
 }
 
+
+/// What the supervisor acts on, from what `kind`'s output said. A quota's reset gets a minute
+/// of margin, so that the fresh session does not start a moment too early.
+pub fn signals(kind: &str, events: Vec<AgentEvent>) -> Vec<super::AgentSignal> {
+    use super::AgentSignal;
+    let mut signals = Vec::new();
+    for event in events {
+        match event {
+            AgentEvent::Init { session_id, model, version } => {
+                let mut message = format!("{kind} session `{session_id}`");
+                if !model.is_empty() {
+                    message.push_str(&format!(", model `{model}`"));
+                }
+                if !version.is_empty() {
+                    message.push_str(&format!(", version {version}"));
+                }
+                signals.push(AgentSignal::Note { topic: "agent-session".into(), message });
+            }
+            AgentEvent::ToolCall { signature, .. } => signals.push(AgentSignal::ToolCall { signature }),
+            AgentEvent::Usage { tokens, cost_usd } => signals.push(AgentSignal::Usage { tokens, cost_usd }),
+            AgentEvent::Quota { resets_at, .. } => {
+                let now = chrono::Utc::now().timestamp();
+                let resets_in = resets_at.map(|at| std::time::Duration::from_secs(u64::try_from(at - now).unwrap_or(0) + 60));
+                signals.push(AgentSignal::Quota { resets_in });
+            }
+            AgentEvent::Result(result) => {
+                let mut message = format!("{kind} ended: {}", if result.subtype.is_empty() { "done" } else { &result.subtype });
+                if result.num_turns > 0 {
+                    message.push_str(&format!(", {} turns", result.num_turns));
+                }
+                message.push_str(&format!(", {} tokens", result.tokens));
+                if result.total_cost_usd > 0.0 {
+                    message.push_str(&format!(", ${:.4}", result.total_cost_usd));
+                }
+                if !result.permission_denials.is_empty() {
+                    message.push_str(&format!(", {} tool calls denied", result.permission_denials.len()));
+                }
+                if result.is_error && !result.text.is_empty() {
+                    message.push_str(&format!(": {}", result.text.lines().next().unwrap_or_default()));
+                }
+                signals.push(AgentSignal::Note { topic: "agent-result".into(), message });
+                if result.ending() == Ending::Budget {
+                    signals.push(AgentSignal::Budget { message: result.text });
+                }
+            }
+        }
+    }
+    signals
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::AgentSignal;
+    use super::*;
+
+    #[test]
+    fn events_become_signals() {
+        let at = chrono::Utc::now().timestamp() + 3600;
+        let signals = signals(
+            "claude",
+            vec![
+                AgentEvent::Init { session_id: "s".into(), model: "m".into(), version: "2.1.197".into() },
+                AgentEvent::Quota { resets_at: Some(at), message: String::new() },
+                AgentEvent::Result(SessionResult { subtype: "error_max_budget_usd".into(), is_error: true, text: "Reached maximum budget ($1)".into(), ..SessionResult::default() }),
+            ],
+        );
+        assert_eq!(signals[0], AgentSignal::Note { topic: "agent-session".into(), message: "claude session `s`, model `m`, version 2.1.197".into() });
+        let AgentSignal::Quota { resets_in: Some(wait) } = signals[1] else { panic!("{signals:?}") };
+        assert!((3655..=3661).contains(&wait.as_secs()), "{wait:?}");
+        assert!(matches!(&signals[2], AgentSignal::Note { topic, message } if topic == "agent-result" && message.contains("error_max_budget_usd")));
+        assert_eq!(signals[3], AgentSignal::Budget { message: "Reached maximum budget ($1)".into() });
+    }
+}
