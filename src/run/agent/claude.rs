@@ -167,7 +167,6 @@ pub fn settings(policy: &Policy, night_exe: &Path) -> Value {
     json!({
         "permissions": { "allow": allow, "deny": deny, "defaultMode": "dontAsk" },
         "hooks": hooks,
-        "includeCoAuthoredBy": false,
     })
 }
 
