@@ -280,7 +280,9 @@ impl super::Adapter for ClaudeAdapter {
         };
         *self.stream() = ClaudeStream::new();
         let (args, stdin) = self.options.arguments(context.prompt, Path::new(&settings));
-        super::Launch { program: self.options.program(), args, env: ClaudeOptions::env(), stdin }
+        let mut env = ClaudeOptions::env();
+        env.push((crate::hook::POLICY_ENV.to_string(), policy.to_json()));
+        super::Launch { program: self.options.program(), args, env, stdin }
     }
 
     fn reads_output(&self) -> bool {
