@@ -223,3 +223,20 @@ fn repeated_identical_tool_calls_make_the_run_stuck() {
     let names: Vec<_> = limits.iter().map(|l| l["limit"].as_str().unwrap_or_default()).collect();
     assert_eq!(names, ["tool-loop", "tool-loop", "tool-loop", "stuck"], "{limits:?}");
 }
+
+#[test]
+fn the_cost_budget_ends_the_run_as_budget() {
+    let Some(bin) = claude() else { return };
+    let server = ModelServer::start(Script::new());
+    let test = setup(&bin, &server, &["timeout 300s", "attempts 2", "stuck 3", "idle 10m", "cost $0.05"]);
+    let mut script = Script::new();
+    for _ in 0..10 {
+        // 20k input tokens a turn: $0.06 at Sonnet's list price, $0.10 at Opus's.
+        script = script.bash("ls").usage(20_000, 100).bash("pwd").usage(20_000, 100);
+    }
+    server.set_script(script);
+    let ran = test.run();
+    assert_eq!(ran.outcome(), "budget", "{}", ran.output());
+    assert_eq!(ran.event("limit")["limit"], "cost");
+    assert!(server.turns_used() < 10, "{}", server.turns_used());
+}
