@@ -307,7 +307,8 @@ impl super::Adapter for ClaudeAdapter {
     }
 }
 
-fn shell_quote(text: &str) -> String {
+/// `text` as one shell word.
+pub(crate) fn shell_quote(text: &str) -> String {
     if !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@%".contains(c)) {
         text.to_string()
     } else {
