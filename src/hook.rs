@@ -25,6 +25,9 @@ pub const RUN_DIR_ENV: &str = "NIGHT_RUN_DIR";
 pub const POLICY_FILE: &str = "policy.json";
 /// The audit trail in the run folder.
 pub const AUDIT_FILE: &str = "audit.jsonl";
+/// The policy itself, as JSON, in the agent's environment: preferred over `policy.json`, which
+/// an agent's shell command could rewrite, while the agent's own environment it cannot.
+pub const POLICY_ENV: &str = "NIGHT_POLICY";
 
 /// What the hook enforces, precomputed by the supervisor at run start from the [`Plan`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,12 +110,36 @@ impl Policy {
         }
     }
 
+    /// The strictest policy for `repo_root`: nothing may be written, nothing irreversible run,
+    /// no network. Used when the run's own policy cannot be read.
+    pub fn locked(repo_root: &Path) -> Self {
+        Self {
+            repo_root: repo_root.to_path_buf(),
+            read: vec!["**".into()],
+            write: Vec::new(),
+            deny: Vec::new(),
+            allow: Vec::new(),
+            deny_irreversible: true,
+            network: PolicyNetwork::Off,
+        }
+    }
+
     /// Write `policy.json` into the run folder; returns its path.
     pub fn write_to(&self, run_dir: &Path) -> Result<PathBuf, PolicyError> {
         let path = run_dir.join(POLICY_FILE);
         let text = serde_json::to_string_pretty(self).map_err(|source| PolicyError::Format { path: path.clone(), source })?;
         std::fs::write(&path, text).map_err(|source| PolicyError::Io { action: "write", path: path.clone(), source })?;
         Ok(path)
+    }
+
+    /// The policy as one line of JSON (for [`POLICY_ENV`]).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// A policy from [`POLICY_ENV`]'s JSON.
+    pub fn from_json(text: &str) -> Result<Self, PolicyError> {
+        serde_json::from_str(text).map_err(|source| PolicyError::Format { path: PathBuf::from(format!("${POLICY_ENV}")), source })
     }
 
     /// Read `policy.json` from the run folder.
@@ -382,8 +409,8 @@ pub fn canonical_event(event: &str) -> String {
 }
 
 /// Handle one hook call: `event` from the command line, `input` from standard input, `run_dir`
-/// from `NIGHT_RUN_DIR`.
-pub fn handle(event: &str, input: &[u8], run_dir: Option<&Path>) -> HookOutput {
+/// from `NIGHT_RUN_DIR`, `inline_policy` from `NIGHT_POLICY` (else `policy.json` is read).
+pub fn handle(event: &str, input: &[u8], run_dir: Option<&Path>, inline_policy: Option<&str>) -> HookOutput {
     let event = canonical_event(event);
     let pre = event == "PreToolUse";
     let fail = |message: String| {
@@ -420,7 +447,11 @@ pub fn handle(event: &str, input: &[u8], run_dir: Option<&Path>) -> HookOutput {
     let mut output = HookOutput::default();
     match event.as_str() {
         "PreToolUse" => {
-            let decision = match Policy::read_from(run_dir).and_then(|policy| policy.compile()) {
+            let policy = match inline_policy {
+                Some(text) => Policy::from_json(text),
+                None => Policy::read_from(run_dir),
+            };
+            let decision = match policy.and_then(|policy| policy.compile()) {
                 Ok(policy) => {
                     let cwd = text("cwd").map(PathBuf::from);
                     policy.decide(tool.as_deref().unwrap_or_default(), &tool_input, cwd.as_deref())
@@ -482,7 +513,8 @@ pub fn main(event: &str) -> u8 {
     let mut input = Vec::new();
     let _ = std::io::stdin().lock().read_to_end(&mut input);
     let run_dir = std::env::var_os(RUN_DIR_ENV).filter(|dir| !dir.is_empty()).map(PathBuf::from);
-    let output = handle(event, &input, run_dir.as_deref());
+    let inline = std::env::var(POLICY_ENV).ok().filter(|text| !text.is_empty());
+    let output = handle(event, &input, run_dir.as_deref(), inline.as_deref());
     if !output.stdout.is_empty() {
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "{}", output.stdout);
@@ -523,7 +555,7 @@ mod tests {
 
     fn pre(run: &Path, tool: &str, input: Value, cwd: &Path) -> HookOutput {
         let payload = json!({ "session_id": "s1", "hook_event_name": "PreToolUse", "tool_name": tool, "tool_input": input, "cwd": cwd, "tool_use_id": "t1" });
-        handle("PreToolUse", payload.to_string().as_bytes(), Some(run))
+        handle("PreToolUse", payload.to_string().as_bytes(), Some(run), None)
     }
 
     fn denied_reason(output: &HookOutput) -> Option<String> {
@@ -602,26 +634,26 @@ mod tests {
 
     #[test]
     fn it_fails_closed_without_a_run_or_policy() {
-        let output = handle("PreToolUse", b"{}", None);
+        let output = handle("PreToolUse", b"{}", None, None);
         assert_eq!(output.code, 2);
         assert!(output.stderr.contains("NIGHT_RUN_DIR"));
         let dir = tempfile::tempdir().expect("temp dir");
-        let output = handle("pre-tool-use", b"{\"tool_name\":\"Bash\"}", Some(dir.path()));
+        let output = handle("pre-tool-use", b"{\"tool_name\":\"Bash\"}", Some(dir.path()), None);
         assert_eq!(output.code, 2);
         assert!(output.stderr.contains("policy.json"), "{}", output.stderr);
-        assert_eq!(handle("PreToolUse", b"not json", Some(dir.path())).code, 2);
+        assert_eq!(handle("PreToolUse", b"not json", Some(dir.path()), None).code, 2);
         // Events after the fact never block.
-        assert_eq!(handle("PostToolUse", b"{}", None), HookOutput::default());
+        assert_eq!(handle("PostToolUse", b"{}", None, None), HookOutput::default());
     }
 
     #[test]
     fn post_and_end_events_are_recorded() {
         let (_dir, _repo, run) = setup();
         let failure = json!({ "tool_name": "Bash", "tool_input": { "command": "false" }, "error": "Exit code 1" });
-        handle("PostToolUseFailure", failure.to_string().as_bytes(), Some(&run));
-        handle("PostToolUse", json!({ "tool_name": "Read", "tool_input": { "file_path": "a" } }).to_string().as_bytes(), Some(&run));
-        handle("Stop", b"{\"session_id\":\"s\"}", Some(&run));
-        handle("SessionEnd", b"{\"reason\":\"other\"}", Some(&run));
+        handle("PostToolUseFailure", failure.to_string().as_bytes(), Some(&run), None);
+        handle("PostToolUse", json!({ "tool_name": "Read", "tool_input": { "file_path": "a" } }).to_string().as_bytes(), Some(&run), None);
+        handle("Stop", b"{\"session_id\":\"s\"}", Some(&run), None);
+        handle("SessionEnd", b"{\"reason\":\"other\"}", Some(&run), None);
         let audit = read_audit(&run);
         let events: Vec<_> = audit.iter().map(|entry| (entry.event.as_str(), entry.decision.as_deref())).collect();
         assert_eq!(
@@ -629,6 +661,20 @@ mod tests {
             [("PostToolUseFailure", Some("failed")), ("PostToolUse", Some("ok")), ("Stop", None), ("SessionEnd", None)]
         );
         assert_eq!(audit[0].reason.as_deref(), Some("Exit code 1"));
+    }
+
+    #[test]
+    fn the_policy_in_the_environment_wins_over_a_rewritten_file() {
+        let (_dir, repo, run) = setup();
+        let inline = policy(&repo).to_json();
+        let mut loose = policy(&repo);
+        loose.write = vec!["**".into()];
+        loose.write_to(&run).expect("rewrite");
+        let payload = json!({ "tool_name": "Write", "tool_input": { "file_path": "docs/x.md", "content": "x" }, "cwd": repo });
+        let output = handle("PreToolUse", payload.to_string().as_bytes(), Some(&run), Some(&inline));
+        assert!(denied_reason(&output).is_some());
+        assert_eq!(handle("PreToolUse", payload.to_string().as_bytes(), Some(&run), None), HookOutput::default());
+        assert_eq!(handle("PreToolUse", payload.to_string().as_bytes(), Some(&run), Some("{")).code, 2);
     }
 
     #[test]

@@ -62,8 +62,14 @@ fn codex_options(server: &ModelServer) -> CodexOptions {
 }
 
 fn run_codex(server: &ModelServer, dir: &Path, repo: &Path, prompt: &str) -> Vec<AgentEvent> {
+    run_codex_with(server, dir, repo, prompt, None)
+}
+
+/// With `run_dir`, night's hooks are registered and find their policy there.
+fn run_codex_with(server: &ModelServer, dir: &Path, repo: &Path, prompt: &str, run_dir: Option<&Path>) -> Vec<AgentEvent> {
     let options = codex_options(server);
-    let (args, stdin) = options.arguments(prompt, repo, &PolicyNetwork::Off);
+    let night = Path::new(env!("CARGO_BIN_EXE_night"));
+    let (args, stdin) = options.arguments(prompt, repo, &PolicyNetwork::Off, run_dir.map(|_| night));
     let home = dir.join("home");
     std::fs::create_dir_all(home.join(".codex")).expect("mkdir");
     let mut child = Command::new(options.program())
@@ -72,6 +78,7 @@ fn run_codex(server: &ModelServer, dir: &Path, repo: &Path, prompt: &str) -> Vec
         .env("HOME", &home)
         .env("CODEX_HOME", home.join(".codex"))
         .env("OPENAI_API_KEY", "sk-scripted")
+        .env("NIGHT_RUN_DIR", run_dir.unwrap_or(Path::new("")))
         .env("GIT_AUTHOR_NAME", "agent")
         .env("GIT_AUTHOR_EMAIL", "agent@example.com")
         .env("GIT_COMMITTER_NAME", "agent")
@@ -118,6 +125,29 @@ fn codex_runs_commits_and_reports_usage() {
     // The prompt went through standard input.
     let first = &server.turn_requests()[0];
     assert!(first.body.to_string().contains("Add a line and commit."));
+}
+
+#[test]
+fn codex_runs_night_hook_before_each_command() {
+    if !require("codex", ".ci/agents-setup") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = repo(dir.path());
+    let run_dir = dir.path().join("run");
+    std::fs::create_dir_all(&run_dir).expect("mkdir");
+    let policy = night::hook::Policy { write: vec!["src/**".into()], ..night::hook::Policy::locked(&repo) };
+    policy.write_to(&run_dir).expect("policy");
+    let server = ModelServer::start(Script::new().exec("git push origin main").exec("echo two >> src/lib.txt").text("Done."));
+    let events = run_codex_with(&server, dir.path(), &repo, "Push, then add a line.", Some(&run_dir));
+    assert!(matches!(events.last(), Some(AgentEvent::Result(result)) if !result.is_error), "{events:?}");
+    // The push was denied before it ran, and Codex told the model why; the second command ran.
+    let audit = night::hook::read_audit(&run_dir);
+    let pre: Vec<_> = audit.iter().filter(|e| e.event == "PreToolUse").map(|e| (e.command.clone().unwrap_or_default(), e.decision.clone().unwrap_or_default())).collect();
+    assert_eq!(pre, [("git push origin main".to_string(), "denied".to_string()), ("echo two >> src/lib.txt".to_string(), "allowed".to_string())], "{audit:#?}");
+    let told = server.turn_requests()[1].body.to_string();
+    assert!(told.contains("night denies `git push origin main`"), "{told}");
+    assert_eq!(std::fs::read_to_string(repo.join("src/lib.txt")).expect("lib"), "one\ntwo\n");
 }
 
 #[test]

@@ -196,6 +196,12 @@ impl Script {
         })
     }
 
+    /// Put a turn at `index` (0-based), before the turn that was there.
+    pub fn insert(mut self, index: usize, turn: Turn) -> Self {
+        self.turns.insert(index.min(self.turns.len()), turn);
+        self
+    }
+
     /// What to answer once the script is used up.
     pub fn then(mut self, turn: Turn) -> Self {
         self.then = Some(Box::new(turn));
@@ -288,6 +294,14 @@ impl ModelServer {
     /// `http://127.0.0.1:PORT`, for `ANTHROPIC_BASE_URL`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Replace the script (for tests that learn paths only after the server started) and
+    /// start it from its first turn.
+    pub fn set_script(&self, script: Script) {
+        let mut state = self.lock();
+        state.script = script;
+        state.next = 0;
     }
 
     /// Every request so far.

@@ -167,7 +167,6 @@ pub fn settings(policy: &Policy, night_exe: &Path) -> Value {
     json!({
         "permissions": { "allow": allow, "deny": deny, "defaultMode": "dontAsk" },
         "hooks": hooks,
-        "includeCoAuthoredBy": false,
     })
 }
 
@@ -241,7 +240,8 @@ impl ClaudeOptions {
     }
 }
 
-fn shell_quote(text: &str) -> String {
+/// `text` as one shell word.
+pub(crate) fn shell_quote(text: &str) -> String {
     if !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@%".contains(c)) {
         text.to_string()
     } else {

@@ -3,8 +3,10 @@
 //! Launch: `codex exec --json --sandbox workspace-write --add-dir <git dir> -c approval_policy="never"
 //! [-c sandbox_workspace_write.network_access=true] [--model M] [args…] -- <prompt>`, standard input
 //! closed. Codex's own sandbox keeps writes inside the work tree; its git directory is added so
-//! that the agent can commit (Codex makes `.git` read-only otherwise). night has no hook inside
-//! Codex, so `deny` is enforced by night's checks after each session, not before each command.
+//! that the agent can commit (Codex makes `.git` read-only otherwise). Codex's hooks take Claude
+//! Code's protocol, so `night hook` enforces `deny`/`allow` (and `write` for file tools) before
+//! each command: `-c hooks.PreToolUse=[…]` and the other events, with
+//! `--dangerously-bypass-hook-trust` because these hooks are night's, not the repository's.
 //!
 //! Output (`--json`, one event a line): `thread.started`, `turn.started`, `item.started` /
 //! `item.completed` (`command_execution`, `file_change`, `mcp_tool_call`, `web_search`,
@@ -42,10 +44,20 @@ impl CodexOptions {
         self.bin.clone().unwrap_or_else(|| "codex".to_string())
     }
 
-    /// The arguments for one session in `work_dir`, and what goes to standard input.
-    pub fn arguments(&self, prompt: &str, work_dir: &Path, network: &PolicyNetwork) -> (Vec<String>, Vec<u8>) {
+    /// The arguments for one session in `work_dir`, and what goes to standard input; with
+    /// `night`, the hooks call `<night> hook <event>`.
+    pub fn arguments(&self, prompt: &str, work_dir: &Path, network: &PolicyNetwork, night: Option<&Path>) -> (Vec<String>, Vec<u8>) {
         let mut args: Vec<String> =
             ["exec", "--json", "--sandbox", "workspace-write", "-c", "approval_policy=\"never\""].iter().map(|a| (*a).to_string()).collect();
+        if let Some(night) = night {
+            args.push("--dangerously-bypass-hook-trust".into());
+            let exe = super::claude::shell_quote(&night.display().to_string());
+            for event in HOOK_EVENTS {
+                let command = toml_string(&format!("{exe} hook {event}"));
+                args.push("-c".into());
+                args.push(format!("hooks.{event}=[{{matcher=\"*\",hooks=[{{type=\"command\",command={command},timeout=30}}]}}]"));
+            }
+        }
         for dir in git_dirs(work_dir) {
             args.push("--add-dir".into());
             args.push(dir.display().to_string());
@@ -63,6 +75,14 @@ impl CodexOptions {
         args.push("-".into());
         (args, prompt.as_bytes().to_vec())
     }
+}
+
+/// The hook events night registers with Codex.
+pub const HOOK_EVENTS: &[&str] = &["PreToolUse", "PostToolUse", "Stop", "SessionEnd"];
+
+/// A TOML basic string.
+fn toml_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// The git directories a commit in `work_dir` writes: `.git`, or for a worktree its own
@@ -196,15 +216,17 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join(".git")).expect("mkdir");
         let options = CodexOptions { bin: None, model: Some("gpt-5-codex".into()), args: vec!["--oss".into()] };
-        let (args, stdin) = options.arguments("fix it", dir.path(), &PolicyNetwork::Off);
+        let (args, stdin) = options.arguments("fix it", dir.path(), &PolicyNetwork::Off, None);
         let git = dir.path().join(".git").display().to_string();
         assert_eq!(
             args,
             ["exec", "--json", "--sandbox", "workspace-write", "-c", "approval_policy=\"never\"", "--add-dir", &git, "--model", "gpt-5-codex", "--oss", "-"]
         );
         assert_eq!(stdin, b"fix it");
-        let (args, _) = options.arguments("x", dir.path(), &PolicyNetwork::On);
+        let (args, _) = options.arguments("x", dir.path(), &PolicyNetwork::On, Some(Path::new("/opt/my night/night")));
         assert!(args.contains(&"sandbox_workspace_write.network_access=true".to_string()));
+        assert!(args.contains(&"--dangerously-bypass-hook-trust".to_string()));
+        assert!(args.contains(&r#"hooks.PreToolUse=[{matcher="*",hooks=[{type="command",command="'/opt/my night/night' hook PreToolUse",timeout=30}]}]"#.to_string()), "{args:?}");
         assert_eq!(options.program(), "codex");
     }
 
