@@ -59,6 +59,17 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page (roff), or write one page per command with `--dir`.
     Man(ManArgs),
+    /// The entry point the agent's hooks call (PreToolUse, PostToolUse, Stop …); reads the
+    /// hook's JSON on standard input and finds its run from `NIGHT_RUN_DIR`.
+    Hook(HookArgs),
+}
+
+/// `night hook`.
+#[derive(Debug, clap::Args)]
+pub struct HookArgs {
+    /// The hook event, e.g. `PreToolUse` (or `pre-tool-use`).
+    #[arg(value_name = "EVENT")]
+    pub event: String,
 }
 
 /// `night fmt`.
@@ -233,6 +244,7 @@ pub fn main() -> ExitCode {
         Command::Lsp(_) => crate::lsp::serve_stdio(),
         Command::Completions(args) => completions(args.shell),
         Command::Man(args) => man(args.dir.as_deref()),
+        Command::Hook(args) => crate::hook::main(&args.event),
     };
     ExitCode::from(code)
 }

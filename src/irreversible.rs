@@ -160,26 +160,53 @@ pub struct CompiledRule {
     matcher: GlobMatcher,
 }
 
+impl CompiledRule {
+    /// Whether a simple command (whitespace folded or not) matches this rule.
+    pub fn is_match(&self, simple_command: &str) -> bool {
+        self.matcher.is_match(fold(simple_command).as_str())
+    }
+}
+
 /// The built-in set, compiled once.
 pub fn compiled() -> &'static [CompiledRule] {
     static COMPILED: OnceLock<Vec<CompiledRule>> = OnceLock::new();
     COMPILED.get_or_init(|| {
         BUILT_IN
             .iter()
-            .filter_map(|rule| {
-                // SQL and redis commands are case-insensitive; flags like `-X` and `-x` are not.
-                let ignore_case = rule.category == "database drop";
-                let glob = GlobBuilder::new(rule.pattern).case_insensitive(ignore_case).literal_separator(false).build().ok()?;
-                Some(CompiledRule { rule, matcher: glob.compile_matcher() })
-            })
+            .filter_map(|rule| Some(CompiledRule { rule, matcher: compile(rule)? }))
             .collect()
     })
 }
 
+fn compile(rule: &IrreversibleRule) -> Option<GlobMatcher> {
+    // SQL and redis commands are case-insensitive; flags like `-X` and `-x` are not.
+    let ignore_case = rule.category == "database drop";
+    let glob = GlobBuilder::new(rule.pattern).case_insensitive(ignore_case).literal_separator(false).build().ok()?;
+    Some(glob.compile_matcher())
+}
+
 /// The first built-in rule a simple command matches.
+///
+/// `night hook` calls this before every shell command the agent runs, so only the rules whose
+/// literal head (the text before the first wildcard) the command starts with, ignoring case,
+/// are compiled, each once, on first use: a command compiles a handful of globs, not the set.
 pub fn matching_rule(simple_command: &str) -> Option<&'static IrreversibleRule> {
+    static LAZY: OnceLock<Vec<OnceLock<Option<GlobMatcher>>>> = OnceLock::new();
+    let lazy = LAZY.get_or_init(|| BUILT_IN.iter().map(|_| OnceLock::new()).collect());
     let folded = fold(simple_command);
-    compiled().iter().find(|compiled| compiled.matcher.is_match(folded.as_str())).map(|compiled| compiled.rule)
+    let lower = folded.to_lowercase();
+    BUILT_IN.iter().zip(lazy).find_map(|(rule, matcher)| {
+        if !lower.starts_with(&literal_head(rule.pattern).to_lowercase()) {
+            return None;
+        }
+        let matcher = matcher.get_or_init(|| compile(rule));
+        matcher.as_ref().filter(|matcher| matcher.is_match(folded.as_str())).map(|_| rule)
+    })
+}
+
+/// The text of a pattern before its first glob metacharacter.
+fn literal_head(pattern: &str) -> &str {
+    pattern.find(['*', '?', '[', '{', '\\']).map_or(pattern, |end| &pattern[..end])
 }
 
 /// The first built-in rule that any part of a compound command matches.
@@ -391,6 +418,17 @@ mod tests {
         for rule in BUILT_IN {
             let found = matching_rule(rule.example).map(|r| r.category);
             assert!(found.is_some(), "`{}` is not caught", rule.example);
+        }
+    }
+
+    #[test]
+    fn the_lazy_prefilter_agrees_with_the_whole_set() {
+        let mut commands: Vec<String> = BUILT_IN.iter().map(|rule| rule.example.to_string()).collect();
+        commands.extend(BUILT_IN.iter().map(|rule| rule.example.to_uppercase()));
+        commands.extend(["npm test", "git   push  origin main", "GIT PUSH", "rails db:drop", "ls", ""].map(String::from));
+        for command in &commands {
+            let eager = compiled().iter().find(|c| c.is_match(command)).map(|c| c.rule.pattern);
+            assert_eq!(matching_rule(command).map(|rule| rule.pattern), eager, "`{command}`");
         }
     }
 

@@ -7,6 +7,7 @@ pub mod check;
 pub mod cli;
 pub mod diagnostic;
 pub mod fmt;
+pub mod hook;
 pub mod init;
 pub mod keywords;
 pub mod lsp;

@@ -552,16 +552,18 @@ fn the_command_notifier_is_told_the_event_and_the_outcome() {
 }
 
 #[test]
-fn an_agent_kind_without_an_adapter_is_refused() {
+fn an_agent_that_cannot_be_found_is_refused() {
     let test = Test::new();
     let runbook = Runbook::default().limits(&["timeout 60s", "attempts 3", "stuck 3", "idle 60s", "tokens 1M"]);
     test.setup(GOOD, &runbook);
-    let text = fs::read_to_string(test.path().join("t.night")).expect("runbook").replace("agent command \"sh agent.sh\"", "agent claude");
+    let text = fs::read_to_string(test.path().join("t.night"))
+        .expect("runbook")
+        .replace("agent command \"sh agent.sh\"", "agent claude {\n    bin \"/nonexistent/claude\"\n  }");
     test.write("t.night", &text);
     test.commit_all("claude");
     let ran = test.run();
     assert_eq!(ran.code, Some(2), "{}", ran.output());
-    assert!(ran.stderr.contains("`agent claude` is not supported by `night run` yet"), "{}", ran.output());
+    assert!(ran.stderr.contains("`/nonexistent/claude` was not found: install Claude Code"), "{}", ran.output());
     assert!(!test.path().join(".night").exists());
     assert_eq!(test.git(&["rev-parse", "--abbrev-ref", "HEAD"]), "main");
 }

@@ -2,12 +2,11 @@
 //! hooks: how many calls were audited and which were denied. Read leniently: a line that does
 //! not parse (torn, or from a newer night) is skipped.
 
-use serde::{Deserialize, Serialize};
-use std::io::BufRead as _;
+use serde::Serialize;
 use std::path::Path;
 
 /// The audit trail's file name in the run folder.
-pub const AUDIT_FILE: &str = "audit.jsonl";
+pub use crate::hook::AUDIT_FILE;
 
 /// One denied tool call or command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -22,47 +21,23 @@ pub struct Denied {
     pub reason: Option<String>,
 }
 
-/// The fields of an audit line the report needs.
-#[derive(Debug, Deserialize)]
-struct Line {
-    #[serde(default)]
-    time: String,
-    #[serde(default)]
-    event: String,
-    tool: Option<String>,
-    path: Option<String>,
-    command: Option<String>,
-    decision: Option<String>,
-    reason: Option<String>,
-}
-
 /// The calls audited before they ran (`None` without an `audit.jsonl`), and the denied ones.
 pub fn read(run_dir: &Path) -> (Option<usize>, Vec<Denied>) {
-    let Ok(file) = std::fs::File::open(run_dir.join(AUDIT_FILE)) else {
+    let Some(entries) = crate::hook::try_read_audit(run_dir) else {
         return (None, Vec::new());
     };
+    // Each call is decided once, before it runs; later events (PostToolUse …) are its results.
+    let decided = entries.into_iter().filter(|entry| entry.event == "PreToolUse" || entry.is_denial());
     let mut calls = 0;
     let mut denied = Vec::new();
-    let mut reader = std::io::BufReader::new(file);
-    let mut bytes = Vec::new();
-    loop {
-        bytes.clear();
-        match reader.read_until(b'\n', &mut bytes) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
-        let Ok(line) = serde_json::from_slice::<Line>(&bytes) else { continue };
-        // Each call is decided once, before it runs; later events (PostToolUse …) are its results.
-        if line.event != "PreToolUse" && line.decision.as_deref() != Some("denied") {
-            continue;
-        }
+    for entry in decided {
         calls += 1;
-        if line.decision.as_deref() == Some("denied") {
+        if entry.is_denial() {
             denied.push(Denied {
-                time: line.time,
-                tool: line.tool.unwrap_or_else(|| "tool".into()),
-                what: line.command.or(line.path).unwrap_or_default(),
-                reason: line.reason,
+                time: entry.time,
+                tool: entry.tool.unwrap_or_else(|| "tool".into()),
+                what: entry.command.or(entry.path).unwrap_or_default(),
+                reason: entry.reason,
             });
         }
     }

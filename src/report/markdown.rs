@@ -345,7 +345,7 @@ fn waivers_and_notes(out: &mut String, data: &ReportData) {
         }
         out.push('\n');
     }
-    let notes: Vec<&(String, String)> = data.notes.iter().filter(|(topic, _)| topic != "deny-not-enforced").collect();
+    let notes: Vec<&(String, String)> = data.notes.iter().filter(|(topic, _)| topic != "deny-not-enforced" && topic != "denied").collect();
     if !notes.is_empty() {
         out.push_str("### Notes\n\n");
         for (topic, message) in notes {

@@ -102,7 +102,7 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
 
     // From here on the run has started: every failure is journaled and ends as `crashed`.
     let run_dir = plan.repo.join(".night").join("runs").join(&run_id);
-    let started = open_run_folder(plan, &run_dir, secrets.clone()).and_then(|journal| {
+    let started = open_run_folder(plan, &run_dir, git.work_dir(), secrets.clone()).and_then(|journal| {
         let lock = RunLock::acquire(&run_dir).map_err(std::io::Error::other)?;
         Ok((journal, lock))
     });
@@ -146,6 +146,7 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
         last_green: start,
         baseline: None,
         quota_waited: false,
+        audit_seen: 0,
         stopped_for_violation: false,
         last_tip: Some(start),
         elapsed_before: Duration::ZERO,
@@ -170,6 +171,7 @@ fn refuse_a_second_run(plan: &Plan) -> Result<(), Refused> {
 
 fn setup(plan: &Plan, options: &RunOptions) -> Result<Setup, Refused> {
     let adapter: Arc<dyn Adapter> = Arc::from(adapter_for(&plan.agent).map_err(|e| Refused { message: e.to_string(), help: None })?);
+    adapter.preflight().map_err(|message| Refused { message, help: Some("Nothing was changed.".into()) })?;
 
     let mut secret_names = secret_names(plan);
     let env = options.env.clone();
@@ -219,9 +221,11 @@ fn secret_names(plan: &Plan) -> Vec<String> {
     names
 }
 
-fn open_run_folder(plan: &Plan, run_dir: &Path, secrets: Vec<String>) -> std::io::Result<Journal> {
+fn open_run_folder(plan: &Plan, run_dir: &Path, work_dir: &Path, secrets: Vec<String>) -> std::io::Result<Journal> {
     std::fs::create_dir_all(run_dir)?;
     std::fs::write(run_dir.join("runbook.night"), &plan.source.text)?;
+    // What `night hook` enforces inside agents that have hooks, precomputed once.
+    crate::hook::Policy::from_plan(plan, work_dir).write_to(run_dir).map_err(std::io::Error::other)?;
     std::fs::File::create(run_dir.join("agent.log"))?;
     Journal::open(&run_dir.join("journal.jsonl"), secrets)
 }
@@ -347,6 +351,8 @@ struct Supervisor<'a> {
     last_green: Oid,
     baseline: Option<Baseline>,
     quota_waited: bool,
+    /// Lines of `audit.jsonl` already journaled.
+    audit_seen: usize,
     stopped_for_violation: bool,
     last_tip: Option<Oid>,
     /// Supervised time before this supervisor (a resumed run's earlier supervisors).
@@ -375,6 +381,19 @@ impl Supervisor<'_> {
 
     fn status(&self, line: &str) {
         (self.options.status)(line);
+    }
+
+    /// Journal the tool calls the agent's hooks denied since the last look (`audit.jsonl`), so
+    /// that the report lists them.
+    fn journal_denials(&mut self) {
+        let audit = crate::hook::read_audit(&self.run_dir);
+        for entry in audit.iter().skip(self.audit_seen).filter(|entry| entry.is_denial()) {
+            let what = entry.command.as_deref().or(entry.path.as_deref()).unwrap_or_default();
+            let tool = entry.tool.as_deref().unwrap_or("tool");
+            let reason = entry.reason.as_deref().unwrap_or("denied");
+            self.note("denied", &format!("attempt {}: {tool} `{what}`: {reason}", self.attempt));
+        }
+        self.audit_seen = self.audit_seen.max(audit.len());
     }
 
     fn note(&self, topic: &str, message: &str) {
@@ -740,7 +759,7 @@ impl Supervisor<'_> {
         };
         let mut clock = SessionClock::new(self.plan.limits, self.run_deadline, spawned_at);
         let interrupt_base = self.interrupts.count();
-        let end = loop {
+        let mut end = loop {
             let (deadline, _) = clock.next_deadline(process.last_output());
             let output = process.output_clock();
             tokio::select! {
@@ -774,6 +793,24 @@ impl Supervisor<'_> {
             self.status(&format!("night: {}", limit.explain(&self.plan.limits)));
         }
         let ended = process.terminate(&self.adapter.stop_signals(), self.options.grace).await;
+        // Lines read after the agent exited (its final result, a usage limit) still count:
+        // terminate() waited for the output to be read to its end.
+        while let Ok(signal) = signals.try_recv() {
+            // A session ended by night already: a late usage limit decides nothing.
+            if matches!(signal, AgentSignal::Quota { .. }) && !matches!(end, SessionEnd::Exited(_)) {
+                continue;
+            }
+            if let Some(late) = self.on_agent_signal(signal, &mut clock) {
+                if matches!(end, SessionEnd::Exited(_)) {
+                    if let SessionEnd::Limit(limit) = late {
+                        self.journal.record(Event::Limit { limit: limit.name().into(), value: limit.value(&self.plan.limits), attempt, ends: ends_name(limit.ends()).into() });
+                        self.status(&format!("night: {}", limit.explain(&self.plan.limits)));
+                    }
+                    end = late;
+                }
+            }
+        }
+        self.journal_denials();
         let (exit_code, signal) = match ended.status {
             Some(status) => {
                 use std::os::unix::process::ExitStatusExt;
@@ -810,6 +847,14 @@ impl Supervisor<'_> {
                 fired.map(SessionEnd::Limit)
             }
             AgentSignal::ToolCall { signature } => clock.on_tool_call(&signature).map(SessionEnd::Limit),
+            AgentSignal::Budget { message } => {
+                self.note("agent-budget", &message);
+                Some(SessionEnd::Limit(Limit::Cost))
+            }
+            AgentSignal::Note { topic, message } => {
+                self.note(&topic, &message);
+                None
+            }
             AgentSignal::Quota { resets_in } => match self.plan.limits.quota_wait {
                 Some(most) if !self.quota_waited => {
                     self.quota_waited = true;
@@ -1123,6 +1168,8 @@ pub(crate) async fn resume_run(
         last_green,
         baseline,
         quota_waited,
+        // The dead supervisor's look at `audit.jsonl` is not journaled; later denials are.
+        audit_seen: crate::hook::read_audit(run_dir).len(),
         stopped_for_violation: false,
         last_tip: None,
         elapsed_before,

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod http_receiver;
+pub mod model_server;
 pub mod run;
 
 use std::path::{Path, PathBuf};

@@ -1,7 +1,14 @@
 //! Agent adapters: how to launch an agent kind, what its output stream says (usage, tool
-//! calls, quota errors), and how to stop it. One file per kind; `command` is the first.
+//! calls, quota errors), and how to stop it. One file per kind (docs/agents.md); `stream` is
+//! the vocabulary the kinds' output parsers share.
 
+pub mod aider;
+pub mod claude;
+pub mod codex;
 mod command;
+pub mod gemini;
+pub mod goose;
+pub mod stream;
 
 pub use command::CommandAdapter;
 
@@ -63,12 +70,30 @@ pub enum AgentSignal {
         /// When the quota resets, when the agent says.
         resets_in: Option<Duration>,
     },
+    /// The agent's own spending cap stopped it (Claude Code's `--max-budget-usd`): the run's budget.
+    Budget {
+        /// What the agent said.
+        message: String,
+    },
+    /// Something worth journaling: the session's id and model, its final result.
+    Note {
+        /// A short topic, e.g. `agent-session`.
+        topic: String,
+        /// One line.
+        message: String,
+    },
 }
 
 /// One agent kind.
 pub trait Adapter: Send + Sync {
     /// The kind's name, as in the runbook.
     fn kind(&self) -> &'static str;
+
+    /// Check before the run that the agent can be started (installed, new enough); `Err` with
+    /// one sentence refuses the run.
+    fn preflight(&self) -> Result<(), String> {
+        Ok(())
+    }
 
     /// The process for one session.
     fn launch(&self, context: &LaunchContext<'_>) -> Launch;
@@ -117,6 +142,20 @@ pub struct Unsupported {
 pub fn adapter_for(agent: &Agent) -> Result<Box<dyn Adapter>, Unsupported> {
     match &agent.kind {
         AgentKind::Command(command) => Ok(Box::new(CommandAdapter::new(command.value.clone()))),
-        other => Err(Unsupported { kind: other.name().to_string() }),
+        AgentKind::Claude => Ok(Box::new(claude::ClaudeAdapter::new(agent))),
+        AgentKind::Codex => Ok(Box::new(codex::CodexAdapter::new(agent))),
+        AgentKind::Gemini => Ok(Box::new(gemini::GeminiAdapter::new(agent))),
+        AgentKind::Aider => Ok(Box::new(aider::AiderAdapter::new(agent))),
+        AgentKind::Goose => Ok(Box::new(goose::GooseAdapter::new(agent))),
+    }
+}
+
+/// Check that a kind's program can be found: `bin` as a path, or on PATH.
+pub fn find_program(program: &str, kind: &str, install: &str) -> Result<(), String> {
+    let found = if program.contains('/') { std::path::Path::new(program).is_file() } else { which::which(program).is_ok() };
+    if found {
+        Ok(())
+    } else {
+        Err(format!("`{program}` was not found: install it ({install}) or set `bin` in the `agent {kind}` block"))
     }
 }
