@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod irreversible;
 pub mod plan;
 pub mod run;
+pub mod sandbox;
 pub mod source;
 pub mod syntax;
 pub mod test_counts;
