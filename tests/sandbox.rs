@@ -101,6 +101,15 @@ impl Fixture {
         sandbox::layers(spec, &sandbox::probe(), Sandbox::On).expect("sandbox on works here")
     }
 
+    /// Run `script` under the sandbox with night's git guard around it, as a session does:
+    /// the output, and what the guard found and put back.
+    fn run_guarded(&self, spec: &SandboxSpec, layers: &ActiveLayers, script: &str) -> (Output, Vec<String>) {
+        let git = spec.git.as_ref().expect("a git work dir");
+        let guard = sandbox::git::GitGuard::before(git, &self.run_dir).expect("guard");
+        let output = self.run(spec, layers, script);
+        (output, guard.after())
+    }
+
     /// Run `script` with bash under the sandbox in the work dir, with the agent's environment.
     fn run(&self, spec: &SandboxSpec, layers: &ActiveLayers, script: &str) -> Output {
         let prepared = Arc::new(sandbox::prepare(spec, layers).expect("prepare"));
@@ -183,14 +192,27 @@ fn the_agent_commits_in_place_but_cannot_touch_the_users_branches_or_git_config(
          git config core.hooksPath /tmp/evil 2>&1 || echo refused-config\n\
          echo evil > .git/hooks/pre-commit 2>&1 || echo refused-hook\n\
          echo '{}' > .night/runs/t/journal.jsonl 2>&1 || echo refused-journal\n\
-         rm -rf .git 2>&1 | tail -1; test -f .git/config && echo config-survives\n";
-    let output = fixture.run(&spec, &layers, script);
+         git reset -q --hard HEAD~1 && git reset -q --hard HEAD@{1} && echo reset-on-run-branch\n\
+         rm -rf .git 2>&1 | tail -1; test -f .git/config && echo config-survives\n\
+         echo 'gitdir: /tmp/evil' > .git/commondir && echo wrote-commondir\n";
+    let (output, found) = fixture.run_guarded(&spec, &layers, script);
     let said = text(&output);
-    for expected in ["committed", "refused-move-main", "refused-update-ref", "refused-config", "refused-hook", "refused-journal", "config-survives"] {
+    for expected in ["committed", "refused-move-main", "refused-update-ref", "refused-config", "refused-hook", "refused-journal", "wrote-commondir", "config-survives"] {
         assert!(said.contains(expected), "missing {expected} in:\n{said}");
     }
+    assert!(found.iter().any(|f| f.contains("`.git/commondir` (removed)")), "{found:?}");
+    assert!(found.iter().any(|f| f.contains("deleted the run branch")), "{found:?}");
+    assert!(!fixture.repo.join(".git/commondir").exists());
+    // The history is whole: `rm -rf .git` could not reach a single object.
     assert_eq!(git(&fixture.repo, &["rev-parse", "main"]), main_before, "main never moves");
     assert_eq!(git(&fixture.repo, &["rev-parse", "other"]), main_before, "other never moves");
+    assert_eq!(git(&fixture.repo, &["log", "--format=%s", "main"]), "start");
+    // The agent's commit is on the run branch and its objects are in the repository itself.
+    assert_eq!(git(&fixture.repo, &["log", "-1", "--format=%s", "night/t/1"]), "agent work");
+    sandbox::git::GitGuard::finish_run(&fixture.repo.join(".git"), &fixture.run_dir).expect("finish");
+    std::fs::remove_dir_all(fixture.run_dir.join("objects")).expect("remove the run's store");
+    git(&fixture.repo, &["fsck", "--no-dangling"]);
+    assert_eq!(git(&fixture.repo, &["log", "-1", "--format=%s", "night/t/1"]), "agent work");
     assert_eq!(std::fs::read_to_string(fixture.run_dir.join("journal.jsonl")).expect("journal"), "{}\n");
     assert!(!fixture.repo.join(".git/hooks/pre-commit").exists());
 }
@@ -207,14 +229,20 @@ fn the_agent_commits_in_a_worktree_and_cannot_cut_it_from_the_repository() {
     let script = "echo done > src/done && git add -A && git commit -q -m 'agent work' && echo committed\n\
          rm -rf .git 2>&1 || echo refused-rm-gitfile\n\
          echo x > ../../../README.md 2>&1 || echo refused-main-checkout\n\
-         git -C ../../.. branch -f main HEAD 2>&1 || echo refused-move-main\n";
-    let output = fixture.run(&spec, &layers, script);
+         git -C ../../.. branch -f main HEAD 2>&1 || echo refused-move-main\n\
+         rm -rf ../../../.git/objects 2>&1 | tail -1\n\
+         git update-ref -d refs/heads/night/t/1 2>&1 || echo refused-update-ref-d\n\
+         rm ../../../.git/refs/heads/night/t/1 && echo deleted-run-branch\n";
+    let (output, found) = fixture.run_guarded(&spec, &layers, script);
     let said = text(&output);
-    for expected in ["committed", "refused-rm-gitfile", "refused-main-checkout", "refused-move-main"] {
+    for expected in ["committed", "refused-rm-gitfile", "refused-main-checkout", "refused-move-main", "refused-update-ref-d", "deleted-run-branch"] {
         assert!(said.contains(expected), "missing {expected} in:\n{said}");
     }
+    assert!(found.iter().any(|f| f.contains("deleted the run branch")), "{found:?}");
     assert!(fixture.work_dir.join(".git").is_file());
     assert_eq!(git(&fixture.repo, &["rev-parse", "main"]), main_before);
+    assert_eq!(git(&fixture.repo, &["log", "--format=%s", "main"]), "start");
+    // Recreated at the last commit HEAD's reflog names.
     assert_eq!(git(&fixture.work_dir, &["log", "-1", "--format=%s"]), "agent work");
 }
 

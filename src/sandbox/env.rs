@@ -41,6 +41,11 @@ pub fn agent_env(plan: &Plan, spec: &SandboxSpec, layers: &ActiveLayers, night: 
     if !layers.any() {
         return env;
     }
+    if let Some(git) = &spec.git {
+        // New objects go to the run's store; the repository's own stays read-only (git.rs).
+        env.set.push(("GIT_OBJECT_DIRECTORY".to_string(), super::git::run_objects(&spec.run_dir).display().to_string()));
+        env.set.push(("GIT_ALTERNATE_OBJECT_DIRECTORIES".to_string(), git.common.join("objects").display().to_string()));
+    }
     let tmp = spec.tmp_dir.display().to_string();
     for name in ["TMPDIR", "TMP", "TEMP"] {
         env.set.push((name.to_string(), tmp.clone()));
@@ -54,7 +59,7 @@ pub fn agent_env(plan: &Plan, spec: &SandboxSpec, layers: &ActiveLayers, night: 
                 let url = format!("http://127.0.0.1:{PROXY_PORT}");
                 env.set.extend(PROXY_VARIABLES.iter().map(|name| (name.to_string(), url.clone())));
             }
-            None => env.remove.extend(PROXY_VARIABLES.iter().map(|s| s.to_string())),
+            None => env.remove.extend(PROXY_VARIABLES.iter().map(ToString::to_string)),
         }
     }
     if layers.mounts {

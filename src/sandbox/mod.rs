@@ -18,6 +18,7 @@
 //! [`Prepared::start_proxy`].
 
 pub mod env;
+pub mod git;
 pub mod landlock;
 pub mod mounts;
 pub mod network;
@@ -132,6 +133,9 @@ pub struct SandboxSpec {
     pub max_processes: u64,
     /// Why some of the above is as it is, for the report.
     pub notes: Vec<String>,
+    /// The work dir's git internals (`None`: not a git work dir night understands).
+    #[serde(skip)]
+    pub git: Option<git::GitPaths>,
 }
 
 impl SandboxSpec {
@@ -157,20 +161,23 @@ impl SandboxSpec {
             .collect();
         writable.push(tmp_dir.clone());
 
-        let git = git_paths(&work_dir, &common);
+        let git = git::GitPaths::find(&work_dir, &common);
         let mut writable_with_mounts = Vec::new();
+        // The agent's new objects go to the run's own store (see `git.rs`).
+        writable.push(git::run_objects(&run_dir));
         match &git {
             Some(git) => {
-                writable.extend([git.objects.clone(), git.logs.clone()]);
-                writable.extend(git.ref_dir.clone());
+                writable.extend(git.ref_dir());
+                writable.extend(git.branch_log_dir.clone());
                 if git.in_place {
-                    // The index and its lock live in the git dir's root, next to config and
-                    // HEAD: writable only when the mount layer keeps those read-only.
+                    // HEAD.lock, the index and COMMIT_EDITMSG live in the git dir's root, next
+                    // to config and hooks: writable only when the mount layer keeps the rest
+                    // of the root read-only.
                     writable_with_mounts.push(git.git_dir.clone());
                 } else {
                     writable.push(git.git_dir.clone());
                 }
-                if git.ref_dir.is_none() {
+                if git.branch.is_none() {
                     notes.push("HEAD is not on a branch: the agent cannot commit".to_string());
                 }
             }
@@ -220,6 +227,7 @@ impl SandboxSpec {
             api_host,
             max_processes: DEFAULT_MAX_PROCESSES,
             notes,
+            git,
         }
     }
 }
@@ -260,57 +268,6 @@ fn minimal_roots(mut paths: Vec<PathBuf>) -> Vec<PathBuf> {
 
 fn canonical(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
-}
-
-/// The git internals of the work dir.
-#[derive(Debug, Clone)]
-struct GitPaths {
-    /// The work dir's own git dir: `.git` in place, `<common>/worktrees/<id>` in a worktree.
-    git_dir: PathBuf,
-    /// The common dir's `objects`.
-    objects: PathBuf,
-    /// The common dir's `logs`.
-    logs: PathBuf,
-    /// The folder holding the run branch's loose ref, and the ref itself.
-    ref_dir: Option<PathBuf>,
-    branch_ref: Option<PathBuf>,
-    /// The common dir.
-    common: PathBuf,
-    /// Whether the git dir is the common dir (no worktree).
-    in_place: bool,
-    /// The worktree's `.git` file, in a worktree.
-    git_file: Option<PathBuf>,
-}
-
-fn git_paths(work_dir: &Path, common: &Path) -> Option<GitPaths> {
-    let dot_git = work_dir.join(".git");
-    let meta = std::fs::symlink_metadata(&dot_git).ok()?;
-    let (git_dir, git_file) = if meta.is_dir() {
-        (dot_git, None)
-    } else {
-        let text = std::fs::read_to_string(&dot_git).ok()?;
-        let target = text.lines().find_map(|line| line.strip_prefix("gitdir:"))?.trim();
-        let target = Path::new(target);
-        let target = if target.is_absolute() { target.to_path_buf() } else { work_dir.join(target) };
-        (canonical(&target), Some(dot_git))
-    };
-    let head = std::fs::read_to_string(git_dir.join("HEAD")).ok()?;
-    let branch_ref = head.trim().strip_prefix("ref: ").filter(|r| r.starts_with("refs/heads/")).map(|r| {
-        let mut path = common.to_path_buf();
-        path.extend(r.split('/'));
-        path
-    });
-    let ref_dir = branch_ref.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf);
-    Some(GitPaths {
-        in_place: git_dir == common,
-        git_dir,
-        objects: common.join("objects"),
-        logs: common.join("logs"),
-        ref_dir,
-        branch_ref,
-        common: common.to_path_buf(),
-        git_file,
-    })
 }
 
 /// The agent's own state: folders it writes beneath, and single files it rewrites in place.
@@ -388,7 +345,7 @@ fn sockets_to_hide(home: Option<&Path>) -> Vec<PathBuf> {
     paths
 }
 
-fn mount_plan(repo: &Path, work_dir: &Path, run_dir: &Path, tmp_dir: &Path, git: Option<&GitPaths>, home: Option<&Path>) -> Vec<MountPlan> {
+fn mount_plan(repo: &Path, work_dir: &Path, run_dir: &Path, tmp_dir: &Path, git: Option<&git::GitPaths>, home: Option<&Path>) -> Vec<MountPlan> {
     let mut mounts = Vec::new();
     let mut push = |path: PathBuf, kind: MountKind| mounts.push(MountPlan { path, kind });
     let exists = |p: &Path| std::fs::symlink_metadata(p).is_ok();
@@ -402,36 +359,53 @@ fn mount_plan(repo: &Path, work_dir: &Path, run_dir: &Path, tmp_dir: &Path, git:
             push(work_dir.to_path_buf(), MountKind::ReadWrite);
         }
     }
+    let run_objects = git::run_objects(run_dir);
+    if run_objects.starts_with(&night_dir) {
+        push(run_objects, MountKind::ReadWrite);
+    }
     if let Some(git) = git {
         if let Some(file) = &git.git_file {
             // `rm -rf .git` in a worktree would cut the work dir from its repository.
             push(file.clone(), MountKind::ReadOnly);
         }
-        let mut read_only: Vec<PathBuf> = Vec::new();
         if git.in_place {
-            read_only.extend(["config", "hooks", "info", "packed-refs", "HEAD", "modules", "worktrees", "refs", "shallow", "description"].iter().map(|n| git.git_dir.join(n)));
-        } else {
-            read_only.extend(["commondir", "gitdir", "config.worktree"].iter().map(|n| git.git_dir.join(n)));
-        }
-        // Packs hold most of the history; loose objects stay writable (see docs/sandbox.md).
-        read_only.extend([git.objects.join("pack"), git.objects.join("info")]);
-        for path in read_only.into_iter().filter(|p| exists(p)) {
-            push(path, MountKind::ReadOnly);
-        }
-        if let (Some(ref_dir), Some(branch_ref)) = (&git.ref_dir, &git.branch_ref) {
-            if git.in_place && exists(ref_dir) {
-                push(ref_dir.clone(), MountKind::ReadWrite);
-            }
-            // The user's other branches next to the run branch stay as they are.
-            if let Ok(entries) = std::fs::read_dir(ref_dir) {
-                let mut siblings: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p != branch_ref).collect();
-                siblings.sort();
-                for sibling in siblings {
-                    push(sibling, MountKind::ReadOnly);
+            // Every entry of the root but git's scratch files: config, hooks, HEAD, refs,
+            // logs, objects, packed-refs, info …; then the run branch's folders again.
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(&git.git_dir)
+                .map(|e| e.flatten().map(|e| e.path()).collect())
+                .unwrap_or_default();
+            entries.sort();
+            for entry in entries {
+                let name = entry.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                if !git::SCRATCH.contains(&name.as_str()) {
+                    push(entry, MountKind::ReadOnly);
                 }
             }
+            push(git.head_log(), MountKind::ReadWrite);
+            for dir in git.ref_dir().iter().chain(&git.branch_log_dir) {
+                push(dir.clone(), MountKind::ReadWrite);
+            }
+        } else {
+            for name in ["commondir", "gitdir"] {
+                push(git.git_dir.join(name), MountKind::ReadOnly);
+            }
         }
-        let _ = &git.common;
+        // The user's other branches (and their reflogs) next to the run branch stay as they are.
+        let branch_log = git.branch.as_deref().map(|b| {
+            let mut path = git.common.join("logs/refs/heads");
+            path.extend(b.split('/'));
+            path
+        });
+        for (dir, own) in [(git.ref_dir(), git.branch_ref.clone()), (git.branch_log_dir.clone(), branch_log)] {
+            let (Some(dir), Some(own)) = (dir, own) else { continue };
+            let mut siblings: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .map(|e| e.flatten().map(|e| e.path()).filter(|p| *p != own).collect())
+                .unwrap_or_default();
+            siblings.sort();
+            for sibling in siblings {
+                push(sibling, MountKind::ReadOnly);
+            }
+        }
     }
     for socket in sockets_to_hide(home) {
         if exists(&socket) && !work_dir.starts_with(&socket) && !run_dir.starts_with(&socket) {
@@ -603,7 +577,26 @@ pub struct Prepared {
 /// Build everything the child will need. Creates the temp folder and the agent kind's state
 /// folders when missing.
 pub fn prepare(spec: &SandboxSpec, layers: &ActiveLayers) -> Result<Prepared, SandboxError> {
-    std::fs::create_dir_all(&spec.tmp_dir).map_err(|source| SandboxError::Io { action: "create", path: spec.tmp_dir.clone(), source })?;
+    let io_error = |action: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| SandboxError::Io { action, path, source }
+    };
+    // Rules and binds need their paths to exist: the temp folder, the run's object store, and
+    // the reflogs a commit appends to.
+    let mut folders = vec![spec.tmp_dir.clone(), git::run_objects(&spec.run_dir).join("pack")];
+    if let Some(git) = &spec.git {
+        folders.extend(git.branch_log_dir.clone());
+        folders.extend(git.head_log().parent().map(Path::to_path_buf));
+    }
+    for folder in &folders {
+        std::fs::create_dir_all(folder).map_err(io_error("create", folder))?;
+    }
+    if let Some(git) = &spec.git {
+        let head_log = git.head_log();
+        if !head_log.exists() {
+            std::fs::write(&head_log, b"").map_err(io_error("create", &head_log))?;
+        }
+    }
     let mut writable = spec.writable.clone();
     if layers.mounts {
         writable.extend(spec.writable_with_mounts.iter().cloned());
