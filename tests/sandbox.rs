@@ -163,12 +163,19 @@ fn writes_outside_the_allowlist_are_refused_by_the_kernel() {
          rm -f README.md 2>&1 || echo refused-rm\n\
          mv src/auth/b.txt src/b.txt 2>&1 || echo refused-rename\n\
          echo x > \"$TMPDIR/t\" && echo ok-tmp\n\
-         echo x > /dev/null && echo ok-devnull",
+         echo x > /dev/null && echo ok-devnull\n\
+         echo ok-stdout > /dev/stdout; echo ok-stderr > /dev/stderr\n\
+         mktemp > /dev/null && echo ok-mktemp\n\
+         echo x > /tmp/night-sandbox-test 2>&1 || echo refused-host-tmp",
         outside = outside.display()
     );
     let output = fixture.run(&spec, &layers, &script);
     let said = text(&output);
-    for expected in ["ok-inside", "refused-readme", "refused-src", "refused-outside", "refused-truncate", "refused-rm", "refused-rename", "ok-tmp", "ok-devnull"] {
+    let expected = [
+        "ok-inside", "refused-readme", "refused-src", "refused-outside", "refused-truncate", "refused-rm", "refused-rename", "ok-tmp",
+        "ok-devnull", "ok-stdout", "ok-stderr", "ok-mktemp", "refused-host-tmp",
+    ];
+    for expected in expected {
         assert!(said.contains(expected), "missing {expected} in:\n{said}");
     }
     assert!(said.contains("Permission denied"), "Landlock answers EACCES:\n{said}");
