@@ -113,7 +113,8 @@ impl Fixture {
     /// Run `script` with bash under the sandbox in the work dir, with the agent's environment.
     fn run(&self, spec: &SandboxSpec, layers: &ActiveLayers, script: &str) -> Output {
         let prepared = Arc::new(sandbox::prepare(spec, layers).expect("prepare"));
-        let env = agent_env(&self.plan, spec, layers, &[("NIGHT_RUN_ID".to_string(), "t".to_string())]);
+        let night = [("NIGHT_RUN_ID".to_string(), "t".to_string()), ("NIGHT_RUN_DIR".to_string(), self.run_dir.display().to_string())];
+        let env = agent_env(&self.plan, spec, layers, &night);
         let mut command = Command::new("bash");
         command.arg("-c").arg(script).current_dir(&self.work_dir).env("NIGHT_TEST_SECRET", "https://hooks.example/s3cret");
         for name in &env.remove {
@@ -199,12 +200,14 @@ fn the_agent_commits_in_place_but_cannot_touch_the_users_branches_or_git_config(
          git config core.hooksPath /tmp/evil 2>&1 || echo refused-config\n\
          echo evil > .git/hooks/pre-commit 2>&1 || echo refused-hook\n\
          echo '{}' > .night/runs/t/journal.jsonl 2>&1 || echo refused-journal\n\
+         echo '{\"tool\":\"Bash\"}' >> \"$NIGHT_RUN_DIR/audit.jsonl\" && echo ok-audit\n\
          git reset -q --hard HEAD~1 && git reset -q --hard HEAD@{1} && echo reset-on-run-branch\n\
          rm -rf .git 2>&1 | tail -1; test -f .git/config && echo config-survives\n\
          echo 'gitdir: /tmp/evil' > .git/commondir && echo wrote-commondir\n";
     let (output, found) = fixture.run_guarded(&spec, &layers, script);
     let said = text(&output);
-    for expected in ["committed", "refused-move-main", "refused-update-ref", "refused-config", "refused-hook", "refused-journal", "wrote-commondir", "config-survives"] {
+    let expected = ["committed", "refused-move-main", "refused-update-ref", "refused-config", "refused-hook", "refused-journal", "ok-audit", "wrote-commondir", "config-survives"];
+    for expected in expected {
         assert!(said.contains(expected), "missing {expected} in:\n{said}");
     }
     assert!(found.iter().any(|f| f.contains("`.git/commondir` (removed)")), "{found:?}");

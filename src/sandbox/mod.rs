@@ -184,7 +184,9 @@ impl SandboxSpec {
             None => notes.push(format!("`{}` has no git dir night understands: the agent cannot commit", work_dir.display())),
         }
 
-        let mut writable_files = Vec::new();
+        // The agent's hooks (`night hook`) append to the run's audit trail: the agent's own
+        // report of its tool calls, so it may write it; the journal stays night's alone.
+        let mut writable_files = vec![run_dir.join(AUDIT_FILE)];
         if let Some(home) = &home {
             let (dirs, files) = state_paths(&plan.agent.kind, home);
             writable.extend(dirs);
@@ -231,6 +233,9 @@ impl SandboxSpec {
         }
     }
 }
+
+/// The hooks' audit trail in the run folder.
+pub const AUDIT_FILE: &str = "audit.jsonl";
 
 /// Devices every program expects to write to; `/dev/pts` for terminals the agent opens itself.
 const DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx", "/dev/pts"];
@@ -360,8 +365,10 @@ fn mount_plan(repo: &Path, work_dir: &Path, run_dir: &Path, tmp_dir: &Path, git:
         }
     }
     let run_objects = git::run_objects(run_dir);
-    if run_objects.starts_with(&night_dir) {
-        push(run_objects, MountKind::ReadWrite);
+    for path in [run_objects, run_dir.join(AUDIT_FILE)] {
+        if path.starts_with(&night_dir) {
+            push(path, MountKind::ReadWrite);
+        }
     }
     if let Some(git) = git {
         if let Some(file) = &git.git_file {
@@ -591,11 +598,10 @@ pub fn prepare(spec: &SandboxSpec, layers: &ActiveLayers) -> Result<Prepared, Sa
     for folder in &folders {
         std::fs::create_dir_all(folder).map_err(io_error("create", folder))?;
     }
-    if let Some(git) = &spec.git {
-        let head_log = git.head_log();
-        if !head_log.exists() {
-            std::fs::write(&head_log, b"").map_err(io_error("create", &head_log))?;
-        }
+    let mut files = vec![spec.run_dir.join(AUDIT_FILE)];
+    files.extend(spec.git.as_ref().map(git::GitPaths::head_log));
+    for file in &files {
+        std::fs::OpenOptions::new().create(true).append(true).open(file).map_err(io_error("create", file))?;
     }
     let mut writable = spec.writable.clone();
     if layers.mounts {
