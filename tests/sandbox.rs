@@ -257,6 +257,31 @@ fn the_agent_commits_in_a_worktree_and_cannot_cut_it_from_the_repository() {
 }
 
 #[test]
+fn landlock_alone_still_keeps_git_and_the_run_folder_read_only() {
+    let caps = sandbox::probe();
+    if !require(caps.landlock_abi.is_some_and(|abi| abi >= sandbox::LANDLOCK_MIN_ABI), "Landlock ABI 3 or later") {
+        return;
+    }
+    // `sandbox auto` on a kernel with Landlock but without user namespaces.
+    let fixture = Fixture::new("  write \"**\"", false);
+    let spec = fixture.spec();
+    let bare = sandbox::Capabilities { user_namespaces: false, mount_namespaces: false, network_namespaces: false, ..caps };
+    let layers = sandbox::layers(&spec, &bare, Sandbox::Auto).expect("auto");
+    assert!(layers.landlock.is_some() && !layers.mounts, "{layers:?}");
+    assert!(layers.gaps.iter().any(|g| g.contains("cannot commit")), "{:?}", layers.gaps);
+    let script = "echo x > src/a.txt && echo ok-src\n\
+         echo x >> README.md && echo ok-root-file\n\
+         echo x > .git/config 2>&1 || echo refused-config\n\
+         rm -rf .git/objects 2>&1 | tail -1; git log -1 --format=%s main\n\
+         echo '{}' > .night/runs/t/journal.jsonl 2>&1 || echo refused-journal\n\
+         git commit -qam work 2>&1 || echo refused-commit\n";
+    let said = text(&fixture.run(&spec, &layers, script));
+    for expected in ["ok-src", "ok-root-file", "refused-config", "start", "refused-journal", "refused-commit"] {
+        assert!(said.contains(expected), "missing {expected} in:\n{said}");
+    }
+}
+
+#[test]
 fn the_temp_folder_is_private_and_capped() {
     if !landlock_and_namespaces() {
         return;

@@ -604,8 +604,18 @@ pub fn prepare(spec: &SandboxSpec, layers: &ActiveLayers) -> Result<Prepared, Sa
         std::fs::OpenOptions::new().create(true).append(true).open(file).map_err(io_error("create", file))?;
     }
     let mut writable = spec.writable.clone();
+    let mut writable_files = spec.writable_files.clone();
     if layers.mounts {
         writable.extend(spec.writable_with_mounts.iter().cloned());
+    } else {
+        // No read-only binds: a folder that holds the git dir or night's folder (the work dir,
+        // when a glob coarsens to it) is opened entry by entry around them instead.
+        let mut protected = vec![spec.run_dir.clone()];
+        protected.extend(spec.run_dir.ancestors().find(|p| p.ends_with(".night")).map(Path::to_path_buf));
+        protected.extend(spec.git.as_ref().filter(|g| g.in_place).map(|g| g.git_dir.clone()));
+        let (dirs, files) = split_around(&writable, &protected);
+        writable = dirs;
+        writable_files.extend(files);
     }
     let planned_tmpfs = spec.mounts.iter().filter(|m| matches!(m.kind, MountKind::Tmpfs { .. })).map(|m| m.path.clone());
     let tmpfs_roots: Vec<PathBuf> = if layers.mounts {
@@ -616,7 +626,7 @@ pub fn prepare(spec: &SandboxSpec, layers: &ActiveLayers) -> Result<Prepared, Sa
         Vec::new()
     };
     let landlock = match layers.landlock {
-        Some(abi) => Some(landlock::prepare(abi, layers.landlock_scopes, &writable, &spec.writable_files, &spec.devices, &tmpfs_roots)?),
+        Some(abi) => Some(landlock::prepare(abi, layers.landlock_scopes, &writable, &writable_files, &spec.devices, &tmpfs_roots)?),
         None => None,
     };
     let user = layers.user_namespace.then(mounts::PreparedUser::current);
@@ -638,6 +648,35 @@ pub fn prepare(spec: &SandboxSpec, layers: &ActiveLayers) -> Result<Prepared, Sa
         step_read,
         step_write,
     })
+}
+
+/// Replace every folder of `writable` that holds a `protected` path by its entries, recursively,
+/// leaving the protected paths out: (folders, files). Writable paths inside a protected one
+/// (the run's temp folder in the run folder) are kept as they are.
+fn split_around(writable: &[PathBuf], protected: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let (mut dirs, mut files) = (Vec::new(), Vec::new());
+    let mut pending: Vec<PathBuf> = writable.to_vec();
+    while let Some(path) = pending.pop() {
+        if protected.contains(&path) {
+            continue;
+        }
+        if !protected.iter().any(|p| p.starts_with(&path)) {
+            dirs.push(path);
+            continue;
+        }
+        for entry in std::fs::read_dir(&path).into_iter().flatten().flatten() {
+            let entry_path = entry.path();
+            match entry.file_type() {
+                Ok(kind) if kind.is_dir() => pending.push(entry_path),
+                Ok(kind) if kind.is_file() => files.push(entry_path),
+                // Symlinks and sockets: writes through a symlink land on its target's rules.
+                _ => {}
+            }
+        }
+    }
+    dirs.sort();
+    files.sort();
+    (dirs, files)
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), SandboxError> {

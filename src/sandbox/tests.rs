@@ -63,3 +63,16 @@ fn layer_names_say_what_is_on() {
     layers.proxy = Some(vec!["api.anthropic.com".into()]);
     assert_eq!(layers.names(), ["landlock-v7", "landlock-scopes", "mounts", "netns", "proxy"]);
 }
+
+#[test]
+fn without_mounts_a_folder_holding_git_is_opened_around_it() {
+    let (_dir, root) = tree();
+    std::fs::create_dir_all(root.join(".git/objects")).expect("mkdir");
+    std::fs::create_dir_all(root.join(".night/runs/t/tmp")).expect("mkdir");
+    let writable = vec![root.clone(), root.join(".night/runs/t/tmp")];
+    let protected = vec![root.join(".git"), root.join(".night")];
+    let (dirs, files) = split_around(&writable, &protected);
+    assert!(dirs.contains(&root.join("src")) && dirs.contains(&root.join(".night/runs/t/tmp")), "{dirs:?}");
+    assert!(!dirs.iter().any(|d| d.starts_with(root.join(".git")) || *d == root), "{dirs:?}");
+    assert_eq!(files, vec![root.join("package.json")]);
+}
