@@ -4,6 +4,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
 
 mod check_command;
+mod notify_command;
+mod run_command;
 
 /// Supervise an AI coding agent overnight.
 #[derive(Debug, Parser)]
@@ -19,6 +21,18 @@ pub struct Cli {
 pub enum Command {
     /// Lint runbooks against the pre-run checklist.
     Check(CheckArgs),
+    /// Run a runbook: the supervised overnight run.
+    Run(RunArgs),
+    /// Send a test message through every notifier of a runbook.
+    Notify(NotifyArgs),
+}
+
+/// `night run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The runbook.
+    #[arg(value_name = "FILE")]
+    pub file: std::path::PathBuf,
 }
 
 /// `night check`.
@@ -35,6 +49,17 @@ pub struct CheckArgs {
     pub deny_warnings: bool,
 }
 
+/// `night notify --test FILE`.
+#[derive(Debug, clap::Args)]
+pub struct NotifyArgs {
+    /// Send a test message through every notifier, whatever its `on` events, and wait for each result.
+    #[arg(long, required = true)]
+    pub test: bool,
+    /// The runbook whose notifiers to test.
+    #[arg(value_name = "FILE")]
+    pub file: std::path::PathBuf,
+}
+
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -49,6 +74,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check(args) => check_command::run(&args),
+        Command::Run(args) => run_command::run(&args),
+        Command::Notify(args) => notify_command::run(&args),
     };
     ExitCode::from(code)
 }

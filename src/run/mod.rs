@@ -1,2 +1,16 @@
+//! `night run`: the supervisor and everything it drives.
+
+pub mod agent;
 pub mod checks;
+pub mod feedback;
 pub mod git;
+pub mod journal;
+pub mod keep_awake;
+pub mod limits;
+pub mod outcome;
+pub mod process;
+pub mod ref_watch;
+pub mod supervisor;
+
+pub use outcome::Outcome;
+pub use supervisor::{run, Finished, Refused, RunOptions};

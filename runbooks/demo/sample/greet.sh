@@ -1,0 +1,4 @@
+# greet NAME: print a greeting for NAME; with no name, greet the world.
+greet() {
+  echo "Hello, $1!"
+}

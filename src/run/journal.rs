@@ -1,0 +1,494 @@
+//! The run's journal: one JSON event a line, appended and flushed to disk as it happens.
+//! It is enough to write the report and to resume; secrets never reach it.
+
+use crate::ast::{OnViolation, RollbackThen, RollbackTo};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// The version of the journal's event schema, written on every line as `v`.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What replaces a secret wherever night writes text.
+pub const REDACTED: &str = "[redacted]";
+
+/// One line of the journal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    /// Schema version.
+    pub v: u32,
+    /// When, RFC 3339 UTC.
+    pub at: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// Everything the journal records. The tag is the `event` field.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum Event {
+    /// The run started: where, on what, with which limits.
+    RunStart(RunStart),
+    /// Whether night keeps the machine awake, and how.
+    KeepAwake {
+        /// A way to inhibit sleep was found and is held.
+        available: bool,
+        /// `systemd-inhibit`, `caffeinate`, or none.
+        method: Option<String>,
+        /// Why it is not available.
+        detail: Option<String>,
+    },
+    /// Something the reader should know that is not an event of its own.
+    Note {
+        /// A short key, e.g. `deny-not-enforced`, `quota-wait`, `usage-not-reported`.
+        topic: String,
+        /// One sentence.
+        message: String,
+    },
+    /// The success checks on the start commit.
+    Baseline {
+        /// Every check's result.
+        checks: Vec<CheckRecord>,
+    },
+    /// An attempt began.
+    AttemptStart {
+        /// 1-based.
+        attempt: u64,
+        /// The most attempts (`None`: until the timeout).
+        of: Option<u64>,
+    },
+    /// An agent session began.
+    SessionStart {
+        /// The attempt.
+        attempt: u64,
+        /// 1-based within the attempt.
+        session: u64,
+        /// The agent's process id (its process group id too).
+        pid: Option<u32>,
+        /// Where the prompt is.
+        prompt_file: String,
+        /// Why this session's prompt differs from the task: `task`, `feedback`, `continue`.
+        prompt_kind: String,
+    },
+    /// An agent session ended.
+    SessionEnd {
+        /// The attempt.
+        attempt: u64,
+        /// The session.
+        session: u64,
+        /// `exited`, `session`, `idle`, `silence`, `tool-loop`, `timeout`, `tokens`, `cost`, `quota`, `interrupted`, `spawn-failed`.
+        reason: String,
+        /// The agent's exit status, when it exited by itself.
+        exit_code: Option<i32>,
+        /// The signal that ended it, if any.
+        signal: Option<i32>,
+        /// How long it ran.
+        duration_ms: u64,
+        /// How much it printed.
+        output_bytes: u64,
+        /// Whether night had to SIGKILL the process group after the grace period.
+        killed: bool,
+    },
+    /// The run branch gained a commit.
+    Commit(CommitRecord),
+    /// Usage reported by the agent.
+    Usage {
+        /// The attempt.
+        attempt: u64,
+        /// Tokens in this report.
+        tokens: u64,
+        /// Cost in this report, US dollars.
+        cost_usd: f64,
+        /// Tokens so far in the run.
+        total_tokens: u64,
+        /// Cost so far in the run.
+        total_cost_usd: f64,
+    },
+    /// A limit fired.
+    Limit {
+        /// `timeout`, `session`, `attempts`, `stuck`, `idle`, `silence`, `tokens`, `cost`, `tool-loop`, `quota`.
+        limit: String,
+        /// The limit as written, e.g. `45m`.
+        value: String,
+        /// The attempt during which it fired.
+        attempt: u64,
+        /// What it ends: `session`, `attempt` or `run`.
+        ends: String,
+    },
+    /// Leftover work committed at a session limit or at the end of the run.
+    Checkpoint {
+        /// The attempt.
+        attempt: u64,
+        /// The commit, or none when there was nothing to commit.
+        commit: Option<String>,
+    },
+    /// An attempt's whole state kept under a ref.
+    AttemptKept {
+        /// The attempt.
+        attempt: u64,
+        /// `refs/night/<run-id>/attempt-<n>`.
+        #[serde(rename = "ref")]
+        refname: String,
+        /// The snapshot commit.
+        commit: String,
+    },
+    /// Paths changed outside `write`.
+    Violation {
+        /// The attempt.
+        attempt: u64,
+        /// Repository-relative paths.
+        paths: Vec<String>,
+        /// `revert` or `stop`.
+        action: OnViolation,
+        /// The commit that restored the paths, when one was needed.
+        revert_commit: Option<String>,
+    },
+    /// The success checks after an attempt.
+    Checks {
+        /// The attempt.
+        attempt: u64,
+        /// Every check held.
+        passed: bool,
+        /// Every check's result.
+        checks: Vec<CheckRecord>,
+        /// The failure signature (`None` when every check held).
+        signature: Option<String>,
+    },
+    /// An attempt ended.
+    AttemptEnd {
+        /// The attempt.
+        attempt: u64,
+        /// It succeeded.
+        passed: bool,
+        /// Why the attempt ended: `exited`, `idle`, `silence`, `tool-loop`, `violation`, …
+        reason: String,
+        /// The failure signature compared by `stuck`.
+        signature: Option<String>,
+        /// The run branch's head after the attempt.
+        head: String,
+    },
+    /// Work rolled back.
+    Rollback {
+        /// The attempt whose results triggered it.
+        attempt: u64,
+        /// The condition as written, e.g. `failing > baseline`.
+        condition: String,
+        /// The measured value and what it was compared with.
+        measured: String,
+        /// `start` or `last-green`.
+        to: RollbackTo,
+        /// The commit the run branch was reset to.
+        target: String,
+        /// Where the rolled-back work is kept.
+        #[serde(rename = "kept")]
+        kept_ref: String,
+        /// `stop` or `retry`.
+        then: RollbackThen,
+    },
+    /// A notification was delivered or gave up.
+    Notification {
+        /// The notifier, secrets removed.
+        notifier: String,
+        /// The notified event.
+        on: String,
+        /// Delivered.
+        delivered: bool,
+        /// How many tries.
+        tries: u32,
+        /// The last error.
+        error: Option<String>,
+    },
+    /// The run ended.
+    RunEnd(RunEnd),
+}
+
+/// The `run-start` event.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunStart {
+    /// The journal schema version.
+    pub schema: u32,
+    /// night's version.
+    pub night_version: String,
+    /// `<name>-<YYYYMMDD-HHMMSS>`.
+    pub run_id: String,
+    /// The run name.
+    pub name: String,
+    /// The runbook's path.
+    pub runbook: String,
+    /// The repository.
+    pub repo: String,
+    /// Where the agent works (the repository, or the run's worktree).
+    pub work_dir: String,
+    /// The run branch.
+    pub branch: String,
+    /// The branch the checkout was on.
+    pub original_branch: Option<String>,
+    /// The commit the run starts from.
+    pub start_commit: String,
+    /// Whether the run works in its own worktree.
+    pub worktree: bool,
+    /// The agent kind.
+    pub agent: String,
+    /// The agent command, for `agent command`.
+    pub agent_command: Option<String>,
+    /// The limits, as written.
+    pub limits: Vec<(String, String)>,
+    /// The success checks, as written.
+    pub checks: Vec<String>,
+    /// Waived checklist rules and why.
+    pub waivers: Vec<(String, String)>,
+    /// night's process id.
+    pub pid: u32,
+}
+
+/// The `run-end` event.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunEnd {
+    /// `success`, `failed`, …
+    pub outcome: String,
+    /// Why, in one phrase.
+    pub reason: String,
+    /// The exit status.
+    pub exit_code: u8,
+    /// Attempts made.
+    pub attempts: u64,
+    /// The run branch's head at the end.
+    pub head: String,
+    /// The commits on the run branch since the start, oldest first.
+    pub commits: Vec<CommitRecord>,
+    /// The diffstat from the start commit to `head`.
+    pub diffstat: DiffRecord,
+    /// How long the run lasted.
+    pub duration_ms: u64,
+    /// Tokens used.
+    pub tokens: u64,
+    /// Cost, US dollars.
+    pub cost_usd: f64,
+}
+
+/// One commit on the run branch.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CommitRecord {
+    /// The attempt during which it appeared (0: not known).
+    pub attempt: u64,
+    /// Full id.
+    pub id: String,
+    /// Short id.
+    pub short: String,
+    /// First line of the message.
+    pub summary: String,
+    /// Files changed.
+    pub files: usize,
+    /// Lines added.
+    pub insertions: usize,
+    /// Lines removed.
+    pub deletions: usize,
+}
+
+/// A diffstat.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct DiffRecord {
+    /// Files changed.
+    pub files: usize,
+    /// Lines added.
+    pub insertions: usize,
+    /// Lines removed.
+    pub deletions: usize,
+    /// Per file: path, added, removed.
+    pub per_file: Vec<(String, usize, usize)>,
+}
+
+/// One success check's result, as journaled.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CheckRecord {
+    /// Position in `success`.
+    pub index: usize,
+    /// The statement as written, e.g. `tests "npm test"`.
+    pub statement: String,
+    /// It held.
+    pub passed: bool,
+    /// Counted tests, for `tests`.
+    pub tests: Option<TestCountsRecord>,
+    /// The count, for `count`.
+    pub count: Option<u64>,
+    /// The command's exit status.
+    pub exit_code: Option<i32>,
+    /// The command ran past `within`.
+    pub timed_out: bool,
+    /// Why it failed, in one phrase.
+    pub reason: Option<String>,
+    /// How long it took.
+    pub duration_ms: u64,
+    /// The end of its output, bounded.
+    pub output_tail: String,
+}
+
+/// Passed, failed and skipped tests.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TestCountsRecord {
+    /// Passed.
+    pub passed: u64,
+    /// Failed.
+    pub failed: u64,
+    /// Skipped.
+    pub skipped: u64,
+}
+
+/// An append-only journal file, shareable between the supervisor and notification tasks.
+#[derive(Clone)]
+pub struct Journal {
+    inner: Arc<Mutex<Inner>>,
+    path: PathBuf,
+}
+
+struct Inner {
+    file: File,
+    secrets: Vec<String>,
+    failed: bool,
+}
+
+impl Journal {
+    /// Create (or append to) the journal at `path`.
+    pub fn open(path: &Path, secrets: Vec<String>) -> io::Result<Self> {
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let inner = Inner { file, secrets: usable_secrets(secrets), failed: false };
+        Ok(Self { inner: Arc::new(Mutex::new(inner)), path: path.to_path_buf() })
+    }
+
+    /// The journal's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Also redact these values from now on.
+    pub fn add_secrets(&self, secrets: Vec<String>) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.secrets.extend(secrets);
+            let all = std::mem::take(&mut inner.secrets);
+            inner.secrets = usable_secrets(all);
+        }
+    }
+
+    /// The secrets being redacted.
+    pub fn secrets(&self) -> Vec<String> {
+        self.inner.lock().map(|inner| inner.secrets.clone()).unwrap_or_default()
+    }
+
+    /// Append one event, stamped now, and flush it to disk. A journal that cannot be written
+    /// does not stop the run: the first failure is printed once, and [`Journal::healthy`] tells.
+    pub fn record(&self, event: Event) {
+        let entry = Entry { v: SCHEMA_VERSION, at: now_rfc3339(), event };
+        let Ok(mut inner) = self.inner.lock() else { return };
+        let line = match serde_json::to_value(&entry) {
+            Ok(mut value) => {
+                redact_value(&mut value, &inner.secrets);
+                value.to_string()
+            }
+            Err(e) => {
+                serde_json::json!({"v": SCHEMA_VERSION, "at": entry.at, "event": "note", "topic": "journal", "message": format!("cannot encode an event: {e}")}).to_string()
+            }
+        };
+        let written = writeln!(inner.file, "{line}").and_then(|()| inner.file.flush()).and_then(|()| inner.file.sync_data());
+        if let Err(e) = written {
+            if !inner.failed {
+                eprintln!("night: cannot write the journal {}: {e}", self.path.display());
+            }
+            inner.failed = true;
+        }
+    }
+
+    /// False once a write failed.
+    pub fn healthy(&self) -> bool {
+        self.inner.lock().is_ok_and(|inner| !inner.failed)
+    }
+}
+
+/// Read every well-formed entry of a journal; a torn last line (a crash mid-write) is skipped.
+pub fn read(path: &Path) -> io::Result<Vec<Entry>> {
+    let file = File::open(path)?;
+    let mut entries = Vec::new();
+    for line in io::BufReader::new(file).lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        if let Ok(entry) = serde_json::from_str::<Entry>(&line) {
+            entries.push(entry);
+        }
+    }
+    Ok(entries)
+}
+
+/// The current time, RFC 3339 UTC with seconds.
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Replace every secret in `text`.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for secret in secrets {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), REDACTED);
+        }
+    }
+    out
+}
+
+fn redact_value(value: &mut Value, secrets: &[String]) {
+    if secrets.is_empty() {
+        return;
+    }
+    match value {
+        Value::String(text) if secrets.iter().any(|s| text.contains(s.as_str())) => *text = redact(text, secrets),
+        Value::Array(items) => items.iter_mut().for_each(|item| redact_value(item, secrets)),
+        Value::Object(map) => map.values_mut().for_each(|item| redact_value(item, secrets)),
+        _ => {}
+    }
+}
+
+/// Longest first, so that a secret containing another is replaced whole; empty values dropped.
+fn usable_secrets(mut secrets: Vec<String>) -> Vec<String> {
+    secrets.retain(|s| !s.is_empty());
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets.dedup();
+    secrets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_versioned_tagged_and_redacted() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("journal.jsonl");
+        let journal = Journal::open(&path, vec!["hunter2-secret".into()]).expect("open");
+        journal.record(Event::Note { topic: "t".into(), message: "token hunter2-secret here".into() });
+        journal.record(Event::AttemptStart { attempt: 1, of: Some(3) });
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(!text.contains("hunter2-secret"), "{text}");
+        let first: Value = serde_json::from_str(text.lines().next().expect("a line")).expect("json");
+        assert_eq!(first["v"], 1);
+        assert_eq!(first["event"], "note");
+        assert_eq!(first["message"], "token [redacted] here");
+        let entries = read(&path).expect("read back");
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[1].event, Event::AttemptStart { attempt: 1, of: Some(3) });
+    }
+
+    #[test]
+    fn a_torn_last_line_is_skipped() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("journal.jsonl");
+        let journal = Journal::open(&path, Vec::new()).expect("open");
+        journal.record(Event::AttemptStart { attempt: 1, of: None });
+        let mut file = OpenOptions::new().append(true).open(&path).expect("append");
+        write!(file, "{{\"v\":1,\"at\":\"x\",\"event\":\"attem").expect("write");
+        assert_eq!(read(&path).expect("read").len(), 1);
+    }
+}

@@ -1,0 +1,330 @@
+//! Supervising one agent process: its own process group, output streamed to `agent.log`
+//! as it comes, and an ending that leaves no descendant behind.
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// Bytes read from the agent at a time; also the longest piece of a line kept while waiting
+/// for its end, so memory stays bounded whatever the agent prints.
+const CHUNK: usize = 64 * 1024;
+
+/// How to start the agent.
+#[derive(Debug, Clone)]
+pub struct SpawnSpec {
+    /// The program.
+    pub program: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// The working directory.
+    pub cwd: PathBuf,
+    /// Variables to set.
+    pub env: Vec<(String, String)>,
+    /// Variables to remove (secrets).
+    pub env_remove: Vec<String>,
+    /// Written to standard input, which is then closed.
+    pub stdin: Vec<u8>,
+}
+
+/// Which output stream a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// Receives text to show (the agent's output, status lines).
+pub type TextSink = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Receives each line of output with its stream.
+pub type LineSink = Arc<dyn Fn(Stream, &str) + Send + Sync>;
+
+/// Where the agent's output goes besides `agent.log`.
+pub struct OutputSinks {
+    /// The log file, opened for appending; shared by both streams.
+    pub log: Arc<std::fs::File>,
+    /// Secrets to remove from what is written.
+    pub redact: Option<regex::bytes::Regex>,
+    /// Receives the output, whole lines at a time, to show it live.
+    pub echo: Option<TextSink>,
+    /// Called with every complete line (lossy UTF-8), for adapters that read the stream.
+    pub on_line: Option<LineSink>,
+}
+
+/// How a supervised process ended.
+#[derive(Debug, Clone, Copy)]
+pub struct Ended {
+    /// The leader's exit status.
+    pub status: Option<ExitStatus>,
+    /// Whether the group had to be killed with SIGKILL after the grace period.
+    pub killed: bool,
+}
+
+/// When the agent last printed.
+#[derive(Clone)]
+pub struct OutputClock {
+    started: Instant,
+    last_output_ms: Arc<AtomicU64>,
+}
+
+impl OutputClock {
+    /// The instant of the last output (the start, if none yet).
+    pub fn last(&self) -> Instant {
+        self.started + Duration::from_millis(self.last_output_ms.load(Ordering::Relaxed))
+    }
+}
+
+/// A running agent in its own process group.
+pub struct Supervised {
+    child: Child,
+    pgid: Pid,
+    started: Instant,
+    last_output_ms: Arc<AtomicU64>,
+    output_bytes: Arc<AtomicU64>,
+    readers: Vec<JoinHandle<()>>,
+    finished: bool,
+}
+
+/// Build a regex that finds any of the secrets, or none when there are no secrets.
+pub fn redactor(secrets: &[String]) -> Option<regex::bytes::Regex> {
+    let alternatives: Vec<String> = secrets.iter().filter(|s| !s.is_empty()).map(|s| regex::escape(s)).collect();
+    if alternatives.is_empty() {
+        return None;
+    }
+    regex::bytes::Regex::new(&alternatives.join("|")).ok()
+}
+
+impl Supervised {
+    /// Start the process in a new process group, feed it its standard input, and stream its output.
+    pub fn spawn(spec: &SpawnSpec, sinks: OutputSinks) -> std::io::Result<Self> {
+        let mut command = Command::new(&spec.program);
+        command
+            .args(&spec.args)
+            .current_dir(&spec.cwd)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        for name in &spec.env_remove {
+            command.env_remove(name);
+        }
+        for (name, value) in &spec.env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn()?;
+        let pid = child.id().ok_or_else(|| std::io::Error::other("the agent exited before it could be supervised"))?;
+        let pgid = Pid::from_raw(i32::try_from(pid).map_err(std::io::Error::other)?);
+
+        if let Some(mut stdin) = child.stdin.take() {
+            let input = spec.stdin.clone();
+            // An agent that never reads its standard input must not block night: write in the
+            // background and ignore a closed pipe.
+            tokio::spawn(async move {
+                let _ = stdin.write_all(&input).await;
+                let _ = stdin.shutdown().await;
+            });
+        }
+
+        let started = Instant::now();
+        let last_output_ms = Arc::new(AtomicU64::new(0));
+        let output_bytes = Arc::new(AtomicU64::new(0));
+        let sinks = Arc::new(sinks);
+        let mut readers = Vec::new();
+        if let Some(stdout) = child.stdout.take() {
+            readers.push(tokio::spawn(pump(stdout, Stream::Stdout, sinks.clone(), started, last_output_ms.clone(), output_bytes.clone())));
+        }
+        if let Some(stderr) = child.stderr.take() {
+            readers.push(tokio::spawn(pump(stderr, Stream::Stderr, sinks, started, last_output_ms.clone(), output_bytes.clone())));
+        }
+        Ok(Self { child, pgid, started, last_output_ms, output_bytes, readers, finished: false })
+    }
+
+    /// The leader's process id, which is also the group id.
+    pub fn pid(&self) -> u32 {
+        self.pgid.as_raw().unsigned_abs()
+    }
+
+    /// When the agent last printed anything (its start, if never).
+    pub fn last_output(&self) -> Instant {
+        self.output_clock().last()
+    }
+
+    /// A handle that tells when the agent last printed, usable while the process is borrowed.
+    pub fn output_clock(&self) -> OutputClock {
+        OutputClock { started: self.started, last_output_ms: self.last_output_ms.clone() }
+    }
+
+    /// Bytes printed so far.
+    pub fn output_bytes(&self) -> u64 {
+        self.output_bytes.load(Ordering::Relaxed)
+    }
+
+    /// How long it has run.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Wait for the leader to exit by itself. Cancel-safe.
+    pub async fn wait(&mut self) -> std::io::Result<ExitStatus> {
+        self.child.wait().await
+    }
+
+    /// End the whole process group: `signals` in turn (e.g. SIGINT, SIGTERM), then SIGKILL once
+    /// `grace` has passed with any member alive. Also used after the leader exited by itself,
+    /// so that children it left behind do not outlive the session.
+    pub async fn terminate(&mut self, signals: &[Signal], grace: Duration) -> Ended {
+        let leader_done = matches!(self.child.try_wait(), Ok(Some(_)));
+        let mut killed = false;
+        if !leader_done || group_alive(self.pgid) {
+            let deadline = Instant::now() + grace;
+            let per_signal = grace / u32::try_from(signals.len().max(1)).unwrap_or(1);
+            for signal in signals {
+                let _ = killpg(self.pgid, *signal);
+                let until = (Instant::now() + per_signal).min(deadline);
+                if self.wait_group_gone(until).await {
+                    break;
+                }
+            }
+            if group_alive(self.pgid) || matches!(self.child.try_wait(), Ok(None)) {
+                let _ = killpg(self.pgid, Signal::SIGKILL);
+                killed = true;
+            }
+        }
+        let status = match tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await {
+            Ok(Ok(status)) => Some(status),
+            _ => None,
+        };
+        // Once the group is gone the pipes close; a process that escaped the group (setsid)
+        // may still hold them, so do not wait for it forever.
+        for reader in &mut self.readers {
+            if tokio::time::timeout(Duration::from_secs(2), &mut *reader).await.is_err() {
+                reader.abort();
+            }
+        }
+        self.finished = true;
+        Ended { status, killed }
+    }
+
+    /// Wait until the leader is reaped and no member of the group is alive, or `until`.
+    async fn wait_group_gone(&mut self, until: Instant) -> bool {
+        loop {
+            let leader_done = tokio::time::timeout_at(until, self.child.wait()).await.is_ok();
+            if leader_done && !group_alive(self.pgid) {
+                return true;
+            }
+            if Instant::now() >= until {
+                return false;
+            }
+            // Only while ending a session: members other than the leader give no signal when
+            // they exit, so look again shortly.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Supervised {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = killpg(self.pgid, Signal::SIGKILL);
+        }
+    }
+}
+
+/// Whether any live (non-zombie) process belongs to the group.
+pub fn group_alive(pgid: Pid) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return killpg(pgid, None).is_ok();
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if !name.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+            // The command name may contain spaces and parentheses: fields start after the last `)`.
+            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else { continue };
+            let mut fields = rest.split_whitespace();
+            let state = fields.next().unwrap_or("Z");
+            let _ppid = fields.next();
+            let pgrp = fields.next().and_then(|p| p.parse::<i32>().ok());
+            if pgrp == Some(pgid.as_raw()) && state != "Z" && state != "X" {
+                return true;
+            }
+        }
+        false
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        killpg(pgid, None).is_ok()
+    }
+}
+
+/// Copy one stream to the log (whole lines per write, so the two streams never tear each
+/// other's lines), echo it, hand lines to the adapter, and note when output last came.
+async fn pump(
+    mut reader: impl AsyncRead + Unpin,
+    stream: Stream,
+    sinks: Arc<OutputSinks>,
+    started: Instant,
+    last_output_ms: Arc<AtomicU64>,
+    output_bytes: Arc<AtomicU64>,
+) {
+    let mut buffer = vec![0u8; CHUNK];
+    let mut pending: Vec<u8> = Vec::with_capacity(CHUNK);
+    loop {
+        let read = match reader.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        last_output_ms.fetch_max(elapsed, Ordering::Relaxed);
+        output_bytes.fetch_add(read as u64, Ordering::Relaxed);
+        pending.extend_from_slice(&buffer[..read]);
+        let cut = match pending.iter().rposition(|b| *b == b'\n') {
+            Some(last_newline) => last_newline + 1,
+            None if pending.len() >= CHUNK => pending.len(),
+            None => continue,
+        };
+        let complete: Vec<u8> = pending.drain(..cut).collect();
+        emit(&complete, stream, &sinks);
+    }
+    if !pending.is_empty() {
+        pending.push(b'\n');
+        emit(&pending, stream, &sinks);
+    }
+}
+
+fn emit(bytes: &[u8], stream: Stream, sinks: &OutputSinks) {
+    let redacted = match &sinks.redact {
+        Some(regex) => regex.replace_all(bytes, crate::run::journal::REDACTED.as_bytes()),
+        None => std::borrow::Cow::Borrowed(bytes),
+    };
+    let _ = (&*sinks.log).write_all(&redacted);
+    if sinks.echo.is_none() && sinks.on_line.is_none() {
+        return;
+    }
+    let text = String::from_utf8_lossy(&redacted);
+    if let Some(on_line) = &sinks.on_line {
+        for line in text.lines() {
+            on_line(stream, line);
+        }
+    }
+    if let Some(echo) = &sinks.echo {
+        echo(&text);
+    }
+}

@@ -1,0 +1,967 @@
+//! The supervised run of RUN.md, step by step: preflight, baseline, the attempt loop with
+//! its limits, permissions, checks and rollback, and the end (journal, report, notifications).
+
+use crate::ast::{Check, Comparison, Event as NotifyEvent, OnViolation, RollbackThen, RollbackTo, RollbackWhen, Target, TestMetric, Value};
+use crate::diagnostic::Code;
+use crate::notify::{CheckSummary, Dispatcher, Message, Settings};
+use crate::plan::Plan;
+use crate::run::agent::{adapter_for, Adapter, AgentSignal, LaunchContext};
+use crate::run::checks::{baseline_from, failure_signature, run_checks, Baseline, CheckResult};
+use crate::run::feedback::{attempt_prompt, continue_prompt, AttemptFeedback};
+use crate::run::git::RunGit;
+use crate::run::journal::{self, CheckRecord, CommitRecord, DiffRecord, Event, Journal, RunEnd, RunStart, TestCountsRecord};
+use crate::run::keep_awake::KeepAwake;
+use crate::run::limits::{Budget, Ends, Limit, SessionClock, StuckTracker};
+use crate::run::outcome::Outcome;
+use crate::run::process::{redactor, LineSink, OutputSinks, SpawnSpec, Supervised, TextSink};
+use crate::run::ref_watch::{git_dir_of, RefWatch};
+use crate::time::format_duration;
+use git2::Oid;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+/// How long notifications may take at the end of the run before night exits anyway.
+const NOTIFY_FLUSH: Duration = Duration::from_secs(30);
+/// The most of a check's output kept in the journal.
+const JOURNAL_TAIL: usize = 4 * 1024;
+
+/// Reads an environment variable.
+pub type EnvReader = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// What the caller (the CLI, a test) decides about a run.
+pub struct RunOptions {
+    /// Between SIGTERM and SIGKILL when ending the agent.
+    pub grace: Duration,
+    /// Receives the agent's output lines as they come (for a terminal).
+    pub echo: Option<TextSink>,
+    /// Receives one line per step of the run, for the live status.
+    pub status: TextSink,
+    /// Reads environment variables (secrets for the notifiers).
+    pub env: EnvReader,
+}
+
+/// Why a run did not start; nothing was changed. Exit status 2.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Refused {
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub help: Option<String>,
+}
+
+/// How a run that started ended.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Why, in one phrase.
+    pub reason: String,
+    /// The run id.
+    pub run_id: String,
+    /// The run folder.
+    pub run_dir: PathBuf,
+    /// The report written there.
+    pub report: PathBuf,
+}
+
+/// Run a checked plan to its end.
+pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> {
+    let interrupts = Interrupts::listen();
+    let started_at = chrono::Utc::now();
+    let run_id = format!("{}-{}", plan.name, started_at.format("%Y%m%d-%H%M%S"));
+    let branch = plan.branch_template.replace("{name}", &plan.name).replace("{date}", &started_at.format("%Y%m%d-%H%M").to_string());
+    let adapter: Arc<dyn Adapter> = Arc::from(adapter_for(&plan.agent).map_err(|e| Refused { message: e.to_string(), help: None })?);
+
+    let mut secret_names = secret_names(plan);
+    let env = options.env.clone();
+    let mut secrets: Vec<String> = secret_names.iter().filter_map(|name| env(name)).collect();
+    let journal_cell: Arc<OnceLock<Journal>> = Arc::new(OnceLock::new());
+    let deliveries = journal_cell.clone();
+    let lookup = |name: &str| env(name);
+    // `command` notifiers run in the repository, where a runbook's `./notify.sh` lives.
+    let settings = Settings::from_lookup(&lookup).in_dir(&plan.repo);
+    let dispatcher = Dispatcher::with_settings(
+        &plan.notifiers,
+        &lookup,
+        Box::new(move |delivery| {
+            if let Some(journal) = deliveries.get() {
+                journal.record(Event::Notification {
+                    notifier: delivery.notifier.clone(),
+                    on: delivery.event.name().to_string(),
+                    delivered: delivery.delivered,
+                    tries: delivery.tries,
+                    error: delivery.error.clone(),
+                });
+            }
+        }),
+        settings,
+    )
+    .map_err(|e| Refused { message: format!("cannot set up the notifiers: {e}"), help: None })?;
+    secrets.extend(dispatcher.secrets());
+    secret_names.extend(dispatcher.env_names());
+    secret_names.sort();
+    secret_names.dedup();
+
+    let runbook_relative = plan.runbook_path.strip_prefix(&plan.repo).ok().map(|p| p.to_string_lossy().replace('\\', "/"));
+    let (git, start) = RunGit::preflight(&plan.repo, &branch, plan.worktree, &run_id, runbook_relative.as_deref())
+        .map_err(|e| Refused { message: e.to_string(), help: Some("Nothing was changed.".into()) })?;
+
+    // From here on the run has started: every failure is journaled and ends as `crashed`.
+    let run_dir = plan.repo.join(".night").join("runs").join(&run_id);
+    let journal = match open_run_folder(plan, &run_dir, secrets.clone()) {
+        Ok(journal) => journal,
+        Err(e) => {
+            (options.status)(&format!("night: cannot create the run folder {}: {e}", run_dir.display()));
+            return Ok(Finished {
+                outcome: Outcome::Crashed,
+                reason: format!("cannot create the run folder: {e}"),
+                run_id,
+                report: run_dir.join("report.md"),
+                run_dir,
+            });
+        }
+    };
+    let _ = journal_cell.set(journal.clone());
+
+    let mut supervisor = Supervisor {
+        plan,
+        options,
+        adapter,
+        git,
+        start,
+        run_id,
+        branch,
+        run_dir,
+        journal,
+        dispatcher,
+        secrets,
+        secret_names,
+        interrupts,
+        started: Instant::now(),
+        started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        run_deadline: Instant::now() + plan.limits.timeout,
+        attempt: 0,
+        budget: Budget::default(),
+        seen_commits: HashSet::new(),
+        commits: Vec::new(),
+        last_checks: None,
+        last_green: start,
+        baseline: None,
+        quota_waited: false,
+        stopped_for_violation: false,
+    };
+    Ok(supervisor.supervise().await)
+}
+
+/// The names of every `env.X` in the runbook: secrets, kept out of the agent's environment.
+fn secret_names(plan: &Plan) -> Vec<String> {
+    let mut names: Vec<String> = plan
+        .notifiers
+        .iter()
+        .flat_map(|notifier| notifier.value.channel.values())
+        .filter_map(|value| match &value.value {
+            Value::Env(name) => Some(name.clone()),
+            Value::Literal(_) => None,
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn open_run_folder(plan: &Plan, run_dir: &Path, secrets: Vec<String>) -> std::io::Result<Journal> {
+    std::fs::create_dir_all(run_dir)?;
+    std::fs::write(run_dir.join("runbook.night"), &plan.source.text)?;
+    std::fs::File::create(run_dir.join("agent.log"))?;
+    Journal::open(&run_dir.join("journal.jsonl"), secrets)
+}
+
+/// SIGINT, SIGTERM and SIGHUP to night, counted: the first ends the run cleanly, the second
+/// skips the remaining checks.
+struct Interrupts {
+    count: watch::Receiver<u32>,
+}
+
+impl Interrupts {
+    fn listen() -> Self {
+        let (sender, count) = watch::channel(0u32);
+        tokio::spawn(async move {
+            use tokio::signal::unix::{signal, SignalKind};
+            let (Ok(mut int), Ok(mut term), Ok(mut hup)) =
+                (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup()))
+            else {
+                return;
+            };
+            loop {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                    _ = hup.recv() => {}
+                }
+                sender.send_modify(|n| *n += 1);
+            }
+        });
+        Self { count }
+    }
+
+    fn count(&self) -> u32 {
+        *self.count.borrow()
+    }
+
+    /// Resolves once at least `n` signals have arrived.
+    async fn reached(&self, n: u32) {
+        let mut count = self.count.clone();
+        let _ = count.wait_for(|c| *c >= n).await;
+    }
+}
+
+/// How one agent session ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum SessionEnd {
+    /// The agent exited by itself.
+    Exited(Option<i32>),
+    /// A limit fired.
+    Limit(Limit),
+    /// The provider's quota stopped it and `quota wait` allows one wait.
+    QuotaWait(Duration),
+    /// night was told to stop.
+    Interrupted,
+    /// The agent could not be started.
+    SpawnFailed,
+}
+
+impl SessionEnd {
+    fn reason(self) -> &'static str {
+        match self {
+            SessionEnd::Exited(_) => "exited",
+            SessionEnd::Limit(limit) => limit.name(),
+            SessionEnd::QuotaWait(_) => "quota",
+            SessionEnd::Interrupted => "interrupted",
+            SessionEnd::SpawnFailed => "spawn-failed",
+        }
+    }
+}
+
+/// How an attempt's sessions ended, before the checks.
+struct AttemptWork {
+    ended_by: Option<Limit>,
+    run_limit: Option<Limit>,
+    interrupted: bool,
+    violation: Option<Vec<String>>,
+    stop_for_violation: bool,
+    spawn_failed: bool,
+}
+
+/// A failure of night itself: the run ends as `crashed`.
+struct Crash(String);
+
+impl<E: std::fmt::Display> From<E> for Crash {
+    fn from(error: E) -> Self {
+        Crash(error.to_string())
+    }
+}
+
+struct Supervisor<'a> {
+    plan: &'a Plan,
+    options: RunOptions,
+    adapter: Arc<dyn Adapter>,
+    git: RunGit,
+    start: Oid,
+    run_id: String,
+    branch: String,
+    run_dir: PathBuf,
+    journal: Journal,
+    dispatcher: Dispatcher,
+    secrets: Vec<String>,
+    secret_names: Vec<String>,
+    interrupts: Interrupts,
+    started: Instant,
+    started_at: String,
+    run_deadline: Instant,
+    attempt: u64,
+    budget: Budget,
+    seen_commits: HashSet<String>,
+    commits: Vec<CommitRecord>,
+    last_checks: Option<Vec<CheckRecord>>,
+    last_green: Oid,
+    baseline: Option<Baseline>,
+    quota_waited: bool,
+    stopped_for_violation: bool,
+}
+
+impl Supervisor<'_> {
+    async fn supervise(&mut self) -> Finished {
+        let mut keep_awake = KeepAwake::start().await;
+        self.journal_start(&keep_awake);
+        let (outcome, reason) = match self.attempts().await {
+            Ok(ending) => ending,
+            Err(Crash(message)) => {
+                self.note("crash", &format!("night failed: {message}"));
+                (Outcome::Crashed, format!("night failed: {message}"))
+            }
+        };
+        let finished = self.finish(outcome, reason).await;
+        keep_awake.stop().await;
+        finished
+    }
+
+    fn status(&self, line: &str) {
+        (self.options.status)(line);
+    }
+
+    fn note(&self, topic: &str, message: &str) {
+        self.journal.record(Event::Note { topic: topic.into(), message: message.into() });
+    }
+
+    fn journal_start(&mut self, keep_awake: &KeepAwake) {
+        let plan = self.plan;
+        let limits = &plan.limits;
+        let mut written = vec![("timeout".to_string(), format_duration(limits.timeout))];
+        let durations = [("session", limits.session), ("idle", limits.idle), ("silence", limits.silence), ("quota wait", limits.quota_wait)];
+        written.extend(durations.iter().filter_map(|(name, d)| d.map(|d| ((*name).to_string(), format_duration(d)))));
+        written.extend(limits.attempts.map(|n| ("attempts".to_string(), n.to_string())));
+        written.extend(limits.stuck.map(|n| ("stuck".to_string(), n.to_string())));
+        written.extend(limits.tokens.map(|n| ("tokens".to_string(), n.to_string())));
+        written.extend(limits.cost.map(|c| ("cost".to_string(), c.to_string())));
+        let agent_command = match &plan.agent.kind {
+            crate::ast::AgentKind::Command(command) => Some(command.value.clone()),
+            _ => None,
+        };
+        self.journal.record(Event::RunStart(RunStart {
+            schema: journal::SCHEMA_VERSION,
+            night_version: env!("CARGO_PKG_VERSION").to_string(),
+            run_id: self.run_id.clone(),
+            name: plan.name.clone(),
+            runbook: plan.runbook_path.display().to_string(),
+            repo: plan.repo.display().to_string(),
+            work_dir: self.git.work_dir().display().to_string(),
+            branch: self.branch.clone(),
+            original_branch: self.git.original_branch().map(str::to_string),
+            start_commit: self.start.to_string(),
+            worktree: plan.worktree,
+            agent: self.adapter.kind().to_string(),
+            agent_command,
+            limits: written,
+            checks: plan.checks.iter().map(|c| statement(plan, c.span)).collect(),
+            waivers: plan.waivers.iter().map(|(code, reason)| (code.name().to_string(), reason.clone())).collect(),
+            pid: std::process::id(),
+        }));
+        self.journal.record(Event::KeepAwake {
+            available: keep_awake.available(),
+            method: keep_awake.method.clone(),
+            detail: keep_awake.detail.clone(),
+        });
+        let denies = !plan.permissions.deny.is_empty() || plan.permissions.deny_irreversible;
+        if denies && !self.adapter.enforces_deny() {
+            self.note(
+                "deny-not-enforced",
+                &format!("`agent {}` has no hooks: `deny` cannot be enforced before a command runs; night checks every changed path against `write` after each session", self.adapter.kind()),
+            );
+        }
+        if (plan.limits.tokens.is_some() || plan.limits.cost.is_some()) && !self.adapter.reports_usage() {
+            self.note("usage-not-reported", &format!("`agent {}` reports no usage: `tokens` and `cost` cannot fire", self.adapter.kind()));
+        }
+        if plan.limits.quota_wait.is_some() && !self.adapter.reports_quota() {
+            self.note("quota-wait", &format!("`agent {}` reports no usage limit: `quota wait` is a no-op", self.adapter.kind()));
+        }
+        self.status(&format!("night: run {} on branch {} in {}", self.run_id, self.branch, self.git.work_dir().display()));
+    }
+
+    /// Baseline, then attempts until an outcome.
+    async fn attempts(&mut self) -> Result<(Outcome, String), Crash> {
+        self.status("night: measuring the baseline");
+        let Some(results) = self.checks(None).await else {
+            return Ok((Outcome::Interrupted, "interrupted during the baseline".into()));
+        };
+        let records = self.records(&results);
+        self.journal.record(Event::Baseline { checks: records.clone() });
+        self.baseline = Some(baseline_from(&results));
+        if self.interrupts.count() > 0 {
+            return Ok((Outcome::Interrupted, "interrupted during the baseline".into()));
+        }
+        let all_hold = !results.is_empty() && results.iter().all(|r| r.passed);
+        if all_hold {
+            let waived = self.plan.waivers.iter().any(|(code, _)| *code == Code::SuccessAlreadyHolds);
+            if !waived {
+                return Ok((Outcome::NothingToDo, "every success check already holds on the start commit; the checks cannot tell whether the agent did anything".into()));
+            }
+            self.note("success-already-holds", "every success check already holds on the start commit (waived)");
+        }
+        self.notify(NotifyEvent::Start, &format!("started on {}", self.branch), None);
+
+        let mut stuck = StuckTracker::default();
+        let mut feedback: Option<AttemptFeedback> = None;
+        loop {
+            if self.plan.limits.attempts.is_some_and(|max| self.attempt >= max) {
+                return Ok((Outcome::Failed, format!("{} attempts used up without success", self.attempt)));
+            }
+            if Instant::now() >= self.run_deadline {
+                return Ok((Outcome::Timeout, Limit::Timeout.explain(&self.plan.limits)));
+            }
+            self.attempt += 1;
+            let attempt = self.attempt;
+            self.journal.record(Event::AttemptStart { attempt, of: self.plan.limits.attempts });
+            let of = self.plan.limits.attempts.map(|n| format!("/{n}")).unwrap_or_default();
+            self.status(&format!("night: attempt {attempt}{of}"));
+            let prompt = attempt_prompt(&self.plan.prompt, attempt, self.plan.limits.attempts, feedback.as_ref());
+            let work = self.attempt_sessions(prompt, feedback.is_some()).await?;
+
+            let refname = format!("refs/night/{}/attempt-{attempt}", self.run_id);
+            let kept = self.git.snapshot(&refname, &format!("night: state after attempt {attempt} of {}", self.run_id))?;
+            self.journal.record(Event::AttemptKept { attempt, refname, commit: kept.to_string() });
+
+            if work.stop_for_violation {
+                self.stopped_for_violation = true;
+                return Ok((Outcome::Failed, "permission violation: the agent wrote outside `write` (on violation stop)".into()));
+            }
+            if work.spawn_failed {
+                return Ok((Outcome::Crashed, "the agent could not be started".into()));
+            }
+            self.status(&format!("night: checking attempt {attempt}"));
+            let Some(results) = self.checks(self.baseline.as_ref()).await else {
+                return Ok((Outcome::Interrupted, "interrupted; the checks were skipped".into()));
+            };
+            let records = self.records(&results);
+            let checks_hold = !results.is_empty() && results.iter().all(|r| r.passed);
+            let check_signature = (!checks_hold).then(|| failure_signature(&results));
+            self.journal.record(Event::Checks { attempt, passed: checks_hold, checks: records.clone(), signature: check_signature.clone() });
+            self.last_checks = Some(records.clone());
+            let passed_count = records.iter().filter(|r| r.passed).count();
+            self.status(&format!("night: {passed_count}/{} checks hold", records.len()));
+            for failed in records.iter().filter(|r| !r.passed) {
+                self.status(&format!("night:   `{}` failed: {}", failed.statement, failed.reason.as_deref().unwrap_or("it did not hold")));
+            }
+            let success = checks_hold && work.violation.is_none();
+            let head = self.git.head()?;
+
+            let reason = match (&work.violation, work.ended_by) {
+                (Some(_), _) => "violation".to_string(),
+                (None, Some(limit)) => limit.name().to_string(),
+                (None, None) => "exited".to_string(),
+            };
+            let signature = match (&work.violation, work.ended_by, &check_signature) {
+                _ if success => None,
+                (Some(paths), _, check) => Some(format!("violation:{}:{}", paths.join(","), check.clone().unwrap_or_default())),
+                (None, Some(limit), _) => Some(limit.name().to_string()),
+                (None, None, check) => check.clone(),
+            };
+            self.journal.record(Event::AttemptEnd { attempt, passed: success, reason, signature: signature.clone(), head: head.to_string() });
+            let verdict = if success { "succeeded" } else { "failed" };
+            self.notify(NotifyEvent::Attempt, &format!("attempt {attempt} {verdict}: {passed_count}/{} checks hold", records.len()), signature.clone());
+
+            if work.interrupted {
+                return Ok((Outcome::Interrupted, "stopped by a signal (Ctrl-C or `night stop`)".into()));
+            }
+            if success {
+                return Ok((Outcome::Success, format!("every success check held after attempt {attempt}")));
+            }
+            if let Some(limit) = work.run_limit {
+                let outcome = if limit == Limit::Timeout { Outcome::Timeout } else { Outcome::Budget };
+                return Ok((outcome, limit.explain(&self.plan.limits)));
+            }
+
+            let mut next = AttemptFeedback {
+                attempt,
+                failed_checks: records.iter().filter(|r| !r.passed).cloned().collect(),
+                violation: work.violation.clone().map(|paths| (paths, true)),
+                ended_because: work.ended_by.map(|limit| limit.explain(&self.plan.limits)),
+                rolled_back: None,
+            };
+            match self.rollback(&results, kept)? {
+                Some((RollbackThen::Stop, what)) => return Ok((Outcome::RolledBack, what)),
+                Some((RollbackThen::Retry, what)) => next.rolled_back = Some(what),
+                None => {}
+            }
+            if let Some(signature) = &signature {
+                if stuck.record(signature, self.plan.limits.stuck) {
+                    return Ok((Outcome::Stuck, format!("the same failure {} attempts in a row", stuck.repeats())));
+                }
+            }
+            feedback = Some(next);
+        }
+    }
+
+    /// Every session of one attempt: the first with the attempt's prompt, then fresh ones
+    /// after each `session` limit.
+    async fn attempt_sessions(&mut self, first_prompt: String, with_feedback: bool) -> Result<AttemptWork, Crash> {
+        let attempt = self.attempt;
+        let mut work = AttemptWork { ended_by: None, run_limit: None, interrupted: false, violation: None, stop_for_violation: false, spawn_failed: false };
+        let mut prompt = first_prompt;
+        let mut prompt_kind = if with_feedback { "feedback" } else { "task" };
+        for session in 1.. {
+            if Instant::now() >= self.run_deadline {
+                work.run_limit = Some(Limit::Timeout);
+                break;
+            }
+            let session_start = self.git.snapshot(&format!("refs/night/{}/session-start", self.run_id), "night: state at the start of a session")?;
+            let end = self.session(&prompt, prompt_kind, session).await?;
+            self.poll_commits();
+
+            let changed = self.git.changed_paths_since(session_start)?;
+            let outside: Vec<String> = changed.into_iter().filter(|path| !self.plan.permissions.may_write(path)).collect();
+            if !outside.is_empty() {
+                let action = self.plan.permissions.on_violation;
+                let revert_commit = match action {
+                    OnViolation::Revert => self.git.revert_paths(session_start, &outside)?.map(|oid| oid.to_string()),
+                    OnViolation::Stop => None,
+                };
+                self.journal.record(Event::Violation { attempt, paths: outside.clone(), action, revert_commit });
+                let shown = outside.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+                self.status(&format!("night: violation: wrote outside `write`: {shown}"));
+                self.notify(NotifyEvent::Violation, "the agent wrote outside `write`", Some(shown.clone()));
+                let mut all = work.violation.take().unwrap_or_default();
+                all.extend(outside);
+                work.violation = Some(all);
+                if action == OnViolation::Stop {
+                    work.stop_for_violation = true;
+                    break;
+                }
+            }
+
+            match end {
+                SessionEnd::Exited(_) => break,
+                SessionEnd::SpawnFailed => {
+                    work.spawn_failed = true;
+                    break;
+                }
+                SessionEnd::Interrupted => {
+                    work.interrupted = true;
+                    break;
+                }
+                SessionEnd::Limit(limit) => match limit.ends() {
+                    Ends::Session => {
+                        let commit = self.git.checkpoint(&format!("night: checkpoint at the session limit (attempt {attempt}, session {session})"))?;
+                        self.journal.record(Event::Checkpoint { attempt, commit: commit.map(|c| c.to_string()) });
+                        self.poll_commits();
+                        prompt = continue_prompt(&self.plan.prompt, attempt, session + 1, &limit.explain(&self.plan.limits), &self.commits, self.last_checks.as_deref());
+                        prompt_kind = "continue";
+                    }
+                    Ends::Attempt => {
+                        work.ended_by = Some(limit);
+                        break;
+                    }
+                    Ends::Run => {
+                        work.run_limit = Some(limit);
+                        break;
+                    }
+                },
+                SessionEnd::QuotaWait(wait) => {
+                    self.status(&format!("night: the provider's usage limit: waiting {}", format_duration(wait)));
+                    let interrupted = tokio::select! {
+                        () = tokio::time::sleep(wait) => false,
+                        () = self.interrupts.reached(self.interrupts.count() + 1) => true,
+                    };
+                    if interrupted {
+                        work.interrupted = true;
+                        break;
+                    }
+                    prompt = continue_prompt(&self.plan.prompt, attempt, session + 1, "the provider's usage limit stopped the agent", &self.commits, self.last_checks.as_deref());
+                    prompt_kind = "continue";
+                }
+            }
+        }
+        Ok(work)
+    }
+
+    /// One agent session, watched until it exits or a limit fires.
+    async fn session(&mut self, prompt: &str, prompt_kind: &str, session: u64) -> Result<SessionEnd, Crash> {
+        let attempt = self.attempt;
+        let prompt_file = self.run_dir.join(format!("prompt-{attempt}-{session}.md"));
+        std::fs::write(&prompt_file, prompt)?;
+        let context = LaunchContext {
+            prompt,
+            prompt_file: &prompt_file,
+            work_dir: self.git.work_dir(),
+            run_dir: &self.run_dir,
+            run_id: &self.run_id,
+            attempt,
+            session,
+        };
+        let launch = self.adapter.launch(&context);
+        let mut env = launch.env.clone();
+        env.extend([
+            ("NIGHT_PROMPT_FILE".to_string(), prompt_file.display().to_string()),
+            ("NIGHT_RUN_ID".to_string(), self.run_id.clone()),
+            ("NIGHT_RUN_DIR".to_string(), self.run_dir.display().to_string()),
+            ("NIGHT_ATTEMPT".to_string(), attempt.to_string()),
+            ("NIGHT_SESSION".to_string(), session.to_string()),
+        ]);
+        let spec = SpawnSpec {
+            program: launch.program.clone(),
+            args: launch.args.clone(),
+            cwd: self.git.work_dir().to_path_buf(),
+            env,
+            env_remove: self.secret_names.clone(),
+            stdin: launch.stdin.clone(),
+        };
+        let (signal_sender, mut signals) = mpsc::channel::<AgentSignal>(256);
+        let on_line: Option<LineSink> = if self.adapter.reads_output() {
+            let parser = self.adapter.clone();
+            Some(Arc::new(move |stream, line| {
+                for signal in parser.parse_line(stream, line) {
+                    let _ = signal_sender.try_send(signal);
+                }
+            }))
+        } else {
+            None
+        };
+        let log = std::fs::OpenOptions::new().append(true).create(true).open(self.run_dir.join("agent.log"))?;
+        let sinks = OutputSinks { log: Arc::new(log), redact: redactor(&self.secrets), echo: self.options.echo.clone(), on_line };
+        let spawned_at = Instant::now();
+        let mut process = match Supervised::spawn(&spec, sinks) {
+            Ok(process) => process,
+            Err(e) => {
+                self.journal.record(Event::SessionStart { attempt, session, pid: None, prompt_file: prompt_file.display().to_string(), prompt_kind: prompt_kind.into() });
+                self.note("spawn-failed", &format!("cannot start the agent: {e}"));
+                self.journal.record(Event::SessionEnd { attempt, session, reason: "spawn-failed".into(), exit_code: None, signal: None, duration_ms: 0, output_bytes: 0, killed: false });
+                return Ok(SessionEnd::SpawnFailed);
+            }
+        };
+        self.journal.record(Event::SessionStart {
+            attempt,
+            session,
+            pid: Some(process.pid()),
+            prompt_file: prompt_file.display().to_string(),
+            prompt_kind: prompt_kind.into(),
+        });
+        self.status(&format!("night: agent started (attempt {attempt}, session {session}, pid {})", process.pid()));
+
+        let ref_path = self.git.ref_path();
+        let mut ref_watch = match RefWatch::new(&ref_path, git_dir_of(&ref_path, &self.branch).as_deref()) {
+            Ok(watch) => Some(watch),
+            Err(e) => {
+                self.note("ref-watch", &format!("cannot watch the run branch ({e}); new commits are looked for when a limit is due"));
+                None
+            }
+        };
+        let mut clock = SessionClock::new(self.plan.limits, self.run_deadline, spawned_at);
+        let interrupt_base = self.interrupts.count();
+        let end = loop {
+            let (deadline, _) = clock.next_deadline(process.last_output());
+            let output = process.output_clock();
+            tokio::select! {
+                status = process.wait() => break SessionEnd::Exited(status.ok().and_then(|s| s.code())),
+                () = tokio::time::sleep_until(deadline) => {
+                    let now = Instant::now();
+                    if let Some(limit) = clock.fired(now, output.last()) {
+                        // A commit inotify did not report still counts as progress.
+                        if limit == Limit::Idle && self.poll_commits() {
+                            clock.on_commit(now);
+                            continue;
+                        }
+                        break SessionEnd::Limit(limit);
+                    }
+                }
+                Some(()) = async { match ref_watch.as_mut() { Some(watch) => watch.changed().await, None => std::future::pending().await } } => {
+                    if self.poll_commits() {
+                        clock.on_commit(Instant::now());
+                    }
+                }
+                Some(signal) = signals.recv() => {
+                    if let Some(end) = self.on_agent_signal(signal, &mut clock) {
+                        break end;
+                    }
+                }
+                () = self.interrupts.reached(interrupt_base + 1) => break SessionEnd::Interrupted,
+            }
+        };
+        if let SessionEnd::Limit(limit) = end {
+            self.journal.record(Event::Limit { limit: limit.name().into(), value: limit.value(&self.plan.limits), attempt, ends: ends_name(limit.ends()).into() });
+            self.status(&format!("night: {}", limit.explain(&self.plan.limits)));
+        }
+        let ended = process.terminate(&self.adapter.stop_signals(), self.options.grace).await;
+        let (exit_code, signal) = match ended.status {
+            Some(status) => {
+                use std::os::unix::process::ExitStatusExt;
+                (status.code(), status.signal())
+            }
+            None => (None, None),
+        };
+        self.journal.record(Event::SessionEnd {
+            attempt,
+            session,
+            reason: end.reason().into(),
+            exit_code,
+            signal,
+            duration_ms: millis(process.elapsed()),
+            output_bytes: process.output_bytes(),
+            killed: ended.killed,
+        });
+        Ok(end)
+    }
+
+    /// Act on what the agent reported: usage against the budget, tool calls against `stuck`,
+    /// a provider's usage limit against `quota wait`.
+    fn on_agent_signal(&mut self, signal: AgentSignal, clock: &mut SessionClock) -> Option<SessionEnd> {
+        match signal {
+            AgentSignal::Usage { tokens, cost_usd } => {
+                let fired = self.budget.add(tokens, cost_usd, &self.plan.limits);
+                self.journal.record(Event::Usage {
+                    attempt: self.attempt,
+                    tokens,
+                    cost_usd,
+                    total_tokens: self.budget.tokens,
+                    total_cost_usd: self.budget.cost_usd,
+                });
+                fired.map(SessionEnd::Limit)
+            }
+            AgentSignal::ToolCall { signature } => clock.on_tool_call(&signature).map(SessionEnd::Limit),
+            AgentSignal::Quota { resets_in } => match self.plan.limits.quota_wait {
+                Some(most) if !self.quota_waited => {
+                    self.quota_waited = true;
+                    Some(SessionEnd::QuotaWait(resets_in.map_or(most, |r| r.min(most))))
+                }
+                _ => Some(SessionEnd::Limit(Limit::Quota)),
+            },
+        }
+    }
+
+    /// Journal (and notify) commits the run branch gained; true when there were any.
+    fn poll_commits(&mut self) -> bool {
+        let commits = match self.git.commits_since(self.start) {
+            Ok(commits) => commits,
+            Err(e) => {
+                self.note("commits", &format!("cannot list the run branch's commits: {e}"));
+                return false;
+            }
+        };
+        let mut found = false;
+        for commit in commits {
+            if !self.seen_commits.insert(commit.id.clone()) {
+                continue;
+            }
+            found = true;
+            let record = CommitRecord {
+                attempt: self.attempt,
+                id: commit.id.clone(),
+                short: commit.short.clone(),
+                summary: commit.summary.clone(),
+                files: commit.files,
+                insertions: commit.insertions,
+                deletions: commit.deletions,
+            };
+            self.journal.record(Event::Commit(record.clone()));
+            self.status(&format!("night: commit {} {}", record.short, record.summary));
+            self.notify(NotifyEvent::Commit, &format!("commit {}", record.short), Some(record.summary.clone()));
+            self.commits.push(record);
+        }
+        found
+    }
+
+    /// Run the success checks; `None` when a second signal asked to skip them.
+    async fn checks(&self, baseline: Option<&Baseline>) -> Option<Vec<CheckResult>> {
+        let env = vec![("NIGHT_RUN_ID".to_string(), self.run_id.clone())];
+        let checks = run_checks(self.plan, self.git.work_dir(), &self.git, self.start, baseline, &env, &self.secret_names);
+        tokio::select! {
+            results = checks => Some(results),
+            () = self.interrupts.reached(2) => None,
+        }
+    }
+
+    fn records(&self, results: &[CheckResult]) -> Vec<CheckRecord> {
+        results
+            .iter()
+            .map(|r| CheckRecord {
+                index: r.index,
+                statement: r.statement.clone(),
+                passed: r.passed,
+                tests: r.tests.as_ref().map(|t| TestCountsRecord { passed: t.passed, failed: t.failed, skipped: t.skipped }),
+                count: r.count,
+                exit_code: r.exit_code,
+                timed_out: r.timed_out,
+                reason: r.reason.as_ref().map(|reason| journal::redact(reason, &self.secrets)),
+                duration_ms: r.duration_ms,
+                output_tail: journal::redact(crate::run::feedback::tail(&r.output_tail, JOURNAL_TAIL), &self.secrets),
+            })
+            .collect()
+    }
+
+    /// Apply `rollback` after a failed attempt: `Some` when the condition held and the branch
+    /// was reset. Otherwise the head counts as the newest green point.
+    fn rollback(&mut self, results: &[CheckResult], kept: Oid) -> Result<Option<(RollbackThen, String)>, Crash> {
+        let head = self.git.head()?;
+        let plan = self.plan;
+        let Some(rollback) = &plan.rollback else {
+            return Ok(None);
+        };
+        let when = rollback.when.as_ref().map_or(RollbackWhen { metric: TestMetric::Failing, comparison: Comparison::Greater, target: Target::Baseline }, |w| w.value);
+        let Some((holds, measured)) = rollback_condition(plan, results, self.baseline.as_ref(), when) else {
+            self.note("rollback", "the `tests` check reported no counts: the rollback condition could not be evaluated");
+            return Ok(None);
+        };
+        if !holds {
+            self.last_green = head;
+            return Ok(None);
+        }
+        let to = rollback.to.as_ref().map_or(RollbackTo::LastGreen, |t| t.value);
+        let then = rollback.then.as_ref().map_or(RollbackThen::Stop, |t| t.value);
+        let target = match to {
+            RollbackTo::Start => self.start,
+            RollbackTo::LastGreen => self.last_green,
+        };
+        self.git.reset_to(target)?;
+        let kept_ref = format!("refs/night/{}/attempt-{}", self.run_id, self.attempt);
+        let condition = condition_text(when);
+        self.journal.record(Event::Rollback {
+            attempt: self.attempt,
+            condition: condition.clone(),
+            measured: measured.clone(),
+            to,
+            target: target.to_string(),
+            kept_ref: kept_ref.clone(),
+            then,
+        });
+        let short: String = target.to_string().chars().take(7).collect();
+        let what = format!("`{condition}` held ({measured}); the run branch was reset to {short} and the work is kept at {kept_ref} ({kept})");
+        self.status(&format!("night: rollback: {what}"));
+        self.notify(NotifyEvent::Rollback, &format!("rolled back to {short}: `{condition}` held"), Some(what.clone()));
+        Ok(Some((then, what)))
+    }
+
+    /// Queue a notification of `event`; `summary` is one human line, `detail` says more.
+    fn notify(&self, event: NotifyEvent, summary: &str, detail: Option<String>) {
+        self.dispatcher.notify(self.message(event, None, summary, detail, None));
+    }
+
+    fn message(&self, event: NotifyEvent, outcome: Option<Outcome>, summary: &str, detail: Option<String>, report: Option<&Path>) -> Message {
+        let checks = self
+            .last_checks
+            .iter()
+            .flatten()
+            .map(|c| CheckSummary { check: c.statement.clone(), passed: c.passed, detail: c.reason.clone() })
+            .collect();
+        Message {
+            event,
+            outcome: outcome.map(|o| o.name().to_string()),
+            run_id: self.run_id.clone(),
+            name: self.plan.name.clone(),
+            branch: self.branch.clone(),
+            started_at: self.started_at.clone(),
+            at: journal::now_rfc3339(),
+            elapsed_seconds: self.started.elapsed().as_secs(),
+            attempt: (self.attempt > 0).then_some(self.attempt),
+            attempts: self.attempt,
+            checks,
+            tokens: self.budget.tokens,
+            cost_usd: self.budget.cost_usd,
+            report: report.map(|p| p.display().to_string()),
+            summary: journal::redact(&format!("{}: {summary}", self.plan.name), &self.secrets),
+            detail: detail.map(|d| journal::redact(&d, &self.secrets)),
+        }
+    }
+
+    /// The end: keep leftover work, journal the end, write the report, notify, report again
+    /// with the deliveries.
+    async fn finish(&mut self, outcome: Outcome, reason: String) -> Finished {
+        if outcome != Outcome::NothingToDo && !matches!(self.git.is_clean(), Ok(true)) && !self.stopped_for_violation {
+            match self.git.checkpoint(&format!("night: leftover work at the end of {}", self.run_id)) {
+                Ok(commit) => self.journal.record(Event::Checkpoint { attempt: self.attempt, commit: commit.map(|c| c.to_string()) }),
+                Err(e) => self.note("checkpoint", &format!("cannot commit the leftover work: {e}")),
+            }
+            self.poll_commits();
+        }
+        let head = self.git.head().unwrap_or(self.start);
+        let commits: Vec<CommitRecord> = match self.git.commits_since(self.start) {
+            Ok(list) => list
+                .into_iter()
+                .map(|c| {
+                    let attempt = self.commits.iter().find(|seen| seen.id == c.id).map_or(0, |seen| seen.attempt);
+                    CommitRecord { attempt, id: c.id, short: c.short, summary: c.summary, files: c.files, insertions: c.insertions, deletions: c.deletions }
+                })
+                .collect(),
+            Err(_) => self.commits.clone(),
+        };
+        let diffstat = self
+            .git
+            .diffstat(self.start, head)
+            .map(|d| DiffRecord { files: d.files, insertions: d.insertions, deletions: d.deletions, per_file: d.per_file })
+            .unwrap_or_default();
+        self.journal.record(Event::RunEnd(RunEnd {
+            outcome: outcome.name().into(),
+            reason: reason.clone(),
+            exit_code: outcome.exit_code(),
+            attempts: self.attempt,
+            head: head.to_string(),
+            commits,
+            diffstat,
+            duration_ms: millis(self.started.elapsed()),
+            tokens: self.budget.tokens,
+            cost_usd: self.budget.cost_usd,
+        }));
+        let report = self.run_dir.join("report.md");
+        self.write_report(&report);
+        let attempts = match self.attempt {
+            1 => "1 attempt".to_string(),
+            n => format!("{n} attempts"),
+        };
+        let summary = format!("{} after {attempts} in {}", outcome.name(), format_duration(self.started.elapsed()));
+        self.dispatcher.notify_end(self.message(NotifyEvent::End, Some(outcome), &summary, Some(reason.clone()), Some(&report)));
+        let _ = self.dispatcher.flush(NOTIFY_FLUSH).await;
+        self.write_report(&report);
+        Finished { outcome, reason, run_id: self.run_id.clone(), run_dir: self.run_dir.clone(), report }
+    }
+
+    fn write_report(&self, path: &Path) {
+        let written = journal::read(self.journal.path()).map(|entries| {
+            let data = crate::report::ReportData::from_journal(&entries);
+            crate::report::markdown(&data)
+        });
+        let result = written.and_then(|text| std::fs::write(path, journal::redact(&text, &self.secrets)));
+        if let Err(e) = result {
+            self.status(&format!("night: cannot write the report {}: {e}", path.display()));
+        }
+    }
+}
+
+/// Evaluate `when` over the first `tests` check: whether it holds, and what was measured.
+fn rollback_condition(plan: &Plan, results: &[CheckResult], baseline: Option<&Baseline>, when: RollbackWhen) -> Option<(bool, String)> {
+    let index = plan.checks.iter().position(|c| matches!(c.value, Check::Tests { .. }))?;
+    let counts = results.iter().find(|r| r.index == index)?.tests.as_ref()?;
+    let pick = |passed: u64, failed: u64| match when.metric {
+        TestMetric::Failing => failed,
+        TestMetric::Passing => passed,
+    };
+    let value = pick(counts.passed, counts.failed);
+    let target = match when.target {
+        Target::Number(n) => n,
+        Target::Baseline => {
+            let base = baseline?.tests.get(index)?.as_ref()?;
+            pick(base.passed, base.failed)
+        }
+    };
+    let metric = match when.metric {
+        TestMetric::Failing => "failing",
+        TestMetric::Passing => "passing",
+    };
+    Some((when.comparison.holds(value, target), format!("{metric} {value}, {} {target}", when.target)))
+}
+
+fn condition_text(when: RollbackWhen) -> String {
+    let metric = match when.metric {
+        TestMetric::Failing => "failing",
+        TestMetric::Passing => "passing",
+    };
+    format!("{metric} {} {}", when.comparison, when.target)
+}
+
+fn ends_name(ends: Ends) -> &'static str {
+    match ends {
+        Ends::Session => "session",
+        Ends::Attempt => "attempt",
+        Ends::Run => "run",
+    }
+}
+
+/// The statement as written in the runbook.
+fn statement(plan: &Plan, span: crate::source::Span) -> String {
+    plan.source.text.get(span.start..span.end).map_or_else(String::new, |text| text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

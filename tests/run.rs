@@ -1,0 +1,536 @@
+//! `night run` end to end: the real binary, a fresh git repository per test, and scripted
+//! stand-in agents that really edit, commit, hang, loop and fork.
+
+mod support;
+
+use std::fs;
+use std::time::Duration;
+use support::run::{marker, processes_with, tap_script, Runbook, Test};
+
+/// An agent that makes the state good and commits.
+const GOOD: &str = "echo good > src/state\ngit commit -qam 'make the state good'\necho agent: done\n";
+
+/// Runs after every scenario: the user's branch is where it was.
+fn assert_main_untouched(test: &Test, main_before: &str) {
+    assert_eq!(test.git(&["rev-parse", "main"]), main_before, "the user's branch moved");
+}
+
+#[test]
+fn success_on_the_first_attempt() {
+    let test = Test::new();
+    test.setup(GOOD, &Runbook::default());
+    let main = test.git(&["rev-parse", "main"]);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    assert_eq!(ran.outcome(), "success");
+    assert_eq!(ran.events_named("attempt-start").len(), 1);
+    let start = ran.event("run-start");
+    assert_eq!(start["schema"], 1);
+    assert_eq!(start["start_commit"].as_str(), Some(main.as_str()));
+    let branch = start["branch"].as_str().expect("branch").to_string();
+    assert!(branch.starts_with("night/t/"), "{branch}");
+    assert_eq!(test.git(&["show", &format!("{branch}:src/state")]), "good");
+    assert_eq!(ran.events_named("commit").len(), 1, "the agent's commit is journaled");
+    let baseline = ran.event("baseline");
+    assert_eq!(baseline["checks"][0]["passed"], false);
+    assert_eq!(baseline["checks"][0]["tests"]["failed"], 1);
+    assert!(ran.events_named("keep-awake").len() == 1);
+    assert!(ran.events_named("note").iter().any(|n| n["topic"] == "deny-not-enforced"));
+    for event in ran.events() {
+        assert_eq!(event["v"], 1);
+        assert!(event["at"].as_str().is_some_and(|at| at.ends_with('Z')), "{event}");
+    }
+    let report = ran.report();
+    assert!(report.contains(": success"), "{report}");
+    assert!(report.contains("make the state good"), "{report}");
+    assert!(report.contains(&format!("git switch {branch}")), "{report}");
+    assert!(ran.stdout.contains("report.md"), "{}", ran.output());
+    assert_eq!(fs::read_to_string(ran.dir().join("runbook.night")).expect("copy"), fs::read_to_string(test.path().join("t.night")).expect("runbook"));
+    assert_main_untouched(&test, &main);
+}
+
+#[test]
+fn success_after_feedback_carries_the_failure_into_the_second_prompt() {
+    let test = Test::new();
+    let agent = r#"cat > "$CAPTURE/prompt-$NIGHT_ATTEMPT"
+[ "$(cat "$NIGHT_PROMPT_FILE")" = "$(cat "$CAPTURE/prompt-$NIGHT_ATTEMPT")" ] || echo "prompt file differs" > "$CAPTURE/mismatch"
+if [ "$NIGHT_ATTEMPT" = 1 ]; then echo worse > src/state; else echo good > src/state; fi
+git commit -qam "attempt $NIGHT_ATTEMPT"
+"#;
+    test.setup(agent, &Runbook::default());
+    let main = test.git(&["rev-parse", "main"]);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    assert_eq!(ran.events_named("attempt-start").len(), 2);
+    let first = fs::read_to_string(test.capture.path().join("prompt-1")).expect("first prompt");
+    let second = fs::read_to_string(test.capture.path().join("prompt-2")).expect("second prompt");
+    assert_eq!(first, "Make the state good and commit.");
+    assert!(second.starts_with("Make the state good and commit."), "{second}");
+    assert!(second.contains("attempt 2 of 3"), "{second}");
+    assert!(second.contains("not ok 1 - state is good"), "{second}");
+    assert!(second.contains("got: 'worse'"), "{second}");
+    assert!(!test.capture.path().join("mismatch").exists(), "stdin and $NIGHT_PROMPT_FILE must hold the same prompt");
+    let checks = ran.events_named("checks");
+    assert_eq!(checks[0]["passed"], false);
+    assert_eq!(checks[1]["passed"], true);
+    assert_main_untouched(&test, &main);
+}
+
+#[test]
+fn the_same_failure_twice_in_a_row_is_stuck() {
+    let test = Test::new();
+    test.setup("echo agent: trying\n", &Runbook::default().limits(&["timeout 60s", "attempts 5", "stuck 2", "idle 60s"]));
+    let main = test.git(&["rev-parse", "main"]);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(1), "{}", ran.output());
+    assert_eq!(ran.outcome(), "stuck");
+    assert_eq!(ran.events_named("attempt-start").len(), 2);
+    let ends = ran.events_named("attempt-end");
+    assert_eq!(ends[0]["signature"], ends[1]["signature"]);
+    assert_main_untouched(&test, &main);
+}
+
+#[test]
+fn idle_ends_a_session_that_makes_no_commit() {
+    let test = Test::new();
+    let agent = "while :; do echo agent: thinking; sleep 0.2; done\n";
+    test.setup(agent, &Runbook::default().limits(&["timeout 60s", "attempts 2", "stuck 2", "idle 2s"]));
+    let main = test.git(&["rev-parse", "main"]);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(1), "{}", ran.output());
+    assert_eq!(ran.outcome(), "stuck", "two attempts ended by idle have the same signature");
+    let limits = ran.events_named("limit");
+    assert_eq!(limits.len(), 2, "{limits:?}");
+    assert!(limits.iter().all(|l| l["limit"] == "idle" && l["value"] == "2s" && l["ends"] == "attempt"));
+    let ends = ran.events_named("session-end");
+    assert!(ends.iter().all(|e| e["reason"] == "idle"), "{ends:?}");
+    let attempt_end = &ran.events_named("attempt-end")[0];
+    assert_eq!(attempt_end["signature"], "idle");
+    assert_eq!(ran.events_named("checks").len(), 2, "an attempt ended by idle still runs its checks");
+    let second = fs::read_to_string(ran.dir().join("prompt-2-1.md")).expect("second prompt");
+    assert!(second.contains("no new commit on the run branch for `idle 2s`"), "{second}");
+    assert_main_untouched(&test, &main);
+}
+
+#[test]
+fn a_commit_defers_idle() {
+    let test = Test::new();
+    let agent = "for i in 1 2 3; do sleep 1; echo $i >> src/log; git add src/log; git commit -qm \"step $i\"; done\necho good > src/state; git commit -qam done\n";
+    test.setup(agent, &Runbook::default().limits(&["timeout 60s", "attempts 1", "stuck 2", "idle 2s"]));
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "commits every second keep a 2s idle limit from firing\n{}", ran.output());
+    assert!(ran.events_named("limit").is_empty());
+    assert_eq!(ran.events_named("commit").len(), 4);
+}
+
+#[test]
+fn silence_ends_a_hung_agent() {
+    let test = Test::new();
+    test.setup("echo agent: starting\nsleep 60\n", &Runbook::default().limits(&["timeout 60s", "attempts 1", "silence 2s"]));
+    let main = test.git(&["rev-parse", "main"]);
+    let started = std::time::Instant::now();
+    let ran = test.run();
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(ran.code, Some(1), "{}", ran.output());
+    assert_eq!(ran.outcome(), "failed");
+    let limit = ran.event("limit");
+    assert_eq!(limit["limit"], "silence");
+    assert_eq!(ran.event("session-end")["reason"], "silence");
+    assert_eq!(ran.event("attempt-end")["signature"], "silence");
+    assert!(ran.agent_log().contains("agent: starting"));
+    assert_main_untouched(&test, &main);
+}
+
+#[test]
+fn no_descendant_of_a_hung_agent_survives() {
+    let test = Test::new();
+    let mark = marker("hung");
+    let agent = format!(
+        r#"sh -c 'while :; do sleep 1; done' {mark}-child &
+( sh -c 'trap "" TERM; while :; do sleep 1; done' {mark}-stubborn & ) &
+sh -c '( sh -c "while :; do sleep 1; done" {mark}-grandchild & ); sleep 100' {mark}-parent &
+trap '' TERM
+echo agent: forked
+while :; do sleep 1; done
+"#
+    );
+    test.setup(&agent, &Runbook::default().limits(&["timeout 60s", "attempts 1", "silence 2s"]));
+    let ran = test.run();
+    assert_eq!(ran.code, Some(1), "{}", ran.output());
+    let end = ran.event("session-end");
+    assert_eq!(end["killed"], true, "the agent ignores SIGTERM: SIGKILL after the grace period");
+    std::thread::sleep(Duration::from_millis(300));
+    let left = processes_with(&mark);
+    assert!(left.is_empty(), "processes left behind: {left:?}");
+}
+
+#[test]
+fn children_left_by_an_agent_that_exits_are_ended() {
+    let test = Test::new();
+    let mark = marker("orphans");
+    let agent = format!("sh -c 'while :; do sleep 1; done' {mark} &\n{GOOD}");
+    test.setup(&agent, &Runbook::default());
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(processes_with(&mark).is_empty(), "{:?}", processes_with(&mark));
+}
+
+#[test]
+fn a_write_outside_the_allowlist_is_reverted() {
+    let test = Test::new();
+    let agent = r#"if [ "$NIGHT_ATTEMPT" = 1 ]; then
+  echo hacked > README.md
+  echo junk > notes.txt
+fi
+echo good > src/state
+git add -A
+git commit -qm "attempt $NIGHT_ATTEMPT"
+"#;
+    test.setup(agent, &Runbook::default());
+    let main = test.git(&["rev-parse", "main"]);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    let violation = ran.event("violation");
+    assert_eq!(violation["action"], "revert");
+    assert_eq!(violation["attempt"], 1);
+    let mut paths: Vec<&str> = violation["paths"].as_array().expect("paths").iter().filter_map(|p| p.as_str()).collect();
+    paths.sort_unstable();
+    assert_eq!(paths, ["README.md", "notes.txt"]);
+    assert_eq!(ran.events_named("attempt-end")[0]["passed"], false, "a violation fails the attempt even when the checks hold");
+    assert_eq!(ran.events_named("attempt-start").len(), 2);
+    let branch = ran.event("run-start")["branch"].as_str().expect("branch").to_string();
+    assert_eq!(test.git(&["show", &format!("{branch}:README.md")]), "a test repository");
+    assert!(test.try_git(&["show", &format!("{branch}:notes.txt")]).is_none(), "the new file is removed");
+    assert!(!test.path().join("notes.txt").exists());
+    assert_eq!(fs::read_to_string(test.path().join("README.md")).expect("readme"), "a test repository\n");
+    let second = fs::read_to_string(ran.dir().join("prompt-2-1.md")).expect("second prompt");
+    assert!(second.contains("Permission violation") && second.contains("`README.md`"), "{second}");
+    assert!(ran.report().contains("`README.md`"));
+    assert_main_untouched(&test, &main);
+}
+
+#[test]
+fn on_violation_stop_ends_the_run() {
+    let test = Test::new();
+    let agent = "echo hacked > README.md\necho good > src/state\ngit commit -qam sneaky\n";
+    let runbook = Runbook::default().permission("on violation stop");
+    test.setup(agent, &runbook);
+    let main = test.git(&["rev-parse", "main"]);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(1), "{}", ran.output());
+    assert_eq!(ran.outcome(), "failed");
+    assert!(ran.event("run-end")["reason"].as_str().expect("reason").contains("permission violation"));
+    assert_eq!(ran.event("violation")["action"], "stop");
+    assert_eq!(ran.events_named("attempt-start").len(), 1);
+    assert!(ran.events_named("checks").is_empty(), "the run stops before the checks");
+    assert_main_untouched(&test, &main);
+}
+
+/// Three tests over `src/a`, `src/b`, `src/c`; the baseline has one failing (`c`).
+fn three_tests(test: &Test) {
+    test.write("src/a", "good\n");
+    test.write("src/b", "good\n");
+    test.write("src/c", "bad\n");
+    test.script("test.sh", &tap_script(&[("a", "good"), ("b", "good"), ("c", "good")]));
+    test.commit_all("three tests");
+}
+
+#[test]
+fn rollback_to_start_keeps_the_broken_work_in_the_attempt_ref() {
+    let test = Test::new();
+    three_tests(&test);
+    let agent = "echo broken > src/a\necho broken > src/b\ngit commit -qam 'break things'\necho uncommitted > src/b\n";
+    let runbook = Runbook::default().rollback("when failing > baseline; to start; then stop");
+    test.setup(agent, &runbook);
+    let main = test.git(&["rev-parse", "main"]);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(1), "{}", ran.output());
+    assert_eq!(ran.outcome(), "rolled-back");
+    let rollback = ran.event("rollback");
+    assert_eq!(rollback["to"], "start");
+    assert_eq!(rollback["target"].as_str(), Some(main.as_str()));
+    let branch = ran.event("run-start")["branch"].as_str().expect("branch").to_string();
+    assert_eq!(test.git(&["rev-parse", &branch]), main, "the run branch is back at the start");
+    let kept = format!("refs/night/{}/attempt-1", ran.run_id());
+    assert_eq!(rollback["kept"].as_str(), Some(kept.as_str()));
+    assert_eq!(test.git(&["show", &format!("{kept}:src/a")]), "broken");
+    assert_eq!(test.git(&["show", &format!("{kept}:src/b")]), "uncommitted", "uncommitted work is kept too");
+    assert_eq!(fs::read_to_string(test.path().join("src/a")).expect("a"), "good\n");
+    assert!(ran.report().contains(&kept));
+    assert_main_untouched(&test, &main);
+}
+
+#[test]
+fn rollback_to_last_green_resets_to_the_last_attempt_that_did_not_regress() {
+    let test = Test::new();
+    three_tests(&test);
+    let agent = r#"if [ "$NIGHT_ATTEMPT" = 1 ]; then
+  echo progress >> src/notes; git add src/notes; git commit -qm "harmless progress"
+else
+  echo broken > src/a; echo broken > src/b; git commit -qam "break things"
+fi
+"#;
+    let runbook = Runbook::default().rollback("when failing > baseline; to last-green; then stop");
+    test.setup(agent, &runbook);
+    let main = test.git(&["rev-parse", "main"]);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(1), "{}", ran.output());
+    assert_eq!(ran.outcome(), "rolled-back");
+    let green = ran.events_named("attempt-end")[0]["head"].as_str().expect("head").to_string();
+    assert_ne!(green, main);
+    let rollback = ran.event("rollback");
+    assert_eq!(rollback["to"], "last-green");
+    assert_eq!(rollback["attempt"], 2);
+    assert_eq!(rollback["target"].as_str(), Some(green.as_str()));
+    let branch = ran.event("run-start")["branch"].as_str().expect("branch").to_string();
+    assert_eq!(test.git(&["rev-parse", &branch]), green);
+    let kept = format!("refs/night/{}/attempt-2", ran.run_id());
+    assert_eq!(test.git(&["show", &format!("{kept}:src/a")]), "broken");
+    assert_main_untouched(&test, &main);
+}
+
+#[test]
+fn rollback_then_retry_goes_on_with_feedback() {
+    let test = Test::new();
+    three_tests(&test);
+    let agent = r#"if [ "$NIGHT_ATTEMPT" = 1 ]; then
+  echo broken > src/a; git commit -qam "break things"
+else
+  echo good > src/c; git commit -qam "fix c"
+fi
+"#;
+    let runbook = Runbook::default().rollback("when failing > baseline; to start; then retry");
+    test.setup(agent, &runbook);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    assert_eq!(ran.events_named("rollback").len(), 1);
+    let second = fs::read_to_string(ran.dir().join("prompt-2-1.md")).expect("second prompt");
+    assert!(second.contains("rolled back"), "{second}");
+}
+
+#[test]
+fn timeout_ends_the_run() {
+    let test = Test::new();
+    test.setup("echo agent: working\nsleep 60\n", &Runbook::default().limits(&["timeout 2s", "attempts 3"]));
+    let main = test.git(&["rev-parse", "main"]);
+    let started = std::time::Instant::now();
+    let ran = test.run();
+    assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
+    assert_eq!(ran.code, Some(1), "{}", ran.output());
+    assert_eq!(ran.outcome(), "timeout");
+    assert_eq!(ran.event("limit")["limit"], "timeout");
+    assert_eq!(ran.events_named("attempt-start").len(), 1);
+    assert_eq!(ran.events_named("checks").len(), 1, "the checks still run for the report");
+    assert_main_untouched(&test, &main);
+}
+
+#[test]
+fn ctrl_c_interrupts_cleans_up_and_exits_130() {
+    let test = Test::new();
+    let mark = marker("ctrlc");
+    let agent = format!("sh -c 'while :; do sleep 1; done' {mark} &\necho agent: working\nwhile :; do sleep 1; done\n");
+    test.setup(&agent, &Runbook::default());
+    let main = test.git(&["rev-parse", "main"]);
+    let child = test.spawn();
+    test.wait_for_event("session-start", Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    let ran = test.finish(child);
+    assert_eq!(ran.code, Some(130), "{}", ran.output());
+    assert_eq!(ran.outcome(), "interrupted");
+    assert_eq!(ran.event("session-end")["reason"], "interrupted");
+    assert_eq!(ran.events_named("checks").len(), 1, "the checks run after an interrupt");
+    assert!(ran.report().contains("interrupted"));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(processes_with(&mark).is_empty(), "{:?}", processes_with(&mark));
+    assert_main_untouched(&test, &main);
+}
+
+#[test]
+fn a_dirty_tree_is_refused_and_nothing_changes() {
+    let test = Test::new();
+    test.setup(GOOD, &Runbook::default());
+    test.write("src/state", "edited by the user\n");
+    let branches = test.git(&["branch", "--list"]);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(2), "{}", ran.output());
+    assert!(ran.stdout.contains("git-dirty"), "{}", ran.output());
+    assert_eq!(test.git(&["branch", "--list"]), branches);
+    assert!(!test.path().join(".night").exists());
+    assert_eq!(fs::read_to_string(test.path().join("src/state")).expect("state"), "edited by the user\n");
+}
+
+#[test]
+fn a_runbook_with_errors_is_refused() {
+    let test = Test::new();
+    let runbook = Runbook::default().write(&["**"]);
+    test.setup(GOOD, &runbook);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(2), "{}", ran.output());
+    assert!(ran.stdout.contains("write-unbounded"), "{}", ran.output());
+    assert!(!test.path().join(".night").exists());
+    assert_eq!(test.git(&["rev-parse", "--abbrev-ref", "HEAD"]), "main");
+}
+
+#[test]
+fn an_existing_run_branch_is_refused() {
+    let test = Test::new();
+    let runbook = Runbook::default().task("branch \"night/fixed\"");
+    test.setup(GOOD, &runbook);
+    test.git(&["branch", "night/fixed"]);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(2), "{}", ran.output());
+    assert!(ran.stderr.contains("night/fixed"), "{}", ran.output());
+    assert_eq!(test.git(&["rev-parse", "--abbrev-ref", "HEAD"]), "main");
+}
+
+#[test]
+fn checks_that_already_hold_are_nothing_to_do() {
+    let test = Test::new();
+    test.write("src/state", "good\n");
+    test.commit_all("already good");
+    test.setup(GOOD, &Runbook::default());
+    let main = test.git(&["rev-parse", "main"]);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(1), "{}", ran.output());
+    assert_eq!(ran.outcome(), "nothing-to-do");
+    assert!(ran.events_named("session-start").is_empty(), "the agent never starts");
+    assert!(ran.report().contains("nothing-to-do"));
+    assert_main_untouched(&test, &main);
+}
+
+#[test]
+fn a_waived_baseline_runs_anyway() {
+    let test = Test::new();
+    test.write("src/state", "good\n");
+    test.commit_all("already good");
+    let runbook = Runbook::default().top("waive success-already-holds \"the agent only adds docs\"");
+    test.setup("echo docs > src/docs\ngit add -A\ngit commit -qm docs\n", &runbook);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    assert!(ran.report().contains("the agent only adds docs"));
+}
+
+#[test]
+fn the_session_limit_checkpoints_and_starts_a_fresh_session() {
+    let test = Test::new();
+    let agent = r#"cat > "$CAPTURE/prompt-$NIGHT_SESSION"
+if [ "$NIGHT_SESSION" = 1 ]; then
+  echo good > src/state
+  while :; do echo agent: still going; sleep 0.3; done
+fi
+echo agent: session $NIGHT_SESSION finds the work committed
+"#;
+    test.setup(agent, &Runbook::default().limits(&["timeout 60s", "session 2s", "attempts 1"]));
+    let main = test.git(&["rev-parse", "main"]);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    let checkpoint = ran.event("checkpoint");
+    assert!(checkpoint["commit"].is_string(), "the leftover work is committed: {checkpoint}");
+    let sessions = ran.events_named("session-start");
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(sessions[1]["session"], 2);
+    assert_eq!(sessions[1]["prompt_kind"], "continue");
+    assert_eq!(ran.event("limit")["limit"], "session");
+    let second = fs::read_to_string(test.capture.path().join("prompt-2")).expect("second session's prompt");
+    assert!(second.contains("session 2 of attempt 1"), "{second}");
+    assert!(second.contains("night: checkpoint"), "the progress summary lists the commits: {second}");
+    assert_main_untouched(&test, &main);
+}
+
+#[test]
+fn the_demo_runbook_succeeds_after_one_retry_in_a_worktree() {
+    let test = Test::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    fs::create_dir_all(test.path().join("runbooks")).expect("mkdir");
+    fs::copy(root.join("runbooks/demo.night"), test.path().join("runbooks/demo.night")).expect("copy runbook");
+    copy_dir(&root.join("runbooks/demo"), &test.path().join("runbooks/demo"));
+    test.commit_all("the demo");
+    let main = test.git(&["rev-parse", "main"]);
+    let ran = test.run_file("runbooks/demo.night");
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    assert_eq!(ran.outcome(), "success");
+    assert_eq!(ran.events_named("attempt-start").len(), 2, "the demo agent fails once");
+    assert_eq!(test.git(&["rev-parse", "--abbrev-ref", "HEAD"]), "main", "the checkout is never switched");
+    let start = ran.event("run-start");
+    assert_eq!(start["worktree"], true);
+    let work_dir = start["work_dir"].as_str().expect("work dir");
+    assert!(work_dir.contains(".night/worktrees/"), "{work_dir}");
+    let second = fs::read_to_string(ran.dir().join("prompt-2-1.md")).expect("second prompt");
+    assert!(second.contains("not ok 3 - trims spaces"), "{second}");
+    assert!(ran.stdout.contains("report.md"), "{}", ran.output());
+    assert_eq!(ran.event("run-end")["commits"].as_array().map(Vec::len), Some(2));
+    assert_main_untouched(&test, &main);
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    fs::create_dir_all(to).expect("mkdir");
+    for entry in fs::read_dir(from).expect("read dir").flatten() {
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            fs::copy(&path, &target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn secrets_stay_out_of_the_agent_the_journal_the_log_and_the_report() {
+    let mut test = Test::new();
+    let secret = "http://127.0.0.1:9/hook-s3cr3t-7f1d";
+    test.env("NIGHT_TEST_SECRET", secret);
+    fs::write(test.capture.path().join("secret"), secret).expect("write");
+    let agent = r#"env > "$CAPTURE/agent-env"
+echo "leak: $(cat "$CAPTURE/secret")"
+echo good > src/state
+git commit -qam "the secret is $(cat "$CAPTURE/secret")"
+"#;
+    let runbook = Runbook::default().notifier("webhook env.NIGHT_TEST_SECRET on violation");
+    test.setup(agent, &runbook);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    let agent_env = fs::read_to_string(test.capture.path().join("agent-env")).expect("agent env");
+    assert!(!agent_env.contains("NIGHT_TEST_SECRET"), "the agent must not see the secret's variable");
+    assert!(agent_env.contains("NIGHT_RUN_ID=") && agent_env.contains("NIGHT_ATTEMPT=1") && agent_env.contains("NIGHT_PROMPT_FILE="));
+    assert!(ran.agent_log().contains("leak: [redacted]"), "{}", ran.agent_log());
+    for file in ["journal.jsonl", "agent.log", "report.md"] {
+        let text = fs::read_to_string(ran.dir().join(file)).expect(file);
+        assert!(!text.contains("s3cr3t"), "{file} holds the secret:\n{text}");
+    }
+}
+
+#[test]
+fn the_command_notifier_is_told_the_event_and_the_outcome() {
+    let mut test = Test::new();
+    test.env("NIGHT_NOTIFY_BACKOFF_MS", "10");
+    let log = test.capture.path().join("notified");
+    let notifier = format!(
+        "command \"echo $NIGHT_EVENT $NIGHT_OUTCOME $NIGHT_RUN_ID $NIGHT_REPORT >> {}\" on start attempt end",
+        log.display()
+    );
+    let runbook = Runbook { notify: vec![notifier, "webhook \"http://127.0.0.1:9/closed\" on end".into()], ..Runbook::default() };
+    test.setup(GOOD, &runbook);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    let run_id = ran.run_id();
+    let lines: Vec<String> = fs::read_to_string(&log).expect("the notifier ran").lines().map(str::to_string).collect();
+    let report = ran.dir().join("report.md");
+    assert_eq!(
+        lines,
+        [
+            format!("start {run_id}"),
+            format!("attempt {run_id}"),
+            format!("end success {run_id} {}", report.display()),
+        ],
+        "one line per event, in order"
+    );
+    let notifications = ran.events_named("notification");
+    assert!(notifications.iter().any(|n| n["on"] == "end" && n["delivered"] == true && n["notifier"].as_str().is_some_and(|d| d.starts_with("command"))), "{notifications:?}");
+    assert!(notifications.iter().any(|n| n["on"] == "end" && n["delivered"] == false && n["error"].is_string()), "a failing webhook is recorded: {notifications:?}");
+    let text = ran.report();
+    assert!(text.contains("## Notifications") && text.contains("FAILED after"), "{text}");
+}
