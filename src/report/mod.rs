@@ -66,6 +66,10 @@ pub struct ReportData {
     pub waivers: Vec<(String, String)>,
     /// Notes (enforcement layers, no-ops, problems).
     pub notes: Vec<(String, String)>,
+    /// The OS sandbox: mode, layers, gaps, network.
+    pub sandbox: Option<SandboxReport>,
+    /// What the agent tried that the sandbox refused or night undid, per session.
+    pub agent_tried: Vec<AgentTriedReport>,
     /// Tokens used.
     pub tokens: u64,
     /// Cost, US dollars.
@@ -106,6 +110,32 @@ pub struct SessionReport {
     pub duration_ms: u64,
     /// SIGKILL was needed.
     pub killed: bool,
+}
+
+/// The OS sandbox of the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct SandboxReport {
+    /// `auto`, `on`, `off`.
+    pub mode: String,
+    /// The layers in force.
+    pub layers: Vec<String>,
+    /// What was not enforced and why.
+    pub gaps: Vec<String>,
+    /// The agent's network, in words.
+    pub network: String,
+}
+
+/// What the agent tried in one session.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentTriedReport {
+    /// The attempt.
+    pub attempt: u64,
+    /// The session.
+    pub session: u64,
+    /// One phrase each.
+    pub what: Vec<String>,
+    /// Destinations the proxy let through.
+    pub reached: Vec<String>,
 }
 
 /// One permission violation.
@@ -200,6 +230,12 @@ impl ReportData {
                 self.keep_awake = Some((*available, how));
             }
             Event::Note { topic, message } => self.notes.push((topic.clone(), message.clone())),
+            Event::Sandbox { mode, layers, gaps, network, .. } => {
+                self.sandbox = Some(SandboxReport { mode: mode.clone(), layers: layers.clone(), gaps: gaps.clone(), network: network.clone() });
+            }
+            Event::AgentTried { attempt, session, what, reached } => {
+                self.agent_tried.push(AgentTriedReport { attempt: *attempt, session: *session, what: what.clone(), reached: reached.clone() });
+            }
             Event::Baseline { checks } => self.baseline.clone_from(checks),
             Event::AttemptStart { attempt, .. } => {
                 self.attempt_mut(*attempt);
@@ -445,7 +481,27 @@ pub fn markdown(data: &ReportData) -> String {
     for (_, message) in layers {
         let _ = writeln!(out, "\nEnforcement: {message}.");
     }
+    if let Some(sandbox) = &data.sandbox {
+        let shown = if sandbox.layers.is_empty() { "no OS layer".to_string() } else { sandbox.layers.join(", ") };
+        let _ = writeln!(out, "\nSandbox (`sandbox {}`): {shown}; network: {}.", sandbox.mode, sandbox.network);
+        for gap in &sandbox.gaps {
+            let _ = writeln!(out, "- not enforced: {gap}");
+        }
+    }
     out.push('\n');
+
+    if !data.agent_tried.is_empty() {
+        out.push_str("## What the agent tried\n\n");
+        for tried in &data.agent_tried {
+            for what in &tried.what {
+                let _ = writeln!(out, "- attempt {}, session {}: {what}", tried.attempt, tried.session);
+            }
+            if !tried.reached.is_empty() {
+                let _ = writeln!(out, "- attempt {}, session {}: reached through the proxy: {}", tried.attempt, tried.session, tried.reached.join(", "));
+            }
+        }
+        out.push('\n');
+    }
 
     out.push_str("## Rollbacks\n\n");
     if data.rollbacks.is_empty() {

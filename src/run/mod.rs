@@ -10,6 +10,7 @@ pub mod limits;
 pub mod outcome;
 pub mod process;
 pub mod ref_watch;
+pub mod sandboxing;
 pub mod supervisor;
 
 pub use outcome::Outcome;

@@ -33,6 +33,8 @@ pub struct SpawnSpec {
     pub env_remove: Vec<String>,
     /// Written to standard input, which is then closed.
     pub stdin: Vec<u8>,
+    /// The OS sandbox, applied in the child between fork and exec (`None`: none).
+    pub sandbox: Option<Arc<crate::sandbox::Prepared>>,
 }
 
 /// Which output stream a line came from.
@@ -122,6 +124,9 @@ impl Supervised {
         }
         for (name, value) in &spec.env {
             command.env(name, value);
+        }
+        if let Some(sandbox) = &spec.sandbox {
+            sandbox.install(&mut command);
         }
         let mut child = command.spawn()?;
         let pid = child.id().ok_or_else(|| std::io::Error::other("the agent exited before it could be supervised"))?;
