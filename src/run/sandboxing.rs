@@ -39,15 +39,18 @@ impl RunSandbox {
         let spec = SandboxSpec::from_plan(plan, git.work_dir(), git.common_dir(), run_dir, self.home.as_deref());
         let layers = sandbox::layers(&spec, &self.caps, self.mode).map_err(|e| e.to_string())?;
         let env = agent_env(plan, &spec, &layers, night_env);
-        if !layers.any() {
-            return Ok(SessionSandbox { spec, layers, env, prepared: None, guard: None, proxy: None });
-        }
-        let prepared = sandbox::prepare(&spec, &layers).map_err(|e| format!("cannot prepare the sandbox: {e}"))?;
+        // The guard runs with or without OS layers: without them it is what puts the user's
+        // branches and the worktree's `.git` back.
         let guard = match &spec.git {
             Some(paths) => Some(GitGuard::before(paths, run_dir).map_err(|e| format!("cannot prepare the run's object store: {e}"))?),
             None => None,
         };
-        Ok(SessionSandbox { spec, layers, env, prepared: Some(Arc::new(prepared)), guard, proxy: None })
+        let prepared = if layers.any() {
+            Some(Arc::new(sandbox::prepare(&spec, &layers).map_err(|e| format!("cannot prepare the sandbox: {e}"))?))
+        } else {
+            None
+        };
+        Ok(SessionSandbox { spec, layers, env, prepared, guard, proxy: None })
     }
 
     /// At the end of the run: the agent's last objects into the repository, the run's object

@@ -14,8 +14,8 @@
 //! `HEAD.lock`. In a worktree those last ones live in the worktree's own git dir; in place
 //! they live in the git dir's root, next to `config` and `hooks`, so the root is writable
 //! only when the mount layer binds every existing entry there read-only except the scratch
-//! files git rewrites; a new file the agent creates there (`commondir` would redirect git to a
-//! config of the agent's) is removed by the guard.
+//! files git rewrites; a new file the agent creates there that redirects git (`commondir` would
+//! send it to a config of the agent's) is removed by the guard, other new ones are reported.
 
 use git2::{Oid, Repository};
 use std::collections::BTreeMap;
@@ -49,10 +49,14 @@ pub const SCRATCH: &[&str] = &[
     "gc.log",
 ];
 
-/// Whether a new entry of the git dir's root may stay after a session.
-fn harmless_new_entry(name: &str) -> bool {
-    SCRATCH.contains(&name) || name.ends_with(".lock")
+/// Whether a new entry of the git dir's root is ordinary git work (not even reported).
+fn ordinary_new_entry(name: &str) -> bool {
+    SCRATCH.contains(&name) || name.ends_with(".lock") || name == "packed-refs"
 }
+
+/// New entries of a git dir's root that redirect git to files of the agent's choosing (a
+/// config with `core.fsmonitor` or hooks would run outside the sandbox): removed.
+const REDIRECTS: &[&str] = &["commondir", "gitdir", "config.worktree"];
 
 /// Where the run's own object store lives.
 pub fn run_objects(run_dir: &Path) -> PathBuf {
@@ -153,7 +157,7 @@ impl GitGuard {
 
     /// After the session: copy the agent's objects into the repository, then put back pointer
     /// files, branches and tags the agent changed, recreate a deleted run branch at its last
-    /// tip, and remove new files from the git dir's root that git does not write itself.
+    /// tip, and remove new files from the git dir's root that would redirect git (`commondir`).
     /// Returns what the agent did, one phrase each, for the journal and the report.
     pub fn after(&self) -> Vec<String> {
         let mut found = Vec::new();
@@ -173,7 +177,11 @@ impl GitGuard {
         // Only the in-place root is writable to the agent.
         if self.paths.in_place {
             for name in list(&self.paths.git_dir) {
-                if self.root_entries.contains(&name) || harmless_new_entry(&name) {
+                if self.root_entries.contains(&name) || ordinary_new_entry(&name) {
+                    continue;
+                }
+                if !REDIRECTS.contains(&name.as_str()) {
+                    found.push(format!("created `.git/{name}`"));
                     continue;
                 }
                 let path = self.paths.git_dir.join(&name);

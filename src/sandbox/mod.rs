@@ -193,7 +193,14 @@ impl SandboxSpec {
             writable_files.extend(files);
         }
 
-        let mounts = mount_plan(&repo, &work_dir, &run_dir, &tmp_dir, git.as_ref(), home.as_deref());
+        let mut mounts = mount_plan(&repo, &work_dir, &run_dir, &tmp_dir, git.as_ref(), home.as_deref());
+        if let Some(size) = std::env::var("NIGHT_SANDBOX_TMP_SIZE").ok().and_then(|v| parse_size(&v)) {
+            for mount in &mut mounts {
+                if let MountKind::Tmpfs { size: planned, .. } = &mut mount.kind {
+                    *planned = size;
+                }
+            }
+        }
         if !mounts.iter().any(|m| m.path == Path::new("/tmp")) && Path::new("/tmp").is_dir() {
             // The repository or the run folder lies under /tmp: a private /tmp would hide
             // them, and a writable one would make the whole repository writable.
@@ -260,6 +267,23 @@ fn coarsen(root: &Path, prefix: &str) -> PathBuf {
         }
     }
     folder
+}
+
+/// `NIGHT_SANDBOX_TMP_SIZE`: bytes, or a number with `k`, `m` or `g`.
+fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim().to_ascii_lowercase();
+    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => text.split_at(at),
+        None => (text.as_str(), ""),
+    };
+    let factor: u64 = match unit.trim_end_matches(['b', 'i']) {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        _ => return None,
+    };
+    digits.parse::<u64>().ok()?.checked_mul(factor).filter(|size| *size > 0)
 }
 
 /// Drop duplicates and paths beneath another path of the list.
@@ -384,11 +408,14 @@ fn mount_plan(repo: &Path, work_dir: &Path, run_dir: &Path, tmp_dir: &Path, git:
             entries.sort();
             for entry in entries {
                 let name = entry.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                if !git::SCRATCH.contains(&name.as_str()) {
+                // `logs` itself stays writable for `logs/HEAD` and pseudo-refs' logs (git
+                // touches `logs/AUTO_MERGE` on every commit); the branches' logs do not.
+                if name == "logs" {
+                    push(entry.join("refs"), MountKind::ReadOnly);
+                } else if !git::SCRATCH.contains(&name.as_str()) {
                     push(entry, MountKind::ReadOnly);
                 }
             }
-            push(git.head_log(), MountKind::ReadWrite);
             for dir in git.ref_dir().iter().chain(&git.branch_log_dir) {
                 push(dir.clone(), MountKind::ReadWrite);
             }

@@ -76,3 +76,12 @@ fn without_mounts_a_folder_holding_git_is_opened_around_it() {
     assert!(!dirs.iter().any(|d| d.starts_with(root.join(".git")) || *d == root), "{dirs:?}");
     assert_eq!(files, vec![root.join("package.json")]);
 }
+
+#[test]
+fn temp_sizes_parse() {
+    assert_eq!(parse_size("4096"), Some(4096));
+    assert_eq!(parse_size("8M"), Some(8 << 20));
+    assert_eq!(parse_size("2GiB"), Some(2 << 30));
+    assert_eq!(parse_size("0"), None);
+    assert_eq!(parse_size("lots"), None);
+}
