@@ -416,6 +416,9 @@ fn mount_plan(repo: &Path, work_dir: &Path, run_dir: &Path, tmp_dir: &Path, git:
                     push(entry, MountKind::ReadOnly);
                 }
             }
+            // A bind of its own keeps HEAD's reflog (the guard's way to the run branch's last
+            // commit) from being removed; appending stays possible.
+            push(git.head_log(), MountKind::ReadWrite);
             for dir in git.ref_dir().iter().chain(&git.branch_log_dir) {
                 push(dir.clone(), MountKind::ReadWrite);
             }
