@@ -202,27 +202,36 @@ fn the_agent_commits_in_place_but_cannot_touch_the_users_branches_or_git_config(
          echo '{}' > .night/runs/t/journal.jsonl 2>&1 || echo refused-journal\n\
          echo '{\"tool\":\"Bash\"}' >> \"$NIGHT_RUN_DIR/audit.jsonl\" && echo ok-audit\n\
          git reset -q --hard HEAD~1 && git reset -q --hard HEAD@{1} && echo reset-on-run-branch\n\
-         rm -rf .git 2>&1 | tail -1; test -f .git/config && echo config-survives\n\
          echo 'gitdir: /tmp/evil' > .git/commondir && echo wrote-commondir\n";
     let (output, found) = fixture.run_guarded(&spec, &layers, script);
     let said = text(&output);
-    let expected = ["committed", "refused-move-main", "refused-update-ref", "refused-config", "refused-hook", "refused-journal", "ok-audit", "wrote-commondir", "config-survives"];
+    let expected = ["committed", "refused-move-main", "refused-update-ref", "refused-config", "refused-hook", "refused-journal", "ok-audit", "reset-on-run-branch", "wrote-commondir"];
     for expected in expected {
         assert!(said.contains(expected), "missing {expected} in:\n{said}");
     }
     assert!(found.iter().any(|f| f.contains("`.git/commondir` (removed)")), "{found:?}");
-    assert!(found.iter().any(|f| f.contains("deleted the run branch")), "{found:?}");
     assert!(!fixture.repo.join(".git/commondir").exists());
-    // The history is whole: `rm -rf .git` could not reach a single object.
     assert_eq!(git(&fixture.repo, &["rev-parse", "main"]), main_before, "main never moves");
     assert_eq!(git(&fixture.repo, &["rev-parse", "other"]), main_before, "other never moves");
-    assert_eq!(git(&fixture.repo, &["log", "--format=%s", "main"]), "start");
-    // The agent's commit is on the run branch and its objects are in the repository itself.
+    // The agent's commit is on the run branch, and its objects are in the repository itself
+    // once the guard copied them: the run's store can go.
     assert_eq!(git(&fixture.repo, &["log", "-1", "--format=%s", "night/t/1"]), "agent work");
     sandbox::git::GitGuard::finish_run(&fixture.repo.join(".git"), &fixture.run_dir).expect("finish");
     std::fs::remove_dir_all(fixture.run_dir.join("objects")).expect("remove the run's store");
     git(&fixture.repo, &["fsck", "--no-dangling"]);
     assert_eq!(git(&fixture.repo, &["log", "-1", "--format=%s", "night/t/1"]), "agent work");
+
+    // A second session: `rm -rf .git` reaches only git's scratch files and the session's own
+    // objects; the user's history, config and branches stay, and the repository stays whole.
+    let script = "echo more > src/more && git add src/more && git commit -q -m 'more work' && echo committed-more\n\
+         rm -rf .git 2>&1 | tail -1; test -f .git/config && echo config-survives\n";
+    let (output, found) = fixture.run_guarded(&spec, &layers, script);
+    let said = text(&output);
+    assert!(said.contains("committed-more") && said.contains("config-survives"), "{said}");
+    assert!(found.iter().any(|f| f.contains("deleted the run branch")), "{found:?}");
+    assert_eq!(git(&fixture.repo, &["log", "--format=%s", "main"]), "start");
+    assert_eq!(git(&fixture.repo, &["log", "-1", "--format=%s", "night/t/1"]), "agent work", "back at the last commit that still exists");
+    git(&fixture.repo, &["fsck", "--no-dangling"]);
     assert_eq!(std::fs::read_to_string(fixture.run_dir.join("journal.jsonl")).expect("journal"), "{}\n");
     assert!(!fixture.repo.join(".git/hooks/pre-commit").exists());
 }
@@ -240,7 +249,7 @@ fn the_agent_commits_in_a_worktree_and_cannot_cut_it_from_the_repository() {
          rm -rf .git 2>&1 || echo refused-rm-gitfile\n\
          echo x > ../../../README.md 2>&1 || echo refused-main-checkout\n\
          git -C ../../.. branch -f main HEAD 2>&1 || echo refused-move-main\n\
-         rm -rf ../../../.git/objects 2>&1 | tail -1\n\
+         rm -rf ../../../.git/objects/pack 2>&1 | tail -1\n\
          git update-ref -d refs/heads/night/t/1 2>&1 || echo refused-update-ref-d\n\
          rm ../../../.git/refs/heads/night/t/1 && echo deleted-run-branch\n";
     let (output, found) = fixture.run_guarded(&spec, &layers, script);

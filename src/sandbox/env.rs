@@ -41,8 +41,9 @@ pub fn agent_env(plan: &Plan, spec: &SandboxSpec, layers: &ActiveLayers, night: 
     if !layers.any() {
         return env;
     }
-    if let Some(git) = &spec.git {
+    if let (Some(git), false) = (&spec.git, layers.mounts) {
         // New objects go to the run's store; the repository's own stays read-only (git.rs).
+        // With the mount layer a bind does this, without touching other repositories.
         env.set.push(("GIT_OBJECT_DIRECTORY".to_string(), super::git::run_objects(&spec.run_dir).display().to_string()));
         env.set.push(("GIT_ALTERNATE_OBJECT_DIRECTORIES".to_string(), git.common.join("objects").display().to_string()));
     }

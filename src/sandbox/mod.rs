@@ -83,6 +83,9 @@ pub struct MountPlan {
     pub path: PathBuf,
     /// What.
     pub kind: MountKind,
+    /// For a bind: what is bound there (`None`: the path itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<PathBuf>,
 }
 
 /// What a mount does.
@@ -376,7 +379,8 @@ fn sockets_to_hide(home: Option<&Path>) -> Vec<PathBuf> {
 
 fn mount_plan(repo: &Path, work_dir: &Path, run_dir: &Path, tmp_dir: &Path, git: Option<&git::GitPaths>, home: Option<&Path>) -> Vec<MountPlan> {
     let mut mounts = Vec::new();
-    let mut push = |path: PathBuf, kind: MountKind| mounts.push(MountPlan { path, kind });
+    let mut binds = Vec::new();
+    let mut push = |path: PathBuf, kind: MountKind| mounts.push(MountPlan { path, kind, from: None });
     let exists = |p: &Path| std::fs::symlink_metadata(p).is_ok();
 
     // Night's folder (journal, reports, other runs, worktrees) is never the agent's to write;
@@ -408,6 +412,9 @@ fn mount_plan(repo: &Path, work_dir: &Path, run_dir: &Path, tmp_dir: &Path, git:
             entries.sort();
             for entry in entries {
                 let name = entry.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                if name == "objects" {
+                    continue;
+                }
                 // `logs` itself stays writable for `logs/HEAD` and pseudo-refs' logs (git
                 // touches `logs/AUTO_MERGE` on every commit); the branches' logs do not.
                 if name == "logs" {
@@ -444,6 +451,15 @@ fn mount_plan(repo: &Path, work_dir: &Path, run_dir: &Path, tmp_dir: &Path, git:
             }
         }
     }
+    if let Some(git) = git {
+        // The agent's git sees the run's own store at `objects`, with the repository's store
+        // bound read-only beside it as its alternate (git.rs).
+        let objects = git.common.join("objects");
+        binds.push(MountPlan { path: git::base_objects(run_dir), kind: MountKind::ReadOnly, from: Some(objects.clone()) });
+        binds.push(MountPlan { path: objects, kind: MountKind::ReadWrite, from: Some(git::run_objects(run_dir)) });
+    }
+    mounts.extend(binds);
+    let mut push = |path: PathBuf, kind: MountKind| mounts.push(MountPlan { path, kind, from: None });
     for socket in sockets_to_hide(home) {
         if exists(&socket) && !work_dir.starts_with(&socket) && !run_dir.starts_with(&socket) {
             push(socket, MountKind::Mask);
@@ -627,6 +643,9 @@ pub fn prepare(spec: &SandboxSpec, layers: &ActiveLayers) -> Result<Prepared, Sa
     }
     for folder in &folders {
         std::fs::create_dir_all(folder).map_err(io_error("create", folder))?;
+    }
+    if layers.mounts && spec.git.is_some() {
+        git::link_run_objects(&spec.run_dir).map_err(io_error("link the run's object store in", &spec.run_dir))?;
     }
     let mut files = vec![spec.run_dir.join(AUDIT_FILE)];
     files.extend(spec.git.as_ref().map(git::GitPaths::head_log));
