@@ -243,7 +243,12 @@ fn unreadable_files_exit_2_and_the_others_are_still_checked() {
     assert!(output.contains("cannot read `missing.night`: no such file"), "{output}");
     assert!(output.contains("`binary.night` is not UTF-8 text"), "{output}");
     assert!(output.contains("checklist for task.night"), "{output}");
-    assert!(output.contains("2 files could not be read"), "{output}");
+    assert!(output.contains("3 errors, 0 warnings in 3 files: 2 files could not be read"), "{output}");
+    let (_, json) = repo.night(&["check", "--format", "json", "missing.night"]);
+    let document: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+    assert_eq!(document["files"][0]["readable"], false);
+    assert_eq!(document["files"][0]["diagnostics"][0]["code"], "unreadable");
+    assert_eq!(document["files"][0]["diagnostics"][0]["message"], "cannot read `missing.night`: no such file");
     let (code, _) = repo.night(&["check", "src"]);
     assert_eq!(code, 2, "a folder is not a runbook");
 }

@@ -88,6 +88,7 @@ fn the_same_failure_twice_in_a_row_is_stuck() {
     assert_eq!(ran.events_named("attempt-start").len(), 2);
     let ends = ran.events_named("attempt-end");
     assert_eq!(ends[0]["signature"], ends[1]["signature"]);
+    assert_eq!(ran.event("limit")["limit"], "stuck");
     assert_main_untouched(&test, &main);
 }
 
@@ -101,8 +102,9 @@ fn idle_ends_a_session_that_makes_no_commit() {
     assert_eq!(ran.code, Some(1), "{}", ran.output());
     assert_eq!(ran.outcome(), "stuck", "two attempts ended by idle have the same signature");
     let limits = ran.events_named("limit");
-    assert_eq!(limits.len(), 2, "{limits:?}");
-    assert!(limits.iter().all(|l| l["limit"] == "idle" && l["value"] == "2s" && l["ends"] == "attempt"));
+    assert_eq!(limits.len(), 3, "{limits:?}");
+    assert!(limits[..2].iter().all(|l| l["limit"] == "idle" && l["value"] == "2s" && l["ends"] == "attempt"));
+    assert_eq!(limits[2]["limit"], "stuck");
     let ends = ran.events_named("session-end");
     assert!(ends.iter().all(|e| e["reason"] == "idle"), "{ends:?}");
     let attempt_end = &ran.events_named("attempt-end")[0];
@@ -116,12 +118,25 @@ fn idle_ends_a_session_that_makes_no_commit() {
 #[test]
 fn a_commit_defers_idle() {
     let test = Test::new();
-    let agent = "for i in 1 2 3; do sleep 1; echo $i >> src/log; git add src/log; git commit -qm \"step $i\"; done\necho good > src/state; git commit -qam done\n";
-    test.setup(agent, &Runbook::default().limits(&["timeout 60s", "attempts 1", "stuck 2", "idle 2s"]));
+    let agent = "for i in 1 2 3 4; do sleep 1; echo $i >> src/log; git add src/log; git commit -qm \"step $i\"; done\necho good > src/state; git commit -qam done\n";
+    test.setup(agent, &Runbook::default().limits(&["timeout 60s", "attempts 1", "stuck 2", "idle 3s"]));
     let ran = test.run();
-    assert_eq!(ran.code, Some(0), "commits every second keep a 2s idle limit from firing\n{}", ran.output());
+    assert_eq!(ran.code, Some(0), "commits every second keep a 3s idle limit from firing over 4s\n{}", ran.output());
     assert!(ran.events_named("limit").is_empty());
-    assert_eq!(ran.events_named("commit").len(), 4);
+    assert_eq!(ran.events_named("commit").len(), 5);
+}
+
+#[test]
+fn commits_are_seen_while_the_agent_runs() {
+    let test = Test::new();
+    let agent = format!("{GOOD}sleep 2\necho agent: exiting\n");
+    test.setup(&agent, &Runbook::default());
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    let names: Vec<String> = ran.events().iter().map(|e| e["event"].as_str().unwrap_or_default().to_string()).collect();
+    let commit = names.iter().position(|n| n == "commit").expect("a commit event");
+    let end = names.iter().position(|n| n == "session-end").expect("a session-end event");
+    assert!(commit < end, "the ref watch reports the commit during the session: {names:?}");
 }
 
 #[test]
@@ -134,8 +149,9 @@ fn silence_ends_a_hung_agent() {
     assert!(started.elapsed() < Duration::from_secs(30));
     assert_eq!(ran.code, Some(1), "{}", ran.output());
     assert_eq!(ran.outcome(), "failed");
-    let limit = ran.event("limit");
-    assert_eq!(limit["limit"], "silence");
+    let limits = ran.events_named("limit");
+    assert_eq!(limits[0]["limit"], "silence");
+    assert_eq!(limits[1]["limit"], "attempts");
     assert_eq!(ran.event("session-end")["reason"], "silence");
     assert_eq!(ran.event("attempt-end")["signature"], "silence");
     assert!(ran.agent_log().contains("agent: starting"));
@@ -541,4 +557,19 @@ fn the_command_notifier_is_told_the_event_and_the_outcome() {
     assert!(notifications.iter().any(|n| n["on"] == "end" && n["delivered"] == false && n["error"].is_string()), "a failing webhook is recorded: {notifications:?}");
     let text = ran.report();
     assert!(text.contains("## Notifications") && text.contains("FAILED after"), "{text}");
+}
+
+#[test]
+fn an_agent_kind_without_an_adapter_is_refused() {
+    let test = Test::new();
+    let runbook = Runbook::default().limits(&["timeout 60s", "attempts 3", "stuck 3", "idle 60s", "tokens 1M"]);
+    test.setup(GOOD, &runbook);
+    let text = fs::read_to_string(test.path().join("t.night")).expect("runbook").replace("agent command \"sh agent.sh\"", "agent claude");
+    test.write("t.night", &text);
+    test.commit_all("claude");
+    let ran = test.run();
+    assert_eq!(ran.code, Some(2), "{}", ran.output());
+    assert!(ran.stderr.contains("`agent claude` is not supported by `night run` yet"), "{}", ran.output());
+    assert!(!test.path().join(".night").exists());
+    assert_eq!(test.git(&["rev-parse", "--abbrev-ref", "HEAD"]), "main");
 }

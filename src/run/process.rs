@@ -333,3 +333,59 @@ fn emit(bytes: &[u8], stream: Stream, sinks: &OutputSinks) {
         echo(&text);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(script: &str) -> SpawnSpec {
+        SpawnSpec {
+            program: "sh".into(),
+            args: vec!["-c".into(), script.into()],
+            cwd: std::env::temp_dir(),
+            env: vec![("NIGHT_TEST_VAR".into(), "set".into())],
+            env_remove: vec!["HOME".into()],
+            stdin: b"the prompt\n".to_vec(),
+        }
+    }
+
+    fn sinks(log: &std::path::Path, secrets: &[String]) -> OutputSinks {
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log");
+        OutputSinks { log: Arc::new(file), redact: redactor(secrets), echo: None, on_line: None }
+    }
+
+    #[tokio::test]
+    async fn output_is_logged_whole_with_secrets_redacted_and_the_environment_set() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("agent.log");
+        let script = "read line; echo \"got: $line\"; echo \"var=$NIGHT_TEST_VAR home=${HOME:-unset}\"; echo token-abc123 >&2; head -c 200000 /dev/zero | tr '\\0' x";
+        let mut process = Supervised::spawn(&spec(script), sinks(&log, &["token-abc123".into()])).expect("spawn");
+        let status = process.wait().await.expect("wait");
+        assert!(status.success());
+        let ended = process.terminate(&[Signal::SIGTERM], Duration::from_millis(200)).await;
+        assert!(!ended.killed);
+        let text = std::fs::read_to_string(&log).expect("log");
+        assert!(text.contains("got: the prompt\n"), "{}", &text[..100.min(text.len())]);
+        assert!(text.contains("var=set home=unset\n"));
+        assert!(text.contains("[redacted]\n") && !text.contains("abc123"));
+        // A 200 000-byte line without a newline arrives whole, in bounded pieces, ended by night.
+        assert_eq!(text.matches('x').count(), 200_000);
+        assert!(text.ends_with("x\n"));
+        let printed = "got: the prompt\n".len() + "var=set home=unset\n".len() + "token-abc123\n".len() + 200_000;
+        assert_eq!(process.output_bytes(), printed as u64, "counted as printed, before redaction");
+    }
+
+    #[tokio::test]
+    async fn an_agent_ignoring_sigterm_is_killed_with_its_group_after_the_grace_period() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut process = Supervised::spawn(&spec("trap '' TERM; sleep 30 & wait; sleep 30"), sinks(&dir.path().join("log"), &[])).expect("spawn");
+        let pgid = Pid::from_raw(i32::try_from(process.pid()).expect("pid"));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(group_alive(pgid));
+        let started = Instant::now();
+        let ended = process.terminate(&[Signal::SIGTERM], Duration::from_millis(300)).await;
+        assert!(ended.killed);
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        assert!(!group_alive(pgid), "no member of the group survives");
+    }
+}

@@ -159,6 +159,7 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
         baseline: None,
         quota_waited: false,
         stopped_for_violation: false,
+        last_tip: Some(start),
         sandbox,
         sandbox_journaled: false,
     };
@@ -254,6 +255,14 @@ impl SessionEnd {
     }
 }
 
+/// What follows an attempt.
+enum Verdict {
+    /// The run ends.
+    End(Outcome, String),
+    /// Another attempt, told this.
+    Next(AttemptFeedback),
+}
+
 /// How an attempt's sessions ended, before the checks.
 struct AttemptWork {
     ended_by: Option<Limit>,
@@ -299,6 +308,7 @@ struct Supervisor<'a> {
     baseline: Option<Baseline>,
     quota_waited: bool,
     stopped_for_violation: bool,
+    last_tip: Option<Oid>,
     /// The OS sandbox of the agent's sessions (src/run/sandboxing.rs).
     sandbox: RunSandbox,
     sandbox_journaled: bool,
@@ -384,30 +394,16 @@ impl Supervisor<'_> {
 
     /// Baseline, then attempts until an outcome.
     async fn attempts(&mut self) -> Result<(Outcome, String), Crash> {
-        self.status("night: measuring the baseline");
-        let Some(results) = self.checks(None).await else {
-            return Ok((Outcome::Interrupted, "interrupted during the baseline".into()));
-        };
-        let records = self.records(&results);
-        self.journal.record(Event::Baseline { checks: records.clone() });
-        self.baseline = Some(baseline_from(&results));
-        if self.interrupts.count() > 0 {
-            return Ok((Outcome::Interrupted, "interrupted during the baseline".into()));
-        }
-        let all_hold = !results.is_empty() && results.iter().all(|r| r.passed);
-        if all_hold {
-            let waived = self.plan.waivers.iter().any(|(code, _)| *code == Code::SuccessAlreadyHolds);
-            if !waived {
-                return Ok((Outcome::NothingToDo, "every success check already holds on the start commit; the checks cannot tell whether the agent did anything".into()));
-            }
-            self.note("success-already-holds", "every success check already holds on the start commit (waived)");
+        if let Some(ending) = self.measure_baseline().await {
+            return Ok(ending);
         }
         self.notify(NotifyEvent::Start, &format!("started on {}", self.branch), None);
 
         let mut stuck = StuckTracker::default();
         let mut feedback: Option<AttemptFeedback> = None;
         loop {
-            if self.plan.limits.attempts.is_some_and(|max| self.attempt >= max) {
+            if let Some(max) = self.plan.limits.attempts.filter(|max| self.attempt >= *max) {
+                self.journal.record(Event::Limit { limit: "attempts".into(), value: max.to_string(), attempt: self.attempt, ends: "run".into() });
                 return Ok((Outcome::Failed, format!("{} attempts used up without success", self.attempt)));
             }
             if Instant::now() >= self.run_deadline {
@@ -420,80 +416,114 @@ impl Supervisor<'_> {
             self.status(&format!("night: attempt {attempt}{of}"));
             let prompt = attempt_prompt(&self.plan.prompt, attempt, self.plan.limits.attempts, feedback.as_ref());
             let work = self.attempt_sessions(prompt, feedback.is_some()).await?;
-
-            let refname = format!("refs/night/{}/attempt-{attempt}", self.run_id);
-            let kept = self.git.snapshot(&refname, &format!("night: state after attempt {attempt} of {}", self.run_id))?;
-            self.journal.record(Event::AttemptKept { attempt, refname, commit: kept.to_string() });
-
-            if work.stop_for_violation {
-                self.stopped_for_violation = true;
-                return Ok((Outcome::Failed, "permission violation: the agent wrote outside `write` (on violation stop)".into()));
+            match self.judge(work, &mut stuck).await? {
+                Verdict::End(outcome, reason) => return Ok((outcome, reason)),
+                Verdict::Next(next) => feedback = Some(next),
             }
-            if work.spawn_failed {
-                return Ok((Outcome::Crashed, "the agent could not be started".into()));
-            }
-            self.status(&format!("night: checking attempt {attempt}"));
-            let Some(results) = self.checks(self.baseline.as_ref()).await else {
-                return Ok((Outcome::Interrupted, "interrupted; the checks were skipped".into()));
-            };
-            let records = self.records(&results);
-            let checks_hold = !results.is_empty() && results.iter().all(|r| r.passed);
-            let check_signature = (!checks_hold).then(|| failure_signature(&results));
-            self.journal.record(Event::Checks { attempt, passed: checks_hold, checks: records.clone(), signature: check_signature.clone() });
-            self.last_checks = Some(records.clone());
-            let passed_count = records.iter().filter(|r| r.passed).count();
-            self.status(&format!("night: {passed_count}/{} checks hold", records.len()));
-            for failed in records.iter().filter(|r| !r.passed) {
-                self.status(&format!("night:   `{}` failed: {}", failed.statement, failed.reason.as_deref().unwrap_or("it did not hold")));
-            }
-            let success = checks_hold && work.violation.is_none();
-            let head = self.git.head()?;
-
-            let reason = match (&work.violation, work.ended_by) {
-                (Some(_), _) => "violation".to_string(),
-                (None, Some(limit)) => limit.name().to_string(),
-                (None, None) => "exited".to_string(),
-            };
-            let signature = match (&work.violation, work.ended_by, &check_signature) {
-                _ if success => None,
-                (Some(paths), _, check) => Some(format!("violation:{}:{}", paths.join(","), check.clone().unwrap_or_default())),
-                (None, Some(limit), _) => Some(limit.name().to_string()),
-                (None, None, check) => check.clone(),
-            };
-            self.journal.record(Event::AttemptEnd { attempt, passed: success, reason, signature: signature.clone(), head: head.to_string() });
-            let verdict = if success { "succeeded" } else { "failed" };
-            self.notify(NotifyEvent::Attempt, &format!("attempt {attempt} {verdict}: {passed_count}/{} checks hold", records.len()), signature.clone());
-
-            if work.interrupted {
-                return Ok((Outcome::Interrupted, "stopped by a signal (Ctrl-C or `night stop`)".into()));
-            }
-            if success {
-                return Ok((Outcome::Success, format!("every success check held after attempt {attempt}")));
-            }
-            if let Some(limit) = work.run_limit {
-                let outcome = if limit == Limit::Timeout { Outcome::Timeout } else { Outcome::Budget };
-                return Ok((outcome, limit.explain(&self.plan.limits)));
-            }
-
-            let mut next = AttemptFeedback {
-                attempt,
-                failed_checks: records.iter().filter(|r| !r.passed).cloned().collect(),
-                violation: work.violation.clone().map(|paths| (paths, true)),
-                ended_because: work.ended_by.map(|limit| limit.explain(&self.plan.limits)),
-                rolled_back: None,
-            };
-            match self.rollback(&results, kept)? {
-                Some((RollbackThen::Stop, what)) => return Ok((Outcome::RolledBack, what)),
-                Some((RollbackThen::Retry, what)) => next.rolled_back = Some(what),
-                None => {}
-            }
-            if let Some(signature) = &signature {
-                if stuck.record(signature, self.plan.limits.stuck) {
-                    return Ok((Outcome::Stuck, format!("the same failure {} attempts in a row", stuck.repeats())));
-                }
-            }
-            feedback = Some(next);
         }
+    }
+
+    /// The success checks on the start commit; an ending when the run cannot go on.
+    async fn measure_baseline(&mut self) -> Option<(Outcome, String)> {
+        self.status("night: measuring the baseline");
+        let Some(results) = self.checks(None).await else {
+            return Some((Outcome::Interrupted, "interrupted during the baseline".into()));
+        };
+        let records = self.records(&results);
+        self.journal.record(Event::Baseline { checks: records.clone() });
+        self.baseline = Some(baseline_from(&results));
+        if self.interrupts.count() > 0 {
+            return Some((Outcome::Interrupted, "interrupted during the baseline".into()));
+        }
+        let all_hold = !results.is_empty() && results.iter().all(|r| r.passed);
+        if all_hold {
+            let waived = self.plan.waivers.iter().any(|(code, _)| *code == Code::SuccessAlreadyHolds);
+            if !waived {
+                return Some((Outcome::NothingToDo, "every success check already holds on the start commit; the checks cannot tell whether the agent did anything".into()));
+            }
+            self.note("success-already-holds", "every success check already holds on the start commit (waived)");
+        }
+        None
+    }
+
+    /// After an attempt's sessions: keep its state, apply `on violation`, run the checks,
+    /// then decide: an ending (success, interrupted, timeout, rollback, stuck) or the next
+    /// attempt's feedback.
+    async fn judge(&mut self, work: AttemptWork, stuck: &mut StuckTracker) -> Result<Verdict, Crash> {
+        let attempt = self.attempt;
+        let refname = format!("refs/night/{}/attempt-{attempt}", self.run_id);
+        let kept = self.git.snapshot(&refname, &format!("night: state after attempt {attempt} of {}", self.run_id))?;
+        self.journal.record(Event::AttemptKept { attempt, refname, commit: kept.to_string() });
+        if work.stop_for_violation {
+            self.stopped_for_violation = true;
+            return Ok(Verdict::End(Outcome::Failed, "permission violation: the agent wrote outside `write` (on violation stop)".into()));
+        }
+        if work.spawn_failed {
+            return Ok(Verdict::End(Outcome::Crashed, "the agent could not be started".into()));
+        }
+        self.status(&format!("night: checking attempt {attempt}"));
+        let Some(results) = self.checks(self.baseline.as_ref()).await else {
+            return Ok(Verdict::End(Outcome::Interrupted, "interrupted; the checks were skipped".into()));
+        };
+        let records = self.records(&results);
+        let checks_hold = !results.is_empty() && results.iter().all(|r| r.passed);
+        let check_signature = (!checks_hold).then(|| failure_signature(&results));
+        self.journal.record(Event::Checks { attempt, passed: checks_hold, checks: records.clone(), signature: check_signature.clone() });
+        self.last_checks = Some(records.clone());
+        let passed_count = records.iter().filter(|r| r.passed).count();
+        self.status(&format!("night: {passed_count}/{} checks hold", records.len()));
+        for failed in records.iter().filter(|r| !r.passed) {
+            self.status(&format!("night:   `{}` failed: {}", failed.statement, failed.reason.as_deref().unwrap_or("it did not hold")));
+        }
+        let success = checks_hold && work.violation.is_none();
+        let head = self.git.head()?;
+
+        let reason = match (&work.violation, work.ended_by) {
+            (Some(_), _) => "violation".to_string(),
+            (None, Some(limit)) => limit.name().to_string(),
+            (None, None) => "exited".to_string(),
+        };
+        let signature = match (&work.violation, work.ended_by, &check_signature) {
+            _ if success => None,
+            (Some(paths), _, check) => Some(format!("violation:{}:{}", paths.join(","), check.clone().unwrap_or_default())),
+            (None, Some(limit), _) => Some(limit.name().to_string()),
+            (None, None, check) => check.clone(),
+        };
+        self.journal.record(Event::AttemptEnd { attempt, passed: success, reason, signature: signature.clone(), head: head.to_string() });
+        let verdict = if success { "succeeded" } else { "failed" };
+        self.notify(NotifyEvent::Attempt, &format!("attempt {attempt} {verdict}: {passed_count}/{} checks hold", records.len()), signature.clone());
+
+        if work.interrupted {
+            return Ok(Verdict::End(Outcome::Interrupted, "stopped by a signal (Ctrl-C or `night stop`)".into()));
+        }
+        if success {
+            return Ok(Verdict::End(Outcome::Success, format!("every success check held after attempt {attempt}")));
+        }
+        if let Some(limit) = work.run_limit {
+            let outcome = if limit == Limit::Timeout { Outcome::Timeout } else { Outcome::Budget };
+            return Ok(Verdict::End(outcome, limit.explain(&self.plan.limits)));
+        }
+
+        let mut next = AttemptFeedback {
+            attempt,
+            failed_checks: records.iter().filter(|r| !r.passed).cloned().collect(),
+            violation: work.violation.clone().map(|paths| (paths, true)),
+            ended_because: work.ended_by.map(|limit| limit.explain(&self.plan.limits)),
+            rolled_back: None,
+        };
+        match self.rollback(&results)? {
+            Some((RollbackThen::Stop, what)) => return Ok(Verdict::End(Outcome::RolledBack, what)),
+            Some((RollbackThen::Retry, what)) => next.rolled_back = Some(what),
+            None => {}
+        }
+        if let Some(signature) = &signature {
+            if stuck.record(signature, self.plan.limits.stuck) {
+                let value = self.plan.limits.stuck.map(|n| n.to_string()).unwrap_or_default();
+                self.journal.record(Event::Limit { limit: "stuck".into(), value, attempt, ends: "run".into() });
+                return Ok(Verdict::End(Outcome::Stuck, format!("the same failure {} attempts in a row", stuck.repeats())));
+            }
+        }
+        Ok(Verdict::Next(next))
     }
 
     /// Every session of one attempt: the first with the attempt's prompt, then fresh ones
@@ -784,6 +814,13 @@ impl Supervisor<'_> {
 
     /// Journal (and notify) commits the run branch gained; true when there were any.
     fn poll_commits(&mut self) -> bool {
+        // Most wake-ups are other files in the git folder changing: compare the tip first,
+        // and walk the branch only when it moved.
+        let tip = self.git.head().ok();
+        if tip.is_some() && tip == self.last_tip {
+            return false;
+        }
+        self.last_tip = tip;
         let commits = match self.git.commits_since(self.start) {
             Ok(commits) => commits,
             Err(e) => {
@@ -844,7 +881,7 @@ impl Supervisor<'_> {
 
     /// Apply `rollback` after a failed attempt: `Some` when the condition held and the branch
     /// was reset. Otherwise the head counts as the newest green point.
-    fn rollback(&mut self, results: &[CheckResult], kept: Oid) -> Result<Option<(RollbackThen, String)>, Crash> {
+    fn rollback(&mut self, results: &[CheckResult]) -> Result<Option<(RollbackThen, String)>, Crash> {
         let head = self.git.head()?;
         let plan = self.plan;
         let Some(rollback) = &plan.rollback else {
@@ -878,7 +915,7 @@ impl Supervisor<'_> {
             then,
         });
         let short: String = target.to_string().chars().take(7).collect();
-        let what = format!("`{condition}` held ({measured}); the run branch was reset to {short} and the work is kept at {kept_ref} ({kept})");
+        let what = format!("`{condition}` held ({measured}); the run branch was reset to {short} and the work is kept at {kept_ref}");
         self.status(&format!("night: rollback: {what}"));
         self.notify(NotifyEvent::Rollback, &format!("rolled back to {short}: `{condition}` held"), Some(what.clone()));
         Ok(Some((then, what)))

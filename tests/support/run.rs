@@ -130,6 +130,8 @@ pub struct Test {
     env: Vec<(String, String)>,
     /// The longest the harness waits for night before killing it.
     pub deadline: Duration,
+    /// The user's branch tip when night was started: every run must leave it there.
+    main_tip: std::cell::RefCell<Option<String>>,
 }
 
 /// What a run left.
@@ -163,7 +165,7 @@ impl Test {
     pub fn new() -> Self {
         let dir = tempfile::Builder::new().prefix("night-run-").tempdir().expect("temp dir");
         let capture = tempfile::Builder::new().prefix("night-capture-").tempdir().expect("temp dir");
-        let test = Self { dir, capture, env: Vec::new(), deadline: Duration::from_secs(90) };
+        let test = Self { dir, capture, env: Vec::new(), deadline: Duration::from_secs(90), main_tip: std::cell::RefCell::new(None) };
         test.git(&["init", "-q", "-b", "main"]);
         test.git(&["config", "user.name", "night test"]);
         test.git(&["config", "user.email", "test@night.invalid"]);
@@ -244,11 +246,13 @@ impl Test {
 
     /// Start `night run t.night` without waiting.
     pub fn spawn(&self) -> Child {
+        self.main_tip.replace(self.try_git(&["rev-parse", "main"]));
         self.command(&["run", "t.night"]).spawn().expect("start night")
     }
 
     /// Run `night run FILE` to its end (killed past the deadline).
     pub fn run_file(&self, file: &str) -> Ran {
+        self.main_tip.replace(self.try_git(&["rev-parse", "main"]));
         let child = self.command(&["run", file]).spawn().expect("start night");
         self.finish(child)
     }
@@ -278,6 +282,8 @@ impl Test {
             std::thread::sleep(Duration::from_millis(50));
         }
         let output = child.wait_with_output().expect("output");
+        let tip = self.main_tip.borrow().clone();
+        assert_eq!(self.try_git(&["rev-parse", "main"]), tip, "the user's branch `main` moved during the run");
         Ran {
             code: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
