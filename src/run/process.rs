@@ -346,6 +346,7 @@ mod tests {
             env: vec![("NIGHT_TEST_VAR".into(), "set".into())],
             env_remove: vec!["HOME".into()],
             stdin: b"the prompt\n".to_vec(),
+            sandbox: None,
         }
     }
 

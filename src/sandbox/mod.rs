@@ -196,20 +196,6 @@ impl SandboxSpec {
             writable_files.extend(files);
         }
 
-        let mut mounts = mount_plan(&repo, &work_dir, &run_dir, &tmp_dir, git.as_ref(), home.as_deref());
-        if let Some(size) = std::env::var("NIGHT_SANDBOX_TMP_SIZE").ok().and_then(|v| parse_size(&v)) {
-            for mount in &mut mounts {
-                if let MountKind::Tmpfs { size: planned, .. } = &mut mount.kind {
-                    *planned = size;
-                }
-            }
-        }
-        if !mounts.iter().any(|m| m.path == Path::new("/tmp")) && Path::new("/tmp").is_dir() {
-            // The repository or the run folder lies under /tmp: a private /tmp would hide
-            // them, and a writable one would make the whole repository writable.
-            notes.push("the repository lies under /tmp: /tmp is read-only to the agent, which writes temp files to $TMPDIR".to_string());
-        }
-
         let api_host = network::api_host(&plan.agent.kind, &|name| std::env::var(name).ok());
         let network = match &plan.permissions.network {
             Network::On => NetworkMode::Open,
@@ -224,6 +210,20 @@ impl SandboxSpec {
                 NetworkMode::Proxy { hosts }
             }
         };
+
+        let mut mounts = mount_plan(&repo, &work_dir, &run_dir, &tmp_dir, git.as_ref(), home.as_deref(), network != NetworkMode::Open);
+        if let Some(size) = std::env::var("NIGHT_SANDBOX_TMP_SIZE").ok().and_then(|v| parse_size(&v)) {
+            for mount in &mut mounts {
+                if let MountKind::Tmpfs { size: planned, .. } = &mut mount.kind {
+                    *planned = size;
+                }
+            }
+        }
+        if !mounts.iter().any(|m| m.path == Path::new("/tmp")) && Path::new("/tmp").is_dir() {
+            // The repository or the run folder lies under /tmp: a private /tmp would hide
+            // them, and a writable one would make the whole repository writable.
+            notes.push("the repository lies under /tmp: /tmp is read-only to the agent, which writes temp files to $TMPDIR".to_string());
+        }
 
         SandboxSpec {
             agent: plan.agent.kind.name().to_string(),
@@ -351,8 +351,12 @@ pub fn own_state(kind: &AgentKind) -> (&'static [&'static str], &'static [&'stat
 
 /// Unix sockets on the host that would let the agent act outside the sandbox (a container
 /// engine runs anything as root; the session bus starts programs; an ssh agent signs pushes).
-fn sockets_to_hide(home: Option<&Path>) -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = [
+///
+/// With `network off` or `allow`, all of `/run` is hidden instead: local services' sockets
+/// (databases, caches, the session bus) are connections out of the sandbox too.
+fn sockets_to_hide(home: Option<&Path>, isolated: bool) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = if isolated { vec![PathBuf::from("/run"), PathBuf::from("/var/run")] } else { Vec::new() };
+    paths.extend([
         "/run/docker.sock",
         "/var/run/docker.sock",
         "/run/docker",
@@ -363,8 +367,7 @@ fn sockets_to_hide(home: Option<&Path>) -> Vec<PathBuf> {
         "/tmp/.X11-unix",
     ]
     .iter()
-    .map(PathBuf::from)
-    .collect();
+    .map(PathBuf::from));
     // SAFETY: getuid cannot fail.
     let uid = unsafe { libc::getuid() };
     paths.push(PathBuf::from(format!("/run/user/{uid}")));
@@ -377,7 +380,7 @@ fn sockets_to_hide(home: Option<&Path>) -> Vec<PathBuf> {
     paths
 }
 
-fn mount_plan(repo: &Path, work_dir: &Path, run_dir: &Path, tmp_dir: &Path, git: Option<&git::GitPaths>, home: Option<&Path>) -> Vec<MountPlan> {
+fn mount_plan(repo: &Path, work_dir: &Path, run_dir: &Path, tmp_dir: &Path, git: Option<&git::GitPaths>, home: Option<&Path>, isolated: bool) -> Vec<MountPlan> {
     let mut mounts = Vec::new();
     let mut binds = Vec::new();
     let mut push = |path: PathBuf, kind: MountKind| mounts.push(MountPlan { path, kind, from: None });
@@ -460,9 +463,15 @@ fn mount_plan(repo: &Path, work_dir: &Path, run_dir: &Path, tmp_dir: &Path, git:
     }
     mounts.extend(binds);
     let mut push = |path: PathBuf, kind: MountKind| mounts.push(MountPlan { path, kind, from: None });
-    for socket in sockets_to_hide(home) {
-        if exists(&socket) && !work_dir.starts_with(&socket) && !run_dir.starts_with(&socket) {
-            push(socket, MountKind::Mask);
+    let mut hidden: Vec<PathBuf> = Vec::new();
+    for socket in sockets_to_hide(home, isolated) {
+        // `/var/run` is usually a symlink to `/run`: hide each real place once.
+        let real = std::fs::canonicalize(&socket).unwrap_or_else(|_| socket.clone());
+        let covered = hidden.iter().any(|h| real.starts_with(h));
+        let ours = [repo, work_dir, run_dir].iter().any(|p| p.starts_with(&real)) || home.is_some_and(|h| h.starts_with(&real));
+        if exists(&real) && !covered && !ours {
+            push(real.clone(), MountKind::Mask);
+            hidden.push(real);
         }
     }
     push(tmp_dir.to_path_buf(), MountKind::Tmpfs { size: DEFAULT_TMP_SIZE, mode: 0o700 });
