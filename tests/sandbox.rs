@@ -291,6 +291,33 @@ fn landlock_alone_still_keeps_git_and_the_run_folder_read_only() {
 }
 
 #[test]
+fn tool_caches_are_copy_on_write_and_the_users_stay_as_they_were() {
+    if !landlock_and_namespaces() {
+        return;
+    }
+    let fixture = Fixture::new("  write \"src/**\"", false);
+    std::fs::create_dir_all(fixture.home.join(".cargo/registry/src/some-crate")).expect("mkdir");
+    std::fs::write(fixture.home.join(".cargo/registry/src/some-crate/lib.rs"), "fn honest() {}\n").expect("write");
+    std::fs::create_dir_all(fixture.home.join(".cargo/bin")).expect("mkdir");
+    std::fs::create_dir_all(fixture.home.join(".cache")).expect("mkdir");
+    let spec = fixture.spec();
+    let layers = fixture.layers(&spec);
+    let script = "echo 'fn evil() {}' > ~/.cargo/registry/src/some-crate/lib.rs && cat ~/.cargo/registry/src/some-crate/lib.rs\n\
+         mkdir -p ~/.cache/tool && echo cached > ~/.cache/tool/entry && cat ~/.cache/tool/entry\n\
+         echo evil > ~/.cargo/bin/cargo 2>&1 || echo refused-cargo-bin\n\
+         echo evil > ~/.bashrc 2>&1 || echo refused-bashrc\n";
+    let said = text(&fixture.run(&spec, &layers, &script.replace('~', &fixture.home.display().to_string())));
+    for expected in ["fn evil() {}", "cached", "refused-cargo-bin", "refused-bashrc"] {
+        assert!(said.contains(expected), "missing {expected} in:\n{said}");
+    }
+    assert_eq!(std::fs::read_to_string(fixture.home.join(".cargo/registry/src/some-crate/lib.rs")).expect("crate"), "fn honest() {}\n");
+    assert!(!fixture.home.join(".cache/tool").exists() && !fixture.home.join(".cargo/bin/cargo").exists());
+    // The agent's changes are kept in the run folder, for the next session of the run.
+    let state = std::fs::read_dir(fixture.run_dir.join("state")).expect("state").flatten().map(|e| e.path()).collect::<Vec<_>>();
+    assert!(state.iter().any(|s| s.join("upper/tool/entry").exists()), "{state:?}");
+}
+
+#[test]
 fn the_temp_folder_is_private_and_capped() {
     if !landlock_and_namespaces() {
         return;

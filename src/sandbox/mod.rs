@@ -98,6 +98,9 @@ pub enum MountKind {
     ReadWrite,
     /// Hide it: an empty read-only tmpfs over a folder, `/dev/null` over a file.
     Mask,
+    /// A copy-on-write view of the folder: the agent sees and changes it, its changes land in
+    /// `from` (`upper/`, with overlayfs's `work/`), the folder itself stays as it was.
+    Overlay,
     /// A private, empty tmpfs of at most `size` bytes.
     Tmpfs {
         /// Bytes.
@@ -311,7 +314,7 @@ fn state_paths(kind: &AgentKind, home: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
         .iter()
         .chain(SHARED_STATE)
         .map(|d| home.join(d))
-        .filter(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir()))
+        .filter(|p| is_real_dir(p))
         .collect();
     let files = own_files
         .iter()
@@ -322,8 +325,14 @@ fn state_paths(kind: &AgentKind, home: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
     (dirs, files)
 }
 
+fn is_real_dir(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
+}
+
 /// Tool caches agents' commands write while building and testing (never `~/.cargo/bin` and the
-/// like: a program planted there would run outside the sandbox later).
+/// like: a program planted there would run outside the sandbox later). Their content is run
+/// later by the user's own builds, so with the mount layer the agent gets copy-on-write views
+/// ([`MountKind::Overlay`]) whose changes stay in the run folder.
 const SHARED_STATE: &[&str] = &[
     ".cache",
     ".npm",
@@ -383,6 +392,16 @@ fn sockets_to_hide(home: Option<&Path>, isolated: bool) -> Vec<PathBuf> {
 fn mount_plan(repo: &Path, work_dir: &Path, run_dir: &Path, tmp_dir: &Path, git: Option<&git::GitPaths>, home: Option<&Path>, isolated: bool) -> Vec<MountPlan> {
     let mut mounts = Vec::new();
     let mut binds = Vec::new();
+    // Overlays first: their upper folders lie in the run folder, which is bound read-only next.
+    if let Some(home) = home {
+        for (index, cache) in SHARED_STATE.iter().enumerate() {
+            let lower = home.join(cache);
+            let name = cache.replace(['/', '.'], "_");
+            if is_real_dir(&lower) {
+                mounts.push(MountPlan { path: lower, kind: MountKind::Overlay, from: Some(run_dir.join("state").join(format!("{index}{name}"))) });
+            }
+        }
+    }
     let mut push = |path: PathBuf, kind: MountKind| mounts.push(MountPlan { path, kind, from: None });
     let exists = |p: &Path| std::fs::symlink_metadata(p).is_ok();
 
@@ -656,6 +675,14 @@ pub fn prepare(spec: &SandboxSpec, layers: &ActiveLayers) -> Result<Prepared, Sa
     if layers.mounts && spec.git.is_some() {
         git::link_run_objects(&spec.run_dir).map_err(io_error("link the run's object store in", &spec.run_dir))?;
     }
+    if layers.mounts {
+        for state in spec.mounts.iter().filter(|m| m.kind == MountKind::Overlay).filter_map(|m| m.from.as_ref()) {
+            for part in ["upper", "work"] {
+                let folder = state.join(part);
+                std::fs::create_dir_all(&folder).map_err(io_error("create", &folder))?;
+            }
+        }
+    }
     let mut files = vec![spec.run_dir.join(AUDIT_FILE)];
     files.extend(spec.git.as_ref().map(git::GitPaths::head_log));
     for file in &files {
@@ -677,7 +704,9 @@ pub fn prepare(spec: &SandboxSpec, layers: &ActiveLayers) -> Result<Prepared, Sa
     }
     let planned_tmpfs = spec.mounts.iter().filter(|m| matches!(m.kind, MountKind::Tmpfs { .. })).map(|m| m.path.clone());
     let tmpfs_roots: Vec<PathBuf> = if layers.mounts {
-        planned_tmpfs.collect()
+        // Fresh mounts hide the rules of the folders beneath them: each needs its own.
+        let overlays = spec.mounts.iter().filter(|m| m.kind == MountKind::Overlay).map(|m| m.path.clone());
+        planned_tmpfs.chain(overlays).collect()
     } else {
         // No private temp folders: the host's /tmp and /dev/shm stay usable, uncapped.
         writable.extend(planned_tmpfs);

@@ -90,9 +90,19 @@ impl PreparedMounts {
             let options = match plan.kind {
                 MountKind::Tmpfs { size, mode } => format!("size={size},mode={mode:o}"),
                 MountKind::Mask => "size=4k,mode=755".to_string(),
+                MountKind::Overlay => {
+                    let Some(state) = &plan.from else { continue };
+                    let (lower, upper, work) = (plan.path.display().to_string(), state.join("upper").display().to_string(), state.join("work").display().to_string());
+                    // Commas and colons separate overlayfs's options and layers: such a
+                    // folder keeps its plain Landlock rule instead.
+                    if [&lower, &upper, &work].iter().any(|p| p.contains([',', ':', '\\'])) {
+                        continue;
+                    }
+                    format!("lowerdir={lower},upperdir={upper},workdir={work}")
+                }
                 _ => String::new(),
             };
-            if plan.from.as_deref().is_some_and(|from| !from.exists()) {
+            if plan.kind != MountKind::Overlay && plan.from.as_deref().is_some_and(|from| !from.exists()) {
                 continue;
             }
             mounts.push(PreparedMount {
@@ -133,6 +143,10 @@ impl PreparedMounts {
                     }
                     MountKind::Mask => {
                         cvt(libc::mount(c"/dev/null".as_ptr(), path, std::ptr::null(), libc::MS_BIND, std::ptr::null()))?;
+                    }
+                    MountKind::Overlay => {
+                        let flags = libc::MS_NOSUID | libc::MS_NODEV;
+                        cvt(libc::mount(c"overlay".as_ptr(), path, c"overlay".as_ptr(), flags, mount.options.as_ptr().cast()))?;
                     }
                     MountKind::Tmpfs { .. } => {
                         let flags = libc::MS_NOSUID | libc::MS_NODEV;
