@@ -1,4 +1,7 @@
+use super::prepared::split_around;
+use super::spec::{coarsen, minimal_roots, mount_plan, parse_size};
 use super::*;
+use std::path::{Path, PathBuf};
 
 fn tree() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
