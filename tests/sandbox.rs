@@ -114,7 +114,7 @@ impl Fixture {
     fn run(&self, spec: &SandboxSpec, layers: &ActiveLayers, script: &str) -> Output {
         let prepared = Arc::new(sandbox::prepare(spec, layers).expect("prepare"));
         let night = [("NIGHT_RUN_ID".to_string(), "t".to_string()), ("NIGHT_RUN_DIR".to_string(), self.run_dir.display().to_string())];
-        let env = agent_env(&self.plan, spec, layers, &night);
+        let env = agent_env(&self.plan, spec, layers, &night, prepared.proxy_port());
         let mut command = Command::new("bash");
         command.arg("-c").arg(script).current_dir(&self.work_dir).env("NIGHT_TEST_SECRET", "https://hooks.example/s3cret");
         for name in &env.remove {
@@ -403,7 +403,7 @@ async fn network_allow_goes_through_nights_proxy_only() {
     let layers = fixture.layers(&spec);
     assert_eq!(layers.proxy.as_deref(), Some(&[format!("127.0.0.1:{port}")][..]));
     let prepared = Arc::new(sandbox::prepare(&spec, &layers).expect("prepare"));
-    let env = agent_env(&fixture.plan, &spec, &layers, &[]);
+    let env = agent_env(&fixture.plan, &spec, &layers, &[], prepared.proxy_port());
     // Through the proxy named in HTTPS_PROXY: CONNECT to the allowed port, then to another;
     // and directly, which the namespace makes impossible.
     let script = format!(
@@ -429,6 +429,51 @@ async fn network_allow_goes_through_nights_proxy_only() {
     let destinations = proxy.destinations();
     assert!(destinations.iter().any(|d| d.allowed && d.target == format!("127.0.0.1:{port}")), "{destinations:?}");
     assert!(destinations.iter().any(|d| !d.allowed && d.target == format!("127.0.0.1:{denied_port}")), "{destinations:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_namespaces_landlock_lets_tcp_reach_only_nights_proxy() {
+    let caps = sandbox::probe();
+    if !require(caps.landlock_abi.is_some_and(|abi| abi >= 4), "Landlock ABI 4 or later") {
+        return;
+    }
+    // `sandbox auto` where user namespaces are not allowed (e.g. Ubuntu's AppArmor default).
+    let bare = sandbox::Capabilities { user_namespaces: false, mount_namespaces: false, network_namespaces: false, ..caps };
+    let (port, _server) = hello_server();
+    let (denied_port, _other) = hello_server();
+
+    let off = Fixture::new("  write \"src/**\"\n  network off", false);
+    let spec = off.spec();
+    let layers = sandbox::layers(&spec, &bare, Sandbox::Auto).expect("auto");
+    assert!(layers.landlock_tcp && layers.proxy.is_none(), "{layers:?}");
+    let said = text(&off.run(&spec, &layers, &CONNECT_SCRIPT.replace("$PORT", &port.to_string())));
+    assert!(said.contains("refused") && !said.contains("hello"), "{said}");
+
+    let fixture = Fixture::new(&format!("  write \"src/**\"\n  network allow \"127.0.0.1:{port}\""), false);
+    let spec = fixture.spec();
+    let layers = sandbox::layers(&spec, &bare, Sandbox::Auto).expect("auto");
+    assert!(layers.landlock_tcp && layers.proxy.is_some(), "{layers:?}");
+    let prepared = Arc::new(sandbox::prepare(&spec, &layers).expect("prepare"));
+    let env = agent_env(&fixture.plan, &spec, &layers, &[], prepared.proxy_port());
+    let script = format!(
+        "proxy=${{HTTPS_PROXY#http://}}; host=${{proxy%:*}}; pport=${{proxy##*:}}\n\
+         exec 3<>/dev/tcp/$host/$pport; printf 'CONNECT 127.0.0.1:{port} HTTP/1.1\\r\\n\\r\\n' >&3; head -3 <&3 | tr -d '\\r'; exec 3>&-\n\
+         exec 4<>/dev/tcp/$host/$pport; printf 'CONNECT 127.0.0.1:{denied_port} HTTP/1.1\\r\\n\\r\\n' >&4; head -1 <&4 | tr -d '\\r'; exec 4>&-\n\
+         (exec 5<>/dev/tcp/127.0.0.1/{port} && echo direct-connected) 2>/dev/null || echo direct-refused"
+    );
+    let mut command = tokio::process::Command::new("bash");
+    command.arg("-c").arg(&script).current_dir(&fixture.work_dir);
+    for name in &env.remove {
+        command.env_remove(name);
+    }
+    command.envs(env.set.iter().map(|(k, v)| (k, v)));
+    prepared.install(&mut command);
+    let child = command.stdout(std::process::Stdio::piped()).spawn().expect("spawn");
+    let _proxy = prepared.start_proxy().expect("listener").expect("a proxy");
+    let output = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait_with_output()).await.expect("in time").expect("output");
+    let said = text(&output);
+    assert!(said.contains("200 Connection established") && said.contains("hello"), "{said}");
+    assert!(said.contains("403 Forbidden") && said.contains("direct-refused"), "{said}");
 }
 
 #[test]

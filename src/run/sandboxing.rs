@@ -38,7 +38,6 @@ impl RunSandbox {
     pub fn session(&self, plan: &Plan, git: &RunGit, run_dir: &Path, night_env: &[(String, String)]) -> Result<SessionSandbox, String> {
         let spec = SandboxSpec::from_plan(plan, git.work_dir(), git.common_dir(), run_dir, self.home.as_deref());
         let layers = sandbox::layers(&spec, &self.caps, self.mode).map_err(|e| e.to_string())?;
-        let env = agent_env(plan, &spec, &layers, night_env);
         // The guard runs with or without OS layers: without them it is what puts the user's
         // branches and the worktree's `.git` back.
         let guard = match &spec.git {
@@ -50,6 +49,7 @@ impl RunSandbox {
         } else {
             None
         };
+        let env = agent_env(plan, &spec, &layers, night_env, prepared.as_ref().and_then(|p| p.proxy_port()));
         Ok(SessionSandbox { spec, layers, env, prepared, guard, proxy: None })
     }
 

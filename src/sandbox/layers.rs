@@ -17,6 +17,9 @@ pub struct ActiveLayers {
     pub mounts: bool,
     /// A network namespace with only loopback.
     pub network_namespace: bool,
+    /// Without a network namespace: Landlock (ABI 4) denies every TCP connection but to night's
+    /// proxy on the host's loopback.
+    pub landlock_tcp: bool,
     /// Hosts the proxy lets through (`None`: no proxy).
     pub proxy: Option<Vec<String>>,
     /// The process limit, where the kernel applies it (not for root).
@@ -34,6 +37,7 @@ impl ActiveLayers {
             user_namespace: false,
             mounts: false,
             network_namespace: false,
+            landlock_tcp: false,
             proxy: None,
             max_processes: None,
             gaps: Vec::new(),
@@ -60,6 +64,9 @@ impl ActiveLayers {
         if self.network_namespace {
             names.push("netns".to_string());
         }
+        if self.landlock_tcp {
+            names.push("landlock-tcp".to_string());
+        }
         if self.proxy.is_some() {
             names.push("proxy".to_string());
         }
@@ -69,6 +76,9 @@ impl ActiveLayers {
         names
     }
 }
+
+/// The first Landlock ABI that restricts TCP `connect`.
+pub const LANDLOCK_TCP_ABI: i32 = 4;
 
 /// The lowest Landlock ABI night uses: 3 is the first that covers truncation, a write.
 pub const LANDLOCK_MIN_ABI: i32 = 3;
@@ -119,9 +129,16 @@ pub fn layers(spec: &SandboxSpec, caps: &Capabilities, mode: Sandbox) -> Result<
         if strict {
             return Err(SandboxError::Missing { layer: "a network namespace", reason });
         }
-        active.gaps.push(format!("no network namespace ({reason}): `network` is not enforced"));
+        if active.landlock.is_some_and(|abi| abi >= LANDLOCK_TCP_ABI) {
+            active.landlock_tcp = true;
+            active.gaps.push(format!(
+                "no network namespace ({reason}): Landlock allows TCP connections only to night's proxy, loopback included; UDP (DNS included) is not restricted"
+            ));
+        } else {
+            active.gaps.push(format!("no network namespace ({reason}): `network` is not enforced"));
+        }
     }
-    if active.network_namespace {
+    if active.network_namespace || active.landlock_tcp {
         if let NetworkMode::Proxy { hosts } = &spec.network {
             active.proxy = Some(hosts.clone());
         }

@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 #[derive(Debug)]
 pub struct Prepared {
     layers: ActiveLayers,
+    /// The proxy's listener on the host's loopback (Landlock TCP layer), until it is served.
+    host_listener: std::sync::Mutex<Option<std::net::TcpListener>>,
+    host_port: Option<u16>,
     landlock: Option<landlock::PreparedLandlock>,
     mounts: Option<mounts::PreparedMounts>,
     network: Option<network::PreparedNetwork>,
@@ -79,8 +82,27 @@ pub fn prepare(spec: &SandboxSpec, layers: &ActiveLayers) -> Result<Prepared, Sa
         writable.extend(planned_tmpfs);
         Vec::new()
     };
+    // Without a network namespace the proxy listens on the host's loopback, and Landlock lets
+    // TCP reach only its port.
+    let host_listener = if layers.landlock_tcp && layers.proxy.is_some() {
+        let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .map_err(io_error("open the proxy's port for", &spec.run_dir))?;
+        Some(listener)
+    } else {
+        None
+    };
+    let host_port = host_listener.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port());
+    let tcp_ports: Vec<u16> = host_port.into_iter().collect();
+    let rules = landlock::Rules {
+        writable: &writable,
+        files: &writable_files,
+        devices: &spec.devices,
+        late: &tmpfs_roots,
+        tcp_connect: layers.landlock_tcp.then_some(tcp_ports.as_slice()),
+    };
     let landlock = match layers.landlock {
-        Some(abi) => Some(landlock::prepare(abi, layers.landlock_scopes, &writable, &writable_files, &spec.devices, &tmpfs_roots)?),
+        Some(abi) => Some(landlock::prepare(abi, layers.landlock_scopes, &rules)?),
         None => None,
     };
     let user = layers.user_namespace.then(mounts::PreparedUser::current);
@@ -93,6 +115,8 @@ pub fn prepare(spec: &SandboxSpec, layers: &ActiveLayers) -> Result<Prepared, Sa
         (None, None)
     };
     Ok(Prepared {
+        host_listener: std::sync::Mutex::new(host_listener),
+        host_port,
         layers: layers.clone(),
         landlock,
         mounts,
@@ -273,11 +297,27 @@ impl Prepared {
     /// After a successful spawn: take the proxy's listener the child opened in its network
     /// namespace and serve it. `None` when there is no proxy.
     pub fn start_proxy(&self) -> io::Result<Option<proxy::Proxy>> {
-        let (Some(network), Some(hosts)) = (&self.network, &self.layers.proxy) else {
+        let Some(hosts) = &self.layers.proxy else {
             return Ok(None);
         };
-        let listener = network.receive_listener()?;
+        let listener = match &self.network {
+            Some(network) => network.receive_listener()?,
+            None => match self.host_listener.lock().ok().and_then(|mut l| l.take()) {
+                Some(listener) => listener,
+                None => return Ok(None),
+            },
+        };
         Ok(Some(proxy::Proxy::serve(listener, hosts)?))
+    }
+
+    /// The port the agent reaches the proxy on (`None`: no proxy).
+    pub fn proxy_port(&self) -> Option<u16> {
+        self.layers.proxy.as_ref()?;
+        if self.network.is_some() {
+            Some(network::PROXY_PORT)
+        } else {
+            self.host_port
+        }
     }
 }
 
