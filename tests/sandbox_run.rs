@@ -206,6 +206,21 @@ fn forking_many_processes_leaves_nothing_behind() {
     assert_eq!(processes_with(&mark), Vec::<String>::new(), "every child is ended with the session");
 }
 
+#[test]
+fn a_process_that_leaves_the_process_group_ends_with_the_session() {
+    if !sandbox_available() {
+        return;
+    }
+    let test = Test::new();
+    let mark = marker("setsid");
+    let agent = format!("setsid sh -c 'sleep 300 # {mark}' </dev/null >/dev/null 2>&1 &\nsleep 0.2\n{FINISH}");
+    test.setup(&agent, &Runbook::default().permission("sandbox on"));
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    assert_eq!(processes_with(&mark), Vec::<String>::new(), "the escaped process is ended");
+    assert!(tried(&ran).iter().any(|w| w.contains("outside its process group")), "{:?}", tried(&ran));
+}
+
 /// A one-shot HTTP server on 127.0.0.1 answering `hello`; its port.
 fn http_server() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

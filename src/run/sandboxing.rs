@@ -50,7 +50,7 @@ impl RunSandbox {
             None
         };
         let env = agent_env(plan, &spec, &layers, night_env, prepared.as_ref().and_then(|p| p.proxy_port()));
-        Ok(SessionSandbox { spec, layers, env, prepared, guard, proxy: None })
+        Ok(SessionSandbox { spec, layers, env, prepared, guard, proxy: None, namespace: None })
     }
 
     /// At the end of the run: the agent's last objects into the repository, the run's object
@@ -75,6 +75,8 @@ pub struct SessionSandbox {
     pub prepared: Option<Arc<Prepared>>,
     guard: Option<GitGuard>,
     proxy: Option<Proxy>,
+    /// The agent's own user namespace, once it runs in one.
+    namespace: Option<String>,
 }
 
 impl SessionSandbox {
@@ -83,8 +85,11 @@ impl SessionSandbox {
         self.prepared.as_ref().and_then(|p| p.failed_step())
     }
 
-    /// After a successful spawn: serve the proxy the child opened.
-    pub fn started(&mut self) -> std::io::Result<()> {
+    /// After a successful spawn of `pid`: note its user namespace, serve the proxy.
+    pub fn started(&mut self, pid: u32) -> std::io::Result<()> {
+        if self.layers.user_namespace {
+            self.namespace = sandbox::user_namespace_of(pid);
+        }
         if let Some(prepared) = &self.prepared {
             self.proxy = prepared.start_proxy()?;
         }
@@ -94,7 +99,12 @@ impl SessionSandbox {
     /// After the session: what the agent tried that the sandbox or the guard stopped or undid,
     /// one phrase each (git findings, destinations the proxy refused, the ones it let through).
     pub fn finish(self) -> (Vec<String>, Vec<String>) {
+        // After the process group is gone: what left it (`setsid`) is still in the namespace.
+        let escaped = self.namespace.as_deref().map_or(0, sandbox::end_namespace);
         let mut tried = self.guard.map(|g| g.after()).unwrap_or_default();
+        if escaped > 0 {
+            tried.push(format!("left {escaped} processes outside its process group running (ended with the session)"));
+        }
         let mut reached = Vec::new();
         if let Some(proxy) = &self.proxy {
             for destination in proxy.destinations() {

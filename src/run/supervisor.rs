@@ -688,7 +688,7 @@ impl Supervisor<'_> {
             prompt_kind: prompt_kind.into(),
         });
         self.status(&format!("night: agent started (attempt {attempt}, session {session}, pid {})", process.pid()));
-        if let Err(e) = sandbox.started() {
+        if let Err(e) = sandbox.started(process.pid()) {
             self.note("sandbox-proxy", &format!("cannot serve the proxy in the agent's network namespace ({e}): the agent has no network"));
         }
 

@@ -321,3 +321,45 @@ impl Prepared {
     }
 }
 
+
+/// The user namespace of a process, as `/proc/<pid>/ns/user` names it (`user:[4026532…]`).
+pub fn user_namespace_of(pid: u32) -> Option<String> {
+    std::fs::read_link(format!("/proc/{pid}/ns/user")).ok().map(|p| p.to_string_lossy().into_owned())
+}
+
+/// SIGKILL every process in the user namespace `namespace` (the agent's own: processes that
+/// left its process group with `setsid` are still in it), until none is left or a few rounds
+/// have passed. Returns how many were found. Night's own namespace is never a target.
+pub fn end_namespace(namespace: &str) -> usize {
+    if user_namespace_of(std::process::id()).as_deref() == Some(namespace) {
+        return 0;
+    }
+    let mut ended = std::collections::HashSet::new();
+    for _ in 0..20 {
+        let mut found = false;
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+            if std::fs::read_link(entry.path().join("ns/user")).ok().is_some_and(|ns| ns.to_string_lossy() == namespace) {
+                // A zombie keeps its namespace link until reaped; signalling it is harmless.
+                if nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).is_ok()
+                    && is_alive(pid)
+                {
+                    found = true;
+                    ended.insert(pid);
+                }
+            }
+        }
+        if !found {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    ended.len()
+}
+
+fn is_alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| stat.rfind(')').map(|i| stat[i + 1..].trim_start().starts_with(['Z', 'X'])))
+        .is_some_and(|dead| !dead)
+}
