@@ -114,7 +114,7 @@ impl Fixture {
     fn run(&self, spec: &SandboxSpec, layers: &ActiveLayers, script: &str) -> Output {
         let prepared = Arc::new(sandbox::prepare(spec, layers).expect("prepare"));
         let night = [("NIGHT_RUN_ID".to_string(), "t".to_string()), ("NIGHT_RUN_DIR".to_string(), self.run_dir.display().to_string())];
-        let env = agent_env(&self.plan, spec, layers, &night);
+        let env = agent_env(&self.plan, spec, layers, &night, prepared.proxy_port());
         let mut command = Command::new("bash");
         command.arg("-c").arg(script).current_dir(&self.work_dir).env("NIGHT_TEST_SECRET", "https://hooks.example/s3cret");
         for name in &env.remove {
@@ -202,27 +202,36 @@ fn the_agent_commits_in_place_but_cannot_touch_the_users_branches_or_git_config(
          echo '{}' > .night/runs/t/journal.jsonl 2>&1 || echo refused-journal\n\
          echo '{\"tool\":\"Bash\"}' >> \"$NIGHT_RUN_DIR/audit.jsonl\" && echo ok-audit\n\
          git reset -q --hard HEAD~1 && git reset -q --hard HEAD@{1} && echo reset-on-run-branch\n\
-         rm -rf .git 2>&1 | tail -1; test -f .git/config && echo config-survives\n\
          echo 'gitdir: /tmp/evil' > .git/commondir && echo wrote-commondir\n";
     let (output, found) = fixture.run_guarded(&spec, &layers, script);
     let said = text(&output);
-    let expected = ["committed", "refused-move-main", "refused-update-ref", "refused-config", "refused-hook", "refused-journal", "ok-audit", "wrote-commondir", "config-survives"];
+    let expected = ["committed", "refused-move-main", "refused-update-ref", "refused-config", "refused-hook", "refused-journal", "ok-audit", "reset-on-run-branch", "wrote-commondir"];
     for expected in expected {
         assert!(said.contains(expected), "missing {expected} in:\n{said}");
     }
     assert!(found.iter().any(|f| f.contains("`.git/commondir` (removed)")), "{found:?}");
-    assert!(found.iter().any(|f| f.contains("deleted the run branch")), "{found:?}");
     assert!(!fixture.repo.join(".git/commondir").exists());
-    // The history is whole: `rm -rf .git` could not reach a single object.
     assert_eq!(git(&fixture.repo, &["rev-parse", "main"]), main_before, "main never moves");
     assert_eq!(git(&fixture.repo, &["rev-parse", "other"]), main_before, "other never moves");
-    assert_eq!(git(&fixture.repo, &["log", "--format=%s", "main"]), "start");
-    // The agent's commit is on the run branch and its objects are in the repository itself.
+    // The agent's commit is on the run branch, and its objects are in the repository itself
+    // once the guard copied them: the run's store can go.
     assert_eq!(git(&fixture.repo, &["log", "-1", "--format=%s", "night/t/1"]), "agent work");
     sandbox::git::GitGuard::finish_run(&fixture.repo.join(".git"), &fixture.run_dir).expect("finish");
     std::fs::remove_dir_all(fixture.run_dir.join("objects")).expect("remove the run's store");
     git(&fixture.repo, &["fsck", "--no-dangling"]);
     assert_eq!(git(&fixture.repo, &["log", "-1", "--format=%s", "night/t/1"]), "agent work");
+
+    // A second session: `rm -rf .git` reaches only git's scratch files and the session's own
+    // objects; the user's history, config and branches stay, and the repository stays whole.
+    let script = "echo more > src/more && git add src/more && git commit -q -m 'more work' && echo committed-more\n\
+         rm -rf .git 2>&1 | tail -1; test -f .git/config && echo config-survives\n";
+    let (output, found) = fixture.run_guarded(&spec, &layers, script);
+    let said = text(&output);
+    assert!(said.contains("committed-more") && said.contains("config-survives"), "{said}");
+    assert!(found.iter().any(|f| f.contains("deleted the run branch")), "{found:?}");
+    assert_eq!(git(&fixture.repo, &["log", "--format=%s", "main"]), "start");
+    assert_eq!(git(&fixture.repo, &["log", "-1", "--format=%s", "night/t/1"]), "agent work", "back at the last commit that still exists");
+    git(&fixture.repo, &["fsck", "--no-dangling"]);
     assert_eq!(std::fs::read_to_string(fixture.run_dir.join("journal.jsonl")).expect("journal"), "{}\n");
     assert!(!fixture.repo.join(".git/hooks/pre-commit").exists());
 }
@@ -240,7 +249,7 @@ fn the_agent_commits_in_a_worktree_and_cannot_cut_it_from_the_repository() {
          rm -rf .git 2>&1 || echo refused-rm-gitfile\n\
          echo x > ../../../README.md 2>&1 || echo refused-main-checkout\n\
          git -C ../../.. branch -f main HEAD 2>&1 || echo refused-move-main\n\
-         rm -rf ../../../.git/objects 2>&1 | tail -1\n\
+         rm -rf ../../../.git/objects/pack 2>&1 | tail -1\n\
          git update-ref -d refs/heads/night/t/1 2>&1 || echo refused-update-ref-d\n\
          rm ../../../.git/refs/heads/night/t/1 && echo deleted-run-branch\n";
     let (output, found) = fixture.run_guarded(&spec, &layers, script);
@@ -279,6 +288,33 @@ fn landlock_alone_still_keeps_git_and_the_run_folder_read_only() {
     for expected in ["ok-src", "ok-root-file", "refused-config", "start", "refused-journal", "refused-commit"] {
         assert!(said.contains(expected), "missing {expected} in:\n{said}");
     }
+}
+
+#[test]
+fn tool_caches_are_copy_on_write_and_the_users_stay_as_they_were() {
+    if !landlock_and_namespaces() {
+        return;
+    }
+    let fixture = Fixture::new("  write \"src/**\"", false);
+    std::fs::create_dir_all(fixture.home.join(".cargo/registry/src/some-crate")).expect("mkdir");
+    std::fs::write(fixture.home.join(".cargo/registry/src/some-crate/lib.rs"), "fn honest() {}\n").expect("write");
+    std::fs::create_dir_all(fixture.home.join(".cargo/bin")).expect("mkdir");
+    std::fs::create_dir_all(fixture.home.join(".cache")).expect("mkdir");
+    let spec = fixture.spec();
+    let layers = fixture.layers(&spec);
+    let script = "echo 'fn evil() {}' > ~/.cargo/registry/src/some-crate/lib.rs && cat ~/.cargo/registry/src/some-crate/lib.rs\n\
+         mkdir -p ~/.cache/tool && echo cached > ~/.cache/tool/entry && cat ~/.cache/tool/entry\n\
+         echo evil > ~/.cargo/bin/cargo 2>&1 || echo refused-cargo-bin\n\
+         echo evil > ~/.bashrc 2>&1 || echo refused-bashrc\n";
+    let said = text(&fixture.run(&spec, &layers, &script.replace('~', &fixture.home.display().to_string())));
+    for expected in ["fn evil() {}", "cached", "refused-cargo-bin", "refused-bashrc"] {
+        assert!(said.contains(expected), "missing {expected} in:\n{said}");
+    }
+    assert_eq!(std::fs::read_to_string(fixture.home.join(".cargo/registry/src/some-crate/lib.rs")).expect("crate"), "fn honest() {}\n");
+    assert!(!fixture.home.join(".cache/tool").exists() && !fixture.home.join(".cargo/bin/cargo").exists());
+    // The agent's changes are kept in the run folder, for the next session of the run.
+    let state = std::fs::read_dir(fixture.run_dir.join("state")).expect("state").flatten().map(|e| e.path()).collect::<Vec<_>>();
+    assert!(state.iter().any(|s| s.join("upper/tool/entry").exists()), "{state:?}");
 }
 
 #[test]
@@ -367,7 +403,7 @@ async fn network_allow_goes_through_nights_proxy_only() {
     let layers = fixture.layers(&spec);
     assert_eq!(layers.proxy.as_deref(), Some(&[format!("127.0.0.1:{port}")][..]));
     let prepared = Arc::new(sandbox::prepare(&spec, &layers).expect("prepare"));
-    let env = agent_env(&fixture.plan, &spec, &layers, &[]);
+    let env = agent_env(&fixture.plan, &spec, &layers, &[], prepared.proxy_port());
     // Through the proxy named in HTTPS_PROXY: CONNECT to the allowed port, then to another;
     // and directly, which the namespace makes impossible.
     let script = format!(
@@ -393,6 +429,51 @@ async fn network_allow_goes_through_nights_proxy_only() {
     let destinations = proxy.destinations();
     assert!(destinations.iter().any(|d| d.allowed && d.target == format!("127.0.0.1:{port}")), "{destinations:?}");
     assert!(destinations.iter().any(|d| !d.allowed && d.target == format!("127.0.0.1:{denied_port}")), "{destinations:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_namespaces_landlock_lets_tcp_reach_only_nights_proxy() {
+    let caps = sandbox::probe();
+    if !require(caps.landlock_abi.is_some_and(|abi| abi >= 4), "Landlock ABI 4 or later") {
+        return;
+    }
+    // `sandbox auto` where user namespaces are not allowed (e.g. Ubuntu's AppArmor default).
+    let bare = sandbox::Capabilities { user_namespaces: false, mount_namespaces: false, network_namespaces: false, ..caps };
+    let (port, _server) = hello_server();
+    let (denied_port, _other) = hello_server();
+
+    let off = Fixture::new("  write \"src/**\"\n  network off", false);
+    let spec = off.spec();
+    let layers = sandbox::layers(&spec, &bare, Sandbox::Auto).expect("auto");
+    assert!(layers.landlock_tcp && layers.proxy.is_none(), "{layers:?}");
+    let said = text(&off.run(&spec, &layers, &CONNECT_SCRIPT.replace("$PORT", &port.to_string())));
+    assert!(said.contains("refused") && !said.contains("hello"), "{said}");
+
+    let fixture = Fixture::new(&format!("  write \"src/**\"\n  network allow \"127.0.0.1:{port}\""), false);
+    let spec = fixture.spec();
+    let layers = sandbox::layers(&spec, &bare, Sandbox::Auto).expect("auto");
+    assert!(layers.landlock_tcp && layers.proxy.is_some(), "{layers:?}");
+    let prepared = Arc::new(sandbox::prepare(&spec, &layers).expect("prepare"));
+    let env = agent_env(&fixture.plan, &spec, &layers, &[], prepared.proxy_port());
+    let script = format!(
+        "proxy=${{HTTPS_PROXY#http://}}; host=${{proxy%:*}}; pport=${{proxy##*:}}\n\
+         exec 3<>/dev/tcp/$host/$pport; printf 'CONNECT 127.0.0.1:{port} HTTP/1.1\\r\\n\\r\\n' >&3; head -3 <&3 | tr -d '\\r'; exec 3>&-\n\
+         exec 4<>/dev/tcp/$host/$pport; printf 'CONNECT 127.0.0.1:{denied_port} HTTP/1.1\\r\\n\\r\\n' >&4; head -1 <&4 | tr -d '\\r'; exec 4>&-\n\
+         (exec 5<>/dev/tcp/127.0.0.1/{port} && echo direct-connected) 2>/dev/null || echo direct-refused"
+    );
+    let mut command = tokio::process::Command::new("bash");
+    command.arg("-c").arg(&script).current_dir(&fixture.work_dir);
+    for name in &env.remove {
+        command.env_remove(name);
+    }
+    command.envs(env.set.iter().map(|(k, v)| (k, v)));
+    prepared.install(&mut command);
+    let child = command.stdout(std::process::Stdio::piped()).spawn().expect("spawn");
+    let _proxy = prepared.start_proxy().expect("listener").expect("a proxy");
+    let output = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait_with_output()).await.expect("in time").expect("output");
+    let said = text(&output);
+    assert!(said.contains("200 Connection established") && said.contains("hello"), "{said}");
+    assert!(said.contains("403 Forbidden") && said.contains("direct-refused"), "{said}");
 }
 
 #[test]

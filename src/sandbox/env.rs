@@ -1,7 +1,7 @@
 //! The agent's environment: night's own secrets out, the sandbox's `TMPDIR` and proxy in, and
 //! the `NIGHT_*` variables the hooks read.
 
-use super::{network::PROXY_PORT, ActiveLayers, SandboxSpec};
+use super::{ActiveLayers, SandboxSpec};
 use crate::ast::Value;
 use crate::plan::Plan;
 
@@ -34,15 +34,17 @@ pub fn secret_names(plan: &Plan) -> Vec<String> {
 const PROXY_VARIABLES: &[&str] = &["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy"];
 
 /// The agent's environment for one session: `night` holds the `NIGHT_*` variables of the
-/// session (run id, run dir, prompt file, attempt …), passed through as they are.
-pub fn agent_env(plan: &Plan, spec: &SandboxSpec, layers: &ActiveLayers, night: &[(String, String)]) -> AgentEnv {
+/// session (run id, run dir, prompt file, attempt …), passed through as they are; `proxy_port`
+/// is where the agent reaches night's proxy ([`super::Prepared::proxy_port`]).
+pub fn agent_env(plan: &Plan, spec: &SandboxSpec, layers: &ActiveLayers, night: &[(String, String)], proxy_port: Option<u16>) -> AgentEnv {
     let mut env = AgentEnv { set: night.to_vec(), remove: secret_names(plan) };
     env.set.push(("NIGHT_SANDBOX".to_string(), if layers.any() { layers.names().join(",") } else { "off".to_string() }));
     if !layers.any() {
         return env;
     }
-    if let Some(git) = &spec.git {
+    if let (Some(git), false) = (&spec.git, layers.mounts) {
         // New objects go to the run's store; the repository's own stays read-only (git.rs).
+        // With the mount layer a bind does this, without touching other repositories.
         env.set.push(("GIT_OBJECT_DIRECTORY".to_string(), super::git::run_objects(&spec.run_dir).display().to_string()));
         env.set.push(("GIT_ALTERNATE_OBJECT_DIRECTORIES".to_string(), git.common.join("objects").display().to_string()));
     }
@@ -50,13 +52,13 @@ pub fn agent_env(plan: &Plan, spec: &SandboxSpec, layers: &ActiveLayers, night: 
     for name in ["TMPDIR", "TMP", "TEMP"] {
         env.set.push((name.to_string(), tmp.clone()));
     }
-    if layers.network_namespace {
-        // Inside the namespace only the proxy (if any) reaches out; a host proxy from the
-        // user's environment would be unreachable, and NO_PROXY would send traffic nowhere.
+    if layers.network_namespace || layers.landlock_tcp {
+        // Only the proxy (if any) reaches out; a host proxy from the user's environment would
+        // be unreachable, and NO_PROXY would send traffic nowhere.
         env.remove.extend(["NO_PROXY", "no_proxy"].map(String::from));
-        match &layers.proxy {
-            Some(_) => {
-                let url = format!("http://127.0.0.1:{PROXY_PORT}");
+        match proxy_port {
+            Some(port) => {
+                let url = format!("http://127.0.0.1:{port}");
                 env.set.extend(PROXY_VARIABLES.iter().map(|name| (name.to_string(), url.clone())));
             }
             None => env.remove.extend(PROXY_VARIABLES.iter().map(ToString::to_string)),

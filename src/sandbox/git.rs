@@ -2,10 +2,13 @@
 //! works, what stays read-only, and the guard that puts back what the agent should not have
 //! changed once the session is over.
 //!
-//! New objects never go into the repository's object store: the agent's git writes them to
-//! `<run dir>/objects` (`GIT_OBJECT_DIRECTORY`) and reads the rest through
-//! `GIT_ALTERNATE_OBJECT_DIRECTORIES`, so the store with the user's history stays read-only,
-//! `rm -rf .git/objects` included. Night lists the run's store in `objects/info/alternates`
+//! New objects never go into the repository's object store. In the agent's mount namespace,
+//! `<run dir>/objects` is bound over `.git/objects` and the real store is bound read-only at
+//! `<run dir>/base-objects`, which the run's store lists as its alternate: the agent's git
+//! writes to the run's store and reads everything, and the store with the user's history stays
+//! read-only, `rm -rf .git/objects` included. Without the mount layer the same is done with
+//! `GIT_OBJECT_DIRECTORY` and `GIT_ALTERNATE_OBJECT_DIRECTORIES`, which also reach any other
+//! repository the agent's commands create. Night lists the run's store in `objects/info/alternates`
 //! while the run lasts, so night, the checks and the user see the agent's commits at once, and
 //! copies its objects into the real store after every session ([`GitGuard::after`]).
 //!
@@ -14,8 +17,8 @@
 //! `HEAD.lock`. In a worktree those last ones live in the worktree's own git dir; in place
 //! they live in the git dir's root, next to `config` and `hooks`, so the root is writable
 //! only when the mount layer binds every existing entry there read-only except the scratch
-//! files git rewrites; a new file the agent creates there (`commondir` would redirect git to a
-//! config of the agent's) is removed by the guard.
+//! files git rewrites; a new file the agent creates there that redirects git (`commondir` would
+//! send it to a config of the agent's) is removed by the guard, other new ones are reported.
 
 use git2::{Oid, Repository};
 use std::collections::BTreeMap;
@@ -49,14 +52,33 @@ pub const SCRATCH: &[&str] = &[
     "gc.log",
 ];
 
-/// Whether a new entry of the git dir's root may stay after a session.
-fn harmless_new_entry(name: &str) -> bool {
-    SCRATCH.contains(&name) || name.ends_with(".lock")
+/// Whether a new entry of the git dir's root is ordinary git work (not even reported).
+fn ordinary_new_entry(name: &str) -> bool {
+    SCRATCH.contains(&name) || name.ends_with(".lock") || name == "packed-refs"
 }
+
+/// New entries of a git dir's root that redirect git to files of the agent's choosing (a
+/// config with `core.fsmonitor` or hooks would run outside the sandbox): removed.
+const REDIRECTS: &[&str] = &["commondir", "gitdir", "config.worktree"];
 
 /// Where the run's own object store lives.
 pub fn run_objects(run_dir: &Path) -> PathBuf {
     run_dir.join("objects")
+}
+
+/// Where the repository's object store is bound, read-only, in the agent's mount namespace
+/// (an empty folder outside it).
+pub fn base_objects(run_dir: &Path) -> PathBuf {
+    run_dir.join("base-objects")
+}
+
+/// Point the run's store at the repository's, as the agent's git sees it: its own
+/// `info/alternates` names the read-only bind.
+pub fn link_run_objects(run_dir: &Path) -> std::io::Result<()> {
+    let run = run_objects(run_dir);
+    std::fs::create_dir_all(run.join("info"))?;
+    std::fs::create_dir_all(base_objects(run_dir))?;
+    std::fs::write(run.join("info").join("alternates"), format!("{}\n", base_objects(run_dir).display()))
 }
 
 /// The git internals of the work dir.
@@ -153,7 +175,7 @@ impl GitGuard {
 
     /// After the session: copy the agent's objects into the repository, then put back pointer
     /// files, branches and tags the agent changed, recreate a deleted run branch at its last
-    /// tip, and remove new files from the git dir's root that git does not write itself.
+    /// tip, and remove new files from the git dir's root that would redirect git (`commondir`).
     /// Returns what the agent did, one phrase each, for the journal and the report.
     pub fn after(&self) -> Vec<String> {
         let mut found = Vec::new();
@@ -173,7 +195,11 @@ impl GitGuard {
         // Only the in-place root is writable to the agent.
         if self.paths.in_place {
             for name in list(&self.paths.git_dir) {
-                if self.root_entries.contains(&name) || harmless_new_entry(&name) {
+                if self.root_entries.contains(&name) || ordinary_new_entry(&name) {
+                    continue;
+                }
+                if !REDIRECTS.contains(&name.as_str()) {
+                    found.push(format!("created `.git/{name}`"));
                     continue;
                 }
                 let path = self.paths.git_dir.join(&name);
@@ -188,7 +214,21 @@ impl GitGuard {
             found.push("left the repository unreadable to night".to_string());
             return found;
         };
+        // The agent may have removed its own objects (`rm -rf .git` reaches the run's store):
+        // reflog lines naming them go, so the repository stays consistent for `git fsck`.
+        let mut reflogs = vec![self.paths.head_log()];
+        if let (Some(dir), Some(branch)) = (&self.paths.branch_log_dir, &self.paths.branch) {
+            reflogs.extend(branch.rsplit('/').next().map(|leaf| dir.join(leaf)));
+        }
+        for log in reflogs {
+            let dropped = drop_missing_reflog_entries(&repository, &log);
+            if dropped > 0 {
+                found.push(format!("removed objects its commits needed ({dropped} reflog entries of `{}` dropped)", log.display()));
+            }
+        }
         let (now, run_tip) = read_refs(&self.paths.common, self.paths.branch.as_deref());
+        // A run branch whose commit is gone counts as deleted.
+        let run_tip = run_tip.filter(|tip| repository.find_commit(*tip).is_ok());
         for (name, oid) in &self.refs {
             if now.get(name) != Some(oid) {
                 let verb = if now.contains_key(name) { "moved" } else { "deleted" };
@@ -220,6 +260,32 @@ impl GitGuard {
         import_objects(&run_objects, &common.join("objects"))?;
         remove_alternate(common, &run_objects)
     }
+}
+
+/// Remove the lines of a reflog whose commits are missing; how many were removed.
+fn drop_missing_reflog_entries(repository: &Repository, log: &Path) -> usize {
+    let Ok(text) = std::fs::read_to_string(log) else { return 0 };
+    let exists = |hex: Option<&str>| {
+        hex.and_then(|h| Oid::from_str(h).ok()).is_some_and(|oid| oid.is_zero() || repository.find_object(oid, None).is_ok())
+    };
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|line| {
+            let mut fields = line.split_whitespace();
+            exists(fields.next()) && exists(fields.next())
+        })
+        .collect();
+    let dropped = text.lines().count() - kept.len();
+    if dropped > 0 {
+        let mut new = kept.join("\n");
+        if !new.is_empty() {
+            new.push('\n');
+        }
+        // Written in place: in the agent's namespace the file may be a bind that cannot be
+        // replaced, and here it is the same file.
+        let _ = std::fs::write(log, new);
+    }
+    dropped
 }
 
 /// The commit the last line of a reflog moved to.

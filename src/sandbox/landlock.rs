@@ -15,7 +15,8 @@
 
 use super::{c_path, cvt, SandboxError};
 use landlock::{
-    Access, AccessFs, BitFlags, CompatLevel, Compatible, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr, Scope, ABI,
+    Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, PathBeneath, PathFd, Ruleset, RulesetAttr,
+    RulesetCreatedAttr, Scope, ABI,
 };
 use std::ffi::CString;
 use std::io;
@@ -55,17 +56,25 @@ fn landlock_error(path: &Path, error: impl std::fmt::Display) -> SandboxError {
     SandboxError::Landlock { path: path.to_path_buf(), reason: error.to_string() }
 }
 
+/// What the ruleset allows.
+#[derive(Debug, Clone, Default)]
+pub struct Rules<'a> {
+    /// Folders writable with everything beneath.
+    pub writable: &'a [PathBuf],
+    /// Files writable in place.
+    pub files: &'a [PathBuf],
+    /// Devices writable and usable with ioctl.
+    pub devices: &'a [PathBuf],
+    /// Folders mounted in the child (tmpfs, overlays) that get their rule there.
+    pub late: &'a [PathBuf],
+    /// `Some(ports)`: TCP `connect` is denied but to these ports (ABI 4); `None`: not handled.
+    pub tcp_connect: Option<&'a [u16]>,
+}
+
 /// Build the ruleset: every write right of `version` handled (denied unless a rule allows it),
-/// the folders in `writable` fully writable, `files` writable in place, `devices` writable and
-/// usable with ioctl, and `late` (tmpfs roots) prepared for the child.
-pub fn prepare(
-    version: i32,
-    scopes: bool,
-    writable: &[PathBuf],
-    files: &[PathBuf],
-    devices: &[PathBuf],
-    late: &[PathBuf],
-) -> Result<PreparedLandlock, SandboxError> {
+/// with the rules of `rules`.
+pub fn prepare(version: i32, scopes: bool, rules: &Rules<'_>) -> Result<PreparedLandlock, SandboxError> {
+    let Rules { writable, files, devices, late, tcp_connect } = rules;
     let abi = abi(version);
     let rights = write_rights(abi);
     let file_rights = rights & AccessFs::from_file(abi);
@@ -79,14 +88,20 @@ pub fn prepare(
     if scopes {
         ruleset = ruleset.scope(Scope::from_all(ABI::V6)).map_err(|e| landlock_error(generic, e))?;
     }
+    if tcp_connect.is_some() {
+        ruleset = ruleset.handle_access(AccessNet::ConnectTcp).map_err(|e| landlock_error(generic, e))?;
+    }
     let mut created = ruleset.create().map_err(|e| landlock_error(generic, e))?;
-    for path in writable {
+    for port in tcp_connect.iter().copied().flatten() {
+        created = created.add_rule(NetPort::new(*port, AccessNet::ConnectTcp)).map_err(|e| landlock_error(generic, e))?;
+    }
+    for path in writable.iter() {
         // A folder that vanished cannot be written anyway.
         let Ok(fd) = PathFd::new(path) else { continue };
         let access = if path.is_dir() { rights } else { file_rights };
         created = created.add_rule(PathBeneath::new(fd, access)).map_err(|e| landlock_error(path, e))?;
     }
-    for path in files.iter().chain(devices) {
+    for path in files.iter().chain(devices.iter()) {
         let Ok(fd) = PathFd::new(path) else { continue };
         created = created.add_rule(PathBeneath::new(fd, file_rights)).map_err(|e| landlock_error(path, e))?;
     }

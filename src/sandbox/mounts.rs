@@ -66,6 +66,8 @@ fn write_file(path: &std::ffi::CStr, data: &[u8]) -> io::Result<()> {
 #[derive(Debug)]
 struct PreparedMount {
     path: CString,
+    /// What a bind binds (`None`: the path itself).
+    source: Option<CString>,
     kind: MountKind,
     /// For a tmpfs: `size=…,mode=…`.
     options: CString,
@@ -88,10 +90,24 @@ impl PreparedMounts {
             let options = match plan.kind {
                 MountKind::Tmpfs { size, mode } => format!("size={size},mode={mode:o}"),
                 MountKind::Mask => "size=4k,mode=755".to_string(),
+                MountKind::Overlay => {
+                    let Some(state) = &plan.from else { continue };
+                    let (lower, upper, work) = (plan.path.display().to_string(), state.join("upper").display().to_string(), state.join("work").display().to_string());
+                    // Commas and colons separate overlayfs's options and layers: such a
+                    // folder keeps its plain Landlock rule instead.
+                    if [&lower, &upper, &work].iter().any(|p| p.contains([',', ':', '\\'])) {
+                        continue;
+                    }
+                    format!("lowerdir={lower},upperdir={upper},workdir={work}")
+                }
                 _ => String::new(),
             };
+            if plan.kind != MountKind::Overlay && plan.from.as_deref().is_some_and(|from| !from.exists()) {
+                continue;
+            }
             mounts.push(PreparedMount {
                 path: c_path(&plan.path)?,
+                source: plan.from.as_deref().map(c_path).transpose()?,
                 kind: plan.kind,
                 options: CString::new(options).map_err(|_| SandboxError::BadPath(plan.path.clone()))?,
                 is_dir: meta.is_dir(),
@@ -111,7 +127,8 @@ impl PreparedMounts {
                 let path = mount.path.as_ptr();
                 match mount.kind {
                     MountKind::ReadOnly | MountKind::ReadWrite => {
-                        cvt(libc::mount(path, path, std::ptr::null(), libc::MS_BIND | libc::MS_REC, std::ptr::null()))?;
+                        let source = mount.source.as_ref().map_or(path, |s| s.as_ptr());
+                        cvt(libc::mount(source, path, std::ptr::null(), libc::MS_BIND | libc::MS_REC, std::ptr::null()))?;
                         // A remount in a user namespace must keep the flags the kernel locked
                         // (nosuid, nodev, noexec, atime): read them back and add or drop ro.
                         let mut flags = libc::MS_BIND | libc::MS_REMOUNT | locked_flags(path)?;
@@ -126,6 +143,10 @@ impl PreparedMounts {
                     }
                     MountKind::Mask => {
                         cvt(libc::mount(c"/dev/null".as_ptr(), path, std::ptr::null(), libc::MS_BIND, std::ptr::null()))?;
+                    }
+                    MountKind::Overlay => {
+                        let flags = libc::MS_NOSUID | libc::MS_NODEV;
+                        cvt(libc::mount(c"overlay".as_ptr(), path, c"overlay".as_ptr(), flags, mount.options.as_ptr().cast()))?;
                     }
                     MountKind::Tmpfs { .. } => {
                         let flags = libc::MS_NOSUID | libc::MS_NODEV;

@@ -93,7 +93,7 @@ impl PreparedNetwork {
             }
             let mut request: libc::ifreq = std::mem::zeroed();
             for (slot, byte) in request.ifr_name.iter_mut().zip(b"lo\0") {
-                *slot = *byte as libc::c_char;
+                *slot = libc::c_char::try_from(*byte).unwrap_or(0);
             }
             let mut result = libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut request);
             if result == 0 {

@@ -1,4 +1,7 @@
+use super::prepared::split_around;
+use super::spec::{coarsen, minimal_roots, mount_plan, parse_size};
 use super::*;
+use std::path::{Path, PathBuf};
 
 fn tree() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -38,13 +41,17 @@ fn a_worktree_is_opened_again_inside_the_read_only_night_folder() {
     let run_dir = root.join(".night/runs/t");
     std::fs::create_dir_all(&work_dir).expect("mkdir");
     std::fs::create_dir_all(&run_dir).expect("mkdir");
-    let mounts = mount_plan(&root, &work_dir, &run_dir, &run_dir.join("tmp"), None, None);
+    let mounts = mount_plan(&root, &work_dir, &run_dir, &run_dir.join("tmp"), None, None, true);
     let position = |path: &Path, kind: MountKind| mounts.iter().position(|m| m.path == path && m.kind == kind);
     let night = position(&root.join(".night"), MountKind::ReadOnly).expect("night read-only");
     let worktree = position(&work_dir, MountKind::ReadWrite).expect("worktree read-write");
     let objects = position(&run_dir.join("objects"), MountKind::ReadWrite).expect("run objects read-write");
     assert!(night < worktree && night < objects, "{mounts:?}");
     assert!(mounts.iter().any(|m| m.path == run_dir.join("tmp") && matches!(m.kind, MountKind::Tmpfs { .. })));
+    if Path::new("/run").is_dir() {
+        let run = std::fs::canonicalize("/run").expect("canonical");
+        assert_eq!(mounts.iter().filter(|m| m.path == run && m.kind == MountKind::Mask).count(), 1, "/run and /var/run hidden once: {mounts:?}");
+    }
     // The repository is under /tmp here: a private /tmp would hide it.
     if root.starts_with("/tmp") {
         assert!(!mounts.iter().any(|m| m.path == Path::new("/tmp")));
@@ -75,4 +82,13 @@ fn without_mounts_a_folder_holding_git_is_opened_around_it() {
     assert!(dirs.contains(&root.join("src")) && dirs.contains(&root.join(".night/runs/t/tmp")), "{dirs:?}");
     assert!(!dirs.iter().any(|d| d.starts_with(root.join(".git")) || *d == root), "{dirs:?}");
     assert_eq!(files, vec![root.join("package.json")]);
+}
+
+#[test]
+fn temp_sizes_parse() {
+    assert_eq!(parse_size("4096"), Some(4096));
+    assert_eq!(parse_size("8M"), Some(8 << 20));
+    assert_eq!(parse_size("2GiB"), Some(2 << 30));
+    assert_eq!(parse_size("0"), None);
+    assert_eq!(parse_size("lots"), None);
 }
