@@ -360,3 +360,17 @@ fn the_bad_example_gives_the_expected_diagnostics() {
         insta::assert_snapshot!("runbooks-bad-broken", output);
     });
 }
+
+#[test]
+fn example_runbooks_are_in_canonical_form() {
+    let runbooks = Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks");
+    let mut files: Vec<String> = fs::read_dir(&runbooks)
+        .expect("runbooks/")
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "night"))
+        .map(|path| path.display().to_string())
+        .collect();
+    files.push(runbooks.join("bad/broken.night").display().to_string());
+    let output = Command::new(env!("CARGO_BIN_EXE_night")).arg("fmt").arg("--check").args(&files).output().expect("night runs");
+    assert!(output.status.success(), "run `night fmt runbooks/*.night`:\n{}", String::from_utf8_lossy(&output.stdout));
+}
