@@ -116,6 +116,12 @@ impl Agent {
     }
 }
 
+/// Whether a block has a statement with this keyword, even one with errors (so a typo in a
+/// value does not also report the statement as missing).
+pub fn wrote(written: &[String], keyword: &str) -> bool {
+    written.iter().any(|w| w == keyword)
+}
+
 // --------------------------------------------------------------- success ----
 
 /// `success { … }`.
@@ -123,6 +129,8 @@ impl Agent {
 pub struct Success {
     /// The `success` keyword.
     pub span: Span,
+    /// The keyword of every statement written in the block, valid or not.
+    pub written: Vec<String>,
     /// The checks, in order.
     pub checks: Vec<Spanned<Check>>,
 }
@@ -298,6 +306,8 @@ impl fmt::Display for Target {
 pub struct Glob {
     /// As written.
     pub pattern: String,
+    /// Anchored form actually compiled: `./src/` → `src/**`, `.` → `**`.
+    pub normalized: String,
     /// Compiled (`*` stays within a folder; `**` crosses folders).
     pub matcher: globset::GlobMatcher,
 }
@@ -310,7 +320,7 @@ impl Glob {
             .literal_separator(true)
             .backslash_escape(true)
             .build()?;
-        Ok(Self { pattern: pattern.to_string(), matcher: glob.compile_matcher() })
+        Ok(Self { pattern: pattern.to_string(), normalized, matcher: glob.compile_matcher() })
     }
 
     /// Whether a repository-relative path (with `/` separators) matches.
@@ -320,7 +330,7 @@ impl Glob {
 
     /// The longest leading part without wildcards: the folder the glob lies under.
     pub fn literal_prefix(&self) -> &str {
-        let normalized = self.pattern.trim_start_matches("./");
+        let normalized = self.normalized.as_str();
         let end = normalized.find(['*', '?', '[', '{']).unwrap_or(normalized.len());
         let prefix = &normalized[..end];
         match prefix.rfind('/') {
@@ -442,6 +452,8 @@ pub enum OnViolation {
 pub struct Limits {
     /// The `limits` keyword.
     pub span: Span,
+    /// The keyword of every statement written in the block, valid or not.
+    pub written: Vec<String>,
     /// `timeout D`.
     pub timeout: Option<Spanned<Duration>>,
     /// `session D`.

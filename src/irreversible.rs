@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 pub struct IrreversibleRule {
     /// What kind of harm, as the report names it.
     pub category: &'static str,
-    /// A glob over the command line (`*` matches anything, spaces included; case-insensitive).
+    /// A glob over the command line (`*` matches anything, spaces included; case-insensitive for database commands).
     pub pattern: &'static str,
     /// A command it must catch (tests, and the `irreversible-unrestricted` coverage check).
     pub example: &'static str,
@@ -26,7 +26,6 @@ macro_rules! rules {
 
 rules! {
     "push": "git push*" => "git push origin main";
-    "push": "git * push*" => "git -C repo push --force";
     "push": "hg push*" => "hg push";
     "publish": "npm publish*" => "npm publish";
     "publish": "npm unpublish*" => "npm unpublish pkg@1.0.0";
@@ -63,12 +62,17 @@ rules! {
     "deploy": "sls deploy*" => "sls deploy";
     "deploy": "fly deploy*" => "fly deploy";
     "deploy": "flyctl deploy*" => "flyctl deploy";
-    "deploy": "vercel*" => "vercel --prod";
+    "deploy": "vercel*--prod*" => "vercel --prod";
+    "deploy": "vercel deploy*" => "vercel deploy";
+    "deploy": "vercel remove*" => "vercel remove app";
     "deploy": "netlify deploy*" => "netlify deploy --prod";
     "deploy": "firebase deploy*" => "firebase deploy";
     "deploy": "wrangler deploy*" => "wrangler deploy";
     "deploy": "wrangler publish*" => "wrangler publish";
-    "deploy": "heroku*" => "heroku releases:rollback";
+    "deploy": "heroku*rollback*" => "heroku releases:rollback";
+    "deploy": "heroku*destroy*" => "heroku apps:destroy app";
+    "deploy": "heroku pg:reset*" => "heroku pg:reset DATABASE";
+    "deploy": "heroku container:release*" => "heroku container:release web";
     "deploy": "git push heroku*" => "git push heroku main";
     "deploy": "gcloud*deploy*" => "gcloud app deploy";
     "deploy": "gcloud*delete*" => "gcloud compute instances delete vm";
@@ -79,7 +83,6 @@ rules! {
     "deploy": "ansible-playbook*" => "ansible-playbook site.yml";
     "deploy": "eb deploy*" => "eb deploy";
     "destructive git": "git reset --hard*" => "git reset --hard HEAD~3";
-    "destructive git": "git * reset --hard*" => "git -C repo reset --hard";
     "destructive git": "git clean*-*f*" => "git clean -fdx";
     "destructive git": "git checkout -- *" => "git checkout -- src/";
     "destructive git": "git checkout .*" => "git checkout .";
@@ -110,15 +113,15 @@ rules! {
     "delete outside the repository": "shred*" => "shred -u secrets.txt";
     "delete outside the repository": "dd *of=/dev/*" => "dd if=/dev/zero of=/dev/sda";
     "delete outside the repository": "mkfs*" => "mkfs.ext4 /dev/sdb1";
-    "mutating HTTP request": "curl*-X*" => "curl -X POST https://api.example.com/x";
-    "mutating HTTP request": "curl*--request*" => "curl --request DELETE https://api.example.com/x";
+    "mutating HTTP request": "curl* -X*" => "curl -X POST https://api.example.com/x";
+    "mutating HTTP request": "curl* --request*" => "curl --request DELETE https://api.example.com/x";
     "mutating HTTP request": "curl* -d*" => "curl https://api.example.com -d '{}'";
-    "mutating HTTP request": "curl*--data*" => "curl --data-binary @f https://api.example.com";
+    "mutating HTTP request": "curl* --data*" => "curl --data-binary @f https://api.example.com";
     "mutating HTTP request": "curl* -F*" => "curl -F file=@x https://api.example.com";
-    "mutating HTTP request": "curl*--form*" => "curl --form file=@x https://api.example.com";
+    "mutating HTTP request": "curl* --form*" => "curl --form file=@x https://api.example.com";
     "mutating HTTP request": "curl* -T*" => "curl -T file https://api.example.com";
-    "mutating HTTP request": "curl*--upload-file*" => "curl --upload-file f https://api.example.com";
-    "mutating HTTP request": "curl*--json*" => "curl --json '{}' https://api.example.com";
+    "mutating HTTP request": "curl* --upload-file*" => "curl --upload-file f https://api.example.com";
+    "mutating HTTP request": "curl* --json*" => "curl --json '{}' https://api.example.com";
     "mutating HTTP request": "wget*--post*" => "wget --post-data x https://api.example.com";
     "mutating HTTP request": "wget*--method*" => "wget --method=DELETE https://api.example.com";
     "mutating HTTP request": "http POST*" => "http POST api.example.com/x";
@@ -164,7 +167,9 @@ pub fn compiled() -> &'static [CompiledRule] {
         BUILT_IN
             .iter()
             .filter_map(|rule| {
-                let glob = GlobBuilder::new(rule.pattern).case_insensitive(true).literal_separator(false).build().ok()?;
+                // SQL and redis commands are case-insensitive; flags like `-X` and `-x` are not.
+                let ignore_case = rule.category == "database drop";
+                let glob = GlobBuilder::new(rule.pattern).case_insensitive(ignore_case).literal_separator(false).build().ok()?;
                 Some(CompiledRule { rule, matcher: glob.compile_matcher() })
             })
             .collect()
@@ -182,8 +187,27 @@ pub fn find_in(command: &str) -> Option<(String, &'static IrreversibleRule)> {
     simple_commands(command).into_iter().find_map(|part| matching_rule(&part).map(|rule| (part, rule)))
 }
 
+/// Whitespace folded, and git's global options removed (`git -C repo push` → `git push`), so
+/// patterns name the subcommand right after `git`.
 fn fold(command: &str) -> String {
-    command.split_whitespace().collect::<Vec<_>>().join(" ")
+    let words: Vec<&str> = command.split_whitespace().collect();
+    if words.first() != Some(&"git") {
+        return words.join(" ");
+    }
+    let mut kept = vec!["git"];
+    let mut index = 1;
+    while index < words.len() {
+        let word = words[index];
+        if matches!(word, "-C" | "-c" | "--git-dir" | "--work-tree" | "--namespace" | "--exec-path" | "--config-env") {
+            index += 2;
+        } else if word.starts_with('-') {
+            index += 1;
+        } else {
+            break;
+        }
+    }
+    kept.extend(&words[index.min(words.len())..]);
+    kept.join(" ")
 }
 
 /// Split a shell command line into its simple commands, at `&&`, `||`, `;`, `|`, `&`, newlines,
@@ -225,6 +249,11 @@ fn split_into(command: &str, parts: &mut Vec<String>, depth: usize) {
                 split_into(&inner, parts, depth + 1);
                 current.push_str("$(…)");
             }
+            (Some('"'), '`') => {
+                let inner: String = chars.by_ref().take_while(|c| *c != '`').collect();
+                split_into(&inner, parts, depth + 1);
+                current.push_str("`…`");
+            }
             (Some('"'), '\\') => {
                 current.push(c);
                 if let Some(next) = chars.next() {
@@ -258,7 +287,10 @@ fn split_into(command: &str, parts: &mut Vec<String>, depth: usize) {
                 split_into(&inner, parts, depth + 1);
             }
             (None, ';' | '\n' | '|' | '&') => {
-                if c == '&' && chars.peek() == Some(&'>') {
+                // `&>`, `2>&1`, `>&2`, `>|` are redirections, not command separators.
+                let redirection = (c == '&' && (chars.peek() == Some(&'>') || current.ends_with(['>', '<'])))
+                    || (c == '|' && current.ends_with('>'));
+                if redirection {
                     current.push(c);
                     continue;
                 }
@@ -314,7 +346,7 @@ fn strip_wrappers(part: &str) -> String {
         if is_assignment || WRAPPERS.contains(&word) {
             start += 1;
             // `timeout 10 cmd`, `nice -n 5 cmd`: skip the wrapper's own arguments.
-            while start < words.len() && (words[start].starts_with('-') || words[start].parse::<f64>().is_ok()) {
+            while start < words.len() && (words[start].starts_with('-') || is_number_or_duration(words[start])) {
                 start += 1;
             }
         } else {
@@ -324,10 +356,23 @@ fn strip_wrappers(part: &str) -> String {
     words[start.min(words.len())..].join(" ")
 }
 
-/// The script of `sh -c '…'` / `bash -c "…"`, unquoted.
+/// `10`, `2.5`, `10s`, `5m`: the time arguments of `timeout`, `nice -n` and the like.
+fn is_number_or_duration(word: &str) -> bool {
+    let digits = word.trim_end_matches(['s', 'm', 'h', 'd']);
+    !digits.is_empty() && digits.parse::<f64>().is_ok()
+}
+
+/// The script of `sh -c '…'`, `bash -lc "…"` and the like, unquoted.
 fn shell_c_argument(part: &str) -> Option<String> {
-    let rest = ["sh -c ", "bash -c ", "zsh -c ", "dash -c "].iter().find_map(|prefix| part.strip_prefix(prefix))?;
-    let rest = rest.trim();
+    let mut words = part.splitn(3, char::is_whitespace);
+    let shell = words.next()?;
+    let flags = words.next()?;
+    let is_shell = matches!(shell.rsplit('/').next(), Some("sh" | "bash" | "zsh" | "dash" | "ksh"));
+    let has_c = flags.starts_with('-') && !flags.starts_with("--") && flags.contains('c');
+    if !is_shell || !has_c {
+        return None;
+    }
+    let rest = words.next()?.trim();
     let unquoted = rest
         .strip_prefix('\'')
         .and_then(|r| r.strip_suffix('\''))
@@ -352,7 +397,9 @@ mod tests {
     #[test]
     fn ordinary_commands_pass() {
         for command in ["npm test", "cargo test", "git commit -m 'x'", "git status", "rm -rf target", "rm build/x.o",
-            "curl https://example.com", "git diff", "ls /", "git log --oneline", "grep -r 'delete from' src", "git restore src/x.rs"] {
+            "curl https://example.com", "git diff", "ls /", "git log --oneline", "grep -r 'delete from' src", "git restore src/x.rs",
+            "git commit -m 'fix push handling'", "curl https://example.com/api-x", "curl -x proxy:80 https://example.com",
+            "vercel build", "heroku logs --tail", "cargo test 2>&1"] {
             assert!(find_in(command).is_none(), "`{command}` should be allowed");
         }
     }
@@ -368,5 +415,12 @@ mod tests {
         assert!(find_in("(cd sub; npm publish)").is_some());
         assert!(find_in("echo 'git push'").is_none(), "quoted text is not a command");
         assert!(find_in("npm test # git push later").is_none(), "comments are not commands");
+        assert!(find_in("bash -lc 'git push'").is_some());
+        assert!(find_in("echo \"`git push`\"").is_some());
+        assert!(find_in("timeout 10s git push").is_some());
+        assert!(find_in("git -C repo push --force").is_some());
+        assert!(find_in("git -c user.name=x reset --hard").is_some());
+        assert_eq!(simple_commands("cargo test 2>&1 | tee log; make >&2 &>/dev/null"),
+            vec!["cargo test 2>&1", "tee log", "make >&2 &>/dev/null"]);
     }
 }

@@ -243,7 +243,12 @@ fn unreadable_files_exit_2_and_the_others_are_still_checked() {
     assert!(output.contains("cannot read `missing.night`: no such file"), "{output}");
     assert!(output.contains("`binary.night` is not UTF-8 text"), "{output}");
     assert!(output.contains("checklist for task.night"), "{output}");
-    assert!(output.contains("2 files could not be read"), "{output}");
+    assert!(output.contains("3 errors, 0 warnings in 3 files: 2 files could not be read"), "{output}");
+    let (_, json) = repo.night(&["check", "--format", "json", "missing.night"]);
+    let document: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+    assert_eq!(document["files"][0]["readable"], false);
+    assert_eq!(document["files"][0]["diagnostics"][0]["code"], "unreadable");
+    assert_eq!(document["files"][0]["diagnostics"][0]["message"], "cannot read `missing.night`: no such file");
     let (code, _) = repo.night(&["check", "src"]);
     assert_eq!(code, 2, "a folder is not a runbook");
 }
@@ -354,4 +359,18 @@ fn the_bad_example_gives_the_expected_diagnostics() {
     insta::with_settings!({snapshot_path => "snapshots/check", prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!("runbooks-bad-broken", output);
     });
+}
+
+#[test]
+fn example_runbooks_are_in_canonical_form() {
+    let runbooks = Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks");
+    let mut files: Vec<String> = fs::read_dir(&runbooks)
+        .expect("runbooks/")
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "night"))
+        .map(|path| path.display().to_string())
+        .collect();
+    files.push(runbooks.join("bad/broken.night").display().to_string());
+    let output = Command::new(env!("CARGO_BIN_EXE_night")).arg("fmt").arg("--check").args(&files).output().expect("night runs");
+    assert!(output.status.success(), "run `night fmt runbooks/*.night`:\n{}", String::from_utf8_lossy(&output.stdout));
 }

@@ -19,7 +19,7 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
         return;
     }
     let help = if permissions.deny.is_empty() {
-        "Add `deny irreversible` to `permissions`: it blocks pushes, publishing, deploys, destructive git, deletes outside the repository, mutating HTTP requests and database drops (docs/irreversible.md).".to_string()
+        "Add `deny irreversible` to `permissions`: it blocks pushes, publishing, deploys, destructive git, deletes outside the repository, `sudo`, mutating HTTP requests and database drops (docs/irreversible.md).".to_string()
     } else {
         format!("Your `deny` patterns leave open: {}. Add `deny irreversible` to `permissions` (docs/irreversible.md).", uncovered.join(", "))
     };

@@ -1,6 +1,7 @@
 //! `no-stuck-limit`, `no-budget`, `long-session` and `no-rollback`: the run cannot go wrong all night.
 
 use super::Context;
+use crate::ast::wrote;
 use crate::diagnostic::{Code, Diagnostic};
 use std::time::Duration;
 
@@ -9,9 +10,9 @@ const LONGEST_SESSION: Duration = Duration::from_secs(4 * 3600);
 pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     if let Some(limits) = &context.runbook.limits {
         let missing: Vec<&str> = [
-            ("attempts", limits.attempts.is_some()),
-            ("stuck", limits.stuck.is_some()),
-            ("idle", limits.idle.is_some()),
+            ("attempts", wrote(&limits.written, "attempts")),
+            ("stuck", wrote(&limits.written, "stuck")),
+            ("idle", wrote(&limits.written, "idle")),
         ]
         .iter()
         .filter(|(_, present)| !present)
@@ -26,7 +27,7 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
             );
         }
 
-        if limits.tokens.is_none() && limits.cost.is_none() {
+        if !wrote(&limits.written, "tokens") && !wrote(&limits.written, "cost") {
             let agent = context.agent_kind();
             let message = format!("spending is not capped for `{}`", agent.name());
             let diagnostic = if agent.reports_usage() {

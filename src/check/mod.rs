@@ -12,7 +12,7 @@ mod side_effects_in_checks;
 mod success_rules;
 mod write_rules;
 
-use crate::ast::{AgentKind, Agent, Network, OnViolation, Prompt, Runbook, Sandbox, TestMetric, Check};
+use crate::ast::{AgentKind, Agent, Network, OnViolation, Prompt, Runbook, Sandbox, TestMetric};
 use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::plan::{Plan, PlanLimits, PlanPermissions};
 use crate::source::Source;
@@ -66,8 +66,11 @@ pub enum ItemStatus {
     },
     /// Checked by `night run` at the baseline, not by `night check`.
     AtRun,
-    /// Not checked: the file does not parse.
-    NotChecked,
+    /// Not checked: the file does not parse, or the block the rule reads is missing.
+    NotChecked {
+        /// Why.
+        reason: &'static str,
+    },
 }
 
 /// One line of the checklist.
@@ -158,7 +161,9 @@ pub fn check(source: &Source, env: EnvLookup<'_>) -> CheckOutcome {
         .iter()
         .map(|(code, title)| {
             let status = if syntax_failed {
-                ItemStatus::NotChecked
+                ItemStatus::NotChecked { reason: "fix the syntax error first" }
+            } else if block_missing_for(*code, &runbook) {
+                ItemStatus::NotChecked { reason: "the block it reads is missing" }
             } else if let Some((_, reason)) = waivers.iter().find(|(waived, _)| waived == code) {
                 ItemStatus::Waived { reason: reason.clone() }
             } else if let Some(worst) = findings.iter().filter(|d: &&Diagnostic| d.code == *code).map(|d| d.severity).max() {
@@ -183,11 +188,23 @@ pub fn check(source: &Source, env: EnvLookup<'_>) -> CheckOutcome {
     CheckOutcome { diagnostics, checklist, plan }
 }
 
+/// Whether the block a rule reads is absent, so the rule could not be checked (the missing block
+/// is itself reported).
+fn block_missing_for(code: Code, runbook: &Runbook) -> bool {
+    match code {
+        Code::SuccessUnverifiable | Code::CommandNotFound | Code::SideEffectsInChecks => runbook.success.is_none(),
+        Code::WriteUnbounded | Code::WriteMatchesNothing | Code::IrreversibleUnrestricted => runbook.permissions.is_none(),
+        Code::NoStuckLimit | Code::NoBudget | Code::LongSession => runbook.limits.is_none(),
+        Code::ReadMissing | Code::OpenEndedTask => runbook.task.is_none(),
+        _ => false,
+    }
+}
+
 /// Constraints between blocks that are schema errors rather than checklist items.
 fn cross_block_rules(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     let runbook = context.runbook;
     if let Some(rollback) = &runbook.rollback {
-        let has_tests = runbook.success.as_ref().is_some_and(|s| s.checks.iter().any(|c| matches!(c.value, Check::Tests { .. })));
+        let has_tests = runbook.success.as_ref().is_some_and(|s| crate::ast::wrote(&s.written, "tests"));
         if !has_tests {
             let metric = rollback.when.as_ref().map_or("failing", |w| match w.value.metric {
                 TestMetric::Failing => "failing",

@@ -13,7 +13,7 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
         );
         return;
     };
-    if success.checks.is_empty() {
+    if success.written.is_empty() {
         findings.push(
             Diagnostic::error(Code::SuccessMissing, "the `success` block has no checks")
                 .label(success.span, "empty")

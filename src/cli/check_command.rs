@@ -62,13 +62,16 @@ pub fn run(args: &CheckArgs) -> u8 {
             Ok(source) => source,
             Err(message) => {
                 unreadable += 1;
+                errors += 1;
                 let _ = writeln!(text, "error[unreadable]: {message}");
+                let diagnostic = crate::diagnostic::Diagnostic::error(crate::diagnostic::Code::Unreadable, message)
+                    .help("Pass a UTF-8 text file that exists and can be read.");
                 json.files.push(JsonFile {
                     file: path.display().to_string(),
                     readable: false,
                     errors: 1,
                     warnings: 0,
-                    diagnostics: Vec::new(),
+                    diagnostics: vec![JsonDiagnostic::new(&diagnostic, &Source::new(path, ""))],
                     checklist: Vec::new(),
                 });
                 continue;
@@ -126,7 +129,7 @@ pub fn render_text(out: &mut String, source: &Source, outcome: &CheckOutcome, op
             ItemStatus::Failed { severity: Severity::Warning } => ("warn", String::new()),
             ItemStatus::Waived { reason } => ("waiv", format!(" — waived: {reason}")),
             ItemStatus::AtRun => ("run ", " — checked by `night run` at the baseline".to_string()),
-            ItemStatus::NotChecked => ("----", " — not checked: fix the syntax error first".to_string()),
+            ItemStatus::NotChecked { reason } => ("----", format!(" — not checked: {reason}")),
         };
         let _ = writeln!(out, "  [{mark}] {:code_width$}  {}{note}", item.code.name(), item.title);
     }

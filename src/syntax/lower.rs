@@ -673,7 +673,8 @@ impl Lowerer {
             };
             checks.extend(check.map(|check| Spanned::new(check, inner.span)));
         }
-        Some(Success { span: statement.head.span, checks })
+        let written = body.iter().map(|s| s.head.value.clone()).collect();
+        Some(Success { span: statement.head.span, written, checks })
     }
 
     fn lower_run(&mut self, statement: &Statement) -> Option<Check> {
@@ -910,7 +911,8 @@ impl Lowerer {
 
     fn lower_limits(&mut self, statement: &Statement) -> Option<Limits> {
         let body = self.block(statement, "limits { timeout 6h }")?;
-        let mut limits = Limits { span: statement.head.span, ..Limits::default() };
+        let written = body.iter().map(|s| s.head.value.clone()).collect();
+        let mut limits = Limits { span: statement.head.span, written, ..Limits::default() };
         for inner in body {
             let mut args = Args::new(inner);
             let head = inner.head.value.as_str();

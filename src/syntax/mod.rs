@@ -1,5 +1,6 @@
 //! From text to the typed AST: the pest parser, then one lowering pass that checks the schema.
 
+mod comments;
 mod lower;
 mod tree;
 mod values;
@@ -9,7 +10,10 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{Source, Span};
 use pest::Parser as _;
 
+pub use comments::{comments, Comment};
+pub use lower::{is_valid_ref_component, AGENT, LIMITS, NOTIFY, PERMISSIONS, ROLLBACK, SUCCESS, TASK, TOP_LEVEL};
 pub use tree::{Argument, ArgumentKind, Statement};
+pub(crate) use values::dedent;
 
 /// The pest parser generated from `grammar/night.pest`.
 #[derive(pest_derive::Parser)]

@@ -1,0 +1,181 @@
+//! `night init` in a temporary repository of each ecosystem: the runbook it writes names the
+//! right test command, fails `night check` only for its empty prompt, and passes once the
+//! prompt is written.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Repo {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+}
+
+impl Repo {
+    /// A committed git repository holding `files`, with stand-ins for every test tool on PATH.
+    fn new(files: &[(&str, &str)]) -> Repo {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        for (path, text) in files.iter().chain(&[(".gitignore", ".stub-bin/\n")]) {
+            let full = root.join(path);
+            std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
+            std::fs::write(full, text).expect("write");
+        }
+        let bin = root.join(".stub-bin");
+        std::fs::create_dir_all(&bin).expect("mkdir");
+        for tool in ["cargo", "npm", "pnpm", "yarn", "pytest", "go", "make", "uv", "poetry"] {
+            std::fs::write(bin.join(tool), "#!/bin/sh\nexit 0\n").expect("write");
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(bin.join(tool), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+        let repo = Repo { dir, bin };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo.git(&["add", "-A"]);
+        repo.git(&["commit", "-q", "--allow-empty", "-m", "initial"]);
+        repo
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn git(&self, args: &[&str]) {
+        let status = Command::new("git")
+            .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+            .args(args)
+            .current_dir(self.path())
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    }
+
+    /// Run night; returns (exit code, stdout, stderr).
+    fn night(&self, args: &[&str]) -> (i32, String, String) {
+        let output = Command::new(env!("CARGO_BIN_EXE_night"))
+            .args(args)
+            .current_dir(self.path())
+            .env_clear()
+            .env("PATH", format!("{}:/usr/bin:/bin", self.bin.display()))
+            .env("HOME", self.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("night runs");
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path().join(name)).expect("the runbook was written")
+    }
+}
+
+/// Init, then check before and after writing the prompt; returns the runbook.
+fn init_and_check(files: &[(&str, &str)], tests_line: &str) -> String {
+    let repo = Repo::new(files);
+    let (code, _, stderr) = repo.night(&["init"]);
+    assert_eq!(code, 0, "{stderr}");
+    let runbook = repo.read("night.night");
+    assert!(runbook.contains(tests_line), "expected `{tests_line}` in\n{runbook}");
+
+    let (code, stdout, _) = repo.night(&["check", "night.night"]);
+    assert_eq!(code, 1, "the unfilled runbook must not pass\n{stdout}");
+    assert!(stdout.contains("the prompt is empty"), "{stdout}");
+    assert!(stdout.contains("1 error, 0 warnings"), "only the prompt may be missing\n{stdout}\n{runbook}");
+
+    let filled = runbook.replace("prompt \"\"", "prompt \"Fix the failing tests; change no test.\"");
+    assert_ne!(filled, runbook, "the prompt placeholder is `prompt \"\"`");
+    std::fs::write(repo.path().join("night.night"), &filled).expect("write");
+    let (code, stdout, _) = repo.night(&["check", "night.night"]);
+    assert_eq!(code, 0, "{stdout}\n{filled}");
+    assert!(stdout.contains("0 errors, 0 warnings"), "{stdout}\n{filled}");
+
+    let (code, stdout, _) = repo.night(&["fmt", "--check", "night.night"]);
+    assert_eq!(code, 0, "the runbook is not in canonical form: {stdout}");
+    runbook
+}
+
+#[test]
+fn cargo() {
+    let runbook = init_and_check(
+        &[("Cargo.toml", "[package]\nname = \"x\"\n"), ("Cargo.lock", ""), ("src/lib.rs", ""), ("tests/it.rs", "")],
+        "tests \"cargo test\" format cargo",
+    );
+    assert!(runbook.contains("write \"src/**\" \"tests/**\" \"Cargo.toml\" \"Cargo.lock\""), "{runbook}");
+    assert!(runbook.contains("network allow \"crates.io\""), "{runbook}");
+}
+
+#[test]
+fn npm() {
+    init_and_check(
+        &[("package.json", r#"{"scripts": {"test": "jest --ci"}}"#), ("package-lock.json", "{}"), ("src/index.js", ""), ("test/a.test.js", "")],
+        "tests \"npm test\" format jest",
+    );
+}
+
+#[test]
+fn pnpm() {
+    init_and_check(
+        &[("package.json", r#"{"scripts": {"test": "vitest run"}}"#), ("pnpm-lock.yaml", ""), ("src/index.ts", "")],
+        "tests \"pnpm test\" format vitest",
+    );
+}
+
+#[test]
+fn yarn() {
+    init_and_check(&[("package.json", r#"{"scripts": {"test": "mocha"}}"#), ("yarn.lock", ""), ("lib/a.js", "")], "tests \"yarn test\" format mocha");
+}
+
+#[test]
+fn pytest() {
+    let runbook = init_and_check(
+        &[
+            ("pyproject.toml", "[project]\nname = \"x\"\n\n[tool.pytest.ini_options]\ntestpaths = [\"tests\"]\n"),
+            ("mypkg/__init__.py", ""),
+            ("tests/test_a.py", "def test_a(): pass\n"),
+        ],
+        "tests \"pytest\" format pytest",
+    );
+    assert!(runbook.contains("\"mypkg/**\""), "the package folder is writable: {runbook}");
+}
+
+#[test]
+fn go() {
+    init_and_check(&[("go.mod", "module example.com/x\n"), ("main.go", "package main\n"), ("internal/x/x.go", "package x\n")], "tests \"go test ./...\" format go");
+}
+
+#[test]
+fn make() {
+    init_and_check(&[("Makefile", "CC := cc\n\ntest: build\n\t./run-tests\n"), ("src/main.c", "")], "tests \"make test\" format auto");
+}
+
+#[test]
+fn nothing_detected_is_said_plainly() {
+    let repo = Repo::new(&[("README.md", "hello\n")]);
+    let (code, _, stderr) = repo.night(&["init"]);
+    assert_eq!(code, 0);
+    assert!(stderr.contains("no test command found"), "{stderr}");
+    let (code, stdout, _) = repo.night(&["check", "night.night"]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("command `TODO-test-command` not found"), "{stdout}");
+}
+
+#[test]
+fn output_force_and_stdout() {
+    let repo = Repo::new(&[("Cargo.toml", ""), ("src/lib.rs", "")]);
+    std::fs::write(repo.path().join("night.night"), "mine\n").expect("write");
+    let (code, _, stderr) = repo.night(&["init"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("already exists; use --force"), "{stderr}");
+    assert_eq!(repo.read("night.night"), "mine\n");
+
+    assert_eq!(repo.night(&["init", "--force"]).0, 0);
+    assert!(repo.read("night.night").contains("cargo test"));
+
+    assert_eq!(repo.night(&["init", "--output", "other.night"]).0, 0);
+    assert_eq!(repo.read("other.night"), repo.read("night.night"));
+
+    let (code, stdout, _) = repo.night(&["init", "-o", "-"]);
+    assert_eq!((code, stdout), (0, repo.read("night.night")));
+}
