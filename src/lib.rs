@@ -16,6 +16,7 @@ pub mod notify;
 pub mod plan;
 pub mod report;
 pub mod run;
+pub mod sandbox;
 pub mod source;
 pub mod syntax;
 pub mod test_counts;

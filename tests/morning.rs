@@ -10,6 +10,13 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use support::run::{marker, processes_with, read_events, tap_script, Runbook, Test};
 
+/// These tests are about the report, not the OS sandbox: without it the agents' writes happen
+/// on every machine alike, and the snapshots do not depend on the kernel or on running as root
+/// (tests/sandbox_run.rs covers the sandbox's lines in the report).
+fn runbook() -> Runbook {
+    Runbook::default().permission("sandbox off")
+}
+
 /// An agent that makes the state good and commits.
 const GOOD: &str = "echo good > src/state\ngit commit -qam 'make the state good'\necho agent: done\n";
 
@@ -74,7 +81,7 @@ fn pid_alive(pid: u32) -> bool {
 #[test]
 fn report_of_a_success() {
     let test = Test::new();
-    test.setup(GOOD, &Runbook::default());
+    test.setup(GOOD, &runbook());
     let ran = test.run();
     assert_eq!(ran.code, Some(0), "{}", ran.output());
     for file in ["report.md", "report.json"] {
@@ -94,7 +101,7 @@ fn report_of_a_success() {
 #[test]
 fn report_of_a_stuck_run() {
     let test = Test::new();
-    test.setup("echo agent: trying\n", &Runbook::default().limits(&["timeout 60s", "attempts 5", "stuck 2", "idle 60s"]));
+    test.setup("echo agent: trying\n", &runbook().limits(&["timeout 60s", "attempts 5", "stuck 2", "idle 60s"]));
     let ran = test.run();
     assert_eq!(ran.outcome(), "stuck", "{}", ran.output());
     insta::assert_snapshot!("report_stuck", normalised(&test, &ran.report()));
@@ -109,7 +116,7 @@ fn report_of_a_rolled_back_run() {
     test.script("test.sh", &tap_script(&[("a", "good"), ("b", "good"), ("c", "good")]));
     test.commit_all("three tests");
     let agent = "echo broken > src/a\necho broken > src/b\ngit commit -qam 'break things'\n";
-    test.setup(agent, &Runbook::default().rollback("when failing > baseline; to start; then stop"));
+    test.setup(agent, &runbook().rollback("when failing > baseline; to start; then stop"));
     let ran = test.run();
     assert_eq!(ran.outcome(), "rolled-back", "{}", ran.output());
     let report = ran.report();
@@ -199,7 +206,7 @@ fi
     let mut limits = vec!["timeout 120s", "attempts 3", "stuck 3", "idle 100s"];
     limits.extend_from_slice(extra_limits);
     test.env("NIGHT_HEARTBEAT_MS", "200");
-    test.setup(&agent, &Runbook::default().limits(&limits));
+    test.setup(&agent, &runbook().limits(&limits));
     let child = test.spawn();
     wait_until(Duration::from_secs(30), "the second attempt's agent", || named(&events(test), "agent-process").iter().any(|e| e["attempt"] == 2));
     wait_until(Duration::from_secs(10), "the marked sleeper", || !processes_with(mark).is_empty());
@@ -276,7 +283,7 @@ fn a_second_supervisor_is_refused() {
     let mark = marker("twice");
     let child = start_sleeping_run(&mut test, &mark, &[]);
     let id = test.run_dir().and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned())).expect("id");
-    test.write("other.night", &Runbook { name: "other".into(), ..Runbook::default() }.render());
+    test.write("other.night", &Runbook { name: "other".into(), ..runbook() }.render());
     let second = night(&test, &["run", "other.night"]);
     assert_eq!(second.status.code(), Some(2), "{}", text(&second));
     assert!(String::from_utf8_lossy(&second.stderr).contains(&format!("run `{id}` is in progress")), "{}", text(&second));
@@ -295,7 +302,7 @@ fn a_second_supervisor_is_refused() {
 #[test]
 fn detach_survives_its_shell_and_is_followed_to_the_end() {
     let test = Test::new();
-    test.setup("echo agent: detached and working\nsleep 2\necho good > src/state\ngit commit -qam 'good, detached'\n", &Runbook::default());
+    test.setup("echo agent: detached and working\nsleep 2\necho good > src/state\ngit commit -qam 'good, detached'\n", &runbook());
     let script = format!("'{}' run --detach t.night; exit", env!("CARGO_BIN_EXE_night"));
     let started = Instant::now();
     let shell = Command::new("sh").arg("-c").arg(&script).current_dir(test.path()).env("NO_COLOR", "1").stdin(Stdio::null()).output().expect("sh");
@@ -324,7 +331,7 @@ fn the_html_report_is_well_formed_with_the_night_on_a_timeline() {
     let agent = r#"if [ "$NIGHT_ATTEMPT" = 1 ]; then echo worse > src/state; else echo good > src/state; fi
 git commit -qam "attempt $NIGHT_ATTEMPT"
 "#;
-    test.setup(agent, &Runbook::default());
+    test.setup(agent, &runbook());
     let main = test.git(&["rev-parse", "main"]);
     let child = test.command(&["run", "t.night", "--html"]).spawn().expect("night");
     let output = child.wait_with_output().expect("output");
@@ -361,7 +368,7 @@ git commit -qam "attempt $NIGHT_ATTEMPT"
 #[test]
 fn limits_and_violations_are_on_the_timeline() {
     let test = Test::new();
-    test.setup("echo agent: trying\necho x > README.md\n", &Runbook::default().limits(&["timeout 60s", "attempts 5", "stuck 2", "idle 60s"]));
+    test.setup("echo agent: trying\necho x > README.md\n", &runbook().limits(&["timeout 60s", "attempts 5", "stuck 2", "idle 60s"]));
     let ran = test.run();
     assert_eq!(ran.outcome(), "stuck", "{}", ran.output());
     let written = night(&test, &["report", "--format", "html", "--output", "-"]);
@@ -375,7 +382,7 @@ fn limits_and_violations_are_on_the_timeline() {
 #[test]
 fn a_torn_last_journal_line_is_tolerated_by_every_reader() {
     let test = Test::new();
-    test.setup(GOOD, &Runbook::default());
+    test.setup(GOOD, &runbook());
     let ran = test.run();
     assert_eq!(ran.code, Some(0), "{}", ran.output());
     let journal = ran.dir().join("journal.jsonl");

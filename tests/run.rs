@@ -57,7 +57,8 @@ fn success_after_feedback_carries_the_failure_into_the_second_prompt() {
 if [ "$NIGHT_ATTEMPT" = 1 ]; then echo worse > src/state; else echo good > src/state; fi
 git commit -qam "attempt $NIGHT_ATTEMPT"
 "#;
-    test.setup(agent, &Runbook::default());
+    // The agent saves what it saw in $CAPTURE, outside the repository: no OS sandbox.
+    test.setup(agent, &Runbook::default().permission("sandbox off"));
     let main = test.git(&["rev-parse", "main"]);
     let ran = test.run();
     assert_eq!(ran.code, Some(0), "{}", ran.output());
@@ -203,7 +204,9 @@ echo good > src/state
 git add -A
 git commit -qm "attempt $NIGHT_ATTEMPT"
 "#;
-    test.setup(agent, &Runbook::default());
+    // Without the sandbox the write happens and is reverted (with it, the OS refuses the
+    // write: tests/sandbox_run.rs).
+    test.setup(agent, &Runbook::default().permission("sandbox off"));
     let main = test.git(&["rev-parse", "main"]);
     let ran = test.run();
     assert_eq!(ran.code, Some(0), "{}", ran.output());
@@ -230,7 +233,9 @@ git commit -qm "attempt $NIGHT_ATTEMPT"
 fn on_violation_stop_ends_the_run() {
     let test = Test::new();
     let agent = "echo hacked > README.md\necho good > src/state\ngit commit -qam sneaky\n";
-    let runbook = Runbook::default().permission("on violation stop");
+    // Without the sandbox the write happens and `on violation` acts (with it, the OS refuses
+    // the write: tests/sandbox_run.rs).
+    let runbook = Runbook::default().permission("on violation stop").permission("sandbox off");
     test.setup(agent, &runbook);
     let main = test.git(&["rev-parse", "main"]);
     let ran = test.run();
@@ -439,7 +444,8 @@ if [ "$NIGHT_SESSION" = 1 ]; then
 fi
 echo agent: session $NIGHT_SESSION finds the work committed
 "#;
-    test.setup(agent, &Runbook::default().limits(&["timeout 60s", "session 2s", "attempts 1"]));
+    // The agent saves what it saw in $CAPTURE, outside the repository: no OS sandbox.
+    test.setup(agent, &Runbook::default().limits(&["timeout 60s", "session 2s", "attempts 1"]).permission("sandbox off"));
     let main = test.git(&["rev-parse", "main"]);
     let ran = test.run();
     assert_eq!(ran.code, Some(0), "{}", ran.output());
@@ -505,7 +511,9 @@ echo "leak: $(cat "$CAPTURE/secret")"
 echo good > src/state
 git commit -qam "the secret is $(cat "$CAPTURE/secret")"
 "#;
-    let runbook = Runbook::default().notifier("webhook env.NIGHT_TEST_SECRET on violation");
+    // The agent saves its environment in $CAPTURE, outside the repository: no OS sandbox
+    // (tests/sandbox_run.rs checks the same with the sandbox on).
+    let runbook = Runbook::default().notifier("webhook env.NIGHT_TEST_SECRET on violation").permission("sandbox off");
     test.setup(agent, &runbook);
     let ran = test.run();
     assert_eq!(ran.code, Some(0), "{}", ran.output());

@@ -300,6 +300,31 @@ fn permissions(out: &mut String, data: &ReportData) {
     for (_, message) in layers {
         let _ = writeln!(out, "\nEnforcement: {message}.");
     }
+    if let Some(sandbox) = &data.sandbox {
+        let shown = if sandbox.layers.is_empty() { "no OS layer".to_string() } else { sandbox.layers.join(", ") };
+        let _ = writeln!(out, "\nSandbox (`sandbox {}`): {shown}; network: {}.", sandbox.mode, sandbox.network);
+        for gap in &sandbox.gaps {
+            let _ = writeln!(out, "- not enforced: {gap}");
+        }
+    }
+    out.push('\n');
+    agent_tried(out, data);
+}
+
+/// What the sandbox refused or night undid, session by session.
+fn agent_tried(out: &mut String, data: &ReportData) {
+    if data.agent_tried.is_empty() {
+        return;
+    }
+    out.push_str("### What the agent tried\n\n");
+    for tried in &data.agent_tried {
+        for what in &tried.what {
+            let _ = writeln!(out, "- attempt {}, session {}: {what}", tried.attempt, tried.session);
+        }
+        if !tried.reached.is_empty() {
+            let _ = writeln!(out, "- attempt {}, session {}: reached through the proxy: {}", tried.attempt, tried.session, tried.reached.join(", "));
+        }
+    }
     out.push('\n');
 }
 

@@ -77,6 +77,10 @@ pub struct ReportData {
     pub waivers: Vec<(String, String)>,
     /// Notes (enforcement layers, no-ops, problems).
     pub notes: Vec<(String, String)>,
+    /// The OS sandbox: mode, layers, gaps, network.
+    pub sandbox: Option<SandboxReport>,
+    /// What the agent tried that the sandbox refused or night undid, per session.
+    pub agent_tried: Vec<AgentTriedReport>,
     /// Tokens used.
     pub tokens: u64,
     /// Cost, US dollars.
@@ -142,6 +146,32 @@ pub struct SessionReport {
     pub duration_ms: u64,
     /// SIGKILL was needed.
     pub killed: bool,
+}
+
+/// The OS sandbox of the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct SandboxReport {
+    /// `auto`, `on`, `off`.
+    pub mode: String,
+    /// The layers in force.
+    pub layers: Vec<String>,
+    /// What was not enforced and why.
+    pub gaps: Vec<String>,
+    /// The agent's network, in words.
+    pub network: String,
+}
+
+/// What the agent tried in one session.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentTriedReport {
+    /// The attempt.
+    pub attempt: u64,
+    /// The session.
+    pub session: u64,
+    /// One phrase each.
+    pub what: Vec<String>,
+    /// Destinations the proxy let through.
+    pub reached: Vec<String>,
 }
 
 /// One permission violation.
@@ -281,6 +311,12 @@ impl ReportData {
                 self.keep_awake = Some((*available, how));
             }
             Event::Note { topic, message } => self.notes.push((topic.clone(), message.clone())),
+            Event::Sandbox { mode, layers, gaps, network, .. } => {
+                self.sandbox = Some(SandboxReport { mode: mode.clone(), layers: layers.clone(), gaps: gaps.clone(), network: network.clone() });
+            }
+            Event::AgentTried { attempt, session, what, reached } => {
+                self.agent_tried.push(AgentTriedReport { attempt: *attempt, session: *session, what: what.clone(), reached: reached.clone() });
+            }
             Event::Baseline { checks } => self.baseline.clone_from(checks),
             Event::AttemptStart { attempt, .. } => {
                 self.attempt_mut(*attempt);
@@ -389,6 +425,8 @@ pub fn event_name(event: &Event) -> &'static str {
         Event::AgentProcess(_) => "agent-process",
         Event::Heartbeat { .. } => "heartbeat",
         Event::Resume(_) => "resume",
+        Event::Sandbox { .. } => "sandbox",
+        Event::AgentTried { .. } => "agent-tried",
     }
 }
 

@@ -19,7 +19,9 @@ pub fn load(run_dir: &Path) -> io::Result<(Vec<Entry>, ReportData)> {
     let entries = journal::read(&run_dir.join("journal.jsonl"))?;
     let mut data = ReportData::from_journal(&entries);
     let (calls, denied) = audit::read(run_dir);
-    data.audited_calls = calls;
+    // The sandbox makes an empty `audit.jsonl` for any agent; only agents with hooks fill it.
+    let hookless = data.agent == "command" || data.agent.starts_with("command `");
+    data.audited_calls = if hookless && calls == Some(0) { None } else { calls };
     data.denied = denied;
     Ok((entries, data))
 }

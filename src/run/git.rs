@@ -292,6 +292,11 @@ impl RunGit {
         &self.work_dir
     }
 
+    /// The repository's common git dir (`.git` of the main checkout).
+    pub fn common_dir(&self) -> &Path {
+        &self.common_dir
+    }
+
     /// The run branch's short name.
     pub fn branch(&self) -> &str {
         &self.branch

@@ -136,6 +136,30 @@ pub enum Event {
         /// The snapshot commit.
         commit: String,
     },
+    /// The OS sandbox of the agent's sessions (once, before the first session).
+    Sandbox {
+        /// `auto`, `on` or `off`.
+        mode: String,
+        /// The layers in force, e.g. `landlock-v7`, `mounts`, `netns`, `proxy`.
+        layers: Vec<String>,
+        /// What is not enforced and why.
+        gaps: Vec<String>,
+        /// Folders and files the agent may write.
+        writable: Vec<String>,
+        /// The agent's network, in words.
+        network: String,
+    },
+    /// What the agent tried in a session that the sandbox refused or night undid.
+    AgentTried {
+        /// The attempt.
+        attempt: u64,
+        /// The session.
+        session: u64,
+        /// One phrase each.
+        what: Vec<String>,
+        /// Destinations night's proxy let through, with counts.
+        reached: Vec<String>,
+    },
     /// Paths changed outside `write`.
     Violation {
         /// The attempt.

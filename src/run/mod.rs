@@ -14,6 +14,7 @@ pub mod ref_watch;
 pub mod resume;
 pub mod status_line;
 pub mod runs;
+pub mod sandboxing;
 pub mod supervisor;
 
 pub use outcome::Outcome;

@@ -33,6 +33,8 @@ pub struct SpawnSpec {
     pub env_remove: Vec<String>,
     /// Written to standard input, which is then closed.
     pub stdin: Vec<u8>,
+    /// The OS sandbox, applied in the child between fork and exec (`None`: none).
+    pub sandbox: Option<Arc<crate::sandbox::Prepared>>,
 }
 
 /// Which output stream a line came from.
@@ -123,6 +125,9 @@ impl Supervised {
         for (name, value) in &spec.env {
             command.env(name, value);
         }
+        if let Some(sandbox) = &spec.sandbox {
+            sandbox.install(&mut command);
+        }
         let mut child = command.spawn()?;
         let pid = child.id().ok_or_else(|| std::io::Error::other("the agent exited before it could be supervised"))?;
         let pgid = Pid::from_raw(i32::try_from(pid).map_err(std::io::Error::other)?);
@@ -200,6 +205,9 @@ impl Supervised {
             if group_alive(self.pgid) || matches!(self.child.try_wait(), Ok(None)) {
                 let _ = killpg(self.pgid, Signal::SIGKILL);
                 killed = true;
+                // SIGKILL cannot be ignored, but the members leave the table only once reaped:
+                // wait for that, bounded, so "ended" means gone (a zombie init may never reap).
+                self.wait_group_gone(Instant::now() + Duration::from_secs(2)).await;
             }
         }
         let status = match tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await {
@@ -341,6 +349,7 @@ mod tests {
             env: vec![("NIGHT_TEST_VAR".into(), "set".into())],
             env_remove: vec!["HOME".into()],
             stdin: b"the prompt\n".to_vec(),
+            sandbox: None,
         }
     }
 

@@ -16,6 +16,7 @@ use crate::run::lock::RunLock;
 use crate::run::outcome::Outcome;
 use crate::run::process::{redactor, LineSink, OutputSinks, SpawnSpec, Supervised, TextSink};
 use crate::run::ref_watch::{git_dir_of, RefWatch};
+use crate::run::sandboxing::{self, RunSandbox, SessionSandbox};
 use crate::time::format_duration;
 use git2::Oid;
 use std::collections::HashSet;
@@ -97,6 +98,10 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
     let Setup { adapter, dispatcher, secrets, secret_names, journal_cell } = setup(plan, &options)?;
 
     let runbook_relative = plan.runbook_path.strip_prefix(&plan.repo).ok().map(|p| p.to_string_lossy().replace('\\', "/"));
+    // `sandbox on` refuses here, before preflight changes anything.
+    let sandbox = RunSandbox::check(plan, (options.env)("HOME").map(PathBuf::from))
+        .map_err(|message| Refused { message, help: Some("Nothing was changed.".into()) })?;
+
     let (git, start) = RunGit::preflight(&plan.repo, &branch, plan.worktree, &run_id, runbook_relative.as_deref())
         .map_err(|e| Refused { message: e.to_string(), help: Some("Nothing was changed.".into()) })?;
 
@@ -152,6 +157,8 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
         elapsed_before: Duration::ZERO,
         heartbeat: None,
         _lock: lock,
+        sandbox,
+        sandbox_journaled: false,
     };
     supervisor.started_hook();
     Ok(supervisor.supervise().await)
@@ -361,6 +368,9 @@ struct Supervisor<'a> {
     heartbeat: Option<tokio::task::JoinHandle<()>>,
     /// Held while this supervisor lives: no second supervisor on the run.
     _lock: RunLock,
+    /// The OS sandbox of the agent's sessions (src/run/sandboxing.rs).
+    sandbox: RunSandbox,
+    sandbox_journaled: bool,
 }
 
 impl Supervisor<'_> {
@@ -708,13 +718,27 @@ impl Supervisor<'_> {
             ("NIGHT_ATTEMPT".to_string(), attempt.to_string()),
             ("NIGHT_SESSION".to_string(), session.to_string()),
         ]);
+        // The OS sandbox: its layers, the agent's environment, the git guard (sandboxing.rs).
+        let mut sandbox = match self.sandbox.session(self.plan, &self.git, &self.run_dir, &env) {
+            Ok(sandbox) => sandbox,
+            Err(e) => {
+                self.journal.record(Event::SessionStart { attempt, session, pid: None, prompt_file: prompt_file.display().to_string(), prompt_kind: prompt_kind.into() });
+                self.note("spawn-failed", &e);
+                self.journal.record(Event::SessionEnd { attempt, session, reason: "spawn-failed".into(), exit_code: None, signal: None, duration_ms: 0, output_bytes: 0, killed: false });
+                return Ok(SessionEnd::SpawnFailed);
+            }
+        };
+        self.journal_sandbox(&sandbox);
+        let mut env_remove = self.secret_names.clone();
+        env_remove.extend(sandbox.env.remove.iter().cloned());
         let spec = SpawnSpec {
             program: launch.program.clone(),
             args: launch.args.clone(),
             cwd: self.git.work_dir().to_path_buf(),
-            env,
-            env_remove: self.secret_names.clone(),
+            env: sandbox.env.set.clone(),
+            env_remove,
             stdin: launch.stdin.clone(),
+            sandbox: sandbox.prepared.clone(),
         };
         let (signal_sender, mut signals) = mpsc::channel::<AgentSignal>(256);
         let on_line: Option<LineSink> = if self.adapter.reads_output() {
@@ -734,7 +758,11 @@ impl Supervisor<'_> {
             Ok(process) => process,
             Err(e) => {
                 self.journal.record(Event::SessionStart { attempt, session, pid: None, prompt_file: prompt_file.display().to_string(), prompt_kind: prompt_kind.into() });
-                self.note("spawn-failed", &format!("cannot start the agent: {e}"));
+                let message = match sandbox.failed_step() {
+                    Some(step) => format!("cannot start the agent in the sandbox: {step}: {e}"),
+                    None => format!("cannot start the agent: {e}"),
+                };
+                self.note("spawn-failed", &message);
                 self.journal.record(Event::SessionEnd { attempt, session, reason: "spawn-failed".into(), exit_code: None, signal: None, duration_ms: 0, output_bytes: 0, killed: false });
                 return Ok(SessionEnd::SpawnFailed);
             }
@@ -748,6 +776,9 @@ impl Supervisor<'_> {
         });
         self.journal.record(Event::AgentProcess(crate::run::resume::agent_process(attempt, session, process.pid())));
         self.status(&format!("night: agent started (attempt {attempt}, session {session}, pid {})", process.pid()));
+        if let Err(e) = sandbox.started(process.pid()) {
+            self.note("sandbox-proxy", &format!("cannot serve the proxy in the agent's network namespace ({e}): the agent has no network"));
+        }
 
         let ref_path = self.git.ref_path();
         let mut ref_watch = match RefWatch::new(&ref_path, git_dir_of(&ref_path, &self.branch).as_deref()) {
@@ -828,7 +859,37 @@ impl Supervisor<'_> {
             output_bytes: process.output_bytes(),
             killed: ended.killed,
         });
+        self.journal_agent_tried(sandbox, attempt, session);
         Ok(end)
+    }
+
+    /// Journal the sandbox's layers once, before the first session.
+    fn journal_sandbox(&mut self, sandbox: &SessionSandbox) {
+        if self.sandbox_journaled {
+            return;
+        }
+        self.sandbox_journaled = true;
+        let (writable, gaps, network) = sandboxing::describe(&sandbox.layers, &sandbox.spec);
+        let layers = sandbox.layers.names();
+        let mode = match self.plan.permissions.sandbox {
+            crate::ast::Sandbox::Auto => "auto",
+            crate::ast::Sandbox::On => "on",
+            crate::ast::Sandbox::Off => "off",
+        };
+        let shown = if layers.is_empty() { "none".to_string() } else { layers.join(", ") };
+        self.status(&format!("night: sandbox {mode}: {shown}"));
+        self.journal.record(Event::Sandbox { mode: mode.into(), layers, gaps, writable, network });
+    }
+
+    /// After a session: what the git guard undid and where the proxy was asked to connect.
+    fn journal_agent_tried(&mut self, sandbox: SessionSandbox, attempt: u64, session: u64) {
+        let (what, reached) = sandbox.finish();
+        for line in &what {
+            self.status(&format!("night: the agent {line}"));
+        }
+        if !what.is_empty() || !reached.is_empty() {
+            self.journal.record(Event::AgentTried { attempt, session, what, reached });
+        }
     }
 
     /// Act on what the agent reported: usage against the budget, tool calls against `stuck`,
@@ -1012,6 +1073,9 @@ impl Supervisor<'_> {
         if let Some(heartbeat) = self.heartbeat.take() {
             heartbeat.abort();
         }
+        if let Err(e) = RunSandbox::finish_run(&self.git, &self.run_dir) {
+            self.note("sandbox-objects", &format!("cannot copy the agent's objects into the repository: {e}; they stay in the run folder"));
+        }
         if outcome != Outcome::NothingToDo && !matches!(self.git.is_clean(), Ok(true)) && !self.stopped_for_violation {
             match self.git.checkpoint(&format!("night: leftover work at the end of {}", self.run_id)) {
                 Ok(commit) => self.journal.record(Event::Checkpoint { attempt: self.attempt, commit: commit.map(|c| c.to_string()) }),
@@ -1137,6 +1201,8 @@ pub(crate) async fn resume_run(
 ) -> Result<Finished, Refused> {
     let interrupts = Interrupts::listen();
     let Setup { adapter, dispatcher, secrets, secret_names, journal_cell } = setup(plan, &options)?;
+    let sandbox = RunSandbox::check(plan, (options.env)("HOME").map(PathBuf::from))
+        .map_err(|message| Refused { message, help: Some("Nothing was changed.".into()) })?;
     let journal = Journal::open(&run_dir.join("journal.jsonl"), secrets.clone())
         .map_err(|e| Refused { message: format!("cannot open the journal to append: {e}"), help: None })?;
     let _ = journal_cell.set(journal.clone());
@@ -1175,6 +1241,9 @@ pub(crate) async fn resume_run(
         elapsed_before,
         heartbeat: None,
         _lock: lock,
+        sandbox,
+        // A resume journals its sandbox again: this supervisor's sessions may differ.
+        sandbox_journaled: false,
     };
     supervisor.started_hook();
     Ok(supervisor.supervise_resumed(next, &mut stuck, resume, closing).await)
