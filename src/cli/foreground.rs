@@ -149,6 +149,29 @@ fn crash_report(dir: &std::path::Path, message: &str) {
     }
 }
 
+/// Start a supervisor: with `--detach`, hand `command` over to a detached child (the child
+/// itself runs on here); otherwise supervise `run` in the foreground with its console.
+pub(super) fn start<F, Fut>(command: Vec<std::ffi::OsString>, html: bool, detach: bool, run: F) -> u8
+where
+    F: FnOnce(RunOptions) -> Fut,
+    Fut: std::future::Future<Output = Result<Finished, Refused>>,
+{
+    if detach && !detach::is_child() {
+        let mut child_args = command;
+        if html {
+            child_args.push("--html".into());
+        }
+        return detach::start(child_args);
+    }
+    let detached = detach::become_child();
+    let (options, console) = options(html, detached);
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    console.supervise(&runtime, run(options))
+}
+
 /// A runtime for the supervisor.
 pub(super) fn runtime() -> Result<tokio::runtime::Runtime, u8> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {

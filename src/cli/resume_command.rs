@@ -43,18 +43,6 @@ pub fn run(args: &ResumeArgs) -> u8 {
         print!("{text}");
         return locate::fail("the run's runbook no longer checks clean; nothing was resumed");
     };
-    if args.detach && !super::detach::is_child() {
-        let mut child_args = vec![std::ffi::OsString::from("resume"), start.run_id.clone().into()];
-        if args.html {
-            child_args.push("--html".into());
-        }
-        return super::detach::start(child_args);
-    }
-    let detached = super::detach::become_child();
-    let (options, console) = super::foreground::options(args.html, detached);
-    let runtime = match super::foreground::runtime() {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
-    console.supervise(&runtime, crate::run::resume::resume(plan, &dir, options))
+    let command = vec![std::ffi::OsString::from("resume"), start.run_id.clone().into()];
+    super::foreground::start(command, args.html, args.detach, |options| crate::run::resume::resume(plan, &dir, options))
 }

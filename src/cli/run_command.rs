@@ -29,20 +29,8 @@ pub fn run(args: &RunArgs) -> u8 {
         return Outcome::Refused.exit_code();
     };
 
-    if args.detach && !super::detach::is_child() {
-        let mut child_args = vec![std::ffi::OsString::from("run"), args.file.clone().into_os_string()];
-        if args.html {
-            child_args.push("--html".into());
-        }
-        return super::detach::start(child_args);
-    }
-    let detached = super::detach::become_child();
-    let (options, console) = super::foreground::options(args.html, detached);
-    let runtime = match super::foreground::runtime() {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
-    console.supervise(&runtime, crate::run::run(plan, options))
+    let command = vec![std::ffi::OsString::from("run"), args.file.clone().into_os_string()];
+    super::foreground::start(command, args.html, args.detach, |options| crate::run::run(plan, options))
 }
 
 /// A run in progress in the runbook's repository, said before the checklist: the live run's

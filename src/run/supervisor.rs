@@ -1,7 +1,7 @@
 //! The supervised run of RUN.md, step by step: preflight, baseline, the attempt loop with
 //! its limits, permissions, checks and rollback, and the end (journal, report, notifications).
 
-use crate::ast::{Check, Comparison, Event as NotifyEvent, OnViolation, RollbackThen, RollbackTo, RollbackWhen, Target, TestMetric, Value};
+use crate::ast::{Check, Comparison, Event as NotifyEvent, OnViolation, RollbackThen, RollbackTo, RollbackWhen, Target, TestMetric};
 use crate::diagnostic::Code;
 use crate::notify::{CheckSummary, Dispatcher, Message, Settings};
 use crate::plan::Plan;
@@ -180,7 +180,7 @@ fn setup(plan: &Plan, options: &RunOptions) -> Result<Setup, Refused> {
     let adapter: Arc<dyn Adapter> = Arc::from(adapter_for(&plan.agent).map_err(|e| Refused { message: e.to_string(), help: None })?);
     adapter.preflight().map_err(|message| Refused { message, help: Some("Nothing was changed.".into()) })?;
 
-    let mut secret_names = secret_names(plan);
+    let mut secret_names = crate::sandbox::env::secret_names(plan);
     let env = options.env.clone();
     let mut secrets: Vec<String> = secret_names.iter().filter_map(|name| env(name)).collect();
     let journal_cell: Arc<OnceLock<Journal>> = Arc::new(OnceLock::new());
@@ -210,22 +210,6 @@ fn setup(plan: &Plan, options: &RunOptions) -> Result<Setup, Refused> {
     secret_names.sort();
     secret_names.dedup();
     Ok(Setup { adapter, dispatcher, secrets, secret_names, journal_cell })
-}
-
-/// The names of every `env.X` in the runbook: secrets, kept out of the agent's environment.
-fn secret_names(plan: &Plan) -> Vec<String> {
-    let mut names: Vec<String> = plan
-        .notifiers
-        .iter()
-        .flat_map(|notifier| notifier.value.channel.values())
-        .filter_map(|value| match &value.value {
-            Value::Env(name) => Some(name.clone()),
-            Value::Literal(_) => None,
-        })
-        .collect();
-    names.sort();
-    names.dedup();
-    names
 }
 
 fn open_run_folder(plan: &Plan, run_dir: &Path, work_dir: &Path, secrets: Vec<String>) -> std::io::Result<Journal> {
