@@ -8,7 +8,7 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use support::run::{marker, processes_with, read_events, tap_script, Runbook, Test};
+use support::run::{marker, processes_with, read_events, tap_script, wait_until, Runbook, Test};
 
 /// These tests are about the report, not the OS sandbox: without it the agents' writes happen
 /// on every machine alike, and the snapshots do not depend on the kernel or on running as root
@@ -54,15 +54,6 @@ fn normalised(test: &Test, report: &str) -> String {
         out = regex::Regex::new(&pattern).expect("filter").replace_all(&out, with).into_owned();
     }
     out
-}
-
-/// Wait until `done` holds, polling; panic with `what` past `within`.
-fn wait_until(within: Duration, what: &str, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < within, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// The newest run folder's journal events.

@@ -466,8 +466,14 @@ impl Journal {
         // the file, where readers skip it and `open` cuts it.
         let mut bytes = line.into_bytes();
         bytes.push(b'\n');
+        let length = inner.file.metadata().map(|m| m.len());
         let written = inner.file.write_all(&bytes).and_then(|()| inner.file.flush()).and_then(|()| inner.file.sync_data());
         if let Err(e) = written {
+            // A write cut short (a full disk) must not leave half a line for the next one to
+            // be glued to: cut the file back to where the line began.
+            if let Ok(length) = length {
+                let _ = inner.file.set_len(length);
+            }
             if !inner.failed {
                 eprintln!("night: cannot write the journal {}: {e}", self.path.display());
             }

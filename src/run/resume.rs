@@ -107,6 +107,15 @@ pub(crate) enum Next {
     },
     /// Start the next attempt, told this.
     Attempt(Option<AttemptFeedback>),
+    /// The attempt failed and its rollback condition held, but the journal has no rollback:
+    /// the supervisor died before or during it. Roll back (again: resetting twice to the same
+    /// commit changes nothing), then go on as the rollback says.
+    Rollback {
+        /// The attempt's checks, as journaled.
+        results: Vec<CheckResult>,
+        /// What the next attempt is told, if there is one.
+        feedback: Option<AttemptFeedback>,
+    },
     /// The run had reached its outcome before the supervisor died: only the end is left.
     End(Outcome, String),
 }
@@ -270,7 +279,7 @@ fn next_step(plan: &Plan, entries: &[Entry], attempt: u64, baseline: Option<&[Ch
         _ => None,
     });
     if let Some(passed) = ended {
-        return after_attempt(plan, attempt, passed, &of_attempt);
+        return after_attempt(plan, attempt, passed, &of_attempt, baseline);
     }
 
     // The attempt was under way. Its last session: still open (the agent was running), or ended.
@@ -342,7 +351,7 @@ fn last_checks_of(entries: &[Entry]) -> Option<Vec<CheckRecord>> {
 }
 
 /// What came after an attempt that was judged before the supervisor died.
-fn after_attempt(plan: &Plan, attempt: u64, passed: bool, events: &[&Entry]) -> Next {
+fn after_attempt(plan: &Plan, attempt: u64, passed: bool, events: &[&Entry], baseline: &[CheckRecord]) -> Next {
     if passed {
         return Next::End(Outcome::Success, format!("every success check held after attempt {attempt}"));
     }
@@ -368,7 +377,20 @@ fn after_attempt(plan: &Plan, attempt: u64, passed: bool, events: &[&Entry]) -> 
             _ => {}
         }
     }
-    Next::Attempt(feedback_of(plan, &events.iter().map(|e| (*e).clone()).collect::<Vec<_>>(), attempt))
+    let feedback = feedback_of(plan, &events.iter().map(|e| (*e).clone()).collect::<Vec<_>>(), attempt);
+    let rolled_back = events.iter().any(|e| matches!(e.event, Event::Rollback { .. }));
+    let checks = events.iter().rev().find_map(|e| match &e.event {
+        Event::Checks { checks, .. } => Some(checks.iter().map(result_of).collect::<Vec<_>>()),
+        _ => None,
+    });
+    if let (false, Some(results)) = (rolled_back || plan.rollback.is_none(), checks) {
+        let baseline = baseline_from(&baseline.iter().map(result_of).collect::<Vec<_>>());
+        let when = crate::run::supervisor::rollback_when(plan);
+        if crate::run::supervisor::rollback_condition(plan, &results, Some(&baseline), when).is_some_and(|(holds, _)| holds) {
+            return Next::Rollback { results, feedback };
+        }
+    }
+    Next::Attempt(feedback)
 }
 
 /// The feedback attempt `attempt` gives the next one, as the supervisor built it.
@@ -424,6 +446,7 @@ fn event_attempt(event: &Event) -> Option<u64> {
 /// replay the journal, end the dead supervisor's agent, and supervise to the end.
 pub async fn resume(plan: &Plan, run_dir: &Path, options: RunOptions) -> Result<Finished, Refused> {
     let refused = |message: String| Refused { message, help: None };
+    let starting = crate::run::lock::StartLock::acquire(&plan.repo).map_err(|e| refused(e.to_string()))?;
     let lock = RunLock::acquire(run_dir).map_err(|e| Refused {
         message: e.to_string(),
         help: Some("Follow it with `night status` or `night log -f`; `night stop` stops it.".into()),
@@ -431,6 +454,7 @@ pub async fn resume(plan: &Plan, run_dir: &Path, options: RunOptions) -> Result<
     if let Some((id, pid)) = crate::run::runs::live(&plan.repo).into_iter().find(|(id, _)| Some(id.as_str()) != run_dir.file_name().and_then(|n| n.to_str())) {
         return Err(Refused { message: format!("run `{id}` is in progress in this repository (supervisor pid {pid})"), help: Some("One run at a time per repository: stop it first with `night stop`.".into()) });
     }
+    drop(starting);
     let entries = journal::read(&run_dir.join("journal.jsonl")).map_err(|e| refused(format!("cannot read the journal: {e}")))?;
     let data = crate::report::ReportData::from_journal(&entries);
     if let Some(outcome) = data.outcome.as_deref().filter(|o| !matches!(*o, "crashed" | "interrupted")) {

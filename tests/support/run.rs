@@ -300,6 +300,12 @@ impl Test {
         dirs.pop()
     }
 
+    /// Run `night ARGS` here to its end (killed past the deadline).
+    pub fn night(&self, args: &[&str]) -> Ran {
+        let child = self.command(args).spawn().expect("start night");
+        self.finish(child)
+    }
+
     /// Wait until the newest run's journal has an event named `name`.
     pub fn wait_for_event(&self, name: &str, within: Duration) -> Value {
         let started = Instant::now();
@@ -312,6 +318,15 @@ impl Test {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("no `{name}` event within {within:?}");
+    }
+}
+
+/// Wait until `done` holds, polling; panic with `what` past `within`.
+pub fn wait_until(within: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < within, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
