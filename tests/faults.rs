@@ -334,3 +334,95 @@ fn two_runs_started_at_once_one_runs_and_the_other_refuses() {
     assert_eq!(ran.code, Some(0), "{}", ran.output());
     assert_eq!(test.git(&["rev-parse", "main"]), main);
 }
+
+/// libfaketime, where installed (`.ci/faults-setup` installs it): it fakes the wall clock of
+/// night and everything it starts, and leaves the monotonic clock alone.
+fn libfaketime() -> Option<&'static str> {
+    let found = ["/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1", "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1", "/usr/lib/faketime/libfaketime.so.1", "/usr/local/lib/faketime/libfaketime.so.1"]
+        .into_iter()
+        .find(|path| Path::new(path).is_file());
+    if found.is_none() {
+        eprintln!("skipped: libfaketime is not installed (apt-get install faketime; .ci/faults-setup does it)");
+    }
+    found
+}
+
+/// Run night under libfaketime with its wall clock offset read from `<capture>/clock`, which
+/// `jump` rewrites while night runs.
+fn with_fake_clock(test: &mut Test, library: &str) {
+    let clock = test.capture.path().join("clock");
+    fs::write(&clock, "+0\n").expect("clock");
+    test.env("LD_PRELOAD", library);
+    test.env("DONT_FAKE_MONOTONIC", "1");
+    test.env("FAKETIME_NO_CACHE", "1");
+    test.env("FAKETIME_TIMESTAMP_FILE", &clock.display().to_string());
+}
+
+fn jump(test: &Test, offset: &str) {
+    fs::write(test.capture.path().join("clock"), format!("{offset}\n")).expect("jump the clock");
+}
+
+#[test]
+fn wall_clock_jumps_neither_fire_limits_early_nor_hold_them_off() {
+    let Some(library) = libfaketime() else { return };
+    let mut test = Test::new();
+    with_fake_clock(&mut test, library);
+    // Attempts 1 and 2 go silent right after a jump: `silence 2s` must end each after two
+    // seconds of real time, not at once (+10h) and not never (-10h); `timeout 60s` must not
+    // fire at the +10h jump. Attempt 3 succeeds.
+    let agent = r#"if [ "$NIGHT_ATTEMPT" -lt 3 ]; then
+  touch "$CAPTURE/attempt-$NIGHT_ATTEMPT"
+  while [ ! -f "$CAPTURE/jumped-$NIGHT_ATTEMPT" ]; do sleep 0.05; done
+  echo agent: going quiet
+  sleep 30
+else
+  echo good > src/state; git commit -qam good
+fi
+"#;
+    test.setup(agent, &runbook().limits(&["timeout 60s", "attempts 3", "stuck 3", "silence 2s"]));
+    let child = test.spawn();
+    for (attempt, offset) in [(1, "+10h"), (2, "-10h")] {
+        wait_until(Duration::from_secs(30), "the attempt's agent", || capture_has(&test, &format!("attempt-{attempt}")));
+        jump(&test, offset);
+        fs::write(test.capture.path().join(format!("jumped-{attempt}")), "").expect("go on");
+    }
+    let ran = test.finish(child);
+    outcome_and_report(&ran, "success");
+    let silent: Vec<u64> = ran.events_named("session-end").iter().filter(|e| e["reason"] == "silence").filter_map(|e| e["duration_ms"].as_u64()).collect();
+    assert_eq!(silent.len(), 2, "{}", ran.output());
+    for duration in silent {
+        assert!((2000..15_000).contains(&duration), "`silence 2s` fired after {duration} ms of real time");
+    }
+    assert!(ran.events_named("limit").iter().all(|l| l["limit"] != "timeout"), "{}", ran.output());
+    let stamps: Vec<String> = ran.events().iter().filter_map(|e| e["at"].as_str().map(str::to_string)).collect();
+    assert!(stamps.iter().any(|at| at[..13] != stamps[0][..13]), "libfaketime moved night's wall clock: {stamps:?}");
+}
+
+#[test]
+fn a_clock_jump_before_the_supervisor_died_does_not_use_up_the_timeout_on_resume() {
+    let Some(library) = libfaketime() else { return };
+    let mut test = Test::new();
+    with_fake_clock(&mut test, library);
+    test.env("NIGHT_HEARTBEAT_MS", "200");
+    let agent = r#"if [ "$NIGHT_SESSION" = 1 ]; then
+  touch "$CAPTURE/working"
+  while [ ! -f "$CAPTURE/release" ]; do sleep 0.05; done
+else
+  echo good > src/state; git commit -qam "good, after the resume"
+fi
+"#;
+    test.setup(agent, &runbook().limits(&["timeout 60s", "attempts 2", "stuck 3", "idle 60s"]));
+    let child = test.spawn();
+    wait_until(Duration::from_secs(30), "the agent", || capture_has(&test, "working"));
+    let started = test.wait_for_event("run-start", Duration::from_secs(1))["at"].as_str().unwrap_or_default().to_string();
+    jump(&test, "+10h");
+    // A heartbeat stamped after the jump: the journal's wall-clock span is now ten hours.
+    wait_until(Duration::from_secs(30), "a heartbeat after the jump", || {
+        let events = test.run_dir().map(|dir| read_events(&dir.join("journal.jsonl"))).unwrap_or_default();
+        events.iter().any(|e| e["event"] == "heartbeat" && e["at"].as_str().is_some_and(|at| at[..13] != started[..13]))
+    });
+    let ran = kill_and_resume(&test, child);
+    outcome_and_report(&ran, "success");
+    let resume = ran.event("resume");
+    assert!(resume["elapsed_ms"].as_u64().is_some_and(|ms| ms < 60_000), "supervised time is monotonic time, not the wall clock's jump: {resume}");
+}

@@ -180,26 +180,28 @@ pub(crate) fn replay(plan: &Plan, entries: &[Entry]) -> Result<Replayed, String>
         .ok_or("the journal has no `run-start`: nothing to resume")?;
     let start = Oid::from_str(&run_start.start_commit).map_err(|e| format!("the journal's start commit is not a commit id: {e}"))?;
 
-    // Supervised time: every earlier segment as counted at its resume, plus this last one up
-    // to its last line (a heartbeat at most a minute before the supervisor died).
-    let mut segment_base = Duration::ZERO;
-    let mut segment_start = started_at.clone();
-    let mut heartbeat = Duration::ZERO;
+    // Supervised time comes from monotonic clocks: the run's start (0), each heartbeat
+    // (supervised time so far) and each resume (what it counted before). The journal's stamps
+    // are wall-clock time, which jumps (NTP, a resumed laptop, `date -s`): from the last
+    // monotonic figure to the dead supervisor's last line they count, but never for more than
+    // a supervisor can go without a heartbeat. A clock jumped ten hours ahead must not use up
+    // `timeout` on resume, nor one jumped back give the run more.
+    let mut counted = (Duration::ZERO, started_at.clone());
     let mut previous_pid = Some(run_start.pid);
     let mut last_at = started_at.clone();
     for entry in entries {
         last_at.clone_from(&entry.at);
         match &entry.event {
             Event::Resume(resume) => {
-                segment_base = Duration::from_millis(resume.elapsed_ms);
-                segment_start.clone_from(&entry.at);
+                counted = (Duration::from_millis(resume.elapsed_ms), entry.at.clone());
                 previous_pid = Some(resume.pid);
             }
-            Event::Heartbeat { elapsed_ms } => heartbeat = heartbeat.max(Duration::from_millis(*elapsed_ms)),
+            Event::Heartbeat { elapsed_ms } => counted = (counted.0.max(Duration::from_millis(*elapsed_ms)), entry.at.clone()),
             _ => {}
         }
     }
-    let elapsed_before = heartbeat.max(segment_base + seconds_between(&segment_start, &last_at).unwrap_or_default());
+    let since = seconds_between(&counted.1, &last_at).unwrap_or_default().min(crate::run::supervisor::HEARTBEAT_EVERY * 2);
+    let elapsed_before = counted.0 + since;
 
     let mut budget = Budget::default();
     let mut commits = Vec::new();

@@ -29,6 +29,8 @@ use tokio::time::Instant;
 
 /// How long notifications may take at the end of the run before night exits anyway.
 const NOTIFY_FLUSH: Duration = Duration::from_secs(30);
+/// How often the journal gets a heartbeat (`NIGHT_HEARTBEAT_MS` in tests).
+pub(crate) const HEARTBEAT_EVERY: Duration = Duration::from_secs(60);
 /// The most of a check's output kept in the journal.
 const JOURNAL_TAIL: usize = 4 * 1024;
 
@@ -1443,7 +1445,7 @@ impl Supervisor<'_> {
         if let Some(hook) = self.options.on_started.take() {
             hook(&self.run_id, &self.run_dir);
         }
-        let every = (self.options.env)("NIGHT_HEARTBEAT_MS").and_then(|ms| ms.parse().ok()).map_or(Duration::from_secs(60), Duration::from_millis);
+        let every = (self.options.env)("NIGHT_HEARTBEAT_MS").and_then(|ms| ms.parse().ok()).map_or(HEARTBEAT_EVERY, Duration::from_millis);
         let journal = self.journal.clone();
         let (before, started) = (self.elapsed_before, self.started);
         self.heartbeat = Some(tokio::spawn(async move {
