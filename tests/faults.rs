@@ -124,7 +124,7 @@ fn sigkill_during_baseline_then_resume_measures_it_again() {
 
 #[test]
 fn sigkill_during_checks_then_resume_judges_the_attempt_without_rerunning_the_agent() {
-    let mut test = Test::new();
+    let test = Test::new();
     blocking_test_script(&test, &[("state", "good")], 2);
     let mark = marker("checks");
     test.setup(&format!("{GOOD}sh -c 'sleep 30' {mark} &\n"), &runbook());

@@ -200,10 +200,17 @@ impl RunGit {
         let mut done = Vec::new();
         let branch_ref = format!("refs/heads/{}", pending.branch);
         let head = repository.find_reference("HEAD").ok().and_then(|h| h.symbolic_target().map(str::to_string));
+        let tip = repository.find_branch(&pending.branch, BranchType::Local).ok().and_then(|b| b.get().target());
+        let at_start = tip.is_some() && tip.map(|id| id.to_string()) == pending.start;
         if let (Some(original), true) = (&pending.original_ref, head.as_deref() == Some(branch_ref.as_str())) {
-            // The run branch was made at HEAD's commit from a clean tree: switching back needs no checkout.
-            repository.set_head(original).doing("switch back to the user's branch")?;
-            done.push(format!("the checkout is back on `{}`", original.trim_start_matches("refs/heads/")));
+            if at_start {
+                // The run branch is the user's commit, made from a clean tree: switching back
+                // needs no checkout, and anything in the files stays as it is.
+                repository.set_head(original).doing("switch back to the user's branch")?;
+                done.push(format!("the checkout is back on `{}`", original.trim_start_matches("refs/heads/")));
+            } else {
+                done.push(format!("the checkout stays on `{}`, which has commits of its own", pending.branch));
+            }
         }
         if let Some(path) = pending.worktree.as_ref().filter(|path| path.exists()) {
             fs::remove_dir_all(path).map_err(io_error("remove", path))?;
@@ -211,7 +218,7 @@ impl RunGit {
             done.push(format!("its worktree `{}` was removed", path.display()));
         }
         if let Ok(mut branch) = repository.find_branch(&pending.branch, BranchType::Local) {
-            if branch.get().target().map(|id| id.to_string()) == pending.start && !branch.is_head() {
+            if at_start && !branch.is_head() {
                 branch.delete().doing("delete the run branch")?;
                 done.push(format!("the branch `{}` was deleted", pending.branch));
             } else {
