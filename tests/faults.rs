@@ -142,11 +142,7 @@ fn sigkill_during_checks_then_resume_judges_the_attempt_without_rerunning_the_ag
 #[test]
 fn sigkill_during_rollback_then_resume_rolls_back_and_stops() {
     let mut test = Test::new();
-    test.write("src/a", "good\n");
-    test.write("src/b", "good\n");
-    test.write("src/c", "bad\n");
-    test.script("test.sh", &tap_script(&[("a", "good"), ("b", "good"), ("c", "good")]));
-    test.commit_all("three tests");
+    test.three_tests();
     let agent = "echo broken > src/a\necho broken > src/b\ngit commit -qam 'break things'\n";
     test.setup(agent, &runbook().rollback("when failing > baseline; to start; then stop"));
     test.env("NIGHT_TEST_PAUSE_AT", "rollback");
@@ -157,7 +153,7 @@ fn sigkill_during_rollback_then_resume_rolls_back_and_stops() {
     let report = outcome_and_report(&ran, "rolled-back");
     assert_eq!(ran.code, Some(1));
     assert_eq!(ran.events_named("rollback").len(), 1, "journaled once, by the resumed supervisor");
-    let branch = ran.event("run-start")["branch"].as_str().unwrap_or_default().to_string();
+    let branch = ran.branch();
     assert_eq!(test.git(&["rev-parse", &branch]), start, "the run branch is back at the start");
     let kept = format!("refs/night/{}/attempt-1", ran.run_id());
     assert_eq!(test.git(&["show", &format!("{kept}:src/a")]), "broken", "the rolled-back work is kept");
@@ -191,7 +187,7 @@ fn a_stale_index_lock_left_by_a_crashed_agent_is_removed_and_the_work_committed(
     assert!(!test.path().join(".git/index.lock").exists());
     let notes = ran.events_named("note");
     assert!(notes.iter().any(|n| n["topic"] == "index-lock"), "the removal is journaled: {notes:?}");
-    let branch = ran.event("run-start")["branch"].as_str().unwrap_or_default().to_string();
+    let branch = ran.branch();
     assert_eq!(test.git(&["show", &format!("{branch}:src/state")]), "good", "the leftover work is committed on the run branch");
     assert!(ran.report().contains(".git/index.lock"), "{}", ran.report());
 }

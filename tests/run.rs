@@ -5,7 +5,7 @@ mod support;
 
 use std::fs;
 use std::time::Duration;
-use support::run::{marker, processes_with, tap_script, Runbook, Test};
+use support::run::{marker, processes_with, Runbook, Test};
 
 /// An agent that makes the state good and commits.
 const GOOD: &str = "echo good > src/state\ngit commit -qam 'make the state good'\necho agent: done\n";
@@ -249,18 +249,10 @@ fn on_violation_stop_ends_the_run() {
 }
 
 /// Three tests over `src/a`, `src/b`, `src/c`; the baseline has one failing (`c`).
-fn three_tests(test: &Test) {
-    test.write("src/a", "good\n");
-    test.write("src/b", "good\n");
-    test.write("src/c", "bad\n");
-    test.script("test.sh", &tap_script(&[("a", "good"), ("b", "good"), ("c", "good")]));
-    test.commit_all("three tests");
-}
-
 #[test]
 fn rollback_to_start_keeps_the_broken_work_in_the_attempt_ref() {
     let test = Test::new();
-    three_tests(&test);
+    test.three_tests();
     let agent = "echo broken > src/a\necho broken > src/b\ngit commit -qam 'break things'\necho uncommitted > src/b\n";
     let runbook = Runbook::default().rollback("when failing > baseline; to start; then stop");
     test.setup(agent, &runbook);
@@ -285,7 +277,7 @@ fn rollback_to_start_keeps_the_broken_work_in_the_attempt_ref() {
 #[test]
 fn rollback_to_last_green_resets_to_the_last_attempt_that_did_not_regress() {
     let test = Test::new();
-    three_tests(&test);
+    test.three_tests();
     let agent = r#"if [ "$NIGHT_ATTEMPT" = 1 ]; then
   echo progress >> src/notes; git add src/notes; git commit -qm "harmless progress"
 else
@@ -314,7 +306,7 @@ fi
 #[test]
 fn rollback_then_retry_goes_on_with_feedback() {
     let test = Test::new();
-    three_tests(&test);
+    test.three_tests();
     let agent = r#"if [ "$NIGHT_ATTEMPT" = 1 ]; then
   echo broken > src/a; git commit -qam "break things"
 else

@@ -177,6 +177,16 @@ impl Test {
         test
     }
 
+    /// Three tests: `src/a` and `src/b` good, `src/c` bad, and `test.sh` wanting all three
+    /// good (one failing at the baseline), committed: breaking a and b regresses past it.
+    pub fn three_tests(&self) {
+        self.write("src/a", "good\n");
+        self.write("src/b", "good\n");
+        self.write("src/c", "bad\n");
+        self.script("test.sh", &tap_script(&[("a", "good"), ("b", "good"), ("c", "good")]));
+        self.commit_all("three tests");
+    }
+
     /// The repository.
     pub fn path(&self) -> &Path {
         self.dir.path()
@@ -381,6 +391,11 @@ impl Ran {
     /// `agent.log`.
     pub fn agent_log(&self) -> String {
         fs::read_to_string(self.dir().join("agent.log")).unwrap_or_default()
+    }
+
+    /// The run branch.
+    pub fn branch(&self) -> String {
+        self.event("run-start")["branch"].as_str().unwrap_or_default().to_string()
     }
 
     /// The run id.
