@@ -88,7 +88,9 @@ fn sigkill_during_preflight_is_undone_by_the_next_run() {
     let mut child = child;
     child.kill().expect("SIGKILL the supervisor");
     let _ = child.wait();
-    assert!(test.night(&["resume", &dead]).code == Some(2), "nothing to resume: the run never started");
+    let resumed = test.night(&["resume", &dead]);
+    assert_eq!(resumed.code, Some(2), "nothing to resume: the run never started");
+    assert!(resumed.stderr.contains("was killed during its preflight") && resumed.stderr.contains("`night run` puts the repository back"), "{}", resumed.output());
 
     let mut again = test.command(&["run", "t.night"]);
     again.env_remove("NIGHT_TEST_PAUSE_AT");

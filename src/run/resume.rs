@@ -244,7 +244,7 @@ pub(crate) fn replay(plan: &Plan, entries: &[Entry]) -> Result<Replayed, String>
 
     let mut closing = Vec::new();
     let mut open_process = None;
-    let next = next_step(plan, entries, attempt, baseline_records.as_deref(), &mut closing, &mut open_process);
+    let next = next_step(plan, entries, attempt, baseline_records.as_deref(), elapsed_before, &mut closing, &mut open_process);
     Ok(Replayed {
         run_start,
         started_at,
@@ -266,7 +266,7 @@ pub(crate) fn replay(plan: &Plan, entries: &[Entry]) -> Result<Replayed, String>
 }
 
 /// Decide where to pick up, from the last attempt's events.
-fn next_step(plan: &Plan, entries: &[Entry], attempt: u64, baseline: Option<&[CheckRecord]>, closing: &mut Vec<Event>, open_process: &mut Option<AgentProcess>) -> Next {
+fn next_step(plan: &Plan, entries: &[Entry], attempt: u64, baseline: Option<&[CheckRecord]>, elapsed: Duration, closing: &mut Vec<Event>, open_process: &mut Option<AgentProcess>) -> Next {
     let Some(baseline) = baseline else { return Next::Baseline };
     if attempt == 0 {
         let waived = plan.waivers.iter().any(|(code, _)| *code == crate::diagnostic::Code::SuccessAlreadyHolds);
@@ -312,7 +312,8 @@ fn next_step(plan: &Plan, entries: &[Entry], attempt: u64, baseline: Option<&[Ch
                 _ => None,
             });
             let last = entries.last().map(|e| e.at.clone()).unwrap_or_default();
-            let duration = started.and_then(|from| seconds_between(&from, &last)).unwrap_or_default();
+            // Wall-clock stamps: a jumped clock cannot make the session longer than the run.
+            let duration = started.and_then(|from| seconds_between(&from, &last)).unwrap_or_default().min(elapsed);
             closing.push(Event::SessionEnd {
                 attempt,
                 session,
