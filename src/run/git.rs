@@ -649,8 +649,10 @@ impl RunGit {
         if fs::symlink_metadata(&lock).is_err() {
             return Ok(None);
         }
-        if let Some(pid) = held_open_by(&lock) {
-            return Ok(Some(format!("`{}` is held by a live process (pid {pid}); it was left alone", lock.display())));
+        match held_open_by(&lock) {
+            Some(None) => {}
+            Some(Some(pid)) => return Ok(Some(format!("`{}` is held by a live process (pid {pid}); it was left alone", lock.display()))),
+            None => return Ok(Some(format!("`{}` was left behind and without `/proc` night cannot tell whether a git holds it; it was left alone", lock.display()))),
         }
         fs::remove_file(&lock).map_err(io_error("remove the stale", &lock))?;
         Ok(Some(format!("removed a stale `{}` that no process held (a git of the agent's was killed mid-write)", lock.display())))
@@ -716,14 +718,15 @@ impl RunGit {
 }
 
 /// A process that has `path` open (git keeps its lock file open until it renames it), from
-/// `/proc/*/fd`; `None` where `/proc` says nothing (another user's processes stay unseen).
-fn held_open_by(path: &Path) -> Option<u32> {
+/// `/proc/*/fd`: `Some(None)` when none has; `None` without `/proc`, where night cannot tell.
+/// Another user's processes stay unseen, but the run's own agent and gits are night's user.
+fn held_open_by(path: &Path) -> Option<Option<u32>> {
     let entries = fs::read_dir("/proc").ok()?;
-    entries.flatten().find_map(|entry| {
+    Some(entries.flatten().find_map(|entry| {
         let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
         let fds = fs::read_dir(entry.path().join("fd")).ok()?;
         fds.flatten().any(|fd| fs::read_link(fd.path()).is_ok_and(|target| target == path)).then_some(pid)
-    })
+    }))
 }
 
 /// Open exactly this folder (no search upwards, so a repository around it is never used).
