@@ -22,12 +22,13 @@ fn runbook() -> Runbook {
 const GOOD: &str = "echo good > src/state\ngit commit -qam 'make the state good'\necho agent: done\n";
 
 /// `test.sh` as `tap_script(expected)`, but its `nth` run (1: the baseline, 2: the first
-/// attempt's checks) touches `checking` in the capture folder and waits for `release` there.
-fn blocking_test_script(test: &Test, expected: &[(&str, &str)], nth: u32) {
+/// attempt's checks) touches `checking` in the capture folder and hangs (a process marked
+/// `mark`): only `night resume` ending the dead supervisor's check ends it.
+fn hanging_test_script(test: &Test, expected: &[(&str, &str)], nth: u32, mark: &str) {
     let capture = test.capture.path().display();
     let body = tap_script(expected).replacen("#!/bin/sh\n", "", 1);
     let script = format!(
-        "#!/bin/sh\nn=$(( $(cat '{capture}/runs' 2>/dev/null || echo 0) + 1 )); echo $n > '{capture}/runs'\nif [ $n = {nth} ]; then touch '{capture}/checking'; while [ ! -f '{capture}/release' ]; do sleep 0.05; done; fi\n{body}"
+        "#!/bin/sh\nn=$(( $(cat '{capture}/runs' 2>/dev/null || echo 0) + 1 )); echo $n > '{capture}/runs'\nif [ $n = {nth} ]; then touch '{capture}/checking'; sh -c 'sleep 60' {mark}; fi\n{body}"
     );
     test.script("test.sh", &script);
     test.commit_all("a test script that can be held");
@@ -110,7 +111,8 @@ fn sigkill_during_preflight_is_undone_by_the_next_run() {
 #[test]
 fn sigkill_during_baseline_then_resume_measures_it_again() {
     let mut test = Test::new();
-    blocking_test_script(&test, &[("state", "good")], 1);
+    let mark = marker("baseline");
+    hanging_test_script(&test, &[("state", "good")], 1, &mark);
     test.setup(GOOD, &runbook());
     test.env("NIGHT_HEARTBEAT_MS", "200");
     let child = test.spawn();
@@ -122,14 +124,16 @@ fn sigkill_during_baseline_then_resume_measures_it_again() {
     assert_eq!(named(&events, "run-start").len(), 1);
     assert_eq!(named(&events, "baseline").len(), 1, "the dead baseline was never journaled; the resumed one is");
     assert_eq!(named(&events, "attempt-start").len(), 1);
+    assert!(ran.event("resume")["leftover"].as_str().is_some_and(|l| l.contains("the check command left running")), "{}", ran.event("resume"));
+    assert!(processes_with(&mark).is_empty(), "the dead supervisor's check was ended: {:?}", processes_with(&mark));
 }
 
 #[test]
 fn sigkill_during_checks_then_resume_judges_the_attempt_without_rerunning_the_agent() {
     let test = Test::new();
-    blocking_test_script(&test, &[("state", "good")], 2);
     let mark = marker("checks");
-    test.setup(&format!("{GOOD}sh -c 'sleep 30' {mark} &\n"), &runbook());
+    hanging_test_script(&test, &[("state", "good")], 2, &mark);
+    test.setup(GOOD, &runbook());
     let child = test.spawn();
     wait_until(Duration::from_secs(30), "the attempt's checks", || capture_has(&test, "checking"));
     let ran = kill_and_resume(&test, child);
@@ -138,7 +142,7 @@ fn sigkill_during_checks_then_resume_judges_the_attempt_without_rerunning_the_ag
     assert_eq!(named(&events, "session-start").len(), 1, "the agent's work is judged, not done again");
     assert_eq!(named(&events, "attempt-end").len(), 1);
     assert_eq!(named(&events, "checks").len(), 1);
-    assert!(processes_with(&mark).is_empty(), "nothing the agent started outlives the run: {:?}", processes_with(&mark));
+    assert!(processes_with(&mark).is_empty(), "the dead supervisor's check was ended: {:?}", processes_with(&mark));
 }
 
 #[test]

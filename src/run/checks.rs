@@ -83,7 +83,28 @@ pub async fn run_checks(
     env: &[(String, String)],
     env_remove: &[String],
 ) -> Vec<CheckResult> {
-    let runner = Runner { dir, env, env_remove, limit: CAPTURE_LIMIT };
+    run_checks_recorded(plan, dir, git, start, baseline, env, env_remove, None).await
+}
+
+/// The file in the run folder naming the check command running now (its process group, as
+/// an `agent-process` record): a supervisor killed during the checks leaves it, and `night
+/// resume` ends what it names, as it ends a dead supervisor's agent.
+pub const RUNNING_CHECK: &str = "check-process.json";
+
+/// [`run_checks`], keeping the running command's process group in `run_dir`'s [`RUNNING_CHECK`].
+#[allow(clippy::too_many_arguments)]
+pub async fn run_checks_recorded(
+    plan: &Plan,
+    dir: &Path,
+    git: &RunGit,
+    start: Oid,
+    baseline: Option<&Baseline>,
+    env: &[(String, String)],
+    env_remove: &[String],
+    run_dir: Option<&Path>,
+) -> Vec<CheckResult> {
+    let record = run_dir.map(|d| d.join(RUNNING_CHECK));
+    let runner = Runner { dir, env, env_remove, limit: CAPTURE_LIMIT, record: record.as_deref() };
     let mut results = Vec::with_capacity(plan.checks.len());
     for (index, check) in plan.checks.iter().enumerate() {
         let started = Instant::now();
@@ -387,6 +408,8 @@ struct Runner<'a> {
     env_remove: &'a [String],
     /// The most output held per capture (a parameter so tests can make it small).
     limit: usize,
+    /// Where to keep the running command's process group (see [`RUNNING_CHECK`]).
+    record: Option<&'a Path>,
 }
 
 /// What a command did.
@@ -467,6 +490,11 @@ impl Runner<'_> {
         };
         let group = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
         let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+        if let (Some(record), Some(pid)) = (self.record, child.id()) {
+            if let Ok(text) = serde_json::to_string(&crate::run::resume::agent_process(0, 0, pid)) {
+                let _ = std::fs::write(record, text);
+            }
+        }
 
         let deadline = tokio::time::Instant::now() + within;
         let mut status: Option<ExitStatus> = None;
@@ -505,6 +533,9 @@ impl Runner<'_> {
             }
         }
         collected.flush();
+        if let Some(record) = self.record {
+            let _ = std::fs::remove_file(record);
+        }
 
         collected.finish(None, if timed_out { None } else { status }, timed_out)
     }

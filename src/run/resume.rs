@@ -478,10 +478,18 @@ pub async fn resume(plan: &Plan, run_dir: &Path, options: RunOptions) -> Result<
             git = git.with_protected(&relative);
         }
     }
-    let leftover = match &replayed.open_process {
+    let mut leftover = match &replayed.open_process {
         Some(process) => end_leftover(process, options.grace),
         None => "no agent session was open".into(),
     };
+    // A check command the dead supervisor was running: ended the same way, so that nothing
+    // of the dead supervisor's outlives it (a hung check would otherwise run on unwatched).
+    let check_file = run_dir.join(crate::run::checks::RUNNING_CHECK);
+    if let Some(process) = std::fs::read_to_string(&check_file).ok().and_then(|text| serde_json::from_str::<AgentProcess>(&text).ok()) {
+        let ended = end_leftover(&process, options.grace).replace("the agent left running", "the check command left running").replace("no agent process was left", "no check command was left");
+        leftover = format!("{leftover}; {ended}");
+    }
+    let _ = std::fs::remove_file(&check_file);
     let resume = Resume {
         pid: std::process::id(),
         previous_pid: replayed.previous_pid,
