@@ -270,6 +270,8 @@ fn a_full_disk_for_agent_log_ends_the_run_cleanly_and_says_why() {
     assert_eq!(end["outcome"], "crashed", "{end}");
     assert!(end["reason"].as_str().is_some_and(|r| r.contains("agent.log") && r.contains("No space left")), "{end}");
     assert!(processes_with(&mark).is_empty(), "the agent was ended: {:?}", processes_with(&mark));
+    assert_eq!(ran.event("session-end")["reason"], "log-failed");
+    assert!(ran.report().contains("No space left on device"), "the reserve's room holds the report: {}", ran.report());
     let lines = fs::read_to_string(ran.dir().join("journal.jsonl")).expect("journal");
     assert!(lines.ends_with('\n') && read_events(&ran.dir().join("journal.jsonl")).len() == lines.lines().count(), "every journal line is whole");
 }

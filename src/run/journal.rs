@@ -80,7 +80,7 @@ pub enum Event {
         attempt: u64,
         /// The session.
         session: u64,
-        /// `exited`, `session`, `idle`, `silence`, `tool-loop`, `timeout`, `tokens`, `cost`, `quota`, `interrupted`, `spawn-failed`.
+        /// `exited`, `session`, `idle`, `silence`, `tool-loop`, `timeout`, `tokens`, `cost`, `quota`, `interrupted`, `spawn-failed`, `log-failed`.
         reason: String,
         /// The agent's exit status, when it exited by itself.
         exit_code: Option<i32>,

@@ -201,7 +201,15 @@ const PREFLIGHT_FILE: &str = "preflight.json";
 
 /// Create and lock the run folder, holding what preflight is about to change.
 fn pending_run_folder(run_dir: &Path, pending: &PendingPreflight) -> std::io::Result<RunLock> {
-    std::fs::create_dir_all(run_dir)?;
+    if let Some(runs) = run_dir.parent() {
+        std::fs::create_dir_all(runs)?;
+    }
+    // Never an existing folder (a run of the same name in the same second): a refusal below
+    // removes the folder, and must not remove another run's.
+    std::fs::create_dir(run_dir).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => std::io::Error::other("a run with this id exists already; start again in a second"),
+        _ => e,
+    })?;
     let lock = RunLock::acquire(run_dir).map_err(std::io::Error::other)?;
     let text = serde_json::to_string(pending).map_err(std::io::Error::other)?;
     std::fs::write(run_dir.join(PREFLIGHT_FILE), text)?;
@@ -375,6 +383,8 @@ enum SessionEnd {
     Interrupted,
     /// The agent could not be started.
     SpawnFailed,
+    /// `agent.log` could not be written (a full disk): the agent was stopped.
+    LogFailed,
 }
 
 impl SessionEnd {
@@ -385,6 +395,7 @@ impl SessionEnd {
             SessionEnd::QuotaWait(_) => "quota",
             SessionEnd::Interrupted => "interrupted",
             SessionEnd::SpawnFailed => "spawn-failed",
+            SessionEnd::LogFailed => "log-failed",
         }
     }
 }
@@ -741,7 +752,7 @@ impl Supervisor<'_> {
                     work.spawn_failed = true;
                     break;
                 }
-                SessionEnd::Interrupted => {
+                SessionEnd::Interrupted | SessionEnd::LogFailed => {
                     work.interrupted = true;
                     break;
                 }
@@ -932,7 +943,7 @@ impl Supervisor<'_> {
                     let log = self.run_dir.join("agent.log");
                     self.status(&format!("night: cannot write {}: {error}; stopping the agent", log.display()));
                     self.log_failure = Some(format!("cannot write {}: {error}", log.display()));
-                    break SessionEnd::Interrupted;
+                    break SessionEnd::LogFailed;
                 }
                 Some(signal) = signals.recv() => {
                     if let Some(end) = self.on_agent_signal(signal, &mut clock) {
