@@ -376,7 +376,7 @@ fn wall_clock_jumps_neither_fire_limits_early_nor_hold_them_off() {
     // fire at the +10h jump. Attempt 3 succeeds.
     let agent = r#"if [ "$NIGHT_ATTEMPT" -lt 3 ]; then
   touch "$CAPTURE/attempt-$NIGHT_ATTEMPT"
-  while [ ! -f "$CAPTURE/jumped-$NIGHT_ATTEMPT" ]; do sleep 0.05; done
+  while [ ! -f "$CAPTURE/jumped-$NIGHT_ATTEMPT" ]; do echo agent: waiting; sleep 0.2; done
   echo agent: going quiet
   sleep 30
 else
