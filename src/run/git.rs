@@ -633,6 +633,12 @@ impl RunGit {
         Ok(status_paths(&repository)?.iter().all(|path| self.is_excluded(path)))
     }
 
+    /// Store `id` at `refname` (under `refs/night/…`), so that the commit stays reachable.
+    pub fn keep(&self, refname: &str, id: Oid, message: &str) -> Result<(), GitError> {
+        self.repository()?.reference(refname, id, true, message).doing("store a ref")?;
+        Ok(())
+    }
+
     /// Whether `ancestor` is `of` or one of its ancestors.
     pub fn is_ancestor(&self, ancestor: Oid, of: Oid) -> bool {
         ancestor == of || self.repository().is_ok_and(|repository| repository.graph_descendant_of(of, ancestor).unwrap_or(false))

@@ -483,9 +483,8 @@ impl Supervisor<'_> {
         // resume` can pick up. Anything slower (the keep-awake child) comes after it.
         self.journal_run_start();
         let _ = std::fs::remove_file(self.run_dir.join(PREFLIGHT_FILE));
-        let keep_awake = KeepAwake::start().await;
+        let mut keep_awake = KeepAwake::start().await;
         self.journal_start(&keep_awake);
-        let mut keep_awake = keep_awake;
         let (outcome, reason) = match self.attempts().await {
             Ok(ending) => ending,
             Err(Crash(message)) => {
@@ -1117,11 +1116,11 @@ impl Supervisor<'_> {
         let n = self.moves + 1;
         self.moves = n;
         let kept = format!("refs/night/{}/moved-{n}", self.run_id);
-        let stored = git2::Repository::open(self.git.work_dir()).and_then(|repository| repository.reference(&kept, before, true, "night: the run branch's tip before it was moved").map(|_| ()));
+        let stored = self.git.keep(&kept, before, "night: the run branch's tip before it was moved");
         let (short_before, short_now): (String, String) = (before.to_string().chars().take(7).collect(), now.to_string().chars().take(7).collect());
         let where_kept = match stored {
             Ok(()) => format!("its previous tip {short_before} is kept at `{kept}`"),
-            Err(e) => format!("its previous tip {short_before} could not be kept ({}); `git reflog` still has it", e.message()),
+            Err(e) => format!("its previous tip {short_before} could not be kept ({e}); `git reflog` still has it"),
         };
         if self.git.is_ancestor(self.start, now) {
             self.note("branch-moved", &format!("the run branch `{}` was moved from {short_before} to {short_now}, which does not hold it; {where_kept}", self.branch));
