@@ -639,6 +639,23 @@ impl RunGit {
         Ok(())
     }
 
+    /// Delete the refs under `prefix` whose commit is not in the repository (a sandboxed agent
+    /// can destroy objects of its own that a ref was kept for): a ref to a missing object would
+    /// make `git fsck` and `git gc` fail. The names deleted.
+    pub fn drop_broken_refs(&self, prefix: &str) -> Result<Vec<String>, GitError> {
+        let repository = self.repository()?;
+        let mut dropped = Vec::new();
+        for reference in repository.references_glob(&format!("{prefix}*")).doing("list refs")? {
+            let mut reference = reference.doing("read a ref")?;
+            let missing = reference.target().is_some_and(|id| repository.find_commit(id).is_err());
+            if missing {
+                dropped.push(reference.name().unwrap_or_default().to_string());
+                reference.delete().doing("delete a broken ref")?;
+            }
+        }
+        Ok(dropped)
+    }
+
     /// Whether `ancestor` is `of` or one of its ancestors.
     pub fn is_ancestor(&self, ancestor: Oid, of: Oid) -> bool {
         ancestor == of || self.repository().is_ok_and(|repository| repository.graph_descendant_of(of, ancestor).unwrap_or(false))

@@ -381,7 +381,8 @@ fn after_attempt(plan: &Plan, attempt: u64, passed: bool, events: &[&Entry], bas
         }
     }
     let feedback = feedback_of(plan, &events.iter().map(|e| (*e).clone()).collect::<Vec<_>>(), attempt);
-    let rolled_back = events.iter().any(|e| matches!(e.event, Event::Rollback { .. }));
+    // An interrupted attempt ends the run before its rollback is considered: none is owed.
+    let rolled_back = events.iter().any(|e| matches!(&e.event, Event::Rollback { .. }) || matches!(&e.event, Event::SessionEnd { reason, .. } if reason == "interrupted"));
     let checks = events.iter().rev().find_map(|e| match &e.event {
         Event::Checks { checks, .. } => Some(checks.iter().map(result_of).collect::<Vec<_>>()),
         _ => None,

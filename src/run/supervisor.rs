@@ -1259,6 +1259,14 @@ impl Supervisor<'_> {
         if let Err(e) = RunSandbox::finish_run(&self.git, &self.run_dir) {
             self.note("sandbox-objects", &format!("cannot copy the agent's objects into the repository: {e}; they stay in the run folder"));
         }
+        if self.moves > 0 {
+            // Only now are the agent's objects all in the repository's own store.
+            match self.git.drop_broken_refs(&format!("refs/night/{}/moved-", self.run_id)) {
+                Ok(dropped) if !dropped.is_empty() => self.note("branch-moved", &format!("the agent destroyed the commits it had moved the run branch away from; their refs were dropped: {}", dropped.join(", "))),
+                Ok(_) => {}
+                Err(e) => self.note("branch-moved", &format!("cannot check the refs kept for moved tips: {e}")),
+            }
+        }
         self.remove_stale_index_lock();
         // A branch moved away from the run is someone else's now: nothing is committed on it.
         if outcome != Outcome::NothingToDo && !matches!(self.git.is_clean(), Ok(true)) && !self.stopped_for_violation && self.moved.is_none() {
