@@ -71,29 +71,17 @@ pub struct Baseline {
     pub counts: Vec<Option<u64>>,
 }
 
-/// Run every check in order in `dir`. `start` is the run's start commit (for `changed` and
-/// `committed`). With `baseline` `None` the baseline is being measured: a `baseline` target
-/// compares with the value just measured.
-pub async fn run_checks(
-    plan: &Plan,
-    dir: &Path,
-    git: &RunGit,
-    start: Oid,
-    baseline: Option<&Baseline>,
-    env: &[(String, String)],
-    env_remove: &[String],
-) -> Vec<CheckResult> {
-    run_checks_recorded(plan, dir, git, start, baseline, env, env_remove, None).await
-}
-
 /// The file in the run folder naming the check command running now (its process group, as
 /// an `agent-process` record): a supervisor killed during the checks leaves it, and `night
 /// resume` ends what it names, as it ends a dead supervisor's agent.
 pub const RUNNING_CHECK: &str = "check-process.json";
 
-/// [`run_checks`], keeping the running command's process group in `run_dir`'s [`RUNNING_CHECK`].
+/// Run every check in order in `dir`. `start` is the run's start commit (for `changed` and
+/// `committed`). With `baseline` `None` the baseline is being measured: a `baseline` target
+/// compares with the value just measured. With `run_dir`, the running command's process
+/// group is kept there in [`RUNNING_CHECK`].
 #[allow(clippy::too_many_arguments)]
-pub async fn run_checks_recorded(
+pub async fn run_checks(
     plan: &Plan,
     dir: &Path,
     git: &RunGit,
