@@ -8,7 +8,7 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use support::run::{marker, processes_with, read_events, tap_script, Runbook, Test};
+use support::run::{marker, processes_with, read_events, wait_until, Runbook, Test};
 
 /// These tests are about the report, not the OS sandbox: without it the agents' writes happen
 /// on every machine alike, and the snapshots do not depend on the kernel or on running as root
@@ -56,15 +56,6 @@ fn normalised(test: &Test, report: &str) -> String {
     out
 }
 
-/// Wait until `done` holds, polling; panic with `what` past `within`.
-fn wait_until(within: Duration, what: &str, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < within, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// The newest run folder's journal events.
 fn events(test: &Test) -> Vec<Value> {
     test.run_dir().map(|dir| read_events(&dir.join("journal.jsonl"))).unwrap_or_default()
@@ -110,11 +101,7 @@ fn report_of_a_stuck_run() {
 #[test]
 fn report_of_a_rolled_back_run() {
     let test = Test::new();
-    test.write("src/a", "good\n");
-    test.write("src/b", "good\n");
-    test.write("src/c", "bad\n");
-    test.script("test.sh", &tap_script(&[("a", "good"), ("b", "good"), ("c", "good")]));
-    test.commit_all("three tests");
+    test.three_tests();
     let agent = "echo broken > src/a\necho broken > src/b\ngit commit -qam 'break things'\n";
     test.setup(agent, &runbook().rollback("when failing > baseline; to start; then stop"));
     let ran = test.run();

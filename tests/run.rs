@@ -5,7 +5,7 @@ mod support;
 
 use std::fs;
 use std::time::Duration;
-use support::run::{marker, processes_with, tap_script, Runbook, Test};
+use support::run::{marker, processes_with, Runbook, Test};
 
 /// An agent that makes the state good and commits.
 const GOOD: &str = "echo good > src/state\ngit commit -qam 'make the state good'\necho agent: done\n";
@@ -131,7 +131,9 @@ fn a_commit_defers_idle() {
 #[test]
 fn commits_are_seen_while_the_agent_runs() {
     let test = Test::new();
-    let agent = format!("{GOOD}sleep 2\necho agent: exiting\n");
+    // The agent stays until night has journaled its commit (at most 30 s): the commit can only
+    // have been seen by the ref watch, during the session.
+    let agent = format!("{GOOD}for i in $(seq 300); do grep -q '\"event\":\"commit\"' \"$NIGHT_RUN_DIR/journal.jsonl\" && break; sleep 0.1; done\necho agent: exiting\n");
     test.setup(&agent, &Runbook::default());
     let ran = test.run();
     assert_eq!(ran.code, Some(0), "{}", ran.output());
@@ -251,18 +253,10 @@ fn on_violation_stop_ends_the_run() {
 }
 
 /// Three tests over `src/a`, `src/b`, `src/c`; the baseline has one failing (`c`).
-fn three_tests(test: &Test) {
-    test.write("src/a", "good\n");
-    test.write("src/b", "good\n");
-    test.write("src/c", "bad\n");
-    test.script("test.sh", &tap_script(&[("a", "good"), ("b", "good"), ("c", "good")]));
-    test.commit_all("three tests");
-}
-
 #[test]
 fn rollback_to_start_keeps_the_broken_work_in_the_attempt_ref() {
     let test = Test::new();
-    three_tests(&test);
+    test.three_tests();
     let agent = "echo broken > src/a\necho broken > src/b\ngit commit -qam 'break things'\necho uncommitted > src/b\n";
     let runbook = Runbook::default().rollback("when failing > baseline; to start; then stop");
     test.setup(agent, &runbook);
@@ -287,7 +281,7 @@ fn rollback_to_start_keeps_the_broken_work_in_the_attempt_ref() {
 #[test]
 fn rollback_to_last_green_resets_to_the_last_attempt_that_did_not_regress() {
     let test = Test::new();
-    three_tests(&test);
+    test.three_tests();
     let agent = r#"if [ "$NIGHT_ATTEMPT" = 1 ]; then
   echo progress >> src/notes; git add src/notes; git commit -qm "harmless progress"
 else
@@ -316,7 +310,7 @@ fi
 #[test]
 fn rollback_then_retry_goes_on_with_feedback() {
     let test = Test::new();
-    three_tests(&test);
+    test.three_tests();
     let agent = r#"if [ "$NIGHT_ATTEMPT" = 1 ]; then
   echo broken > src/a; git commit -qam "break things"
 else

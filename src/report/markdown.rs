@@ -223,7 +223,14 @@ fn attempts(out: &mut String, data: &ReportData) {
             .sessions
             .iter()
             .map(|s| {
-                let exit = s.exit_code.map(|c| format!(", exit {c}")).unwrap_or_default();
+                let exit = match (s.exit_code, s.signal) {
+                    // A shell says "my child was killed by signal N" as 128 + N.
+                    (Some(code @ 129..=159), _) => format!(", exit {code} (killed by signal {}{})", code - 128, signal_name(code - 128)),
+                    (Some(code), _) => format!(", exit {code}"),
+                    // Killed from outside night (the OOM killer's SIGKILL, a user's kill): say so.
+                    (None, Some(signal)) if s.reason == "exited" => format!(", killed by signal {signal}{}", signal_name(signal)),
+                    _ => String::new(),
+                };
                 let killed = if s.killed { ", killed" } else { "" };
                 if s.reason == "supervisor-died" {
                     return format!("session {}: its supervisor died after {}", s.number, duration_text(s.duration_ms));
@@ -377,5 +384,17 @@ fn waivers_and_notes(out: &mut String, data: &ReportData) {
             let _ = writeln!(out, "- {topic}: {message}");
         }
         out.push('\n');
+    }
+}
+
+/// ` (SIGKILL)` for the signals an agent is commonly ended by.
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        9 => " (SIGKILL)",
+        15 => " (SIGTERM)",
+        2 => " (SIGINT)",
+        6 => " (SIGABRT)",
+        11 => " (SIGSEGV)",
+        _ => "",
     }
 }

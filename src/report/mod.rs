@@ -142,6 +142,9 @@ pub struct SessionReport {
     pub reason: String,
     /// Exit status.
     pub exit_code: Option<i32>,
+    /// The signal that ended the agent, when it did not exit by itself (e.g. 9: the OOM killer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
     /// How long.
     pub duration_ms: u64,
     /// SIGKILL was needed.
@@ -328,8 +331,8 @@ impl ReportData {
                     self.commits.push(commit.clone());
                 }
             }
-            Event::SessionEnd { attempt, session, reason, exit_code, duration_ms, killed, .. } => {
-                let report = SessionReport { number: *session, reason: reason.clone(), exit_code: *exit_code, duration_ms: *duration_ms, killed: *killed };
+            Event::SessionEnd { attempt, session, reason, exit_code, signal, duration_ms, killed, .. } => {
+                let report = SessionReport { number: *session, reason: reason.clone(), exit_code: *exit_code, signal: *signal, duration_ms: *duration_ms, killed: *killed };
                 self.attempt_mut(*attempt).sessions.push(report);
             }
             Event::Usage { total_tokens, total_cost_usd, .. } => {

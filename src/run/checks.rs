@@ -71,9 +71,16 @@ pub struct Baseline {
     pub counts: Vec<Option<u64>>,
 }
 
+/// The file in the run folder naming the check command running now (its process group, as
+/// an `agent-process` record): a supervisor killed during the checks leaves it, and `night
+/// resume` ends what it names, as it ends a dead supervisor's agent.
+pub const RUNNING_CHECK: &str = "check-process.json";
+
 /// Run every check in order in `dir`. `start` is the run's start commit (for `changed` and
 /// `committed`). With `baseline` `None` the baseline is being measured: a `baseline` target
-/// compares with the value just measured.
+/// compares with the value just measured. With `run_dir`, the running command's process
+/// group is kept there in [`RUNNING_CHECK`].
+#[allow(clippy::too_many_arguments)]
 pub async fn run_checks(
     plan: &Plan,
     dir: &Path,
@@ -82,8 +89,10 @@ pub async fn run_checks(
     baseline: Option<&Baseline>,
     env: &[(String, String)],
     env_remove: &[String],
+    run_dir: Option<&Path>,
 ) -> Vec<CheckResult> {
-    let runner = Runner { dir, env, env_remove, limit: CAPTURE_LIMIT };
+    let record = run_dir.map(|d| d.join(RUNNING_CHECK));
+    let runner = Runner { dir, env, env_remove, limit: CAPTURE_LIMIT, record: record.as_deref() };
     let mut results = Vec::with_capacity(plan.checks.len());
     for (index, check) in plan.checks.iter().enumerate() {
         let started = Instant::now();
@@ -387,6 +396,8 @@ struct Runner<'a> {
     env_remove: &'a [String],
     /// The most output held per capture (a parameter so tests can make it small).
     limit: usize,
+    /// Where to keep the running command's process group (see [`RUNNING_CHECK`]).
+    record: Option<&'a Path>,
 }
 
 /// What a command did.
@@ -467,6 +478,11 @@ impl Runner<'_> {
         };
         let group = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
         let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+        if let (Some(record), Some(pid)) = (self.record, child.id()) {
+            if let Ok(text) = serde_json::to_string(&crate::run::resume::agent_process(0, 0, pid)) {
+                let _ = std::fs::write(record, text);
+            }
+        }
 
         let deadline = tokio::time::Instant::now() + within;
         let mut status: Option<ExitStatus> = None;
@@ -505,6 +521,9 @@ impl Runner<'_> {
             }
         }
         collected.flush();
+        if let Some(record) = self.record {
+            let _ = std::fs::remove_file(record);
+        }
 
         collected.finish(None, if timed_out { None } else { status }, timed_out)
     }

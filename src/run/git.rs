@@ -156,7 +156,78 @@ pub struct RunGit {
     protected: Vec<String>,
 }
 
+/// What preflight is about to change, kept as `preflight.json` in the run folder from before
+/// preflight until the journal holds `run-start`. A supervisor killed in between leaves the
+/// file behind, and the next `night run` undoes the half-made start with it
+/// ([`RunGit::undo_preflight`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingPreflight {
+    /// The run id.
+    pub run_id: String,
+    /// The run branch about to be created.
+    pub branch: String,
+    /// The user's HEAD (`refs/heads/main`) before preflight.
+    pub original_ref: Option<String>,
+    /// The commit the run branch is created at.
+    pub start: Option<String>,
+    /// The run's worktree, for a worktree run.
+    pub worktree: Option<PathBuf>,
+}
+
+impl PendingPreflight {
+    /// What preflight of `run_id` in `repo` will change, read before it does.
+    pub fn before(repo: &Path, branch: &str, worktree: bool, run_id: &str) -> Self {
+        let repository = open_exact(repo).ok();
+        let head = repository.as_ref().and_then(|r| r.head().ok());
+        let root = repository.as_ref().and_then(|r| r.workdir().map(Path::to_path_buf));
+        PendingPreflight {
+            run_id: run_id.to_string(),
+            branch: branch.to_string(),
+            original_ref: head.as_ref().filter(|h| h.is_branch()).and_then(|h| h.name().map(str::to_string)),
+            start: head.as_ref().and_then(|h| h.target()).map(|id| id.to_string()),
+            worktree: root.filter(|_| worktree).map(|root| root.join(NIGHT_DIR).join("worktrees").join(run_id)),
+        }
+    }
+}
+
 impl RunGit {
+    /// Undo what a preflight killed before `run-start` made: HEAD back on the user's branch
+    /// when it is still on the run branch, the run's worktree removed, and the run branch
+    /// deleted when it holds nothing but the start commit (else it is kept: never lose a
+    /// commit). What was done, in words.
+    pub fn undo_preflight(repo: &Path, pending: &PendingPreflight) -> Result<Vec<String>, GitError> {
+        let repository = open_exact(repo)?;
+        let mut done = Vec::new();
+        let branch_ref = format!("refs/heads/{}", pending.branch);
+        let head = repository.find_reference("HEAD").ok().and_then(|h| h.symbolic_target().map(str::to_string));
+        let tip = repository.find_branch(&pending.branch, BranchType::Local).ok().and_then(|b| b.get().target());
+        let at_start = tip.is_some() && tip.map(|id| id.to_string()) == pending.start;
+        if let (Some(original), true) = (&pending.original_ref, head.as_deref() == Some(branch_ref.as_str())) {
+            if at_start {
+                // The run branch is the user's commit, made from a clean tree: switching back
+                // needs no checkout, and anything in the files stays as it is.
+                repository.set_head(original).doing("switch back to the user's branch")?;
+                done.push(format!("the checkout is back on `{}`", original.trim_start_matches("refs/heads/")));
+            } else {
+                done.push(format!("the checkout stays on `{}`, which has commits of its own", pending.branch));
+            }
+        }
+        if let Some(path) = pending.worktree.as_ref().filter(|path| path.exists()) {
+            fs::remove_dir_all(path).map_err(io_error("remove", path))?;
+            let _ = fs::remove_dir_all(repository.commondir().join("worktrees").join(&pending.run_id));
+            done.push(format!("its worktree `{}` was removed", path.display()));
+        }
+        if let Ok(mut branch) = repository.find_branch(&pending.branch, BranchType::Local) {
+            if at_start && !branch.is_head() {
+                branch.delete().doing("delete the run branch")?;
+                done.push(format!("the branch `{}` was deleted", pending.branch));
+            } else {
+                done.push(format!("the branch `{}` was kept", pending.branch));
+            }
+        }
+        Ok(done)
+    }
+
     /// Check that `repo` is a clean checkout on a branch, then create the run branch from HEAD
     /// (checked out in place, or in a worktree at `<repo>/.night/worktrees/<run_id>`) and exclude
     /// `.night/`. Returns the run and the start commit. Nothing is changed when it fails.
@@ -562,6 +633,54 @@ impl RunGit {
         Ok(status_paths(&repository)?.iter().all(|path| self.is_excluded(path)))
     }
 
+    /// Store `id` at `refname` (under `refs/night/…`), so that the commit stays reachable.
+    pub fn keep(&self, refname: &str, id: Oid, message: &str) -> Result<(), GitError> {
+        self.repository()?.reference(refname, id, true, message).doing("store a ref")?;
+        Ok(())
+    }
+
+    /// Delete the refs under `prefix` whose commit is not in the repository (a sandboxed agent
+    /// can destroy objects of its own that a ref was kept for): a ref to a missing object would
+    /// make `git fsck` and `git gc` fail. The names deleted.
+    pub fn drop_broken_refs(&self, prefix: &str) -> Result<Vec<String>, GitError> {
+        let repository = self.repository()?;
+        let mut dropped = Vec::new();
+        for reference in repository.references_glob(&format!("{prefix}*")).doing("list refs")? {
+            let mut reference = reference.doing("read a ref")?;
+            let missing = reference.target().is_some_and(|id| repository.find_commit(id).is_err());
+            if missing {
+                dropped.push(reference.name().unwrap_or_default().to_string());
+                reference.delete().doing("delete a broken ref")?;
+            }
+        }
+        Ok(dropped)
+    }
+
+    /// Whether `ancestor` is `of` or one of its ancestors.
+    pub fn is_ancestor(&self, ancestor: Oid, of: Oid) -> bool {
+        ancestor == of || self.repository().is_ok_and(|repository| repository.graph_descendant_of(of, ancestor).unwrap_or(false))
+    }
+
+    /// Remove the work dir's `index.lock` when no process holds it open: a git the agent ran
+    /// crashed or was killed mid-write and left it, and every later index write (night's
+    /// checkpoints, the agent's next commit) would fail on it. Called only once the agent's
+    /// whole process group has ended, so no git of the agent's can be about to use it. `None`
+    /// when there is no lock; otherwise what was found and done.
+    pub fn remove_stale_index_lock(&self) -> Result<Option<String>, GitError> {
+        let repository = self.repository()?;
+        let lock = repository.path().join("index.lock");
+        if fs::symlink_metadata(&lock).is_err() {
+            return Ok(None);
+        }
+        match held_open_by(&lock) {
+            Some(None) => {}
+            Some(Some(pid)) => return Ok(Some(format!("`{}` is held by a live process (pid {pid}); it was left alone", lock.display()))),
+            None => return Ok(Some(format!("`{}` was left behind and without `/proc` night cannot tell whether a git holds it; it was left alone", lock.display()))),
+        }
+        fs::remove_file(&lock).map_err(io_error("remove the stale", &lock))?;
+        Ok(Some(format!("removed a stale `{}` that no process held (a git of the agent's was killed mid-write)", lock.display())))
+    }
+
     /// Where a local branch points, if it exists.
     pub fn branch_tip(&self, branch: &str) -> Result<Option<Oid>, GitError> {
         let repository = self.repository()?;
@@ -619,6 +738,18 @@ impl RunGit {
         self.add_everything(&mut index)?;
         index.write_tree().doing("write the work dir tree")
     }
+}
+
+/// A process that has `path` open (git keeps its lock file open until it renames it), from
+/// `/proc/*/fd`: `Some(None)` when none has; `None` without `/proc`, where night cannot tell.
+/// Another user's processes stay unseen, but the run's own agent and gits are night's user.
+fn held_open_by(path: &Path) -> Option<Option<u32>> {
+    let entries = fs::read_dir("/proc").ok()?;
+    Some(entries.flatten().find_map(|entry| {
+        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+        let fds = fs::read_dir(entry.path().join("fd")).ok()?;
+        fds.flatten().any(|fd| fs::read_link(fd.path()).is_ok_and(|target| target == path)).then_some(pid)
+    }))
 }
 
 /// Open exactly this folder (no search upwards, so a repository around it is never used).

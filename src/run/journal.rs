@@ -80,7 +80,7 @@ pub enum Event {
         attempt: u64,
         /// The session.
         session: u64,
-        /// `exited`, `session`, `idle`, `silence`, `tool-loop`, `timeout`, `tokens`, `cost`, `quota`, `interrupted`, `spawn-failed`.
+        /// `exited`, `session`, `idle`, `silence`, `tool-loop`, `timeout`, `tokens`, `cost`, `quota`, `interrupted`, `spawn-failed`, `log-failed`.
         reason: String,
         /// The agent's exit status, when it exited by itself.
         exit_code: Option<i32>,
@@ -466,8 +466,14 @@ impl Journal {
         // the file, where readers skip it and `open` cuts it.
         let mut bytes = line.into_bytes();
         bytes.push(b'\n');
+        let length = inner.file.metadata().map(|m| m.len());
         let written = inner.file.write_all(&bytes).and_then(|()| inner.file.flush()).and_then(|()| inner.file.sync_data());
         if let Err(e) = written {
+            // A write cut short (a full disk) must not leave half a line for the next one to
+            // be glued to: cut the file back to where the line began.
+            if let Ok(length) = length {
+                let _ = inner.file.set_len(length);
+            }
             if !inner.failed {
                 eprintln!("night: cannot write the journal {}: {e}", self.path.display());
             }

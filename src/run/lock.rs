@@ -68,6 +68,36 @@ impl RunLock {
     }
 }
 
+/// Held by a starting supervisor from its look for live runs until its own run is locked
+/// (`night run` through preflight, `night resume` around its look): two starts at once take
+/// turns, so the second sees the first's run lock and refuses instead of both passing the
+/// look and fighting over the checkout. A `flock` on the repository's folder itself: nothing
+/// is created in the repository, and the kernel drops it however the process ends.
+#[derive(Debug)]
+pub struct StartLock {
+    _dir: Flock<File>,
+}
+
+/// The longest a start waits for another start's preflight in the same repository.
+const START_WAIT: Duration = Duration::from_secs(60);
+
+impl StartLock {
+    /// Wait (bounded) for the repository's start lock.
+    pub fn acquire(repo: &Path) -> Result<StartLock, LockError> {
+        let io = |source: std::io::Error| LockError::Io { path: repo.to_path_buf(), source };
+        let started = std::time::Instant::now();
+        loop {
+            let dir = File::open(repo).map_err(io)?;
+            match Flock::lock(dir, FlockArg::LockExclusiveNonblock) {
+                Ok(lock) => return Ok(StartLock { _dir: lock }),
+                Err((_, Errno::EWOULDBLOCK)) if started.elapsed() < START_WAIT => std::thread::sleep(Duration::from_millis(50)),
+                Err((_, Errno::EWOULDBLOCK)) => return Err(io(std::io::Error::other("another `night` has been starting a run here for a minute"))),
+                Err((_, errno)) => return Err(io(errno.into())),
+            }
+        }
+    }
+}
+
 /// The pid of the live supervisor of the run in `run_dir`, or `None` when none is alive.
 pub fn holder(run_dir: &Path) -> Option<u32> {
     let path = run_dir.join(LOCK_FILE);

@@ -1,6 +1,7 @@
 //! `night run`: the supervisor and everything it drives.
 
 pub mod agent;
+pub mod ballast;
 pub mod checks;
 pub mod feedback;
 pub mod git;

@@ -52,10 +52,43 @@ pub type TextSink = Arc<dyn Fn(&str) + Send + Sync>;
 /// Receives each line of output with its stream.
 pub type LineSink = Arc<dyn Fn(Stream, &str) + Send + Sync>;
 
+/// Whether `agent.log` can still be written. The first failed write (a full disk) is kept and
+/// told to the supervisor, which ends the run: an agent whose output is lost is unsupervised.
+#[derive(Default)]
+pub struct LogHealth {
+    error: std::sync::OnceLock<String>,
+    notify: tokio::sync::Notify,
+}
+
+impl LogHealth {
+    fn fail(&self, error: &std::io::Error) {
+        if self.error.set(error.to_string()).is_ok() {
+            self.notify.notify_one();
+        }
+    }
+
+    /// Whether a write has failed.
+    pub fn is_failed(&self) -> bool {
+        self.error.get().is_some()
+    }
+
+    /// Resolves with the error once a write has failed.
+    pub async fn failed(&self) -> String {
+        loop {
+            if let Some(error) = self.error.get() {
+                return error.clone();
+            }
+            self.notify.notified().await;
+        }
+    }
+}
+
 /// Where the agent's output goes besides `agent.log`.
 pub struct OutputSinks {
     /// The log file, opened for appending; shared by both streams.
     pub log: Arc<std::fs::File>,
+    /// Told when a write to the log fails.
+    pub log_health: Arc<LogHealth>,
     /// Secrets to remove from what is written.
     pub redact: Option<regex::bytes::Regex>,
     /// Receives the output, whole lines at a time, to show it live.
@@ -322,7 +355,13 @@ fn emit(bytes: &[u8], stream: Stream, sinks: &OutputSinks) {
         Some(regex) => regex.replace_all(bytes, crate::run::journal::REDACTED.as_bytes()),
         None => std::borrow::Cow::Borrowed(bytes),
     };
-    let _ = (&*sinks.log).write_all(&redacted);
+    // After a failed write nothing more is written: a later, shorter piece could fit and
+    // leave a log with a hole in it.
+    if !sinks.log_health.is_failed() {
+        if let Err(error) = (&*sinks.log).write_all(&redacted) {
+            sinks.log_health.fail(&error);
+        }
+    }
     if sinks.echo.is_none() && sinks.on_line.is_none() {
         return;
     }
@@ -355,7 +394,7 @@ mod tests {
 
     fn sinks(log: &std::path::Path, secrets: &[String]) -> OutputSinks {
         let file = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log");
-        OutputSinks { log: Arc::new(file), redact: redactor(secrets), echo: None, on_line: None }
+        OutputSinks { log: Arc::new(file), log_health: Arc::default(), redact: redactor(secrets), echo: None, on_line: None }
     }
 
     #[tokio::test]

@@ -107,6 +107,15 @@ pub(crate) enum Next {
     },
     /// Start the next attempt, told this.
     Attempt(Option<AttemptFeedback>),
+    /// The attempt failed and its rollback condition held, but the journal has no rollback:
+    /// the supervisor died before or during it. Roll back (again: resetting twice to the same
+    /// commit changes nothing), then go on as the rollback says.
+    Rollback {
+        /// The attempt's checks, as journaled.
+        results: Vec<CheckResult>,
+        /// What the next attempt is told, if there is one.
+        feedback: Option<AttemptFeedback>,
+    },
     /// The run had reached its outcome before the supervisor died: only the end is left.
     End(Outcome, String),
 }
@@ -171,26 +180,28 @@ pub(crate) fn replay(plan: &Plan, entries: &[Entry]) -> Result<Replayed, String>
         .ok_or("the journal has no `run-start`: nothing to resume")?;
     let start = Oid::from_str(&run_start.start_commit).map_err(|e| format!("the journal's start commit is not a commit id: {e}"))?;
 
-    // Supervised time: every earlier segment as counted at its resume, plus this last one up
-    // to its last line (a heartbeat at most a minute before the supervisor died).
-    let mut segment_base = Duration::ZERO;
-    let mut segment_start = started_at.clone();
-    let mut heartbeat = Duration::ZERO;
+    // Supervised time comes from monotonic clocks: the run's start (0), each heartbeat
+    // (supervised time so far) and each resume (what it counted before). The journal's stamps
+    // are wall-clock time, which jumps (NTP, a resumed laptop, `date -s`): from the last
+    // monotonic figure to the dead supervisor's last line they count, but never for more than
+    // a supervisor can go without a heartbeat. A clock jumped ten hours ahead must not use up
+    // `timeout` on resume, nor one jumped back give the run more.
+    let mut counted = (Duration::ZERO, started_at.clone());
     let mut previous_pid = Some(run_start.pid);
     let mut last_at = started_at.clone();
     for entry in entries {
         last_at.clone_from(&entry.at);
         match &entry.event {
             Event::Resume(resume) => {
-                segment_base = Duration::from_millis(resume.elapsed_ms);
-                segment_start.clone_from(&entry.at);
+                counted = (Duration::from_millis(resume.elapsed_ms), entry.at.clone());
                 previous_pid = Some(resume.pid);
             }
-            Event::Heartbeat { elapsed_ms } => heartbeat = heartbeat.max(Duration::from_millis(*elapsed_ms)),
+            Event::Heartbeat { elapsed_ms } => counted = (counted.0.max(Duration::from_millis(*elapsed_ms)), entry.at.clone()),
             _ => {}
         }
     }
-    let elapsed_before = heartbeat.max(segment_base + seconds_between(&segment_start, &last_at).unwrap_or_default());
+    let since = seconds_between(&counted.1, &last_at).unwrap_or_default().min(crate::run::supervisor::HEARTBEAT_EVERY * 2);
+    let elapsed_before = counted.0 + since;
 
     let mut budget = Budget::default();
     let mut commits = Vec::new();
@@ -233,7 +244,7 @@ pub(crate) fn replay(plan: &Plan, entries: &[Entry]) -> Result<Replayed, String>
 
     let mut closing = Vec::new();
     let mut open_process = None;
-    let next = next_step(plan, entries, attempt, baseline_records.as_deref(), &mut closing, &mut open_process);
+    let next = next_step(plan, entries, attempt, baseline_records.as_deref(), elapsed_before, &mut closing, &mut open_process);
     Ok(Replayed {
         run_start,
         started_at,
@@ -255,7 +266,7 @@ pub(crate) fn replay(plan: &Plan, entries: &[Entry]) -> Result<Replayed, String>
 }
 
 /// Decide where to pick up, from the last attempt's events.
-fn next_step(plan: &Plan, entries: &[Entry], attempt: u64, baseline: Option<&[CheckRecord]>, closing: &mut Vec<Event>, open_process: &mut Option<AgentProcess>) -> Next {
+fn next_step(plan: &Plan, entries: &[Entry], attempt: u64, baseline: Option<&[CheckRecord]>, elapsed: Duration, closing: &mut Vec<Event>, open_process: &mut Option<AgentProcess>) -> Next {
     let Some(baseline) = baseline else { return Next::Baseline };
     if attempt == 0 {
         let waived = plan.waivers.iter().any(|(code, _)| *code == crate::diagnostic::Code::SuccessAlreadyHolds);
@@ -270,7 +281,7 @@ fn next_step(plan: &Plan, entries: &[Entry], attempt: u64, baseline: Option<&[Ch
         _ => None,
     });
     if let Some(passed) = ended {
-        return after_attempt(plan, attempt, passed, &of_attempt);
+        return after_attempt(plan, attempt, passed, &of_attempt, baseline);
     }
 
     // The attempt was under way. Its last session: still open (the agent was running), or ended.
@@ -301,7 +312,8 @@ fn next_step(plan: &Plan, entries: &[Entry], attempt: u64, baseline: Option<&[Ch
                 _ => None,
             });
             let last = entries.last().map(|e| e.at.clone()).unwrap_or_default();
-            let duration = started.and_then(|from| seconds_between(&from, &last)).unwrap_or_default();
+            // Wall-clock stamps: a jumped clock cannot make the session longer than the run.
+            let duration = started.and_then(|from| seconds_between(&from, &last)).unwrap_or_default().min(elapsed);
             closing.push(Event::SessionEnd {
                 attempt,
                 session,
@@ -342,7 +354,7 @@ fn last_checks_of(entries: &[Entry]) -> Option<Vec<CheckRecord>> {
 }
 
 /// What came after an attempt that was judged before the supervisor died.
-fn after_attempt(plan: &Plan, attempt: u64, passed: bool, events: &[&Entry]) -> Next {
+fn after_attempt(plan: &Plan, attempt: u64, passed: bool, events: &[&Entry], baseline: &[CheckRecord]) -> Next {
     if passed {
         return Next::End(Outcome::Success, format!("every success check held after attempt {attempt}"));
     }
@@ -368,7 +380,21 @@ fn after_attempt(plan: &Plan, attempt: u64, passed: bool, events: &[&Entry]) -> 
             _ => {}
         }
     }
-    Next::Attempt(feedback_of(plan, &events.iter().map(|e| (*e).clone()).collect::<Vec<_>>(), attempt))
+    let feedback = feedback_of(plan, &events.iter().map(|e| (*e).clone()).collect::<Vec<_>>(), attempt);
+    // An interrupted attempt ends the run before its rollback is considered: none is owed.
+    let rolled_back = events.iter().any(|e| matches!(&e.event, Event::Rollback { .. }) || matches!(&e.event, Event::SessionEnd { reason, .. } if reason == "interrupted"));
+    let checks = events.iter().rev().find_map(|e| match &e.event {
+        Event::Checks { checks, .. } => Some(checks.iter().map(result_of).collect::<Vec<_>>()),
+        _ => None,
+    });
+    if let (false, Some(results)) = (rolled_back || plan.rollback.is_none(), checks) {
+        let baseline = baseline_from(&baseline.iter().map(result_of).collect::<Vec<_>>());
+        let when = crate::run::supervisor::rollback_when(plan);
+        if crate::run::supervisor::rollback_condition(plan, &results, Some(&baseline), when).is_some_and(|(holds, _)| holds) {
+            return Next::Rollback { results, feedback };
+        }
+    }
+    Next::Attempt(feedback)
 }
 
 /// The feedback attempt `attempt` gives the next one, as the supervisor built it.
@@ -424,6 +450,7 @@ fn event_attempt(event: &Event) -> Option<u64> {
 /// replay the journal, end the dead supervisor's agent, and supervise to the end.
 pub async fn resume(plan: &Plan, run_dir: &Path, options: RunOptions) -> Result<Finished, Refused> {
     let refused = |message: String| Refused { message, help: None };
+    let starting = crate::run::lock::StartLock::acquire(&plan.repo).map_err(|e| refused(e.to_string()))?;
     let lock = RunLock::acquire(run_dir).map_err(|e| Refused {
         message: e.to_string(),
         help: Some("Follow it with `night status` or `night log -f`; `night stop` stops it.".into()),
@@ -431,6 +458,7 @@ pub async fn resume(plan: &Plan, run_dir: &Path, options: RunOptions) -> Result<
     if let Some((id, pid)) = crate::run::runs::live(&plan.repo).into_iter().find(|(id, _)| Some(id.as_str()) != run_dir.file_name().and_then(|n| n.to_str())) {
         return Err(Refused { message: format!("run `{id}` is in progress in this repository (supervisor pid {pid})"), help: Some("One run at a time per repository: stop it first with `night stop`.".into()) });
     }
+    drop(starting);
     let entries = journal::read(&run_dir.join("journal.jsonl")).map_err(|e| refused(format!("cannot read the journal: {e}")))?;
     let data = crate::report::ReportData::from_journal(&entries);
     if let Some(outcome) = data.outcome.as_deref().filter(|o| !matches!(*o, "crashed" | "interrupted")) {
@@ -451,10 +479,18 @@ pub async fn resume(plan: &Plan, run_dir: &Path, options: RunOptions) -> Result<
             git = git.with_protected(&relative);
         }
     }
-    let leftover = match &replayed.open_process {
+    let mut leftover = match &replayed.open_process {
         Some(process) => end_leftover(process, options.grace),
         None => "no agent session was open".into(),
     };
+    // A check command the dead supervisor was running: ended the same way, so that nothing
+    // of the dead supervisor's outlives it (a hung check would otherwise run on unwatched).
+    let check_file = run_dir.join(crate::run::checks::RUNNING_CHECK);
+    if let Some(process) = std::fs::read_to_string(&check_file).ok().and_then(|text| serde_json::from_str::<AgentProcess>(&text).ok()) {
+        let ended = end_leftover(&process, options.grace).replace("the agent left running", "the check command left running").replace("no agent process was left", "no check command was left");
+        leftover = format!("{leftover}; {ended}");
+    }
+    let _ = std::fs::remove_file(&check_file);
     let resume = Resume {
         pid: std::process::id(),
         previous_pid: replayed.previous_pid,

@@ -115,6 +115,14 @@ pub fn resolve(repo: &Path, name: Option<&str>) -> Result<PathBuf, String> {
     match matching.as_slice() {
         [one] => Ok((*one).clone()),
         [] => {
+            // A run folder without a journal whose preflight.json is still there: its supervisor
+            // died during preflight (supervisor.rs, `undo_dead_preflights`).
+            let dead_preflight = std::fs::read_dir(runs_dir(repo)).ok().and_then(|entries| {
+                entries.flatten().map(|e| e.path()).find(|dir| id_of(dir).starts_with(name) && dir.join("preflight.json").is_file())
+            });
+            if let Some(dir) = dead_preflight {
+                return Err(format!("run `{}` was killed during its preflight, before it started: there is nothing to resume or report; `night run` puts the repository back and starts afresh", id_of(&dir)));
+            }
             let known: Vec<String> = all.iter().take(5).map(id_of).collect();
             let hint = if known.is_empty() { String::new() } else { format!("; the newest: {}", known.join(", ")) };
             Err(format!("no run `{name}` in this repository{hint}"))

@@ -8,13 +8,14 @@ use crate::plan::Plan;
 use crate::run::agent::{adapter_for, Adapter, AgentSignal, LaunchContext};
 use crate::run::checks::{baseline_from, failure_signature, run_checks, Baseline, CheckResult};
 use crate::run::feedback::{attempt_prompt, continue_prompt, AttemptFeedback};
-use crate::run::git::RunGit;
+use crate::run::git::{PendingPreflight, RunGit};
 use crate::run::journal::{self, CheckRecord, CommitRecord, DiffRecord, Event, Journal, RunEnd, RunStart, TestCountsRecord};
 use crate::run::keep_awake::KeepAwake;
 use crate::run::limits::{Budget, Ends, Limit, SessionClock, StuckTracker};
-use crate::run::lock::RunLock;
+use crate::run::lock::{RunLock, StartLock};
 use crate::run::outcome::Outcome;
-use crate::run::process::{redactor, LineSink, OutputSinks, SpawnSpec, Supervised, TextSink};
+use crate::run::ballast;
+use crate::run::process::{redactor, LineSink, LogHealth, OutputSinks, SpawnSpec, Supervised, TextSink};
 use crate::run::ref_watch::{git_dir_of, RefWatch};
 use crate::run::sandboxing::{self, RunSandbox, SessionSandbox};
 use crate::time::format_duration;
@@ -28,6 +29,8 @@ use tokio::time::Instant;
 
 /// How long notifications may take at the end of the run before night exits anyway.
 const NOTIFY_FLUSH: Duration = Duration::from_secs(30);
+/// How often the journal gets a heartbeat (`NIGHT_HEARTBEAT_MS` in tests).
+pub(crate) const HEARTBEAT_EVERY: Duration = Duration::from_secs(60);
 /// The most of a check's output kept in the journal.
 const JOURNAL_TAIL: usize = 4 * 1024;
 
@@ -94,7 +97,11 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
     let started_at = chrono::Utc::now();
     let run_id = format!("{}-{}", plan.name, started_at.format("%Y%m%d-%H%M%S"));
     let branch = plan.branch_template.replace("{name}", &plan.name).replace("{date}", &started_at.format("%Y%m%d-%H%M").to_string());
+    // Released once this run's own lock is taken (below): a run started at the same moment
+    // waits here, then sees this one live and refuses.
+    let starting = StartLock::acquire(&plan.repo).map_err(|e| Refused { message: e.to_string(), help: Some("Nothing was changed.".into()) })?;
     refuse_a_second_run(plan)?;
+    undo_dead_preflights(plan, &options.status);
     let Setup { adapter, dispatcher, secrets, secret_names, journal_cell } = setup(plan, &options)?;
 
     let runbook_relative = plan.runbook_path.strip_prefix(&plan.repo).ok().map(|p| p.to_string_lossy().replace('\\', "/"));
@@ -102,15 +109,24 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
     let sandbox = RunSandbox::check(plan, (options.env)("HOME").map(PathBuf::from))
         .map_err(|message| Refused { message, help: Some("Nothing was changed.".into()) })?;
 
-    let (git, start) = RunGit::preflight(&plan.repo, &branch, plan.worktree, &run_id, runbook_relative.as_deref())
-        .map_err(|e| Refused { message: e.to_string(), help: Some("Nothing was changed.".into()) })?;
+    // The run folder, locked, says what preflight is about to change before it changes
+    // anything: a supervisor killed during preflight is undone by the next `night run`.
+    let run_dir = plan.repo.join(".night").join("runs").join(&run_id);
+    let pending = PendingPreflight::before(&plan.repo, &branch, plan.worktree, &run_id);
+    let lock = pending_run_folder(&run_dir, &pending)
+        .map_err(|e| Refused { message: format!("cannot create the run folder {}: {e}", run_dir.display()), help: Some("Nothing was changed.".into()) })?;
+    let (git, start) = match RunGit::preflight(&plan.repo, &branch, plan.worktree, &run_id, runbook_relative.as_deref()) {
+        Ok(preflight) => preflight,
+        Err(e) => {
+            drop(lock);
+            remove_run_folder(&run_dir);
+            return Err(Refused { message: e.to_string(), help: Some("Nothing was changed.".into()) });
+        }
+    };
+    test_pause(&options.env, &run_dir, "preflight");
 
     // From here on the run has started: every failure is journaled and ends as `crashed`.
-    let run_dir = plan.repo.join(".night").join("runs").join(&run_id);
-    let started = open_run_folder(plan, &run_dir, git.work_dir(), secrets.clone()).and_then(|journal| {
-        let lock = RunLock::acquire(&run_dir).map_err(std::io::Error::other)?;
-        Ok((journal, lock))
-    });
+    let started = open_run_folder(plan, &run_dir, git.work_dir(), secrets.clone()).map(|journal| (journal, lock));
     let (journal, lock) = match started {
         Ok(started) => started,
         Err(e) => {
@@ -124,6 +140,7 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
             });
         }
     };
+    drop(starting);
     let _ = journal_cell.set(journal.clone());
 
     let mut supervisor = Supervisor {
@@ -159,6 +176,9 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
         _lock: lock,
         sandbox,
         sandbox_journaled: false,
+        moved: None,
+        moves: 0,
+        log_failure: None,
     };
     supervisor.started_hook();
     Ok(supervisor.supervise().await)
@@ -174,6 +194,79 @@ fn refuse_a_second_run(plan: &Plan) -> Result<(), Refused> {
         }),
         None => Ok(()),
     }
+}
+
+/// The marker of a preflight under way (see [`PendingPreflight`]).
+const PREFLIGHT_FILE: &str = "preflight.json";
+
+/// Create and lock the run folder, holding what preflight is about to change.
+fn pending_run_folder(run_dir: &Path, pending: &PendingPreflight) -> std::io::Result<RunLock> {
+    if let Some(runs) = run_dir.parent() {
+        std::fs::create_dir_all(runs)?;
+    }
+    // Never an existing folder (a run of the same name in the same second): a refusal below
+    // removes the folder, and must not remove another run's.
+    std::fs::create_dir(run_dir).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => std::io::Error::other("a run with this id exists already; start again in a second"),
+        _ => e,
+    })?;
+    let lock = RunLock::acquire(run_dir).map_err(std::io::Error::other)?;
+    let text = serde_json::to_string(pending).map_err(std::io::Error::other)?;
+    std::fs::write(run_dir.join(PREFLIGHT_FILE), text)?;
+    Ok(lock)
+}
+
+/// A refused run leaves nothing: its folder goes, and `.night/runs` and `.night` when empty.
+fn remove_run_folder(run_dir: &Path) {
+    let _ = std::fs::remove_dir_all(run_dir);
+    for parent in run_dir.ancestors().skip(1).take(2) {
+        if std::fs::remove_dir(parent).is_err() {
+            break;
+        }
+    }
+}
+
+/// Runs whose supervisor died during preflight (a `preflight.json`, no live lock): undo what
+/// their preflight changed, so that this run starts from the user's branch and not from a
+/// half-made run branch. One whose journal has `run-start` did start: `night resume` continues it.
+fn undo_dead_preflights(plan: &Plan, status: &TextSink) {
+    let Ok(entries) = std::fs::read_dir(crate::run::runs::runs_dir(&plan.repo)) else { return };
+    for dir in entries.flatten().map(|e| e.path()).filter(|dir| dir.join(PREFLIGHT_FILE).is_file()) {
+        if crate::run::lock::is_live(&dir) {
+            continue;
+        }
+        let started = journal::read(&dir.join("journal.jsonl")).is_ok_and(|entries| entries.iter().any(|e| matches!(e.event, Event::RunStart(_))));
+        if started {
+            let _ = std::fs::remove_file(dir.join(PREFLIGHT_FILE));
+            continue;
+        }
+        let Some(pending) = std::fs::read_to_string(dir.join(PREFLIGHT_FILE)).ok().and_then(|text| serde_json::from_str::<PendingPreflight>(&text).ok()) else {
+            continue;
+        };
+        match RunGit::undo_preflight(&plan.repo, &pending) {
+            Ok(done) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                let what = if done.is_empty() { "nothing had changed yet".to_string() } else { done.join(", ") };
+                status(&format!("night: run `{}` was killed during its preflight, before it started; undone: {what}", pending.run_id));
+            }
+            Err(e) => status(&format!("night: run `{}` was killed during its preflight; cannot undo it: {e}", pending.run_id)),
+        }
+    }
+}
+
+/// `NIGHT_TEST_PAUSE_AT=<point>`: the fault-injection tests (tests/faults.rs) SIGKILL the
+/// supervisor at a point with no natural pause (`preflight`, `rollback`). Once per run folder,
+/// night writes `paused-at-<point>` there and waits (a minute at most) to be killed; a resumed
+/// supervisor finds the file and goes on. Unset, it costs one environment lookup.
+fn test_pause(env: &EnvReader, run_dir: &Path, point: &str) {
+    if env("NIGHT_TEST_PAUSE_AT").as_deref() != Some(point) {
+        return;
+    }
+    let marker = run_dir.join(format!("paused-at-{point}"));
+    if marker.exists() || std::fs::write(&marker, "").is_err() {
+        return;
+    }
+    std::thread::sleep(Duration::from_secs(60));
 }
 
 fn setup(plan: &Plan, options: &RunOptions) -> Result<Setup, Refused> {
@@ -218,6 +311,7 @@ fn open_run_folder(plan: &Plan, run_dir: &Path, work_dir: &Path, secrets: Vec<St
     // What `night hook` enforces inside agents that have hooks, precomputed once.
     crate::hook::Policy::from_plan(plan, work_dir).write_to(run_dir).map_err(std::io::Error::other)?;
     std::fs::File::create(run_dir.join("agent.log"))?;
+    ballast::reserve(run_dir);
     Journal::open(&run_dir.join("journal.jsonl"), secrets)
 }
 
@@ -273,6 +367,8 @@ enum SessionEnd {
     Interrupted,
     /// The agent could not be started.
     SpawnFailed,
+    /// `agent.log` could not be written (a full disk): the agent was stopped.
+    LogFailed,
 }
 
 impl SessionEnd {
@@ -283,6 +379,7 @@ impl SessionEnd {
             SessionEnd::QuotaWait(_) => "quota",
             SessionEnd::Interrupted => "interrupted",
             SessionEnd::SpawnFailed => "spawn-failed",
+            SessionEnd::LogFailed => "log-failed",
         }
     }
 }
@@ -355,10 +452,21 @@ struct Supervisor<'a> {
     /// The OS sandbox of the agent's sessions (src/run/sandboxing.rs).
     sandbox: RunSandbox,
     sandbox_journaled: bool,
+    /// The run branch was moved outside the run to a commit that does not descend from the
+    /// start: why the run ends, and the tip it had before (kept under `refs/night/…`).
+    moved: Option<(String, Oid)>,
+    /// How many times the run branch was moved so far.
+    moves: u32,
+    /// `agent.log` could not be written (a full disk): why the run ends.
+    log_failure: Option<String>,
 }
 
 impl Supervisor<'_> {
     async fn supervise(&mut self) -> Finished {
+        // `run-start` first: from this line on a killed supervisor leaves a run that `night
+        // resume` can pick up. Anything slower (the keep-awake child) comes after it.
+        self.journal_run_start();
+        let _ = std::fs::remove_file(self.run_dir.join(PREFLIGHT_FILE));
         let mut keep_awake = KeepAwake::start().await;
         self.journal_start(&keep_awake);
         let (outcome, reason) = match self.attempts().await {
@@ -394,7 +502,8 @@ impl Supervisor<'_> {
         self.journal.record(Event::Note { topic: topic.into(), message: message.into() });
     }
 
-    fn journal_start(&mut self, keep_awake: &KeepAwake) {
+    /// The `run-start` line: everything `night resume` needs to find the run again.
+    fn journal_run_start(&mut self) {
         let plan = self.plan;
         let limits = &plan.limits;
         let mut written = vec![("timeout".to_string(), format_duration(limits.timeout))];
@@ -427,6 +536,11 @@ impl Supervisor<'_> {
             waivers: plan.waivers.iter().map(|(code, reason)| (code.name().to_string(), reason.clone())).collect(),
             pid: std::process::id(),
         }));
+    }
+
+    /// What follows `run-start`: the keep-awake hold and what the run cannot enforce.
+    fn journal_start(&mut self, keep_awake: &KeepAwake) {
+        let plan = self.plan;
         self.journal.record(Event::KeepAwake {
             available: keep_awake.available(),
             method: keep_awake.method.clone(),
@@ -554,7 +668,8 @@ impl Supervisor<'_> {
         self.notify(NotifyEvent::Attempt, &format!("attempt {attempt} {verdict}: {passed_count}/{} checks hold", records.len()), signature.clone());
 
         if work.interrupted {
-            return Ok(Verdict::End(Outcome::Interrupted, "stopped by a signal (Ctrl-C or `night stop`)".into()));
+            let reason = self.moved.as_ref().map_or_else(|| "stopped by a signal (Ctrl-C or `night stop`)".to_string(), |(reason, _)| reason.clone());
+            return Ok(Verdict::End(Outcome::Interrupted, reason));
         }
         if success {
             return Ok(Verdict::End(Outcome::Success, format!("every success check held after attempt {attempt}")));
@@ -600,7 +715,15 @@ impl Supervisor<'_> {
             }
             let session_start = self.git.snapshot(&format!("refs/night/{}/session-start", self.run_id), "night: state at the start of a session")?;
             let end = self.session(&prompt, &prompt_kind, session).await?;
+            self.remove_stale_index_lock();
             self.poll_commits();
+            if let Some(failure) = &self.log_failure {
+                return Err(Crash(failure.clone()));
+            }
+            if self.moved.is_some() {
+                work.interrupted = true;
+                break;
+            }
 
             if self.check_writes(session_start, &mut work)? {
                 break;
@@ -612,7 +735,7 @@ impl Supervisor<'_> {
                     work.spawn_failed = true;
                     break;
                 }
-                SessionEnd::Interrupted => {
+                SessionEnd::Interrupted | SessionEnd::LogFailed => {
                     work.interrupted = true;
                     break;
                 }
@@ -736,7 +859,8 @@ impl Supervisor<'_> {
             None
         };
         let log = std::fs::OpenOptions::new().append(true).create(true).open(self.run_dir.join("agent.log"))?;
-        let sinks = OutputSinks { log: Arc::new(log), redact: redactor(&self.secrets), echo: self.options.echo.clone(), on_line };
+        let log_health = Arc::new(LogHealth::default());
+        let sinks = OutputSinks { log: Arc::new(log), log_health: log_health.clone(), redact: redactor(&self.secrets), echo: self.options.echo.clone(), on_line };
         let spawned_at = Instant::now();
         let mut process = match Supervised::spawn(&spec, sinks) {
             Ok(process) => process,
@@ -794,6 +918,15 @@ impl Supervisor<'_> {
                     if self.poll_commits() {
                         clock.on_commit(Instant::now());
                     }
+                    if self.moved.is_some() {
+                        break SessionEnd::Interrupted;
+                    }
+                }
+                error = log_health.failed() => {
+                    let log = self.run_dir.join("agent.log");
+                    self.status(&format!("night: cannot write {}: {error}; stopping the agent", log.display()));
+                    self.log_failure = Some(format!("cannot write {}: {error}", log.display()));
+                    break SessionEnd::LogFailed;
                 }
                 Some(signal) = signals.recv() => {
                     if let Some(end) = self.on_agent_signal(signal, &mut clock) {
@@ -808,6 +941,11 @@ impl Supervisor<'_> {
             self.status(&format!("night: {}", limit.explain(&self.plan.limits)));
         }
         let ended = process.terminate(&self.adapter.stop_signals(), self.options.grace).await;
+        if self.log_failure.is_some() {
+            // The agent is stopped and writes no more: the reserve makes room for the journal's
+            // last lines and the report on the full disk.
+            ballast::release(&self.run_dir);
+        }
         // Lines read after the agent exited (its final result, a usage limit) still count:
         // terminate() waited for the output to be read to its end.
         while let Ok(signal) = signals.try_recv() {
@@ -918,6 +1056,11 @@ impl Supervisor<'_> {
         if tip.is_some() && tip == self.last_tip {
             return false;
         }
+        if let (Some(before), Some(now)) = (self.last_tip, tip) {
+            if !self.git.is_ancestor(before, now) {
+                self.branch_moved(before, now);
+            }
+        }
         self.last_tip = tip;
         let commits = match self.git.commits_since(self.start) {
             Ok(commits) => commits,
@@ -949,10 +1092,46 @@ impl Supervisor<'_> {
         found
     }
 
+    /// The run branch's tip moved somewhere that does not hold its last tip: an agent's
+    /// `reset` or `--amend`, or someone else's `git branch -f` / `update-ref`. The old tip is
+    /// kept under `refs/night/<run-id>/moved-<n>` so that no commit is lost; a tip that does
+    /// not even descend from the start commit is not the run's work any more, and ends the run.
+    fn branch_moved(&mut self, before: Oid, now: Oid) {
+        let n = self.moves + 1;
+        self.moves = n;
+        let kept = format!("refs/night/{}/moved-{n}", self.run_id);
+        let stored = self.git.keep(&kept, before, "night: the run branch's tip before it was moved");
+        let (short_before, short_now): (String, String) = (before.to_string().chars().take(7).collect(), now.to_string().chars().take(7).collect());
+        let where_kept = match stored {
+            Ok(()) => format!("its previous tip {short_before} is kept at `{kept}`"),
+            Err(e) => format!("its previous tip {short_before} could not be kept ({e}); `git reflog` still has it"),
+        };
+        if self.git.is_ancestor(self.start, now) {
+            self.note("branch-moved", &format!("the run branch `{}` was moved from {short_before} to {short_now}, which does not hold it; {where_kept}", self.branch));
+            return;
+        }
+        let reason = format!("the run branch `{}` was moved outside the run to {short_now}, which does not descend from the start commit; night stopped without touching it; {where_kept}", self.branch);
+        self.note("branch-moved", &reason);
+        self.status(&format!("night: {reason}"));
+        self.moved = Some((reason, before));
+    }
+
+    /// Remove an `index.lock` the agent's killed git left behind (see `RunGit::remove_stale_index_lock`).
+    fn remove_stale_index_lock(&self) {
+        match self.git.remove_stale_index_lock() {
+            Ok(Some(what)) => {
+                self.status(&format!("night: {what}"));
+                self.note("index-lock", &what);
+            }
+            Ok(None) => {}
+            Err(e) => self.note("index-lock", &e.to_string()),
+        }
+    }
+
     /// Run the success checks; `None` when a second signal asked to skip them.
     async fn checks(&self, baseline: Option<&Baseline>) -> Option<Vec<CheckResult>> {
         let env = vec![("NIGHT_RUN_ID".to_string(), self.run_id.clone())];
-        let checks = run_checks(self.plan, self.git.work_dir(), &self.git, self.start, baseline, &env, &self.secret_names);
+        let checks = run_checks(self.plan, self.git.work_dir(), &self.git, self.start, baseline, &env, &self.secret_names, Some(&self.run_dir));
         tokio::select! {
             results = checks => Some(results),
             () = self.interrupts.reached(2) => None,
@@ -1001,6 +1180,10 @@ impl Supervisor<'_> {
             RollbackTo::LastGreen => self.last_green,
         };
         self.git.reset_to(target)?;
+        // The worst moment to die: the branch is reset and the journal does not say so yet
+        // (`night resume` judges the condition again and redoes the reset).
+        test_pause(&self.options.env, &self.run_dir, "rollback");
+        self.last_tip = Some(target);
         let kept_ref = format!("refs/night/{}/attempt-{}", self.run_id, self.attempt);
         let condition = condition_text(when);
         self.journal.record(Event::Rollback {
@@ -1060,15 +1243,29 @@ impl Supervisor<'_> {
         if let Err(e) = RunSandbox::finish_run(&self.git, &self.run_dir) {
             self.note("sandbox-objects", &format!("cannot copy the agent's objects into the repository: {e}; they stay in the run folder"));
         }
-        if outcome != Outcome::NothingToDo && !matches!(self.git.is_clean(), Ok(true)) && !self.stopped_for_violation {
+        if self.moves > 0 {
+            // Only now are the agent's objects all in the repository's own store.
+            match self.git.drop_broken_refs(&format!("refs/night/{}/moved-", self.run_id)) {
+                Ok(dropped) if !dropped.is_empty() => self.note("branch-moved", &format!("the agent destroyed the commits it had moved the run branch away from; their refs were dropped: {}", dropped.join(", "))),
+                Ok(_) => {}
+                Err(e) => self.note("branch-moved", &format!("cannot check the refs kept for moved tips: {e}")),
+            }
+        }
+        self.remove_stale_index_lock();
+        // A branch moved away from the run is someone else's now: nothing is committed on it.
+        if outcome != Outcome::NothingToDo && !matches!(self.git.is_clean(), Ok(true)) && !self.stopped_for_violation && self.moved.is_none() {
             match self.git.checkpoint(&format!("night: leftover work at the end of {}", self.run_id)) {
                 Ok(commit) => self.journal.record(Event::Checkpoint { attempt: self.attempt, commit: commit.map(|c| c.to_string()) }),
                 Err(e) => self.note("checkpoint", &format!("cannot commit the leftover work: {e}")),
             }
             self.poll_commits();
         }
-        let head = self.git.head().unwrap_or(self.start);
-        let commits: Vec<CommitRecord> = match self.git.commits_since(self.start) {
+        let head = match &self.moved {
+            Some((_, before)) => *before,
+            None => self.git.head().unwrap_or(self.start),
+        };
+        let listed = if self.moved.is_some() { Err(()) } else { self.git.commits_since(self.start).map_err(|_| ()) };
+        let commits: Vec<CommitRecord> = match listed {
             Ok(list) => list
                 .into_iter()
                 .map(|c| {
@@ -1105,6 +1302,7 @@ impl Supervisor<'_> {
         self.dispatcher.notify_end(self.message(NotifyEvent::End, Some(outcome), &summary, Some(reason.clone()), Some(&report)));
         let _ = self.dispatcher.flush(NOTIFY_FLUSH).await;
         self.write_report(&report);
+        ballast::release(&self.run_dir);
         Finished { outcome, reason, run_id: self.run_id.clone(), run_dir: self.run_dir.clone(), report }
     }
 
@@ -1190,6 +1388,7 @@ pub(crate) async fn resume_run(
     let journal = Journal::open(&run_dir.join("journal.jsonl"), secrets.clone())
         .map_err(|e| Refused { message: format!("cannot open the journal to append: {e}"), help: None })?;
     let _ = journal_cell.set(journal.clone());
+    ballast::reserve(run_dir);
     let crate::run::resume::Replayed { run_start, started_at, start, elapsed_before, attempt, budget, commits, last_checks, last_green, baseline, quota_waited, mut stuck, next, closing, .. } =
         replayed;
     let mut supervisor = Supervisor {
@@ -1228,6 +1427,9 @@ pub(crate) async fn resume_run(
         sandbox,
         // A resume journals its sandbox again: this supervisor's sessions may differ.
         sandbox_journaled: false,
+        moved: None,
+        moves: 0,
+        log_failure: None,
     };
     supervisor.started_hook();
     Ok(supervisor.supervise_resumed(next, &mut stuck, resume, closing).await)
@@ -1245,7 +1447,7 @@ impl Supervisor<'_> {
         if let Some(hook) = self.options.on_started.take() {
             hook(&self.run_id, &self.run_dir);
         }
-        let every = (self.options.env)("NIGHT_HEARTBEAT_MS").and_then(|ms| ms.parse().ok()).map_or(Duration::from_secs(60), Duration::from_millis);
+        let every = (self.options.env)("NIGHT_HEARTBEAT_MS").and_then(|ms| ms.parse().ok()).map_or(HEARTBEAT_EVERY, Duration::from_millis);
         let journal = self.journal.clone();
         let (before, started) = (self.elapsed_before, self.started);
         self.heartbeat = Some(tokio::spawn(async move {
@@ -1285,6 +1487,18 @@ impl Supervisor<'_> {
             Next::Baseline => return self.attempts().await,
             Next::End(outcome, reason) => return Ok((outcome, reason)),
             Next::Attempt(feedback) => return self.attempt_loop(stuck, feedback).await,
+            Next::Rollback { results, mut feedback } => {
+                match self.rollback(&results)? {
+                    Some((RollbackThen::Stop, what)) => return Ok((Outcome::RolledBack, what)),
+                    Some((RollbackThen::Retry, what)) => {
+                        if let Some(feedback) = feedback.as_mut() {
+                            feedback.rolled_back = Some(what);
+                        }
+                    }
+                    None => {}
+                }
+                return self.attempt_loop(stuck, feedback).await;
+            }
             Next::Session { session, prompt, kind } => {
                 let of = self.plan.limits.attempts.map(|n| format!("/{n}")).unwrap_or_default();
                 self.status(&format!("night: attempt {}{of} goes on with session {session}", self.attempt));

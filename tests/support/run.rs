@@ -177,6 +177,16 @@ impl Test {
         test
     }
 
+    /// Three tests: `src/a` and `src/b` good, `src/c` bad, and `test.sh` wanting all three
+    /// good (one failing at the baseline), committed: breaking a and b regresses past it.
+    pub fn three_tests(&self) {
+        self.write("src/a", "good\n");
+        self.write("src/b", "good\n");
+        self.write("src/c", "bad\n");
+        self.script("test.sh", &tap_script(&[("a", "good"), ("b", "good"), ("c", "good")]));
+        self.commit_all("three tests");
+    }
+
     /// The repository.
     pub fn path(&self) -> &Path {
         self.dir.path()
@@ -300,6 +310,12 @@ impl Test {
         dirs.pop()
     }
 
+    /// Run `night ARGS` here to its end (killed past the deadline).
+    pub fn night(&self, args: &[&str]) -> Ran {
+        let child = self.command(args).spawn().expect("start night");
+        self.finish(child)
+    }
+
     /// Wait until the newest run's journal has an event named `name`.
     pub fn wait_for_event(&self, name: &str, within: Duration) -> Value {
         let started = Instant::now();
@@ -312,6 +328,15 @@ impl Test {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("no `{name}` event within {within:?}");
+    }
+}
+
+/// Wait until `done` holds, polling; panic with `what` past `within`.
+pub fn wait_until(within: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < within, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -366,6 +391,11 @@ impl Ran {
     /// `agent.log`.
     pub fn agent_log(&self) -> String {
         fs::read_to_string(self.dir().join("agent.log")).unwrap_or_default()
+    }
+
+    /// The run branch.
+    pub fn branch(&self) -> String {
+        self.event("run-start")["branch"].as_str().unwrap_or_default().to_string()
     }
 
     /// The run id.

@@ -713,3 +713,43 @@ fn a_preflight_failing_halfway_undoes_what_it_did() {
     assert!(matches!(error, GitError::Io { .. }), "{error}");
     assert_eq!(tree_bytes(&root), before, "the branch, the exclude line and the folders must be undone");
 }
+
+#[test]
+fn an_index_lock_is_removed_only_when_no_process_holds_it() {
+    let (_temp, root) = repo();
+    let (git, _) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None).expect("preflight");
+    assert_eq!(git.remove_stale_index_lock().expect("no lock"), None);
+    let lock = root.join(".git/index.lock");
+    // A live git holds its lock file open: this process, here.
+    let held = fs::File::create(&lock).expect("lock");
+    let found = git.remove_stale_index_lock().expect("held").expect("a lock");
+    assert!(found.contains("held by a live process") && found.contains(&std::process::id().to_string()), "{found}");
+    assert!(lock.exists(), "a held lock is left alone");
+    drop(held);
+    let removed = git.remove_stale_index_lock().expect("stale").expect("a lock");
+    assert!(removed.starts_with("removed a stale"), "{removed}");
+    assert!(!lock.exists());
+    write(&root, "src/lib.rs", "fn b() {}\n");
+    assert!(git.checkpoint("after the stale lock").expect("the index is writable again").is_some());
+}
+
+#[test]
+fn a_preflight_killed_before_run_start_is_undone_and_keeps_a_branch_with_commits() {
+    let (_temp, root) = repo();
+    let pending = PendingPreflight::before(&root, BRANCH, false, RUN_ID);
+    assert_eq!(pending.original_ref.as_deref(), Some("refs/heads/main"));
+    RunGit::preflight(&root, BRANCH, false, RUN_ID, None).expect("preflight");
+    assert_eq!(head_name(&root), format!("refs/heads/{BRANCH}"));
+    let done = RunGit::undo_preflight(&root, &pending).expect("undo");
+    assert_eq!(head_name(&root), "refs/heads/main", "{done:?}");
+    assert!(Repository::open(&root).expect("open").find_branch(BRANCH, BranchType::Local).is_err(), "{done:?}");
+
+    // A run branch that gained a commit is never deleted.
+    let (git, _) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None).expect("preflight again");
+    write(&root, "src/lib.rs", "fn c() {}\n");
+    git.checkpoint("work").expect("commit");
+    let done = RunGit::undo_preflight(&root, &pending).expect("undo");
+    assert!(done.iter().any(|d| d.contains("was kept")) && done.iter().any(|d| d.contains("stays on")), "{done:?}");
+    assert_eq!(head_name(&root), format!("refs/heads/{BRANCH}"), "HEAD is not moved off commits");
+    assert!(Repository::open(&root).expect("open").find_branch(BRANCH, BranchType::Local).is_ok());
+}
