@@ -39,9 +39,24 @@ pub struct Context<'a> {
     pub prompt_text: Option<String>,
     /// Environment look-up.
     pub env: EnvLookup<'a>,
+    /// The work tree's status, read on first use (see [`Context::worktree_status`]).
+    status: std::cell::OnceCell<Result<Vec<(String, git2::Status)>, String>>,
 }
 
 impl Context<'_> {
+    /// Every path of the work tree of `repository` (the one at [`Context::repo`]) that is not
+    /// current (untracked files one by one, ignored ones left out), or why git could not say. Read once: `git-dirty` and `write-matches-nothing`
+    /// both need it, and on a large repository it is the slowest step of the check.
+    pub fn worktree_status(&self, repository: &git2::Repository) -> Result<&[(String, git2::Status)], &str> {
+        let status = self.status.get_or_init(|| {
+            let mut options = git2::StatusOptions::new();
+            options.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false).exclude_submodules(false);
+            let statuses = repository.statuses(Some(&mut options)).map_err(|e| e.message().to_string())?;
+            Ok(statuses.iter().filter_map(|entry| Some((entry.path()?.to_string(), entry.status()))).collect())
+        });
+        status.as_deref().map_err(String::as_str)
+    }
+
     /// The agent, with the default `claude`.
     pub fn agent_kind(&self) -> AgentKind {
         self.runbook.task.as_ref().and_then(|t| t.agent.as_ref()).map_or(AgentKind::Claude, |a| a.kind.clone())
@@ -138,7 +153,7 @@ pub fn check(source: &Source, env: EnvLookup<'_>) -> CheckOutcome {
         Prompt::File(path) => std::fs::read_to_string(runbook_dir.join(&path.value)).ok(),
     });
     let repo = resolve_repo(&runbook, &runbook_dir);
-    let context = Context { source, runbook: &runbook, runbook_dir, runbook_path, repo, prompt_text, env };
+    let context = Context { source, runbook: &runbook, runbook_dir, runbook_path, repo, prompt_text, env, status: std::cell::OnceCell::new() };
 
     let mut findings = Vec::new();
     if !syntax_failed {
