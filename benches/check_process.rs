@@ -4,7 +4,8 @@
 //! `runbooks/`, copied into a throwaway committed repository so the git checks see a clean,
 //! small tree whatever state this checkout is in.
 //!
-//! Run: `cargo bench --bench check_process` (`NIGHT_BENCH_ROUNDS`, default 200).
+//! Run: `cargo bench --bench check_process` (`NIGHT_BENCH_ROUNDS`, default 200; `NIGHT_BENCH_BEFORE`,
+//! an older build to time beside this one).
 
 mod common;
 
@@ -27,21 +28,29 @@ fn main() {
     let repo = common::repository(&files);
     let dir = repo.path();
 
-    let check = |file: &str| {
-        let status = run_process(NIGHT, &["check", file], &[], Some(dir), b"");
+    let check_with = |night: &str, file: &str| {
+        let status = run_process(night, &["check", file], &[], Some(dir), b"");
         assert!(matches!(status.code(), Some(0 | 1)), "night check {file}: {status}");
     };
+    let check = |file: &str| check_with(NIGHT, file);
+    let before = common::before();
     let mut first = || check(&texts[0].0);
     let mut second = || check(&texts[1].0);
+    let mut before_first = || check_with(before.as_deref().unwrap_or(NIGHT), &texts[0].0);
+    let mut before_version = || assert!(run_process(before.as_deref().unwrap_or(NIGHT), &["--version"], &[], Some(dir), b"").success());
     let mut version = || assert!(run_process(NIGHT, &["--version"], &[], Some(dir), b"").success());
     let mut baseline = || assert!(run_process("true", &[], &[], Some(dir), b"").success());
     let first_name = format!("night check {}", texts[0].0);
     let second_name = format!("night check {}", texts[1].0);
-    let timings = interleaved(
-        rounds,
-        5,
-        &mut [(&first_name, &mut first), (&second_name, &mut second), ("night --version", &mut version), ("true", &mut baseline)],
-    );
+    let before_name = format!("before: night check {}", texts[0].0);
+    let mut contenders: Vec<(&str, &mut dyn FnMut())> =
+        vec![(&first_name, &mut first), (&second_name, &mut second), ("night --version", &mut version)];
+    if before.is_some() {
+        contenders.push((&before_name, &mut before_first));
+        contenders.push(("before: night --version", &mut before_version));
+    }
+    contenders.push(("true", &mut baseline));
+    let timings = interleaved(rounds, 5, &mut contenders);
     report("night check as a process", &timings, "true");
     let base = timings.iter().find(|t| t.name == "true").map(common::Timings::median).unwrap_or_default();
     for timing in timings.iter().take(2) {

@@ -3,7 +3,8 @@
 //! same run and interleaved. Each call starts the process, writes the payload to its standard
 //! input and waits for it to exit, as Claude Code does.
 //!
-//! Run: `cargo bench --bench hook` (`NIGHT_BENCH_ROUNDS`, default 100).
+//! Run: `cargo bench --bench hook` (`NIGHT_BENCH_ROUNDS`, default 100; `NIGHT_BENCH_BEFORE`, an
+//! older build to time beside this one).
 
 mod common;
 
@@ -58,10 +59,12 @@ fn main() {
     let python = python.to_str().expect("utf-8 path");
     let has_python = Command::new("python3").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success());
     let env = [("NIGHT_RUN_DIR", run_dir.as_path())];
-    let hook = |payload: &[u8]| {
-        let status = run_process(NIGHT, &["hook", "PreToolUse"], &env, None, payload);
+    let hook_of = |night: &str, payload: &[u8]| {
+        let status = run_process(night, &["hook", "PreToolUse"], &env, None, payload);
         assert!(status.success(), "night hook failed");
     };
+    let hook = |payload: &[u8]| hook_of(NIGHT, payload);
+    let before = common::before();
     let script = |payload: &[u8]| {
         let status = run_process("python3", &[python], &env, None, payload);
         assert!(status.success(), "the Python hook failed");
@@ -74,7 +77,13 @@ fn main() {
     let mut baseline = || {
         run_process("true", &[], &env, None, &edit);
     };
+    let mut before_bash = || hook_of(before.as_deref().unwrap_or(NIGHT), &bash);
+    let mut before_edit = || hook_of(before.as_deref().unwrap_or(NIGHT), &edit);
     let mut contenders: Vec<(&str, &mut dyn FnMut())> = vec![("night hook (Bash)", &mut night_bash), ("night hook (Edit)", &mut night_edit)];
+    if before.is_some() {
+        contenders.push(("before: night hook (Bash)", &mut before_bash));
+        contenders.push(("before: night hook (Edit)", &mut before_edit));
+    }
     if has_python {
         contenders.push(("python3 hook (Bash)", &mut python_bash));
         contenders.push(("python3 hook (Edit)", &mut python_edit));

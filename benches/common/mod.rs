@@ -13,6 +13,12 @@ use std::time::{Duration, Instant};
 /// The binary under test, built by cargo for the bench (release when benching).
 pub const NIGHT: &str = env!("CARGO_BIN_EXE_night");
 
+/// Another build of night to time beside this one, for a before/after in the same run:
+/// `NIGHT_BENCH_BEFORE=/path/to/old/night`.
+pub fn before() -> Option<String> {
+    std::env::var("NIGHT_BENCH_BEFORE").ok().filter(|path| !path.is_empty())
+}
+
 /// A number from the environment, or `default`.
 pub fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default)

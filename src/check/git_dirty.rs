@@ -13,19 +13,12 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
             None => diagnostic,
         }
     };
-    let Some(root) = &context.repo else {
+    let (Some(root), Some(repository)) = (&context.repo, &context.repository) else {
         findings.push(error(
             format!("`{}` is not inside a git repository", context.runbook_dir.display()),
             "night works on a git branch so that nothing is lost; run `git init` and commit, or set `repo \"path\"` in `task`.",
         ));
         return;
-    };
-    let repository = match git2::Repository::open(root) {
-        Ok(repository) => repository,
-        Err(e) => {
-            findings.push(error(format!("cannot open the repository: {}", e.message()), "Check that the repository is readable."));
-            return;
-        }
     };
     if repository.is_bare() {
         findings.push(error("the repository is bare".into(), "Point `repo` at a checkout with a work tree."));
@@ -54,7 +47,7 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
             "Finish or abort the merge, rebase or cherry-pick before the run.",
         ));
     }
-    let statuses = match context.worktree_status(&repository) {
+    let statuses = match context.worktree_status() {
         Ok(statuses) => statuses,
         Err(message) => {
             findings.push(error(format!("cannot read the repository's status: {message}"), "Check that the repository is readable."));
