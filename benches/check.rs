@@ -1,9 +1,14 @@
-//! Parse + check speed: the example runbooks and a generated 10 000-statement runbook, each
-//! against a baseline measured in the same run (a plain scan of the same bytes).
-//! Run: `cargo bench --bench check`.
+//! Parse + check speed in the library (no process): the example runbooks and a generated
+//! 10 000-statement runbook, each against a baseline measured in the same run and interleaved
+//! with it (a plain scan of the same bytes: split into lines and words).
+//!
+//! Run: `cargo bench --bench check` (`NIGHT_BENCH_ROUNDS`, default 30).
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+mod common;
+
+use common::{interleaved, report};
 use night::source::Source;
+use std::hint::black_box;
 use std::path::Path;
 
 fn no_env(name: &str) -> Option<String> {
@@ -31,10 +36,35 @@ fn baseline_scan(text: &str) -> usize {
     text.lines().filter(|line| !line.trim_start().starts_with('#')).map(|line| line.split_whitespace().count()).sum()
 }
 
-fn bench(c: &mut Criterion) {
+/// Parse, parse + check and the baseline scan of `sources`, `repeat` times a sample.
+fn compare(title: &str, sources: &[Source], rounds: usize, repeat: usize) {
+    let mut scan = || {
+        for _ in 0..repeat {
+            black_box(sources.iter().map(|s| baseline_scan(black_box(&s.text))).sum::<usize>());
+        }
+    };
+    let mut parse = || {
+        for _ in 0..repeat {
+            black_box(sources.iter().map(|s| night::syntax::parse(black_box(s)).diagnostics.len()).sum::<usize>());
+        }
+    };
+    let mut check = || {
+        for _ in 0..repeat {
+            black_box(sources.iter().map(|s| night::check::check(black_box(s), &no_env).diagnostics.len()).sum::<usize>());
+        }
+    };
+    let timings = interleaved(rounds, 2, &mut [("baseline-scan", &mut scan), ("parse", &mut parse), ("parse+check", &mut check)]);
+    report(&format!("{title}, {repeat} time(s) a sample"), &timings, "baseline-scan");
+}
+
+fn main() {
+    if common::listing() {
+        return;
+    }
+    let rounds = usize::try_from(common::env_number("NIGHT_BENCH_ROUNDS", 30)).unwrap_or(30);
     let dir = tempfile::tempdir().expect("temp dir");
     let runbooks = Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks");
-    let examples: Vec<Source> = std::fs::read_dir(&runbooks)
+    let mut examples: Vec<Source> = std::fs::read_dir(&runbooks)
         .expect("runbooks/")
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.extension().is_some_and(|e| e == "night"))
@@ -43,21 +73,8 @@ fn bench(c: &mut Criterion) {
             Source::new(dir.path().join(path.file_name().expect("name")), text)
         })
         .collect();
-
-    let mut group = c.benchmark_group("examples");
-    group.bench_function("baseline-scan", |b| b.iter(|| examples.iter().map(|s| baseline_scan(black_box(&s.text))).sum::<usize>()));
-    group.bench_function("parse", |b| b.iter(|| examples.iter().map(|s| night::syntax::parse(black_box(s)).diagnostics.len()).sum::<usize>()));
-    group.bench_function("parse+check", |b| b.iter(|| examples.iter().map(|s| night::check::check(black_box(s), &no_env).diagnostics.len()).sum::<usize>()));
-    group.finish();
-
+    examples.sort_by_key(Source::name);
+    compare(&format!("the {} example runbooks", examples.len()), &examples, rounds, 20);
     let large = Source::new(dir.path().join("large.night"), generated(10_000));
-    let mut group = c.benchmark_group("10k-statements");
-    group.sample_size(20);
-    group.bench_function("baseline-scan", |b| b.iter(|| baseline_scan(black_box(&large.text))));
-    group.bench_function("parse", |b| b.iter(|| night::syntax::parse(black_box(&large)).diagnostics.len()));
-    group.bench_function("parse+check", |b| b.iter(|| night::check::check(black_box(&large), &no_env).diagnostics.len()));
-    group.finish();
+    compare("a 10 000-statement runbook", &[large], rounds, 1);
 }
-
-criterion_group!(benches, bench);
-criterion_main!(benches);

@@ -1,32 +1,22 @@
 //! Latency of `night hook PreToolUse` — it runs before every tool call the agent makes — on
 //! realistic Claude Code payloads, against an equivalent Python hook script and `true`, in the
-//! same run. Each iteration starts the process, writes the payload to its standard input and
-//! waits for it to exit, as Claude Code does. Run: `cargo bench --bench hook`.
+//! same run and interleaved. Each call starts the process, writes the payload to its standard
+//! input and waits for it to exit, as Claude Code does.
+//!
+//! Run: `cargo bench --bench hook` (`NIGHT_BENCH_ROUNDS`, default 100; `NIGHT_BENCH_BEFORE`, an
+//! older build to time beside this one).
 
-use criterion::{criterion_group, criterion_main, Criterion};
-use std::io::Write;
+mod common;
+
+use common::{interleaved, ms, report, run_process, NIGHT};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
-fn run(program: &str, args: &[&str], run_dir: &Path, payload: &[u8]) {
-    let mut child = Command::new(program)
-        .args(args)
-        .env("NIGHT_RUN_DIR", run_dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn the hook");
-    if let Some(mut stdin) = child.stdin.take() {
-        // `true` may exit before reading: a broken pipe is part of the game.
-        let _ = stdin.write_all(payload);
+fn main() {
+    if common::listing() {
+        return;
     }
-    let status = child.wait().expect("wait for the hook");
-    assert!(status.success(), "{program} failed");
-}
-
-fn bench(c: &mut Criterion) {
+    let rounds = usize::try_from(common::env_number("NIGHT_BENCH_ROUNDS", 100)).unwrap_or(100);
     let dir = tempfile::tempdir().expect("temp dir");
     let repo = dir.path().join("repo");
     let run_dir = repo.join(".night/runs/bench-20260101-000000");
@@ -65,24 +55,56 @@ fn bench(c: &mut Criterion) {
         "Edit",
         serde_json::json!({ "file_path": repo.join("src/parser.rs"), "old_string": "fn parse(input: &str) -> Result<Ast> {\n    todo!()\n}", "new_string": "fn parse(input: &str) -> Result<Ast> {\n    if input.is_empty() {\n        return Ok(Ast::default());\n    }\n    Parser::new(input).parse()\n}", "replace_all": false }),
     );
-    let night = env!("CARGO_BIN_EXE_night");
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/hook_equivalent.py");
     let python = python.to_str().expect("utf-8 path");
     let has_python = Command::new("python3").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success());
+    let env = [("NIGHT_RUN_DIR", run_dir.as_path())];
+    let hook_of = |night: &str, payload: &[u8]| {
+        let status = run_process(night, &["hook", "PreToolUse"], &env, None, payload);
+        assert!(status.success(), "night hook failed");
+    };
+    let hook = |payload: &[u8]| hook_of(NIGHT, payload);
+    let before = common::before();
+    let script = |payload: &[u8]| {
+        let status = run_process("python3", &[python], &env, None, payload);
+        assert!(status.success(), "the Python hook failed");
+    };
 
-    let mut group = c.benchmark_group("hook PreToolUse");
-    group.sample_size(60).measurement_time(Duration::from_secs(8));
-    for (name, payload) in [("Bash", &bash), ("Edit", &edit)] {
-        group.bench_function(format!("night hook ({name})"), |b| b.iter(|| run(night, &["hook", "PreToolUse"], &run_dir, payload)));
-        if has_python {
-            group.bench_function(format!("python3 hook ({name})"), |b| b.iter(|| run("python3", &[python], &run_dir, payload)));
-        } else {
-            eprintln!("*** SKIPPED: python3 is missing, so the Python hook was not measured ***");
-        }
+    let mut night_bash = || hook(&bash);
+    let mut night_edit = || hook(&edit);
+    let mut python_bash = || script(&bash);
+    let mut python_edit = || script(&edit);
+    let mut baseline = || {
+        run_process("true", &[], &env, None, &edit);
+    };
+    let mut before_bash = || hook_of(before.as_deref().unwrap_or(NIGHT), &bash);
+    let mut before_edit = || hook_of(before.as_deref().unwrap_or(NIGHT), &edit);
+    let mut contenders: Vec<(&str, &mut dyn FnMut())> = vec![("night hook (Bash)", &mut night_bash), ("night hook (Edit)", &mut night_edit)];
+    if before.is_some() {
+        contenders.push(("before: night hook (Bash)", &mut before_bash));
+        contenders.push(("before: night hook (Edit)", &mut before_edit));
     }
-    group.bench_function("true", |b| b.iter(|| run("true", &[], &run_dir, &edit)));
-    group.finish();
-}
+    if has_python {
+        contenders.push(("python3 hook (Bash)", &mut python_bash));
+        contenders.push(("python3 hook (Edit)", &mut python_edit));
+    } else {
+        eprintln!("*** SKIPPED: python3 is missing, so the Python hook was not measured ***");
+    }
+    contenders.push(("true", &mut baseline));
+    let timings = interleaved(rounds, 3, &mut contenders);
+    report("hook PreToolUse: start the process, write the payload, wait", &timings, "true");
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+    let median = |name: &str| timings.iter().find(|t| t.name == name).map(common::Timings::median);
+    for tool in ["Bash", "Edit"] {
+        let night = median(&format!("night hook ({tool})")).unwrap_or_default();
+        let verdict = match median(&format!("python3 hook ({tool})")) {
+            Some(python) => {
+                let speedup = python.as_secs_f64() / night.as_secs_f64();
+                let met = ms(night) <= 3.0 && speedup >= 10.0;
+                format!("{speedup:.1}x faster than Python; target ≤ 3 ms and ≥ 10x: {}", if met { "met" } else { "NOT met" })
+            }
+            None => format!("target ≤ 3 ms: {}", if ms(night) <= 3.0 { "met" } else { "NOT met" }),
+        };
+        println!("  night hook ({tool}): median {:.3} ms, {verdict}", ms(night));
+    }
+}

@@ -308,8 +308,27 @@ pub struct Glob {
     pub pattern: String,
     /// Anchored form actually compiled: `./src/` → `src/**`, `.` → `**`.
     pub normalized: String,
-    /// Compiled (`*` stays within a folder; `**` crosses folders).
-    pub matcher: globset::GlobMatcher,
+    /// Parsed (`*` stays within a folder; `**` crosses folders), compiled on first use.
+    matcher: LazyMatcher,
+}
+
+/// A glob parsed when it is read (so a bad pattern is an error there) and compiled into a
+/// matcher the first time it is asked: `night hook`, which starts before every tool call,
+/// compiles only the globs of the policy that the call needs.
+#[derive(Debug, Clone)]
+struct LazyMatcher {
+    glob: globset::Glob,
+    matcher: std::sync::OnceLock<globset::GlobMatcher>,
+}
+
+impl LazyMatcher {
+    fn new(glob: globset::Glob) -> Self {
+        Self { glob, matcher: std::sync::OnceLock::new() }
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        self.matcher.get_or_init(|| self.glob.compile_matcher()).is_match(text)
+    }
 }
 
 impl Glob {
@@ -320,7 +339,7 @@ impl Glob {
             .literal_separator(true)
             .backslash_escape(true)
             .build()?;
-        Ok(Self { pattern: pattern.to_string(), normalized, matcher: glob.compile_matcher() })
+        Ok(Self { pattern: pattern.to_string(), normalized, matcher: LazyMatcher::new(glob) })
     }
 
     /// Whether a repository-relative path (with `/` separators) matches.
@@ -388,15 +407,15 @@ pub struct Permissions {
 pub struct CommandPattern {
     /// As written.
     pub pattern: String,
-    /// Compiled: `*` matches anything, spaces included.
-    pub matcher: globset::GlobMatcher,
+    /// Parsed (`*` matches anything, spaces included), compiled on first use.
+    matcher: LazyMatcher,
 }
 
 impl CommandPattern {
     /// Compile a command pattern.
     pub fn new(pattern: &str) -> Result<Self, globset::Error> {
         let glob = globset::GlobBuilder::new(pattern.trim()).literal_separator(false).build()?;
-        Ok(Self { pattern: pattern.to_string(), matcher: glob.compile_matcher() })
+        Ok(Self { pattern: pattern.to_string(), matcher: LazyMatcher::new(glob) })
     }
 
     /// Whether a command line (whitespace folded) matches.

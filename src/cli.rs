@@ -228,6 +228,11 @@ pub enum Format {
 
 /// Run the command line and return the process exit code.
 pub fn main() -> ExitCode {
+    // `night hook EVENT` runs before every tool call the agent makes: answer it before clap
+    // builds the whole command line (the other forms, `--help` included, go through clap).
+    if let Some(event) = hook_event(std::env::args_os()) {
+        return ExitCode::from(crate::hook::main(&event));
+    }
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check(args) => check_command::run(&args),
@@ -247,6 +252,15 @@ pub fn main() -> ExitCode {
         Command::Hook(args) => crate::hook::main(&args.event),
     };
     ExitCode::from(code)
+}
+
+/// The event of exactly `night hook EVENT`, when EVENT is a plain word (not an option).
+fn hook_event(args: impl Iterator<Item = std::ffi::OsString>) -> Option<String> {
+    let args: Vec<std::ffi::OsString> = args.skip(1).take(3).collect();
+    match args.as_slice() {
+        [command, event] if command == "hook" => event.to_str().filter(|event| !event.starts_with('-')).map(str::to_string),
+        _ => None,
+    }
 }
 
 fn completions(shell: clap_complete::Shell) -> u8 {
@@ -299,4 +313,23 @@ pub(crate) fn use_stderr_color() -> bool {
 /// Terminal width for rendering, 80 when unknown.
 pub(crate) fn width() -> usize {
     std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).filter(|w| *w >= 40).unwrap_or(80)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hook_event;
+
+    fn event(args: &[&str]) -> Option<String> {
+        hook_event(args.iter().map(std::ffi::OsString::from))
+    }
+
+    #[test]
+    fn only_night_hook_event_skips_clap() {
+        assert_eq!(event(&["night", "hook", "PreToolUse"]).as_deref(), Some("PreToolUse"));
+        assert_eq!(event(&["night", "hook", "pre-tool-use"]).as_deref(), Some("pre-tool-use"));
+        assert_eq!(event(&["night", "hook", "--help"]), None);
+        assert_eq!(event(&["night", "hook"]), None);
+        assert_eq!(event(&["night", "hook", "PreToolUse", "extra"]), None);
+        assert_eq!(event(&["night", "check", "hook"]), None);
+    }
 }

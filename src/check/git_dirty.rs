@@ -13,19 +13,12 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
             None => diagnostic,
         }
     };
-    let Some(root) = &context.repo else {
+    let (Some(root), Some(repository)) = (&context.repo, &context.repository) else {
         findings.push(error(
             format!("`{}` is not inside a git repository", context.runbook_dir.display()),
             "night works on a git branch so that nothing is lost; run `git init` and commit, or set `repo \"path\"` in `task`.",
         ));
         return;
-    };
-    let repository = match git2::Repository::open(root) {
-        Ok(repository) => repository,
-        Err(e) => {
-            findings.push(error(format!("cannot open the repository: {}", e.message()), "Check that the repository is readable."));
-            return;
-        }
     };
     if repository.is_bare() {
         findings.push(error("the repository is bare".into(), "Point `repo` at a checkout with a work tree."));
@@ -54,12 +47,10 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
             "Finish or abort the merge, rebase or cherry-pick before the run.",
         ));
     }
-    let mut options = git2::StatusOptions::new();
-    options.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false).exclude_submodules(false);
-    let statuses = match repository.statuses(Some(&mut options)) {
+    let statuses = match context.worktree_status() {
         Ok(statuses) => statuses,
-        Err(e) => {
-            findings.push(error(format!("cannot read the repository's status: {}", e.message()), "Check that the repository is readable."));
+        Err(message) => {
+            findings.push(error(format!("cannot read the repository's status: {message}"), "Check that the repository is readable."));
             return;
         }
     };
@@ -68,11 +59,11 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
         .strip_prefix(root)
         .ok()
         .map(|p| p.to_string_lossy().replace('\\', "/"));
-    let dirty: Vec<String> = statuses
+    let dirty: Vec<&String> = statuses
         .iter()
-        .filter(|entry| entry.status() != git2::Status::CURRENT && !entry.status().is_ignored())
-        .filter_map(|entry| entry.path().map(str::to_string))
-        .filter(|path| Some(path) != runbook_relative.as_ref() && !path.starts_with(".night/") && path != ".night")
+        .filter(|(_, status)| *status != git2::Status::CURRENT && !status.is_ignored())
+        .map(|(path, _)| path)
+        .filter(|path| Some(*path) != runbook_relative.as_ref() && !path.starts_with(".night/") && *path != ".night")
         .collect();
     if !dirty.is_empty() {
         let shown: Vec<String> = dirty.iter().take(5).map(|p| format!("`{p}`")).collect();

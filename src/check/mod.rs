@@ -39,9 +39,27 @@ pub struct Context<'a> {
     pub prompt_text: Option<String>,
     /// Environment look-up.
     pub env: EnvLookup<'a>,
+    /// The repository at `repo`, opened once when it was found.
+    pub repository: Option<git2::Repository>,
+    /// The work tree's status, read on first use (see [`Context::worktree_status`]).
+    status: std::cell::OnceCell<Result<Vec<(String, git2::Status)>, String>>,
 }
 
 impl Context<'_> {
+    /// Every path of the work tree that is not current (untracked files one by one, ignored ones
+    /// left out), or why git could not say. Read once: `git-dirty` and `write-matches-nothing`
+    /// both need it, and on a large repository it is the slowest step of the check.
+    pub fn worktree_status(&self) -> Result<&[(String, git2::Status)], &str> {
+        let status = self.status.get_or_init(|| {
+            let repository = self.repository.as_ref().ok_or("no repository")?;
+            let mut options = git2::StatusOptions::new();
+            options.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false).exclude_submodules(false);
+            let statuses = repository.statuses(Some(&mut options)).map_err(|e| e.message().to_string())?;
+            Ok(statuses.iter().filter_map(|entry| Some((entry.path()?.to_string(), entry.status()))).collect())
+        });
+        status.as_deref().map_err(String::as_str)
+    }
+
     /// The agent, with the default `claude`.
     pub fn agent_kind(&self) -> AgentKind {
         self.runbook.task.as_ref().and_then(|t| t.agent.as_ref()).map_or(AgentKind::Claude, |a| a.kind.clone())
@@ -137,8 +155,9 @@ pub fn check(source: &Source, env: EnvLookup<'_>) -> CheckOutcome {
         Prompt::Inline(text) => Some(text.clone()),
         Prompt::File(path) => std::fs::read_to_string(runbook_dir.join(&path.value)).ok(),
     });
-    let repo = resolve_repo(&runbook, &runbook_dir);
-    let context = Context { source, runbook: &runbook, runbook_dir, runbook_path, repo, prompt_text, env };
+    let (repo, repository) = resolve_repo(&runbook, &runbook_dir).unzip();
+    let status = std::cell::OnceCell::new();
+    let context = Context { source, runbook: &runbook, runbook_dir, runbook_path, repo, repository, prompt_text, env, status };
 
     let mut findings = Vec::new();
     if !syntax_failed {
@@ -219,14 +238,16 @@ fn cross_block_rules(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Find the repository: `repo "path"` relative to the runbook, or the one containing it.
-fn resolve_repo(runbook: &Runbook, runbook_dir: &Path) -> Option<PathBuf> {
+/// Find the repository: `repo "path"` relative to the runbook, or the one containing it; its
+/// work tree's root, and the repository opened (the rules share it).
+fn resolve_repo(runbook: &Runbook, runbook_dir: &Path) -> Option<(PathBuf, git2::Repository)> {
     let start = match runbook.task.as_ref().and_then(|t| t.repo.as_ref()) {
         Some(repo) => runbook_dir.join(&repo.value),
         None => runbook_dir.to_path_buf(),
     };
     let repository = git2::Repository::discover(&start).ok()?;
-    repository.workdir().map(|dir| dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()))
+    let root = repository.workdir().map(|dir| dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()))?;
+    Some((root, repository))
 }
 
 fn absolute(path: &Path) -> PathBuf {

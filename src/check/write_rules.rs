@@ -24,7 +24,7 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
         }
     }
     let Some(repo) = &context.repo else { return };
-    let files = repository_files(repo);
+    let files = repository_files(context);
     for glob in &write.value {
         let prefix = glob.literal_prefix();
         let has_wildcard = prefix.len() < glob.pattern.trim_start_matches("./").trim_end_matches('/').len();
@@ -46,16 +46,14 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
 }
 
 /// The repository's tracked files, plus untracked ones that are not ignored.
-fn repository_files(repo: &Path) -> Vec<String> {
-    let Ok(repository) = git2::Repository::open(repo) else { return Vec::new() };
+fn repository_files(context: &Context<'_>) -> Vec<String> {
+    let Some(repository) = &context.repository else { return Vec::new() };
     let mut files: Vec<String> = repository
         .index()
         .map(|index| index.iter().map(|entry| String::from_utf8_lossy(&entry.path).into_owned()).collect())
         .unwrap_or_default();
-    let mut options = git2::StatusOptions::new();
-    options.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false);
-    if let Ok(statuses) = repository.statuses(Some(&mut options)) {
-        files.extend(statuses.iter().filter(|s| s.status().is_wt_new()).filter_map(|s| s.path().map(str::to_string)));
+    if let Ok(statuses) = context.worktree_status() {
+        files.extend(statuses.iter().filter(|(_, status)| status.is_wt_new()).map(|(path, _)| path.clone()));
     }
     files
 }

@@ -260,6 +260,7 @@ impl Supervised {
 
     /// Wait until the leader is reaped and no member of the group is alive, or `until`.
     async fn wait_group_gone(&mut self, until: Instant) -> bool {
+        let mut pause = Duration::from_millis(1);
         loop {
             let leader_done = tokio::time::timeout_at(until, self.child.wait()).await.is_ok();
             if leader_done && !group_alive(self.pgid) {
@@ -269,8 +270,10 @@ impl Supervised {
                 return false;
             }
             // Only while ending a session: members other than the leader give no signal when
-            // they exit, so look again shortly.
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            // they exit, so look again shortly: soon at first (they usually die within a few
+            // milliseconds of the signal), then every 20 ms.
+            tokio::time::sleep(pause.min(until.saturating_duration_since(Instant::now()))).await;
+            pause = (pause * 2).min(Duration::from_millis(20));
         }
     }
 }
