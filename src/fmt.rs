@@ -18,10 +18,15 @@ const INDENT: &str = "  ";
 /// Format a runbook. A text that does not parse is returned as its syntax diagnostic.
 pub fn format(text: &str) -> Result<String, Box<Diagnostic>> {
     let (statements, _) = syntax::parse_statements(text)?;
-    let comments = syntax::comments(text, &statements);
-    let mut writer = Writer { text, attached: attach(text, &statements, &comments), lines: Vec::new() };
-    writer.runbook(&statements);
-    Ok(render(&writer.lines))
+    Ok(format_statements(text, &statements))
+}
+
+/// Format a runbook already parsed into its statement tree (by [`syntax::parse_statements`]).
+pub fn format_statements(text: &str, statements: &[Statement]) -> String {
+    let comments = syntax::comments(text, statements);
+    let mut writer = Writer { text, attached: attach(text, statements, &comments), lines: Vec::new() };
+    writer.runbook(statements);
+    render(&writer.lines)
 }
 
 /// Whether formatting would change `text` (false when it does not parse).

@@ -3,6 +3,7 @@
 mod command_not_found;
 mod env_unset;
 mod git_dirty;
+mod host;
 mod irreversible_unrestricted;
 mod limits_rules;
 mod notify_missing;
@@ -19,6 +20,8 @@ use crate::source::Source;
 use crate::syntax;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+
+pub use host::{Host, Machine, Sealed};
 
 /// Reads environment variables; injectable so the language server and tests control it.
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -39,6 +42,8 @@ pub struct Context<'a> {
     pub prompt_text: Option<String>,
     /// Environment look-up.
     pub env: EnvLookup<'a>,
+    /// Files, the repository and programs.
+    pub host: &'a dyn Host,
 }
 
 impl Context<'_> {
@@ -124,21 +129,34 @@ pub const CHECKLIST: &[(Code, &str)] = &[
     (Code::SuccessAlreadyHolds, "the checks fail before the work starts"),
 ];
 
-/// Parse and check a runbook against the schema and the whole checklist.
+/// Parse and check a runbook against the schema and the whole checklist, on this machine.
 pub fn check(source: &Source, env: EnvLookup<'_>) -> CheckOutcome {
-    let parsed = syntax::parse(source);
+    check_on(source, env, &Machine)
+}
+
+/// [`check`], asking `host` about files, the repository and programs.
+pub fn check_on(source: &Source, env: EnvLookup<'_>, host: &dyn Host) -> CheckOutcome {
+    check_parsed(source, syntax::parse(source), env, host)
+}
+
+/// [`check_on`] for a source already parsed (with [`syntax::parse`]).
+pub fn check_parsed(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>, host: &dyn Host) -> CheckOutcome {
     let mut diagnostics = parsed.diagnostics;
     let syntax_failed = diagnostics.iter().any(|d| d.code == Code::Syntax);
     let runbook = parsed.runbook;
 
-    let runbook_path = absolute(source.path());
+    let runbook_path = host.absolute(source.path());
     let runbook_dir = runbook_path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let prompt_text = runbook.task.as_ref().and_then(|task| task.prompt.as_ref()).and_then(|prompt| match &prompt.value {
         Prompt::Inline(text) => Some(text.clone()),
-        Prompt::File(path) => std::fs::read_to_string(runbook_dir.join(&path.value)).ok(),
+        Prompt::File(path) => host.read_to_string(&runbook_dir.join(&path.value)),
     });
-    let repo = resolve_repo(&runbook, &runbook_dir);
-    let context = Context { source, runbook: &runbook, runbook_dir, runbook_path, repo, prompt_text, env };
+    let repo_start = match runbook.task.as_ref().and_then(|t| t.repo.as_ref()) {
+        Some(repo) => runbook_dir.join(&repo.value),
+        None => runbook_dir.clone(),
+    };
+    let repo = host.repository(&repo_start);
+    let context = Context { source, runbook: &runbook, runbook_dir, runbook_path, repo, prompt_text, env, host };
 
     let mut findings = Vec::new();
     if !syntax_failed {
@@ -217,20 +235,6 @@ fn cross_block_rules(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
             );
         }
     }
-}
-
-/// Find the repository: `repo "path"` relative to the runbook, or the one containing it.
-fn resolve_repo(runbook: &Runbook, runbook_dir: &Path) -> Option<PathBuf> {
-    let start = match runbook.task.as_ref().and_then(|t| t.repo.as_ref()) {
-        Some(repo) => runbook_dir.join(&repo.value),
-        None => runbook_dir.to_path_buf(),
-    };
-    let repository = git2::Repository::discover(&start).ok()?;
-    repository.workdir().map(|dir| dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()))
-}
-
-fn absolute(path: &Path) -> PathBuf {
-    path.canonicalize().unwrap_or_else(|_| std::env::current_dir().map_or_else(|_| path.to_path_buf(), |cwd| cwd.join(path)))
 }
 
 fn build_plan(context: &Context<'_>, waivers: Vec<(Code, String)>, warnings: Vec<Diagnostic>) -> Option<Plan> {
