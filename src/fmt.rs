@@ -316,7 +316,12 @@ impl Writer<'_> {
                 for content in middle {
                     self.push(Kind::Verbatim, 0, *content);
                 }
-                line.push_str(last);
+                // The closing line is written at the statement's indentation. Blank, it adds
+                // nothing to the value, so it is dropped; otherwise the indentation it already
+                // has is not added twice (formatting again must not move it).
+                if !last.trim().is_empty() {
+                    line.push_str(last.strip_prefix(INDENT.repeat(depth).as_str()).unwrap_or(last));
+                }
             }
         }
         line.push_str("\"\"\"");

@@ -137,6 +137,22 @@ fn a_syntax_error_is_not_formatted() {
     }
 }
 
+/// Inputs the fuzz targets (`fuzz/`, docs/fuzzing-log.md) found formatting wrongly; each must
+/// keep everything, format to a fixed point, and pass the fuzz targets' own checks.
+const FUZZ_FINDINGS: &[&str] = &[
+    // A block string of blank lines: the closing `"""` moved right at every formatting.
+    "task {\n  prompt \"\"\"\n   \n\"\"\"\n}\n",
+];
+
+#[test]
+fn fuzz_findings_format_to_a_fixed_point() {
+    for (index, text) in FUZZ_FINDINGS.iter().enumerate() {
+        let formatted = assert_preserved(text, &format!("finding {index}")).expect("preserved");
+        assert_eq!(format(&formatted).expect("formats"), formatted, "finding {index}");
+        night::fuzzing::check_text(text);
+    }
+}
+
 // ---------------------------------------------------------------- the CLI --
 
 fn night(args: &[&str], dir: &Path, stdin: Option<&str>) -> (i32, String, String) {
