@@ -86,7 +86,21 @@ fn parse_check_fuzzes_for_five_seconds() {
     // New inputs go to a temporary folder, so the committed corpus is read, never written.
     let scratch = tempfile::tempdir().expect("temp dir");
     let started = Instant::now();
-    let output = Command::new("cargo")
+    let mut cargo = Command::new("cargo");
+    // Not the variables `cargo test` sets for this test: build scripts of the fuzz build (ring's)
+    // rerun when they change, and the whole build with them, at every switch between a shell
+    // and this test.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let set_by_cargo_test = ["CARGO", "CARGO_MANIFEST_DIR", "CARGO_MANIFEST_PATH", "CARGO_CRATE_NAME", "CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "CARGO_RUSTC_CURRENT_DIR"]
+            .contains(&name.as_ref())
+            || name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_BIN_EXE_");
+        if set_by_cargo_test {
+            cargo.env_remove(name.as_ref());
+        }
+    }
+    let output = cargo
         .args(["+nightly", "fuzz", "run", "--sanitizer", "none", "parse_check"])
         .arg(scratch.path())
         .arg("fuzz/corpus/parse_check")
