@@ -150,6 +150,11 @@ fn a_syntax_error_is_not_formatted() {
 const FUZZ_FINDINGS: &[&str] = &[
     // A block string of blank lines: the closing `"""` moved right at every formatting.
     "task {\n  prompt \"\"\"\n   \n\"\"\"\n}\n",
+    // A block string re-indenting would change (`\r\r`): its closing line, less indented than
+    // the statement, was indented and so changed the value.
+    "task {\n  prompt \"\"\"\n  a\r\r\n \"  \"\"\"\n}\n",
+    // A blank line of other white space in a block string (this one panicked the parser).
+    "task {\n  prompt \"\"\"\n  x\n\u{3000}\n  \"\"\"\n}\n",
 ];
 
 #[test]

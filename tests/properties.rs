@@ -71,6 +71,16 @@ fn generated() -> impl Strategy<Value = Generated> {
         })
 }
 
+/// Inputs the fuzz targets (`fuzz/`, docs/fuzzing-log.md) found panicking the parser.
+#[test]
+fn fuzz_findings_never_panic() {
+    // A blank line of `\u{3000}` in a block string was cut inside the character when dedented.
+    for text in ["task {\n  prompt \"\"\"\n  x\n\u{3000}\n  \"\"\"\n}\n", "name \"\"\"\n    a\n \u{a0}\n\"\"\"\n"] {
+        check(&Source::new("finding.night", text), &no_env);
+        night::fuzzing::check_text(text);
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
