@@ -366,6 +366,11 @@ impl Writer {
         }
     }
 
+    fn keyword_block<T>(&mut self, keyword: &str, block: &Block<T>, statement: impl FnMut(&mut Self, &T)) {
+        self.word(keyword);
+        self.block(block, statement);
+    }
+
     /// `{`, the statements, `}`.
     fn block<T>(&mut self, block: &Block<T>, mut statement: impl FnMut(&mut Self, &T)) {
         self.word("{");
@@ -395,30 +400,12 @@ impl Writer {
                 self.word("name");
                 self.str(name);
             }
-            Item::Task(block) => {
-                self.word("task");
-                self.block(block, Self::task);
-            }
-            Item::Success(block) => {
-                self.word("success");
-                self.block(block, Self::success);
-            }
-            Item::Permissions(block) => {
-                self.word("permissions");
-                self.block(block, Self::permission);
-            }
-            Item::Limits(block) => {
-                self.word("limits");
-                self.block(block, Self::limit);
-            }
-            Item::Rollback(block) => {
-                self.word("rollback");
-                self.block(block, Self::rollback);
-            }
-            Item::Notify(block) => {
-                self.word("notify");
-                self.block(block, Self::notify);
-            }
+            Item::Task(block) => self.keyword_block("task", block, Self::task),
+            Item::Success(block) => self.keyword_block("success", block, Self::success),
+            Item::Permissions(block) => self.keyword_block("permissions", block, Self::permission),
+            Item::Limits(block) => self.keyword_block("limits", block, Self::limit),
+            Item::Rollback(block) => self.keyword_block("rollback", block, Self::rollback),
+            Item::Notify(block) => self.keyword_block("notify", block, Self::notify),
             Item::Waive(code, reason) => {
                 self.word("waive");
                 self.word(code.of(CODES));
