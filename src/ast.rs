@@ -302,7 +302,7 @@ impl fmt::Display for Target {
 }
 
 /// A compiled glob, anchored at the repository root.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Glob {
     /// As written.
     pub pattern: String,
@@ -360,6 +360,13 @@ impl Glob {
     }
 }
 
+// The compiled matcher's own `Debug` prints its whole automaton.
+impl fmt::Debug for Glob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Glob").field("pattern", &self.pattern).field("normalized", &self.normalized).finish_non_exhaustive()
+    }
+}
+
 impl PartialEq for Glob {
     fn eq(&self, other: &Self) -> bool {
         self.pattern == other.pattern
@@ -403,7 +410,7 @@ pub struct Permissions {
 }
 
 /// A glob over a shell command line, e.g. `"git push*"`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CommandPattern {
     /// As written.
     pub pattern: String,
@@ -422,6 +429,12 @@ impl CommandPattern {
     pub fn is_match(&self, command: &str) -> bool {
         let folded = command.split_whitespace().collect::<Vec<_>>().join(" ");
         self.matcher.is_match(folded.as_str())
+    }
+}
+
+impl fmt::Debug for CommandPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CommandPattern").field("pattern", &self.pattern).finish_non_exhaustive()
     }
 }
 

@@ -18,10 +18,15 @@ const INDENT: &str = "  ";
 /// Format a runbook. A text that does not parse is returned as its syntax diagnostic.
 pub fn format(text: &str) -> Result<String, Box<Diagnostic>> {
     let (statements, _) = syntax::parse_statements(text)?;
-    let comments = syntax::comments(text, &statements);
-    let mut writer = Writer { text, attached: attach(text, &statements, &comments), lines: Vec::new() };
-    writer.runbook(&statements);
-    Ok(render(&writer.lines))
+    Ok(format_statements(text, &statements))
+}
+
+/// Format a runbook already parsed into its statement tree (by [`syntax::parse_statements`]).
+pub fn format_statements(text: &str, statements: &[Statement]) -> String {
+    let comments = syntax::comments(text, statements);
+    let mut writer = Writer { text, attached: attach(text, statements, &comments), lines: Vec::new(), closing_as_written: false };
+    writer.runbook(statements);
+    render(&writer.lines)
 }
 
 /// Whether formatting would change `text` (false when it does not parse).
@@ -176,6 +181,9 @@ struct Writer<'a> {
     text: &'a str,
     attached: HashMap<usize, Attached>,
     lines: Vec<Line>,
+    /// The next code line starts with a block string's closing line kept as written, so it
+    /// gets no indentation.
+    closing_as_written: bool,
 }
 
 impl Writer<'_> {
@@ -276,6 +284,7 @@ impl Writer<'_> {
     }
 
     fn code(&mut self, depth: usize, text: String, comment: Option<String>) {
+        let depth = if std::mem::take(&mut self.closing_as_written) { 0 } else { depth };
         self.lines.push(Line { kind: Kind::Code, depth, text, comment });
     }
 
@@ -311,7 +320,13 @@ impl Writer<'_> {
                 for content in middle {
                     self.push(Kind::Verbatim, 0, *content);
                 }
-                line.push_str(last);
+                // A blank closing line adds nothing to the value: the closing quotes go at the
+                // statement's indentation. Any other is kept exactly as written, since
+                // indenting it could change the value.
+                if !last.trim().is_empty() {
+                    line.push_str(last);
+                    self.closing_as_written = true;
+                }
             }
         }
         line.push_str("\"\"\"");

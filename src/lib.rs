@@ -7,6 +7,8 @@ pub mod check;
 pub mod cli;
 pub mod diagnostic;
 pub mod fmt;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hook;
 pub mod init;
 pub mod keywords;

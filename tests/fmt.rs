@@ -1,6 +1,7 @@
 //! `night fmt`: a snapshot of a messy runbook, and over every example runbook, fixture and
 //! generated runbook: formatting is idempotent, keeps the statement tree (top-level blocks
-//! reordered, nothing else), keeps what `night check` says, and keeps every comment.
+//! reordered, nothing else) and the typed AST (spans aside), keeps what `night check` says, and
+//! keeps every comment.
 
 use night::fmt::format;
 use night::source::Source;
@@ -43,6 +44,12 @@ fn comment_texts(text: &str) -> Vec<String> {
     texts
 }
 
+/// The typed AST, spans left out: the values formatting must keep (block strings' text, escapes
+/// decoded, durations, globs, waivers in order …).
+fn typed_ast(text: &str) -> String {
+    night::fuzzing::without_spans(&syntax::parse(&Source::new("x.night", text)).runbook)
+}
+
 /// What the schema says, without positions (they move when blocks are reordered).
 fn schema_messages(text: &str) -> Vec<String> {
     let parsed = syntax::parse(&Source::new("x.night", text));
@@ -60,6 +67,7 @@ fn assert_preserved(text: &str, name: &str) -> Result<String, TestCaseError> {
         .0;
     prop_assert_eq!(canonical_order(shape(&before)), shape(&after), "{}: the statements changed\n{}\n---\n{}", name, text, formatted);
     prop_assert_eq!(comment_texts(text), comment_texts(&formatted), "{}: the comments changed\n{}\n---\n{}", name, text, formatted);
+    prop_assert_eq!(typed_ast(text), typed_ast(&formatted), "{}: the typed AST changed\n{}\n---\n{}", name, text, formatted);
     prop_assert_eq!(schema_messages(text), schema_messages(&formatted), "{}: the diagnostics changed", name);
     let again = format(&formatted).map_err(|d| TestCaseError::fail(d.message.clone()))?;
     prop_assert_eq!(&again, &formatted, "{}: not idempotent\n{}", name, text);
@@ -134,6 +142,27 @@ fn a_syntax_error_is_not_formatted() {
     for path in files("tests/fixtures/check", |n| n.starts_with("syntax") && !n.ends_with(".ok.night")) {
         let text = std::fs::read_to_string(&path).expect("readable");
         assert!(format(&text).is_err(), "{} was formatted", path.display());
+    }
+}
+
+/// Inputs the fuzz targets (`fuzz/`, docs/fuzzing-log.md) found formatting wrongly; each must
+/// keep everything, format to a fixed point, and pass the fuzz targets' own checks.
+const FUZZ_FINDINGS: &[&str] = &[
+    // A block string of blank lines: the closing `"""` moved right at every formatting.
+    "task {\n  prompt \"\"\"\n   \n\"\"\"\n}\n",
+    // A block string re-indenting would change (`\r\r`): its closing line, less indented than
+    // the statement, was indented and so changed the value.
+    "task {\n  prompt \"\"\"\n  a\r\r\n \"  \"\"\"\n}\n",
+    // A blank line of other white space in a block string (this one panicked the parser).
+    "task {\n  prompt \"\"\"\n  x\n\u{3000}\n  \"\"\"\n}\n",
+];
+
+#[test]
+fn fuzz_findings_format_to_a_fixed_point() {
+    for (index, text) in FUZZ_FINDINGS.iter().enumerate() {
+        let formatted = assert_preserved(text, &format!("finding {index}")).expect("preserved");
+        assert_eq!(format(&formatted).expect("formats"), formatted, "finding {index}");
+        night::fuzzing::check_text(text);
     }
 }
 

@@ -1,5 +1,6 @@
-//! Property tests: generated valid runbooks parse into the values they were written with,
-//! and no input — random bytes, random token soup — panics the parser or the checker.
+//! Property tests: generated valid runbooks parse into the values they were written with and
+//! format to the same AST, and no input — random bytes, random token soup — panics the parser
+//! or the checker.
 
 use night::ast::{Check, Comparison, Network, Target};
 use night::check::check;
@@ -70,6 +71,16 @@ fn generated() -> impl Strategy<Value = Generated> {
         })
 }
 
+/// Inputs the fuzz targets (`fuzz/`, docs/fuzzing-log.md) found panicking the parser.
+#[test]
+fn fuzz_findings_never_panic() {
+    // A blank line of `\u{3000}` in a block string was cut inside the character when dedented.
+    for text in ["task {\n  prompt \"\"\"\n  x\n\u{3000}\n  \"\"\"\n}\n", "name \"\"\"\n    a\n \u{a0}\n\"\"\"\n"] {
+        check(&Source::new("finding.night", text), &no_env);
+        night::fuzzing::check_text(text);
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
@@ -108,6 +119,16 @@ proptest! {
         // The whole checker runs too; outside a repository only checklist rules may fail.
         let outcome = check(&source, &no_env);
         prop_assert!(outcome.diagnostics.iter().all(|d| d.code.is_checklist_rule() || d.code == Code::MissingStatement));
+    }
+
+    #[test]
+    fn generated_runbooks_format_to_the_same_ast(generated in generated()) {
+        // `night fmt` round trip: format → parse → the same typed AST (spans aside), and the
+        // formatted text is a fixed point.
+        let ast = |text: &str| night::fuzzing::without_spans(&night::syntax::parse(&Source::new("generated.night", text)).runbook);
+        let formatted = night::fmt::format(&generated.text).map_err(|d| TestCaseError::fail(d.message.clone()))?;
+        prop_assert_eq!(ast(&generated.text), ast(&formatted), "{}\n---\n{}", generated.text, formatted);
+        prop_assert_eq!(night::fmt::format(&formatted).map_err(|d| TestCaseError::fail(d.message.clone()))?, formatted);
     }
 
     #[test]

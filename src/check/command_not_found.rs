@@ -31,7 +31,7 @@ fn report_missing(command: &Spanned<String>, base: &Path, where_: &str, context:
     let path_var = (context.env)("PATH").unwrap_or_default();
     for part in simple_commands(&command.value) {
         let Some(program) = first_word(&part) else { continue };
-        if SHELL_BUILTINS.contains(&program.as_str()) || program.contains('$') || resolves(&program, base, &path_var) {
+        if SHELL_BUILTINS.contains(&program.as_str()) || program.contains('$') || context.host.resolves(&program, base, &path_var) {
             continue;
         }
         let help = if program.contains('/') {
@@ -51,20 +51,4 @@ fn first_word(part: &str) -> Option<String> {
     let word = part.split_whitespace().next()?;
     let unquoted = word.trim_matches(|c| c == '\'' || c == '"');
     (!unquoted.is_empty() && !unquoted.starts_with(['(', '<', '>'])).then(|| unquoted.to_string())
-}
-
-fn resolves(program: &str, base: &Path, path_var: &str) -> bool {
-    if program.contains('/') {
-        let expanded = program.strip_prefix("~/").map_or_else(
-            || base.join(program),
-            |rest| std::env::var_os("HOME").map_or_else(|| base.join(program), |home| Path::new(&home).join(rest)),
-        );
-        return is_executable(&expanded);
-    }
-    which::which_in(program, Some(path_var), base).is_ok()
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }

@@ -3,6 +3,7 @@
 mod command_not_found;
 mod env_unset;
 mod git_dirty;
+mod host;
 mod irreversible_unrestricted;
 mod limits_rules;
 mod notify_missing;
@@ -19,6 +20,8 @@ use crate::source::Source;
 use crate::syntax;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+
+pub use host::{Host, Machine, Sealed};
 
 /// Reads environment variables; injectable so the language server and tests control it.
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -43,6 +46,8 @@ pub struct Context<'a> {
     pub repository: Option<git2::Repository>,
     /// The work tree's status, read on first use (see [`Context::worktree_status`]).
     status: std::cell::OnceCell<Result<Vec<(String, git2::Status)>, String>>,
+    /// Files, the repository and programs.
+    pub host: &'a dyn Host,
 }
 
 impl Context<'_> {
@@ -142,22 +147,35 @@ pub const CHECKLIST: &[(Code, &str)] = &[
     (Code::SuccessAlreadyHolds, "the checks fail before the work starts"),
 ];
 
-/// Parse and check a runbook against the schema and the whole checklist.
+/// Parse and check a runbook against the schema and the whole checklist, on this machine.
 pub fn check(source: &Source, env: EnvLookup<'_>) -> CheckOutcome {
-    let parsed = syntax::parse(source);
+    check_on(source, env, &Machine)
+}
+
+/// [`check`], asking `host` about files, the repository and programs.
+pub fn check_on(source: &Source, env: EnvLookup<'_>, host: &dyn Host) -> CheckOutcome {
+    check_parsed(source, syntax::parse(source), env, host)
+}
+
+/// [`check_on`] for a source already parsed (with [`syntax::parse`]).
+pub fn check_parsed(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>, host: &dyn Host) -> CheckOutcome {
     let mut diagnostics = parsed.diagnostics;
     let syntax_failed = diagnostics.iter().any(|d| d.code == Code::Syntax);
     let runbook = parsed.runbook;
 
-    let runbook_path = absolute(source.path());
+    let runbook_path = host.absolute(source.path());
     let runbook_dir = runbook_path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let prompt_text = runbook.task.as_ref().and_then(|task| task.prompt.as_ref()).and_then(|prompt| match &prompt.value {
         Prompt::Inline(text) => Some(text.clone()),
-        Prompt::File(path) => std::fs::read_to_string(runbook_dir.join(&path.value)).ok(),
+        Prompt::File(path) => host.read_to_string(&runbook_dir.join(&path.value)),
     });
-    let (repo, repository) = resolve_repo(&runbook, &runbook_dir).unzip();
+    let repo_start = match runbook.task.as_ref().and_then(|t| t.repo.as_ref()) {
+        Some(repo) => runbook_dir.join(&repo.value),
+        None => runbook_dir.clone(),
+    };
+    let (repo, repository) = host.repository(&repo_start).unzip();
     let status = std::cell::OnceCell::new();
-    let context = Context { source, runbook: &runbook, runbook_dir, runbook_path, repo, repository, prompt_text, env, status };
+    let context = Context { source, runbook: &runbook, runbook_dir, runbook_path, repo, repository, prompt_text, env, status, host };
 
     let mut findings = Vec::new();
     if !syntax_failed {
@@ -236,22 +254,6 @@ fn cross_block_rules(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
             );
         }
     }
-}
-
-/// Find the repository: `repo "path"` relative to the runbook, or the one containing it; its
-/// work tree's root, and the repository opened (the rules share it).
-fn resolve_repo(runbook: &Runbook, runbook_dir: &Path) -> Option<(PathBuf, git2::Repository)> {
-    let start = match runbook.task.as_ref().and_then(|t| t.repo.as_ref()) {
-        Some(repo) => runbook_dir.join(&repo.value),
-        None => runbook_dir.to_path_buf(),
-    };
-    let repository = git2::Repository::discover(&start).ok()?;
-    let root = repository.workdir().map(|dir| dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()))?;
-    Some((root, repository))
-}
-
-fn absolute(path: &Path) -> PathBuf {
-    path.canonicalize().unwrap_or_else(|_| std::env::current_dir().map_or_else(|_| path.to_path_buf(), |cwd| cwd.join(path)))
 }
 
 fn build_plan(context: &Context<'_>, waivers: Vec<(Code, String)>, warnings: Vec<Diagnostic>) -> Option<Plan> {

@@ -8,7 +8,7 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     let Some(prompt) = context.runbook.task.as_ref().and_then(|t| t.prompt.as_ref()) else { return };
     let Prompt::File(path) = &prompt.value else { return };
     let full = context.runbook_dir.join(&path.value);
-    if !full.is_file() {
+    if !context.host.is_file(&full) {
         findings.push(
             Diagnostic::error(Code::ReadMissing, format!("prompt file `{}` does not exist", path.value))
                 .label(path.span, "no such file next to the runbook")
@@ -16,7 +16,7 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
         );
         return;
     }
-    if std::fs::read_to_string(&full).is_err() {
+    if context.host.read_to_string(&full).is_none() {
         findings.push(
             Diagnostic::error(Code::ReadMissing, format!("prompt file `{}` cannot be read as text", path.value))
                 .label(path.span, "unreadable or not UTF-8")
@@ -25,7 +25,7 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
         return;
     }
     let (Some(repo), Some(permissions)) = (&context.repo, &context.runbook.permissions) else { return };
-    let Ok(canonical) = full.canonicalize() else { return };
+    let Some(canonical) = context.host.canonicalize(&full) else { return };
     let Ok(relative) = canonical.strip_prefix(repo) else { return };
     let relative = relative.to_string_lossy().replace('\\', "/");
     if !permissions.read.is_empty() && !permissions.read.iter().any(|glob| glob.is_match(&relative)) {

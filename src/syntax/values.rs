@@ -79,7 +79,9 @@ pub fn dedent(text: &str) -> String {
         .unwrap_or(0);
     lines
         .iter()
-        .map(|line| if line.len() >= indent { &line[indent..] } else { line.trim_start_matches([' ', '\t']) })
+        // At most `indent` spaces and tabs go: a blank line may be shorter, or hold other
+        // white space (`\u{3000}`) that a byte offset would cut in two.
+        .map(|line| &line[(line.len() - line.trim_start_matches([' ', '\t']).len()).min(indent)..])
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -262,5 +264,8 @@ mod tests {
     fn block_strings() {
         assert_eq!(dedent("\n    line one\n      two\n    three\n  "), "line one\n  two\nthree");
         assert_eq!(dedent("one line"), "one line");
+        // Found by fuzzing: a blank line of other white space used to be cut inside a character.
+        assert_eq!(dedent("\n  x\n\u{3000}\n  "), "x\n\u{3000}");
+        assert_eq!(dedent("\n    x\n \u{a0}\n"), "x\n\u{a0}");
     }
 }
