@@ -58,7 +58,7 @@ fn codex_options(server: &ModelServer) -> CodexOptions {
         "model_providers.scripted.request_max_retries=0".to_string(),
         "model_providers.scripted.stream_max_retries=0".to_string(),
     ];
-    CodexOptions { bin: None, model: Some("gpt-5-codex".into()), args: provider.iter().flat_map(|c| ["-c".to_string(), c.clone()]).collect() }
+    CodexOptions(night::run::agent::AgentOptions { bin: None, model: Some("gpt-5-codex".into()), args: provider.iter().flat_map(|c| ["-c".to_string(), c.clone()]).collect(), max_turns: None })
 }
 
 fn run_codex(server: &ModelServer, dir: &Path, repo: &Path, prompt: &str) -> Vec<AgentEvent> {
@@ -247,11 +247,12 @@ fn aider_edits_commits_and_reports_usage() {
     std::fs::write(&prompt, "Add a line `two` to src/lib.txt.").expect("prompt");
     // aider's "whole" edit format for an unknown model: the file's new content in a fence.
     let server = ModelServer::start(Script::new().text("src/lib.txt\n```\none\ntwo\n```\n").usage(2000, 40));
-    let options = night::run::agent::aider::AiderOptions {
+    let options = night::run::agent::aider::AiderOptions(night::run::agent::AgentOptions {
         bin: Some(aider.clone()),
         model: Some("openai/scripted".into()),
         args: vec!["--openai-api-base".into(), format!("{}/v1", server.url()), "--map-tokens".into(), "0".into(), "src/lib.txt".into()],
-    };
+        max_turns: None,
+    });
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).expect("mkdir");
     let output = Command::new(options.program())

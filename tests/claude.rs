@@ -181,7 +181,7 @@ fn max_turns_ends_the_session_as_max_turns() {
     let Some(bin) = claude() else { return };
     let sandbox = Sandbox::new();
     let server = ModelServer::start(Script::new().bash("ls").repeat(5));
-    let options = ClaudeOptions { max_turns: Some(2), ..ClaudeOptions::default() };
+    let options = ClaudeOptions(night::run::agent::AgentOptions { max_turns: Some(2), ..night::run::agent::AgentOptions::default() });
     let (events, output, _) = sandbox.run(&bin, &server, &options, "List files forever.");
     assert_eq!(result_of(&events).ending(), Ending::MaxTurns, "{output}");
 }

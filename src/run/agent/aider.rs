@@ -16,30 +16,14 @@
 use super::stream::AgentEvent;
 use std::path::Path;
 
-/// What the runbook's `agent aider { … }` block says.
+/// What the runbook's `agent aider { … }` block says (`max_turns` has no aider equivalent).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AiderOptions {
-    /// The executable (default `aider`).
-    pub bin: Option<String>,
-    /// `model`.
-    pub model: Option<String>,
-    /// `args`.
-    pub args: Vec<String>,
-}
+pub struct AiderOptions(pub super::AgentOptions);
 
 impl AiderOptions {
-    /// The options of an `agent` block.
-    pub fn from_agent(agent: &crate::ast::Agent) -> Self {
-        Self {
-            bin: agent.bin.as_ref().map(|bin| bin.value.clone()),
-            model: agent.model.as_ref().map(|model| model.value.clone()),
-            args: agent.args.iter().map(|arg| arg.value.clone()).collect(),
-        }
-    }
-
     /// The executable to run.
     pub fn program(&self) -> String {
-        self.bin.clone().unwrap_or_else(|| "aider".to_string())
+        self.0.program("aider")
     }
 
     /// The arguments for one session (the prompt is read from `prompt_file`).
@@ -54,11 +38,7 @@ impl AiderOptions {
         args.push(run_dir.join("aider.chat.history.md").display().to_string());
         args.push("--input-history-file".into());
         args.push(run_dir.join("aider.input.history").display().to_string());
-        if let Some(model) = &self.model {
-            args.push("--model".into());
-            args.push(model.clone());
-        }
-        args.extend(self.args.iter().cloned());
+        self.0.push_model_and_args(&mut args);
         args
     }
 
@@ -72,17 +52,13 @@ impl AiderOptions {
 #[derive(Debug)]
 pub struct AiderAdapter {
     options: AiderOptions,
-    stream: std::sync::Mutex<AiderStream>,
+    stream: super::SessionParser<AiderStream>,
 }
 
 impl AiderAdapter {
     /// The adapter for an `agent aider { … }` block.
     pub fn new(agent: &crate::ast::Agent) -> Self {
-        Self { options: AiderOptions::from_agent(agent), stream: std::sync::Mutex::new(AiderStream::new()) }
-    }
-
-    fn stream(&self) -> std::sync::MutexGuard<'_, AiderStream> {
-        self.stream.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        Self { options: AiderOptions(super::AgentOptions::from_agent(agent)), stream: super::SessionParser::default() }
     }
 }
 
@@ -96,7 +72,7 @@ impl super::Adapter for AiderAdapter {
     }
 
     fn launch(&self, context: &super::LaunchContext<'_>) -> super::Launch {
-        *self.stream() = AiderStream::new();
+        self.stream.restart();
         let args = self.options.arguments(context.prompt_file, context.run_dir);
         super::Launch { program: self.options.program(), args, env: AiderOptions::env(), stdin: Vec::new() }
     }
@@ -106,7 +82,7 @@ impl super::Adapter for AiderAdapter {
     }
 
     fn parse_line(&self, _stream: crate::run::process::Stream, line: &str) -> Vec<super::AgentSignal> {
-        let events = self.stream().line(line);
+        let events = self.stream.lock().line(line);
         super::stream::signals("aider", events)
     }
 
@@ -193,7 +169,7 @@ mod tests {
 
     #[test]
     fn arguments() {
-        let options = AiderOptions { bin: None, model: Some("sonnet".into()), args: vec!["--edit-format".into(), "diff".into()] };
+        let options = AiderOptions(crate::run::agent::AgentOptions { bin: None, model: Some("sonnet".into()), args: vec!["--edit-format".into(), "diff".into()], max_turns: None });
         let args = options.arguments(Path::new("/r/.night/runs/x/prompt-1-1.md"), Path::new("/r/.night/runs/x"));
         assert_eq!(&args[..3], ["--message-file", "/r/.night/runs/x/prompt-1-1.md", "--yes-always"]);
         assert!(args.contains(&"--no-auto-test".to_string()));

@@ -180,31 +180,12 @@ pub fn write_settings(policy: &Policy, night_exe: &Path, run_dir: &Path) -> std:
 
 /// What the runbook's `agent claude { … }` block says.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ClaudeOptions {
-    /// The executable (default `claude`).
-    pub bin: Option<String>,
-    /// `model`.
-    pub model: Option<String>,
-    /// `max_turns`.
-    pub max_turns: Option<u64>,
-    /// `args`.
-    pub args: Vec<String>,
-}
+pub struct ClaudeOptions(pub super::AgentOptions);
 
 impl ClaudeOptions {
-    /// The options of an `agent` block.
-    pub fn from_agent(agent: &crate::ast::Agent) -> Self {
-        Self {
-            bin: agent.bin.as_ref().map(|bin| bin.value.clone()),
-            model: agent.model.as_ref().map(|model| model.value.clone()),
-            max_turns: agent.max_turns.as_ref().map(|turns| turns.value),
-            args: agent.args.iter().map(|arg| arg.value.clone()).collect(),
-        }
-    }
-
     /// The executable to run.
     pub fn program(&self) -> String {
-        self.bin.clone().unwrap_or_else(|| "claude".to_string())
+        self.0.program("claude")
     }
 
     /// The arguments for one session, and what goes to standard input (empty: closed at once).
@@ -215,15 +196,11 @@ impl ClaudeOptions {
             .collect();
         args.push("--settings".into());
         args.push(settings_file.display().to_string());
-        if let Some(turns) = self.max_turns {
+        if let Some(turns) = self.0.max_turns {
             args.push("--max-turns".into());
             args.push(turns.to_string());
         }
-        if let Some(model) = &self.model {
-            args.push("--model".into());
-            args.push(model.clone());
-        }
-        args.extend(self.args.iter().cloned());
+        self.0.push_model_and_args(&mut args);
         if prompt.len() > LONGEST_ARGUMENT {
             // `claude -p` reads the prompt from standard input when none is given.
             return (args, prompt.as_bytes().to_vec());
@@ -246,18 +223,14 @@ impl ClaudeOptions {
 pub struct ClaudeAdapter {
     options: ClaudeOptions,
     night: std::path::PathBuf,
-    stream: std::sync::Mutex<ClaudeStream>,
+    stream: super::SessionParser<ClaudeStream>,
 }
 
 impl ClaudeAdapter {
     /// The adapter for an `agent claude { … }` block; hooks call the running night binary.
     pub fn new(agent: &crate::ast::Agent) -> Self {
         let night = std::env::current_exe().unwrap_or_else(|_| std::path::PathBuf::from("night"));
-        Self { options: ClaudeOptions::from_agent(agent), night, stream: std::sync::Mutex::new(ClaudeStream::new()) }
-    }
-
-    fn stream(&self) -> std::sync::MutexGuard<'_, ClaudeStream> {
-        self.stream.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        Self { options: ClaudeOptions(super::AgentOptions::from_agent(agent)), night, stream: super::SessionParser::default() }
     }
 }
 
@@ -278,7 +251,7 @@ impl super::Adapter for ClaudeAdapter {
             // `--settings` also takes the JSON itself.
             Err(_) => settings(&policy, &self.night).to_string(),
         };
-        *self.stream() = ClaudeStream::new();
+        self.stream.restart();
         let (args, stdin) = self.options.arguments(context.prompt, Path::new(&settings));
         let mut env = ClaudeOptions::env();
         env.push((crate::hook::POLICY_ENV.to_string(), policy.to_json()));
@@ -290,7 +263,7 @@ impl super::Adapter for ClaudeAdapter {
     }
 
     fn parse_line(&self, _stream: crate::run::process::Stream, line: &str) -> Vec<super::AgentSignal> {
-        let events = self.stream().line(line);
+        let events = self.stream.lock().line(line);
         super::stream::signals("claude", events)
     }
 
@@ -667,7 +640,7 @@ mod tests {
 
     #[test]
     fn arguments_put_the_prompt_last() {
-        let options = ClaudeOptions { bin: None, model: Some("sonnet".into()), max_turns: Some(30), args: vec!["--effort".into(), "high".into()] };
+        let options = ClaudeOptions(crate::run::agent::AgentOptions { bin: None, model: Some("sonnet".into()), max_turns: Some(30), args: vec!["--effort".into(), "high".into()] });
         let (args, stdin) = options.arguments("-fix the bug", Path::new("/r/.night/runs/x/claude-settings.json"));
         assert_eq!(
             args,

@@ -18,30 +18,14 @@ use crate::hook::PolicyNetwork;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-/// What the runbook's `agent codex { … }` block says.
+/// What the runbook's `agent codex { … }` block says (`max_turns` has no Codex equivalent).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CodexOptions {
-    /// The executable (default `codex`).
-    pub bin: Option<String>,
-    /// `model`.
-    pub model: Option<String>,
-    /// `args`.
-    pub args: Vec<String>,
-}
+pub struct CodexOptions(pub super::AgentOptions);
 
 impl CodexOptions {
-    /// The options of an `agent` block (`max_turns` has no Codex equivalent).
-    pub fn from_agent(agent: &crate::ast::Agent) -> Self {
-        Self {
-            bin: agent.bin.as_ref().map(|bin| bin.value.clone()),
-            model: agent.model.as_ref().map(|model| model.value.clone()),
-            args: agent.args.iter().map(|arg| arg.value.clone()).collect(),
-        }
-    }
-
     /// The executable to run.
     pub fn program(&self) -> String {
-        self.bin.clone().unwrap_or_else(|| "codex".to_string())
+        self.0.program("codex")
     }
 
     /// The arguments for one session in `work_dir`, and what goes to standard input; with
@@ -66,11 +50,7 @@ impl CodexOptions {
             args.push("-c".into());
             args.push("sandbox_workspace_write.network_access=true".into());
         }
-        if let Some(model) = &self.model {
-            args.push("--model".into());
-            args.push(model.clone());
-        }
-        args.extend(self.args.iter().cloned());
+        self.0.push_model_and_args(&mut args);
         // `-` reads the prompt from standard input: no length limit, nothing in `ps`.
         args.push("-".into());
         (args, prompt.as_bytes().to_vec())
@@ -81,17 +61,13 @@ impl CodexOptions {
 #[derive(Debug)]
 pub struct CodexAdapter {
     options: CodexOptions,
-    stream: std::sync::Mutex<CodexStream>,
+    stream: super::SessionParser<CodexStream>,
 }
 
 impl CodexAdapter {
     /// The adapter for an `agent codex { … }` block.
     pub fn new(agent: &crate::ast::Agent) -> Self {
-        Self { options: CodexOptions::from_agent(agent), stream: std::sync::Mutex::new(CodexStream::new()) }
-    }
-
-    fn stream(&self) -> std::sync::MutexGuard<'_, CodexStream> {
-        self.stream.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        Self { options: CodexOptions(super::AgentOptions::from_agent(agent)), stream: super::SessionParser::default() }
     }
 }
 
@@ -106,7 +82,7 @@ impl super::Adapter for CodexAdapter {
 
     fn launch(&self, context: &super::LaunchContext<'_>) -> super::Launch {
         let policy = crate::hook::Policy::read_from(context.run_dir).unwrap_or_else(|_| crate::hook::Policy::locked(context.work_dir));
-        *self.stream() = CodexStream::new();
+        self.stream.restart();
         let night = std::env::current_exe().unwrap_or_else(|_| std::path::PathBuf::from("night"));
         let (args, stdin) = self.options.arguments(context.prompt, context.work_dir, &policy.network, Some(&night));
         let env = vec![(crate::hook::POLICY_ENV.to_string(), policy.to_json())];
@@ -118,7 +94,7 @@ impl super::Adapter for CodexAdapter {
     }
 
     fn parse_line(&self, _stream: crate::run::process::Stream, line: &str) -> Vec<super::AgentSignal> {
-        let events = self.stream().line(line);
+        let events = self.stream.lock().line(line);
         super::stream::signals("codex", events)
     }
 
@@ -277,7 +253,7 @@ mod tests {
     fn arguments() {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join(".git")).expect("mkdir");
-        let options = CodexOptions { bin: None, model: Some("gpt-5-codex".into()), args: vec!["--oss".into()] };
+        let options = CodexOptions(crate::run::agent::AgentOptions { bin: None, model: Some("gpt-5-codex".into()), args: vec!["--oss".into()], max_turns: None });
         let (args, stdin) = options.arguments("fix it", dir.path(), &PolicyNetwork::Off, None);
         let git = dir.path().join(".git").display().to_string();
         assert_eq!(

@@ -11,41 +11,21 @@
 use super::stream::{AgentEvent, SessionResult};
 use serde_json::Value;
 
-/// What the runbook's `agent gemini { … }` block says.
+/// What the runbook's `agent gemini { … }` block says (`max_turns` is set in Gemini CLI's own settings).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GeminiOptions {
-    /// The executable (default `gemini`).
-    pub bin: Option<String>,
-    /// `model`.
-    pub model: Option<String>,
-    /// `args`.
-    pub args: Vec<String>,
-}
+pub struct GeminiOptions(pub super::AgentOptions);
 
 impl GeminiOptions {
-    /// The options of an `agent` block (`max_turns` is set in Gemini CLI's own settings).
-    pub fn from_agent(agent: &crate::ast::Agent) -> Self {
-        Self {
-            bin: agent.bin.as_ref().map(|bin| bin.value.clone()),
-            model: agent.model.as_ref().map(|model| model.value.clone()),
-            args: agent.args.iter().map(|arg| arg.value.clone()).collect(),
-        }
-    }
-
     /// The executable to run.
     pub fn program(&self) -> String {
-        self.bin.clone().unwrap_or_else(|| "gemini".to_string())
+        self.0.program("gemini")
     }
 
     /// The arguments for one session, and what goes to standard input (nothing).
     pub fn arguments(&self, prompt: &str) -> (Vec<String>, Vec<u8>) {
         let mut args: Vec<String> =
             ["--output-format", "stream-json", "--approval-mode", "yolo", "--skip-trust"].iter().map(|a| (*a).to_string()).collect();
-        if let Some(model) = &self.model {
-            args.push("--model".into());
-            args.push(model.clone());
-        }
-        args.extend(self.args.iter().cloned());
+        self.0.push_model_and_args(&mut args);
         // `--prompt=…` keeps a prompt starting with `-` from being read as an option.
         args.push(format!("--prompt={prompt}"));
         (args, Vec::new())
@@ -56,17 +36,13 @@ impl GeminiOptions {
 #[derive(Debug)]
 pub struct GeminiAdapter {
     options: GeminiOptions,
-    stream: std::sync::Mutex<GeminiStream>,
+    stream: super::SessionParser<GeminiStream>,
 }
 
 impl GeminiAdapter {
     /// The adapter for an `agent gemini { … }` block.
     pub fn new(agent: &crate::ast::Agent) -> Self {
-        Self { options: GeminiOptions::from_agent(agent), stream: std::sync::Mutex::new(GeminiStream::new()) }
-    }
-
-    fn stream(&self) -> std::sync::MutexGuard<'_, GeminiStream> {
-        self.stream.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        Self { options: GeminiOptions(super::AgentOptions::from_agent(agent)), stream: super::SessionParser::default() }
     }
 }
 
@@ -80,7 +56,7 @@ impl super::Adapter for GeminiAdapter {
     }
 
     fn launch(&self, context: &super::LaunchContext<'_>) -> super::Launch {
-        *self.stream() = GeminiStream::new();
+        self.stream.restart();
         let (args, stdin) = self.options.arguments(context.prompt);
         super::Launch { program: self.options.program(), args, env: Vec::new(), stdin }
     }
@@ -90,7 +66,7 @@ impl super::Adapter for GeminiAdapter {
     }
 
     fn parse_line(&self, _stream: crate::run::process::Stream, line: &str) -> Vec<super::AgentSignal> {
-        let events = self.stream().line(line);
+        let events = self.stream.lock().line(line);
         super::stream::signals("gemini", events)
     }
 
@@ -179,7 +155,7 @@ mod tests {
 
     #[test]
     fn arguments() {
-        let options = GeminiOptions { bin: None, model: Some("gemini-2.5-pro".into()), args: vec!["--debug".into()] };
+        let options = GeminiOptions(crate::run::agent::AgentOptions { bin: None, model: Some("gemini-2.5-pro".into()), args: vec!["--debug".into()], max_turns: None });
         let (args, stdin) = options.arguments("-fix it");
         assert_eq!(
             args,

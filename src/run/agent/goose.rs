@@ -14,45 +14,22 @@ use std::path::Path;
 
 /// What the runbook's `agent goose { … }` block says.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GooseOptions {
-    /// The executable (default `goose`).
-    pub bin: Option<String>,
-    /// `model`.
-    pub model: Option<String>,
-    /// `max_turns`.
-    pub max_turns: Option<u64>,
-    /// `args`.
-    pub args: Vec<String>,
-}
+pub struct GooseOptions(pub super::AgentOptions);
 
 impl GooseOptions {
-    /// The options of an `agent` block.
-    pub fn from_agent(agent: &crate::ast::Agent) -> Self {
-        Self {
-            bin: agent.bin.as_ref().map(|bin| bin.value.clone()),
-            model: agent.model.as_ref().map(|model| model.value.clone()),
-            max_turns: agent.max_turns.as_ref().map(|turns| turns.value),
-            args: agent.args.iter().map(|arg| arg.value.clone()).collect(),
-        }
-    }
-
     /// The executable to run.
     pub fn program(&self) -> String {
-        self.bin.clone().unwrap_or_else(|| "goose".to_string())
+        self.0.program("goose")
     }
 
     /// The arguments for one session (the prompt is read from `prompt_file`).
     pub fn arguments(&self, prompt_file: &Path) -> Vec<String> {
         let mut args: Vec<String> = vec!["run".into(), "--no-session".into(), "--instructions".into(), prompt_file.display().to_string()];
-        if let Some(turns) = self.max_turns {
+        if let Some(turns) = self.0.max_turns {
             args.push("--max-turns".into());
             args.push(turns.to_string());
         }
-        if let Some(model) = &self.model {
-            args.push("--model".into());
-            args.push(model.clone());
-        }
-        args.extend(self.args.iter().cloned());
+        self.0.push_model_and_args(&mut args);
         args
     }
 }
@@ -61,13 +38,13 @@ impl GooseOptions {
 #[derive(Debug)]
 pub struct GooseAdapter {
     options: GooseOptions,
-    stream: std::sync::Mutex<GooseStream>,
+    stream: super::SessionParser<GooseStream>,
 }
 
 impl GooseAdapter {
     /// The adapter for an `agent goose { … }` block.
     pub fn new(agent: &crate::ast::Agent) -> Self {
-        Self { options: GooseOptions::from_agent(agent), stream: std::sync::Mutex::new(GooseStream::new()) }
+        Self { options: GooseOptions(super::AgentOptions::from_agent(agent)), stream: super::SessionParser::default() }
     }
 }
 
@@ -81,7 +58,7 @@ impl super::Adapter for GooseAdapter {
     }
 
     fn launch(&self, context: &super::LaunchContext<'_>) -> super::Launch {
-        *self.stream.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = GooseStream::new();
+        self.stream.restart();
         super::Launch { program: self.options.program(), args: self.options.arguments(context.prompt_file), env: Vec::new(), stdin: Vec::new() }
     }
 
@@ -90,7 +67,7 @@ impl super::Adapter for GooseAdapter {
     }
 
     fn parse_line(&self, _stream: crate::run::process::Stream, line: &str) -> Vec<super::AgentSignal> {
-        let events = self.stream.lock().unwrap_or_else(std::sync::PoisonError::into_inner).line(line);
+        let events = self.stream.lock().line(line);
         super::stream::signals("goose", events)
     }
 
@@ -134,7 +111,7 @@ mod tests {
 
     #[test]
     fn arguments() {
-        let options = GooseOptions { bin: None, model: Some("gpt-4o".into()), max_turns: Some(50), args: vec!["--provider".into(), "openai".into()] };
+        let options = GooseOptions(crate::run::agent::AgentOptions { bin: None, model: Some("gpt-4o".into()), max_turns: Some(50), args: vec!["--provider".into(), "openai".into()] });
         assert_eq!(
             options.arguments(Path::new("/r/p.md")),
             ["run", "--no-session", "--instructions", "/r/p.md", "--max-turns", "50", "--model", "gpt-4o", "--provider", "openai"]

@@ -150,6 +150,63 @@ pub fn adapter_for(agent: &Agent) -> Result<Box<dyn Adapter>, Unsupported> {
     }
 }
 
+/// What an `agent` block says that every real agent reads: its executable, `model`, `max_turns`
+/// and `args`. Each agent's options type wraps it and builds its own command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentOptions {
+    /// The executable (default: the agent's own program).
+    pub bin: Option<String>,
+    /// `model`.
+    pub model: Option<String>,
+    /// `max_turns`, for the agents that have such a flag.
+    pub max_turns: Option<u64>,
+    /// `args`.
+    pub args: Vec<String>,
+}
+
+impl AgentOptions {
+    /// The options of an `agent` block.
+    pub fn from_agent(agent: &Agent) -> Self {
+        Self {
+            bin: agent.bin.as_ref().map(|bin| bin.value.clone()),
+            model: agent.model.as_ref().map(|model| model.value.clone()),
+            max_turns: agent.max_turns.as_ref().map(|turns| turns.value),
+            args: agent.args.iter().map(|arg| arg.value.clone()).collect(),
+        }
+    }
+
+    /// `bin`, or the agent's `default` program.
+    pub fn program(&self, default: &str) -> String {
+        self.bin.clone().unwrap_or_else(|| default.to_string())
+    }
+
+    /// `--model M` when set, then the runbook's `args`: the same in every agent's command line.
+    pub fn push_model_and_args(&self, args: &mut Vec<String>) {
+        if let Some(model) = &self.model {
+            args.push("--model".into());
+            args.push(model.clone());
+        }
+        args.extend(self.args.iter().cloned());
+    }
+}
+
+/// The output parser of the running session, fresh at each launch. The adapter is shared
+/// between the launcher and the output readers, hence the lock.
+#[derive(Debug, Default)]
+pub struct SessionParser<S>(std::sync::Mutex<S>);
+
+impl<S: Default> SessionParser<S> {
+    /// A new session starts: forget the last one's state.
+    pub fn restart(&self) {
+        *self.lock() = S::default();
+    }
+
+    /// The parser (a reader that panicked left it usable: each line is parsed on its own).
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, S> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// Check that a kind's program can be found: `bin` as a path, or on PATH.
 pub fn find_program(program: &str, kind: &str, install: &str) -> Result<(), String> {
     let found = if program.contains('/') { std::path::Path::new(program).is_file() } else { which::which(program).is_ok() };
