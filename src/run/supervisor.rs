@@ -89,6 +89,7 @@ struct Setup {
     secrets: Vec<String>,
     secret_names: Vec<String>,
     journal_cell: Arc<OnceLock<Journal>>,
+    sandbox: RunSandbox,
 }
 
 /// Run a checked plan to its end.
@@ -102,12 +103,9 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
     let starting = StartLock::acquire(&plan.repo).map_err(|e| Refused { message: e.to_string(), help: Some("Nothing was changed.".into()) })?;
     refuse_a_second_run(plan)?;
     undo_dead_preflights(plan, &options.status);
-    let Setup { adapter, dispatcher, secrets, secret_names, journal_cell } = setup(plan, &options)?;
+    let Setup { adapter, dispatcher, secrets, secret_names, journal_cell, sandbox } = setup(plan, &options)?;
 
     let runbook_relative = plan.runbook_path.strip_prefix(&plan.repo).ok().map(|p| p.to_string_lossy().replace('\\', "/"));
-    // `sandbox on` refuses here, before preflight changes anything.
-    let sandbox = RunSandbox::check(plan, (options.env)("HOME").map(PathBuf::from))
-        .map_err(|message| Refused { message, help: Some("Nothing was changed.".into()) })?;
 
     // The run folder, locked, says what preflight is about to change before it changes
     // anything: a supervisor killed during preflight is undone by the next `night run`.
@@ -269,6 +267,8 @@ fn test_pause(env: &EnvReader, run_dir: &Path, point: &str) {
     std::thread::sleep(Duration::from_secs(60));
 }
 
+/// What a supervisor needs before it changes anything, for a new run and a resume alike: the
+/// agent (found and new enough), the notifiers, the secrets and the sandbox.
 fn setup(plan: &Plan, options: &RunOptions) -> Result<Setup, Refused> {
     let adapter: Arc<dyn Adapter> = Arc::from(adapter_for(&plan.agent).map_err(|e| Refused { message: e.to_string(), help: None })?);
     adapter.preflight().map_err(|message| Refused { message, help: Some("Nothing was changed.".into()) })?;
@@ -302,7 +302,10 @@ fn setup(plan: &Plan, options: &RunOptions) -> Result<Setup, Refused> {
     secret_names.extend(dispatcher.env_names());
     secret_names.sort();
     secret_names.dedup();
-    Ok(Setup { adapter, dispatcher, secrets, secret_names, journal_cell })
+    // `sandbox on` refuses here, before preflight (or a resume) changes anything.
+    let sandbox = RunSandbox::check(plan, (options.env)("HOME").map(PathBuf::from))
+        .map_err(|message| Refused { message, help: Some("Nothing was changed.".into()) })?;
+    Ok(Setup { adapter, dispatcher, secrets, secret_names, journal_cell, sandbox })
 }
 
 fn open_run_folder(plan: &Plan, run_dir: &Path, work_dir: &Path, secrets: Vec<String>) -> std::io::Result<Journal> {
@@ -1382,9 +1385,7 @@ pub(crate) async fn resume_run(
     resume: journal::Resume,
 ) -> Result<Finished, Refused> {
     let interrupts = Interrupts::listen();
-    let Setup { adapter, dispatcher, secrets, secret_names, journal_cell } = setup(plan, &options)?;
-    let sandbox = RunSandbox::check(plan, (options.env)("HOME").map(PathBuf::from))
-        .map_err(|message| Refused { message, help: Some("Nothing was changed.".into()) })?;
+    let Setup { adapter, dispatcher, secrets, secret_names, journal_cell, sandbox } = setup(plan, &options)?;
     let journal = Journal::open(&run_dir.join("journal.jsonl"), secrets.clone())
         .map_err(|e| Refused { message: format!("cannot open the journal to append: {e}"), help: None })?;
     let _ = journal_cell.set(journal.clone());
