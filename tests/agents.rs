@@ -4,7 +4,10 @@
 
 #[path = "support/model_server.rs"]
 mod model_server;
+#[path = "support/git.rs"]
+mod git_support;
 
+use git_support::git;
 use model_server::{ModelServer, Script};
 use night::run::agent::codex::{CodexOptions, CodexStream};
 use night::run::agent::stream::{AgentEvent, Ending};
@@ -23,19 +26,6 @@ fn require(bin: &str, setup: &str) -> bool {
     found
 }
 
-fn git(repo: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(repo)
-        .env("GIT_AUTHOR_NAME", "night test")
-        .env("GIT_AUTHOR_EMAIL", "night@example.com")
-        .env("GIT_COMMITTER_NAME", "night test")
-        .env("GIT_COMMITTER_EMAIL", "night@example.com")
-        .output()
-        .expect("git runs");
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 fn repo(dir: &Path) -> std::path::PathBuf {
     let repo = dir.join("repo");
