@@ -446,47 +446,19 @@ fn answer(mut request: Request, state: &Arc<Mutex<State>>) -> Vec<u8> {
     let stream = request.body["stream"].as_bool().unwrap_or(false);
     match (request.method.as_str(), path.as_str()) {
         ("POST", "/v1/messages") => {
-            let mut chosen = None;
-            for turn in turns {
-                match turn {
-                    Turn::Delay { ms } => thread::sleep(Duration::from_millis(ms)),
-                    other => chosen = Some(other),
-                }
-            }
-            let turn = chosen.unwrap_or(Turn::Text { text: "OK".into(), usage: Usage { input_tokens: 10, output_tokens: 1, ..Usage::default() } });
+            let turn = last_turn(turns, Turn::Text { text: "OK".into(), usage: Usage { input_tokens: 10, output_tokens: 1, ..Usage::default() } });
             respond_turn(&turn, &model, stream)
         }
         ("POST", "/v1/responses") => {
-            let mut chosen = None;
-            for turn in turns {
-                match turn {
-                    Turn::Delay { ms } => thread::sleep(Duration::from_millis(ms)),
-                    other => chosen = Some(other),
-                }
-            }
-            let turn = chosen.unwrap_or(Turn::Text { text: "OK".into(), usage: Usage { input_tokens: 10, output_tokens: 1, ..Usage::default() } });
+            let turn = last_turn(turns, Turn::Text { text: "OK".into(), usage: Usage { input_tokens: 10, output_tokens: 1, ..Usage::default() } });
             respond_responses(&turn, &model)
         }
         ("POST", p) if p.ends_with(":streamGenerateContent") || p.ends_with(":generateContent") => {
-            let mut chosen = None;
-            for turn in turns {
-                match turn {
-                    Turn::Delay { ms } => thread::sleep(Duration::from_millis(ms)),
-                    other => chosen = Some(other),
-                }
-            }
-            let turn = chosen.unwrap_or(Turn::Text { text: "OK".into(), usage: Usage { input_tokens: 10, output_tokens: 1, ..Usage::default() } });
+            let turn = last_turn(turns, Turn::Text { text: "OK".into(), usage: Usage { input_tokens: 10, output_tokens: 1, ..Usage::default() } });
             respond_gemini(&turn, p.ends_with(":streamGenerateContent"), &request.body)
         }
         ("POST", "/v1/chat/completions") => {
-            let mut chosen = None;
-            for turn in turns {
-                match turn {
-                    Turn::Delay { ms } => thread::sleep(Duration::from_millis(ms)),
-                    other => chosen = Some(other),
-                }
-            }
-            let turn = chosen.unwrap_or(Turn::Text { text: "night: scripted change".into(), usage: Usage { input_tokens: 10, output_tokens: 5, ..Usage::default() } });
+            let turn = last_turn(turns, Turn::Text { text: "night: scripted change".into(), usage: Usage { input_tokens: 10, output_tokens: 5, ..Usage::default() } });
             respond_chat(&turn, &model, stream)
         }
         ("POST", p) if p.ends_with(":countTokens") => json_response(200, &json!({ "totalTokens": 1000 }), &[]),
@@ -499,6 +471,20 @@ fn answer(mut request: Request, state: &Arc<Mutex<State>>) -> Vec<u8> {
         ("HEAD", _) => raw_response(200, "text/plain", b"", &[]),
         _ => json_response(404, &json!({ "type": "error", "error": { "type": "not_found_error", "message": "not found" } }), &[]),
     }
+}
+
+
+/// The request's answer: the last scripted turn, after sleeping through the `Delay`s before it;
+/// `fallback` when the script has nothing else.
+fn last_turn(turns: Vec<Turn>, fallback: Turn) -> Turn {
+    let mut chosen = None;
+    for turn in turns {
+        match turn {
+            Turn::Delay { ms } => thread::sleep(Duration::from_millis(ms)),
+            other => chosen = Some(other),
+        }
+    }
+    chosen.unwrap_or(fallback)
 }
 
 fn respond_turn(turn: &Turn, model: &str, stream: bool) -> Vec<u8> {
