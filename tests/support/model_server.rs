@@ -473,7 +473,6 @@ fn answer(mut request: Request, state: &Arc<Mutex<State>>) -> Vec<u8> {
     }
 }
 
-
 /// The request's answer: the last scripted turn, after sleeping through the `Delay`s before it;
 /// `fallback` when the script has nothing else.
 fn last_turn(turns: Vec<Turn>, fallback: Turn) -> Turn {
