@@ -235,11 +235,7 @@ fn details(out: &mut String, data: &ReportData) {
         out.push_str("<p>The agent never started.</p>\n");
     }
     for attempt in &data.attempts {
-        let verdict = match attempt.passed {
-            Some(true) => "succeeded",
-            Some(false) => "failed",
-            None => "did not finish",
-        };
+        let verdict = attempt.verdict();
         let why = attempt.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default();
         let _ = writeln!(out, "<h3>Attempt {}: {}{}</h3>", attempt.number, verdict, esc(&why));
         let sessions: Vec<String> =

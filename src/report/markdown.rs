@@ -212,11 +212,7 @@ fn attempts(out: &mut String, data: &ReportData) {
         out.push('\n');
     }
     for attempt in &data.attempts {
-        let verdict = match attempt.passed {
-            Some(true) => "succeeded",
-            Some(false) => "failed",
-            None => "did not finish",
-        };
+        let verdict = attempt.verdict();
         let why = attempt.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default();
         let _ = writeln!(out, "#### Attempt {}: {verdict}{why}\n", attempt.number);
         let sessions: Vec<String> = attempt

@@ -133,6 +133,17 @@ pub struct AttemptReport {
     pub kept_ref: Option<String>,
 }
 
+impl AttemptReport {
+    /// How the attempt ended, in words.
+    pub fn verdict(&self) -> &'static str {
+        match self.passed {
+            Some(true) => "succeeded",
+            Some(false) => "failed",
+            None => "did not finish",
+        }
+    }
+}
+
 /// One session.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SessionReport {
