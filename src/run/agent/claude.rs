@@ -244,8 +244,7 @@ impl super::Adapter for ClaudeAdapter {
     }
 
     fn launch(&self, context: &super::LaunchContext<'_>) -> super::Launch {
-        // The supervisor wrote the policy at run start; without it, nothing may be written.
-        let policy = Policy::read_from(context.run_dir).unwrap_or_else(|_| Policy::locked(context.work_dir));
+        let policy = context.policy();
         let settings = match write_settings(&policy, &self.night, context.run_dir) {
             Ok(path) => path.display().to_string(),
             // `--settings` also takes the JSON itself.

@@ -81,7 +81,7 @@ impl super::Adapter for CodexAdapter {
     }
 
     fn launch(&self, context: &super::LaunchContext<'_>) -> super::Launch {
-        let policy = crate::hook::Policy::read_from(context.run_dir).unwrap_or_else(|_| crate::hook::Policy::locked(context.work_dir));
+        let policy = context.policy();
         self.stream.restart();
         let night = std::env::current_exe().unwrap_or_else(|_| std::path::PathBuf::from("night"));
         let (args, stdin) = self.options.arguments(context.prompt, context.work_dir, &policy.network, Some(&night));

@@ -37,6 +37,14 @@ pub struct LaunchContext<'a> {
     pub session: u64,
 }
 
+impl LaunchContext<'_> {
+    /// What `night hook` enforces in this run: the policy the supervisor wrote at run start;
+    /// without it, nothing may be written.
+    pub fn policy(&self) -> crate::hook::Policy {
+        crate::hook::Policy::read_from(self.run_dir).unwrap_or_else(|_| crate::hook::Policy::locked(self.work_dir))
+    }
+}
+
 /// The process to start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Launch {
