@@ -6,6 +6,7 @@
 pub mod http_receiver;
 pub mod model_server;
 pub mod run;
+pub mod sshd;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
