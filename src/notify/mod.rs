@@ -7,7 +7,7 @@
 //! result goes to the `on_delivery` callback (the journal) exactly once. Nothing here blocks
 //! the caller, returns an error after construction, or panics.
 //!
-//! One file per channel, each behind [`Transport`]; `redact` keeps secrets out of every text
+//! One file per channel, each behind [`Transport`]; `crate::secrets` keeps secrets out of every text
 //! that leaves this module, `render` writes the human text the chat, push, mail and SMS
 //! channels share.
 
@@ -16,7 +16,6 @@ mod discord;
 mod email;
 mod http;
 mod ntfy;
-pub mod redact;
 pub mod render;
 mod slack;
 mod sms;
@@ -24,7 +23,7 @@ mod webhook;
 
 use crate::ast::{Channel, Event, Notifier, Value};
 use crate::source::Spanned;
-use redact::Redactor;
+use crate::secrets::{self, Secrets};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::path::PathBuf;
@@ -317,7 +316,7 @@ impl<'a> Resolver<'a> {
                 };
                 match (http::parse_url(&text, keyword, &url.value), self.http()) {
                     (Ok(parsed), Ok(client)) => {
-                        let description = format!("{keyword} ({})", redact::host_of(&parsed));
+                        let description = format!("{keyword} ({})", secrets::host_of(&parsed));
                         let transport: Arc<dyn Transport> = match &notifier.channel {
                             Channel::Webhook { .. } => Arc::new(webhook::Webhook::new(client, parsed)),
                             Channel::Slack { .. } => Arc::new(slack::Slack::new(client, parsed)),
@@ -395,8 +394,8 @@ fn origin_hint(value: &Value) -> String {
 }
 
 /// The same message with every secret scrubbed from its texts.
-fn scrub_message(message: &Message, redactor: &Redactor) -> Message {
-    let scrub = |text: &str| redactor.scrub_secrets(text);
+fn scrub_message(message: &Message, redactor: &Secrets) -> Message {
+    let scrub = |text: &str| redactor.scrub(text).into_owned();
     let mut out = message.clone();
     for text in [&mut out.run_id, &mut out.name, &mut out.branch, &mut out.summary] {
         *text = scrub(text);
@@ -434,7 +433,7 @@ async fn deliver(
     transport: Arc<dyn Transport>,
     message: Arc<Message>,
     settings: Arc<Settings>,
-    redactor: Arc<Redactor>,
+    redactor: Arc<Secrets>,
     tries: Arc<AtomicU32>,
 ) -> Delivery {
     let total = settings.tries();
@@ -468,7 +467,7 @@ async fn deliver(
         event: message.event,
         delivered: false,
         tries: tries.load(Ordering::SeqCst),
-        error: Some(redactor.scrub(&last_error)),
+        error: Some(redactor.scrub_with_urls(&last_error)),
         at: now_rfc3339(),
     }
 }
@@ -492,7 +491,7 @@ pub struct Dispatcher {
     targets: Vec<Target>,
     env_names: Vec<String>,
     raw_secrets: Vec<String>,
-    redactor: Arc<Redactor>,
+    redactor: Arc<Secrets>,
     settings: Arc<Settings>,
     on_delivery: OnDelivery,
     pending: Mutex<Vec<Pending>>,
@@ -524,7 +523,7 @@ impl Dispatcher {
     ) -> Result<Self, NotifyError> {
         let mut resolver = Resolver::new(env, &settings);
         resolver.read_all(notifiers);
-        let redactor = Redactor::new(&resolver.secrets);
+        let redactor = Secrets::with_urls(&resolver.secrets);
         let mut targets = Vec::new();
         let mut error = NotifyError { unset: Vec::new(), invalid: Vec::new() };
         for notifier in notifiers {
@@ -536,7 +535,7 @@ impl Dispatcher {
                             error.unset.push(name);
                         }
                     }
-                    error.invalid.extend(unresolved.invalid.iter().map(|p| redactor.scrub(p)));
+                    error.invalid.extend(unresolved.invalid.iter().map(|p| redactor.scrub_with_urls(p)));
                 }
             }
         }
@@ -559,7 +558,7 @@ impl Dispatcher {
     /// of at least 6 characters, which error texts may show on their own.
     pub fn secrets(&self) -> Vec<String> {
         let mut out = self.raw_secrets.clone();
-        for piece in self.redactor.secrets() {
+        for piece in self.redactor.values() {
             if !out.iter().any(|s| s == piece) {
                 out.push(piece.to_string());
             }
@@ -579,7 +578,7 @@ impl Dispatcher {
 
     /// Scrub the secrets (and full URLs) out of any text, e.g. before it is logged.
     pub fn scrub(&self, text: &str) -> String {
-        self.redactor.scrub(text)
+        self.redactor.scrub_with_urls(text)
     }
 
     /// Queue the message for each notifier that wants its event. Never blocks, never fails:
@@ -757,7 +756,7 @@ pub fn send_test_with(
 ) -> impl Future<Output = Vec<Delivery>> + Send + 'static {
     let mut resolver = Resolver::new(env, &settings);
     resolver.read_all(notifiers);
-    let redactor = Arc::new(Redactor::new(&resolver.secrets));
+    let redactor = Arc::new(Secrets::with_urls(&resolver.secrets));
     let message = Arc::new(scrub_message(&message, &redactor));
     let targets: Vec<Result<Target, Delivery>> = notifiers
         .iter()
@@ -767,7 +766,7 @@ pub fn send_test_with(
                 event: message.event,
                 delivered: false,
                 tries: 0,
-                error: Some(redactor.scrub(&unresolved.error())),
+                error: Some(redactor.scrub_with_urls(&unresolved.error())),
                 at: now_rfc3339(),
             })
         })
@@ -873,7 +872,7 @@ mod tests {
 
     #[test]
     fn messages_lose_their_secrets() {
-        let redactor = Redactor::new(&["hunter2-secret"]);
+        let redactor = Secrets::with_urls(&["hunter2-secret"]);
         let mut message = test_message("x", "night/x");
         message.detail = Some("the agent printed hunter2-secret".into());
         message.checks.push(CheckSummary { check: "run `echo hunter2-secret`".into(), passed: true, detail: Some("hunter2-secret".into()) });

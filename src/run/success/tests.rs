@@ -1,6 +1,9 @@
 //! Tests: every statement kind passing and failing, timeouts, bounded output, signatures.
 
+use super::command::{strip_ansi, Collected, LINE_MAX, READ_CHUNK};
+use super::signature::normalise;
 use super::*;
+use crate::os::output::Lines;
 use crate::ast::{Agent, AgentKind, Network, OnViolation, Sandbox};
 use crate::plan::{PlanLimits, PlanPermissions};
 use crate::source::Source;
@@ -79,13 +82,13 @@ fn commit(repository: &Repository, message: &str) -> Oid {
     repository.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents).expect("commit")
 }
 
-async fn run(body: &str) -> Vec<CheckResult> {
+async fn run_all(body: &str) -> Vec<SuccessRecord> {
     let (_temp, root, git, start) = fixture();
-    run_checks(&plan(body), &root, &git, start, None, &[], &[], None).await
+    run(&Context { plan: &plan(body), git: &git, start, env: &[], env_remove: &[], running: None }, None).await
 }
 
-async fn one(body: &str) -> CheckResult {
-    let mut results = run(body).await;
+async fn one(body: &str) -> SuccessRecord {
+    let mut results = run_all(body).await;
     assert_eq!(results.len(), 1);
     results.remove(0)
 }
@@ -136,9 +139,9 @@ async fn commands_get_the_extra_env_without_the_removed_names() {
     let (_temp, root, git, start) = fixture();
     let plan = plan(r#"run "test \"$NIGHT_TEST_VALUE\" = bar && test -z \"$HOME\" && test -n \"$PATH\"""#);
     let env = [("NIGHT_TEST_VALUE".to_string(), "bar".to_string())];
-    let results = run_checks(&plan, &root, &git, start, None, &env, &["HOME".to_string()], None).await;
+    let results = run(&Context { plan: &plan, git: &git, start, env: &env, env_remove: &["HOME".to_string()], running: None }, None).await;
     assert!(results[0].passed, "{:?}", results[0]);
-    let results = run_checks(&plan, &root, &git, start, None, &[], &[], None).await;
+    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await;
     assert!(!results[0].passed);
 }
 
@@ -146,7 +149,7 @@ async fn commands_get_the_extra_env_without_the_removed_names() {
 async fn commands_run_in_the_given_dir_with_stdin_closed() {
     let (_temp, root, git, start) = fixture();
     let plan = plan(r#"run "test -f README && cat""#);
-    let results = run_checks(&plan, &root, &git, start, None, &[], &[], None).await;
+    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await;
     assert!(results[0].passed, "{:?}", results[0]);
     assert_eq!(results[0].output_tail, "");
 }
@@ -157,21 +160,23 @@ async fn commands_run_in_the_given_dir_with_stdin_closed() {
 async fn tests_hold_when_none_failed_and_some_passed() {
     let result = one(&format!("tests \"echo Running; echo '{CARGO_OK}'\" format cargo")).await;
     assert!(result.passed, "{result:?}");
-    assert_eq!(result.tests, Some(TestCounts { passed: 3, failed: 0, skipped: 1 }));
+    assert_eq!(result.tests, Some(TestCountsRecord { passed: 3, failed: 0, skipped: 1 }));
 }
 
 #[tokio::test]
 async fn tests_fail_with_the_failed_count() {
     let result = one(&format!("tests \"echo '{CARGO_FAILED}' >&2; exit 101\"")).await;
     assert!(!result.passed);
-    assert_eq!(result.tests, Some(TestCounts { passed: 2, failed: 2, skipped: 0 }));
+    assert_eq!(result.tests, Some(TestCountsRecord { passed: 2, failed: 2, skipped: 0 }));
     assert_eq!(result.reason.as_deref(), Some("2 tests failed"));
     assert_eq!(result.exit_code, Some(101));
 
     let (_temp, root, git, start) = fixture();
-    let baseline = Baseline { tests: vec![Some(TestCounts { passed: 3, failed: 1, skipped: 0 })], counts: vec![None] };
+    let mut base = failed(0, "tests", "x", "");
+    base.tests = Some(TestCountsRecord { passed: 3, failed: 1, skipped: 0 });
+    let baseline = Baseline::new(&[base]);
     let plan = plan(&format!("tests \"echo '{CARGO_FAILED}'; exit 101\""));
-    let results = run_checks(&plan, &root, &git, start, Some(&baseline), &[], &[], None).await;
+    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, Some(&baseline)).await;
     assert_eq!(results[0].reason.as_deref(), Some("2 tests failed (baseline 1)"));
 }
 
@@ -196,7 +201,7 @@ async fn tests_fail_on_a_nonzero_exit_even_when_the_counts_look_clean() {
     let result = one(&format!("tests \"echo '{CARGO_OK}'; exit 101\"")).await;
     assert!(!result.passed);
     assert_eq!(result.reason.as_deref(), Some("exit 101 although no failed test was counted"));
-    assert_eq!(result.tests, Some(TestCounts { passed: 3, failed: 0, skipped: 1 }));
+    assert_eq!(result.tests, Some(TestCountsRecord { passed: 3, failed: 0, skipped: 1 }));
 }
 
 // ---------------------------------------------------------------------- count ----
@@ -223,16 +228,18 @@ async fn count_against_the_baseline() {
     let (_temp, root, git, start) = fixture();
     let plan = plan("count /warn/ in \"printf 'warn\\nwarn\\n'\" <= baseline\ncount /warn/ in \"echo warn\" < baseline");
     // Measuring: the values just counted are the baseline.
-    let measured = run_checks(&plan, &root, &git, start, None, &[], &[], None).await;
+    let measured = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await;
     assert!(measured[0].passed, "{:?}", measured[0]);
     assert_eq!(measured[0].count, Some(2));
     assert_eq!(measured[1].reason.as_deref(), Some("1 match, expected < 1 (baseline)"));
-    let baseline = Baseline { tests: vec![None, None], counts: vec![Some(1), Some(2)] };
-    let results = run_checks(&plan, &root, &git, start, Some(&baseline), &[], &[], None).await;
+    let (mut first, mut second) = (failed(0, "count", "x", ""), failed(1, "count", "x", ""));
+    (first.count, second.count) = (Some(1), Some(2));
+    let baseline = Baseline::new(&[first, second]);
+    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, Some(&baseline)).await;
     assert_eq!(results[0].reason.as_deref(), Some("2 matches, expected <= 1 (baseline)"));
     assert!(results[1].passed);
     let empty = Baseline::default();
-    let results = run_checks(&plan, &root, &git, start, Some(&empty), &[], &[], None).await;
+    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, Some(&empty)).await;
     assert_eq!(results[0].reason.as_deref(), Some("no baseline count was measured for this check"));
 }
 
@@ -266,38 +273,38 @@ async fn exists_and_absent() {
 async fn changed_sees_committed_and_uncommitted_paths() {
     let (_temp, root, git, start) = fixture();
     let plan = plan("changed \"src/**\" \"docs/*.md\"");
-    let results = run_checks(&plan, &root, &git, start, None, &[], &[], None).await;
+    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await;
     assert_eq!(results[0].reason.as_deref(), Some("no path matching `src/**`, `docs/*.md` changed since the start"));
     std::fs::write(root.join("other.txt"), "x").expect("write");
-    assert!(!run_checks(&plan, &root, &git, start, None, &[], &[], None).await[0].passed);
+    assert!(!run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await[0].passed);
     std::fs::create_dir_all(root.join("src/deep")).expect("mkdir");
     std::fs::write(root.join("src/deep/new.rs"), "x").expect("write");
-    assert!(run_checks(&plan, &root, &git, start, None, &[], &[], None).await[0].passed, "uncommitted counts");
+    assert!(run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await[0].passed, "uncommitted counts");
     let repository = Repository::open(&root).expect("open");
     commit(&repository, "agent");
-    assert!(run_checks(&plan, &root, &git, start, None, &[], &[], None).await[0].passed, "committed counts");
+    assert!(run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await[0].passed, "committed counts");
 }
 
 #[tokio::test]
 async fn committed_needs_a_commit_and_a_clean_tree() {
     let (_temp, root, git, start) = fixture();
     let plan = plan("committed");
-    let reason = |results: Vec<CheckResult>| results[0].reason.clone();
-    assert_eq!(reason(run_checks(&plan, &root, &git, start, None, &[], &[], None).await).as_deref(), Some("the run made no commit"));
+    let reason = |results: Vec<SuccessRecord>| results[0].reason.clone();
+    assert_eq!(reason(run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await).as_deref(), Some("the run made no commit"));
     std::fs::write(root.join("work.txt"), "x").expect("write");
     assert_eq!(
-        reason(run_checks(&plan, &root, &git, start, None, &[], &[], None).await).as_deref(),
+        reason(run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await).as_deref(),
         Some("the run made no commit and left uncommitted changes")
     );
     let repository = Repository::open(&root).expect("open");
     commit(&repository, "agent");
     std::fs::write(root.join("more.txt"), "x").expect("write");
     assert_eq!(
-        reason(run_checks(&plan, &root, &git, start, None, &[], &[], None).await).as_deref(),
+        reason(run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await).as_deref(),
         Some("uncommitted changes are left in the work tree")
     );
     std::fs::remove_file(root.join("more.txt")).expect("rm");
-    let results = run_checks(&plan, &root, &git, start, None, &[], &[], None).await;
+    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await;
     assert!(results[0].passed, "{:?}", results[0]);
 }
 
@@ -308,7 +315,7 @@ async fn within_kills_the_command_and_its_children_quickly() {
     let (_temp, root, git, start) = fixture();
     let plan = plan("run \"sleep 100 & echo $! > child.pid; echo started; sleep 100\" within 1s");
     let started = Instant::now();
-    let results = run_checks(&plan, &root, &git, start, None, &[], &[], None).await;
+    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await;
     let elapsed = started.elapsed();
     assert!(elapsed < Duration::from_secs(4), "took {elapsed:?}");
     assert!(elapsed >= Duration::from_secs(1), "took {elapsed:?}");
@@ -328,7 +335,7 @@ async fn a_child_ignoring_sigterm_gets_sigkill_after_the_grace() {
     let (_temp, root, git, start) = fixture();
     let plan = plan("run \"trap '' TERM; sleep 100 & echo $! > child.pid; wait\" within 1s");
     let started = Instant::now();
-    let results = run_checks(&plan, &root, &git, start, None, &[], &[], None).await;
+    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await;
     let elapsed = started.elapsed();
     assert!(elapsed >= Duration::from_secs(6) && elapsed < Duration::from_secs(9), "took {elapsed:?}");
     assert!(results[0].timed_out);
@@ -341,7 +348,7 @@ async fn background_leftovers_of_a_finished_command_are_ended() {
     let (_temp, root, git, start) = fixture();
     let plan = plan("run \"sleep 100 & echo $! > child.pid; echo done\"");
     let started = Instant::now();
-    let results = run_checks(&plan, &root, &git, start, None, &[], &[], None).await;
+    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await;
     assert!(started.elapsed() < Duration::from_secs(4), "took {:?}", started.elapsed());
     assert!(results[0].passed, "{:?}", results[0]);
     assert_eq!(results[0].output_tail, "done\n");
@@ -377,7 +384,7 @@ async fn output_beyond_the_real_limit_keeps_memory_bounded() {
     let (_temp, root, git, start) = fixture();
     // 40 MB through the default 32 MiB capture.
     let plan = plan("count /row/ in \"yes 'row of output text' | head -n 2000000\" == 2000000");
-    let results = run_checks(&plan, &root, &git, start, None, &[], &[], None).await;
+    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await;
     assert!(results[0].passed, "{:?}", results[0].reason);
     assert_eq!(results[0].count, Some(2_000_000));
     assert!(results[0].output_tail.len() <= TAIL_BYTES);
@@ -387,10 +394,10 @@ async fn output_beyond_the_real_limit_keeps_memory_bounded() {
 #[test]
 fn a_line_without_end_is_passed_on_bounded() {
     let mut collected =
-        Collected { combined: Capture::new(1 << 20, None), stdout: None, pending: [Vec::new(), Vec::new()] };
+        Collected { combined: Capture::new(1 << 20, None), stdout: None, lines: [Lines::default(), Lines::default()] };
     collected.push(0, &vec![b'x'; LINE_MAX + 10]);
     assert_eq!(collected.combined.buffer.len(), LINE_MAX + 10);
-    assert!(collected.pending[0].is_empty());
+    assert!(collected.lines[0].rest().is_none());
     collected.push(1, b"half ");
     collected.push(0, b"out\n");
     collected.push(1, b"line\n");
@@ -399,8 +406,8 @@ fn a_line_without_end_is_passed_on_bounded() {
 
 // ------------------------------------------------------- baseline & signature ----
 
-fn failed(index: usize, statement: &str, reason: &str, tail: &str) -> CheckResult {
-    CheckResult {
+fn failed(index: usize, statement: &str, reason: &str, tail: &str) -> SuccessRecord {
+    SuccessRecord {
         index,
         statement: statement.into(),
         passed: false,
@@ -417,12 +424,17 @@ fn failed(index: usize, statement: &str, reason: &str, tail: &str) -> CheckResul
 #[test]
 fn baseline_from_indexes_like_the_plan() {
     let mut tests = failed(0, "tests \"t\"", "1 test failed", "");
-    tests.tests = Some(TestCounts { passed: 4, failed: 1, skipped: 0 });
+    tests.tests = Some(TestCountsRecord { passed: 4, failed: 1, skipped: 0 });
     let mut count = failed(2, "count", "x", "");
     count.count = Some(7);
-    let baseline = baseline_from(&[tests, failed(1, "exists", "x", ""), count]);
-    assert_eq!(baseline.tests, vec![Some(TestCounts { passed: 4, failed: 1, skipped: 0 }), None, None]);
-    assert_eq!(baseline.counts, vec![None, None, Some(7)]);
+    let baseline = Baseline::new(&[tests, failed(1, "exists", "x", ""), count]);
+    assert_eq!(baseline.tests(0), Some(TestCountsRecord { passed: 4, failed: 1, skipped: 0 }));
+    assert_eq!((baseline.tests(1), baseline.count(1)), (None, None));
+    assert_eq!(baseline.count(2), Some(7));
+    // An index from a journal edited by hand is looked up, never allocated for.
+    let mut huge = failed(usize::MAX, "count", "x", "");
+    huge.count = Some(1);
+    assert_eq!(Baseline::new(&[huge]).count(usize::MAX), Some(1));
 }
 
 #[test]

@@ -65,19 +65,49 @@ impl Outcome {
         Outcome::ALL.iter().copied().find(|outcome| outcome.name() == name)
     }
 
-    /// The process exit status of `night run`.
-    pub fn exit_code(self) -> u8 {
+    /// The exit status of `night run` that ended so.
+    pub fn exit(self) -> Exit {
         match self {
-            Outcome::Success => 0,
-            Outcome::Interrupted => 130,
-            Outcome::Refused => 2,
+            Outcome::Success => Exit::Success,
+            Outcome::Interrupted => Exit::Interrupted,
+            Outcome::Refused => Exit::Error,
             Outcome::Failed
             | Outcome::Stuck
             | Outcome::RolledBack
             | Outcome::Timeout
             | Outcome::Budget
             | Outcome::Crashed
-            | Outcome::NothingToDo => 1,
+            | Outcome::NothingToDo => Exit::Failure,
+        }
+    }
+
+    /// The exit status as a number, as the journal's `run-end` has it.
+    pub fn exit_code(self) -> u8 {
+        self.exit().code()
+    }
+}
+
+/// The exit statuses of every night command (docs/run.md, "Outcomes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Exit {
+    /// 0: done; the run succeeded.
+    Success,
+    /// 1: the answer is no: the run failed, the runbook has errors, a file would change.
+    Failure,
+    /// 2: night could not do what was asked: the run was refused, a file or run not found.
+    Error,
+    /// 130: stopped by a signal.
+    Interrupted,
+}
+
+impl Exit {
+    /// The process exit status.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Failure => 1,
+            Exit::Error => 2,
+            Exit::Interrupted => 130,
         }
     }
 }
