@@ -1,11 +1,14 @@
 //! The command line: clap definitions, output formats and exit codes.
 
+use crate::record::Exit;
 use clap::{CommandFactory as _, Parser, Subcommand, ValueEnum};
+use error::{CliError, Done};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod check_command;
 mod detach;
+pub mod error;
 mod fmt_command;
 mod foreground;
 mod init_command;
@@ -13,6 +16,7 @@ mod list_command;
 mod locate;
 mod log_command;
 mod notify_command;
+pub mod out;
 mod report_command;
 mod resume_command;
 mod run_command;
@@ -234,7 +238,7 @@ pub fn main() -> ExitCode {
         return ExitCode::from(crate::hook::main(&event));
     }
     let cli = Cli::parse();
-    let code = match cli.command {
+    let done = match cli.command {
         Command::Check(args) => check_command::run(&args),
         Command::Run(args) => run_command::run(&args),
         Command::Report(args) => report_command::run(&args),
@@ -246,12 +250,12 @@ pub fn main() -> ExitCode {
         Command::Notify(args) => notify_command::run(&args),
         Command::Fmt(args) => fmt_command::run(&args),
         Command::Init(args) => init_command::run(&args),
-        Command::Lsp(_) => crate::lsp::serve_stdio(),
+        Command::Lsp(_) => Ok(if crate::lsp::serve_stdio() == 0 { Exit::Success } else { Exit::Error }),
         Command::Completions(args) => completions(args.shell),
         Command::Man(args) => man(args.dir.as_deref()),
-        Command::Hook(args) => crate::hook::main(&args.event),
+        Command::Hook(args) => return ExitCode::from(crate::hook::main(&args.event)),
     };
-    ExitCode::from(code)
+    error::finish(done)
 }
 
 /// The event of exactly `night hook EVENT`, when EVENT is a plain word (not an option).
@@ -263,39 +267,25 @@ fn hook_event(args: impl Iterator<Item = std::ffi::OsString>) -> Option<String> 
     }
 }
 
-fn completions(shell: clap_complete::Shell) -> u8 {
+fn completions(shell: clap_complete::Shell) -> Done {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "night", &mut script);
-    print_bytes(&script)
+    out::print_bytes(&script).map_err(|source| CliError::System { doing: "write to standard output", source })?;
+    Ok(Exit::Success)
 }
 
-fn man(dir: Option<&std::path::Path>) -> u8 {
-    let result = match dir {
-        Some(dir) => std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(Cli::command(), dir)),
+fn man(dir: Option<&std::path::Path>) -> Done {
+    match dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(Cli::command(), dir)).map_err(|source| CliError::File { doing: "write the manual pages into", path: dir.to_path_buf(), source })?;
+        }
         None => {
             let mut page = Vec::new();
-            let rendered = clap_mangen::Man::new(Cli::command()).render(&mut page);
-            return if rendered.is_ok() { print_bytes(&page) } else { 2 };
-        }
-    };
-    match result {
-        Ok(()) => 0,
-        Err(error) => {
-            eprintln!("error: cannot write the manual pages: {}", error.to_string().to_lowercase());
-            2
+            clap_mangen::Man::new(Cli::command()).render(&mut page).map_err(|source| CliError::System { doing: "render the manual page", source })?;
+            out::print_bytes(&page).map_err(|source| CliError::System { doing: "write to standard output", source })?;
         }
     }
-}
-
-/// Write generated text to stdout; a reader that stops early (`| head`) is no error.
-fn print_bytes(bytes: &[u8]) -> u8 {
-    use std::io::Write as _;
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        Ok(()) => 0,
-        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => 0,
-        Err(_) => 2,
-    }
+    Ok(Exit::Success)
 }
 
 /// Whether to colour output on stdout.

@@ -55,6 +55,14 @@ pub mod seconds {
     }
 }
 
+/// The word a value of the journal's vocabulary is written as (`last-green`, `revert`, `on` …).
+pub fn word(value: &impl Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(word)) => word,
+        _ => String::new(),
+    }
+}
+
 /// Everything the journal records. The tag is the `event` field.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "event", rename_all = "kebab-case")]

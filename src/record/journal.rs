@@ -38,18 +38,20 @@ impl Journal {
         &self.path
     }
 
-    /// Append one entry and flush it to disk. A journal that cannot be written does not stop
-    /// the run: the first failure is kept for [`Journal::take_failure`].
-    pub fn append(&self, entry: &Entry) {
-        let Ok(mut inner) = self.inner.lock() else { return };
-        let line = match serde_json::to_value(entry) {
+    /// Append one entry and flush it to disk; the entry as written (secrets scrubbed). A
+    /// journal that cannot be written does not stop the run: the first failure is kept for
+    /// [`Journal::take_failure`].
+    pub fn append(&self, entry: &Entry) -> Entry {
+        let Ok(mut inner) = self.inner.lock() else { return entry.clone() };
+        let (line, as_written) = match serde_json::to_value(entry) {
             Ok(mut value) => {
                 inner.secrets.scrub_json(&mut value);
-                value.to_string()
+                let line = value.to_string();
+                (line, serde_json::from_value(value).unwrap_or_else(|_| entry.clone()))
             }
             Err(e) => {
                 let note = Entry { v: SCHEMA_VERSION, at: entry.at, event: Event::Note { topic: "journal".into(), message: format!("cannot encode an event: {e}") } };
-                serde_json::to_string(&note).unwrap_or_default()
+                (serde_json::to_string(&note).unwrap_or_default(), note)
             }
         };
         // One write of the whole line and its newline: a kill can tear it only at the end of
@@ -69,6 +71,7 @@ impl Journal {
             }
             inner.failed = true;
         }
+        as_written
     }
 
     /// Append `event`, stamped now.

@@ -10,12 +10,14 @@ pub mod event;
 pub mod history;
 pub mod journal;
 mod outcome;
+pub mod recorder;
 
 pub use dir::{FindError, ReportFile, RunDir, RunStatus, RunsDir};
 pub use event::{
-    AgentProcess, AttemptEndReason, SuccessRecord, CommitRecord, DiffRecord, Ends, Entry, Event, Limit, PromptKind, Resume, RollbackRecord, RunEnd, RunStart, SessionEndReason,
-    TestCountsRecord, SCHEMA_VERSION,
+    AgentProcess, AttemptEndReason, CommitRecord, DiffRecord, Ends, Entry, Event, Limit, PromptKind, Resume, RollbackRecord, RunEnd, RunStart, SessionEndReason,
+    SuccessRecord, TestCountsRecord, SCHEMA_VERSION,
 };
 pub use history::History;
 pub use journal::Journal;
 pub use outcome::{Exit, Outcome};
+pub use recorder::Recorder;

@@ -87,8 +87,8 @@ impl Outcome {
     }
 }
 
-/// The exit statuses of every night command (docs/run.md, "Outcomes").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The exit statuses of every night command (docs/run.md, "Outcomes"), mildest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Exit {
     /// 0: done; the run succeeded.
     Success,

@@ -17,16 +17,8 @@ pub use markdown::markdown;
 pub use write::{write_reports, Formats};
 
 use crate::record::SuccessRecord;
-use serde::Serialize;
+pub(crate) use crate::record::event::word;
 use std::fmt::Write as _;
-
-/// The word a value of the journal's vocabulary serialises to (`last-green`, `revert` …).
-pub(crate) fn word(value: &impl Serialize) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(word)) => word,
-        _ => String::new(),
-    }
-}
 
 fn short(id: &str) -> &str {
     id.get(..7).unwrap_or(id)

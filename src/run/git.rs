@@ -672,7 +672,7 @@ impl RunGit {
         if fs::symlink_metadata(&lock).is_err() {
             return Ok(None);
         }
-        match held_open_by(&lock) {
+        match crate::os::proc::holder_of(&lock) {
             Some(None) => {}
             Some(Some(pid)) => return Ok(Some(format!("`{}` is held by a live process (pid {pid}); it was left alone", lock.display()))),
             None => return Ok(Some(format!("`{}` was left behind and without `/proc` night cannot tell whether a git holds it; it was left alone", lock.display()))),
@@ -738,18 +738,6 @@ impl RunGit {
         self.add_everything(&mut index)?;
         index.write_tree().doing("write the work dir tree")
     }
-}
-
-/// A process that has `path` open (git keeps its lock file open until it renames it), from
-/// `/proc/*/fd`: `Some(None)` when none has; `None` without `/proc`, where night cannot tell.
-/// Another user's processes stay unseen, but the run's own agent and gits are night's user.
-fn held_open_by(path: &Path) -> Option<Option<u32>> {
-    let entries = fs::read_dir("/proc").ok()?;
-    Some(entries.flatten().find_map(|entry| {
-        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-        let fds = fs::read_dir(entry.path().join("fd")).ok()?;
-        fds.flatten().any(|fd| fs::read_link(fd.path()).is_ok_and(|target| target == path)).then_some(pid)
-    }))
 }
 
 /// Open exactly this folder (no search upwards, so a repository around it is never used).

@@ -5,7 +5,7 @@
 
 use super::TAIL_BYTES;
 use crate::os::group::{Group, Identity};
-use crate::os::output::{self, Lines};
+use crate::os::output;
 use crate::record::{AgentProcess, SuccessRecord};
 use crate::time::format_duration;
 use nix::sys::signal::Signal;
@@ -87,11 +87,7 @@ impl Output {
 impl Runner<'_> {
     /// Run `sh -c command` in its own process group, with stdin closed, for at most `within`.
     pub(super) async fn run(&self, command: &str, within: Duration, keep_stdout: bool, counter: Option<&regex::Regex>) -> Output {
-        let collected = RefCell::new(Collected {
-            combined: Capture::new(self.limit, counter.cloned()),
-            stdout: keep_stdout.then(|| Capture::new(self.limit, None)),
-            lines: [Lines::default(), Lines::default()],
-        });
+        let collected = RefCell::new(Collected { combined: Capture::new(self.limit, counter.cloned()), stdout: keep_stdout.then(|| Capture::new(self.limit, None)) });
         let mut shell = tokio::process::Command::new("sh");
         shell.arg("-c").arg(command).current_dir(self.dir).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         for name in self.env_remove {
@@ -161,11 +157,11 @@ impl Runner<'_> {
             let (reaped, _) = group.terminate(&[Signal::SIGTERM], KILL_GRACE).await;
             status = status.or(reaped);
         }
+        // Unfinished last lines come last.
         let mut collected = collected.into_inner();
         for (index, rest) in rests.into_iter().enumerate() {
             collected.emit(index, &rest);
         }
-        collected.flush();
         if let Some(record) = self.record {
             let _ = std::fs::remove_file(record);
         }
@@ -178,11 +174,9 @@ fn boxed(reader: impl tokio::io::AsyncRead + Unpin + Send + 'static) -> Box<dyn 
 }
 
 /// Output being collected: both streams interleaved by whole lines, and stdout alone if needed.
-pub(super) struct Collected {
-    pub combined: Capture,
-    pub stdout: Option<Capture>,
-    /// Each stream's unfinished last line.
-    pub lines: [Lines; 2],
+struct Collected {
+    combined: Capture,
+    stdout: Option<Capture>,
 }
 
 impl Collected {
@@ -199,13 +193,7 @@ impl Collected {
         }
     }
 
-    /// Bytes of one stream (0: stdout, 1: stderr), passed on by whole lines.
-    pub(super) fn push(&mut self, stream: usize, bytes: &[u8]) {
-        if let Some(complete) = self.lines[stream].push(bytes) {
-            self.emit(stream, &complete);
-        }
-    }
-
+    /// Whole lines of one stream (0: stdout, 1: stderr).
     fn emit(&mut self, stream: usize, bytes: &[u8]) {
         if bytes.is_empty() {
             return;
@@ -214,15 +202,6 @@ impl Collected {
         if stream == 0 {
             if let Some(stdout) = &mut self.stdout {
                 stdout.push(bytes);
-            }
-        }
-    }
-
-    /// Pass on unfinished last lines.
-    fn flush(&mut self) {
-        for stream in 0..2 {
-            if let Some(rest) = self.lines[stream].rest() {
-                self.emit(stream, &rest);
             }
         }
     }

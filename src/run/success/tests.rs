@@ -1,9 +1,8 @@
 //! Tests: every statement kind passing and failing, timeouts, bounded output, signatures.
 
-use super::command::{strip_ansi, Collected, LINE_MAX, READ_CHUNK};
+use super::command::{strip_ansi, LINE_MAX, READ_CHUNK};
 use super::signature::normalise;
 use super::*;
-use crate::os::output::Lines;
 use crate::ast::{Agent, AgentKind, Network, OnViolation, Sandbox};
 use crate::plan::{PlanLimits, PlanPermissions};
 use crate::source::Source;
@@ -83,7 +82,7 @@ fn commit(repository: &Repository, message: &str) -> Oid {
 }
 
 async fn run_all(body: &str) -> Vec<SuccessRecord> {
-    let (_temp, root, git, start) = fixture();
+    let (_temp, _root, git, start) = fixture();
     run(&Context { plan: &plan(body), git: &git, start, env: &[], env_remove: &[], running: None }, None).await
 }
 
@@ -108,7 +107,7 @@ const CARGO_FAILED: &str = "test result: FAILED. 2 passed; 2 failed; 0 ignored; 
 
 #[tokio::test]
 async fn run_holds_on_exit_zero_and_fails_otherwise() {
-    let results = run("run \"exit 0\"\nrun \"echo out; sleep 0.2; echo err >&2; exit 3\"").await;
+    let results = run_all("run \"exit 0\"\nrun \"echo out; sleep 0.2; echo err >&2; exit 3\"").await;
     assert!(results[0].passed);
     assert_eq!((results[0].exit_code, results[0].reason.as_deref()), (Some(0), None));
     assert!(!results[1].passed);
@@ -122,7 +121,7 @@ async fn run_holds_on_exit_zero_and_fails_otherwise() {
 
 #[tokio::test]
 async fn run_matches_reads_standard_output_only() {
-    let results = run(
+    let results = run_all(
         "run \"echo hello world\" matches /wor/\nrun \"echo hello\" matches /bye/\nrun \"echo bye >&2\" matches /bye/\nrun \"echo bye; exit 1\" matches /bye/",
     )
     .await;
@@ -136,7 +135,7 @@ async fn run_matches_reads_standard_output_only() {
 #[tokio::test]
 async fn commands_get_the_extra_env_without_the_removed_names() {
     assert!(std::env::var_os("HOME").is_some(), "the test needs HOME set");
-    let (_temp, root, git, start) = fixture();
+    let (_temp, _root, git, start) = fixture();
     let plan = plan(r#"run "test \"$NIGHT_TEST_VALUE\" = bar && test -z \"$HOME\" && test -n \"$PATH\"""#);
     let env = [("NIGHT_TEST_VALUE".to_string(), "bar".to_string())];
     let results = run(&Context { plan: &plan, git: &git, start, env: &env, env_remove: &["HOME".to_string()], running: None }, None).await;
@@ -147,7 +146,7 @@ async fn commands_get_the_extra_env_without_the_removed_names() {
 
 #[tokio::test]
 async fn commands_run_in_the_given_dir_with_stdin_closed() {
-    let (_temp, root, git, start) = fixture();
+    let (_temp, _root, git, start) = fixture();
     let plan = plan(r#"run "test -f README && cat""#);
     let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await;
     assert!(results[0].passed, "{:?}", results[0]);
@@ -171,7 +170,7 @@ async fn tests_fail_with_the_failed_count() {
     assert_eq!(result.reason.as_deref(), Some("2 tests failed"));
     assert_eq!(result.exit_code, Some(101));
 
-    let (_temp, root, git, start) = fixture();
+    let (_temp, _root, git, start) = fixture();
     let mut base = failed(0, "tests", "x", "");
     base.tests = Some(TestCountsRecord { passed: 3, failed: 1, skipped: 0 });
     let baseline = Baseline::new(&[base]);
@@ -182,7 +181,7 @@ async fn tests_fail_with_the_failed_count() {
 
 #[tokio::test]
 async fn tests_fail_without_a_summary_or_without_a_passed_test() {
-    let results = run(
+    let results = run_all(
         "tests \"echo compiling; exit 0\"\ntests \"echo 'error: could not compile'; exit 101\"\ntests \"echo 'test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s'\"",
     )
     .await;
@@ -208,7 +207,7 @@ async fn tests_fail_on_a_nonzero_exit_even_when_the_counts_look_clean() {
 
 #[tokio::test]
 async fn count_compares_matches_in_stdout_and_stderr_whatever_the_exit() {
-    let results = run(
+    let results = run_all(
         "count /error TS\\d+/ in \"echo 'error TS1 a'; echo 'error TS22 b' >&2; echo ok; exit 2\" <= 2\n\
          count /error TS\\d+/ in \"echo 'error TS1 a'; echo 'error TS22 b' >&2\" < 2\n\
          count /x/ in \"echo x\" == 1",
@@ -225,7 +224,7 @@ async fn count_compares_matches_in_stdout_and_stderr_whatever_the_exit() {
 
 #[tokio::test]
 async fn count_against_the_baseline() {
-    let (_temp, root, git, start) = fixture();
+    let (_temp, _root, git, start) = fixture();
     let plan = plan("count /warn/ in \"printf 'warn\\nwarn\\n'\" <= baseline\ncount /warn/ in \"echo warn\" < baseline");
     // Measuring: the values just counted are the baseline.
     let measured = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await;
@@ -262,7 +261,7 @@ async fn count_reads_non_utf8_and_coloured_output() {
 
 #[tokio::test]
 async fn exists_and_absent() {
-    let results = run("exists \"README\"\nexists \"missing.txt\"\nabsent \"missing.txt\"\nabsent \"README\"").await;
+    let results = run_all("exists \"README\"\nexists \"missing.txt\"\nabsent \"missing.txt\"\nabsent \"README\"").await;
     assert_eq!(results.iter().map(|r| r.passed).collect::<Vec<_>>(), vec![true, false, true, false]);
     assert_eq!(results[1].reason.as_deref(), Some("`missing.txt` does not exist"));
     assert_eq!(results[3].reason.as_deref(), Some("`README` exists"));
@@ -381,7 +380,7 @@ async fn huge_output_is_held_bounded_and_counted_exactly() {
 
 #[tokio::test]
 async fn output_beyond_the_real_limit_keeps_memory_bounded() {
-    let (_temp, root, git, start) = fixture();
+    let (_temp, _root, git, start) = fixture();
     // 40 MB through the default 32 MiB capture.
     let plan = plan("count /row/ in \"yes 'row of output text' | head -n 2000000\" == 2000000");
     let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await;
@@ -389,19 +388,6 @@ async fn output_beyond_the_real_limit_keeps_memory_bounded() {
     assert_eq!(results[0].count, Some(2_000_000));
     assert!(results[0].output_tail.len() <= TAIL_BYTES);
     assert!(results[0].output_tail.ends_with("row of output text\n"));
-}
-
-#[test]
-fn a_line_without_end_is_passed_on_bounded() {
-    let mut collected =
-        Collected { combined: Capture::new(1 << 20, None), stdout: None, lines: [Lines::default(), Lines::default()] };
-    collected.push(0, &vec![b'x'; LINE_MAX + 10]);
-    assert_eq!(collected.combined.buffer.len(), LINE_MAX + 10);
-    assert!(collected.lines[0].rest().is_none());
-    collected.push(1, b"half ");
-    collected.push(0, b"out\n");
-    collected.push(1, b"line\n");
-    assert!(collected.combined.text().ends_with("xout\nhalf line\n"));
 }
 
 // ------------------------------------------------------- baseline & signature ----
