@@ -515,7 +515,7 @@ impl History {
             Some(record) => (Duration::from_millis(record.resume.elapsed_ms), Some(record.at)),
             None => (Duration::ZERO, self.started_at()),
         };
-        before + from.and_then(|from| (now - from).to_std().ok()).unwrap_or_default()
+        before.saturating_add(from.and_then(|from| (now - from).to_std().ok()).unwrap_or_default())
     }
 
     /// Supervised time up to the journal's last line, for a supervisor that takes over. It
@@ -527,7 +527,7 @@ impl History {
     pub fn supervised(&self, most_unheard: Duration) -> Duration {
         let (counted, since) = self.counted;
         let unheard = since.zip(self.last_at).and_then(|(from, to)| (to - from).to_std().ok()).unwrap_or_default();
-        counted + unheard.min(most_unheard)
+        counted.saturating_add(unheard.min(most_unheard))
     }
 }
 

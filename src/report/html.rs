@@ -203,21 +203,17 @@ fn mark_shape(out: &mut String, mark: &Mark, y: f64, length: u64) {
 fn axis(out: &mut String, timeline: &Timeline, length: u64, y: f64) {
     const STEPS: [u64; 15] = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800];
     let seconds = length / 1000 + 1;
-    let step = STEPS.iter().copied().find(|s| seconds / s <= 10).unwrap_or(21_600);
+    // About ten ticks, however long the axis: a journal's times are not trusted to be sane.
+    let step = STEPS.iter().copied().find(|s| seconds / s <= 10).unwrap_or_else(|| seconds.div_ceil(10).max(21_600));
     let start = chrono::DateTime::parse_from_rfc3339(&timeline.start).ok();
-    let mut at = 0;
-    while at * 1000 <= length {
-        let tick_x = x(at * 1000, length);
-        let label = match start {
-            Some(start) => {
-                let time = start + chrono::Duration::seconds(i64::try_from(at).unwrap_or(0));
-                if step >= 60 {
-                    time.format("%H:%M").to_string()
-                } else {
-                    time.format("%H:%M:%S").to_string()
-                }
-            }
-            None => format!("+{}", duration_text(at * 1000)),
+    let mut at: u64 = 0;
+    while at.saturating_mul(1000) <= length {
+        let tick_x = x(at.saturating_mul(1000), length);
+        let time = start.and_then(|start| start.checked_add_signed(chrono::Duration::seconds(i64::try_from(at).ok()?)));
+        let label = match time {
+            Some(time) if step >= 60 => time.format("%H:%M").to_string(),
+            Some(time) => time.format("%H:%M:%S").to_string(),
+            None => format!("+{}", duration_text(at.saturating_mul(1000))),
         };
         let _ = writeln!(
             out,
@@ -225,7 +221,10 @@ fn axis(out: &mut String, timeline: &Timeline, length: u64, y: f64) {
             y + 4.0,
             y + 18.0
         );
-        at += step;
+        at = at.saturating_add(step);
+        if at == u64::MAX {
+            break;
+        }
     }
 }
 

@@ -376,10 +376,13 @@ fn waivers_and_notes(out: &mut String, data: &ReportData) {
         out.push('\n');
     }
     let notes: Vec<&(String, String)> = data.notes.iter().filter(|(topic, _)| topic != "deny-not-enforced" && topic != "denied").collect();
-    if !notes.is_empty() {
+    if !notes.is_empty() || !data.unreadable_lines.is_empty() {
         out.push_str("### Notes\n\n");
         for (topic, message) in notes {
             let _ = writeln!(out, "- {topic}: {message}");
+        }
+        for (line, why) in &data.unreadable_lines {
+            let _ = writeln!(out, "- journal: line {line} was skipped: {why}");
         }
         out.push('\n');
     }

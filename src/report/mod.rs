@@ -186,4 +186,28 @@ mod tests {
         assert!(text.contains("git switch night/demo/20250101-0000"));
         assert!(!text.contains("night resume"), "a failed run has nothing to resume");
     }
+
+    #[test]
+    fn a_journal_with_absurd_times_and_numbers_renders_bounded() {
+        let lines = [
+            r#"{"v":1,"at":"2025-01-01T00:00:00Z","event":"run-start","schema":1,"night_version":"0","run_id":"x-1","name":"x","runbook":"x.night","repo":"/r","work_dir":"/r","branch":"b","original_branch":null,"start_commit":"0","worktree":false,"agent":"command","agent_command":null,"limits":[["attempts","18446744073709551615"],["tokens","x"]],"checks":[],"waivers":[],"pid":4294967295}"#,
+            r#"{"v":1,"at":"2025-01-01T00:00:01Z","event":"attempt-start","attempt":18446744073709551615,"of":18446744073709551615}"#,
+            r#"{"v":1,"at":"2025-01-01T00:00:02Z","event":"session-end","attempt":18446744073709551615,"session":18446744073709551615,"reason":"exited","exit_code":-2147483648,"signal":2147483647,"duration_ms":18446744073709551615,"output_bytes":18446744073709551615,"killed":true}"#,
+            r#"{"v":1,"at":"262000-12-31T23:59:59Z","event":"usage","attempt":0,"tokens":18446744073709551615,"cost_usd":1e308,"total_tokens":18446744073709551615,"total_cost_usd":1e308}"#,
+            r#"{"v":1,"at":"1970-01-01T00:00:00Z","event":"resume","pid":1,"previous_pid":null,"elapsed_ms":18446744073709551615,"attempts":0,"continues_attempt":null,"leftover":""}"#,
+        ];
+        let text = lines.join("\n");
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("journal.jsonl"), format!("{text}\n")).expect("write");
+        let history = crate::record::RunDir::new(dir.path()).load().expect("load");
+        for died in [false, true] {
+            let data = ReportData::new(&history, died);
+            let rendered = [markdown(&data), json::json(&data), html::html(&data, &timeline::Timeline::new(&history)), summary(&data, "r.md")];
+            for text in rendered {
+                assert!(text.len() < 1 << 20, "{} bytes", text.len());
+            }
+        }
+        let status = status::Status::new(&history, chrono::Utc::now());
+        assert!(status.line().len() < 1000 && status.doing().len() < 1000);
+    }
 }

@@ -44,7 +44,7 @@ impl<'a> Status<'a> {
             }
             Phase::Checking => format!("checking attempt {attempt}"),
             Phase::Between if attempt == 0 => "starting the first attempt".into(),
-            Phase::Between => format!("between attempts {attempt} and {}", attempt + 1),
+            Phase::Between => format!("between attempts {attempt} and {}", attempt.saturating_add(1)),
             Phase::Ended { outcome, .. } => format!("ended ({outcome}); writing the report and notifying"),
         }
     }

@@ -32,13 +32,13 @@ pub enum Refused {
     Lock(LockError),
     /// The agent cannot be started (not installed, too old).
     #[error("{0}")]
-    Agent(String),
+    Agent(#[from] crate::run::agent::AgentError),
     /// A notifier cannot be set up.
     #[error("cannot set up the notifiers: {0}")]
     Notifiers(String),
     /// `sandbox on` cannot be enforced here.
     #[error("{0}")]
-    Sandbox(String),
+    Sandbox(#[from] crate::sandbox::SandboxError),
     /// The run folder cannot be made.
     #[error("cannot create the run folder {}: {source}", .path.display())]
     RunFolder {

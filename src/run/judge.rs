@@ -46,9 +46,9 @@ impl Supervisor<'_> {
             return Step::End(Outcome::Timeout, explain(Limit::Timeout, limits));
         }
         let of = limits.attempts;
-        self.record(Event::AttemptStart { attempt: attempt + 1, of });
+        self.record(Event::AttemptStart { attempt: attempt.saturating_add(1), of });
         let of = of.map(|n| format!("/{n}")).unwrap_or_default();
-        self.status(&format!("night: attempt {}{of}", attempt + 1));
+        self.status(&format!("night: attempt {}{of}", attempt.saturating_add(1)));
         Step::Sessions { session: 1, work: AttemptWork::default() }
     }
 

@@ -57,7 +57,7 @@ impl Supervisor<'_> {
     pub(super) async fn sessions(&mut self, first: u64, earlier: AttemptWork) -> Result<AttemptWork, Crash> {
         let attempt = self.attempt();
         let mut work = AttemptWork::default();
-        for session in first.. {
+        for session in first..=u64::MAX {
             if Instant::now() >= self.run_deadline {
                 work.run_limit = Some(Limit::Timeout);
                 break;
@@ -184,7 +184,7 @@ impl Supervisor<'_> {
         // The OS sandbox: its layers, the agent's environment, the git guard (sandboxing.rs).
         let mut sandbox = match self.cx.sandbox.session(self.cx.plan, &self.git, self.run_dir.path(), &env) {
             Ok(sandbox) => sandbox,
-            Err(e) => return Ok(self.spawn_failed(attempt, session, prompt_file, kind, &e)),
+            Err(e) => return Ok(self.spawn_failed(attempt, session, prompt_file, kind, &e.to_string())),
         };
         self.journal_sandbox(&sandbox);
         let mut env_remove = self.cx.secret_names.clone();
@@ -399,5 +399,13 @@ impl Supervisor<'_> {
                 _ => Some(SessionEnd::Limit(Limit::Quota)),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_record_reads_the_audit_trail_the_hook_writes() {
+        assert_eq!(crate::record::RunDir::AUDIT, crate::hook::AUDIT_FILE);
     }
 }

@@ -8,7 +8,7 @@ use crate::os::keep_awake::KeepAwake;
 use crate::os::lock::{DirLock, LockError, PidLock};
 use crate::plan::Plan;
 use crate::record::{Event, History, Journal, Outcome, Recorder, ReportFile, RunDir, RunStart, RunsDir, SCHEMA_VERSION};
-use crate::run::agent::{adapter_for, Adapter};
+use crate::run::agent::{adapter_for, Adapter, AgentError};
 use crate::run::ballast;
 use crate::run::end::Finished;
 use crate::run::error::Refused;
@@ -167,8 +167,8 @@ pub(super) fn test_pause(env: &EnvReader, run_dir: &RunDir, point: &str) {
 /// agent (found and new enough), the notifiers (journaling their deliveries once the journal
 /// exists, through the returned cell), the secrets and the sandbox.
 pub(super) fn setup(plan: &Plan, options: RunOptions, interrupts: Interrupts) -> Result<(Context<'_>, Arc<OnceLock<Journal>>), Refused> {
-    let adapter: Arc<dyn Adapter> = Arc::from(adapter_for(&plan.agent).map_err(|e| Refused::Agent(e.to_string()))?);
-    adapter.preflight().map_err(Refused::Agent)?;
+    let adapter: Arc<dyn Adapter> = Arc::from(adapter_for(&plan.agent).map_err(AgentError::from)?);
+    adapter.preflight()?;
 
     let mut secret_names = crate::sandbox::env::secret_names(plan);
     let env = options.env.clone();
@@ -194,7 +194,7 @@ pub(super) fn setup(plan: &Plan, options: RunOptions, interrupts: Interrupts) ->
     secret_names.sort();
     secret_names.dedup();
     // `sandbox on` refuses here, before preflight (or a resume) changes anything.
-    let sandbox = RunSandbox::check(plan, (options.env)("HOME").map(PathBuf::from)).map_err(Refused::Sandbox)?;
+    let sandbox = RunSandbox::check(plan, (options.env)("HOME").map(PathBuf::from))?;
     let cx = Context { plan, options, adapter, dispatcher, secrets: Secrets::new(&secret_values), secret_names, sandbox, interrupts };
     Ok((cx, journal_cell))
 }

@@ -118,8 +118,8 @@ impl Step {
         match last.end.as_ref().map(|e| e.reason) {
             // Open when the supervisor died, or ended by a session limit or a quota wait: the
             // attempt goes on with a fresh session.
-            None | Some(SessionEndReason::SupervisorDied | SessionEndReason::Limit(Limit::Session)) => Step::Sessions { session: last.number + 1, work },
-            Some(SessionEndReason::Limit(Limit::Quota)) if work.run_limit.is_none() => Step::Sessions { session: last.number + 1, work },
+            None | Some(SessionEndReason::SupervisorDied | SessionEndReason::Limit(Limit::Session)) => Step::Sessions { session: last.number.saturating_add(1), work },
+            Some(SessionEndReason::Limit(Limit::Quota)) if work.run_limit.is_none() => Step::Sessions { session: last.number.saturating_add(1), work },
             Some(_) => Step::Judge(work),
         }
     }
@@ -209,10 +209,10 @@ fn judged(attempt: &Attempt) -> bool {
 /// How many attempts in a row, up to the last judged one, failed with the same signature.
 pub fn stuck_repeats(history: &History) -> u64 {
     let signatures = history.attempts.iter().filter(|a| judged(a) && a.rollback.as_ref().is_none_or(|(r, _)| r.then != RollbackThen::Stop)).filter_map(|a| a.end.as_ref()?.signature.as_deref());
-    let mut repeats = 0;
+    let mut repeats: u64 = 0;
     let mut last: Option<&str> = None;
     for signature in signatures {
-        repeats = if last == Some(signature) { repeats + 1 } else { 1 };
+        repeats = if last == Some(signature) { repeats.saturating_add(1) } else { 1 };
         last = Some(signature);
     }
     repeats

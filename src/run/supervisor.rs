@@ -178,7 +178,7 @@ impl<'a> Supervisor<'a> {
 
     /// Supervised time in the whole run: earlier supervisors' and this one's.
     pub fn elapsed(&self) -> Duration {
-        self.elapsed_before + self.started.elapsed()
+        self.elapsed_before.saturating_add(self.started.elapsed())
     }
 
     /// Once the run folder is locked: tell the caller (`--detach` hands over its output there),
@@ -194,7 +194,7 @@ impl<'a> Supervisor<'a> {
             let mut tick = tokio::time::interval_at(Instant::now() + every, every);
             loop {
                 tick.tick().await;
-                journal.record(Event::Heartbeat { elapsed_ms: millis(before + started.elapsed()) });
+                journal.record(Event::Heartbeat { elapsed_ms: millis(before.saturating_add(started.elapsed())) });
             }
         }));
     }

@@ -239,8 +239,8 @@ impl super::Adapter for ClaudeAdapter {
         "claude"
     }
 
-    fn preflight(&self) -> Result<(), String> {
-        preflight(&self.options.program()).map(|_| ()).map_err(|error| error.to_string())
+    fn preflight(&self) -> Result<(), super::AgentError> {
+        preflight(&self.options.program()).map(|_| ()).map_err(super::AgentError::from)
     }
 
     fn launch(&self, context: &super::LaunchContext<'_>) -> super::Launch {

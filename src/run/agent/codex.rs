@@ -76,7 +76,7 @@ impl super::Adapter for CodexAdapter {
         "codex"
     }
 
-    fn preflight(&self) -> Result<(), String> {
+    fn preflight(&self) -> Result<(), super::AgentError> {
         super::find_program(&self.options.program(), "codex", "`npm install -g @openai/codex`")
     }
 
