@@ -255,7 +255,19 @@ pub fn main() -> ExitCode {
         Command::Man(args) => man(args.dir.as_deref()),
         Command::Hook(args) => return ExitCode::from(crate::hook::main(&args.event)),
     };
-    error::finish(done)
+    finish(done)
+}
+
+/// Render a command's end on standard error and give its exit status.
+fn finish(done: Done) -> ExitCode {
+    let exit = match done {
+        Ok(exit) => exit,
+        Err(error) => {
+            out::eprint(&error.render());
+            error.exit()
+        }
+    };
+    ExitCode::from(exit.code())
 }
 
 /// The event of exactly `night hook EVENT`, when EVENT is a plain word (not an option).

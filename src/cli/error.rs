@@ -145,18 +145,6 @@ impl CliError {
 /// A command's end: its exit status, or an error to render.
 pub type Done = Result<Exit, CliError>;
 
-/// Render a command's end on standard error and give its exit status.
-pub fn finish(done: Done) -> std::process::ExitCode {
-    let exit = match done {
-        Ok(exit) => exit,
-        Err(error) => {
-            super::out::eprint(&error.render());
-            error.exit()
-        }
-    };
-    std::process::ExitCode::from(exit.code())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

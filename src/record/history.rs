@@ -9,7 +9,7 @@
 
 use crate::ast::OnViolation;
 use crate::record::audit::AuditSummary;
-use crate::record::event::{
+use crate::record::{
     AgentProcess, AttemptEndReason, SuccessRecord, CommitRecord, Ends, Entry, Event, Limit, PromptKind, Resume, RollbackRecord, RunEnd, RunStart, SessionEndReason,
 };
 use crate::record::journal::{Lines, Skipped};

@@ -10,13 +10,14 @@ pub mod event;
 pub mod history;
 pub mod journal;
 mod outcome;
+pub mod payloads;
 pub mod recorder;
+pub mod vocabulary;
 
 pub use dir::{FindError, ReportFile, RunDir, RunStatus, RunsDir};
-pub use event::{
-    AgentProcess, AttemptEndReason, CommitRecord, DiffRecord, Ends, Entry, Event, Limit, PromptKind, Resume, RollbackRecord, RunEnd, RunStart, SessionEndReason,
-    SuccessRecord, TestCountsRecord, SCHEMA_VERSION,
-};
+pub use event::{Entry, Event, SCHEMA_VERSION};
+pub use payloads::{AgentProcess, CommitRecord, DiffRecord, Resume, RollbackRecord, RunEnd, RunStart, SuccessRecord, TestCountsRecord};
+pub use vocabulary::{AttemptEndReason, Ends, Limit, PromptKind, SessionEndReason};
 pub use history::History;
 pub use journal::Journal;
 pub use outcome::{Exit, Outcome};

@@ -17,7 +17,7 @@ pub use markdown::markdown;
 pub use write::{write_reports, Formats};
 
 use crate::record::SuccessRecord;
-pub(crate) use crate::record::event::word;
+pub(crate) use crate::record::vocabulary::word;
 use std::fmt::Write as _;
 
 fn short(id: &str) -> &str {

@@ -10,27 +10,12 @@ use crate::report::{write_reports, Formats};
 use crate::run::ballast;
 use crate::run::sandboxing::RunSandbox;
 use crate::run::supervisor::{millis, Supervisor};
+use crate::run::Finished;
 use crate::time::format_duration;
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// How long notifications may take at the end of the run before night exits anyway.
 const NOTIFY_FLUSH: Duration = Duration::from_secs(30);
-
-/// How a run that started ended.
-#[derive(Debug, Clone)]
-pub struct Finished {
-    /// The outcome.
-    pub outcome: Outcome,
-    /// Why, in one phrase.
-    pub reason: String,
-    /// The run id.
-    pub run_id: String,
-    /// The run folder.
-    pub run_dir: PathBuf,
-    /// The report written there.
-    pub report: PathBuf,
-}
 
 impl Supervisor<'_> {
     /// The end: keep leftover work, journal the end, write the reports, notify, report again

@@ -25,13 +25,12 @@ pub mod success;
 mod supervisor;
 
 pub use crate::record::Outcome;
-pub use end::Finished;
 pub use error::{Crash, Refused};
 pub use process::TextSink;
 pub use resume::resume;
 pub use start::run;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,4 +54,19 @@ pub struct RunOptions {
     pub html: bool,
     /// Called once the run folder exists and the run is locked (`--detach` hands over there).
     pub on_started: Option<OnStarted>,
+}
+
+/// How a run that started ended.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Why, in one phrase.
+    pub reason: String,
+    /// The run id.
+    pub run_id: String,
+    /// The run folder.
+    pub run_dir: PathBuf,
+    /// The report written there.
+    pub report: PathBuf,
 }

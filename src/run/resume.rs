@@ -8,7 +8,7 @@ use crate::os::group::{self, Leftover};
 use crate::os::keep_awake::KeepAwake;
 use crate::plan::Plan;
 use crate::record::{AgentProcess, Event, History, Journal, Recorder, Resume, RunDir, RunsDir, SessionEndReason};
-use crate::run::end::Finished;
+use crate::run::Finished;
 use crate::run::error::Refused;
 use crate::run::git::RunGit;
 use crate::run::signals::Interrupts;

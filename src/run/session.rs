@@ -345,7 +345,7 @@ impl Supervisor<'_> {
         let layers = sandbox.layers.names();
         let mode = self.cx.plan.permissions.sandbox;
         let shown = if layers.is_empty() { "none".to_string() } else { layers.join(", ") };
-        self.status(&format!("night: sandbox {}: {shown}", crate::record::event::word(&mode)));
+        self.status(&format!("night: sandbox {}: {shown}", crate::record::vocabulary::word(&mode)));
         self.record(Event::Sandbox { mode, layers, gaps, writable, network });
     }
 

@@ -10,7 +10,7 @@ use crate::plan::Plan;
 use crate::record::{Event, History, Journal, Outcome, Recorder, ReportFile, RunDir, RunStart, RunsDir, SCHEMA_VERSION};
 use crate::run::agent::{adapter_for, Adapter, AgentError};
 use crate::run::ballast;
-use crate::run::end::Finished;
+use crate::run::Finished;
 use crate::run::error::Refused;
 use crate::run::git::{PendingPreflight, RunGit};
 use crate::run::sandboxing::RunSandbox;

@@ -11,7 +11,7 @@ use crate::plan::Plan;
 use crate::record::event::seconds;
 use crate::record::{Event, History, Outcome, Recorder, RunDir};
 use crate::run::agent::Adapter;
-use crate::run::end::Finished;
+use crate::run::Finished;
 use crate::run::error::Crash;
 use crate::run::git::RunGit;
 use crate::run::sandboxing::RunSandbox;

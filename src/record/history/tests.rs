@@ -2,7 +2,7 @@
 //! should have written.
 
 use super::*;
-use crate::record::event::{SessionEndReason, SCHEMA_VERSION};
+use crate::record::{SessionEndReason, SCHEMA_VERSION};
 use crate::record::journal;
 use std::io::Write as _;
 
