@@ -6,12 +6,14 @@
 pub mod agent;
 mod ballast;
 mod commits;
+mod context;
 mod end;
 mod error;
 pub mod feedback;
 pub mod git;
 mod judge;
 pub mod limits;
+mod pause;
 pub mod process;
 pub mod ref_watch;
 mod resume;

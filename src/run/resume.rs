@@ -12,7 +12,7 @@ use crate::run::Finished;
 use crate::run::error::Refused;
 use crate::run::git::RunGit;
 use crate::run::signals::Interrupts;
-use crate::run::start::{refuse_a_second_run, setup};
+use crate::run::context::{refuse_a_second_run, setup, Context};
 use crate::run::state::{AttemptWork, Step};
 use crate::run::supervisor::{millis, Supervisor};
 use crate::run::RunOptions;
@@ -84,7 +84,7 @@ pub async fn resume(plan: &Plan, run_dir: &RunDir, options: RunOptions) -> Resul
     Ok(finished)
 }
 
-impl crate::run::supervisor::Context<'_> {
+impl Context<'_> {
     /// Supervised time before this resume, from the history's monotonic figures.
     fn supervised_before(&self, history: &History) -> Duration {
         history.supervised(crate::run::supervisor::HEARTBEAT_EVERY * 2)

@@ -35,7 +35,7 @@ impl Supervisor<'_> {
         self.git.reset_to(target)?;
         // The worst moment to die: the branch is reset and the journal does not say so yet
         // (`night resume` judges the condition again and redoes the reset).
-        crate::run::start::test_pause(&self.cx.options.env, &self.run_dir, "rollback");
+        crate::run::pause::test_pause(&self.cx.options.env, &self.run_dir, "rollback");
         self.watch.last_tip = Some(target);
         let record = RollbackRecord {
             attempt,

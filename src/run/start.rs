@@ -3,25 +3,21 @@
 //! worktree), then `run-start` and the first step.
 
 use crate::ast::AgentKind;
-use crate::notify::{Dispatcher, Settings};
 use crate::os::keep_awake::KeepAwake;
 use crate::os::lock::{DirLock, LockError, PidLock};
 use crate::plan::Plan;
 use crate::record::{Event, History, Journal, Outcome, Recorder, ReportFile, RunDir, RunStart, RunsDir, SCHEMA_VERSION};
-use crate::run::agent::{adapter_for, Adapter, AgentError};
 use crate::run::ballast;
-use crate::run::Finished;
+use crate::run::context::{refuse_a_second_run, setup, Context};
 use crate::run::error::Refused;
 use crate::run::git::{PendingPreflight, RunGit};
-use crate::run::sandboxing::RunSandbox;
+use crate::run::pause::test_pause;
 use crate::run::signals::Interrupts;
 use crate::run::state::Step;
-use crate::run::supervisor::{Context, Supervisor};
-use crate::run::{EnvReader, RunOptions, TextSink};
+use crate::run::supervisor::Supervisor;
+use crate::run::{Finished, RunOptions, TextSink};
 use crate::secrets::Secrets;
 use crate::time::format_duration;
-use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// The longest a start waits for another start's preflight in the same repository.
@@ -85,16 +81,6 @@ fn take_turns(repo: &std::path::Path) -> Result<DirLock, Refused> {
     })
 }
 
-/// One supervisor per repository: a second run while one is live is refused before anything
-/// changes (an in-place run has the checkout on its branch; two agents would fight). `except`:
-/// the run being resumed.
-pub(super) fn refuse_a_second_run(runs: &RunsDir, except: Option<&RunDir>) -> Result<(), Refused> {
-    match runs.live().into_iter().find(|(run, _)| except.is_none_or(|except| except.id() != run.id())) {
-        Some((run, pid)) => Err(Refused::AnotherRun { id: run.id(), pid }),
-        None => Ok(()),
-    }
-}
-
 /// Create and lock the run folder, holding what preflight is about to change.
 fn pending_run_folder(run_dir: &RunDir, pending: &PendingPreflight) -> std::io::Result<PidLock> {
     if let Some(runs) = run_dir.path().parent() {
@@ -146,57 +132,6 @@ fn undo_dead_preflights(plan: &Plan, runs: &RunsDir, status: &TextSink) {
             Err(e) => status(&format!("night: run `{}` was killed during its preflight; cannot undo it: {e}", pending.run_id)),
         }
     }
-}
-
-/// `NIGHT_TEST_PAUSE_AT=<point>`: the fault-injection tests (tests/faults.rs) SIGKILL the
-/// supervisor at a point with no natural pause (`preflight`, `rollback`). Once per run folder,
-/// night writes `paused-at-<point>` there and waits (a minute at most) to be killed; a resumed
-/// supervisor finds the file and goes on. Unset, it costs one environment lookup.
-pub(super) fn test_pause(env: &EnvReader, run_dir: &RunDir, point: &str) {
-    if env("NIGHT_TEST_PAUSE_AT").as_deref() != Some(point) {
-        return;
-    }
-    let marker = run_dir.paused_at(point);
-    if marker.exists() || std::fs::write(&marker, "").is_err() {
-        return;
-    }
-    std::thread::sleep(Duration::from_secs(60));
-}
-
-/// What a supervisor needs before it changes anything, for a new run and a resume alike: the
-/// agent (found and new enough), the notifiers (journaling their deliveries once the journal
-/// exists, through the returned cell), the secrets and the sandbox.
-pub(super) fn setup(plan: &Plan, options: RunOptions, interrupts: Interrupts) -> Result<(Context<'_>, Arc<OnceLock<Journal>>), Refused> {
-    let adapter: Arc<dyn Adapter> = Arc::from(adapter_for(&plan.agent).map_err(AgentError::from)?);
-    adapter.preflight()?;
-
-    let mut secret_names = crate::sandbox::env::secret_names(plan);
-    let env = options.env.clone();
-    let mut secret_values: Vec<String> = secret_names.iter().filter_map(|name| env(name)).collect();
-    let journal_cell: Arc<OnceLock<Journal>> = Arc::new(OnceLock::new());
-    let deliveries = journal_cell.clone();
-    let lookup = |name: &str| env(name);
-    // `command` notifiers run in the repository, where a runbook's `./notify.sh` lives.
-    let settings = Settings::from_lookup(&lookup).in_dir(&plan.repo);
-    let dispatcher = Dispatcher::with_settings(
-        &plan.notifiers,
-        &lookup,
-        Box::new(move |delivery| {
-            if let Some(journal) = deliveries.get() {
-                journal.record(Event::Notification { notifier: delivery.notifier.clone(), on: delivery.event, delivered: delivery.delivered, tries: delivery.tries, error: delivery.error.clone() });
-            }
-        }),
-        settings,
-    )
-    .map_err(|e| Refused::Notifiers(e.to_string()))?;
-    secret_values.extend(dispatcher.secrets());
-    secret_names.extend(dispatcher.env_names());
-    secret_names.sort();
-    secret_names.dedup();
-    // `sandbox on` refuses here, before preflight (or a resume) changes anything.
-    let sandbox = RunSandbox::check(plan, (options.env)("HOME").map(PathBuf::from))?;
-    let cx = Context { plan, options, adapter, dispatcher, secrets: Secrets::new(&secret_values), secret_names, sandbox, interrupts };
-    Ok((cx, journal_cell))
 }
 
 /// The run folder's files: the runbook as it runs, the hook's policy, the agent's log, the

@@ -4,45 +4,23 @@
 //! verdicts), `session.rs`, `rollback.rs`, `commits.rs`, `end.rs`.
 
 use crate::ast::Event as NotifyEvent;
-use crate::notify::{CheckSummary, Dispatcher, Message};
+use crate::notify::{CheckSummary, Message};
 use crate::os::keep_awake::KeepAwake;
 use crate::os::lock::PidLock;
-use crate::plan::Plan;
 use crate::record::event::seconds;
 use crate::record::{Event, History, Outcome, Recorder, RunDir};
-use crate::run::agent::Adapter;
-use crate::run::Finished;
+use crate::run::context::Context;
 use crate::run::error::Crash;
 use crate::run::git::RunGit;
-use crate::run::sandboxing::RunSandbox;
-use crate::run::signals::Interrupts;
 use crate::run::state::Step;
-use crate::run::RunOptions;
-use crate::secrets::Secrets;
+use crate::run::Finished;
 use git2::Oid;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
 /// How often the journal gets a heartbeat (`NIGHT_HEARTBEAT_MS` in tests).
 pub(super) const HEARTBEAT_EVERY: Duration = Duration::from_secs(60);
-
-/// What a supervisor runs with, the same for a new run and a resume: the plan and the
-/// caller's options, the agent, the notifiers, the secrets and the sandbox.
-pub(super) struct Context<'a> {
-    pub plan: &'a Plan,
-    pub options: RunOptions,
-    pub adapter: Arc<dyn Adapter>,
-    pub dispatcher: Dispatcher,
-    /// Scrubbed from everything written.
-    pub secrets: Secrets,
-    /// Environment variables neither the agent nor the checks get.
-    pub secret_names: Vec<String>,
-    pub sandbox: RunSandbox,
-    /// The signals received since the run (or the resume) began.
-    pub interrupts: Interrupts,
-}
 
 /// What this supervisor process watches, beside the run's record: none of it is the run's
 /// state, all of it ends with the process.
