@@ -92,6 +92,11 @@ pub enum Event {
         output_bytes: u64,
         /// Whether night had to SIGKILL the process group after the grace period.
         killed: bool,
+        /// How many times a change in the git folder woke the supervisor to read the run
+        /// branch's tip during the session: about one a commit. Absent from journals written
+        /// before night counted them, and from sessions night did not watch.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wakeups: Option<u64>,
     },
     /// The run branch gained a commit.
     Commit(CommitRecord),

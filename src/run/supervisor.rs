@@ -834,7 +834,7 @@ impl Supervisor<'_> {
             Err(e) => {
                 self.journal.record(Event::SessionStart { attempt, session, pid: None, prompt_file: prompt_file.display().to_string(), prompt_kind: prompt_kind.into() });
                 self.note("spawn-failed", &e);
-                self.journal.record(Event::SessionEnd { attempt, session, reason: "spawn-failed".into(), exit_code: None, signal: None, duration_ms: 0, output_bytes: 0, killed: false });
+                self.journal.record(Event::SessionEnd { attempt, session, reason: "spawn-failed".into(), exit_code: None, signal: None, duration_ms: 0, output_bytes: 0, killed: false, wakeups: None });
                 return Ok(SessionEnd::SpawnFailed);
             }
         };
@@ -874,7 +874,7 @@ impl Supervisor<'_> {
                     None => format!("cannot start the agent: {e}"),
                 };
                 self.note("spawn-failed", &message);
-                self.journal.record(Event::SessionEnd { attempt, session, reason: "spawn-failed".into(), exit_code: None, signal: None, duration_ms: 0, output_bytes: 0, killed: false });
+                self.journal.record(Event::SessionEnd { attempt, session, reason: "spawn-failed".into(), exit_code: None, signal: None, duration_ms: 0, output_bytes: 0, killed: false, wakeups: None });
                 return Ok(SessionEnd::SpawnFailed);
             }
         };
@@ -901,6 +901,7 @@ impl Supervisor<'_> {
         };
         let mut clock = SessionClock::new(self.plan.limits, self.run_deadline, spawned_at);
         let interrupt_base = self.interrupts.count();
+        let mut wakeups = 0u64;
         let mut end = loop {
             let (deadline, _) = clock.next_deadline(process.last_output());
             let output = process.output_clock();
@@ -918,6 +919,7 @@ impl Supervisor<'_> {
                     }
                 }
                 Some(()) = async { match ref_watch.as_mut() { Some(watch) => watch.changed().await, None => std::future::pending().await } } => {
+                    wakeups += 1;
                     if self.poll_commits() {
                         clock.on_commit(Instant::now());
                     }
@@ -983,6 +985,7 @@ impl Supervisor<'_> {
             duration_ms: millis(process.elapsed()),
             output_bytes: process.output_bytes(),
             killed: ended.killed,
+            wakeups: ref_watch.as_ref().map(|_| wakeups),
         });
         self.journal_agent_tried(sandbox, attempt, session);
         Ok(end)
