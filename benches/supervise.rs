@@ -4,9 +4,10 @@
 //!    - quiet: the agent waits (`NIGHT_BENCH_QUIET_SECS`, 60 by default) and touches nothing;
 //!    - busy: the agent works like a real one for `NIGHT_BENCH_BUSY_SECS` (60): it runs
 //!      `git status` and `git diff`, prints, writes files in and out of `write`, and commits
-//!      every ten rounds or so;
-//!    with `NIGHT_BENCH_BEFORE=/path/to/an/older/night`, the busy runs again under that build,
-//!    for a before/after in the same run;
+//!      every ten rounds or so.
+//!
+//!    With `NIGHT_BENCH_BEFORE=/path/to/an/older/night` the busy runs again under that build,
+//!    for a before/after in the same run.
 //! 2. throughput while the agent prints 1 GiB (`NIGHT_BENCH_MIB`; 0 skips it), against the same
 //!    generator piped into `cat > file` in the same run.
 //!
