@@ -122,6 +122,11 @@ pub enum Event {
         output_bytes: u64,
         /// Whether night had to SIGKILL the process group after the grace period.
         killed: bool,
+        /// How many times a change in the git folder woke the supervisor to read the run
+        /// branch's tip during the session: about one a commit. Absent from journals written
+        /// before night counted them, and from sessions night did not watch.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wakeups: Option<u64>,
     },
     /// The run branch gained a commit.
     Commit(CommitRecord),
@@ -328,5 +333,18 @@ mod tests {
         assert_eq!(seconds::text(&entry.at), "2024-12-31T22:00:05Z");
         assert!(serde_json::from_str::<Entry>(&limit.replace("stuck", "sticky")).is_err(), "an unknown limit is no limit");
         assert!(serde_json::from_str::<Entry>(&limit.replace("2025-01-01T00:00:05+02:00", "yesterday")).is_err());
+    }
+
+    #[test]
+    fn a_session_end_written_before_wakeups_were_counted_still_reads() {
+        let old = r#"{"v":1,"at":"2025-01-01T00:00:00Z","event":"session-end","attempt":1,"session":1,"reason":"exited","exit_code":0,"signal":null,"duration_ms":5,"output_bytes":0,"killed":false}"#;
+        let entry: Entry = serde_json::from_str(old).expect("an old line");
+        assert!(matches!(entry.event, Event::SessionEnd { wakeups: None, .. }));
+        let end = |wakeups| Event::SessionEnd { attempt: 1, session: 1, reason: SessionEndReason::Exited, exit_code: Some(0), signal: None, duration_ms: 5, output_bytes: 0, killed: false, wakeups };
+        let line = serde_json::to_value(end(Some(3))).expect("json");
+        assert_eq!(line["wakeups"], 3);
+        assert_eq!(serde_json::from_value::<Event>(line).expect("back"), end(Some(3)));
+        let unwatched = serde_json::to_value(end(None)).expect("json");
+        assert!(unwatched.get("wakeups").is_none(), "no field when the session was not watched: {unwatched}");
     }
 }

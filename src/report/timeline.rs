@@ -203,7 +203,7 @@ mod tests {
             at("23:00:01", Event::SessionStart { attempt: 1, session: 1, pid: Some(9), prompt_file: "p".into(), prompt_kind: PromptKind::Task }),
             at("23:10:00", Event::Heartbeat { elapsed_ms: 600_000 }),
             at("23:40:00", Event::Resume(Resume { pid: 2, previous_pid: Some(1), elapsed_ms: 600_000, attempts: 1, continues_attempt: Some(1), leftover: "ended".into() })),
-            at("23:40:00", Event::SessionEnd { attempt: 1, session: 1, reason: SessionEndReason::SupervisorDied, exit_code: None, signal: None, duration_ms: 599_000, output_bytes: 0, killed: false }),
+            at("23:40:00", Event::SessionEnd { attempt: 1, session: 1, reason: SessionEndReason::SupervisorDied, exit_code: None, signal: None, duration_ms: 599_000, output_bytes: 0, killed: false, wakeups: None }),
             at("23:40:01", Event::SessionStart { attempt: 1, session: 2, pid: Some(10), prompt_file: "p".into(), prompt_kind: PromptKind::Continue }),
         ];
         let timeline = Timeline::new(&crate::record::History::from_entries(&entries));

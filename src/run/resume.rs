@@ -133,6 +133,7 @@ fn closing_events(history: &History, supervised: Duration) -> Vec<Event> {
         duration_ms: millis(ran),
         output_bytes: 0,
         killed: false,
+        wakeups: None,
     }]
 }
 

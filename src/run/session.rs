@@ -9,7 +9,7 @@ use crate::run::agent::{AgentSignal, LaunchContext};
 use crate::run::error::Crash;
 use crate::run::limits::{explain, value, SessionClock};
 use crate::run::process::{LineSink, LogHealth, OutputSinks, SpawnSpec, Supervised};
-use crate::run::ref_watch::{git_dir_of, RefWatch};
+use crate::run::ref_watch::RefWatch;
 use crate::run::sandboxing::{self, SessionSandbox};
 use crate::run::state::{self, AttemptWork};
 use crate::run::supervisor::{millis, Supervisor};
@@ -160,7 +160,7 @@ impl Supervisor<'_> {
         self.record(Event::SessionStart { attempt, session, pid: None, prompt_file, prompt_kind: kind });
         self.note("spawn-failed", message);
         let reason = SessionEnd::SpawnFailed.reason();
-        self.record(Event::SessionEnd { attempt, session, reason, exit_code: None, signal: None, duration_ms: 0, output_bytes: 0, killed: false });
+        self.record(Event::SessionEnd { attempt, session, reason, exit_code: None, signal: None, duration_ms: 0, output_bytes: 0, killed: false, wakeups: None });
         SessionEnd::SpawnFailed
     }
 
@@ -232,8 +232,7 @@ impl Supervisor<'_> {
             self.note("sandbox-proxy", &format!("cannot serve the proxy in the agent's network namespace ({e}): the agent has no network"));
         }
 
-        let ref_path = self.git.ref_path();
-        let mut ref_watch = match RefWatch::new(&ref_path, git_dir_of(&ref_path, self.branch()).as_deref()) {
+        let mut ref_watch = match RefWatch::new(self.git.common_dir(), self.branch()) {
             Ok(watch) => Some(watch),
             Err(e) => {
                 self.note("ref-watch", &format!("cannot watch the run branch ({e}); new commits are looked for when a limit is due"));
@@ -242,6 +241,10 @@ impl Supervisor<'_> {
         };
         let limits = self.cx.plan.limits;
         let mut clock = SessionClock::new(limits, self.run_deadline, spawned_at);
+        // A commit made before the watch was armed wakes nothing: look once, now that it is.
+        if self.poll_commits() {
+            clock.on_commit(Instant::now());
+        }
         let interrupt_base = self.cx.interrupts.count();
         let mut end = loop {
             let (deadline, _) = clock.next_deadline(process.last_output());
@@ -259,6 +262,7 @@ impl Supervisor<'_> {
                         break SessionEnd::Limit(limit);
                     }
                 }
+                // Only when the tip read from the ref's files moved (src/run/ref_watch.rs).
                 Some(()) = async { match ref_watch.as_mut() { Some(watch) => watch.changed().await, None => std::future::pending().await } } => {
                     if self.poll_commits() {
                         clock.on_commit(Instant::now());
@@ -322,6 +326,7 @@ impl Supervisor<'_> {
             duration_ms: millis(process.elapsed()),
             output_bytes: process.output_bytes(),
             killed: ended.killed,
+            wakeups: ref_watch.as_ref().map(RefWatch::looks),
         });
         self.journal_agent_tried(sandbox, attempt, session);
         Ok(end)

@@ -62,7 +62,7 @@ fn a_resume_reopens_a_crashed_run_and_supervised_time_comes_from_monotonic_figur
     assert_eq!(history.phase, Phase::Between);
     assert_eq!(history.supervisor_pid, Some(42));
     assert_eq!(history.resumes[0].last_heard, Some("2025-01-01T10:01:30Z".parse().expect("time")));
-    history.apply(&at("10:05:01", Event::SessionEnd { attempt: 1, session: 1, reason: SessionEndReason::SupervisorDied, exit_code: None, signal: None, duration_ms: 58_000, output_bytes: 0, killed: false }));
+    history.apply(&at("10:05:01", Event::SessionEnd { attempt: 1, session: 1, reason: SessionEndReason::SupervisorDied, exit_code: None, signal: None, duration_ms: 58_000, output_bytes: 0, killed: false, wakeups: None }));
     assert_eq!(history.attempts[0].sessions.len(), 1, "the open session is closed, not doubled");
     assert_eq!(history.attempt_count(), 1);
 }

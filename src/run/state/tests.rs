@@ -71,7 +71,7 @@ fn result(passed: bool, failed: u64) -> SuccessRecord {
 
 fn session(attempt: u64, session: u64, reason: Option<SessionEndReason>) -> Vec<Event> {
     let mut events = vec![Event::SessionStart { attempt, session, pid: Some(9), prompt_file: "p".into(), prompt_kind: PromptKind::Task }];
-    events.extend(reason.map(|reason| Event::SessionEnd { attempt, session, reason, exit_code: None, signal: None, duration_ms: 1, output_bytes: 0, killed: false }));
+    events.extend(reason.map(|reason| Event::SessionEnd { attempt, session, reason, exit_code: None, signal: None, duration_ms: 1, output_bytes: 0, killed: false, wakeups: None }));
     events
 }
 
