@@ -30,7 +30,7 @@ struct JsonFile {
 
 /// Read a runbook as UTF-8, or say precisely why not.
 pub fn read_source(path: &Path) -> Result<Source, CliError> {
-    let bytes = std::fs::read(path).map_err(|e| CliError::Unreadable(format!("cannot read `{}`: {}", path.display(), io_reason(&e))))?;
+    let bytes = std::fs::read(path).map_err(|e| CliError::Unreadable(format!("cannot read `{}`: {}", path.display(), super::error::lower(&e))))?;
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Source::new(path, text)),
         Err(e) => {
@@ -42,14 +42,6 @@ pub fn read_source(path: &Path) -> Result<Source, CliError> {
     }
 }
 
-fn io_reason(error: &std::io::Error) -> String {
-    match error.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        std::io::ErrorKind::IsADirectory => "it is a folder".into(),
-        _ => error.to_string().to_lowercase(),
-    }
-}
 
 pub fn run(args: &CheckArgs) -> Done {
     let env = |name: &str| std::env::var(name).ok();

@@ -101,7 +101,7 @@ pub enum CliError {
 }
 
 /// An I/O error's message in lower case, as every message night writes.
-fn lower(error: &std::io::Error) -> String {
+pub(super) fn lower(error: &std::io::Error) -> String {
     match error.kind() {
         std::io::ErrorKind::NotFound => "no such file".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),

@@ -119,6 +119,30 @@ pub struct RunStart {
 }
 
 impl RunStart {
+    /// A run `t-1` of an `agent command` on branch `night/t` with these limits, for tests.
+    #[cfg(test)]
+    pub fn example(limits: &[(&str, &str)]) -> Self {
+        RunStart {
+            schema: 1,
+            night_version: "0".into(),
+            run_id: "t-1".into(),
+            name: "t".into(),
+            runbook: "t.night".into(),
+            repo: "/r".into(),
+            work_dir: "/r".into(),
+            branch: "night/t".into(),
+            original_branch: None,
+            start_commit: "0".into(),
+            worktree: false,
+            agent: "command".into(),
+            agent_command: None,
+            limits: limits.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect(),
+            checks: vec![],
+            waivers: vec![],
+            pid: 1,
+        }
+    }
+
     /// A limit as written, by its name in the runbook.
     pub fn limit(&self, name: &str) -> Option<&str> {
         self.limits.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())

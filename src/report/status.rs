@@ -107,25 +107,7 @@ mod tests {
 
     #[test]
     fn the_line_says_attempt_session_time_budget_commits_and_checks() {
-        let start = RunStart {
-            schema: 1,
-            night_version: "0".into(),
-            run_id: "t-1".into(),
-            name: "t".into(),
-            runbook: "t.night".into(),
-            repo: "/r".into(),
-            work_dir: "/r".into(),
-            branch: "night/t".into(),
-            original_branch: None,
-            start_commit: "0".into(),
-            worktree: false,
-            agent: "command".into(),
-            agent_command: None,
-            limits: vec![("timeout".into(), "8h".into()), ("attempts".into(), "3".into()), ("tokens".into(), "5000".into()), ("cost".into(), "$2.00".into())],
-            checks: vec![],
-            waivers: vec![],
-            pid: 1,
-        };
+        let start = RunStart::example(&[("timeout", "8h"), ("attempts", "3"), ("tokens", "5000"), ("cost", "$2.00")]);
         let entries = vec![
             at("2025-01-01T00:00:00Z", Event::RunStart(start)),
             at("2025-01-01T00:00:10Z", Event::AttemptStart { attempt: 2, of: Some(3) }),

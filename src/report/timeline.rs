@@ -173,32 +173,10 @@ mod tests {
         Entry { v: SCHEMA_VERSION, at: format!("2025-01-01T{time}Z").parse().expect("a time"), event }
     }
 
-    fn start() -> RunStart {
-        RunStart {
-            schema: 1,
-            night_version: "0".into(),
-            run_id: "t-1".into(),
-            name: "t".into(),
-            runbook: "t.night".into(),
-            repo: "/r".into(),
-            work_dir: "/r".into(),
-            branch: "night/t".into(),
-            original_branch: None,
-            start_commit: "0".into(),
-            worktree: false,
-            agent: "command".into(),
-            agent_command: None,
-            limits: vec![],
-            checks: vec![],
-            waivers: vec![],
-            pid: 1,
-        }
-    }
-
     #[test]
     fn a_resume_closes_the_dead_session_and_shades_the_time_without_a_supervisor() {
         let entries = vec![
-            at("23:00:00", Event::RunStart(start())),
+            at("23:00:00", Event::RunStart(RunStart::example(&[]))),
             at("23:00:00", Event::AttemptStart { attempt: 1, of: Some(3) }),
             at("23:00:01", Event::SessionStart { attempt: 1, session: 1, pid: Some(9), prompt_file: "p".into(), prompt_kind: PromptKind::Task }),
             at("23:10:00", Event::Heartbeat { elapsed_ms: 600_000 }),

@@ -11,25 +11,7 @@ fn at(time: &str, event: Event) -> Entry {
 }
 
 fn start() -> Event {
-    Event::RunStart(RunStart {
-        schema: 1,
-        night_version: "0".into(),
-        run_id: "t-1".into(),
-        name: "t".into(),
-        runbook: "t.night".into(),
-        repo: "/r".into(),
-        work_dir: "/r".into(),
-        branch: "night/t".into(),
-        original_branch: None,
-        start_commit: "0".into(),
-        worktree: false,
-        agent: "command".into(),
-        agent_command: None,
-        limits: vec![("attempts".into(), "3".into())],
-        checks: vec![],
-        waivers: vec![],
-        pid: 41,
-    })
+    Event::RunStart(RunStart { pid: 41, ..RunStart::example(&[("attempts", "3")]) })
 }
 
 #[test]

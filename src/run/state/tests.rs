@@ -33,25 +33,7 @@ fn at(second: u32, event: Event) -> Entry {
 }
 
 fn start() -> Event {
-    Event::RunStart(RunStart {
-        schema: 1,
-        night_version: "0".into(),
-        run_id: "t-1".into(),
-        name: "t".into(),
-        runbook: "t.night".into(),
-        repo: "/r".into(),
-        work_dir: "/r".into(),
-        branch: "night/t".into(),
-        original_branch: None,
-        start_commit: "0".into(),
-        worktree: false,
-        agent: "command".into(),
-        agent_command: None,
-        limits: vec![],
-        checks: vec![],
-        waivers: vec![],
-        pid: 1,
-    })
+    Event::RunStart(RunStart::example(&[]))
 }
 
 fn result(passed: bool, failed: u64) -> SuccessRecord {
