@@ -66,6 +66,9 @@ pub fn run(on: &str, file: &Path, html: bool, options: RenderOptions) -> u8 {
         return REFUSED;
     }
     let ssh = Ssh::new(target);
+    if let Err(e) = ssh.check_command() {
+        return report_error(&e);
+    }
     let mut args = vec!["run".to_string(), travel.runbooks[0].clone(), "--detach".to_string()];
     if html {
         args.push("--html".into());
@@ -82,7 +85,11 @@ pub fn run(on: &str, file: &Path, html: bool, options: RenderOptions) -> u8 {
             print_started(&ssh.target, &run_id, pid, &sent.layout);
             0
         }
-        _ => sent.status.max(1),
+        _ => {
+            print!("{}", sent.stdout);
+            let _ = std::io::stdout().flush();
+            sent.status.max(1)
+        }
     }
 }
 
@@ -120,6 +127,9 @@ pub fn check(on: &str, files: &[PathBuf], json: bool, deny_warnings: bool, optio
         Err(e) => return report_error(&e),
     };
     let ssh = Ssh::new(target);
+    if let Err(e) = ssh.check_command() {
+        return report_error(&e);
+    }
     let mut args = vec!["check".to_string()];
     args.extend(travel.runbooks.iter().cloned());
     if json {
@@ -387,6 +397,9 @@ fn stream(ssh: &Ssh, script: &str, input: Input<'_>, inherit: bool) -> Result<(u
     if Ssh::failed_to_connect(status) {
         return Err(ssh.unreachable(&said.last));
     }
+    if status.code().is_none() {
+        return Err(ssh.unreachable("the connection was closed (ssh was ended by a signal); the run there goes on"));
+    }
     match status.code() {
         Some(NO_BASE) => return Err(RemoteError::NoBase { host: ssh.host().to_string(), path: ssh.target.base().to_string() }),
         Some(NO_CHECKOUT) => return Err(RemoteError::NoCheckout { host: ssh.host().to_string(), path: said.marker.unwrap_or_default() }),
@@ -456,7 +469,9 @@ fn connect(on: &str) -> Result<(Ssh, Layout), RemoteError> {
     let cwd = std::env::current_dir().map_err(|e| RemoteError::local(format!("cannot read the current folder: {e}"), None))?;
     let key = key_of(&cwd)?;
     let layout = Layout { base: target.base().to_string(), key };
-    Ok((Ssh::new(target), layout))
+    let ssh = Ssh::new(target);
+    ssh.check_command()?;
+    Ok((ssh, layout))
 }
 
 /// `night status|log|list|stop|report … --on HOST`: the same command in the host's checkout,

@@ -47,18 +47,20 @@ impl Ssh {
     /// A command that runs `script` with `sh -c` on the host.
     pub fn script(&self, script: &str) -> Command {
         let remote = format!("sh -c {}", quote(script));
-        match &self.command {
-            // As git runs GIT_SSH_COMMAND: through the shell, so that the user's quoting holds.
-            Some(ssh) => {
-                let mut command = Command::new("sh");
-                command.arg("-c").arg(format!("{ssh} \"$@\"")).arg("night-ssh").arg(&self.target.destination).arg(remote);
-                command
-            }
-            None => {
-                let mut command = Command::new("ssh");
-                command.arg(&self.target.destination).arg(remote);
-                command
-            }
+        // `NIGHT_SSH` is split into words as a shell would (quotes allowed) and run directly, as
+        // rsync runs `RSYNC_RSH`: no shell stands between night and ssh, so that ssh's own exit
+        // status (or the signal that ended it) is what night sees.
+        let words = self.command.as_deref().and_then(|c| split_words(c).ok()).filter(|w| !w.is_empty()).unwrap_or_else(|| vec!["ssh".to_string()]);
+        let mut command = Command::new(&words[0]);
+        command.args(&words[1..]).arg(&self.target.destination).arg(remote);
+        command
+    }
+
+    /// `NIGHT_SSH` cannot be read (an unclosed quote).
+    pub fn check_command(&self) -> Result<(), RemoteError> {
+        match self.command.as_deref().map(split_words) {
+            Some(Err(why)) => Err(RemoteError::local(format!("`{NIGHT_SSH}` cannot be read: {why}"), Some("Write it as a command line, e.g. `NIGHT_SSH=\"ssh -F ./ssh_config\"`."))),
+            _ => Ok(()),
         }
     }
 
@@ -132,6 +134,54 @@ impl Ssh {
     }
 }
 
+/// Split a command line into words as a POSIX shell would, without expanding anything.
+pub fn split_words(line: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => words.extend(word.take()),
+            '\'' => {
+                let text = word.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => text.push(c),
+                        None => return Err("a `'` is never closed".into()),
+                    }
+                }
+            }
+            '"' => {
+                let text = word.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(c @ ('"' | '\\' | '$' | '`')) => text.push(c),
+                            Some(c) => {
+                                text.push('\\');
+                                text.push(c);
+                            }
+                            None => return Err("a `\"` is never closed".into()),
+                        },
+                        Some(c) => text.push(c),
+                        None => return Err("a `\"` is never closed".into()),
+                    }
+                }
+            }
+            '\\' => {
+                if let Some(c) = chars.next() {
+                    word.get_or_insert_with(String::new).push(c);
+                }
+            }
+            c => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    words.extend(word);
+    Ok(words)
+}
+
 /// The last line a program wrote that says something.
 pub fn last_line(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).lines().map(str::trim).rfind(|line| !line.is_empty()).unwrap_or_default().to_string()
@@ -172,6 +222,14 @@ mod tests {
             let output = Command::new("sh").arg("-c").arg(format!("printf %s {}", quote(word))).output().expect("sh");
             assert_eq!(String::from_utf8_lossy(&output.stdout), word, "{word}");
         }
+    }
+
+    #[test]
+    fn night_ssh_splits_like_a_shell() {
+        assert_eq!(split_words("ssh -F ./ssh_config").unwrap(), ["ssh", "-F", "./ssh_config"]);
+        assert_eq!(split_words("ssh -F '/my dir/config' -o \"ProxyJump=a b\"").unwrap(), ["ssh", "-F", "/my dir/config", "-o", "ProxyJump=a b"]);
+        assert_eq!(split_words("a\\ b ''").unwrap(), ["a b", ""]);
+        assert!(split_words("ssh 'x").is_err());
     }
 
     #[test]
