@@ -55,7 +55,7 @@ RUN case "$AGENT" in \
 COPY --chmod=755 night /usr/local/bin/night
 
 RUN useradd --create-home --uid 1001 night
-USER night
+USER 1001:1001
 WORKDIR /home/night
 CMD ["night", "--help"]
 "#,

@@ -81,12 +81,6 @@ pub fn workflow(facts: &Facts, options: &ActionsOptions) -> Result<String, Expor
     let _ = writeln!(out, "    timeout-minutes: {}", facts.deadline().as_secs().div_ceil(60));
     let _ = writeln!(out, "    container:");
     let _ = writeln!(out, "      image: {}", quoted(&options.image));
-    if !secrets.is_empty() {
-        let _ = writeln!(out, "    env:");
-        for name in &secrets {
-            let _ = writeln!(out, "      {name}: ${{{{ secrets.{name} }}}}");
-        }
-    }
     let _ = writeln!(out, "    steps:");
     let _ = writeln!(out, "      - uses: actions/checkout@v4");
     let _ = writeln!(out, "        with:");
@@ -101,6 +95,13 @@ pub fn workflow(facts: &Facts, options: &ActionsOptions) -> Result<String, Expor
         crate::remote::ssh::quote(&email),
         crate::remote::ssh::quote(&facts.runbook)
     );
+    if !secrets.is_empty() {
+        // Only the step that runs night sees the secrets (night keeps `env.X` from the agent).
+        let _ = writeln!(out, "        env:");
+        for name in &secrets {
+            let _ = writeln!(out, "          {name}: ${{{{ secrets.{name} }}}}");
+        }
+    }
     let _ = write!(out, "        run: {}", block(&script, 10));
     let _ = writeln!(out, "      - name: Keep the run folder");
     let _ = writeln!(out, "        if: always()");
