@@ -141,7 +141,7 @@ mod tests {
     fn a_timeout_over_six_hours_is_refused_with_the_fix() {
         let error = workflow(&facts(6), &options("ubuntu-latest")).expect_err("6h + margin > 6h");
         assert!(error.to_string().contains("over a GitHub-hosted runner's 6h limit"), "{error}");
-        assert!(error.help().is_some_and(|h| h.contains("4h14m or less") && h.contains("self-hosted")), "{:?}", error.help());
+        assert!(error.help().is_some_and(|h| h.contains("5h14m or less") && h.contains("self-hosted")), "{:?}", error.help());
         assert!(workflow(&facts(6), &options("self-hosted")).is_ok());
         assert!(workflow(&facts(4), &options("ubuntu-latest")).is_ok());
     }
@@ -152,6 +152,6 @@ mod tests {
         assert!(text.contains("HOOK: ${{ secrets.HOOK }}"), "{text}");
         assert!(text.contains("ANTHROPIC_API_KEY: ${{ secrets.ANTHROPIC_API_KEY }}"), "{text}");
         assert!(text.contains("persist-credentials: false"), "{text}");
-        assert!(text.contains("timeout-minutes: 226"), "{text}");
+        assert!(text.contains("timeout-minutes: 166"), "{text}");
     }
 }

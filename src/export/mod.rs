@@ -191,7 +191,7 @@ mod tests {
         Facts::read(&source, &crate::syntax::parse(&source)).expect("facts")
     }
 
-    const RUNBOOK: &str = "name \"Fix Tests!\"\ntask {\n  prompt \"x\"\n  agent codex\n}\nsuccess {\n  tests \"cargo test\" within 20m\n  run \"true\"\n}\nlimits {\n  timeout 2h\n}\nnotify {\n  slack env.HOOK\n}\n";
+    const RUNBOOK: &str = "name \"Fix_Tests\"\ntask {\n  prompt \"x\"\n  agent codex\n}\nsuccess {\n  tests \"cargo test\" within 20m\n  run \"true\"\n}\nlimits {\n  timeout 2h\n}\nnotify {\n  slack env.HOOK\n}\n";
 
     #[test]
     fn facts_and_margin() {
