@@ -229,7 +229,6 @@ pub struct RunArgs {
     /// disconnects; print the run id and how to follow it.
     #[arg(long)]
     pub detach: bool,
-    /// Start it detached on this host instead (see `night help run`).
     #[arg(long, value_name = "USER@HOST[:PATH]", help = ON_HELP)]
     pub on: Option<String>,
 }

@@ -160,22 +160,27 @@ pub fn check(on: &str, files: &[PathBuf], json: bool, deny_warnings: bool, optio
 fn print_check_text(sent: &Sent, travel: &Travel, read: &[(Source, crate::syntax::Parsed)], host: &str, options: RenderOptions) {
     let mut out = String::new();
     out.push_str(&format!("{host}: checked in {} at {} ({})\n", sent.layout.work(), short(&travel.commit), travel.branch));
-    out.push_str(&sent.stdout);
     if let Some((source, _)) = read.first() {
         for diagnostic in &travel.dirty {
             out.push_str(&render(diagnostic, source, options));
             out.push('\n');
         }
     }
+    out.push_str(&sent.stdout);
     let dirty = if travel.dirty.is_empty() { "ok" } else { "FAIL" };
     let uncommitted: Vec<&str> = travel.files.iter().filter(|f| !f.in_commit).map(|f| f.path.as_str()).collect();
     let travelling = if uncommitted.is_empty() { String::new() } else { format!("; uncommitted, travelling with it: {}", uncommitted.join(", ")) };
     out.push_str(&format!("judged on this machine: [{dirty:4}] git-dirty — its commit {} travels{travelling}\n", short(&travel.commit)));
     out.push_str(&format!("judged on {host}: command-not-found, env-unset (with {}), read-missing, and the agent:\n", secret_note(&travel.env_names)));
+    let mut agent_missing = false;
     for answer in &sent.answers {
         if let Answer::Agent { found, message } = answer {
+            agent_missing |= !found;
             out.push_str(&format!("  [{}] agent  {message}\n", if *found { "ok  " } else { "FAIL" }));
         }
+    }
+    if !travel.dirty.is_empty() || agent_missing {
+        out.push_str("not ready: fix what failed on this machine or the host above\n");
     }
     print!("{out}");
     let _ = std::io::stdout().flush();
