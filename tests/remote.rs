@@ -55,11 +55,15 @@ fn test_with(sshd: &Sshd) -> Test {
     test
 }
 
-/// An agent that works like a real one for a few seconds: prints steadily, commits four times.
+/// An agent that works like a real one: prints steadily, commits four times. After its first
+/// commit it waits (printing) until the test creates `go` in the run folder (which the sandbox
+/// lets it read), at most a minute, so that the run is surely live while the connection drops.
 const AGENT: &str = r#"
 for step in 1 2 3 4; do
-  for tick in 1 2 3 4 5; do echo "step $step tick $tick"; sleep 0.3; done
+  for tick in 1 2 3 4 5; do echo "step $step tick $tick"; sleep 0.2; done
   echo "$step" > "src/step$step"; git add src; git commit -q -m "step $step"
+  n=0
+  while [ "$step" = 1 ] && [ ! -e "$NIGHT_RUN_DIR/go" ] && [ "$n" -lt 600 ]; do echo "waiting $n"; sleep 0.1; n=$((n + 1)); done
 done
 echo good > src/state; git add src; git commit -q -m "the state is good"
 "#;
@@ -162,6 +166,7 @@ fn a_remote_run_survives_its_connection_and_comes_back_with_night_pull() {
     // An older night on the host is replaced by this one.
     sshd.remote(&format!("mkdir -p {0}/.night/bin && printf '#!/bin/sh\\necho night 0.0.1\\n' > {0}/.night/bin/night && chmod +x {0}/.night/bin/night", base.path));
 
+    let clock = Instant::now();
     let started = test.night(&["run", "t.night", "--on", &on]);
     assert_eq!(started.code, Some(0), "{}", started.output());
     assert!(started.stdout.contains("copied this night") && started.stdout.contains("night 0.0.1"), "{}", started.output());
@@ -189,6 +194,9 @@ fn a_remote_run_survives_its_connection_and_comes_back_with_night_pull() {
     let holding: Vec<String> = processes_holding(&secret).into_iter().filter(|p| !p.starts_with(&format!("{} ", std::process::id()))).collect();
     assert!(holding.iter().all(|p| p.ends_with("environ") && !p.contains("cmdline")), "{holding:?}");
     assert!(!holding.iter().any(|p| p.starts_with(&format!("{} ", started_pid(&started.stdout)))), "the supervisor keeps the secret out of its environment: {holding:?}");
+    let check = test.night(&["check", "t.night", "--on", &on]);
+    assert_eq!(check.code, Some(2), "{}", check.output());
+    assert!(check.stderr.contains(&format!("night-ci: error: run `{id}` is in progress")) && check.stderr.contains("`night check` without `--on` checks here"), "{}", check.output());
     let second = test.night(&["run", "t.night", "--on", &on]);
     assert_eq!(second.code, Some(2), "{}", second.output());
     assert!(second.stderr.contains(&format!("night-ci: error: run `{id}` is in progress in this repository")), "{}", second.output());
@@ -206,12 +214,16 @@ fn a_remote_run_survives_its_connection_and_comes_back_with_night_pull() {
     assert!(shown.iter().any(|l| l.contains("step 1 tick 2")), "{shown:?}");
 
     // The run did not notice: the status, read again over a new connection, says so.
+    eprintln!("{:?}: status", clock.elapsed());
     let status = test.night(&["status", &id, "--on", &on]);
     assert_eq!(status.code, Some(0), "{}", status.output());
     assert!(status.stdout.contains(&format!("{id}: running")), "{}", status.output());
     assert!(status.stdout.contains(&format!("night log -f {id} --on {on}")), "the hints name the host: {}", status.output());
 
+    eprintln!("{:?}: gate", clock.elapsed());
+    sshd.remote(&format!("touch {}/.night/runs/{id}/go", base.work()));
     wait_until(Duration::from_secs(90), "the remote run to end", || !test.night(&["status", &id, "--on", &on]).stdout.contains(": running"));
+    eprintln!("{:?}: ended", clock.elapsed());
     let list = test.night(&["list", "--on", &on]);
     assert!(list.stdout.contains(&id) && list.stdout.contains("success"), "{}", list.output());
 
@@ -222,6 +234,7 @@ fn a_remote_run_survives_its_connection_and_comes_back_with_night_pull() {
     assert!(on_disk.trim().is_empty(), "the secret is written nowhere on the host: {on_disk}");
 
     // The morning: pull brings the branch, the attempt refs and the run folder back.
+    eprintln!("{:?}: pull", clock.elapsed());
     let pulled = test.night(&["pull", &id, "--on", &on]);
     assert_eq!(pulled.code, Some(0), "{}", pulled.output());
     let branches = test.git(&["branch", "--list", "night/far/*"]);
@@ -236,6 +249,11 @@ fn a_remote_run_survives_its_connection_and_comes_back_with_night_pull() {
     assert!(report.stdout.contains("**success**"), "{}", report.output());
     assert!(report.stdout.contains("git-dirty"), "the report says git-dirty was judged on the laptop: {}", report.output());
     assert!(test.path().join(format!(".night/runs/{id}/pulled.json")).is_file());
+    let again = test.night(&["pull", &id, "--on", &on]);
+    assert_eq!(again.code, Some(0), "pulling twice is harmless: {}", again.output());
+    let remote_report = test.night(&["report", &id, "--on", &on, "-o", "from-host.md"]);
+    assert_eq!(remote_report.code, Some(0), "{}", remote_report.output());
+    assert!(std::fs::read_to_string(test.path().join("from-host.md")).is_ok_and(|r| r.contains("**success**")), "`report -o` writes here");
     assert!(!std::fs::read_to_string(test.path().join(format!(".night/runs/{id}/journal.jsonl"))).unwrap_or_default().contains(&secret));
     // Nothing on the host was lost by pulling.
     let kept = sshd.remote(&format!("ls {}/.night/runs/{id}/report.md", base.work()));
@@ -384,4 +402,39 @@ fn check_on_a_host_judges_env_there_and_git_dirty_here() {
     let status = sshd.remote(&format!("cd {work} && cat prompt.md && git status --porcelain"));
     assert!(status.starts_with("Make the state good."), "{status}");
     assert_eq!(status.lines().filter(|l| l.starts_with("??")).count(), 0, "{status}");
+}
+
+#[test]
+fn a_killed_supervisor_on_the_host_is_resumed_with_its_secrets_and_stopped_cleanly() {
+    let Some(sshd) = sshd() else { return };
+    let base = RemoteBase::new(&sshd, "resume");
+    let on = base.on();
+    let receiver = Receiver::start();
+    let mut test = test_with(&sshd);
+    test.env("NIGHT_TEST_HOOK", &receiver.url("/resumed"));
+    // An agent that works slowly, committing now and then, until it is stopped.
+    test.setup("for step in $(seq 1 200); do echo \"working $step\"; echo $step > src/progress; git add src; git commit -q -m \"progress $step\"; sleep 0.5; done", &support::run::Runbook::default());
+    test.write("t.night", &runbook("  webhook env.NIGHT_TEST_HOOK on end").replace("timeout 2m", "timeout 5m").replace("idle 2m", "idle 5m"));
+    test.write("prompt.md", "Work.\n");
+    let started = test.night(&["run", "t.night", "--on", &on]);
+    assert_eq!(started.code, Some(0), "{}", started.output());
+    let id = run_id(&started.stdout);
+    let pid: i32 = started_pid(&started.stdout).parse().expect("supervisor pid");
+    wait_until(Duration::from_secs(30), "the agent's first commits", || test.night(&["status", &id, "--on", &on]).stdout.contains("commits"));
+
+    // The host's supervisor dies (kill -9): the run is `crashed` until resumed from here.
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).expect("kill the supervisor");
+    wait_until(Duration::from_secs(10), "the run to show as crashed", || test.night(&["status", &id, "--on", &on]).stdout.contains(": crashed"));
+    let resumed = test.night(&["resume", &id, "--on", &on]);
+    assert_eq!(resumed.code, Some(0), "{}", resumed.output());
+    assert!(resumed.stdout.contains(&format!("night: run {id} resumed on night-ci")), "{}", resumed.output());
+    wait_until(Duration::from_secs(20), "the resumed run to be live", || test.night(&["status", &id, "--on", &on]).stdout.contains(": running"));
+
+    let stopped = test.night(&["stop", &id, "--on", &on]);
+    assert_eq!(stopped.code, Some(0), "{}", stopped.output());
+    assert!(stopped.stdout.contains(&format!("night: {id} ended: interrupted")), "{}", stopped.output());
+    // The resumed supervisor had the secret again (sent from here, in memory): it notified.
+    let hooks = receiver.wait_for(1, Duration::from_secs(30));
+    assert!(hooks.iter().any(|r| r.path == "/resumed"), "the end notification left from the host after the resume");
+    wait_until(Duration::from_secs(10), "the run's processes to end", || support::run::processes_with(&base.path).is_empty());
 }

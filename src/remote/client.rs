@@ -648,10 +648,16 @@ fn pull_run(on: &str, run: Option<&str>) -> Result<(), RemoteError> {
     Ok(())
 }
 
+/// What of a run folder stays on the host: the supervisor's lock and disk reserve, and the
+/// sandbox's working areas (its temporary folder, overlay state and git object stores, whose
+/// objects are in the repository once the run has ended, and so come back with `git fetch`).
+const LEFT_ON_THE_HOST: &[&str] = &["supervisor.lock", "reserve", "tmp", "state", "objects", "base-objects"];
+
 /// `tar` the run folder on the host into `runs` here, over the SSH channel.
 fn copy_run_folder(ssh: &Ssh, layout: &Layout, run_id: &str, runs: &Path) -> Result<(), RemoteError> {
+    let excludes: String = LEFT_ON_THE_HOST.iter().map(|name| format!(" --exclude={}", quote(&format!("{run_id}/{name}")))).collect();
     let script = format!(
-        "cd {base} && cd {runs} && tar -cf - --exclude={id}/reserve --exclude={id}/supervisor.lock {id}",
+        "cd {base} && cd {runs} && tar -cf -{excludes} {id}",
         base = quote(&layout.base),
         runs = quote(&format!("{}/.night/runs", layout.work())),
         id = quote(run_id),
