@@ -367,7 +367,7 @@ pub fn main() -> ExitCode {
         Command::Completions(args) => completions(args.shell),
         Command::Man(args) => man(args.dir.as_deref()),
         Command::Hook(args) => crate::hook::main(&args.event),
-        Command::Pull(args) => crate::remote::client::pull(&args.on, args.run.as_deref()),
+        Command::Pull(args) => crate::remote::pull::pull(&args.on, args.run.as_deref()),
         Command::Export(args) => export_command::run(&args),
         Command::RemoteHost => crate::remote::host::serve(),
     };

@@ -4,6 +4,7 @@
 //! run the same night command in the host's checkout and show its output as it comes, each
 //! line of its errors prefixed by the host's name.
 
+use super::check_view::{print_check_json, print_check_text, short, HostCheck};
 use super::install::{self, RemoteNight};
 use super::layout::{repo_key, Layout};
 use super::payload::{self, Answer, Prepare, Request, Then};
@@ -12,7 +13,7 @@ use super::secrets::{self, Secrets, STDIN_ENV};
 use super::ssh::{self, quote, Input, Ssh};
 use super::travel::{self, Travel};
 use super::{RemoteError, Target};
-use crate::diagnostic::{render, JsonDiagnostic, RenderOptions};
+use crate::diagnostic::{render, RenderOptions};
 use crate::source::Source;
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
@@ -38,7 +39,7 @@ pub fn report_error(error: &RemoteError) -> u8 {
     REFUSED
 }
 
-fn say(line: &str) {
+pub(super) fn say(line: &str) {
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{line}");
     let _ = stdout.flush();
@@ -144,100 +145,18 @@ pub fn check(on: &str, files: &[PathBuf], json: bool, deny_warnings: bool, optio
     };
     let agent_missing = sent.answers.iter().any(|a| matches!(a, Answer::Agent { found: false, .. }));
     let laptop_errors = !travel.dirty.is_empty();
-    let host = ssh.host().to_string();
+    let checkout = sent.layout.work();
+    let view = HostCheck { stdout: &sent.stdout, answers: &sent.answers, checkout: &checkout, host: ssh.host() };
     if json {
-        print_check_json(&sent, &travel, &read, &host);
+        print_check_json(&view, &travel, &read);
     } else {
-        print_check_text(&sent, &travel, &read, &host, options);
+        print_check_text(&view, &travel, &read, options);
     }
     let mut status = sent.status;
     if laptop_errors || agent_missing {
         status = status.max(1);
     }
     status
-}
-
-fn print_check_text(sent: &Sent, travel: &Travel, read: &[(Source, crate::syntax::Parsed)], host: &str, options: RenderOptions) {
-    let mut out = String::new();
-    out.push_str(&format!("{host}: checked in {} at {} ({})\n", sent.layout.work(), short(&travel.commit), travel.branch));
-    if let Some((source, _)) = read.first() {
-        for diagnostic in &travel.dirty {
-            out.push_str(&render(diagnostic, source, options));
-            out.push('\n');
-        }
-    }
-    out.push_str(&sent.stdout);
-    let dirty = if travel.dirty.is_empty() { "ok" } else { "FAIL" };
-    let uncommitted: Vec<&str> = travel.files.iter().filter(|f| !f.in_commit).map(|f| f.path.as_str()).collect();
-    let travelling = if uncommitted.is_empty() { String::new() } else { format!("; uncommitted, travelling with it: {}", uncommitted.join(", ")) };
-    out.push_str(&format!("judged on this machine: [{dirty:4}] git-dirty — its commit {} travels{travelling}\n", short(&travel.commit)));
-    out.push_str(&format!("judged on {host}: command-not-found, env-unset (with {}), read-missing, and the agent:\n", secret_note(&travel.env_names)));
-    let mut agent_missing = false;
-    for answer in &sent.answers {
-        if let Answer::Agent { found, message } = answer {
-            agent_missing |= !found;
-            out.push_str(&format!("  [{}] agent  {message}\n", if *found { "ok  " } else { "FAIL" }));
-        }
-    }
-    if !travel.dirty.is_empty() || agent_missing {
-        out.push_str("not ready: fix what failed on this machine or the host above\n");
-    }
-    print!("{out}");
-    let _ = std::io::stdout().flush();
-}
-
-fn secret_note(names: &[String]) -> String {
-    let sent: Vec<&String> = names.iter().filter(|name| std::env::var(name).is_ok_and(|v| !v.is_empty())).collect();
-    match sent.as_slice() {
-        [] => "the host's own environment".to_string(),
-        names => format!("{} sent from here in memory", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")),
-    }
-}
-
-fn print_check_json(sent: &Sent, travel: &Travel, read: &[(Source, crate::syntax::Parsed)], host: &str) {
-    let mut document: serde_json::Value = serde_json::from_str(&sent.stdout).unwrap_or_else(|_| serde_json::json!({ "version": 1, "files": [] }));
-    if let (Some(files), Some((source, _))) = (document.get_mut("files").and_then(|f| f.as_array_mut()), read.first()) {
-        for file in files {
-            let laptop: Vec<serde_json::Value> = travel.dirty.iter().filter_map(|d| serde_json::to_value(JsonDiagnostic::new(d, source)).ok()).collect();
-            if let Some(items) = file.get_mut("checklist").and_then(|c| c.as_array_mut()) {
-                for item in items.iter_mut().filter(|item| item["code"] == "git-dirty") {
-                    *item = if laptop.is_empty() {
-                        serde_json::json!({ "code": "git-dirty", "title": "git is clean", "status": "passed", "judged": "laptop" })
-                    } else {
-                        serde_json::json!({ "code": "git-dirty", "title": "git is clean", "status": "failed", "severity": "error", "judged": "laptop" })
-                    };
-                }
-            }
-            if let Some(errors) = file.get("errors").and_then(serde_json::Value::as_u64) {
-                file["errors"] = serde_json::json!(errors + laptop.len() as u64);
-            }
-            if let Some(diagnostics) = file.get_mut("diagnostics").and_then(|d| d.as_array_mut()) {
-                diagnostics.extend(laptop);
-            }
-        }
-    }
-    let agents: Vec<serde_json::Value> = sent
-        .answers
-        .iter()
-        .filter_map(|answer| match answer {
-            Answer::Agent { found, message } => Some(serde_json::json!({ "found": found, "message": message })),
-            Answer::Started { .. } => None,
-        })
-        .collect();
-    document["remote"] = serde_json::json!({
-        "host": host,
-        "checkout": sent.layout.work(),
-        "commit": travel.commit,
-        "branch": travel.branch,
-        "judged_on_host": ["command-not-found", "env-unset", "read-missing", "agent"],
-        "judged_here": ["git-dirty"],
-        "agents": agents,
-    });
-    println!("{}", serde_json::to_string_pretty(&document).unwrap_or_default());
-}
-
-fn short(commit: &str) -> &str {
-    commit.get(..7).unwrap_or(commit)
 }
 
 /// Read and parse a runbook; syntax errors are printed and refuse the command here.
@@ -469,7 +388,7 @@ cd "$work" && {env}exec "$bin" {args}
 }
 
 /// The host and layout for a command about this repository's runs there.
-fn connect(on: &str) -> Result<(Ssh, Layout), RemoteError> {
+pub(super) fn connect(on: &str) -> Result<(Ssh, Layout), RemoteError> {
     let target = Target::parse(on)?;
     let cwd = std::env::current_dir().map_err(|e| RemoteError::local(format!("cannot read the current folder: {e}"), None))?;
     let key = key_of(&cwd)?;
@@ -535,7 +454,7 @@ fn with_on(text: &str, target: &Target) -> String {
 }
 
 /// The run `run` names on the host, as its report's JSON says.
-fn describe(ssh: &Ssh, layout: &Layout, run: Option<&str>) -> Result<serde_json::Value, RemoteError> {
+pub(super) fn describe(ssh: &Ssh, layout: &Layout, run: Option<&str>) -> Result<serde_json::Value, RemoteError> {
     let mut args = vec!["report".to_string()];
     args.extend(run.map(str::to_string));
     args.extend(["--format".to_string(), "json".to_string()]);
@@ -589,109 +508,6 @@ pub fn resume(on: &str, run: &str, html: bool) -> u8 {
         }
         Err(e) => report_error(&e),
     }
-}
-
-/// `night pull [RUN] --on HOST`: bring an ended run back: its branch and attempt refs with
-/// git, its run folder with tar; the host keeps its copy.
-pub fn pull(on: &str, run: Option<&str>) -> u8 {
-    match pull_run(on, run) {
-        Ok(()) => 0,
-        Err(e) => report_error(&e),
-    }
-}
-
-fn pull_run(on: &str, run: Option<&str>) -> Result<(), RemoteError> {
-    let (ssh, layout) = connect(on)?;
-    let host = ssh.host().to_string();
-    let described = describe(&ssh, &layout, run)?;
-    let run_id = described["run_id"].as_str().unwrap_or_default().to_string();
-    let branch = described["branch"].as_str().unwrap_or_default().to_string();
-    if run_id.is_empty() {
-        return Err(RemoteError::Step { host, message: "the host's report names no run".into(), help: None });
-    }
-    if described["state"] == "running" {
-        return Err(RemoteError::Step {
-            host,
-            message: format!("run `{run_id}` is still running there; it is pulled once it has ended"),
-            help: Some(format!("Follow it with `night status {run_id} --on {on}`; `night report {run_id} --on {on}` reads it there now.")),
-        });
-    }
-    let cwd = std::env::current_dir().map_err(|e| RemoteError::local(format!("cannot read the current folder: {e}"), None))?;
-    let repo = crate::run::runs::repo_root(&cwd).map_err(|m| RemoteError::local(m, None))?;
-    let work = ssh.target.git_url(&layout.work());
-    let mut refspecs = vec![format!("+refs/night/{run_id}/*:refs/night/{run_id}/*")];
-    if !branch.is_empty() {
-        refspecs.insert(0, format!("refs/heads/{branch}:refs/heads/{branch}"));
-    }
-    let mut git = Command::new("git");
-    git.args(["fetch", "--quiet", "--no-tags", &work]).args(&refspecs).current_dir(&repo).stdin(Stdio::null());
-    ssh.configure_git(&mut git);
-    let fetched = git.output().map_err(|e| RemoteError::local(format!("cannot run git: {e}"), None))?;
-    if !fetched.status.success() {
-        return Err(RemoteError::Step {
-            host,
-            message: format!("cannot fetch the run branch `{branch}`: {}", ssh::text(&fetched.stderr)),
-            help: Some(format!("A local branch `{branch}` that moved apart from the host's is never overwritten: rename it, then pull again.")),
-        });
-    }
-    let runs = crate::run::runs::runs_dir(&repo);
-    std::fs::create_dir_all(&runs).map_err(|e| RemoteError::local(format!("cannot create `{}`: {e}", runs.display()), None))?;
-    copy_run_folder(&ssh, &layout, &run_id, &runs)?;
-    let note = serde_json::json!({ "pulled_from": ssh.target.to_string(), "path": format!("{}/.night/runs/{run_id}", layout.work()), "at": chrono::Utc::now().to_rfc3339() });
-    let _ = std::fs::write(runs.join(&run_id).join("pulled.json"), format!("{note:#}\n"));
-    exclude_night_folder(&repo);
-    say(&format!("night: pulled run {run_id} from {host}: branch {branch}, its attempt refs, and its run folder .night/runs/{run_id} (the host keeps its copy)"));
-    say(&format!("  report    night report {run_id}"));
-    if !branch.is_empty() {
-        say(&format!("  look      git log --stat {branch}"));
-    }
-    Ok(())
-}
-
-/// What of a run folder stays on the host: the supervisor's lock and disk reserve, and the
-/// sandbox's working areas (its temporary folder, overlay state and git object stores, whose
-/// objects are in the repository once the run has ended, and so come back with `git fetch`).
-const LEFT_ON_THE_HOST: &[&str] = &["supervisor.lock", "reserve", "tmp", "state", "objects", "base-objects"];
-
-/// `tar` the run folder on the host into `runs` here, over the SSH channel.
-fn copy_run_folder(ssh: &Ssh, layout: &Layout, run_id: &str, runs: &Path) -> Result<(), RemoteError> {
-    let excludes: String = LEFT_ON_THE_HOST.iter().map(|name| format!(" --exclude={}", quote(&format!("{run_id}/{name}")))).collect();
-    let script = format!(
-        "cd {base} && cd {runs} && tar -cf -{excludes} {id}",
-        base = quote(&layout.base),
-        runs = quote(&format!("{}/.night/runs", layout.work())),
-        id = quote(run_id),
-    );
-    let mut remote = ssh.script(&script);
-    remote.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut remote = ssh.spawn(&mut remote)?;
-    let Some(archive) = remote.stdout.take() else { return Err(ssh.unreachable("no output from ssh")) };
-    let untar = Command::new("tar").arg("-xf").arg("-").arg("-C").arg(runs).stdin(archive).stderr(Stdio::piped()).output();
-    let remote = remote.wait_with_output().map_err(|e| ssh.unreachable(&e.to_string()))?;
-    ssh.check_connected(&remote)?;
-    if !remote.status.success() {
-        return Err(RemoteError::Step { host: ssh.host().to_string(), message: format!("cannot read the run folder: {}", ssh::text(&remote.stderr)), help: None });
-    }
-    match untar {
-        Ok(output) if output.status.success() => Ok(()),
-        Ok(output) => Err(RemoteError::local(format!("cannot unpack the run folder into `{}`: {}", runs.display(), ssh::text(&output.stderr)), None)),
-        Err(e) => Err(RemoteError::local(format!("cannot run tar: {e}"), Some("Install tar on this machine."))),
-    }
-}
-
-/// `.night/` in the repository's `info/exclude`, as a run at home puts it.
-fn exclude_night_folder(repo: &Path) {
-    let Ok(repository) = git2::Repository::open(repo) else { return };
-    let exclude = repository.commondir().join("info").join("exclude");
-    let existing = std::fs::read_to_string(&exclude).unwrap_or_default();
-    if existing.lines().any(|line| matches!(line.trim(), ".night" | ".night/" | "/.night" | "/.night/")) {
-        return;
-    }
-    if let Some(parent) = exclude.parent() {
-        let _ = std::fs::create_dir_all(parent);
-    }
-    let separator = if existing.is_empty() || existing.ends_with('\n') { "" } else { "\n" };
-    let _ = std::fs::write(&exclude, format!("{existing}{separator}/.night/\n"));
 }
 
 #[cfg(test)]

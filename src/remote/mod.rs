@@ -11,9 +11,10 @@
 //! client::send     ─── JSON on stdin ──────────▶ night remote-host (host.rs): checkout, files,
 //!                      (secrets in memory)        then `night run … --detach` / `night check …`
 //! client::pass_through ────────────────────────▶ night status|log|list|stop|report|resume there
-//! client::pull     ◀── git fetch, tar ────────── run branch, refs/night/<run>/*, run folder
+//! pull::pull       ◀── git fetch, tar ────────── run branch, refs/night/<run>/*, run folder
 //! ```
 
+mod check_view;
 pub mod client;
 mod error;
 pub mod host;
@@ -21,6 +22,7 @@ pub mod install;
 pub mod layout;
 pub mod payload;
 pub mod probe;
+pub mod pull;
 pub mod secrets;
 pub mod ssh;
 mod target;
