@@ -10,7 +10,7 @@ use std::fmt;
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum DeliverError {
     /// `token env.NAME` is unset or empty.
-    #[error("environment variable `{name}` is not set: the {forge} API token")]
+    #[error("environment variable `{name}` is not set: the {} API token", forge_title(*forge))]
     TokenUnset {
         /// The variable.
         name: String,
@@ -18,7 +18,7 @@ pub enum DeliverError {
         forge: Forge,
     },
     /// `api env.NAME` is unset, or the API URL is not one.
-    #[error("the {forge} API URL {problem}")]
+    #[error("the {} API URL {problem}", forge_title(*forge))]
     ApiUrl {
         /// The forge.
         forge: Forge,

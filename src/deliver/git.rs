@@ -75,12 +75,11 @@ impl GitCommand {
             .args(&self.args)
             .current_dir(&self.dir)
             .stdin(Stdio::null());
-        for name in std::env::vars_os().map(|(k, _)| k) {
-            if name.to_str().is_some_and(|n| n.starts_with("GIT_TRACE") || REMOVED.contains(&n)) {
-                command.env_remove(&name);
-            }
+        let removed = |name: &OsStr| name.to_str().is_some_and(|n| n.starts_with("GIT_TRACE") || REMOVED.contains(&n));
+        for (name, _) in std::env::vars_os().filter(|(k, _)| removed(k)) {
+            command.env_remove(name);
         }
-        command.envs(self.env.iter().map(|(k, v)| (k, v)));
+        command.envs(self.env.iter().filter(|(k, _)| !removed(k)).map(|(k, v)| (k, v)));
         let fail = which::which("false").unwrap_or_else(|_| PathBuf::from("/bin/false"));
         command
             .env("GIT_TERMINAL_PROMPT", "0")

@@ -64,21 +64,15 @@ pub struct PushResult {
 pub async fn push(repo: &Path, remote: &RecordedRemote, updates: &[RefUpdate], dry_run: bool, settings: &Settings) -> Result<PushResult, (DeliverError, u32)> {
     let objects = objects_of(repo).map_err(|e| (e, 0))?;
     let tries = settings.tries();
-    let mut last = None;
-    for n in 1..=tries {
+    let mut n = 0;
+    loop {
+        n += 1;
         match push_once(&objects, remote, updates, dry_run, settings).await {
             Ok(refs) => return Ok(PushResult { refs, tries: n }),
-            Err(error) => {
-                let transient = error.is_transient();
-                last = Some(error);
-                if !transient || n == tries {
-                    break;
-                }
-                tokio::time::sleep(settings.backoff.get(n as usize - 1).copied().unwrap_or_default()).await;
-            }
+            Err(error) if !error.is_transient() || n >= tries => return Err((error, n)),
+            Err(_) => tokio::time::sleep(settings.backoff.get(n as usize - 1).copied().unwrap_or_default()).await,
         }
     }
-    Err((last.unwrap_or(DeliverError::Git { message: "no try was made".into() }), tries))
 }
 
 /// The repository's object store, its shallow list and its object format.
@@ -167,7 +161,7 @@ fn rejection(summary: &str) -> String {
 fn classify(stderr: &str) -> (PushFailure, String) {
     let lower = stderr.to_lowercase();
     let has = |needles: &[&str]| needles.iter().any(|n| lower.contains(n));
-    let failure = if has(&["could not read username", "could not read password", "terminal prompts disabled"]) {
+    let failure = if has(&["could not read username", "could not read password", "terminal prompts disabled", "unable to get password", "unable to get username"]) {
         return (
             PushFailure::Auth,
             "the remote asked for a user name and password, and night never waits for one: give git a credential helper or an SSH key that works without a prompt".into(),
@@ -184,12 +178,17 @@ fn classify(stderr: &str) -> (PushFailure, String) {
     (failure, tail(stderr))
 }
 
-/// The last few lines of git's output that are not hints, on one line, credentials removed.
+/// git's words that say nothing about this failure.
+const BOILERPLATE: &[&str] = &["could not read from remote repository", "please make sure you have the correct access rights", "and the repository exists"];
+
+/// The last few lines of git's output that are not hints or boilerplate, on one line,
+/// credentials removed.
 fn tail(stderr: &str) -> String {
     let lines: Vec<&str> = stderr
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with("hint:") && !l.starts_with("To ") && *l != "Done")
+        .filter(|l| !BOILERPLATE.iter().any(|b| l.to_lowercase().contains(b)))
         .collect();
     let start = lines.len().saturating_sub(3);
     let text = scrub_credentials(&lines[start..].join(" "));
