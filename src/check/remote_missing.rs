@@ -26,6 +26,7 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
             let help = match did_you_mean(&name.value, names.iter().map(String::as_str)) {
                 Some(suggestion) => format!("Did you mean `{suggestion}`? Otherwise add it with {add}."),
                 None if names.is_empty() => format!("The repository has no remote: add it with {add}."),
+                None if names.len() == 1 => format!("The repository's only remote is `{}`; add this one with {add}.", names[0]),
                 None => format!("The repository's remotes are {}; add this one with {add}.", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")),
             };
             findings.push(

@@ -60,10 +60,8 @@ fn check_url(remote: &str, url: &str) -> Result<(), DeliverError> {
         Some("it starts with `-`".to_string())
     } else if url.chars().any(char::is_control) {
         Some("it holds a control character".to_string())
-    } else if let Some(transport) = ["ext::", "fd::"].iter().find(|t| url.starts_with(*t)) {
-        Some(format!("the `{transport}` transport runs commands"))
     } else {
-        None
+        ["ext::", "fd::"].iter().find(|t| url.starts_with(**t)).map(|transport| format!("the `{transport}` transport runs commands"))
     };
     match reason {
         Some(reason) => Err(DeliverError::RemoteUrl { remote: remote.to_string(), reason }),

@@ -78,8 +78,7 @@ impl Lowerer {
         });
         let mut options = Options::default();
         let mut ok = forge.is_some() && repository.is_some();
-        loop {
-            let Some(word) = args.peek_word().filter(|word| PULL_REQUEST_OPTIONS.contains(word)) else { break };
+        while let Some(word) = args.peek_word().filter(|word| PULL_REQUEST_OPTIONS.contains(word)) {
             let Some(argument) = args.next() else { break };
             let span = argument.span;
             match word {
