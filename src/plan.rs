@@ -220,3 +220,32 @@ impl Delivery {
         names
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery(body: &str) -> Delivery {
+        let source = Source::new("t.night", format!("deliver {{\n{body}\n}}\n"));
+        let parsed = crate::syntax::parse(&source);
+        let problems: Vec<_> = parsed.diagnostics.iter().filter(|d| d.code != Code::MissingBlock).collect();
+        assert!(problems.is_empty(), "{problems:?}");
+        Delivery::from_ast(parsed.runbook.deliver.as_ref().expect("deliver")).expect("a push")
+    }
+
+    #[test]
+    fn defaults_and_a_wider_pull_request_widen_the_push() {
+        let plain = delivery("push \"origin\"");
+        assert_eq!(plain.push, PlanPush { remote: "origin".into(), on: vec![Outcome::Success], attempts: false });
+        assert!(plain.pushes_on(Outcome::Success) && !plain.pushes_on(Outcome::Failed) && !plain.opens_on(Outcome::Success));
+        assert!(plain.env_names().is_empty());
+
+        let wide = delivery("push \"origin\" on stuck attempts\npull-request gitea \"a/b\" token env.T api env.API base \"refs/heads/dev\" on failed success stuck draft");
+        assert_eq!(wide.push.on, [Outcome::Success, Outcome::Failed, Outcome::Stuck]);
+        assert!(wide.push.attempts);
+        let pr = wide.pull_request.as_ref().expect("a pull request");
+        assert_eq!((pr.base.as_deref(), pr.draft, pr.on.clone()), (Some("dev"), true, vec![Outcome::Failed, Outcome::Success, Outcome::Stuck]));
+        assert!(wide.opens_on(Outcome::Failed) && !wide.opens_on(Outcome::Timeout));
+        assert_eq!(wide.env_names(), ["T", "API"], "secrets, kept from the agent's environment");
+    }
+}
