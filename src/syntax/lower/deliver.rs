@@ -344,3 +344,50 @@ fn forge_title(forge: Forge) -> &'static str {
         Forge::Forgejo => "Forgejo",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnostic::Code;
+    use crate::source::Source;
+
+    /// The diagnostics of `deliver { body }` (the missing required blocks left out).
+    fn problems(body: &str) -> Vec<(Code, String, Option<String>)> {
+        let parsed = crate::syntax::parse(&Source::new("t.night", format!("deliver {{\n{body}\n}}\n")));
+        parsed.diagnostics.into_iter().filter(|d| d.code != Code::MissingBlock).map(|d| (d.code, d.message, d.help)).collect()
+    }
+
+    #[test]
+    fn a_valid_delivery_has_no_problem() {
+        assert!(problems("push \"origin\" on success failed stuck rolled-back timeout budget interrupted attempts").is_empty());
+        assert!(problems("push \"origin\"\npull-request gitlab \"a/b/c\" token env.T base \"main\" api env.API on success draft labels \"x y\" reviewers \"me\"").is_empty());
+    }
+
+    #[test]
+    fn mistakes_are_named_with_a_way_out() {
+        let cases: &[(&str, Code, &str)] = &[
+            ("push \"git@github.com:a/b.git\"", Code::WrongArgument, "`push` takes the name of a remote, not its URL"),
+            ("push \"origin\" on", Code::MissingArgument, "`push` needs a run outcome"),
+            ("push \"origin\" on crashed", Code::UnknownValue, "a `crashed` run is not delivered"),
+            ("push \"origin\" on nothing-to-do", Code::UnknownValue, "a `nothing-to-do` run is not delivered"),
+            ("push \"origin\" on sucess", Code::UnknownValue, "`sucess` is not a run outcome"),
+            ("push \"origin\" on success on failed", Code::DuplicateStatement, "`on` is written twice in one `push`"),
+            ("push \"origin\" atempts", Code::UnknownValue, "unknown option `atempts` for `push`"),
+            ("push \"origin\"\npush \"upstream\"", Code::DuplicateStatement, "`push` is written twice"),
+            ("push \"origin\"\nmerge-request gitlab \"a/b\" token env.T", Code::UnknownStatement, "unknown statement `merge-request` in `deliver`"),
+            ("push \"origin\"\npull-request bitbucket \"a/b\" token env.T", Code::UnknownValue, "`bitbucket` is not a choice for `pull-request`"),
+            ("push \"origin\"\npull-request github \"a/b/c\" token env.T", Code::WrongArgument, "`pull-request` expects `OWNER/REPO`, found `a/b/c`"),
+            ("push \"origin\"\npull-request github \"a/b\"", Code::MissingArgument, "`pull-request` needs `token env.NAME`"),
+            ("push \"origin\"\npull-request github \"a/b\" token env.T api \"ftp://x\"", Code::WrongArgument, "`api` expects an `https://` URL"),
+            ("push \"origin\"\npull-request github \"a/b\" token env.T base \"a..b\"", Code::BadRef, "`a..b` is not a valid branch name"),
+            ("push \"origin\"\npull-request github \"a/b\" token env.T reviewers \"two words\"", Code::WrongArgument, "`reviewers` expects a user name, found `two words`"),
+            ("push \"origin\"\npull-request github \"a/b\" token env.T draft draft", Code::DuplicateStatement, "`draft` is written twice in one `pull-request`"),
+            ("push \"origin\" on end", Code::UnknownValue, "`end` is not a run outcome"),
+        ];
+        for (body, code, message) in cases {
+            let found = problems(body);
+            assert!(found.iter().any(|(c, m, _)| c == code && m == message), "{body:?} gave {found:?}");
+        }
+        let (_, _, help) = &problems("push \"origin\" on sucess")[0];
+        assert_eq!(help.as_deref(), Some("Did you mean `success`?"));
+    }
+}
