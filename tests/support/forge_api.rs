@@ -5,11 +5,13 @@
 //! 409), and records every request so that tests can check what night sent. Faults (a status
 //! with headers, or a stall) can be queued for the next request to a path.
 //!
-//! Only `std`: one thread accepts, one thread per connection, one request per connection.
+//! Only `std`: one thread accepts, one thread per connection, one request per connection
+//! (read by `http_receiver::read_request`).
 
+use super::http_receiver::{form_decode as decode, read_request};
 use serde_json::{json, Value};
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -184,37 +186,13 @@ impl Drop for ForgeApi {
 // ----------------------------------------------------------------- HTTP ----
 
 fn serve(kind: Kind, stream: TcpStream, state: &Mutex<State>, token: &str, repository: &str) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let Ok(mut writer) = stream.try_clone() else { return };
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-        return;
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("").to_string();
-    let target = parts.next().unwrap_or("").to_string();
-    let mut headers = Vec::new();
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':') {
-            headers.push((name.trim().to_string(), value.trim().to_string()));
-        }
-    }
-    let length = headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("content-length")).and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
-    let mut body = vec![0; length];
-    if reader.read_exact(&mut body).is_err() {
-        return;
-    }
-    let (path, query) = target.split_once('?').unwrap_or((target.as_str(), ""));
+    let Some((raw, mut writer)) = read_request(stream) else { return };
+    let (path, query) = raw.path.split_once('?').unwrap_or((raw.path.as_str(), ""));
     let query = query.split('&').filter(|p| !p.is_empty()).map(|p| {
         let (k, v) = p.split_once('=').unwrap_or((p, ""));
         (decode(k), decode(v))
     });
-    let request = Request { method, path: path.to_string(), query: query.collect(), headers, body };
+    let request = Request { method: raw.method.clone(), path: path.to_string(), query: query.collect(), headers: raw.headers, body: raw.body };
     let answer = {
         let mut state = state.lock().unwrap();
         state.requests.push(request.clone());
@@ -250,24 +228,6 @@ fn serve(kind: Kind, stream: TcpStream, state: &Mutex<State>, token: &str, repos
             let _ = writer.write_all(answer.as_bytes());
         }
     }
-}
-
-fn decode(text: &str) -> String {
-    let bytes = text.replace('+', " ").into_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn reason(status: u16) -> &'static str {
