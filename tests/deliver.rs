@@ -468,6 +468,7 @@ fn github_errors_are_typed_with_the_apis_own_words_and_never_the_token() {
     let error = failed(&delivered.pull_request);
     assert!(matches!(error, DeliverError::Api { failure: ApiFailure::Unauthorized, status: Some(401), .. }), "{error:?}");
     assert_eq!(error.to_string(), "GitHub answered 401 Unauthorized: Bad credentials");
+    assert!(matches!(delivered.pull_request, Step::Failed { tries: 1, .. }), "a wrong token is not retried");
     assert_eq!(api.requests().len(), 1);
     let everything = format!("{delivered:?} {}", serde_json::to_string(&delivered).unwrap());
     assert!(!everything.contains("tok-wrong-1234") && !everything.contains(TOKEN), "{everything}");
@@ -556,6 +557,7 @@ fn a_dead_api_is_harmless() {
     assert!(elapsed >= Duration::from_millis(1200) && elapsed < Duration::from_secs(5), "{elapsed:?}");
     assert_eq!(stalling.requests().len(), 3);
     assert!(matches!(failed(&delivered.pull_request), DeliverError::Api { failure: ApiFailure::Unreachable, .. }));
+    assert!(matches!(delivered.pull_request, Step::Failed { tries: 3, .. }));
     assert!(pushed(&delivered).up_to_date);
 }
 

@@ -263,7 +263,7 @@ pub async fn deliver(delivery: &Delivery, run: &EndedRun<'_>, env: EnvLookup<'_>
                 match forge::Client::new(plan, env, settings) {
                     Ok(client) => match forge::open_or_update(&client, &proposal).await {
                         Ok(opened) => Step::Done(opened),
-                        Err(error) => Step::Failed { error, tries: settings.tries() },
+                        Err(error) => Step::Failed { error, tries: client.tries() },
                     },
                     Err(error) => Step::Failed { error, tries: 0 },
                 }

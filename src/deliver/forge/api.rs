@@ -11,6 +11,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 /// A secret read from the environment: never printed, not even by `Debug`.
@@ -43,6 +44,8 @@ pub struct Api {
     headers: HeaderMap,
     settings: Settings,
     redactor: Redactor,
+    /// The tries the latest request made (for the report of a failed step).
+    tries: AtomicU32,
 }
 
 impl fmt::Debug for Api {
@@ -90,7 +93,20 @@ impl Api {
                 headers.insert(HeaderName::from_static(name), value);
             }
         }
-        Ok(Self { forge, client, base: base.trim().trim_end_matches('/').to_string(), headers, settings: settings.clone(), redactor: Redactor::new(&[token.expose()]) })
+        Ok(Self {
+            forge,
+            client,
+            base: base.trim().trim_end_matches('/').to_string(),
+            headers,
+            settings: settings.clone(),
+            redactor: Redactor::new(&[token.expose()]),
+            tries: AtomicU32::new(0),
+        })
+    }
+
+    /// How many tries the latest request made.
+    pub fn tries(&self) -> u32 {
+        self.tries.load(Ordering::Relaxed)
     }
 
     /// The API's base URL, without a trailing `/`.
@@ -118,6 +134,7 @@ impl Api {
         let tries = self.settings.tries();
         let mut last = self.error(ApiFailure::Unreachable, None, "no try was made".into());
         for n in 1..=tries {
+            self.tries.store(n, Ordering::Relaxed);
             let mut request = self.client.request(method.clone(), url).headers(self.headers.clone()).timeout(self.settings.api_timeout);
             if !query.is_empty() {
                 request = request.query(query);
@@ -139,7 +156,7 @@ impl Api {
                         return Ok(Reply { status: status.as_u16(), body });
                     }
                     let message = message_of(&text);
-                    if let Some(wait) = rate_limit_wait(status, &headers) {
+                    if let Some(wait) = rate_limit_wait(status, &headers, &message) {
                         let wait = wait.unwrap_or_else(|| self.backoff(n));
                         if wait > self.settings.longest_wait {
                             return Err(self.error(
@@ -189,12 +206,14 @@ impl Api {
 }
 
 /// Whether the answer is a rate limit, and how long the forge asks to wait (`Retry-After`, or
-/// GitHub's `x-ratelimit-reset` when `x-ratelimit-remaining` is 0).
-fn rate_limit_wait(status: StatusCode, headers: &HeaderMap) -> Option<Option<Duration>> {
+/// GitHub's `x-ratelimit-reset` when `x-ratelimit-remaining` is 0). GitHub's secondary limit
+/// may come as a bare 403 whose message says so.
+fn rate_limit_wait(status: StatusCode, headers: &HeaderMap, message: &str) -> Option<Option<Duration>> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     let retry_after = header(RETRY_AFTER.as_str()).and_then(|v| v.parse::<u64>().ok()).map(Duration::from_secs);
     let exhausted = header("x-ratelimit-remaining") == Some("0");
-    let limited = status == StatusCode::TOO_MANY_REQUESTS || (status == StatusCode::FORBIDDEN && (retry_after.is_some() || exhausted));
+    let says_so = message.to_lowercase().contains("rate limit");
+    let limited = status == StatusCode::TOO_MANY_REQUESTS || (status == StatusCode::FORBIDDEN && (retry_after.is_some() || exhausted || says_so));
     if !limited {
         return None;
     }
@@ -318,14 +337,15 @@ mod tests {
     fn rate_limits_say_how_long() {
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
-        assert_eq!(rate_limit_wait(StatusCode::FORBIDDEN, &headers), Some(Some(Duration::from_secs(7))));
-        assert_eq!(rate_limit_wait(StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new()), Some(None));
-        assert_eq!(rate_limit_wait(StatusCode::FORBIDDEN, &HeaderMap::new()), None);
+        assert_eq!(rate_limit_wait(StatusCode::FORBIDDEN, &headers, ""), Some(Some(Duration::from_secs(7))));
+        assert_eq!(rate_limit_wait(StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), ""), Some(None));
+        assert_eq!(rate_limit_wait(StatusCode::FORBIDDEN, &HeaderMap::new(), "Resource not accessible by integration"), None);
+        assert_eq!(rate_limit_wait(StatusCode::FORBIDDEN, &HeaderMap::new(), "You have exceeded a secondary rate limit."), Some(None));
         let mut exhausted = HeaderMap::new();
         exhausted.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
         let reset = (chrono::Utc::now().timestamp() + 30).to_string();
         exhausted.insert("x-ratelimit-reset", HeaderValue::from_str(&reset).expect("header"));
-        let wait = rate_limit_wait(StatusCode::FORBIDDEN, &exhausted).flatten().expect("a wait");
+        let wait = rate_limit_wait(StatusCode::FORBIDDEN, &exhausted, "").flatten().expect("a wait");
         assert!(wait > Duration::from_secs(20) && wait <= Duration::from_secs(31), "{wait:?}");
         assert_eq!(format!("{:?}", Secret::new("ghp_secret".into())), "Secret([redacted])");
     }

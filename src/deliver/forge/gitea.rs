@@ -35,6 +35,10 @@ impl Gitea {
         self.forge
     }
 
+    pub fn api(&self) -> &Api {
+        &self.api
+    }
+
     pub fn repository(&self) -> &str {
         &self.repository
     }

@@ -33,6 +33,10 @@ impl Github {
         Ok(Self { api, repository, owner, repo })
     }
 
+    pub fn api(&self) -> &Api {
+        &self.api
+    }
+
     pub fn repository(&self) -> &str {
         &self.repository
     }
@@ -58,7 +62,6 @@ impl Github {
             "base": proposal.base,
             "body": proposal.body,
             "draft": proposal.draft,
-            "maintainer_can_modify": true,
         });
         match self.api.call(Method::POST, &self.path("/pulls"), &body).await {
             Ok(reply) => found(&reply.body).map(Some),

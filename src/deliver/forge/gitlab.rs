@@ -26,6 +26,10 @@ impl Gitlab {
         Ok(Self { api, repository })
     }
 
+    pub fn api(&self) -> &Api {
+        &self.api
+    }
+
     pub fn repository(&self) -> &str {
         &self.repository
     }

@@ -165,6 +165,15 @@ impl Client {
         }
     }
 
+    /// How many tries the latest request made.
+    pub fn tries(&self) -> u32 {
+        match self {
+            Client::Github(c) => c.api().tries(),
+            Client::Gitlab(c) => c.api().tries(),
+            Client::Gitea(c) => c.api().tries(),
+        }
+    }
+
     fn forge(&self) -> Forge {
         match self {
             Client::Github(_) => Forge::Github,
