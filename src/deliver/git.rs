@@ -102,7 +102,7 @@ impl GitCommand {
         let base = match self.var("GIT_SSH_COMMAND").filter(|v| !v.is_empty()) {
             Some(command) => command.to_string_lossy().into_owned(),
             None if self.var("GIT_SSH").is_some() => return None,
-            None => global_ssh_command().unwrap_or_else(|| "ssh".to_string()),
+            None => self.global_ssh_command().unwrap_or_else(|| "ssh".to_string()),
         };
         let program = base.split_whitespace().next().unwrap_or("");
         let is_openssh = Path::new(program).file_name().is_some_and(|name| name == "ssh");
@@ -139,14 +139,18 @@ impl GitCommand {
     }
 }
 
-/// The user's `core.sshCommand` from the system and global config (never a repository's).
-fn global_ssh_command() -> Option<String> {
-    let output = std::process::Command::new("git")
-        .args(["config", "--global", "--get", "core.sshCommand"])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    let value = String::from_utf8_lossy(&output.stdout).trim().to_string();
-    (output.status.success() && !value.is_empty()).then_some(value)
+impl GitCommand {
+    /// The user's global `core.sshCommand` (never a repository's), read with this command's
+    /// environment (`GIT_CONFIG_GLOBAL` included).
+    fn global_ssh_command(&self) -> Option<String> {
+        let output = std::process::Command::new("git")
+            .args(["config", "--global", "--get", "core.sshCommand"])
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        let value = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        (output.status.success() && !value.is_empty()).then_some(value)
+    }
 }

@@ -269,7 +269,8 @@ pub async fn deliver(delivery: &Delivery, run: &EndedRun<'_>, env: EnvLookup<'_>
                 }
             }
             Step::NothingToDeliver => Step::NothingToDeliver,
-            _ => Step::Skipped { because: "the push failed".into() },
+            Step::NotDue | Step::NotAsked => Step::Skipped { because: "the branch is not pushed for this outcome".into() },
+            Step::Failed { .. } | Step::Skipped { .. } => Step::Skipped { because: "the push failed".into() },
         },
     };
     Delivered { outcome, push, pull_request }
