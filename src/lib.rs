@@ -5,6 +5,7 @@
 pub mod ast;
 pub mod check;
 pub mod cli;
+pub mod deliver;
 pub mod diagnostic;
 pub mod export;
 pub mod fmt;
