@@ -5,7 +5,9 @@
 pub mod ast;
 pub mod check;
 pub mod cli;
+pub mod deliver;
 pub mod diagnostic;
+pub mod export;
 pub mod fmt;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -16,6 +18,7 @@ pub mod lsp;
 pub mod irreversible;
 pub mod notify;
 pub mod plan;
+pub mod remote;
 pub mod report;
 pub mod os;
 pub mod record;

@@ -44,7 +44,7 @@ pub fn read_source(path: &Path) -> Result<Source, CliError> {
 
 
 pub fn run(args: &CheckArgs) -> Done {
-    let env = |name: &str| std::env::var(name).ok();
+    let env = |name: &str| crate::remote::secrets::var(name);
     let options = RenderOptions { width: super::width(), color: super::use_color() };
     let mut unreadable = 0;
     let mut errors = 0;

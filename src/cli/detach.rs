@@ -34,8 +34,17 @@ pub(super) fn become_child() -> bool {
 /// Start `night ARGS` detached and wait for its hand-over; the exit status.
 pub(super) fn start(args: Vec<OsString>) -> Done {
     let exe = std::env::current_exe().map_err(|source| CliError::System { doing: "find night's own executable", source })?;
-    let spawned = Command::new(exe).args(&args).env(CHILD_ENV, "1").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
-    let mut child = spawned.map_err(|source| CliError::System { doing: "start night in the background", source })?;
+    let mut command = Command::new(exe);
+    command.args(&args).env(CHILD_ENV, "1").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    // Secrets received for `--on` go on to the supervisor in memory (src/remote/secrets.rs).
+    let secrets = crate::remote::secrets::hand_down(&mut command);
+    let mut child = command.spawn().map_err(|source| CliError::System { doing: "start night in the background", source })?;
+    if secrets {
+        if let Err(source) = crate::remote::secrets::send(&mut child, &crate::remote::secrets::received()) {
+            let _ = child.kill();
+            return Err(CliError::System { doing: "hand the secrets to the background run", source });
+        }
+    }
     // Read stderr alongside, so a child that says a lot before it hands over never blocks.
     let stderr = child.stderr.take().map(|mut stderr| {
         std::thread::spawn(move || {

@@ -13,12 +13,9 @@ pub enum CliError {
     /// A runbook cannot be read.
     #[error("{0}")]
     Unreadable(String),
-    /// The current folder is not inside a git repository.
-    #[error("`{}` is not inside a git repository", .0.display())]
-    NotInRepository(PathBuf),
-    /// The repository has no work tree.
-    #[error("the repository has no work tree")]
-    NoWorkTree,
+    /// The current folder is not inside a repository's work tree.
+    #[error("{0}")]
+    Repository(#[from] crate::run::git::GitError),
     /// No run has that name.
     #[error("{0}")]
     Find(#[from] FindError),
@@ -95,6 +92,12 @@ pub enum CliError {
     /// `night notify --test` of a runbook without notifiers.
     #[error("{0}")]
     NothingToNotify(String),
+    /// A runbook cannot be exported.
+    #[error("{0}")]
+    Export(crate::export::ExportError),
+    /// Secrets handed over for `--on` cannot be read.
+    #[error("{0}")]
+    Secrets(String),
     /// A lock in the run folder.
     #[error("{0}")]
     Lock(#[from] LockError),
@@ -123,6 +126,7 @@ impl CliError {
     pub fn help(&self) -> Option<String> {
         match self {
             CliError::Refused(refused) => refused.help(),
+            CliError::Export(error) => error.help().map(str::to_string),
             CliError::LiveRun { .. } => Some("Follow it with `night status` or `night log -f`, or stop it with `night stop`; nothing was changed.".into()),
             _ => None,
         }

@@ -1,7 +1,7 @@
 //! `night run FILE`: check, then the supervised run in the foreground; exit with the outcome's status.
 
 use super::error::{CliError, Done};
-use super::{locate, out};
+use super::out;
 use super::RunArgs;
 use crate::check::check;
 use crate::diagnostic::RenderOptions;
@@ -12,7 +12,7 @@ pub fn run(args: &RunArgs) -> Done {
     if let Some(error) = live_run_here(&args.file) {
         return Err(error);
     }
-    let env = |name: &str| std::env::var(name).ok();
+    let env = |name: &str| crate::remote::secrets::var(name);
     let outcome = check(&source, &env);
     let Some(plan) = outcome.plan.as_ref().filter(|_| !outcome.has_errors()) else {
         let mut text = String::new();
@@ -29,7 +29,7 @@ pub fn run(args: &RunArgs) -> Done {
 /// own work would otherwise show up as a dirty tree, hiding the real reason.
 fn live_run_here(runbook: &std::path::Path) -> Option<CliError> {
     let dir = std::path::absolute(runbook).ok()?.parent()?.to_path_buf();
-    let repo = locate::repo_root(&dir).ok()?;
+    let repo = crate::run::git::repo_root(&dir).ok()?;
     let (run, pid) = RunsDir::of_repo(&repo).live().into_iter().next()?;
     Some(CliError::LiveRun { id: run.id(), pid })
 }

@@ -9,6 +9,9 @@ pub enum GitError {
     /// The path is not the root of a git repository.
     #[error("`{}` is not a git repository; run `git init` and commit, or set `repo \"path\"` in `task`", .0.display())]
     NotARepository(PathBuf),
+    /// The folder is not inside a git repository.
+    #[error("`{}` is not inside a git repository", .0.display())]
+    NotInside(PathBuf),
     /// The repository has no work tree.
     #[error("`{}` is a bare repository; point `repo` at a checkout with a work tree", .0.display())]
     Bare(PathBuf),

@@ -29,6 +29,14 @@ const REVERT_MESSAGE: &str = "night: revert writes outside `write`";
 /// At most this many files in a diffstat's `per_file`.
 const DIFFSTAT_FILES: usize = 50;
 
+/// The repository whose runs to look at, from a folder inside it or inside one of its
+/// worktrees: the runs live in the main checkout's `.night/runs`.
+pub fn repo_root(from: &Path) -> Result<PathBuf, GitError> {
+    let repository = Repository::discover(from).map_err(|_| GitError::NotInside(from.to_path_buf()))?;
+    let main = if repository.is_worktree() { Repository::open(repository.commondir()).ok() } else { None };
+    main.as_ref().unwrap_or(&repository).workdir().map(Path::to_path_buf).ok_or_else(|| GitError::Bare(from.to_path_buf()))
+}
+
 /// One commit of the run branch, for the report.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CommitInfo {
