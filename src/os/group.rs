@@ -125,6 +125,12 @@ impl Group {
         &mut self.child
     }
 
+    /// Let the group be: dropping it no longer kills what is left of it (a notifier's command
+    /// that exited and left a child of its own to finish in the background).
+    pub fn release(mut self) {
+        self.ended = true;
+    }
+
     /// Wait for the leader to exit by itself. Cancel-safe.
     pub async fn wait(&mut self) -> std::io::Result<ExitStatus> {
         self.child.wait().await
