@@ -1,13 +1,14 @@
-//! Mocha's `spec` reporter: `  4 passing (2ms)`, `  2 pending`, `  2 failing`.
+//! Mocha's `spec` reporter: `  4 passing (2ms)`, `  2 pending`, `  2 failing`, and the tree of
+//! `✔ adds`, `1) subtracts`, `- later` lines under their describe blocks, which names tests.
 
 use super::text::{number, regex};
-use super::TestCounts;
+use super::{Outcome, TestCase, TestCounts, TestRun};
 
 /// What the error message says was looked for.
 pub(super) const LOOKED_FOR: &str = "`N passing (Xms)` lines";
 
 /// Sums every summary; each run opens with its `passing` line, which mocha always prints.
-pub(super) fn parse(text: &str) -> Option<TestCounts> {
+pub(super) fn parse(text: &str) -> Option<TestRun> {
     let summary = regex!(r"^\s*(\d+) (passing|failing|pending)(?: \(\d[^)]*\))?\s*$");
 
     let mut found: Option<TestCounts> = None;
@@ -31,7 +32,47 @@ pub(super) fn parse(text: &str) -> Option<TestCounts> {
             *slot = slot.saturating_add(n);
         }
     }
-    found
+    Some(TestRun {
+        counts: found?,
+        partial: None,
+        tests: Some(names(text)),
+    })
+}
+
+/// The spec reporter's tree before the first summary: a test line is `✔ title` (`✓` on some
+/// terminals), `N) title` or `- title`, named `block > block > title` by indentation.
+fn names(text: &str) -> Vec<TestCase> {
+    let summary = regex!(r"^\s*\d+ passing");
+    let test = regex!(r"^( +)(✔|✓|√|\d+\)|-) (.*?)(?: \(\d+ ?ms\))?\s*$");
+    let block = regex!(r"^( +)(\S.*?)\s*$");
+    let mut tests = Vec::new();
+    let mut path: Vec<(usize, String)> = Vec::new();
+    for line in text.lines() {
+        if summary.is_match(line) {
+            break;
+        }
+        if let Some(caps) = test.captures(line) {
+            let indent = caps[1].len();
+            path.retain(|(level, _)| *level < indent);
+            let outcome = match &caps[2] {
+                "-" => Outcome::Skipped,
+                mark if mark.ends_with(')') => Outcome::Failed,
+                _ => Outcome::Passed,
+            };
+            let mut name: Vec<&str> = path.iter().map(|(_, b)| b.as_str()).collect();
+            name.push(&caps[3]);
+            tests.push(TestCase::new(name.join(" > "), outcome));
+        } else if let Some(caps) = block.captures(line) {
+            let indent = caps[1].len();
+            path.retain(|(level, _)| *level < indent);
+            path.push((indent, caps[2].to_string()));
+        } else if line.trim().is_empty() {
+            continue;
+        } else {
+            path.clear();
+        }
+    }
+    tests
 }
 
 #[cfg(test)]
@@ -42,12 +83,33 @@ mod tests {
     fn reads_a_summary() {
         let out = "\n  3 passing (12ms)\n  1 pending\n  2 failing\n\n  1) math\n       adds:\n";
         assert_eq!(
-            parse(out),
+            parse(out).map(|r| r.counts),
             Some(TestCounts {
                 passed: 3,
                 failed: 2,
                 skipped: 1
             })
+        );
+    }
+
+    #[test]
+    fn the_tree_names_tests() {
+        let out = "\n  math\n    ✔ adds\n    nested\n      1) subtracts\n    - later\n  ✔ alone (12ms)\n\n  2 passing (14ms)\n  1 pending\n  1 failing\n\n  1) math\n       nested\n         subtracts:\n";
+        let run = parse(out).map(TestRun::checked).unwrap_or_default();
+        let names: Vec<(String, Outcome)> = run
+            .tests
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| (t.name, t.outcome))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("math > adds".to_string(), Outcome::Passed),
+                ("math > nested > subtracts".to_string(), Outcome::Failed),
+                ("math > later".to_string(), Outcome::Skipped),
+                ("alone".to_string(), Outcome::Passed),
+            ]
         );
     }
 

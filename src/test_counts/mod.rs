@@ -1,22 +1,30 @@
-//! Counting passed, failed and skipped tests from a test command's output.
+//! Reading a test command's output: passed, failed and skipped counts, whether the runner
+//! stopped early, and the tests by name where the output names them.
 //!
 //! Each format has its own file with a `parse` function that returns `None` when the
 //! output holds none of that runner's summary lines, so `auto` can ask every one of them.
-//! A test counts as failed when the runner counts it against the run (pytest errors,
-//! unittest unexpected successes, go build failures); expected failures count as skipped.
+//! A summary's words are read openly: known outcomes are counted, words a runner or plugin
+//! adds (`subtests passed`, `rerun`, `flaky`) are ignored. A test counts as failed when the
+//! runner counts it against the run (pytest errors, unittest unexpected successes, go build
+//! failures); expected failures count as skipped. [`lost_tests`] compares two runs.
 
 mod auto;
 mod cargo;
 mod go;
 mod jest;
 mod junit;
+mod lost;
 mod mocha;
 mod nextest;
 mod pytest;
+mod result;
 mod tap;
 mod text;
 mod unittest;
 mod vitest;
+
+pub use lost::{lost_tests, Evidence, LostTests};
+pub use result::{Outcome, PartialReason, TestCase, TestRun};
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -175,17 +183,34 @@ pub enum CountError {
 ///
 /// # Errors
 ///
-/// When the output holds no summary of the format (or, for `auto`, of any format), or the
-/// `junit` glob is invalid, matches nothing, or matches a file that is not a readable report.
+/// As [`read_tests`].
 pub fn count_tests(
     format: &TestFormat,
     output: &str,
     repo_root: &Path,
 ) -> Result<TestCounts, CountError> {
+    read_tests(format, output, repo_root).map(|run| run.counts)
+}
+
+/// Reads the tests of `output` (stdout and stderr combined): counts, whether the runner
+/// stopped early, and names where the format gives them; `junit` reads its reports under
+/// `repo_root`.
+///
+/// # Errors
+///
+/// When the output holds no summary of the format (or, for `auto`, of any format), or the
+/// `junit` glob is invalid, matches nothing, or matches a file that is not a readable report.
+pub fn read_tests(
+    format: &TestFormat,
+    output: &str,
+    repo_root: &Path,
+) -> Result<TestRun, CountError> {
     let (parse, looked_for): (Parser, &'static str) = match format {
-        TestFormat::Junit { glob } => return junit::count(glob, repo_root),
+        TestFormat::Junit { glob } => return junit::count(glob, repo_root).map(TestRun::checked),
         TestFormat::Auto => {
-            return auto::parse(&text::clean(output)).ok_or(CountError::NotRecognised)
+            return auto::parse(&text::clean(output))
+                .map(TestRun::checked)
+                .ok_or(CountError::NotRecognised)
         }
         TestFormat::Cargo => (cargo::parse, cargo::LOOKED_FOR),
         TestFormat::Nextest => (nextest::parse, nextest::LOOKED_FOR),
@@ -197,14 +222,16 @@ pub fn count_tests(
         TestFormat::Mocha => (mocha::parse, mocha::LOOKED_FOR),
         TestFormat::Tap => (tap::parse, tap::LOOKED_FOR),
     };
-    parse(&text::clean(output)).ok_or(CountError::NoSummary {
-        format: format.name(),
-        looked_for,
-    })
+    parse(&text::clean(output))
+        .map(TestRun::checked)
+        .ok_or(CountError::NoSummary {
+            format: format.name(),
+            looked_for,
+        })
 }
 
 /// A text format's parser over cleaned output: `None` when none of its summary lines are there.
-type Parser = fn(&str) -> Option<TestCounts>;
+type Parser = fn(&str) -> Option<TestRun>;
 
 #[cfg(test)]
 mod tests {

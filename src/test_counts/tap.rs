@@ -4,15 +4,74 @@
 //! reporter) those are used; otherwise the top-level `ok` / `not ok` lines are counted.
 
 use super::text::{number, regex};
-use super::TestCounts;
+use super::{Outcome, PartialReason, TestCase, TestCounts, TestRun};
 
 /// What the error message says was looked for.
 pub(super) const LOOKED_FOR: &str =
     "a TAP plan `1..N` with `ok`/`not ok` lines, or `# pass N` totals";
 
-/// Counts a TAP stream; output without a plan, a version line or totals is not TAP.
-pub(super) fn parse(text: &str) -> Option<TestCounts> {
-    totals(text).or_else(|| test_points(text))
+/// Counts a TAP stream; output without a plan, a version line or totals is not TAP. Top-level
+/// test points name the tests (`ok 1 - adds` is `adds`), as do the spec reporter's `✔ adds`
+/// lines; `Bail out!` means the producer stopped early.
+pub(super) fn parse(text: &str) -> Option<TestRun> {
+    let counts = totals(text).or_else(|| test_points(text))?;
+    let bail = regex!(r"(?m)^Bail out!");
+    let partial = bail.is_match(text).then_some(PartialReason::TapBailOut);
+    let mut tests = point_names(text);
+    if tests.is_empty() {
+        tests = spec_names(text);
+    }
+    Some(TestRun {
+        counts,
+        partial,
+        tests: Some(tests),
+    })
+}
+
+/// The top-level `ok` / `not ok` lines by description, with their directive.
+fn point_names(text: &str) -> Vec<TestCase> {
+    let point = regex!(r"^(not )?ok\b(?:\s+\d+)?(?:\s+-)?\s*([^#]*?)\s*(?:#\s*(\S+).*)?$");
+    text.lines()
+        .filter_map(|line| point.captures(line))
+        .map(|caps| {
+            let directive = caps
+                .get(3)
+                .map_or(String::new(), |m| m.as_str().to_ascii_lowercase());
+            let outcome = if directive.starts_with("skip") || directive.starts_with("todo") {
+                Outcome::Skipped
+            } else if caps.get(1).is_some() {
+                Outcome::Failed
+            } else {
+                Outcome::Passed
+            };
+            TestCase::new(&caps[2], outcome)
+        })
+        .collect()
+}
+
+/// node's spec reporter: `✔ adds (0.3ms)`, `✖ subtracts (1ms)`, `﹣ later (0.1ms) # SKIP`;
+/// top-level lines only, since subtests are parts of their parent. Its failure details
+/// repeat the failing tests after `✖ failing tests:`, so reading stops there.
+fn spec_names(text: &str) -> Vec<TestCase> {
+    let line_re = regex!(r"^(✔|✖|﹣) (.*?)(?: \([\d.]+m?s\))?(?: # (?:SKIP|TODO).*)?\s*$");
+    let mut tests = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("✖ failing tests:") {
+            break;
+        }
+        let Some(caps) = line_re.captures(line) else {
+            continue;
+        };
+        let outcome = match &caps[1] {
+            "✔" if line.contains("# TODO") => Outcome::Skipped,
+            "✔" => Outcome::Passed,
+            "✖" if line.contains("# TODO") => Outcome::Skipped,
+            "✖" => Outcome::Failed,
+            _ => Outcome::Skipped,
+        };
+        tests.push(TestCase::new(&caps[2], outcome));
+    }
+    tests
 }
 
 /// Sums the totals comments: `fail` and `cancelled` fail the run, `skipped` and `todo` do not.
@@ -91,7 +150,7 @@ mod tests {
     fn counts_points_and_directives() {
         let out = "1..5\nok 1 - a\nnot ok 2 - b\nok 3 - c # SKIP no db\nnot ok 4 - d # TODO later\nok 5\n";
         assert_eq!(
-            parse(out),
+            parse(out).map(|r| r.counts),
             Some(TestCounts {
                 passed: 2,
                 failed: 1,
@@ -104,12 +163,45 @@ mod tests {
     fn missing_planned_tests_fail() {
         let out = "1..3\nok 1 - a\n";
         assert_eq!(
-            parse(out),
+            parse(out).map(|r| r.counts),
             Some(TestCounts {
                 passed: 1,
                 failed: 2,
                 skipped: 0
             })
+        );
+    }
+
+    #[test]
+    fn points_and_spec_lines_name_tests() {
+        let tap = "TAP version 13\n# Subtest: adds\nok 1 - adds\n  ---\n  ...\nnot ok 2 - subtracts\nok 3 - later # SKIP no\n    ok 1 - nested\n1..3\n# pass 1\n# fail 1\n# skipped 1\n";
+        let spec = "✔ adds (0.3ms)\n▶ group\n  ✔ nested (0.1ms)\n✖ subtracts (1.2ms)\n﹣ later (0.1ms) # SKIP\nℹ tests 3\nℹ pass 1\nℹ fail 1\nℹ skipped 1\n\n✖ failing tests:\n\n✖ subtracts (1.2ms)\n";
+        for out in [tap, spec] {
+            let run = parse(out).map(TestRun::checked).unwrap_or_default();
+            let names: Vec<(String, Outcome)> = run
+                .tests
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| (t.name, t.outcome))
+                .collect();
+            assert_eq!(
+                names,
+                vec![
+                    ("adds".to_string(), Outcome::Passed),
+                    ("subtracts".to_string(), Outcome::Failed),
+                    ("later".to_string(), Outcome::Skipped),
+                ],
+                "{out}"
+            );
+        }
+    }
+
+    #[test]
+    fn bail_out_is_partial() {
+        let out = "TAP version 13\n1..3\nok 1 - a\nBail out! database gone\n";
+        assert_eq!(
+            parse(out).and_then(|r| r.partial),
+            Some(PartialReason::TapBailOut)
         );
     }
 
