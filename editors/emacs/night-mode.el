@@ -48,7 +48,7 @@
   "Statements inside the blocks.")
 
 (defconst night-modifier-keywords
-  '("file" "within" "matches" "format" "in" "via" "from" "server" "wait" "on" "allow")
+  '("file" "within" "matches" "format" "in" "via" "from" "server" "wait" "on" "allow" "lost")
   "Connecting words after a head: `prompt file', `count ... in', `sms ... from'.")
 
 (defconst night-constant-keywords

@@ -50,7 +50,7 @@
 (statement
   argument: (identifier) @keyword.operator
   (#any-of? @keyword.operator
-    "file" "within" "matches" "format" "in" "via" "from" "server" "wait" "allow"))
+    "file" "within" "matches" "format" "in" "via" "from" "server" "wait" "allow" "lost"))
 
 ; Values of the language: agent kinds, test formats, permission and rollback
 ; values, notify events and providers.
