@@ -729,7 +729,10 @@ impl Lowerer {
                     Some(_) => self.integer(&mut args, example).map(|n| Spanned::new(n.value, allow_span.to(n.span))),
                     None => {
                         match args.peek() {
-                            Some(argument) => self.wrong(&args, argument, "`lost`", example),
+                            Some(argument) => {
+                                self.wrong(&args, argument, "`lost`", example);
+                                args.next();
+                            }
                             None => self.missing(&args, "`lost` and a number", example),
                         }
                         None
