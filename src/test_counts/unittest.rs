@@ -55,7 +55,8 @@ pub(super) fn parse(text: &str) -> Option<TestRun> {
 /// `test_add (tests.test_math.MathTests) ... ok` before; a docstring's first line may stand
 /// between the name and the `... ok`. Named `tests.test_math.MathTests.test_add` either way.
 fn names(text: &str) -> Vec<TestCase> {
-    let named = regex!(r"^(\w+) \(([\w.]+)\)( \[.*\])?( \(.*\))?(?:$| \.\.\. )");
+    // A module that failed to import is `tests.test_x (unittest.loader._FailedTest.tests.test_x)`.
+    let named = regex!(r"^([\w.]+) \(([\w.]+)\)( \[.*\])?( \(.*\))?(?:$| \.\.\. )");
     let result =
         regex!(r" \.\.\. (ok|FAIL|ERROR|skipped|expected failure|unexpected success)\b[^.]*$");
     let mut tests = Vec::new();

@@ -71,9 +71,15 @@ pub(super) fn parse(text: &str) -> Option<TestRun> {
 fn names(text: &str) -> Vec<TestCase> {
     let mark = regex!(r"^( *)(✓|×|✗|↓|✔|✘|❯) (.+?)(?: \d+(?:\.\d+)?m?s)?(?: \[skipped\])?\s*$");
     let file_line = regex!(r"^(\S+) \(\d+ tests?(?: \|[^)]*)?\)");
+    // A file that failed to load: ` FAIL  src/a.test.ts [ src/a.test.ts ]`, one failure.
+    let failed_file = regex!(r"^ FAIL  (\S+) \[ \S+ \]\s*$");
     let mut tests = Vec::new();
     let mut file: Option<String> = None;
     for line in text.lines() {
+        if let Some(caps) = failed_file.captures(line) {
+            tests.push(TestCase::new(&caps[1], Outcome::Failed));
+            continue;
+        }
         let Some(caps) = mark.captures(line) else {
             if !line.starts_with("   ") {
                 file = None;
