@@ -73,7 +73,11 @@ fn corpus() -> Vec<Capture> {
         c("pytest9", "collection-error", Pytest, Junit, partial(true, PytestInterrupted)),
         c("pytest8-xdist", "pass", Pytest, Junit, named()),
         c("pytest8-xdist", "fail", Pytest, Junit, named()),
-        c("pytest8-xdist", "fail-rerun", Pytest, Junit, named()),
+        c("pytest8-xdist", "fail-rerun", Pytest, Junit, Expect::Differs {
+            counts: TestCounts { passed: 197, failed: 1, skipped: 2 },
+            partial: None,
+            why: "pytest-rerunfailures under xdist writes the rerun attempt as one more passing <testcase>; pytest's own summary says 1 failed, 197 passed, 1 rerun",
+        }),
         c("pytest8-xdist", "crash", Pytest, Junit, named()),
         c("pytest7", "fail-verbose", Pytest, Junit, named()),
         c("unittest", "pass", Unittest, Junit, named()),
@@ -129,12 +133,7 @@ struct Truthful {
 
 impl Truthful {
     fn add(&mut self, name: String, outcome: Outcome) {
-        let slot = match outcome {
-            Outcome::Passed => &mut self.counts.passed,
-            Outcome::Failed => &mut self.counts.failed,
-            Outcome::Skipped => &mut self.counts.skipped,
-        };
-        *slot += 1;
+        self.counts.record(outcome);
         self.names.push((name, outcome));
     }
 }
@@ -182,7 +181,6 @@ fn read_truth(kind: Truth, base: &Path) -> Result<Truthful, String> {
             }
             // A test binary that crashed started its suite and never ended it: one failure.
             truth.counts.failed += open_suites;
-            truth.names.retain(|_| open_suites == 0);
         }
         Truth::GoJson => {
             let mut packages: BTreeMap<String, (bool, u64)> = BTreeMap::new();
@@ -353,7 +351,7 @@ fn check(capture: &Capture, dir: &Path) -> Result<TestCounts, String> {
 }
 
 fn fixtures() -> PathBuf {
-    std::env::var("TMP_CORPUS").map(PathBuf::from).unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus"))
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus")
 }
 
 #[test]

@@ -7,14 +7,16 @@ use super::{Outcome, PartialReason, TestCase, TestCounts, TestRun};
 /// What the error message says was looked for.
 pub(super) const LOOKED_FOR: &str = "`test result:` lines";
 
-/// Counts libtest summaries; a test binary that crashed has none, only cargo's error line.
+/// Counts libtest summaries. A test binary that crashed has none, only cargo's error line: its
+/// tests that finished before the crash count as they ended, and the crash as one failure.
 pub(super) fn parse(text: &str) -> Option<TestRun> {
     let summary = regex!(
         r"^test result: (ok|FAILED)\. (\d+) passed; (\d+) failed; (\d+) ignored; (\d+) measured;"
     );
     // cargo prints this for every failing test binary, including one that died of a signal
     // before printing its summary; comparing the two catches such crashes.
-    let binary_failed = regex!(r"^error: (?:test|doctest) failed, to rerun pass ");
+    // A crash mid-line leaves it after the unfinished `test x ... `.
+    let binary_failed = regex!(r"(?:^|\.\.\. )error: (?:test|doctest) failed, to rerun pass ");
     // With `--no-fail-fast` cargo ends with the list of failed targets; without it, it stops
     // at the first failing binary and prints no such list.
     let all_failed = regex!(r"^error: \d+ targets? failed:");
@@ -25,8 +27,10 @@ pub(super) fn parse(text: &str) -> Option<TestRun> {
     let (mut summaries, mut failed_summaries, mut failed_binaries) = (0u64, 0u64, 0u64);
     let mut listed_all = false;
     let mut binary = String::new();
-    // Names of the current binary, kept once its summary shows it finished.
+    // Results of the current binary, until its summary (which counts them) or its end.
     let (mut pending, mut names) = (Vec::new(), Vec::new());
+    // Results of binaries with no summary after them: they died (or were killed) mid-run.
+    let mut unsummarised = TestCounts::default();
     for line in text.lines() {
         if let Some(caps) = header.captures(line) {
             binary = match (caps.get(1), caps.get(2)) {
@@ -34,7 +38,8 @@ pub(super) fn parse(text: &str) -> Option<TestRun> {
                 (_, Some(krate)) => format!("{} (doc)", krate.as_str()),
                 _ => String::new(),
             };
-            pending.clear();
+            unsummarised += tally(&pending);
+            names.append(&mut pending);
         } else if let Some(caps) = result.captures(line) {
             let outcome = match &caps[2] {
                 "ok" => Outcome::Passed,
@@ -59,10 +64,13 @@ pub(super) fn parse(text: &str) -> Option<TestRun> {
             listed_all = true;
         }
     }
+    unsummarised += tally(&pending);
+    names.append(&mut pending);
     let crashed = failed_binaries.saturating_sub(failed_summaries);
     if summaries == 0 && crashed == 0 {
         return None;
     }
+    counts += unsummarised;
     counts.failed = counts.failed.saturating_add(crashed);
     let partial = (failed_binaries > 0 && !listed_all).then_some(PartialReason::CargoFailFast);
     Some(TestRun {
@@ -70,6 +78,15 @@ pub(super) fn parse(text: &str) -> Option<TestRun> {
         partial,
         tests: Some(names),
     })
+}
+
+/// Counts results one by one, for a binary that printed no summary.
+fn tally(tests: &[TestCase]) -> TestCounts {
+    let mut counts = TestCounts::default();
+    for test in tests {
+        counts.record(test.outcome);
+    }
+    counts
 }
 
 /// A test binary by its file name without cargo's hash: `strsim-ea726ef79701803d` is `strsim`.
@@ -185,21 +202,30 @@ mod tests {
     }
 
     #[test]
-    fn a_crashed_binary_keeps_no_names_and_counts_one_failure() {
+    fn a_crashed_binary_counts_what_finished_and_one_failure() {
         let out = "     Running unittests src/lib.rs (target/debug/deps/a-0123456789abcdef)\n\
                    test t::one ... ok\n\
                    error: test failed, to rerun pass `--lib`\n\n\
-                   Caused by:\n  process didn't exit successfully: (signal: 6, SIGABRT: process abort signal)\n";
+                   Caused by:\n  process didn't exit successfully: (signal: 6, SIGABRT: process abort signal)\n\
+                   \x20    Running tests/b.rs (target/debug/deps/b-0123456789abcdef)\n\
+                   test two ... ok\n\
+                   test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s\n\
+                   error: 1 target failed:\n";
         let run = parse(out).map(TestRun::checked).unwrap_or_default();
         assert_eq!(
             run.counts,
             TestCounts {
-                passed: 0,
+                passed: 2,
                 failed: 1,
                 skipped: 0
             }
         );
-        assert_eq!(run.tests, None, "a failure without a name and no listing");
+        assert_eq!(
+            run.tests.map(|t| t.len()),
+            Some(2),
+            "the crash itself has no name"
+        );
+        assert_eq!(run.partial, None);
     }
 
     #[test]

@@ -57,7 +57,7 @@ pub(super) fn parse(text: &str) -> Option<TestRun> {
                         "fail" => Outcome::Failed,
                         _ => continue,
                     };
-                    tally(&mut counts, outcome);
+                    counts.record(outcome);
                     names.push(TestCase::new(format!("{} {name}", event.package), outcome));
                     if outcome == Outcome::Failed {
                         explained.insert(event.package);
@@ -79,7 +79,7 @@ pub(super) fn parse(text: &str) -> Option<TestRun> {
                 }
                 _ => Outcome::Skipped,
             };
-            tally(&mut counts, outcome);
+            counts.record(outcome);
             pending.push((caps[2].to_string(), outcome));
         } else if let Some(caps) = package.captures(line) {
             recognised = true;
@@ -105,15 +105,6 @@ pub(super) fn parse(text: &str) -> Option<TestRun> {
         partial: None,
         tests: Some(names),
     })
-}
-
-fn tally(counts: &mut TestCounts, outcome: Outcome) {
-    let slot = match outcome {
-        Outcome::Passed => &mut counts.passed,
-        Outcome::Failed => &mut counts.failed,
-        Outcome::Skipped => &mut counts.skipped,
-    };
-    *slot = slot.saturating_add(1);
 }
 
 #[cfg(test)]

@@ -115,11 +115,7 @@ mod tests {
     fn named(tests: &[(&str, Outcome)]) -> TestRun {
         let mut counts = TestCounts::default();
         for (_, outcome) in tests {
-            match outcome {
-                Outcome::Passed => counts.passed += 1,
-                Outcome::Failed => counts.failed += 1,
-                Outcome::Skipped => counts.skipped += 1,
-            }
+            counts.record(*outcome);
         }
         TestRun {
             counts,

@@ -64,6 +64,18 @@ impl TestRun {
     }
 }
 
+impl TestCounts {
+    /// Counts one more test with this outcome (saturating).
+    pub fn record(&mut self, outcome: Outcome) {
+        let slot = match outcome {
+            Outcome::Passed => &mut self.passed,
+            Outcome::Failed => &mut self.failed,
+            Outcome::Skipped => &mut self.skipped,
+        };
+        *slot = slot.saturating_add(1);
+    }
+}
+
 /// One test by name and what became of it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TestCase {
