@@ -257,7 +257,8 @@ mod tests {
     fn values_after_a_statement() {
         assert_eq!(offered("task {\n  agent |"), AgentKind::NAMES);
         assert_eq!(offered("success {\n  tests \"x\" format |"), TestFormat::NAMES);
-        assert_eq!(offered("success {\n  tests \"x\" format cargo |"), ["within"]);
+        assert_eq!(offered("success {\n  tests \"x\" format cargo |"), ["within", "allow"]);
+        assert_eq!(offered("success {\n  tests \"x\" allow |"), ["lost"]);
         assert_eq!(offered("permissions {\n  network |"), ["off", "on", "allow"]);
         assert_eq!(offered("notify {\n  slack env.X on end |"), ["start", "attempt", "commit", "success", "failure", "stuck", "rollback", "violation"]);
         assert_eq!(offered("notify {\n  slack env.X |"), ["on"]);

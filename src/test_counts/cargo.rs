@@ -110,6 +110,7 @@ fn test_name(binary: &str, test: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::assert_names;
     use super::*;
 
     fn counts(text: &str) -> Option<TestCounts> {
@@ -177,27 +178,15 @@ mod tests {
                    test src/lib.rs - jaro (line 180) ... ignored, slow\n\
                    test result: ok. 1 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.50s\n\
                    error: 1 target failed:\n";
-        let run = parse(out).map(TestRun::checked).unwrap_or_default();
-        let names: Vec<(String, Outcome)> = run
-            .tests
-            .unwrap_or_default()
-            .into_iter()
-            .map(|t| (t.name, t.outcome))
-            .collect();
-        assert_eq!(
-            names,
-            vec![
-                ("strsim::tests::a".to_string(), Outcome::Passed),
-                ("strsim::tests::b".to_string(), Outcome::Failed),
-                (
-                    "strsim (doc)::src/lib.rs - hamming".to_string(),
-                    Outcome::Passed
-                ),
-                (
-                    "strsim (doc)::src/lib.rs - jaro".to_string(),
-                    Outcome::Skipped
-                ),
-            ]
+        assert_names(
+            parse,
+            out,
+            &[
+                ("strsim::tests::a", Outcome::Passed),
+                ("strsim::tests::b", Outcome::Failed),
+                ("strsim (doc)::src/lib.rs - hamming", Outcome::Passed),
+                ("strsim (doc)::src/lib.rs - jaro", Outcome::Skipped),
+            ],
         );
     }
 

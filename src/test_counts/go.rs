@@ -109,6 +109,7 @@ pub(super) fn parse(text: &str) -> Option<TestRun> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::assert_names;
     use super::*;
 
     #[test]
@@ -176,19 +177,13 @@ mod tests {
             "\n",
         );
         for out in [verbose, json] {
-            let tests = parse(out)
-                .map(TestRun::checked)
-                .and_then(|r| r.tests)
-                .unwrap_or_default();
-            let names: Vec<(&str, Outcome)> =
-                tests.iter().map(|t| (t.name.as_str(), t.outcome)).collect();
-            assert_eq!(
-                names,
-                vec![
+            assert_names(
+                parse,
+                out,
+                &[
                     ("example.com/p TestA", Outcome::Passed),
-                    ("example.com/p TestB", Outcome::Failed)
+                    ("example.com/p TestB", Outcome::Failed),
                 ],
-                "{out}"
             );
         }
     }

@@ -105,6 +105,7 @@ fn names(text: &str) -> Vec<TestCase> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::assert_names;
     use super::*;
 
     #[test]
@@ -148,30 +149,18 @@ mod tests {
     #[test]
     fn verbose_names_tests_by_file_and_block() {
         let out = "PASS src/math.test.js\n  math\n    ✓ adds (2 ms)\n    nested\n      ✕ subtracts (1 ms)\n    ○ skipped divides\n  ✓ top level\n\n  ● math › nested › subtracts\n\nTest Suites: 1 failed, 1 total\nTests:       1 failed, 1 skipped, 2 passed, 4 total\n";
-        let run = parse(out).map(TestRun::checked).unwrap_or_default();
-        let names: Vec<(String, Outcome)> = run
-            .tests
-            .unwrap_or_default()
-            .into_iter()
-            .map(|t| (t.name, t.outcome))
-            .collect();
-        assert_eq!(
-            names,
-            vec![
+        assert_names(
+            parse,
+            out,
+            &[
+                ("src/math.test.js > math > adds", Outcome::Passed),
                 (
-                    "src/math.test.js > math > adds".to_string(),
-                    Outcome::Passed
+                    "src/math.test.js > math > nested > subtracts",
+                    Outcome::Failed,
                 ),
-                (
-                    "src/math.test.js > math > nested > subtracts".to_string(),
-                    Outcome::Failed
-                ),
-                (
-                    "src/math.test.js > math > divides".to_string(),
-                    Outcome::Skipped
-                ),
-                ("src/math.test.js > top level".to_string(), Outcome::Passed),
-            ]
+                ("src/math.test.js > math > divides", Outcome::Skipped),
+                ("src/math.test.js > top level", Outcome::Passed),
+            ],
         );
         let quiet = "PASS src/a.test.js\nPASS src/b.test.js\n\nTest Suites: 2 passed, 2 total\nTests:       5 passed, 5 total\n";
         assert_eq!(

@@ -77,6 +77,7 @@ fn names(text: &str) -> Vec<TestCase> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::assert_names;
     use super::*;
 
     #[test]
@@ -95,21 +96,15 @@ mod tests {
     #[test]
     fn the_tree_names_tests() {
         let out = "\n  math\n    ✔ adds\n    nested\n      1) subtracts\n    - later\n  ✔ alone (12ms)\n\n  2 passing (14ms)\n  1 pending\n  1 failing\n\n  1) math\n       nested\n         subtracts:\n";
-        let run = parse(out).map(TestRun::checked).unwrap_or_default();
-        let names: Vec<(String, Outcome)> = run
-            .tests
-            .unwrap_or_default()
-            .into_iter()
-            .map(|t| (t.name, t.outcome))
-            .collect();
-        assert_eq!(
-            names,
-            vec![
-                ("math > adds".to_string(), Outcome::Passed),
-                ("math > nested > subtracts".to_string(), Outcome::Failed),
-                ("math > later".to_string(), Outcome::Skipped),
-                ("alone".to_string(), Outcome::Passed),
-            ]
+        assert_names(
+            parse,
+            out,
+            &[
+                ("math > adds", Outcome::Passed),
+                ("math > nested > subtracts", Outcome::Failed),
+                ("math > later", Outcome::Skipped),
+                ("alone", Outcome::Passed),
+            ],
         );
     }
 

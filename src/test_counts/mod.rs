@@ -233,6 +233,23 @@ pub fn read_tests(
 /// A text format's parser over cleaned output: `None` when none of its summary lines are there.
 type Parser = fn(&str) -> Option<TestRun>;
 
+/// Helpers for the parsers' unit tests.
+#[cfg(test)]
+mod test_support {
+    use super::{Outcome, Parser, TestRun};
+
+    /// Asserts that `parse` reads `text`'s tests as `expected`, names checked as [`super::read_tests`] checks them.
+    pub(super) fn assert_names(parse: Parser, text: &str, expected: &[(&str, Outcome)]) {
+        let tests = parse(text).map(TestRun::checked).and_then(|run| run.tests);
+        let read: Vec<(&str, Outcome)> = tests
+            .iter()
+            .flatten()
+            .map(|t| (t.name.as_str(), t.outcome))
+            .collect();
+        assert_eq!(read, expected, "{text}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -101,6 +101,7 @@ fn last_status_per_test(lines: Vec<TestCase>) -> Vec<TestCase> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::assert_names;
     use super::*;
 
     fn counts(text: &str) -> Option<TestCounts> {
@@ -155,20 +156,14 @@ mod tests {
                    \x20       FAIL [   0.005s] (  3/3) strsim tests::hamming_diff\n\
                    \x20    Summary [   0.118s] 3 tests run: 2 passed (1 flaky), 1 failed, 0 skipped\n\
                    \x20       FAIL [   0.005s] (  3/3) strsim tests::hamming_diff\n";
-        let run = parse(out).map(TestRun::checked).unwrap_or_default();
-        let names: Vec<(String, Outcome)> = run
-            .tests
-            .unwrap_or_default()
-            .into_iter()
-            .map(|t| (t.name, t.outcome))
-            .collect();
-        assert_eq!(
-            names,
-            vec![
-                ("itoa::test test_i128_min".to_string(), Outcome::Passed),
-                ("strsim tests::flaky".to_string(), Outcome::Passed),
-                ("strsim tests::hamming_diff".to_string(), Outcome::Failed),
-            ]
+        assert_names(
+            parse,
+            out,
+            &[
+                ("itoa::test test_i128_min", Outcome::Passed),
+                ("strsim tests::flaky", Outcome::Passed),
+                ("strsim tests::hamming_diff", Outcome::Failed),
+            ],
         );
     }
 }

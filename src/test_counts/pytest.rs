@@ -155,6 +155,7 @@ fn normalise(id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::assert_names;
     use super::*;
 
     fn counts(text: &str) -> Option<TestCounts> {
@@ -236,36 +237,29 @@ mod tests {
     #[test]
     fn short_summary_names_tests() {
         let out = "=== short test summary info ===\nPASSED tests/a.py::test_ok[0x7f3a2b1c9d00-1]\nFAILED tests/a.py::T::test_bad - AssertionError: x - y\nSKIPPED [1] tests/a.py:9: no db\nXFAIL tests/a.py::test_later - not yet\nERROR tests/b.py\n=== 1 failed, 1 passed, 1 skipped, 1 xfailed, 1 error in 0.1s ===\n";
-        let run = parse(out).map(TestRun::checked).unwrap_or_default();
-        let tests = run.tests.unwrap_or_default();
-        let names: Vec<(&str, Outcome)> =
-            tests.iter().map(|t| (t.name.as_str(), t.outcome)).collect();
-        assert_eq!(
-            names,
-            vec![
+        assert_names(
+            parse,
+            out,
+            &[
                 ("tests/a.py::test_ok[0x…-1]", Outcome::Passed),
                 ("tests/a.py::T::test_bad", Outcome::Failed),
                 ("tests/a.py::test_later", Outcome::Skipped),
                 ("tests/b.py", Outcome::Failed),
-            ]
+            ],
         );
     }
 
     #[test]
     fn verbose_lines_name_tests_with_and_without_xdist() {
         let out = "tests/a.py::test_one PASSED                 [ 50%]\ntests/a.py::test_two[a b] FAILED            [100%]\n[gw1] [ 33%] PASSED tests/a.py::test_three\n=== 1 failed, 2 passed in 0.1s ===\n";
-        let tests = parse(out)
-            .map(TestRun::checked)
-            .and_then(|r| r.tests)
-            .unwrap_or_default();
-        let names: Vec<&str> = tests.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(
-            names,
-            vec![
-                "tests/a.py::test_one",
-                "tests/a.py::test_two[a b]",
-                "tests/a.py::test_three"
-            ]
+        assert_names(
+            parse,
+            out,
+            &[
+                ("tests/a.py::test_one", Outcome::Passed),
+                ("tests/a.py::test_two[a b]", Outcome::Failed),
+                ("tests/a.py::test_three", Outcome::Passed),
+            ],
         );
     }
 

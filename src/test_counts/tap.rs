@@ -144,6 +144,7 @@ fn test_points(text: &str) -> Option<TestCounts> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::assert_names;
     use super::*;
 
     #[test]
@@ -177,21 +178,14 @@ mod tests {
         let tap = "TAP version 13\n# Subtest: adds\nok 1 - adds\n  ---\n  ...\nnot ok 2 - subtracts\nok 3 - later # SKIP no\n    ok 1 - nested\n1..3\n# pass 1\n# fail 1\n# skipped 1\n";
         let spec = "✔ adds (0.3ms)\n▶ group\n  ✔ nested (0.1ms)\n✖ subtracts (1.2ms)\n﹣ later (0.1ms) # SKIP\nℹ tests 3\nℹ pass 1\nℹ fail 1\nℹ skipped 1\n\n✖ failing tests:\n\n✖ subtracts (1.2ms)\n";
         for out in [tap, spec] {
-            let run = parse(out).map(TestRun::checked).unwrap_or_default();
-            let names: Vec<(String, Outcome)> = run
-                .tests
-                .unwrap_or_default()
-                .into_iter()
-                .map(|t| (t.name, t.outcome))
-                .collect();
-            assert_eq!(
-                names,
-                vec![
-                    ("adds".to_string(), Outcome::Passed),
-                    ("subtracts".to_string(), Outcome::Failed),
-                    ("later".to_string(), Outcome::Skipped),
+            assert_names(
+                parse,
+                out,
+                &[
+                    ("adds", Outcome::Passed),
+                    ("subtracts", Outcome::Failed),
+                    ("later", Outcome::Skipped),
                 ],
-                "{out}"
             );
         }
     }

@@ -93,6 +93,7 @@ fn names(text: &str) -> Vec<TestCase> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::assert_names;
     use super::*;
 
     #[test]
@@ -137,29 +138,14 @@ mod tests {
     #[test]
     fn verbose_lines_name_tests_in_old_and_new_pythons() {
         let out = "test_add (tests.test_math.MathTests.test_add) ... ok\ntest_sub (tests.test_math.MathTests) ... FAIL\ntest_doc (tests.test_math.MathTests.test_doc)\nAdds twice. ... skipped 'no'\n\n----------------------------------------------------------------------\nRan 3 tests in 0.001s\n\nFAILED (failures=1, skipped=1)\n";
-        let run = parse(out).map(TestRun::checked).unwrap_or_default();
-        let names: Vec<(String, Outcome)> = run
-            .tests
-            .unwrap_or_default()
-            .into_iter()
-            .map(|t| (t.name, t.outcome))
-            .collect();
-        assert_eq!(
-            names,
-            vec![
-                (
-                    "tests.test_math.MathTests.test_add".to_string(),
-                    Outcome::Passed
-                ),
-                (
-                    "tests.test_math.MathTests.test_sub".to_string(),
-                    Outcome::Failed
-                ),
-                (
-                    "tests.test_math.MathTests.test_doc".to_string(),
-                    Outcome::Skipped
-                ),
-            ]
+        assert_names(
+            parse,
+            out,
+            &[
+                ("tests.test_math.MathTests.test_add", Outcome::Passed),
+                ("tests.test_math.MathTests.test_sub", Outcome::Failed),
+                ("tests.test_math.MathTests.test_doc", Outcome::Skipped),
+            ],
         );
         let quiet = "..\n----------------------------------------------------------------------\nRan 2 tests in 0.001s\n\nOK\n";
         assert_eq!(

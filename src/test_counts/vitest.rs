@@ -110,6 +110,7 @@ fn names(text: &str) -> Vec<TestCase> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::assert_names;
     use super::*;
 
     #[test]
@@ -142,21 +143,14 @@ mod tests {
         let flat = " ✓ src/a.test.ts > math > adds 2ms\n × src/a.test.ts > subtracts 48ms\n   → expected 1 to be 2\n ↓ src/a.test.ts > later\n\n Test Files  1 failed (1)\n      Tests  1 failed | 1 passed | 1 skipped (3)\n";
         let tree = " ❯ src/a.test.ts (3 tests | 1 failed) 50ms\n   ✓ math > adds 2ms\n   × subtracts 48ms\n   ↓ later\n\n Test Files  1 failed (1)\n      Tests  1 failed | 1 passed | 1 skipped (3)\n";
         for out in [flat, tree] {
-            let run = parse(out).map(TestRun::checked).unwrap_or_default();
-            let names: Vec<(String, Outcome)> = run
-                .tests
-                .unwrap_or_default()
-                .into_iter()
-                .map(|t| (t.name, t.outcome))
-                .collect();
-            assert_eq!(
-                names,
-                vec![
-                    ("src/a.test.ts > math > adds".to_string(), Outcome::Passed),
-                    ("src/a.test.ts > subtracts".to_string(), Outcome::Failed),
-                    ("src/a.test.ts > later".to_string(), Outcome::Skipped),
+            assert_names(
+                parse,
+                out,
+                &[
+                    ("src/a.test.ts > math > adds", Outcome::Passed),
+                    ("src/a.test.ts > subtracts", Outcome::Failed),
+                    ("src/a.test.ts > later", Outcome::Skipped),
                 ],
-                "{out}"
             );
         }
         let default = " ✓ src/a.test.ts (2 tests) 3ms\n\n Test Files  1 passed (1)\n      Tests  2 passed (2)\n";
