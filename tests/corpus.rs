@@ -412,7 +412,7 @@ fn regenerate_pytest8_xdist() {
 
 #[test]
 fn regenerate_unittest() {
-    regenerate("unittest", "fail");
+    regenerate("unittest", "import-error");
 }
 
 #[test]
