@@ -301,6 +301,11 @@ fn check(capture: &Capture, dir: &Path) -> Result<TestCounts, String> {
     let text = String::from_utf8_lossy(&text);
     let truth = read_truth(capture.truth, &dir.join(capture.runner).join(capture.state)).map_err(|e| format!("{label}: {e}"))?;
     let read = read_tests(&capture.format, &text, dir);
+    // `auto` must agree: no other runner's parser may read this runner's real output.
+    let auto = read_tests(&TestFormat::Auto, &text, dir).map(|run| run.counts).ok();
+    if auto != read.as_ref().ok().map(|run| run.counts) {
+        return Err(format!("{label}: `auto` read {auto:?}, `{}` read {:?}", capture.format.name(), read.map(|r| r.counts).ok()));
+    }
     match capture.expect {
         Expect::NoSummary => match read {
             Err(_) => Ok(truth.counts),
