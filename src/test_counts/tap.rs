@@ -28,32 +28,64 @@ pub(super) fn parse(text: &str) -> Option<TestRun> {
     })
 }
 
-/// The top-level `ok` / `not ok` lines by description, with their directive.
+/// The test points by description, with their directive: top-level ones in plain TAP, where
+/// nested points are assertions of their test; every point but a suite's in node's TAP, where
+/// `# Subtest: name` opens each nested test (named `parent > child`) and a suite's YAML says
+/// `type: 'suite'`, since node counts tests at every depth and suites not at all.
 fn point_names(text: &str) -> Vec<TestCase> {
-    let point = regex!(r"^(not )?ok\b(?:\s+\d+)?(?:\s+-)?\s*([^#]*?)\s*(?:#\s*(\S+).*)?$");
-    text.lines()
-        .filter_map(|line| point.captures(line))
-        .map(|caps| {
-            let directive = caps
-                .get(3)
-                .map_or(String::new(), |m| m.as_str().to_ascii_lowercase());
-            let outcome = if directive.starts_with("skip") || directive.starts_with("todo") {
-                Outcome::Skipped
-            } else if caps.get(1).is_some() {
-                Outcome::Failed
-            } else {
-                Outcome::Passed
-            };
-            TestCase::new(&caps[2], outcome)
-        })
-        .collect()
+    let point = regex!(r"^( *)(not )?ok\b(?:\s+\d+)?(?:\s+-)?\s*([^#]*?)\s*(?:#\s*(\S+).*)?$");
+    let subtest = regex!(r"^( *)# Subtest: (.*)$");
+    let node = text.lines().any(|line| subtest.is_match(line));
+    let lines: Vec<&str> = text.lines().collect();
+    let mut open: Vec<(usize, String)> = Vec::new();
+    let mut tests = Vec::new();
+    for (at, line) in lines.iter().enumerate() {
+        if let Some(caps) = subtest.captures(line) {
+            let indent = caps[1].len();
+            open.retain(|(level, _)| *level < indent);
+            open.push((indent, caps[2].to_string()));
+            continue;
+        }
+        let Some(caps) = point.captures(line) else {
+            continue;
+        };
+        let indent = caps[1].len();
+        open.retain(|(level, _)| *level < indent);
+        if (indent > 0 && !node) || (node && is_suite(&lines[at + 1..], indent)) {
+            continue;
+        }
+        let directive = caps
+            .get(4)
+            .map_or(String::new(), |m| m.as_str().to_ascii_lowercase());
+        let outcome = if directive.starts_with("skip") || directive.starts_with("todo") {
+            Outcome::Skipped
+        } else if caps.get(2).is_some() {
+            Outcome::Failed
+        } else {
+            Outcome::Passed
+        };
+        let mut name: Vec<&str> = open.iter().map(|(_, n)| n.as_str()).collect();
+        name.push(&caps[3]);
+        tests.push(TestCase::new(name.join(" > "), outcome));
+    }
+    tests
 }
 
-/// node's spec reporter: `✔ adds (0.3ms)`, `✖ subtracts (1ms)`, `﹣ later (0.1ms) # SKIP`;
-/// top-level lines only, since subtests are parts of their parent. Its failure details
+/// Whether the YAML block under a point (indented deeper, up to its `...`) says `type: 'suite'`.
+fn is_suite(after: &[&str], indent: usize) -> bool {
+    after
+        .iter()
+        .take_while(|l| l.len() - l.trim_start().len() > indent && l.trim() != "...")
+        .any(|l| l.trim() == "type: 'suite'")
+}
+
+/// node's spec reporter: `✔ adds (0.3ms)`, `✖ subtracts (1ms)`, `﹣ later (0.1ms) # SKIP`, at
+/// any depth under the `▶ block` lines that open suites and parent tests (named `block > test`).
+/// The line that closes a `▶` block is the block's, not a test of its own. The failure details
 /// repeat the failing tests after `✖ failing tests:`, so reading stops there.
 fn spec_names(text: &str) -> Vec<TestCase> {
-    let line_re = regex!(r"^(✔|✖|﹣) (.*?)(?: \([\d.]+m?s\))?(?: # (?:SKIP|TODO).*)?\s*$");
+    let line_re = regex!(r"^( *)(✔|✖|﹣|▶) (.*?)(?: \([\d.]+m?s\))?(?: # (?:SKIP|TODO).*)?\s*$");
+    let mut open: Vec<(usize, String)> = Vec::new();
     let mut tests = Vec::new();
     for line in text.lines() {
         if line.starts_with("✖ failing tests:") {
@@ -62,14 +94,25 @@ fn spec_names(text: &str) -> Vec<TestCase> {
         let Some(caps) = line_re.captures(line) else {
             continue;
         };
-        let outcome = match &caps[1] {
-            "✔" if line.contains("# TODO") => Outcome::Skipped,
+        let indent = caps[1].len();
+        let closes_block = open
+            .last()
+            .is_some_and(|(level, name)| *level == indent && *name == caps[3]);
+        open.retain(|(level, _)| *level < indent);
+        let outcome = match &caps[2] {
+            "▶" => {
+                open.push((indent, caps[3].to_string()));
+                continue;
+            }
+            _ if closes_block => continue,
+            "✔" | "✖" if line.contains("# TODO") => Outcome::Skipped,
             "✔" => Outcome::Passed,
-            "✖" if line.contains("# TODO") => Outcome::Skipped,
             "✖" => Outcome::Failed,
             _ => Outcome::Skipped,
         };
-        tests.push(TestCase::new(&caps[2], outcome));
+        let mut name: Vec<&str> = open.iter().map(|(_, n)| n.as_str()).collect();
+        name.push(&caps[3]);
+        tests.push(TestCase::new(name.join(" > "), outcome));
     }
     tests
 }
@@ -175,8 +218,8 @@ mod tests {
 
     #[test]
     fn points_and_spec_lines_name_tests() {
-        let tap = "TAP version 13\n# Subtest: adds\nok 1 - adds\n  ---\n  ...\nnot ok 2 - subtracts\nok 3 - later # SKIP no\n    ok 1 - nested\n1..3\n# pass 1\n# fail 1\n# skipped 1\n";
-        let spec = "✔ adds (0.3ms)\n▶ group\n  ✔ nested (0.1ms)\n✖ subtracts (1.2ms)\n﹣ later (0.1ms) # SKIP\nℹ tests 3\nℹ pass 1\nℹ fail 1\nℹ skipped 1\n\n✖ failing tests:\n\n✖ subtracts (1.2ms)\n";
+        let tap = "TAP version 13\nok 1 - adds\n  ---\n  ...\nnot ok 2 - subtracts\nok 3 - later # SKIP no\n    ok 1 - nested\n1..3\n# pass 1\n# fail 1\n# skipped 1\n";
+        let spec = "✔ adds (0.3ms)\n✖ subtracts (1.2ms)\n﹣ later (0.1ms) # SKIP\nℹ tests 3\nℹ pass 1\nℹ fail 1\nℹ skipped 1\n\n✖ failing tests:\n\n✖ subtracts (1.2ms)\n";
         for out in [tap, spec] {
             assert_names(
                 parse,
@@ -188,6 +231,35 @@ mod tests {
                 ],
             );
         }
+    }
+
+    #[test]
+    fn node_names_nested_tests_but_not_suites() {
+        let tap = "TAP version 13\n# Subtest: math\n    # Subtest: adds\n    ok 1 - adds\n      ---\n      duration_ms: 1\n      ...\n    # Subtest: deep\n        # Subtest: subs\n        not ok 1 - subs\n          ---\n          type: 'test'\n          ...\n        1..1\n    not ok 2 - deep\n      ---\n      type: 'suite'\n      ...\n    # Subtest: later\n    ok 3 - later # SKIP\nnot ok 1 - math\n  ---\n  type: 'suite'\n  ...\n# Subtest: parent\n    # Subtest: child\n    ok 1 - child\nok 2 - parent\n1..2\n# tests 5\n# suites 2\n# pass 3\n# fail 1\n# skipped 1\n";
+        assert_names(
+            parse,
+            tap,
+            &[
+                ("math > adds", Outcome::Passed),
+                ("math > deep > subs", Outcome::Failed),
+                ("math > later", Outcome::Skipped),
+                ("parent > child", Outcome::Passed),
+                ("parent", Outcome::Passed),
+            ],
+        );
+        // In the spec reporter a parent test and a suite look alike: with a parent test the
+        // names fall short of the passes, and are not used.
+        let spec = "▶ math\n  ✔ adds (1ms)\n  ▶ deep\n    ✖ subs (1ms)\n  ✖ deep (2ms)\n  ﹣ later (0.1ms) # SKIP\n✖ math (3ms)\n✔ top (0.2ms)\nℹ tests 4\nℹ suites 2\nℹ pass 2\nℹ fail 1\nℹ skipped 1\n";
+        assert_names(
+            parse,
+            spec,
+            &[
+                ("math > adds", Outcome::Passed),
+                ("math > deep > subs", Outcome::Failed),
+                ("math > later", Outcome::Skipped),
+                ("top", Outcome::Passed),
+            ],
+        );
     }
 
     #[test]
