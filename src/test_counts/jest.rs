@@ -1,7 +1,7 @@
 //! Jest: `Test Suites: 1 failed, 2 passed, 3 total` then `Tests: 1 failed, 1 skipped, 4 passed, 6 total`;
 //! with `--verbose`, the `✓ adds (2 ms)` lines under each `PASS file` and its describe blocks.
 
-use super::text::{number, regex};
+use super::text::{number, regex, Nesting};
 use super::{Outcome, PartialReason, TestCase, TestCounts, TestRun};
 
 /// What the error message says was looked for.
@@ -60,7 +60,7 @@ fn names(text: &str) -> Vec<TestCase> {
     let test = regex!(r"^( *)(✓|✕|√|×|○ skipped|✎ todo|○) (.*?)(?: \(\d+(?:\.\d+)? m?s\))?\s*$");
     let block = regex!(r"^( +)(\S.*?)\s*$");
     let mut tests = Vec::new();
-    let mut path: Vec<(usize, String)> = Vec::new();
+    let mut path = Nesting::default();
     let mut current: Option<String> = None;
     for line in text.lines() {
         if let Some(caps) = file.captures(line) {
@@ -73,28 +73,21 @@ fn names(text: &str) -> Vec<TestCase> {
             continue;
         }
         if let Some(caps) = test.captures(line) {
-            let indent = caps[1].len();
-            path.retain(|(level, _)| *level < indent);
+            path.close(caps[1].len());
             let outcome = match &caps[2] {
                 "✓" | "√" => Outcome::Passed,
                 "✕" | "×" => Outcome::Failed,
                 _ => Outcome::Skipped,
             };
-            let mut name = file.clone();
-            for (_, block) in &path {
-                name.push_str(" > ");
-                name.push_str(block);
-            }
-            name.push_str(" > ");
-            name.push_str(&caps[3]);
-            tests.push(TestCase::new(name, outcome));
+            tests.push(TestCase::new(
+                format!("{file} > {}", path.name(&caps[3])),
+                outcome,
+            ));
         } else if let Some(caps) = block
             .captures(line)
             .filter(|c| c[1].len() >= 2 && !c[2].starts_with('●'))
         {
-            let indent = caps[1].len();
-            path.retain(|(level, _)| *level < indent);
-            path.push((indent, caps[2].to_string()));
+            path.open(caps[1].len(), &caps[2]);
         } else {
             // The file's listing ended (failure details, the summary).
             current = None;

@@ -1,7 +1,7 @@
 //! Mocha's `spec` reporter: `  4 passing (2ms)`, `  2 pending`, `  2 failing`, and the tree of
 //! `✔ adds`, `1) subtracts`, `- later` lines under their describe blocks, which names tests.
 
-use super::text::{number, regex};
+use super::text::{number, regex, Nesting};
 use super::{Outcome, TestCase, TestCounts, TestRun};
 
 /// What the error message says was looked for.
@@ -46,26 +46,21 @@ fn names(text: &str) -> Vec<TestCase> {
     let test = regex!(r"^( +)(✔|✓|√|\d+\)|-) (.*?)(?: \(\d+ ?ms\))?\s*$");
     let block = regex!(r"^( +)(\S.*?)\s*$");
     let mut tests = Vec::new();
-    let mut path: Vec<(usize, String)> = Vec::new();
+    let mut path = Nesting::default();
     for line in text.lines() {
         if summary.is_match(line) {
             break;
         }
         if let Some(caps) = test.captures(line) {
-            let indent = caps[1].len();
-            path.retain(|(level, _)| *level < indent);
+            path.close(caps[1].len());
             let outcome = match &caps[2] {
                 "-" => Outcome::Skipped,
                 mark if mark.ends_with(')') => Outcome::Failed,
                 _ => Outcome::Passed,
             };
-            let mut name: Vec<&str> = path.iter().map(|(_, b)| b.as_str()).collect();
-            name.push(&caps[3]);
-            tests.push(TestCase::new(name.join(" > "), outcome));
+            tests.push(TestCase::new(path.name(&caps[3]), outcome));
         } else if let Some(caps) = block.captures(line) {
-            let indent = caps[1].len();
-            path.retain(|(level, _)| *level < indent);
-            path.push((indent, caps[2].to_string()));
+            path.open(caps[1].len(), &caps[2]);
         } else if line.trim().is_empty() {
             continue;
         } else {

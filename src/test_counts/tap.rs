@@ -3,7 +3,7 @@
 //! When the producer prints its own totals (`# pass 5` in TAP, `ℹ pass 5` from node's spec
 //! reporter) those are used; otherwise the top-level `ok` / `not ok` lines are counted.
 
-use super::text::{number, regex};
+use super::text::{number, regex, Nesting};
 use super::{Outcome, PartialReason, TestCase, TestCounts, TestRun};
 
 /// What the error message says was looked for.
@@ -37,20 +37,18 @@ fn point_names(text: &str) -> Vec<TestCase> {
     let subtest = regex!(r"^( *)# Subtest: (.*)$");
     let node = text.lines().any(|line| subtest.is_match(line));
     let lines: Vec<&str> = text.lines().collect();
-    let mut open: Vec<(usize, String)> = Vec::new();
+    let mut open = Nesting::default();
     let mut tests = Vec::new();
     for (at, line) in lines.iter().enumerate() {
         if let Some(caps) = subtest.captures(line) {
-            let indent = caps[1].len();
-            open.retain(|(level, _)| *level < indent);
-            open.push((indent, caps[2].to_string()));
+            open.open(caps[1].len(), &caps[2]);
             continue;
         }
         let Some(caps) = point.captures(line) else {
             continue;
         };
         let indent = caps[1].len();
-        open.retain(|(level, _)| *level < indent);
+        open.close(indent);
         if (indent > 0 && !node) || (node && is_suite(&lines[at + 1..], indent)) {
             continue;
         }
@@ -64,9 +62,7 @@ fn point_names(text: &str) -> Vec<TestCase> {
         } else {
             Outcome::Passed
         };
-        let mut name: Vec<&str> = open.iter().map(|(_, n)| n.as_str()).collect();
-        name.push(&caps[3]);
-        tests.push(TestCase::new(name.join(" > "), outcome));
+        tests.push(TestCase::new(open.name(&caps[3]), outcome));
     }
     tests
 }
@@ -85,7 +81,7 @@ fn is_suite(after: &[&str], indent: usize) -> bool {
 /// repeat the failing tests after `✖ failing tests:`, so reading stops there.
 fn spec_names(text: &str) -> Vec<TestCase> {
     let line_re = regex!(r"^( *)(✔|✖|﹣|▶) (.*?)(?: \([\d.]+m?s\))?(?: # (?:SKIP|TODO).*)?\s*$");
-    let mut open: Vec<(usize, String)> = Vec::new();
+    let mut open = Nesting::default();
     let mut tests = Vec::new();
     for line in text.lines() {
         if line.starts_with("✖ failing tests:") {
@@ -95,13 +91,11 @@ fn spec_names(text: &str) -> Vec<TestCase> {
             continue;
         };
         let indent = caps[1].len();
-        let closes_block = open
-            .last()
-            .is_some_and(|(level, name)| *level == indent && *name == caps[3]);
-        open.retain(|(level, _)| *level < indent);
+        let closes_block = open.innermost() == Some((indent, &caps[3]));
+        open.close(indent);
         let outcome = match &caps[2] {
             "▶" => {
-                open.push((indent, caps[3].to_string()));
+                open.open(indent, &caps[3]);
                 continue;
             }
             _ if closes_block => continue,
@@ -110,9 +104,7 @@ fn spec_names(text: &str) -> Vec<TestCase> {
             "✖" => Outcome::Failed,
             _ => Outcome::Skipped,
         };
-        let mut name: Vec<&str> = open.iter().map(|(_, n)| n.as_str()).collect();
-        name.push(&caps[3]);
-        tests.push(TestCase::new(name.join(" > "), outcome));
+        tests.push(TestCase::new(open.name(&caps[3]), outcome));
     }
     tests
 }
