@@ -6,6 +6,7 @@ pub mod ast;
 pub mod check;
 pub mod cli;
 pub mod diagnostic;
+pub mod export;
 pub mod fmt;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -16,6 +17,7 @@ pub mod lsp;
 pub mod irreversible;
 pub mod notify;
 pub mod plan;
+pub mod remote;
 pub mod report;
 pub mod run;
 pub mod sandbox;
