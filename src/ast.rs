@@ -149,7 +149,7 @@ pub enum Check {
         /// Time limit (default 30m).
         within: Option<Spanned<Duration>>,
     },
-    /// `tests "cmd" [format F] [within D]`.
+    /// `tests "cmd" [format F] [within D] [allow lost N]`.
     Tests {
         /// The shell command.
         command: Spanned<String>,
@@ -157,6 +157,8 @@ pub enum Check {
         format: Spanned<TestFormat>,
         /// Time limit (default 30m).
         within: Option<Spanned<Duration>>,
+        /// `allow lost N`: how many tests of the baseline may stop running (default 0).
+        allow_lost: Option<Spanned<u64>>,
     },
     /// `count /re/ in "cmd" OP N`.
     Count {

@@ -121,6 +121,12 @@ codes! {
     PushTargetUnsafe = "push-target-unsafe", rule;
     /// Found by the run's baseline: every check already holds.
     SuccessAlreadyHolds = "success-already-holds", rule;
+
+    // ---- warnings about `tests` checks, outside the checklist
+    /// A `tests` command's output names no tests, so lost tests show only as a lower count.
+    TestsWithoutNames = "tests-without-names", rule;
+    /// A `tests` command stops at the first failure, so its counts are partial.
+    TestsStopEarly = "tests-stop-early", rule;
 }
 
 impl Code {

@@ -27,7 +27,8 @@ pub fn detect(root: &Path) -> Vec<Detected> {
     let mut found = Vec::new();
     if root.join("Cargo.toml").is_file() {
         found.push(Detected {
-            command: "cargo test".into(),
+            // Every test binary runs, so the counts are never partial (`tests-stop-early`).
+            command: "cargo test --no-fail-fast".into(),
             format: "cargo",
             reason: "Cargo.toml".into(),
             registries: &["crates.io", "index.crates.io", "static.crates.io"],
@@ -39,7 +40,8 @@ pub fn detect(root: &Path) -> Vec<Detected> {
     }
     if root.join("go.mod").is_file() {
         found.push(Detected {
-            command: "go test ./...".into(),
+            // `-v` names every test, so a deleted one is caught by name (`tests-without-names`).
+            command: "go test -v ./...".into(),
             format: "go",
             reason: "go.mod".into(),
             registries: &["proxy.golang.org", "sum.golang.org"],
@@ -113,11 +115,11 @@ fn detect_python(root: &Path) -> Option<Detected> {
         return None;
     };
     let command = if root.join("uv.lock").is_file() {
-        "uv run pytest"
+        "uv run pytest -rA"
     } else if root.join("poetry.lock").is_file() {
-        "poetry run pytest"
+        "poetry run pytest -rA"
     } else {
-        "pytest"
+        "pytest -rA"
     };
     let packages = subfolders(root).into_iter().filter(|dir| root.join(dir).join("__init__.py").is_file()).map(|dir| format!("{dir}/**"));
     Some(Detected {
@@ -313,10 +315,10 @@ mod tests {
 
     #[test]
     fn detects_each_ecosystem() {
-        assert_eq!(commands(&[("Cargo.toml", "")]), [("cargo test".into(), "cargo")]);
-        assert_eq!(commands(&[("go.mod", "module x")]), [("go test ./...".into(), "go")]);
-        assert_eq!(commands(&[("pytest.ini", "")]), [("pytest".into(), "pytest")]);
-        assert_eq!(commands(&[("tests/test_a.py", ""), ("uv.lock", "")]), [("uv run pytest".into(), "pytest")]);
+        assert_eq!(commands(&[("Cargo.toml", "")]), [("cargo test --no-fail-fast".into(), "cargo")]);
+        assert_eq!(commands(&[("go.mod", "module x")]), [("go test -v ./...".into(), "go")]);
+        assert_eq!(commands(&[("pytest.ini", "")]), [("pytest -rA".into(), "pytest")]);
+        assert_eq!(commands(&[("tests/test_a.py", ""), ("uv.lock", "")]), [("uv run pytest -rA".into(), "pytest")]);
         assert_eq!(commands(&[("Makefile", "VAR := 1\ntest: build\n\tcc\n")]), [("make test".into(), "auto")]);
         let package = r#"{"scripts": {"test": "vitest run"}}"#;
         assert_eq!(commands(&[("package.json", package), ("pnpm-lock.yaml", "")]), [("pnpm test".into(), "vitest")]);
@@ -336,7 +338,7 @@ mod tests {
     fn orders_several_and_names_the_others() {
         let dir = repo(&[("Cargo.toml", ""), ("Makefile", "test:\n\tcargo test\n")]);
         let text = runbook(dir.path());
-        assert!(text.contains("tests \"cargo test\" format cargo"), "{text}");
+        assert!(text.contains("tests \"cargo test --no-fail-fast\" format cargo"), "{text}");
         assert!(text.contains("# Also found: `make test`"), "{text}");
     }
 

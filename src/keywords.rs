@@ -111,7 +111,7 @@ keywords! {
         "The command's standard output must match this regex for the check to hold.",
         "run \"./status.sh\" matches /ready/i";
     "tests", "statement in `success`",
-        "Runs the test command; night counts passed and failed tests from its output: it holds when none failed and at least one passed. `rollback` compares these counts with the baseline.",
+        "Runs the test command; night counts passed and failed tests from its output: it holds when none failed, at least one passed, and no test of the baseline stopped running (deleted, skipped or no longer collected; `allow lost N` relaxes that). `rollback` compares these counts with the baseline.",
         "tests \"npm test\" format jest";
     "format", "word after `tests`",
         "How to read the test output: `auto` (default), `cargo`, `nextest`, `pytest`, `unittest`, `go`, `jest`, `vitest`, `mocha`, `tap`, or `junit \"glob\"` for JUnit XML reports.",
@@ -170,6 +170,9 @@ keywords! {
     "junit", "test format",
         "Read the JUnit XML reports the command writes, found by the glob that follows.",
         "tests \"mvn test\" format junit \"target/surefire-reports/*.xml\"";
+    "lost", "word after `allow` in `tests`",
+        "`allow lost N`: up to N tests that ran at the baseline may stop running (deleted, skipped or no longer collected) without failing the check, for tasks that remove tests on purpose. Default 0.",
+        "tests \"pytest -rA\" allow lost 3";
 
     // ---- permissions
     "read", "statement in `permissions`",
@@ -184,8 +187,8 @@ keywords! {
     "irreversible", "word after `deny`",
         "The built-in set of irreversible commands: pushing, publishing, deploying, destructive git, deleting outside the repository, mutating HTTP requests, database drops. More patterns may follow.",
         "deny irreversible \"terraform apply*\"";
-    "allow", "statement in `permissions`; word after `network`",
-        "As a statement: commands exempted from `deny`. After `network`: the only hosts the agent may reach.",
+    "allow", "statement in `permissions`; word after `network`; `allow lost` in `tests`",
+        "As a statement: commands exempted from `deny`. After `network`: the only hosts the agent may reach. In `tests`, `allow lost N` lets N tests of the baseline stop running.",
         "allow \"git push origin night/*\"";
     "network", "statement in `permissions`",
         "Outbound network for the agent and the commands it runs: `off`, `on`, or `allow \"host\" …`.",

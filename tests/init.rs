@@ -100,7 +100,7 @@ fn init_and_check(files: &[(&str, &str)], tests_line: &str) -> String {
 fn cargo() {
     let runbook = init_and_check(
         &[("Cargo.toml", "[package]\nname = \"x\"\n"), ("Cargo.lock", ""), ("src/lib.rs", ""), ("tests/it.rs", "")],
-        "tests \"cargo test\" format cargo",
+        "tests \"cargo test --no-fail-fast\" format cargo",
     );
     assert!(runbook.contains("write \"src/**\" \"tests/**\" \"Cargo.toml\" \"Cargo.lock\""), "{runbook}");
     assert!(runbook.contains("network allow \"crates.io\""), "{runbook}");
@@ -135,14 +135,14 @@ fn pytest() {
             ("mypkg/__init__.py", ""),
             ("tests/test_a.py", "def test_a(): pass\n"),
         ],
-        "tests \"pytest\" format pytest",
+        "tests \"pytest -rA\" format pytest",
     );
     assert!(runbook.contains("\"mypkg/**\""), "the package folder is writable: {runbook}");
 }
 
 #[test]
 fn go() {
-    init_and_check(&[("go.mod", "module example.com/x\n"), ("main.go", "package main\n"), ("internal/x/x.go", "package x\n")], "tests \"go test ./...\" format go");
+    init_and_check(&[("go.mod", "module example.com/x\n"), ("main.go", "package main\n"), ("internal/x/x.go", "package x\n")], "tests \"go test -v ./...\" format go");
 }
 
 #[test]

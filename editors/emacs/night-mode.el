@@ -50,7 +50,7 @@
 
 (defconst night-modifier-keywords
   '("file" "within" "matches" "format" "in" "via" "from" "server" "wait" "on" "allow"
-    "token" "base" "api" "labels" "reviewers")
+    "token" "base" "api" "labels" "reviewers" "lost")
   "Connecting words after a head: `prompt file', `count ... in', `sms ... from'.")
 
 (defconst night-constant-keywords

@@ -13,6 +13,7 @@ mod read_missing;
 mod remote_missing;
 mod side_effects_in_checks;
 mod success_rules;
+mod tests_rules;
 mod write_rules;
 
 use crate::ast::{AgentKind, Agent, Network, OnViolation, Prompt, Runbook, Sandbox, TestMetric};
@@ -200,6 +201,7 @@ pub fn check_parsed(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>,
         side_effects_in_checks::check(&context, &mut findings);
         remote_missing::check(&context, &mut findings);
         push_target_unsafe::check(&context, &mut findings);
+        tests_rules::check(&context, &mut findings);
     }
 
     let waivers: Vec<(Code, String)> = runbook.waivers.iter().map(|w| (w.code.value, w.reason.value.clone())).collect();
@@ -251,16 +253,18 @@ fn block_missing_for(code: Code, runbook: &Runbook) -> bool {
 fn cross_block_rules(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     let runbook = context.runbook;
     if let Some(rollback) = &runbook.rollback {
-        let has_tests = runbook.success.as_ref().is_some_and(|s| crate::ast::wrote(&s.written, "tests"));
-        if !has_tests {
+        // `failing` and `passing` count tests of a `tests` check, or else the `run` and `count`
+        // checks that fail or hold; `exists`, `changed` and `committed` alone give nothing to count.
+        let countable = runbook.success.as_ref().is_some_and(|s| ["tests", "run", "count"].iter().any(|k| crate::ast::wrote(&s.written, k)));
+        if !countable {
             let metric = rollback.when.as_ref().map_or("failing", |w| match w.value.metric {
                 TestMetric::Failing => "failing",
                 TestMetric::Passing => "passing",
             });
             findings.push(
-                Diagnostic::error(Code::MissingStatement, format!("`rollback` compares `{metric}` tests, but `success` has no `tests` check"))
-                    .label(rollback.span, "needs a `tests` check to compare")
-                    .help("Add a `tests \"…\"` statement to `success`, or remove the `rollback` block."),
+                Diagnostic::error(Code::MissingStatement, format!("`rollback` compares `{metric}` checks, but `success` has no `tests`, `run` or `count` check"))
+                    .label(rollback.span, "nothing to count")
+                    .help("Add a `tests \"…\"`, `run \"…\"` or `count` statement to `success`, or remove the `rollback` block."),
             );
         }
     }

@@ -174,7 +174,8 @@ fn values(block: &str, head: &str, args: &[Token]) -> Vec<&'static str> {
         ("task", "agent") if first => AgentKind::NAMES.to_vec(),
         ("task", "worktree") if first => vec!["on", "off"],
         ("success", "tests") if last_word == Some("format") => TestFormat::NAMES.to_vec(),
-        ("success", "tests") if !first && last_word != Some("within") => unused(&["format", "within"]),
+        ("success", "tests") if last_word == Some("allow") => vec!["lost"],
+        ("success", "tests") if !first && !matches!(last_word, Some("within" | "lost")) => unused(&["format", "within", "allow"]),
         ("success", "run") if !first && !matches!(last_word, Some("within" | "matches")) => unused(&["matches", "within"]),
         ("success", "count") if args.len() == 1 => vec!["in"],
         ("success", "count") | ("rollback", "when") if last == Some(&Token::Comparison) => vec!["baseline"],
@@ -278,7 +279,8 @@ mod tests {
     fn values_after_a_statement() {
         assert_eq!(offered("task {\n  agent |"), AgentKind::NAMES);
         assert_eq!(offered("success {\n  tests \"x\" format |"), TestFormat::NAMES);
-        assert_eq!(offered("success {\n  tests \"x\" format cargo |"), ["within"]);
+        assert_eq!(offered("success {\n  tests \"x\" format cargo |"), ["within", "allow"]);
+        assert_eq!(offered("success {\n  tests \"x\" allow |"), ["lost"]);
         assert_eq!(offered("permissions {\n  network |"), ["off", "on", "allow"]);
         assert_eq!(offered("notify {\n  slack env.X on end |"), ["start", "attempt", "commit", "success", "failure", "stuck", "rollback", "violation"]);
         assert_eq!(offered("notify {\n  slack env.X |"), ["on"]);

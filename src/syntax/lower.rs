@@ -710,6 +710,7 @@ impl Lowerer {
         let command = self.string(&mut args, example);
         let mut format: Option<Spanned<TestFormat>> = None;
         let mut within = None;
+        let mut allow_lost = None;
         let mut ok = true;
         loop {
             if let Some(format_span) = args.take_word("format") {
@@ -728,14 +729,31 @@ impl Lowerer {
             } else if args.take_word("within").is_some() {
                 let duration = self.duration(&mut args, example);
                 self.once_modifier(&mut within, duration, "within", statement);
+            } else if let Some(allow_span) = args.take_word("allow") {
+                let example = "tests \"pytest -rA\" allow lost 3";
+                let lost = match args.take_word("lost") {
+                    Some(_) => self.integer(&mut args, example).map(|n| Spanned::new(n.value, allow_span.to(n.span))),
+                    None => {
+                        match args.peek() {
+                            Some(argument) => {
+                                self.wrong(&args, argument, "`lost`", example);
+                                args.next();
+                            }
+                            None => self.missing(&args, "`lost` and a number", example),
+                        }
+                        None
+                    }
+                };
+                ok &= lost.is_some();
+                self.once_modifier(&mut allow_lost, lost, "allow lost", statement);
             } else {
                 break;
             }
         }
-        self.finish_modifiers(&args, &["format", "within"], example);
+        self.finish_modifiers(&args, &["format", "within", "allow"], example);
         let command = command?;
         let format = format.unwrap_or_else(|| Spanned::new(TestFormat::Auto, command.span));
-        ok.then_some(Check::Tests { command, format, within })
+        ok.then_some(Check::Tests { command, format, within, allow_lost })
     }
 
     fn lower_count(&mut self, statement: &Statement) -> Option<Check> {

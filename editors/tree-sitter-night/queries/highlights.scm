@@ -53,7 +53,7 @@
   argument: (identifier) @keyword.operator
   (#any-of? @keyword.operator
     "file" "within" "matches" "format" "in" "via" "from" "server" "wait" "allow"
-    "token" "base" "api" "labels" "reviewers"))
+    "token" "base" "api" "labels" "reviewers" "lost"))
 
 ; Values of the language: agent kinds, test formats, permission and rollback
 ; values, notify events and providers.

@@ -29,7 +29,7 @@ syn iskeyword @,48-57,_,192-255,-
 " Connecting words: `prompt file`, `within`, `matches`, `format`, `count … in`,
 " `email … via`, `sms … from`, `ntfy … server`, `quota wait`.
 syn keyword nightModifier file within matches format in via from server wait
-syn keyword nightModifier token base api labels reviewers
+syn keyword nightModifier token base api labels reviewers lost
 
 " Values of the language: agent kinds, test formats, permission and rollback
 " values, notify events and providers.

@@ -98,7 +98,7 @@ pub async fn run(context: &Context<'_>, baseline: Option<&Baseline>) -> Vec<Succ
                     (!regex.regex.is_match(&stdout)).then(|| format!("standard output does not match {regex}"))
                 })
             }
-            Check::Tests { command, format, within } => {
+            Check::Tests { command, format, within, .. } => {
                 let within = within_or_default(within.as_ref());
                 let output = runner.run(&command.value, within, false, None).await;
                 output.record(&mut result);
@@ -225,7 +225,7 @@ fn statement(check: &Check) -> String {
             matches.as_ref().map(|m| format!(" matches {}", m.value)).unwrap_or_default(),
             within(w)
         ),
-        Check::Tests { command, format, within: w } => {
+        Check::Tests { command, format, within: w, .. } => {
             let format = match &format.value {
                 TestFormat::Auto => String::new(),
                 TestFormat::Junit { glob } => format!(" format junit {}", quote(glob)),
