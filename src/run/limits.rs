@@ -129,37 +129,6 @@ impl Budget {
     }
 }
 
-/// `stuck N`: the same failure signature N attempts in a row.
-#[derive(Debug, Clone, Default)]
-pub struct StuckTracker {
-    last: Option<String>,
-    repeats: u64,
-}
-
-impl StuckTracker {
-    /// Record an attempt's failure signature; true when it is the `limit`-th in a row.
-    pub fn record(&mut self, signature: &str, limit: Option<u64>) -> bool {
-        if self.last.as_deref() == Some(signature) {
-            self.repeats += 1;
-        } else {
-            self.last = Some(signature.to_string());
-            self.repeats = 1;
-        }
-        limit.is_some_and(|n| n > 0 && self.repeats >= n)
-    }
-
-    /// An attempt that succeeded or was rolled back breaks the series.
-    pub fn reset(&mut self) {
-        self.last = None;
-        self.repeats = 0;
-    }
-
-    /// How many times in a row the last signature was seen.
-    pub fn repeats(&self) -> u64 {
-        self.repeats
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,17 +169,12 @@ mod tests {
     }
 
     #[test]
-    fn repeated_tool_calls_and_failures_are_counted_in_a_row() {
+    fn repeated_tool_calls_are_counted_in_a_row() {
         let now = Instant::now();
         let mut clock = SessionClock::new(limits(), now, now);
         assert_eq!(clock.on_tool_call("read a"), None);
         assert_eq!(clock.on_tool_call("read b"), None);
         assert_eq!(clock.on_tool_call("read b"), Some(Limit::ToolLoop));
-        let mut stuck = StuckTracker::default();
-        assert!(!stuck.record("x", Some(2)));
-        assert!(!stuck.record("y", Some(2)));
-        assert!(stuck.record("y", Some(2)));
-        assert!(!stuck.record("y", None));
     }
 
     #[test]

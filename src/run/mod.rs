@@ -1,7 +1,7 @@
 //! `night run` and `night resume`: a checked [`Plan`](crate::plan::Plan) supervised to its end,
 //! as a state machine (`state.rs`) whose only output is the events it records
 //! ([`crate::record`]). `start.rs` starts a run, `resume.rs` continues one from its history;
-//! both hand a [`supervisor::Supervisor`] its first step, and `end.rs` is where every run ends.
+//! both hand the `Supervisor` (`supervisor.rs`) its first step, and `end.rs` is where every run ends.
 
 pub mod agent;
 mod ballast;
@@ -26,12 +26,12 @@ pub mod state;
 pub mod success;
 mod supervisor;
 
-pub use crate::record::Outcome;
 pub use error::{Crash, Refused};
 pub use process::TextSink;
 pub use resume::resume;
 pub use start::run;
 
+use crate::record::Outcome;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;

@@ -75,3 +75,26 @@ fn a_journal_edited_by_hand_folds_to_less_never_to_a_panic() {
     assert_eq!(history.skipped.len(), 3);
     assert_eq!(history.elapsed_at("2025-01-01T00:00:00Z".parse().expect("time")), Duration::ZERO, "no run-start, no clock");
 }
+
+#[test]
+fn a_journal_of_every_event_as_night_has_always_written_them_reads_whole() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/journal/v1-every-event.jsonl");
+    let read = journal::read(&path).expect("read");
+    assert!(read.skipped.is_empty(), "{:?}", read.skipped);
+    let names: std::collections::BTreeSet<&str> = read.entries.iter().map(|e| e.event.name()).collect();
+    assert_eq!(names.len(), 23, "every kind of event: {names:?}");
+    let history = History::from_lines(&read, None);
+    assert_eq!(history.outcome(), Some(Outcome::RolledBack));
+    assert_eq!(history.attempt_count(), 1);
+    let attempt = &history.attempts[0];
+    assert_eq!(attempt.sessions[0].end.as_ref().map(|e| e.reason), Some(SessionEndReason::Limit(Limit::Idle)));
+    assert_eq!(attempt.end.as_ref().map(|e| e.reason), Some(AttemptEndReason::Violation));
+    assert_eq!(attempt.rollback.as_ref().map(|(r, _)| r.to), Some(crate::ast::RollbackTo::LastGreen));
+    assert_eq!((history.tokens, history.resumes.len(), history.commits.len()), (1200, 1, 1));
+    // Written back, every line is the line read.
+    for (line, entry) in std::fs::read_to_string(&path).expect("text").lines().zip(&read.entries) {
+        let again: serde_json::Value = serde_json::to_value(entry).expect("json");
+        assert_eq!(again, serde_json::from_str::<serde_json::Value>(line).expect("json"), "{line}");
+    }
+}
+
