@@ -72,20 +72,12 @@ impl PlanPermissions {
 
     /// Why a command is denied, if it is: the denied simple command and the pattern or category.
     pub fn denied(&self, command: &str) -> Option<(String, String)> {
-        for part in crate::irreversible::simple_commands(command) {
-            if self.allow.iter().any(|allow| allow.is_match(&part)) {
-                continue;
-            }
-            if let Some(pattern) = self.deny.iter().find(|deny| deny.is_match(&part)) {
-                return Some((part, format!("`{}`", pattern.pattern)));
-            }
-            if self.deny_irreversible {
-                if let Some(rule) = crate::irreversible::matching_rule(&part) {
-                    return Some((part, format!("irreversible ({})", rule.category)));
-                }
-            }
-        }
-        None
+        self.command_rules().refusal(command, &|_| None).map(|refusal| (refusal.command.clone(), refusal.why()))
+    }
+
+    /// `deny`, `allow` and `deny irreversible`, for [`crate::policy::commands`].
+    pub fn command_rules(&self) -> crate::policy::commands::CommandRules<'_> {
+        crate::policy::commands::CommandRules { deny: &self.deny, allow: &self.allow, irreversible: self.deny_irreversible }
     }
 }
 

@@ -3,7 +3,7 @@
 use super::Context;
 use crate::ast::AgentKind;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::irreversible::simple_commands;
+use crate::policy::shell::simple_commands;
 use crate::source::Spanned;
 use std::path::Path;
 

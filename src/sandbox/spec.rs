@@ -191,7 +191,7 @@ impl SandboxSpec {
 }
 
 /// The hooks' audit trail in the run folder.
-pub use crate::hook::AUDIT_FILE;
+pub use crate::policy::audit::AUDIT_FILE;
 
 /// Devices every program expects to write to; `/dev/pts` for terminals the agent opens itself.
 const DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx", "/dev/pts"];
