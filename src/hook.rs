@@ -47,6 +47,7 @@ pub fn canonical_event(event: &str) -> String {
         "Notification",
         "UserPromptSubmit",
         "PreCompact",
+        REFUSED_PUSH,
     ];
     let folded: String = event.chars().filter(|c| *c != '-' && *c != '_').flat_map(char::to_lowercase).collect();
     KNOWN.iter().find(|known| known.to_lowercase() == folded).map_or_else(|| event.to_string(), |known| (*known).to_string())
@@ -64,6 +65,12 @@ pub fn handle(event: &str, input: &[u8], run_dir: Option<&Path>, inline_policy: 
             HookOutput::default()
         }
     };
+    if event == REFUSED_PUSH {
+        if let Some(run_dir) = run_dir {
+            append_audit(run_dir, &refused_push(input));
+        }
+        return HookOutput::default();
+    }
     let Some(run_dir) = run_dir else {
         return fail(format!(
             "night hook: `{RUN_DIR_ENV}` is not set, so night cannot find its run; this tool call is denied until the agent runs under `night run`."
@@ -139,6 +146,25 @@ pub fn handle(event: &str, input: &[u8], run_dir: Option<&Path>, inline_policy: 
     }
     append_audit(run_dir, &entry);
     output
+}
+
+/// The event night's git helper sends (`git-remote-night-refused`): a push git refused during
+/// the run, whatever the agent typed; standard input holds the remote's URL.
+pub const REFUSED_PUSH: &str = "RefusedPush";
+
+fn refused_push(input: &[u8]) -> AuditEntry {
+    let url = String::from_utf8_lossy(input).trim().chars().take(500).collect::<String>();
+    AuditEntry {
+        time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        event: REFUSED_PUSH.to_string(),
+        tool: Some("git push".to_string()),
+        path: None,
+        command: Some(format!("git push to {url}")),
+        decision: Some("denied".to_string()),
+        reason: Some("git refused the push: during the run every push goes to night's helper, which refuses it".to_string()),
+        session_id: None,
+        tool_use_id: None,
+    }
 }
 
 /// Append one line with a single `write`, so that concurrent hooks do not interleave.

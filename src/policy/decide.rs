@@ -90,10 +90,10 @@ impl Policy {
             deny: permissions.deny.iter().map(|pattern| pattern.pattern.clone()).collect(),
             allow: permissions.allow.iter().map(|pattern| pattern.pattern.clone()).collect(),
             deny_irreversible: permissions.deny_irreversible,
-            network: match &permissions.network {
-                Network::On => PolicyNetwork::On,
+            network: match permissions.network_for(&plan.agent.kind) {
+                Network::On | Network::Auto => PolicyNetwork::On,
                 Network::Off => PolicyNetwork::Off,
-                Network::Allow(hosts) => PolicyNetwork::Allow(hosts.clone()),
+                Network::Allow(hosts) => PolicyNetwork::Allow(hosts),
             },
         }
     }
@@ -149,6 +149,8 @@ impl Policy {
             deny: self.deny.iter().map(command).collect::<Result<_, _>>()?,
             deny_irreversible: self.deny_irreversible,
             allow: self.allow.iter().map(command).collect::<Result<_, _>>()?,
+            pass: Vec::new(),
+            reveal: Vec::new(),
             network: match &self.network {
                 PolicyNetwork::On => Network::On,
                 PolicyNetwork::Off => Network::Off,
@@ -267,7 +269,7 @@ impl CompiledPolicy {
 
     fn decide_network(&self, tool: &str, input: &Value) -> Decision {
         match &self.permissions.network {
-            Network::On => Decision::Allow,
+            Network::On | Network::Auto => Decision::Allow,
             Network::Off => Decision::Deny(format!("night denies {tool}: this run has `network off`; work from the repository's contents.")),
             Network::Allow(hosts) => {
                 let host = input.get("url").and_then(Value::as_str).and_then(url_host);
