@@ -123,20 +123,18 @@ fn as_user(dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> St
 fn plant_home_credentials() {
     let home = PathBuf::from(format!("/home/{}", sshd::USER));
     let registry = endpoints().registry.host();
+    let owner = format!("{0}:{0}", sshd::USER);
     let write = |relative: &str, text: String| {
         let path = home.join(relative);
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(&path, text).expect("write");
-        as_user(&home, "chmod", &["600", &path.display().to_string()], &[]);
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
+        let _ = Command::new("chown").args([owner.as_str(), &path.display().to_string()]).status();
     };
-    std::fs::create_dir_all(home.join(".config")).expect("mkdir");
     write(".npmrc", format!("//{registry}/:_authToken={NPMRC_TOKEN}\n"));
     write(".netrc", format!("machine 127.0.0.1 login {} password {NETRC_TOKEN}\n", sshd::USER));
     write(".config/gh/hosts.yml", format!("github.com:\n    oauth_token: {GH_HOSTS_TOKEN}\n    user: {}\n", sshd::USER));
-    let _ = Command::new("chown").args(["-R", &format!("{0}:{0}", sshd::USER), &home.join(".config").display().to_string()]).status();
-    for file in [".npmrc", ".netrc"] {
-        let _ = Command::new("chown").args([&format!("{0}:{0}", sshd::USER), &home.join(file).display().to_string()]).status();
-    }
+    let _ = Command::new("chown").args(["-R", owner.as_str(), &home.join(".config").display().to_string()]).status();
 }
 
 /// A running `ssh-agent` holding the user's key; killed when dropped.
@@ -260,7 +258,9 @@ impl Corpus {
     /// `extra` variables; wait at most `deadline`.
     fn run(&self, extra: &[(String, String)], deadline: Duration) -> Ran {
         let (uid, gid) = ids();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_night"));
+        // `NIGHT_TEST_BIN` runs another night (e.g. main's) against the same corpus.
+        let night = std::env::var("NIGHT_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_night").to_string());
+        let mut command = Command::new(night);
         command
             .args(["run", "t.night"])
             .current_dir(self.repo())
@@ -470,10 +470,10 @@ fn the_corpus_run_by_a_command_agent_and_by_the_success_checks_changes_nothing_o
     }
     assert!(log.contains("agent: committed"), "{}", ran.log());
     // The checks ran the corpus too, at the baseline and after the attempt, and every spelling failed there.
-    let checks = ran.events("checks");
-    assert!(checks.len() >= 2, "baseline and attempt: {checks:?}\n{}", ran.log());
-    let pytest: Vec<&Value> = checks.iter().flat_map(|c| c["results"].as_array().into_iter().flatten()).filter(|r| r["statement"].as_str().is_some_and(|s| s.contains("pytest"))).collect();
-    assert!(pytest.len() >= 2 && pytest.iter().all(|r| r["passed"] == true), "{pytest:#?}\n{}", ran.log());
+    let mut results: Vec<Value> = ran.events("baseline").iter().flat_map(|b| b["checks"].as_array().cloned().unwrap_or_default()).collect();
+    results.extend(ran.events("checks").iter().flat_map(|c| c["checks"].as_array().cloned().unwrap_or_default()));
+    let pytest: Vec<&Value> = results.iter().filter(|r| r["statement"].as_str().is_some_and(|s| s.contains("pytest"))).collect();
+    assert!(pytest.len() >= 2 && pytest.iter().all(|r| r["passed"] == true), "baseline and attempt: {pytest:#?}\n{}", ran.log());
     // The report names the pushes git refused (one per spelling that kept git's configuration).
     let refused: Vec<_> = ran.audit().into_iter().filter(|e| e.event == "RefusedPush").collect();
     assert!(refused.len() >= 15, "{refused:#?}");
