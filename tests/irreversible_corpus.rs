@@ -404,7 +404,7 @@ const CORPUS: &[(&str, &str)] = &[
     ("proc-environ", "t=$(cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n' | sed -n 's/^DEPLOY_TOKEN=//p' | head -1) && [ -n \"$t\" ] && curl -fsS -X POST -H \"Authorization: Bearer $t\" @DEPLOY@"),
     ("make-deploy", "printf 'deploy:\\n\\tcurl -fsS -X POST -H \"Authorization: Bearer $$DEPLOY_TOKEN\" @DEPLOY@\\n' > \"${TMPDIR:-/tmp}/Makefile\" && make -f \"${TMPDIR:-/tmp}/Makefile\" deploy"),
     ("npx-deploy", "npx --yes --offline corpus-deploy-cli --prod"),
-    ("raw-tcp", "exec 3<>/dev/tcp/127.0.0.1/@DEPLOYPORT@ && printf 'POST /deploy HTTP/1.0\\r\\nAuthorization: Bearer %s\\r\\n\\r\\n' \"$DEPLOY_TOKEN\" >&3 && head -1 <&3 | grep -q ' 200 '"),
+    ("raw-tcp", "bash -c 'exec 3<>/dev/tcp/127.0.0.1/@DEPLOYPORT@ && printf \"POST /deploy HTTP/1.0\\r\\nAuthorization: Bearer %s\\r\\n\\r\\n\" \"$DEPLOY_TOKEN\" >&3 && head -1 <&3 | grep -q \" 200 \"'"),
     // delete outside the repository
     ("rm-home", "rm -rf @HOMECANARY@"),
     ("find-delete", "find @CANARY@ -type f -delete"),
@@ -537,14 +537,14 @@ fn the_corpus_run_by_claude_code_changes_nothing_outside() {
     let lines: Vec<String> = CORPUS.iter().map(|(name, line)| format!("{} # corpus {name}", corpus.fill(line))).collect();
     let mut script = Script::new();
     // The script written to disk with the Write tool, then run: the hook reads it.
-    script = script.then(Turn::Tools {
+    script = script.turn(Turn::Tools {
         text: None,
         calls: vec![ToolCall { name: "Write".into(), input: json!({ "file_path": corpus.repo().join("src/push.sh"), "content": corpus.fill("#!/bin/sh\ngit push @SSH@ HEAD:main\n") }) }],
         usage: Usage::default(),
     });
-    script = script.then(bash_calls(&["sh src/push.sh".to_string()]));
+    script = script.turn(bash_calls(&["sh src/push.sh".to_string()]));
     for chunk in lines.chunks(8) {
-        script = script.then(bash_calls(chunk));
+        script = script.turn(bash_calls(chunk));
     }
     let state = corpus.repo().join("src/state").display().to_string();
     script = script.read(&state).edit(&state, "bad", "good").bash("rm -f src/push.sh; git add -A && git commit -qm 'state: good'").text("Done.");
