@@ -133,8 +133,11 @@ pub fn handle(event: &str, input: &[u8], run_dir: Option<&Path>, inline_policy: 
         }
         "PostToolUse" => entry.decision = Some("ok".into()),
         "PostToolUseFailure" => {
-            entry.decision = Some("failed".into());
-            entry.reason = text("error");
+            // A command that night's layers stopped after the hook let it run counts as a denial.
+            let error = text("error");
+            let stopped = error.as_deref().is_some_and(|e| LAYER_REFUSALS.iter().any(|said| e.contains(said)));
+            entry.decision = Some(if stopped { "denied" } else { "failed" }.into());
+            entry.reason = error;
         }
         "PermissionDenied" => {
             entry.decision = Some("denied".into());
@@ -147,6 +150,9 @@ pub fn handle(event: &str, input: &[u8], run_dir: Option<&Path>, inline_policy: 
     append_audit(run_dir, &entry);
     output
 }
+
+/// What night's layers print when they refuse something (git's helper, the proxy).
+const LAYER_REFUSALS: &[&str] = &["night: pushing is refused during this run", "is not in the runbook's `network allow` list"];
 
 /// The event night's git helper sends (`git-remote-night-refused`): a push git refused during
 /// the run, whatever the agent typed; standard input holds the remote's URL.
