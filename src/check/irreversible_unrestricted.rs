@@ -10,9 +10,7 @@ use crate::irreversible::BUILT_IN;
 pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     let Some(permissions) = &context.runbook.permissions else { return };
     if let Some(span) = permissions.deny_irreversible {
-        // The open-network warning is written but not yet enabled: it would move the snapshot of
-        // every fixture with an `agent command` (see the branch's report).
-        let _ = (open_network as fn(&Context<'_>, crate::source::Span, &mut Vec<Diagnostic>), span);
+        open_network(context, span, findings);
         dead_push_allows(permissions, findings);
         return;
     }
