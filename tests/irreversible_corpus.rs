@@ -247,7 +247,7 @@ impl Corpus {
             .replace("@SSHPATH@", &self.ssh_remote.display().to_string())
             .replace("@FILE@", &self.file_remote.display().to_string())
             .replace("@DEPLOY@", &endpoints.deploy.url("/deploy"))
-            .replace("@DEPLOYPORT@", &endpoints.deploy.host().rsplit(':').next().unwrap_or_default().to_string())
+            .replace("@DEPLOYPORT@", endpoints.deploy.host().rsplit(':').next().unwrap_or_default())
             .replace("@REGISTRY@", &endpoints.registry.url(""))
             .replace("@HOMECANARY@", &self.canaries[0].parent().expect("parent").display().to_string())
             .replace("@CANARY@", &self.canaries[1].parent().expect("parent").display().to_string())

@@ -376,7 +376,7 @@ fn find_deletes_outside(command: &Command) -> bool {
         return false;
     }
     let args: Vec<&str> = command.args().iter().map(Word::text).collect();
-    let deletes = args.iter().any(|a| *a == "-delete") || args.windows(2).any(|w| matches!(w[0], "-exec" | "-execdir") && w[1].rsplit('/').next() == Some("rm"));
+    let deletes = args.contains(&"-delete") || args.windows(2).any(|w| matches!(w[0], "-exec" | "-execdir") && w[1].rsplit('/').next() == Some("rm"));
     let starts: Vec<&str> = args.iter().take_while(|a| !a.starts_with('-') && !matches!(**a, "(" | "!")).copied().collect();
     deletes && starts.iter().any(|s| s.starts_with('/') || s.starts_with('~') || s.starts_with("..") || s.starts_with('$'))
 }

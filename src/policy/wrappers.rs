@@ -230,7 +230,7 @@ fn flags(words: &[Word], start: usize, with_value: &[&str]) -> usize {
         if !word.starts_with('-') || word == "-" {
             break;
         }
-        let takes_value = with_value.iter().any(|option| word == *option);
+        let takes_value = with_value.contains(&word);
         i += if takes_value { 2 } else { 1 };
     }
     i - start
