@@ -186,7 +186,7 @@ keywords! {
         "deny irreversible \"terraform apply*\"";
     "allow", "statement in `permissions`; word after `network`",
         "As a statement: commands exempted from `deny`. After `network`: the only hosts the agent may reach.",
-        "allow \"git push origin night/*\"";
+        "allow \"terraform plan*\"";
     "network", "statement in `permissions`",
         "Outbound network for the agent and the commands it runs (the success checks too): `auto` (default), `off`, `on`, or `allow \"host\" …`. `auto` is the agent's model API and the package registries through night's proxy for claude, codex and gemini, and `on` for the other kinds.",
         "network allow \"registry.npmjs.org\"";

@@ -858,8 +858,8 @@ impl Lowerer {
                     self.finish(&args, "deny irreversible \"terraform apply*\"");
                 }
                 "allow" => {
-                    let patterns = self.strings(&mut args, "allow \"git push origin night/*\"");
-                    self.finish(&args, "allow \"git push origin night/*\"");
+                    let patterns = self.strings(&mut args, "allow \"terraform plan*\"");
+                    self.finish(&args, "allow \"terraform plan*\"");
                     permissions.allow.extend(patterns.into_iter().filter_map(|p| self.command_pattern(p)));
                 }
                 "pass" => {
