@@ -574,6 +574,8 @@ fn the_corpus_run_by_claude_code_changes_nothing_outside() {
         }
     }
     let denied = audit.iter().filter(|e| e.event == "PreToolUse" && e.is_denial()).count();
+    let after = audit.iter().filter(|e| e.event == "PostToolUseFailure").count();
+    eprintln!("claude corpus: {denied} Bash calls denied by the hook, {after} failed after it let them run");
     assert!(denied >= 30, "the hook answers early for most spellings: {denied}\n{audit:#?}");
     assert_eq!(ran.code, Some(0), "{}", ran.log());
 }
