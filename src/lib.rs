@@ -5,7 +5,9 @@
 pub mod ast;
 pub mod check;
 pub mod cli;
+pub mod deliver;
 pub mod diagnostic;
+pub mod export;
 pub mod fmt;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -18,6 +20,7 @@ pub mod policy;
 pub use policy::irreversible;
 pub mod notify;
 pub mod plan;
+pub mod remote;
 pub mod report;
 pub mod run;
 pub mod sandbox;

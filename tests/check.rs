@@ -42,6 +42,7 @@ impl Repo {
         fs::write(root.join(".gitignore"), ".stub-bin/\n").expect("write");
         let repo = Repo { dir, bin };
         repo.git(&["init", "-q", "-b", "main"]);
+        repo.git(&["remote", "add", "origin", "https://github.com/acme/app.git"]);
         repo.commit_all("initial");
         repo
     }
@@ -77,6 +78,7 @@ impl Repo {
             .env("COLUMNS", "80")
             .env("NIGHT_TEST_SLACK_URL", "http://127.0.0.1:9/slack")
             .env("NIGHT_TEST_SMTP_URL", "smtp://127.0.0.1:9")
+            .env("NIGHT_TEST_FORGE_TOKEN", "test-token")
             .output()
             .expect("night runs");
         let stderr = String::from_utf8_lossy(&output.stderr);

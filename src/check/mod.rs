@@ -8,7 +8,9 @@ mod irreversible_unrestricted;
 mod limits_rules;
 mod notify_missing;
 mod open_ended_task;
+mod push_target_unsafe;
 mod read_missing;
+mod remote_missing;
 mod side_effects_in_checks;
 mod success_rules;
 mod write_rules;
@@ -145,7 +147,12 @@ pub const CHECKLIST: &[(Code, &str)] = &[
     (Code::OpenEndedTask, "the task has an end"),
     (Code::SideEffectsInChecks, "success commands do nothing irreversible"),
     (Code::SuccessAlreadyHolds, "the checks fail before the work starts"),
+    (Code::RemoteMissing, "the delivery's remote exists"),
+    (Code::PushTargetUnsafe, "the delivery pushes only the run branch"),
 ];
+
+/// The checklist items that exist only for a runbook with a `deliver` block.
+const DELIVERY_RULES: &[Code] = &[Code::RemoteMissing, Code::PushTargetUnsafe];
 
 /// Parse and check a runbook against the schema and the whole checklist, on this machine.
 pub fn check(source: &Source, env: EnvLookup<'_>) -> CheckOutcome {
@@ -191,11 +198,14 @@ pub fn check_parsed(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>,
         limits_rules::check(&context, &mut findings);
         open_ended_task::check(&context, &mut findings);
         side_effects_in_checks::check(&context, &mut findings);
+        remote_missing::check(&context, &mut findings);
+        push_target_unsafe::check(&context, &mut findings);
     }
 
     let waivers: Vec<(Code, String)> = runbook.waivers.iter().map(|w| (w.code.value, w.reason.value.clone())).collect();
     let checklist = CHECKLIST
         .iter()
+        .filter(|(code, _)| runbook.deliver.is_some() || !DELIVERY_RULES.contains(code))
         .map(|(code, title)| {
             let status = if syntax_failed {
                 ItemStatus::NotChecked { reason: "fix the syntax error first" }
@@ -302,6 +312,7 @@ fn build_plan(context: &Context<'_>, waivers: Vec<(Code, String)>, warnings: Vec
         },
         rollback: runbook.rollback.clone(),
         notifiers: runbook.notify.as_ref().map(|n| n.notifiers.clone()).unwrap_or_default(),
+        delivery: runbook.deliver.as_ref().and_then(crate::plan::Delivery::from_ast),
         waivers,
         warnings,
     })

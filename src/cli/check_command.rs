@@ -49,7 +49,7 @@ fn io_reason(error: &std::io::Error) -> String {
 }
 
 pub fn run(args: &CheckArgs) -> u8 {
-    let env = |name: &str| std::env::var(name).ok();
+    let env = |name: &str| crate::remote::secrets::var(name);
     let options = RenderOptions { width: super::width(), color: super::use_color() };
     let mut unreadable = 0;
     let mut errors = 0;

@@ -34,7 +34,7 @@ pub fn run(args: &ResumeArgs) -> u8 {
     let already_waived = text.lines().any(|line| line.trim_start().starts_with("waive git-dirty"));
     let text = if already_waived { text } else { format!("{text}\nwaive git-dirty \"night resume: the run's own work in progress\"\n") };
     let source = Source::new(&start.runbook, text);
-    let env = |name: &str| std::env::var(name).ok();
+    let env = |name: &str| crate::remote::secrets::var(name);
     let outcome = check(&source, &env);
     let Some(plan) = outcome.plan.as_ref() else {
         let mut text = String::new();

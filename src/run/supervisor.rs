@@ -16,7 +16,7 @@ use crate::run::lock::{RunLock, StartLock};
 use crate::run::outcome::Outcome;
 use crate::run::ballast;
 use crate::run::process::{redactor, LineSink, LogHealth, OutputSinks, SpawnSpec, Supervised, TextSink};
-use crate::run::ref_watch::{git_dir_of, RefWatch};
+use crate::run::ref_watch::RefWatch;
 use crate::run::sandboxing::{self, RunSandbox, SessionSandbox};
 use crate::time::format_duration;
 use git2::Oid;
@@ -834,7 +834,7 @@ impl Supervisor<'_> {
             Err(e) => {
                 self.journal.record(Event::SessionStart { attempt, session, pid: None, prompt_file: prompt_file.display().to_string(), prompt_kind: prompt_kind.into() });
                 self.note("spawn-failed", &e);
-                self.journal.record(Event::SessionEnd { attempt, session, reason: "spawn-failed".into(), exit_code: None, signal: None, duration_ms: 0, output_bytes: 0, killed: false });
+                self.journal.record(Event::SessionEnd { attempt, session, reason: "spawn-failed".into(), exit_code: None, signal: None, duration_ms: 0, output_bytes: 0, killed: false, wakeups: None });
                 return Ok(SessionEnd::SpawnFailed);
             }
         };
@@ -874,7 +874,7 @@ impl Supervisor<'_> {
                     None => format!("cannot start the agent: {e}"),
                 };
                 self.note("spawn-failed", &message);
-                self.journal.record(Event::SessionEnd { attempt, session, reason: "spawn-failed".into(), exit_code: None, signal: None, duration_ms: 0, output_bytes: 0, killed: false });
+                self.journal.record(Event::SessionEnd { attempt, session, reason: "spawn-failed".into(), exit_code: None, signal: None, duration_ms: 0, output_bytes: 0, killed: false, wakeups: None });
                 return Ok(SessionEnd::SpawnFailed);
             }
         };
@@ -891,8 +891,7 @@ impl Supervisor<'_> {
             self.note("sandbox-proxy", &format!("cannot serve the proxy in the agent's network namespace ({e}): the agent has no network"));
         }
 
-        let ref_path = self.git.ref_path();
-        let mut ref_watch = match RefWatch::new(&ref_path, git_dir_of(&ref_path, &self.branch).as_deref()) {
+        let mut ref_watch = match RefWatch::new(self.git.common_dir(), &self.branch) {
             Ok(watch) => Some(watch),
             Err(e) => {
                 self.note("ref-watch", &format!("cannot watch the run branch ({e}); new commits are looked for when a limit is due"));
@@ -900,6 +899,10 @@ impl Supervisor<'_> {
             }
         };
         let mut clock = SessionClock::new(self.plan.limits, self.run_deadline, spawned_at);
+        // A commit made before the watch was armed wakes nothing: look once, now that it is.
+        if self.poll_commits() {
+            clock.on_commit(Instant::now());
+        }
         let interrupt_base = self.interrupts.count();
         let mut end = loop {
             let (deadline, _) = clock.next_deadline(process.last_output());
@@ -917,6 +920,7 @@ impl Supervisor<'_> {
                         break SessionEnd::Limit(limit);
                     }
                 }
+                // Only when the tip read from the ref's files moved (src/run/ref_watch.rs).
                 Some(()) = async { match ref_watch.as_mut() { Some(watch) => watch.changed().await, None => std::future::pending().await } } => {
                     if self.poll_commits() {
                         clock.on_commit(Instant::now());
@@ -983,6 +987,7 @@ impl Supervisor<'_> {
             duration_ms: millis(process.elapsed()),
             output_bytes: process.output_bytes(),
             killed: ended.killed,
+            wakeups: ref_watch.as_ref().map(RefWatch::looks),
         });
         self.journal_agent_tried(sandbox, attempt, session);
         Ok(end)

@@ -27,6 +27,7 @@ pub fn secret_names(plan: &Plan) -> Vec<String> {
             Value::Literal(_) => None,
         })
         .collect();
+    names.extend(plan.delivery.iter().flat_map(crate::plan::Delivery::env_names));
     names.sort();
     names.dedup();
     names

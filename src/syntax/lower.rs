@@ -8,8 +8,10 @@ use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::source::{Span, Spanned};
 use std::time::Duration;
 
+mod deliver;
+
 /// The statements each block accepts.
-pub const TOP_LEVEL: &[&str] = &["name", "task", "success", "permissions", "limits", "rollback", "notify", "waive"];
+pub const TOP_LEVEL: &[&str] = &["name", "task", "success", "permissions", "limits", "rollback", "notify", "deliver", "waive"];
 /// Statements of `task`.
 pub const TASK: &[&str] = &["prompt", "agent", "repo", "branch", "worktree"];
 /// Statements of an `agent` block.
@@ -24,6 +26,8 @@ pub const LIMITS: &[&str] = &["timeout", "session", "attempts", "stuck", "idle",
 pub const ROLLBACK: &[&str] = &["when", "to", "then"];
 /// Statements of `notify`.
 pub const NOTIFY: &[&str] = &["webhook", "slack", "discord", "ntfy", "email", "sms", "command"];
+/// Statements of `deliver`.
+pub const DELIVER: &[&str] = &["push", "pull-request"];
 
 const BLOCKS: &[(&str, &[&str])] = &[
     ("task", TASK),
@@ -32,6 +36,7 @@ const BLOCKS: &[(&str, &[&str])] = &[
     ("limits", LIMITS),
     ("rollback", ROLLBACK),
     ("notify", NOTIFY),
+    ("deliver", DELIVER),
     ("agent", AGENT),
 ];
 
@@ -396,7 +401,7 @@ impl Lowerer {
         let mut seen: Vec<(&str, Span)> = Vec::new();
         for statement in statements {
             let head = statement.head.value.as_str();
-            if matches!(head, "task" | "success" | "permissions" | "limits" | "rollback" | "notify" | "name") {
+            if matches!(head, "task" | "success" | "permissions" | "limits" | "rollback" | "notify" | "deliver" | "name") {
                 if let Some((_, first)) = seen.iter().find(|(name, _)| *name == head) {
                     let code = if head == "name" { Code::DuplicateStatement } else { Code::DuplicateBlock };
                     let kind = if head == "name" { "statement" } else { "block" };
@@ -418,6 +423,7 @@ impl Lowerer {
                 "limits" => runbook.limits = self.lower_limits(statement),
                 "rollback" => runbook.rollback = self.lower_rollback(statement),
                 "notify" => runbook.notify = self.lower_notify(statement),
+                "deliver" => runbook.deliver = self.lower_deliver(statement),
                 "waive" => runbook.waivers.extend(self.lower_waive(statement)),
                 _ => self.unknown(statement, "", TOP_LEVEL),
             }

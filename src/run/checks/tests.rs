@@ -52,6 +52,7 @@ fn plan(body: &str) -> Plan {
         },
         rollback: None,
         notifiers: Vec::new(),
+        delivery: None,
         waivers: Vec::new(),
         warnings: Vec::new(),
     }
