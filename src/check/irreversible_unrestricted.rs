@@ -69,7 +69,7 @@ fn dead_push_allows(permissions: &crate::ast::Permissions, findings: &mut Vec<Di
             findings.push(
                 Diagnostic::warning(Code::IrreversibleUnrestricted, format!("`allow \"{pattern}\"` cannot work"))
                     .label(allow.span, "git refuses every push during the run")
-                    .help("Under `deny irreversible` the agent has no credentials and git sends every push to night's helper, which refuses it; the user (or a `deliver` block, once night has one) pushes the run branch after the run. Remove this `allow`."),
+                    .help("Under `deny irreversible` the agent has no credentials and git sends every push to night's helper, which refuses it; night's `deliver` block pushes the run branch after the run (docs/deliver.md). Remove this `allow`."),
             );
         }
     }
