@@ -6,7 +6,7 @@ use crate::diagnostic::Code;
 use crate::notify::{CheckSummary, Dispatcher, Message, Settings};
 use crate::plan::Plan;
 use crate::run::agent::{adapter_for, Adapter, AgentSignal, LaunchContext};
-use crate::run::checks::{baseline_from, failure_signature, run_checks, Baseline, CheckResult};
+use crate::run::checks::{baseline_from, failure_signature, run_checks_in, Baseline, CheckResult};
 use crate::run::feedback::{attempt_prompt, continue_prompt, AttemptFeedback};
 use crate::run::git::{PendingPreflight, RunGit};
 use crate::run::journal::{self, CheckRecord, CommitRecord, DiffRecord, Event, Journal, RunEnd, RunStart, TestCountsRecord};
@@ -1008,7 +1008,8 @@ impl Supervisor<'_> {
         };
         let shown = if layers.is_empty() { "none".to_string() } else { layers.join(", ") };
         self.status(&format!("night: sandbox {mode}: {shown}"));
-        self.journal.record(Event::Sandbox { mode: mode.into(), layers, gaps, writable, network });
+        let hidden = crate::sandbox::env::hidden_summary(&sandbox.spec, &sandbox.env);
+        self.journal.record(Event::Sandbox { mode: mode.into(), layers, gaps, writable, network, hidden });
     }
 
     /// After a session: what the git guard undid and where the proxy was asked to connect.
@@ -1138,8 +1139,13 @@ impl Supervisor<'_> {
 
     /// Run the success checks; `None` when a second signal asked to skip them.
     async fn checks(&self, baseline: Option<&Baseline>) -> Option<Vec<CheckResult>> {
-        let env = vec![("NIGHT_RUN_ID".to_string(), self.run_id.clone())];
-        let checks = run_checks(self.plan, self.git.work_dir(), &self.git, self.start, baseline, &env, &self.secret_names, Some(&self.run_dir));
+        let env = vec![("NIGHT_RUN_ID".to_string(), self.run_id.clone()), ("NIGHT_RUN_DIR".to_string(), self.run_dir.display().to_string())];
+        // The checks run the agent's code: the agent's credential, git and network layers (sandbox/checks.rs).
+        let sandbox = self.sandbox.checks(self.plan, &self.git, &self.run_dir, &env).unwrap_or_else(|e| {
+            self.note("sandbox-checks", &e);
+            None
+        });
+        let checks = run_checks_in(self.plan, self.git.work_dir(), &self.git, self.start, baseline, &env, &self.secret_names, Some(&self.run_dir), sandbox.as_ref());
         tokio::select! {
             results = checks => Some(results),
             () = self.interrupts.reached(2) => None,
