@@ -40,8 +40,8 @@ pub struct LaunchContext<'a> {
 impl LaunchContext<'_> {
     /// What `night hook` enforces in this run: the policy the supervisor wrote at run start;
     /// without it, nothing may be written.
-    pub fn policy(&self) -> crate::hook::Policy {
-        crate::hook::Policy::read_from(self.run_dir).unwrap_or_else(|_| crate::hook::Policy::locked(self.work_dir))
+    pub fn policy(&self) -> crate::policy::Policy {
+        crate::policy::Policy::read_from(self.run_dir).unwrap_or_else(|_| crate::policy::Policy::locked(self.work_dir))
     }
 }
 
@@ -97,9 +97,9 @@ pub trait Adapter: Send + Sync {
     /// The kind's name, as in the runbook.
     fn kind(&self) -> &'static str;
 
-    /// Check before the run that the agent can be started (installed, new enough); `Err` with
-    /// one sentence refuses the run.
-    fn preflight(&self) -> Result<(), String> {
+    /// Check before the run that the agent can be started (installed, new enough); an error
+    /// refuses the run.
+    fn preflight(&self) -> Result<(), AgentError> {
         Ok(())
     }
 
@@ -136,6 +136,27 @@ pub trait Adapter: Send + Sync {
     fn enforces_deny(&self) -> bool {
         false
     }
+}
+
+/// Why the agent cannot be started.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AgentError {
+    /// The kind has no adapter.
+    #[error(transparent)]
+    Unsupported(#[from] Unsupported),
+    /// The program is not installed.
+    #[error("`{program}` was not found: install it ({install}) or set `bin` in the `agent {kind}` block")]
+    NotFound {
+        /// The program looked for.
+        program: String,
+        /// The agent kind.
+        kind: &'static str,
+        /// How to install it.
+        install: &'static str,
+    },
+    /// Claude Code is missing, unreadable or too old.
+    #[error(transparent)]
+    Claude(#[from] claude::PreflightError),
 }
 
 /// The agent cannot be run by this version of night.
@@ -216,11 +237,11 @@ impl<S: Default> SessionParser<S> {
 }
 
 /// Check that a kind's program can be found: `bin` as a path, or on PATH.
-pub fn find_program(program: &str, kind: &str, install: &str) -> Result<(), String> {
+pub fn find_program(program: &str, kind: &'static str, install: &'static str) -> Result<(), AgentError> {
     let found = if program.contains('/') { std::path::Path::new(program).is_file() } else { which::which(program).is_ok() };
     if found {
         Ok(())
     } else {
-        Err(format!("`{program}` was not found: install it ({install}) or set `bin` in the `agent {kind}` block"))
+        Err(AgentError::NotFound { program: program.to_string(), kind, install })
     }
 }
