@@ -142,6 +142,7 @@ mod tests {
             checks: vec![],
             waivers: vec![("no-budget".into(), "a script spends nothing".into())],
             pid: 1,
+            batch: None,
         };
         let failing = SuccessRecord {
             index: 0,
