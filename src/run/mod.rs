@@ -70,6 +70,8 @@ pub struct BatchMember {
     pub batch_dir: PathBuf,
     /// The run id the batch gave it.
     pub run_id: String,
+    /// The run branch the batch gave it.
+    pub branch: String,
     /// The commit the run starts from.
     pub from: git2::Oid,
     /// The batch's budget in US dollars, shared by its runs.

@@ -31,7 +31,7 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
     let run_id = member.as_ref().map_or_else(|| format!("{}-{}", plan.name, started_at.format("%Y%m%d-%H%M%S")), |member| member.run_id.clone());
     // A batch's runs each have a worktree of their own, whatever the runbook says.
     let worktree = plan.worktree || member.is_some();
-    let branch = plan.branch_template.replace("{name}", &plan.name).replace("{date}", &started_at.format("%Y%m%d-%H%M").to_string());
+    let branch = member.as_ref().map_or_else(|| plan.branch_at(started_at, None), |member| member.branch.clone());
     // Released once this run's own lock is taken (below): a run started at the same moment
     // waits here, then sees this one live and refuses.
     let starting = take_turns(&plan.repo)?;
