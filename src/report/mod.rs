@@ -4,6 +4,7 @@
 //! [`timeline`] of the night); [`status`] is the live line of `night run` and `night status`,
 //! [`summary`] the last screen of a run.
 
+pub mod batch;
 mod data;
 pub mod html;
 pub mod json;
