@@ -103,16 +103,18 @@ pub(super) fn supervise(dir: &BatchDir, detached: bool) -> Done {
     if let Some(console) = &console {
         let _ = console.clear();
     }
+    let env = |name: &str| crate::remote::secrets::var(name);
+    if let Err(e) = digest::send(dir, &history, &digest::report(dir, &history), &env) {
+        out::eprint(&format!("night: cannot send the batch's digest: {e}\n"));
+    }
+    // The reports after the digest, so that they say whether it was delivered.
+    let history = dir.load().unwrap_or(history);
     let report = digest::report(dir, &history);
     let html = history.start.as_ref().is_some_and(|(start, _)| start.html);
     if let Err(e) = digest::write_reports(dir, &report, html) {
         out::eprint(&format!("night: cannot write the batch's reports in {}: {e}\n", dir.path().display()));
     }
-    let env = |name: &str| crate::remote::secrets::var(name);
-    if let Err(e) = digest::send(dir, &history, &report, &env) {
-        out::eprint(&format!("night: cannot send the batch's digest: {e}\n"));
-    }
-    let _ = out::print(&format!("\n{}\n  report    {}\n", crate::report::batch::markdown(&report).lines().take(4 + report.runs.len() + 1).collect::<Vec<_>>().join("\n"), dir.report(ReportFile::Markdown).display()));
+    let _ = out::print(&format!("\n{}\n  report    {}\n", crate::report::batch::markdown(&report).lines().take(7 + report.runs.len()).collect::<Vec<_>>().join("\n"), dir.report(ReportFile::Markdown).display()));
     Ok(report.outcome().exit())
 }
 
@@ -167,6 +169,7 @@ pub fn member(args: &RunArgs) -> Done {
     };
     let mut batch = batch_member(&dir, start, run_id)?;
     batch.branch.clone_from(&member.branch);
+    batch.other_branches.retain(|branch| *branch != member.branch);
     let command = vec![std::ffi::OsString::from("run")];
     super::foreground::start(command, args.html, false, |mut options| {
         options.batch = Some(batch);
@@ -177,7 +180,8 @@ pub fn member(args: &RunArgs) -> Done {
 /// What a run of the batch `start` runs with.
 fn batch_member(dir: &BatchDir, start: &BatchStart, run_id: &str) -> Result<BatchMember, CliError> {
     let from = git2::Oid::from_str(&start.start_commit).map_err(|_| CliError::Batch(format!("the batch's start commit `{}` is not a commit id", start.start_commit)))?;
-    Ok(BatchMember { batch_id: start.batch_id.clone(), batch_dir: dir.path().to_path_buf(), run_id: run_id.to_string(), branch: String::new(), from, budget_usd: start.budget_usd, check_slots: start.checks })
+    let other_branches = start.members.iter().map(|m| m.branch.clone()).collect();
+    Ok(BatchMember { batch_id: start.batch_id.clone(), batch_dir: dir.path().to_path_buf(), run_id: run_id.to_string(), branch: String::new(), other_branches, from, budget_usd: start.budget_usd, check_slots: start.checks })
 }
 
 /// For `night resume RUN` of a batch's run: what it runs with, from its batch's folder.
@@ -186,7 +190,11 @@ pub(super) fn member_of(run: &RunDir, batch_id: &str) -> Option<BatchMember> {
     let dir = BatchesDir::of_repo(repo).batch(batch_id);
     let history = dir.load().ok()?;
     let (start, _) = history.start.as_ref()?;
-    batch_member(&dir, start, &run.id()).ok()
+    let mut member = batch_member(&dir, start, &run.id()).ok()?;
+    let own = run.load().ok()?.start?.0.branch;
+    member.other_branches.retain(|branch| *branch != own);
+    member.branch = own;
+    Some(member)
 }
 
 /// The batch a name names, if it is one (`batch-…`).

@@ -110,7 +110,7 @@ impl BatchReport {
             start_commit: start.map(|(s, _)| s.start_commit.clone()).unwrap_or_default(),
             jobs: start.map_or(0, |(s, _)| s.jobs),
             budget_usd: start.and_then(|(s, _)| s.budget_usd),
-            cost_usd: rows.iter().filter_map(|r| r.cost_usd).sum(),
+            cost_usd: rows.iter().filter_map(|r| r.cost_usd).sum::<f64>() + 0.0,
             tokens: rows.iter().map(|r| r.tokens).sum(),
             unmetered: runs.iter().filter(|r| !r.member.reports_usage).map(|r| r.member.label.clone()).collect(),
             notifications: batch.notifications.clone(),

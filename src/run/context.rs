@@ -61,7 +61,8 @@ pub(super) fn setup(plan: &Plan, options: RunOptions, interrupts: Interrupts) ->
     secret_names.sort();
     secret_names.dedup();
     // `sandbox on` refuses here, before preflight (or a resume) changes anything.
-    let sandbox = RunSandbox::check(plan, (options.env)("HOME").map(PathBuf::from))?;
+    let mut sandbox = RunSandbox::check(plan, (options.env)("HOME").map(PathBuf::from))?;
+    sandbox.others = options.batch.as_ref().map(|member| member.other_branches.clone()).unwrap_or_default();
     let cx = Context { plan, options, adapter, dispatcher, secrets: Secrets::new(&secret_values), secret_names, sandbox, interrupts };
     Ok((cx, journal_cell))
 }

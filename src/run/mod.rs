@@ -72,6 +72,8 @@ pub struct BatchMember {
     pub run_id: String,
     /// The run branch the batch gave it.
     pub branch: String,
+    /// The run branches of the batch's other runs, which their own agents move.
+    pub other_branches: Vec<String>,
     /// The commit the run starts from.
     pub from: git2::Oid,
     /// The batch's budget in US dollars, shared by its runs.
