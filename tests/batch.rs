@@ -81,7 +81,7 @@ fn three_runbooks_two_at_a_time_one_morning_report_and_a_digest() {
     let outcome = |index: u64| {
         let (_, id) = ids.iter().find(|(i, _)| *i == index).expect("started");
         let events = run_journal(&test, id);
-        let start = events.iter().find(|e| e["event"] == "run-start").expect("run-start").clone();
+        let start = events.iter().find(|e| e["event"] == "run-start").unwrap_or_else(|| panic!("no run-start in {id}: {events:?}\n{}", ran.output())).clone();
         (outcome_of(&events), start)
     };
     let (fix, fix_start) = outcome(0);

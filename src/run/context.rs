@@ -69,11 +69,14 @@ pub(super) fn setup(plan: &Plan, options: RunOptions, interrupts: Interrupts) ->
 
 /// One supervisor per repository: a second run while one is live is refused before anything
 /// changes (an in-place run has the checkout on its branch; two agents would fight). `except`:
-/// the run being resumed. The runs of one batch go side by side, each in its own worktree:
-/// `batch` lets the live runs of that batch be.
-pub(super) fn refuse_a_second_run(runs: &RunsDir, except: Option<&RunDir>, batch: Option<&str>) -> Result<(), Refused> {
-    let same_batch = |run: &RunDir| batch.is_some() && run.load().ok().and_then(|history| history.start.and_then(|(start, _)| start.batch)).as_deref() == batch;
-    match runs.live().into_iter().find(|(run, _)| except.is_none_or(|except| except.id() != run.id()) && !same_batch(run)) {
+/// the run being resumed. The runs of one batch go side by side, each in its own worktree: the
+/// live runs the batch's journal names (even before their `run-start`) are let be.
+pub(super) fn refuse_a_second_run(runs: &RunsDir, except: Option<&RunDir>, batch: Option<&std::path::Path>) -> Result<(), Refused> {
+    let batch_runs: Vec<String> = batch
+        .and_then(|dir| crate::record::BatchDir::new(dir).load().ok())
+        .map(|history| history.members.into_iter().filter_map(|member| member.run_id).collect())
+        .unwrap_or_default();
+    match runs.live().into_iter().find(|(run, _)| except.is_none_or(|except| except.id() != run.id()) && !batch_runs.contains(&run.id())) {
         Some((run, pid)) => Err(Refused::AnotherRun { id: run.id(), pid }),
         None => Ok(()),
     }

@@ -26,7 +26,7 @@ pub async fn resume(plan: &Plan, run_dir: &RunDir, options: RunOptions) -> Resul
     let starting = crate::os::lock::DirLock::acquire(&plan.repo, Duration::from_secs(60)).map_err(Refused::StartLock)?;
     let lock = run_dir.lock()?;
     let history = run_dir.load().map_err(|source| Refused::Journal { doing: "read", source })?;
-    let batch = history.start.as_ref().and_then(|(start, _)| start.batch.clone());
+    let batch = options.batch.as_ref().map(|member| member.batch_dir.clone());
     refuse_a_second_run(&RunsDir::of_repo(&plan.repo), Some(run_dir), batch.as_deref())?;
     drop(starting);
     let Some((run_start, _)) = history.start.clone() else { return Err(Refused::NeverStarted) };

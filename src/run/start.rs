@@ -36,7 +36,7 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
     // waits here, then sees this one live and refuses.
     let starting = take_turns(&plan.repo)?;
     let runs = RunsDir::of_repo(&plan.repo);
-    refuse_a_second_run(&runs, None, member.as_ref().map(|m| m.batch_id.as_str()))?;
+    refuse_a_second_run(&runs, None, member.as_ref().map(|m| m.batch_dir.as_path()))?;
     undo_dead_preflights(plan, &runs, &options.status);
     let (cx, journal_cell) = setup(plan, options, interrupts)?;
 
