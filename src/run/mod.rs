@@ -5,6 +5,7 @@
 
 pub mod agent;
 mod ballast;
+mod check_turn;
 mod commits;
 mod context;
 mod end;
