@@ -170,3 +170,59 @@ fn a_killed_batch_resumes_its_runs_and_starts_those_not_begun() {
     assert!(run_journal(&test, &first).iter().any(|e| e["event"] == "resume"), "the first run was resumed, not started again");
     assert!(read_events(&batch.join("batch.jsonl")).iter().any(|e| e["event"] == "batch-resume"));
 }
+
+/// Claude Code against the scripted model server, or a loud SKIPPED (tests/run_claude.rs).
+fn claude() -> Option<String> {
+    let bin = std::env::var("NIGHT_TEST_CLAUDE").unwrap_or_else(|_| "/usr/bin/claude".to_string());
+    match night::run::agent::claude::preflight(&bin) {
+        Ok(_) => Some(bin),
+        Err(error) => {
+            assert!(std::env::var_os("CI").is_none(), "Claude Code is not usable and CI is set ({error}): run .ci/claude-setup");
+            eprintln!("\n*** SKIPPED: Claude Code is not usable here ({error}); run .ci/claude-setup. This test did not run. ***\n");
+            None
+        }
+    }
+}
+
+#[test]
+fn the_batch_budget_ends_the_run_that_crosses_it_and_the_unmetered_one_goes_on() {
+    use support::model_server::{ModelServer, Script};
+    let Some(bin) = claude() else { return };
+    let server = ModelServer::start(Script::new());
+    let mut test = Test::new();
+    test.write("src/other", "bad\n");
+    let spender = format!(
+        "name \"spender\"\n\ntask {{\n  prompt \"Make src/state good and commit.\"\n  agent claude {{\n    bin \"{bin}\"\n  }}\n}}\n\n\
+         success {{\n  tests \"sh test.sh\" format tap within 30s\n}}\n\npermissions {{\n  write \"src/state\"\n  deny irreversible\n}}\n\n\
+         limits {{\n  timeout 300s\n  attempts 2\n  stuck 3\n  idle 10m\n  cost $5\n}}\n\nnotify {{\n  command \"true\" on end\n}}\n"
+    );
+    test.write("spender.night", &spender);
+    let steady = Runbook { checks: vec!["run \"grep -q good src/other\"".into()], ..runbook("steady", "steady.sh", &["src/other", "src/other.log"]) };
+    add_runbook(&test, "steady.night", "steady.sh", &agent("src/other.log", "echo good > src/other; git commit -qam 'fix other'"), &steady);
+    test.commit_all("runbooks");
+    let home = test.capture.path().join("home");
+    fs::create_dir_all(&home).expect("home");
+    for (name, value) in server.claude_env(&home) {
+        test.env(&name, &value);
+    }
+    test.env("GIT_AUTHOR_NAME", "agent").env("GIT_AUTHOR_EMAIL", "agent@example.com");
+    test.env("GIT_COMMITTER_NAME", "agent").env("GIT_COMMITTER_EMAIL", "agent@example.com");
+    test.deadline = Duration::from_secs(320);
+    let mut script = Script::new();
+    for _ in 0..10 {
+        // 20k input tokens a turn: $0.06 at Sonnet's list price; the runbook's own `cost $5` is far.
+        script = script.bash("ls").usage(20_000, 100).bash("pwd").usage(20_000, 100);
+    }
+    server.set_script(script);
+    let ran = test.night(&["run", "spender.night", "steady.night", "--budget", "$0.10"]);
+    assert_eq!(ran.code, Some(1), "{}", ran.output());
+    let batch = batches(&test).pop().expect("batch");
+    let ids = started(&batch);
+    let outcome = |index: u64| outcome_of(&run_journal(&test, &ids.iter().find(|(i, _)| *i == index).expect("started").1));
+    assert_eq!(outcome(0), "budget", "{}", ran.output());
+    assert_eq!(outcome(1), "success", "the unmetered run goes on: {}", ran.output());
+    assert!(run_journal(&test, &ids[0].1).iter().any(|e| e["event"] == "note" && e["topic"] == "batch-budget"));
+    assert!(server.turns_used() < 10, "{}", server.turns_used());
+    let report = fs::read_to_string(batch.join("report.md")).expect("report");
+    assert!(report.contains("Outside the budget (their agents report no usage): steady."), "{report}");
+}
