@@ -14,7 +14,7 @@ pub mod start;
 pub mod supervise;
 
 pub use start::{start, BatchPlan, StartError};
-pub use supervise::{supervise, Launch, Sink};
+pub use supervise::{supervise, Launch, Sink, StatusSink};
 
 /// The default for `--jobs`: two runs at once. Each run is an agent plus its success checks;
 /// on a laptop more than two agents building and testing at once mostly wait for each other.

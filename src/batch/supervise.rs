@@ -21,6 +21,9 @@ use std::time::{Duration, Instant};
 /// Receives one line of text.
 pub type Sink = Arc<dyn Fn(&str) + Send + Sync>;
 
+/// Receives a live run's status line: its member index, its label, the line.
+pub type StatusSink = Arc<dyn Fn(usize, &str, &str) + Send + Sync>;
+
 /// How the batch supervisor starts its runs, and where it says what they do.
 pub struct Launch {
     /// night's own executable.
@@ -28,7 +31,7 @@ pub struct Launch {
     /// Every line the runs print, prefixed with their label.
     pub lines: Sink,
     /// Each live run's status, twice a second: member index, label, the status line.
-    pub status: Option<Arc<dyn Fn(usize, &str, &str) + Send + Sync>>,
+    pub status: Option<StatusSink>,
     /// Environment variables the runs must not inherit (the detached child's marker).
     pub env_remove: Vec<String>,
 }

@@ -55,7 +55,7 @@ pub fn run(args: &RunArgs) -> Done {
         return Err(error);
     }
     let budget_usd = args.budget.as_deref().map(parse_money).transpose()?;
-    let notify: Vec<String> = args.notify_batch.chunks(2).map(|pair| notifier_statement(pair)).collect();
+    let notify: Vec<String> = args.notify_batch.chunks(2).map(notifier_statement).collect();
     digest::notifiers(&notify).map_err(CliError::Batch)?;
     let reports_usage = plans.iter().map(|plan| crate::run::agent::adapter_for(&plan.agent).is_ok_and(|adapter| adapter.reports_usage())).collect();
     let jobs = args.jobs.map_or(batch::DEFAULT_JOBS, |n| n as usize);
@@ -86,7 +86,7 @@ pub(super) fn supervise(dir: &BatchDir, detached: bool) -> Done {
     let status = console.as_ref().map(|console| {
         let console = console.clone();
         let bars: Mutex<HashMap<usize, ProgressBar>> = Mutex::new(HashMap::new());
-        let status: Arc<dyn Fn(usize, &str, &str) + Send + Sync> = Arc::new(move |index: usize, label: &str, line: &str| {
+        let status: batch::StatusSink = Arc::new(move |index: usize, label: &str, line: &str| {
             let Ok(mut bars) = bars.lock() else { return };
             let bar = bars.entry(index).or_insert_with(|| {
                 let bar = console.add(ProgressBar::new_spinner());
