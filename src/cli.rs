@@ -6,6 +6,7 @@ use error::{CliError, Done};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod batch_command;
 mod check_command;
 mod detach;
 pub mod error;
@@ -223,9 +224,9 @@ pub struct ManArgs {
 /// `night run`.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// The runbook.
-    #[arg(value_name = "FILE")]
-    pub file: std::path::PathBuf,
+    /// The runbook; several (or a shell glob) make a batch, run side by side (docs/batches.md).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<std::path::PathBuf>,
     /// Also write `report.html`, with a timeline of the night, at the end.
     #[arg(long)]
     pub html: bool,
@@ -235,6 +236,36 @@ pub struct RunArgs {
     pub detach: bool,
     #[arg(long, value_name = "USER@HOST[:PATH]", help = ON_HELP)]
     pub on: Option<String>,
+    /// A batch: at most N runs at once, the others wait (default 2).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
+    /// A batch: one cost budget for all its runs, e.g. `$40`; the run whose spending crosses it
+    /// ends as `budget`.
+    #[arg(long, value_name = "MONEY")]
+    pub budget: Option<String>,
+    /// A batch: at most N success checks at once across its runs (default 1); the others wait their turn.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub checks: Option<u32>,
+    /// A batch: send one digest at its end to this notifier, as a `notify` statement's kind
+    /// and target: `--notify-batch command "./digest.sh"`, `--notify-batch webhook URL`.
+    #[arg(long, num_args = 2, value_names = ["KIND", "TARGET"], action = clap::ArgAction::Append)]
+    pub notify_batch: Vec<String>,
+    /// Set by a batch for each of its runs: the batch folder.
+    #[arg(long, hide = true, requires_all = ["batch_index", "batch_run_id"])]
+    pub batch_dir: Option<PathBuf>,
+    /// Set by a batch: the runbook's place in it.
+    #[arg(long, hide = true)]
+    pub batch_index: Option<usize>,
+    /// Set by a batch: the run id it chose.
+    #[arg(long, hide = true)]
+    pub batch_run_id: Option<String>,
+}
+
+impl RunArgs {
+    /// Whether this is a batch: several runbooks, or a batch's options.
+    pub fn is_batch(&self) -> bool {
+        self.batch_dir.is_none() && (self.files.len() > 1 || self.jobs.is_some() || self.budget.is_some() || self.checks.is_some() || !self.notify_batch.is_empty())
+    }
 }
 
 /// A run named by id or unique prefix; the newest run of the repository when omitted.
@@ -316,6 +347,10 @@ pub struct CheckArgs {
     /// Treat warnings as errors (exit 1).
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Check the files as one batch too (`night run a.night b.night …`): the batch's own rules,
+    /// `batch-same-branch` and `batch-write-overlap`.
+    #[arg(long)]
+    pub batch: bool,
     #[arg(long, value_name = "USER@HOST[:PATH]", help = ON_HELP)]
     pub on: Option<String>,
 }

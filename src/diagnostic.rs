@@ -127,6 +127,12 @@ codes! {
     TestsWithoutNames = "tests-without-names", rule;
     /// A `tests` command stops at the first failure, so its counts are partial.
     TestsStopEarly = "tests-stop-early", rule;
+
+    // ---- the batch's own rules (`night run a.night b.night …`, `night check --batch`)
+    /// Two runbooks of a batch would use the same run branch (cannot run: not waivable).
+    BatchSameBranch = "batch-same-branch", schema;
+    /// Two runbooks of a batch may write the same paths of one repository.
+    BatchWriteOverlap = "batch-write-overlap", rule;
 }
 
 impl Code {

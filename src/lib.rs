@@ -3,6 +3,7 @@
 //! Source ──syntax::parse──▶ ast::Runbook ──check──▶ Plan ──run──▶ Outcome + journal ──report──▶ report
 
 pub mod ast;
+pub mod batch;
 pub mod check;
 pub mod cli;
 pub mod deliver;

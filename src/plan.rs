@@ -77,6 +77,15 @@ impl PlanPermissions {
     }
 }
 
+impl Plan {
+    /// The run branch of a run started at `at`: the template with `{name}` and `{date}`
+    /// expanded. `label` stands for the name when a batch holds several runbooks of one name
+    /// (`<name>-2`), so that their branches differ.
+    pub fn branch_at(&self, at: chrono::DateTime<chrono::Utc>, label: Option<&str>) -> String {
+        self.branch_template.replace("{name}", label.unwrap_or(&self.name)).replace("{date}", &at.format("%Y%m%d-%H%M").to_string())
+    }
+}
+
 /// Limits with defaults applied.
 #[derive(Debug, Clone, Copy)]
 pub struct PlanLimits {

@@ -1,5 +1,6 @@
 //! The pre-run checklist (LANGUAGE.md §10): one file per rule, all run in one pass.
 
+pub mod batch;
 mod command_not_found;
 mod env_unset;
 mod git_dirty;

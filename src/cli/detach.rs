@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// Set in the child's environment.
-const CHILD_ENV: &str = "NIGHT_DETACHED_CHILD";
+pub(super) const CHILD_ENV: &str = "NIGHT_DETACHED_CHILD";
 /// The line the child prints when the run has started: `<prefix><run id>\t<run folder>`.
 const HANDOVER: &str = "night-detached:";
 
@@ -78,6 +78,14 @@ pub(super) fn start(args: Vec<OsString>) -> Done {
 }
 
 fn print_started(run_id: &str, run_dir: &Path, pid: u32) {
+    if run_id.starts_with("batch-") {
+        let output = run_dir.join("night.out");
+        super::out::line(&format!(
+            "night: batch {run_id} started in the background (supervisor pid {pid})\n  runs      night list\n  stop      night stop {run_id}\n  report    night report {run_id}    (when it is over)\n  output    {}",
+            output.display()
+        ));
+        return;
+    }
     let output = RunDir::new(run_dir).night_out();
     super::out::line(&format!(
         "night: run {run_id} started in the background (supervisor pid {pid})\n  status    night status {run_id}\n  follow    night log -f {run_id}\n  stop      night stop {run_id}\n  report    night report {run_id}    (when it is over)\n  output    {}",

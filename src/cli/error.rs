@@ -33,6 +33,12 @@ pub enum CliError {
     /// The runbook has errors: nothing ran.
     #[error("the runbook has errors; nothing was run (fix them, or `waive` a rule with a reason)")]
     RunbookErrors,
+    /// A runbook of a batch has errors, or the batch's own rules found one: nothing ran.
+    #[error("the batch has errors; nothing was run (fix them, or `waive` a rule with a reason)")]
+    BatchErrors,
+    /// A batch cannot start, be stopped or resumed.
+    #[error("{0}")]
+    Batch(String),
     /// The copy of a run's runbook no longer checks clean.
     #[error("the run's runbook no longer checks clean; nothing was resumed")]
     RunbookChanged,

@@ -13,12 +13,40 @@ pub fn run() -> Done {
         out::print("no run in this repository yet\n")?;
         return Ok(Exit::Success);
     }
-    let rows: Vec<[String; 4]> = runs.iter().map(row).collect();
+    // The runs of a batch are listed together, under a line naming the batch, where its
+    // newest run would be.
+    let mut ordered: Vec<(Option<String>, &RunDir)> = Vec::new();
+    let batch_of = |run: &RunDir| run.load().ok().and_then(|h| h.start.and_then(|(start, _)| start.batch));
+    let tagged: Vec<(Option<String>, &RunDir)> = runs.iter().map(|run| (batch_of(run), run)).collect();
+    for (batch, run) in &tagged {
+        if ordered.iter().any(|(_, seen)| seen.id() == run.id()) {
+            continue;
+        }
+        match batch {
+            Some(id) => ordered.extend(tagged.iter().filter(|(b, _)| b.as_deref() == Some(id.as_str())).map(|(b, r)| (b.clone(), *r))),
+            None => ordered.push((None, run)),
+        }
+    }
+    let rows: Vec<[String; 4]> = ordered
+        .iter()
+        .map(|(batch, run)| {
+            let mut row = row(run);
+            if batch.is_some() {
+                row[0] = format!("  {}", row[0]);
+            }
+            row
+        })
+        .collect();
     let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
     let (w0, w1, w2) = (width(0).max(3), width(1).max(7), width(2).max(8));
     let mut text = String::new();
     let _ = writeln!(text, "{:w0$}  {:w1$}  {:w2$}  BRANCH", "RUN", "OUTCOME", "DURATION");
-    for [id, outcome, duration, branch] in rows {
+    let mut batch_shown: Option<&str> = None;
+    for ((batch, _), [id, outcome, duration, branch]) in ordered.iter().zip(rows) {
+        if let Some(batch) = batch.as_deref().filter(|b| batch_shown != Some(*b)) {
+            let _ = writeln!(text, "batch {batch}    (night report {batch})");
+            batch_shown = Some(batch);
+        }
         let _ = writeln!(text, "{id:w0$}  {outcome:w1$}  {duration:>w2$}  {branch}");
     }
     out::print(&text)?;

@@ -14,7 +14,8 @@ pub(super) fn dispatch(command: &Command) -> Option<u8> {
         args
     };
     Some(match command {
-        Command::Run(args) => client::run(args.on.as_deref()?, &args.file, args.html, options),
+        Command::Run(args) if args.is_batch() => return None,
+        Command::Run(args) => client::run(args.on.as_deref()?, args.files.first()?, args.html, options),
         Command::Check(args) => client::check(args.on.as_deref()?, &args.files, args.format == Format::Json, args.deny_warnings, options),
         Command::Status(args) => client::pass_through(args.on.as_deref()?, with_run("status", &args.run)),
         Command::Stop(args) => client::pass_through(args.on.as_deref()?, with_run("stop", &args.run)),

@@ -10,8 +10,17 @@ use crate::secrets::Secrets;
 use std::path::Path;
 
 pub fn run(args: &ReportArgs) -> Done {
+    if let Some(batch) = args.run.as_deref().map(super::batch_command::find).transpose()?.flatten() {
+        return super::batch_command::report(&batch, args);
+    }
     let dir = locate::run_dir(args.run.as_deref())?;
     let history = dir.load().map_err(|source| CliError::File { doing: "read the journal of", path: dir.path().to_path_buf(), source })?;
+    // Plain `night report` when the newest run is one of a batch: the batch's report.
+    if args.run.is_none() {
+        if let Some(batch) = history.start.as_ref().and_then(|(start, _)| start.batch.as_deref()).and_then(|id| super::batch_command::find(id).ok().flatten()) {
+            return super::batch_command::report(&batch, args);
+        }
+    }
     let status = dir.status(&history);
     let died = status == RunStatus::Died;
     if !matches!(status, RunStatus::Running { .. }) {

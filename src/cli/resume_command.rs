@@ -10,6 +10,9 @@ use crate::run::Refused;
 use crate::source::Source;
 
 pub fn run(args: &ResumeArgs) -> Done {
+    if let Some(batch) = super::batch_command::find(&args.run)? {
+        return super::batch_command::resume(&batch, args.detach);
+    }
     let dir = locate::run_dir(Some(&args.run))?;
     let history = dir.load().map_err(|source| CliError::Refused(Refused::Journal { doing: "read", source }))?;
     let Some((start, _)) = history.start else { return Err(Refused::NeverStarted.into()) };
@@ -19,9 +22,7 @@ pub fn run(args: &ResumeArgs) -> Done {
     // they did when the run started. The work tree may hold the dead session's uncommitted
     // work, which is no reason to refuse: `git-dirty` is waived (appended last, so every span
     // of the runbook stays where it was).
-    let already_waived = text.lines().any(|line| line.trim_start().starts_with("waive git-dirty"));
-    let text = if already_waived { text } else { format!("{text}\nwaive git-dirty \"night resume: the run's own work in progress\"\n") };
-    let source = Source::new(&start.runbook, text);
+    let source = Source::new(&start.runbook, waive_git_dirty(text, "night resume: the run's own work in progress"));
     let env = |name: &str| crate::remote::secrets::var(name);
     let outcome = check(&source, &env);
     let Some(plan) = outcome.plan.as_ref() else {
@@ -31,6 +32,20 @@ pub fn run(args: &ResumeArgs) -> Done {
         out::print(&text)?;
         return Err(CliError::RunbookChanged);
     };
+    let batch = start.batch.as_deref().and_then(|batch| super::batch_command::member_of(&dir, batch));
     let command = vec![std::ffi::OsString::from("resume"), start.run_id.clone().into()];
-    super::foreground::start(command, args.html, args.detach, |options| async move { crate::run::resume(plan, &dir, options).await })
+    super::foreground::start(command, args.html, args.detach, |mut options| async move {
+        options.batch = batch;
+        crate::run::resume(plan, &dir, options).await
+    })
+}
+
+/// `text` with `waive git-dirty "<why>"` appended (last, so that every span of the runbook
+/// stays where it was), unless it waives it already.
+pub(super) fn waive_git_dirty(text: String, why: &str) -> String {
+    if text.lines().any(|line| line.trim_start().starts_with("waive git-dirty")) {
+        text
+    } else {
+        format!("{text}\nwaive git-dirty \"{why}\"\n")
+    }
 }

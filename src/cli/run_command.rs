@@ -8,8 +8,15 @@ use crate::diagnostic::RenderOptions;
 use crate::record::RunsDir;
 
 pub fn run(args: &RunArgs) -> Done {
-    let source = super::check_command::read_source(&args.file)?;
-    if let Some(error) = live_run_here(&args.file) {
+    if args.is_batch() {
+        return super::batch_command::run(args);
+    }
+    if args.batch_dir.is_some() {
+        return super::batch_command::member(args);
+    }
+    let file = args.files.first().ok_or_else(|| CliError::Unreadable("no runbook given".into()))?;
+    let source = super::check_command::read_source(file)?;
+    if let Some(error) = live_run_here(file) {
         return Err(error);
     }
     let env = |name: &str| crate::remote::secrets::var(name);
@@ -21,13 +28,13 @@ pub fn run(args: &RunArgs) -> Done {
         out::print(&text)?;
         return Err(CliError::RunbookErrors);
     };
-    let command = vec![std::ffi::OsString::from("run"), args.file.clone().into_os_string()];
+    let command = vec![std::ffi::OsString::from("run"), file.clone().into_os_string()];
     super::foreground::start(command, args.html, args.detach, |options| crate::run::run(plan, options))
 }
 
 /// A run in progress in the runbook's repository, said before the checklist: the live run's
 /// own work would otherwise show up as a dirty tree, hiding the real reason.
-fn live_run_here(runbook: &std::path::Path) -> Option<CliError> {
+pub(super) fn live_run_here(runbook: &std::path::Path) -> Option<CliError> {
     let dir = std::path::absolute(runbook).ok()?.parent()?.to_path_buf();
     let repo = crate::run::git::repo_root(&dir).ok()?;
     let (run, pid) = RunsDir::of_repo(&repo).live().into_iter().next()?;

@@ -10,6 +10,9 @@ use nix::unistd::Pid;
 use std::time::{Duration, Instant};
 
 pub fn run(name: Option<&str>) -> Done {
+    if let Some(batch) = name.map(super::batch_command::find).transpose()?.flatten() {
+        return super::batch_command::stop(&batch);
+    }
     let dir = locate::live_or_newest(name)?;
     let id = dir.id();
     let Some(pid) = dir.supervisor() else {

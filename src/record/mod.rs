@@ -5,6 +5,7 @@
 //! `report`; it knows nothing of either, nor of a `Plan`.
 
 pub mod audit;
+pub mod batch;
 pub mod dir;
 pub mod event;
 pub mod history;
@@ -14,6 +15,7 @@ pub mod payloads;
 pub mod recorder;
 pub mod vocabulary;
 
+pub use batch::{BatchDir, BatchEvent, BatchHistory, BatchStart, BatchesDir, Member};
 pub use dir::{FindError, ReportFile, RunDir, RunStatus, RunsDir};
 pub use event::{Entry, Event, SCHEMA_VERSION};
 pub use payloads::{AgentProcess, CommitRecord, DiffRecord, Resume, RollbackRecord, RunEnd, RunStart, SuccessRecord, TestCountsRecord};

@@ -116,6 +116,9 @@ pub struct RunStart {
     pub waivers: Vec<(String, String)>,
     /// night's process id.
     pub pid: u32,
+    /// The batch the run belongs to (`night run a.night b.night …`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<String>,
 }
 
 impl RunStart {
@@ -140,6 +143,7 @@ impl RunStart {
             checks: vec![],
             waivers: vec![],
             pid: 1,
+            batch: None,
         }
     }
 

@@ -4,6 +4,7 @@
 //! [`timeline`] of the night); [`status`] is the live line of `night run` and `night status`,
 //! [`summary`] the last screen of a run.
 
+pub mod batch;
 mod data;
 pub mod html;
 pub mod json;
@@ -142,6 +143,7 @@ mod tests {
             checks: vec![],
             waivers: vec![("no-budget".into(), "a script spends nothing".into())],
             pid: 1,
+            batch: None,
         };
         let failing = SuccessRecord {
             index: 0,

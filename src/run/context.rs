@@ -61,16 +61,22 @@ pub(super) fn setup(plan: &Plan, options: RunOptions, interrupts: Interrupts) ->
     secret_names.sort();
     secret_names.dedup();
     // `sandbox on` refuses here, before preflight (or a resume) changes anything.
-    let sandbox = RunSandbox::check(plan, (options.env)("HOME").map(PathBuf::from))?;
+    let mut sandbox = RunSandbox::check(plan, (options.env)("HOME").map(PathBuf::from))?;
+    sandbox.others = options.batch.as_ref().map(|member| member.other_branches.clone()).unwrap_or_default();
     let cx = Context { plan, options, adapter, dispatcher, secrets: Secrets::new(&secret_values), secret_names, sandbox, interrupts };
     Ok((cx, journal_cell))
 }
 
 /// One supervisor per repository: a second run while one is live is refused before anything
 /// changes (an in-place run has the checkout on its branch; two agents would fight). `except`:
-/// the run being resumed.
-pub(super) fn refuse_a_second_run(runs: &RunsDir, except: Option<&RunDir>) -> Result<(), Refused> {
-    match runs.live().into_iter().find(|(run, _)| except.is_none_or(|except| except.id() != run.id())) {
+/// the run being resumed. The runs of one batch go side by side, each in its own worktree: the
+/// live runs the batch's journal names (even before their `run-start`) are let be.
+pub(super) fn refuse_a_second_run(runs: &RunsDir, except: Option<&RunDir>, batch: Option<&std::path::Path>) -> Result<(), Refused> {
+    let batch_runs: Vec<String> = batch
+        .and_then(|dir| crate::record::BatchDir::new(dir).load().ok())
+        .map(|history| history.members.into_iter().filter_map(|member| member.run_id).collect())
+        .unwrap_or_default();
+    match runs.live().into_iter().find(|(run, _)| except.is_none_or(|except| except.id() != run.id()) && !batch_runs.contains(&run.id())) {
         Some((run, pid)) => Err(Refused::AnotherRun { id: run.id(), pid }),
         None => Ok(()),
     }

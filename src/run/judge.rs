@@ -162,6 +162,13 @@ impl Supervisor<'_> {
             running: Some(&running),
             sandbox: sandbox.as_ref(),
         };
+        // In a batch, wait for a turn: at most `--checks N` runs check at once.
+        let status = self.cx.options.status.clone();
+        let slots = self.cx.options.batch.as_ref().map_or(0, |member| member.check_slots);
+        let _turn = tokio::select! {
+            turn = crate::run::check_turn::take(self.cx.options.batch.as_ref(), || status(&format!("night: waiting for a turn to run the checks (at most {slots} at once in the batch)"))) => turn,
+            () = self.cx.interrupts.reached(2) => return None,
+        };
         let results = tokio::select! {
             results = success::run(&context, baseline) => results,
             () = self.cx.interrupts.reached(2) => return None,

@@ -36,6 +36,8 @@ pub fn explain(limit: Limit, limits: &PlanLimits) -> String {
         Limit::Silence => format!("the agent printed nothing for `silence {value}` and was treated as hung"),
         Limit::ToolLoop => format!("the agent repeated the same tool call {value} times in a row"),
         Limit::Tokens => format!("the token budget `tokens {value}` was used up"),
+        // No `cost` in the runbook: the agent's own budget or the batch's pool (a note says which).
+        Limit::Cost if value.is_empty() => "a cost budget was used up (the agent's own, or the batch's `--budget`)".to_string(),
         Limit::Cost => format!("the cost budget `cost {value}` was used up"),
         Limit::Quota => format!("the provider's usage limit stopped the agent ({value})"),
     }

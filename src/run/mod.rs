@@ -5,6 +5,7 @@
 
 pub mod agent;
 mod ballast;
+mod check_turn;
 mod commits;
 mod context;
 mod end;
@@ -56,6 +57,30 @@ pub struct RunOptions {
     pub html: bool,
     /// Called once the run folder exists and the run is locked (`--detach` hands over there).
     pub on_started: Option<OnStarted>,
+    /// The batch this run is one of (`night run a.night b.night …`), if any.
+    pub batch: Option<BatchMember>,
+}
+
+/// A run started as one runbook of a batch: its id chosen by the batch (never colliding with
+/// another's), its own worktree, from the commit checked at the batch's start.
+#[derive(Debug, Clone)]
+pub struct BatchMember {
+    /// The batch id.
+    pub batch_id: String,
+    /// The batch folder (the budget pool's `spent.json`, the check slots).
+    pub batch_dir: PathBuf,
+    /// The run id the batch gave it.
+    pub run_id: String,
+    /// The run branch the batch gave it.
+    pub branch: String,
+    /// The run branches of the batch's other runs, which their own agents move.
+    pub other_branches: Vec<String>,
+    /// The commit the run starts from.
+    pub from: git2::Oid,
+    /// The batch's budget in US dollars, shared by its runs.
+    pub budget_usd: Option<f64>,
+    /// At most this many success checks at once across the batch.
+    pub check_slots: usize,
 }
 
 /// How a run that started ended.

@@ -25,9 +25,10 @@ pub async fn resume(plan: &Plan, run_dir: &RunDir, options: RunOptions) -> Resul
     let interrupts = Interrupts::listen();
     let starting = crate::os::lock::DirLock::acquire(&plan.repo, Duration::from_secs(60)).map_err(Refused::StartLock)?;
     let lock = run_dir.lock()?;
-    refuse_a_second_run(&RunsDir::of_repo(&plan.repo), Some(run_dir))?;
-    drop(starting);
     let history = run_dir.load().map_err(|source| Refused::Journal { doing: "read", source })?;
+    let batch = options.batch.as_ref().map(|member| member.batch_dir.clone());
+    refuse_a_second_run(&RunsDir::of_repo(&plan.repo), Some(run_dir), batch.as_deref())?;
+    drop(starting);
     let Some((run_start, _)) = history.start.clone() else { return Err(Refused::NeverStarted) };
     if let Some(outcome) = history.outcome().filter(|o| !matches!(o, crate::record::Outcome::Crashed | crate::record::Outcome::Interrupted)) {
         return Err(Refused::Ended { run_id: run_start.run_id, outcome });

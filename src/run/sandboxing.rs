@@ -39,6 +39,8 @@ pub struct RunSandbox {
     caps: Capabilities,
     mode: Sandbox,
     home: Option<PathBuf>,
+    /// The branches of the other runs of this run's batch, which the git guard leaves alone.
+    pub others: Vec<String>,
 }
 
 impl RunSandbox {
@@ -51,7 +53,7 @@ impl RunSandbox {
         // `network`, which this spec already has.
         let spec = SandboxSpec::from_plan(plan, &plan.repo, &plan.repo.join(".git"), &plan.repo.join(".night"), home.as_deref());
         sandbox::layers(&spec, &caps, mode)?;
-        Ok(RunSandbox { caps, mode, home })
+        Ok(RunSandbox { caps, mode, home, others: Vec::new() })
     }
 
     /// Everything one session needs: the spec for the run's work dir, the layers, the prepared
@@ -62,7 +64,7 @@ impl RunSandbox {
         // The guard runs with or without OS layers: without them it is what puts the user's
         // branches and the worktree's `.git` back.
         let guard = match &spec.git {
-            Some(paths) => Some(GitGuard::before(paths, run_dir).map_err(SessionSandboxError::ObjectStore)?),
+            Some(paths) => Some(GitGuard::before(paths, run_dir).map_err(SessionSandboxError::ObjectStore)?.ignoring(&self.others)),
             None => None,
         };
         if plan.permissions.deny_irreversible {

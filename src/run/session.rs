@@ -381,6 +381,26 @@ impl Supervisor<'_> {
         self.watch.audit_seen = self.watch.audit_seen.max(audit.len());
     }
 
+    /// In a batch with `--budget`: whether this run's spending takes the batch past its pool
+    /// (the others' spending as the batch supervisor last wrote it in `spent.json`).
+    fn batch_budget_crossed(&mut self, own_usd: f64) -> Option<Limit> {
+        let member = self.cx.options.batch.as_ref()?;
+        let pool = member.budget_usd?;
+        let spent = crate::record::BatchDir::new(&member.batch_dir).spent();
+        let others: f64 = std::fs::read_to_string(spent)
+            .ok()
+            .and_then(|text| serde_json::from_str::<std::collections::BTreeMap<String, f64>>(&text).ok())
+            .map(|by_run| by_run.iter().filter(|(run, _)| run.as_str() != member.run_id).map(|(_, usd)| usd).sum())
+            .unwrap_or(0.0);
+        if others + own_usd < pool {
+            return None;
+        }
+        let message = format!("the batch's budget ${pool:.2} is used up: this run spent ${own_usd:.2}, the others ${others:.2}");
+        self.note("batch-budget", &message);
+        self.status(&format!("night: {message}"));
+        Some(Limit::Cost)
+    }
+
     /// Act on what the agent reported: usage against the budget, tool calls against `stuck`,
     /// a provider's usage limit against `quota wait`.
     fn on_agent_signal(&mut self, signal: AgentSignal, clock: &mut SessionClock) -> Option<SessionEnd> {
@@ -389,7 +409,7 @@ impl Supervisor<'_> {
                 let mut budget = crate::run::limits::Budget { tokens: self.history().tokens, cost_usd: self.history().cost_usd };
                 let fired = budget.add(tokens, cost_usd, &self.cx.plan.limits);
                 self.record(Event::Usage { attempt: self.attempt(), tokens, cost_usd, total_tokens: budget.tokens, total_cost_usd: budget.cost_usd });
-                fired.map(SessionEnd::Limit)
+                fired.or_else(|| self.batch_budget_crossed(budget.cost_usd)).map(SessionEnd::Limit)
             }
             AgentSignal::ToolCall { signature } => clock.on_tool_call(&signature).map(SessionEnd::Limit),
             AgentSignal::Budget { message } => {

@@ -27,23 +27,30 @@ const START_WAIT: Duration = Duration::from_secs(60);
 pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> {
     let interrupts = Interrupts::listen();
     let started_at = chrono::Utc::now();
-    let run_id = format!("{}-{}", plan.name, started_at.format("%Y%m%d-%H%M%S"));
-    let branch = plan.branch_template.replace("{name}", &plan.name).replace("{date}", &started_at.format("%Y%m%d-%H%M").to_string());
+    let member = options.batch.clone();
+    let run_id = member.as_ref().map_or_else(|| format!("{}-{}", plan.name, started_at.format("%Y%m%d-%H%M%S")), |member| member.run_id.clone());
+    // A batch's runs each have a worktree of their own, whatever the runbook says.
+    let worktree = plan.worktree || member.is_some();
+    let branch = member.as_ref().map_or_else(|| plan.branch_at(started_at, None), |member| member.branch.clone());
     // Released once this run's own lock is taken (below): a run started at the same moment
     // waits here, then sees this one live and refuses.
     let starting = take_turns(&plan.repo)?;
     let runs = RunsDir::of_repo(&plan.repo);
-    refuse_a_second_run(&runs, None)?;
+    refuse_a_second_run(&runs, None, member.as_ref().map(|m| m.batch_dir.as_path()))?;
     undo_dead_preflights(plan, &runs, &options.status);
     let (cx, journal_cell) = setup(plan, options, interrupts)?;
 
     // The run folder, locked, says what preflight is about to change before it changes
     // anything: a supervisor killed during preflight is undone by the next `night run`.
     let run_dir = runs.run(&run_id);
-    let pending = PendingPreflight::before(&plan.repo, &branch, plan.worktree, &run_id);
+    let from = member.as_ref().map(|m| m.from);
+    let mut pending = PendingPreflight::before(&plan.repo, &branch, worktree, &run_id);
+    if let Some(from) = from {
+        pending.start = Some(from.to_string());
+    }
     let lock = pending_run_folder(&run_dir, &pending).map_err(|source| Refused::RunFolder { path: run_dir.path().to_path_buf(), source })?;
     let runbook_relative = plan.runbook_path.strip_prefix(&plan.repo).ok().map(|p| p.to_string_lossy().replace('\\', "/"));
-    let (git, start) = match RunGit::preflight(&plan.repo, &branch, plan.worktree, &run_id, runbook_relative.as_deref()) {
+    let (git, start) = match RunGit::preflight(&plan.repo, &branch, worktree, &run_id, runbook_relative.as_deref(), from) {
         Ok(preflight) => preflight,
         Err(e) => {
             drop(lock);
@@ -172,13 +179,14 @@ fn run_start(plan: &Plan, cx: &Context<'_>, git: &RunGit, run_id: &str, branch: 
         branch: branch.to_string(),
         original_branch: git.original_branch().map(str::to_string),
         start_commit: start.to_string(),
-        worktree: plan.worktree,
+        worktree: plan.worktree || cx.options.batch.is_some(),
         agent: cx.adapter.kind().to_string(),
         agent_command,
         limits: written,
         checks: plan.checks.iter().map(|c| statement(c.span)).collect(),
         waivers: plan.waivers.iter().map(|(code, reason)| (code.name().to_string(), reason.clone())).collect(),
         pid: std::process::id(),
+        batch: cx.options.batch.as_ref().map(|member| member.batch_id.clone()),
     }
 }
 

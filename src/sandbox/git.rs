@@ -150,6 +150,9 @@ pub struct GitGuard {
     refs: BTreeMap<String, Oid>,
     /// The run branch's tip.
     run_tip: Option<Oid>,
+    /// Branches other runs of the same batch own, moved by their own agents at any time: not
+    /// this session's doing, left alone.
+    others: Vec<String>,
 }
 
 impl GitGuard {
@@ -170,7 +173,14 @@ impl GitGuard {
             }
         }
         let (refs, run_tip) = read_refs(&paths.common, paths.branch.as_deref());
-        Ok(GitGuard { paths: paths.clone(), run_objects, root_entries, pointers, refs, run_tip })
+        Ok(GitGuard { paths: paths.clone(), run_objects, root_entries, pointers, refs, run_tip, others: Vec::new() })
+    }
+
+    /// Leave these branches (`night/fix/…`, of other runs of a batch) alone.
+    #[must_use]
+    pub fn ignoring(mut self, branches: &[String]) -> Self {
+        self.others = branches.iter().map(|b| format!("refs/heads/{b}")).collect();
+        self
     }
 
     /// After the session: copy the agent's objects into the repository, then put back pointer
@@ -229,7 +239,7 @@ impl GitGuard {
         let (now, run_tip) = read_refs(&self.paths.common, self.paths.branch.as_deref());
         // A run branch whose commit is gone counts as deleted.
         let run_tip = run_tip.filter(|tip| repository.find_commit(*tip).is_ok());
-        for (name, oid) in &self.refs {
+        for (name, oid) in self.refs.iter().filter(|(name, _)| !self.others.contains(name)) {
             if now.get(name) != Some(oid) {
                 let verb = if now.contains_key(name) { "moved" } else { "deleted" };
                 match repository.reference(name, *oid, true, "night: restore a ref the agent changed") {
@@ -238,7 +248,7 @@ impl GitGuard {
                 }
             }
         }
-        for name in now.keys().filter(|name| !self.refs.contains_key(*name)) {
+        for name in now.keys().filter(|name| !self.refs.contains_key(*name) && !self.others.contains(name)) {
             found.push(format!("created `{name}`"));
         }
         if let (Some(branch), None, Some(before)) = (&self.paths.branch, run_tip, self.run_tip) {

@@ -86,6 +86,7 @@ impl RunGit {
         worktree: bool,
         run_id: &str,
         runbook_relative: Option<&str>,
+        from: Option<Oid>,
     ) -> Result<(RunGit, Oid), GitError> {
         let repository = open_exact(repo)?;
         if repository.is_bare() {
@@ -101,17 +102,24 @@ impl RunGit {
         }
         let original_ref = head.name().map(str::to_string).ok_or_else(|| GitError::BadPath("HEAD".into()))?;
         let original_branch = head.shorthand().map(str::to_string);
-        let start = head.peel_to_commit().doing("read the HEAD commit")?;
-        if repository.state() != RepositoryState::Clean {
-            return Err(GitError::InProgress(format!("{:?}", repository.state()).to_lowercase()));
-        }
-        let runbook_relative = runbook_relative.map(|p| p.replace('\\', "/"));
-        let dirty: Vec<String> = status_paths(&repository)?
-            .into_iter()
-            .filter(|path| !is_night_path(path) && Some(path) != runbook_relative.as_ref())
-            .collect();
-        if !dirty.is_empty() {
-            return Err(GitError::Dirty(dirty));
+        // A batch's run starts from the commit checked at the batch's start, in a worktree of
+        // its own: what the user's checkout holds since then is none of its business.
+        let start = match from {
+            Some(from) => repository.find_commit(from).doing("find the batch's start commit")?,
+            None => head.peel_to_commit().doing("read the HEAD commit")?,
+        };
+        if from.is_none() {
+            if repository.state() != RepositoryState::Clean {
+                return Err(GitError::InProgress(format!("{:?}", repository.state()).to_lowercase()));
+            }
+            let runbook_relative = runbook_relative.map(|p| p.replace('\\', "/"));
+            let dirty: Vec<String> = status_paths(&repository)?
+                .into_iter()
+                .filter(|path| !is_night_path(path) && Some(path) != runbook_relative.as_ref())
+                .collect();
+            if !dirty.is_empty() {
+                return Err(GitError::Dirty(dirty));
+            }
         }
         if !git2::Branch::name_is_valid(branch).doing("validate the branch name")? {
             return Err(GitError::InvalidBranch(branch.to_string()));
@@ -164,7 +172,7 @@ impl RunGit {
                 return Err(error);
             }
         };
-        let protected = if worktree { Vec::new() } else { runbook_relative.into_iter().collect() };
+        let protected = if worktree { Vec::new() } else { runbook_relative.map(|p| p.replace('\\', "/")).into_iter().collect() };
         let run = RunGit { work_dir, common_dir, branch: branch.to_string(), original_branch, protected };
         Ok((run, start.id()))
     }

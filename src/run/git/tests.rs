@@ -92,11 +92,11 @@ fn main_tip(root: &Path) -> Oid {
 
 fn assert_refused(root: &Path, expected: impl Fn(&GitError) -> bool) {
     let before = tree_bytes(root.parent().expect("parent"));
-    let result = RunGit::preflight(root, BRANCH, false, RUN_ID, None);
+    let result = RunGit::preflight(root, BRANCH, false, RUN_ID, None, None);
     let error = result.expect_err("preflight must refuse");
     assert!(expected(&error), "unexpected error: {error}");
     assert_eq!(tree_bytes(root.parent().expect("parent")), before, "a refused preflight changed files");
-    let worktree = RunGit::preflight(root, BRANCH, true, RUN_ID, None).expect_err("preflight must refuse");
+    let worktree = RunGit::preflight(root, BRANCH, true, RUN_ID, None, None).expect_err("preflight must refuse");
     assert!(expected(&worktree), "unexpected error: {worktree}");
     assert_eq!(tree_bytes(root.parent().expect("parent")), before, "a refused preflight changed files");
 }
@@ -167,7 +167,7 @@ fn preflight_refuses_a_subfolder_of_a_repository() {
     // The Plan names the work tree root; a folder inside it must not open the repository around it.
     let (_temp, root) = repo();
     let before = tree_bytes(&root);
-    let error = RunGit::preflight(&root.join("src"), BRANCH, false, RUN_ID, None).expect_err("refuse");
+    let error = RunGit::preflight(&root.join("src"), BRANCH, false, RUN_ID, None, None).expect_err("refuse");
     assert!(matches!(error, GitError::NotARepository(_)), "{error}");
     assert_eq!(tree_bytes(&root), before);
 }
@@ -184,7 +184,7 @@ fn preflight_refuses_a_bare_repository() {
 fn preflight_refuses_an_invalid_branch_name() {
     let (_temp, root) = repo();
     let before = tree_bytes(temp_parent(&root));
-    let error = RunGit::preflight(&root, "bad..name", false, RUN_ID, None).expect_err("refuse");
+    let error = RunGit::preflight(&root, "bad..name", false, RUN_ID, None, None).expect_err("refuse");
     assert!(matches!(error, GitError::InvalidBranch(_)), "{error}");
     assert_eq!(tree_bytes(temp_parent(&root)), before);
 }
@@ -212,7 +212,7 @@ fn preflight_allows_the_runbook_and_night_folder() {
     let (_temp, root) = repo();
     write(&root, "job.night", "name \"job\"\n");
     write(&root, ".night/runs/old/journal.jsonl", "{}\n");
-    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, Some("job.night")).expect("preflight");
+    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, Some("job.night"), None).expect("preflight");
     assert_eq!(start, main_tip(&root));
     assert_eq!(run.work_dir(), root.as_path());
     assert_eq!(read(&root, "job.night"), "name \"job\"\n");
@@ -224,7 +224,7 @@ fn preflight_in_place_switches_to_the_run_branch() {
     let files_before: BTreeMap<_, _> =
         tree_bytes(&root).into_iter().filter(|(p, _)| !p.starts_with(".git")).collect();
     let start_before = head_commit(&root);
-    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None).expect("preflight");
+    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None, None).expect("preflight");
     assert_eq!(start, start_before);
     assert_eq!(head_name(&root), format!("refs/heads/{BRANCH}"));
     assert_eq!(run.head().expect("head"), start);
@@ -244,11 +244,11 @@ fn preflight_excludes_the_night_folder_exactly_once() {
     let exclude = root.join(".git/info/exclude");
     // No trailing newline: the appended line must still be a line of its own.
     fs::write(&exclude, "# mine\n*.tmp").expect("write");
-    RunGit::preflight(&root, BRANCH, false, RUN_ID, None).expect("preflight");
+    RunGit::preflight(&root, BRANCH, false, RUN_ID, None, None).expect("preflight");
     assert_eq!(fs::read_to_string(&exclude).expect("read"), "# mine\n*.tmp\n.night/\n");
     // A second run (back on main) does not add it again.
     Repository::open(&root).expect("open").set_head("refs/heads/main").expect("switch");
-    RunGit::preflight(&root, "night/second", true, "second-run", None).expect("preflight");
+    RunGit::preflight(&root, "night/second", true, "second-run", None, None).expect("preflight");
     assert_eq!(fs::read_to_string(&exclude).expect("read"), "# mine\n*.tmp\n.night/\n");
 }
 
@@ -256,14 +256,14 @@ fn preflight_excludes_the_night_folder_exactly_once() {
 fn preflight_creates_the_exclude_file_when_missing() {
     let (_temp, root) = repo();
     let _ = fs::remove_dir_all(root.join(".git/info"));
-    RunGit::preflight(&root, BRANCH, false, RUN_ID, None).expect("preflight");
+    RunGit::preflight(&root, BRANCH, false, RUN_ID, None, None).expect("preflight");
     assert_eq!(fs::read_to_string(root.join(".git/info/exclude")).expect("read"), ".night/\n");
 }
 
 #[test]
 fn preflight_with_a_worktree_leaves_the_checkout_on_its_branch() {
     let (_temp, root) = repo();
-    let (run, start) = RunGit::preflight(&root, BRANCH, true, RUN_ID, None).expect("preflight");
+    let (run, start) = RunGit::preflight(&root, BRANCH, true, RUN_ID, None, None).expect("preflight");
     let work = root.join(".night/worktrees").join(RUN_ID);
     assert_eq!(run.work_dir(), work.as_path());
     assert_eq!(head_name(&root), "refs/heads/main");
@@ -284,7 +284,7 @@ fn preflight_refuses_a_taken_worktree_folder() {
     let (_temp, root) = repo();
     write(&root, &format!(".night/worktrees/{RUN_ID}/x"), "x");
     let before = tree_bytes(&root);
-    let error = RunGit::preflight(&root, BRANCH, true, RUN_ID, None).expect_err("refuse");
+    let error = RunGit::preflight(&root, BRANCH, true, RUN_ID, None, None).expect_err("refuse");
     assert!(matches!(error, GitError::WorktreeExists(_)), "{error}");
     assert_eq!(tree_bytes(&root), before);
 }
@@ -292,7 +292,7 @@ fn preflight_refuses_a_taken_worktree_folder() {
 #[test]
 fn open_reopens_a_worktree_run() {
     let (_temp, root) = repo();
-    let (run, start) = RunGit::preflight(&root, BRANCH, true, RUN_ID, None).expect("preflight");
+    let (run, start) = RunGit::preflight(&root, BRANCH, true, RUN_ID, None, None).expect("preflight");
     let reopened = RunGit::open(run.work_dir(), BRANCH).expect("open");
     assert_eq!(reopened.head().expect("head"), start);
     assert_eq!(reopened.work_dir(), run.work_dir());
@@ -308,7 +308,7 @@ fn open_reopens_a_worktree_run() {
 /// a staged change, an ignored log and a `.night/` file.
 fn messy_run() -> (TempDir, PathBuf, RunGit, Oid) {
     let (temp, root) = repo();
-    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None).expect("preflight");
+    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None, None).expect("preflight");
     write(&root, "a.txt", "a changed\n");
     write(&root, "new/untracked.txt", "untracked\n");
     fs::remove_file(root.join("keep.txt")).expect("rm");
@@ -359,7 +359,7 @@ fn snapshot_keeps_everything_and_touches_nothing() {
 #[test]
 fn changed_paths_cover_committed_uncommitted_untracked_deleted_and_renamed() {
     let (_temp, root) = repo();
-    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None).expect("preflight");
+    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None, None).expect("preflight");
     write(&root, "committed.txt", "c\n");
     fs::rename(root.join("old.txt"), root.join("renamed.txt")).expect("rename");
     commit_all(&root, "agent commit");
@@ -384,7 +384,7 @@ fn changed_paths_cover_committed_uncommitted_untracked_deleted_and_renamed() {
 #[test]
 fn revert_restores_modified_deletes_created_and_restores_deleted() {
     let (_temp, root) = repo();
-    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None).expect("preflight");
+    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None, None).expect("preflight");
     let base = run.snapshot("refs/night/t/session-1", "session start").expect("snapshot");
     write(&root, "a.txt", "bad\n");
     write(&root, "outside/dir/created.txt", "bad\n");
@@ -406,7 +406,7 @@ fn revert_restores_modified_deletes_created_and_restores_deleted() {
 #[test]
 fn revert_commits_when_the_agent_committed_the_bad_write() {
     let (_temp, root) = repo();
-    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None).expect("preflight");
+    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None, None).expect("preflight");
     let base = run.snapshot("refs/night/t/session-1", "session start").expect("snapshot");
     write(&root, "a.txt", "bad committed\n");
     write(&root, "src/lib.rs", "fn good() {}\n");
@@ -447,7 +447,7 @@ fn revert_commits_when_the_agent_committed_the_bad_write() {
 #[test]
 fn revert_unstages_bad_content_without_a_commit() {
     let (_temp, root) = repo();
-    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None).expect("preflight");
+    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None, None).expect("preflight");
     let base = run.snapshot("refs/night/t/session-1", "session start").expect("snapshot");
     write(&root, "a.txt", "bad staged\n");
     write(&root, "staged-new.txt", "bad new\n");
@@ -465,7 +465,7 @@ fn revert_unstages_bad_content_without_a_commit() {
 #[test]
 fn revert_never_writes_through_a_symlink_the_agent_made() {
     let (temp, root) = repo();
-    let (run, _start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None).expect("preflight");
+    let (run, _start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None, None).expect("preflight");
     let base = run.snapshot("refs/night/t/session-1", "session start").expect("snapshot");
     let outside = temp.path().join("outside");
     fs::create_dir(&outside).expect("mkdir");
@@ -484,7 +484,7 @@ fn revert_never_writes_through_a_symlink_the_agent_made() {
 #[test]
 fn revert_refuses_paths_outside_the_repository() {
     let (_temp, root) = repo();
-    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None).expect("preflight");
+    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None, None).expect("preflight");
     for bad in ["../x", "/etc/passwd", ".git/config", "a/../../x", ""] {
         let error = run.revert_paths(start, &[bad.to_string()]).expect_err(bad);
         assert!(matches!(error, GitError::BadPath(ref p) if p == bad), "{bad}: {error}");
@@ -494,7 +494,7 @@ fn revert_refuses_paths_outside_the_repository() {
 #[test]
 fn revert_leaves_the_night_folder_alone() {
     let (_temp, root) = repo();
-    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None).expect("preflight");
+    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None, None).expect("preflight");
     write(&root, ".night/runs/x/journal.jsonl", "{}\n");
     assert_eq!(run.revert_paths(start, &[".night/runs/x/journal.jsonl".to_string()]).expect("revert"), None);
     assert_eq!(read(&root, ".night/runs/x/journal.jsonl"), "{}\n");
@@ -505,7 +505,7 @@ fn revert_leaves_the_night_folder_alone() {
 #[test]
 fn checkpoint_commits_everything_left_over() {
     let (_temp, root) = repo();
-    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None).expect("preflight");
+    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None, None).expect("preflight");
     assert_eq!(run.checkpoint("night: checkpoint").expect("checkpoint"), None, "clean tree: no commit");
     write(&root, "a.txt", "changed\n");
     write(&root, "new.txt", "new\n");
@@ -535,7 +535,7 @@ fn checkpoint_commits_everything_left_over() {
 #[test]
 fn checkpoint_signs_with_the_repository_identity_or_night() {
     let (_temp, root) = repo();
-    let (run, _start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None).expect("preflight");
+    let (run, _start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None, None).expect("preflight");
     let repository = Repository::open(&root).expect("open");
     let mut config = repository.config().expect("config").open_level(git2::ConfigLevel::Local).expect("local");
     config.set_str("user.name", "Repo Person").expect("name");
@@ -556,7 +556,7 @@ fn checkpoint_signs_with_the_repository_identity_or_night() {
 fn the_uncommitted_runbook_is_never_committed_reset_or_deleted() {
     let (_temp, root) = repo();
     write(&root, "job.night", "my runbook\n");
-    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, Some("job.night")).expect("preflight");
+    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, Some("job.night"), None).expect("preflight");
     assert!(run.is_clean().expect("clean"), "the runbook does not make the run dirty");
     assert_eq!(run.changed_paths_since(start).expect("changed"), Vec::<String>::new());
     write(&root, "a.txt", "changed\n");
@@ -573,7 +573,7 @@ fn the_uncommitted_runbook_is_never_committed_reset_or_deleted() {
 #[test]
 fn reset_to_restores_the_branch_and_the_tree_exactly() {
     let (_temp, root) = repo();
-    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None).expect("preflight");
+    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None, None).expect("preflight");
     let files_at_start: BTreeMap<_, _> = tree_bytes(&root).into_iter().filter(|(p, _)| !p.starts_with(".git")).collect();
     write(&root, "a.txt", "committed\n");
     commit_all(&root, "agent 1");
@@ -604,7 +604,7 @@ fn reset_to_restores_the_branch_and_the_tree_exactly() {
 #[test]
 fn reset_to_refuses_when_head_left_the_run_branch() {
     let (_temp, root) = repo();
-    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None).expect("preflight");
+    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None, None).expect("preflight");
     write(&root, "a.txt", "x\n");
     commit_all(&root, "agent");
     Repository::open(&root).expect("open").set_head("refs/heads/main").expect("switch");
@@ -620,7 +620,7 @@ fn reset_to_refuses_when_head_left_the_run_branch() {
 #[test]
 fn commits_since_lists_the_run_oldest_first_with_stats() {
     let (_temp, root) = repo();
-    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None).expect("preflight");
+    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None, None).expect("preflight");
     assert!(run.commits_since(start).expect("commits").is_empty());
     write(&root, "a.txt", "a\nb\nc\n");
     let first = commit_all(&root, "first: add lines\n\nbody");
@@ -649,7 +649,7 @@ fn commits_since_lists_the_run_oldest_first_with_stats() {
 #[test]
 fn diffstat_lists_at_most_fifty_files() {
     let (_temp, root) = repo();
-    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None).expect("preflight");
+    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None, None).expect("preflight");
     for i in 0..60 {
         write(&root, &format!("many/f{i:02}.txt"), "x\n");
     }
@@ -669,7 +669,7 @@ fn a_whole_worktree_run_never_touches_the_users_checkout() {
     };
     let before = user_files(&root);
     let index_before = fs::read(root.join(".git/index")).expect("index");
-    let (run, start) = RunGit::preflight(&root, BRANCH, true, RUN_ID, Some("job.night")).expect("preflight");
+    let (run, start) = RunGit::preflight(&root, BRANCH, true, RUN_ID, Some("job.night"), None).expect("preflight");
     let work = run.work_dir().to_path_buf();
     let session = run.snapshot("refs/night/t/session-1", "session").expect("snapshot");
     write(&work, "a.txt", "agent\n");
@@ -693,7 +693,7 @@ fn a_whole_worktree_run_never_touches_the_users_checkout() {
 #[test]
 fn a_whole_in_place_run_leaves_the_users_branch_at_the_start() {
     let (_temp, root) = repo();
-    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None).expect("preflight");
+    let (run, start) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None, None).expect("preflight");
     let session = run.snapshot("refs/night/t/session-1", "session").expect("snapshot");
     write(&root, "a.txt", "agent\n");
     commit_all(&root, "agent commit");
@@ -711,7 +711,7 @@ fn a_preflight_failing_halfway_undoes_what_it_did() {
     // A file where the worktrees folder must go: everything checks out, then creating it fails.
     write(&root, ".night", "not a folder\n");
     let before = tree_bytes(&root);
-    let error = RunGit::preflight(&root, BRANCH, true, RUN_ID, None).expect_err("must fail");
+    let error = RunGit::preflight(&root, BRANCH, true, RUN_ID, None, None).expect_err("must fail");
     assert!(matches!(error, GitError::Io { .. }), "{error}");
     assert_eq!(tree_bytes(&root), before, "the branch, the exclude line and the folders must be undone");
 }
@@ -719,7 +719,7 @@ fn a_preflight_failing_halfway_undoes_what_it_did() {
 #[test]
 fn an_index_lock_is_removed_only_when_no_process_holds_it() {
     let (_temp, root) = repo();
-    let (git, _) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None).expect("preflight");
+    let (git, _) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None, None).expect("preflight");
     assert_eq!(git.remove_stale_index_lock().expect("no lock"), None);
     let lock = root.join(".git/index.lock");
     // A live git holds its lock file open: this process, here.
@@ -740,14 +740,14 @@ fn a_preflight_killed_before_run_start_is_undone_and_keeps_a_branch_with_commits
     let (_temp, root) = repo();
     let pending = PendingPreflight::before(&root, BRANCH, false, RUN_ID);
     assert_eq!(pending.original_ref.as_deref(), Some("refs/heads/main"));
-    RunGit::preflight(&root, BRANCH, false, RUN_ID, None).expect("preflight");
+    RunGit::preflight(&root, BRANCH, false, RUN_ID, None, None).expect("preflight");
     assert_eq!(head_name(&root), format!("refs/heads/{BRANCH}"));
     let done = RunGit::undo_preflight(&root, &pending).expect("undo");
     assert_eq!(head_name(&root), "refs/heads/main", "{done:?}");
     assert!(Repository::open(&root).expect("open").find_branch(BRANCH, BranchType::Local).is_err(), "{done:?}");
 
     // A run branch that gained a commit is never deleted.
-    let (git, _) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None).expect("preflight again");
+    let (git, _) = RunGit::preflight(&root, BRANCH, false, RUN_ID, None, None).expect("preflight again");
     write(&root, "src/lib.rs", "fn c() {}\n");
     git.checkpoint("work").expect("commit");
     let done = RunGit::undo_preflight(&root, &pending).expect("undo");

@@ -69,7 +69,7 @@ fn fixture() -> (TempDir, PathBuf, RunGit, Oid) {
     let repository = Repository::init_opts(&root, &options).expect("init");
     std::fs::write(root.join("README"), "readme\n").expect("write");
     commit(&repository, "initial");
-    let (git, start) = RunGit::preflight(&root, "night/test", false, "test-1", None).expect("preflight");
+    let (git, start) = RunGit::preflight(&root, "night/test", false, "test-1", None, None).expect("preflight");
     (temp, root, git, start)
 }
 

@@ -1,0 +1,265 @@
+//! The batch supervisor's loop: at most `jobs` runs at once, each `night run` (or, after a
+//! SIGKILL, `night resume RUN`) in a process and process group of its own; the rest wait in
+//! the order given. A signal (Ctrl-C, SIGTERM from `night stop BATCH`, SIGHUP) starts no new
+//! run and goes on to every run as SIGTERM, which ends each cleanly (checks, report,
+//! notifications); a second one goes on too (the runs skip their checks). Twice a second it
+//! reads each live run's journal: the status lines, and what each run has spent
+//! (`spent.json`, the batch budget's pool).
+
+use crate::record::journal::Tail;
+use crate::record::{BatchDir, BatchEvent, BatchHistory, History, Member, RunsDir};
+use crate::report::status::Status;
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{BufRead as _, BufReader};
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Receives one line of text.
+pub type Sink = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Receives a live run's status line: its member index, its label, the line.
+pub type StatusSink = Arc<dyn Fn(usize, &str, &str) + Send + Sync>;
+
+/// How the batch supervisor starts its runs, and where it says what they do.
+pub struct Launch {
+    /// night's own executable.
+    pub exe: PathBuf,
+    /// Every line the runs print, prefixed with their label.
+    pub lines: Sink,
+    /// Each live run's status, twice a second: member index, label, the status line.
+    pub status: Option<StatusSink>,
+    /// Environment variables the runs must not inherit (the detached child's marker).
+    pub env_remove: Vec<String>,
+}
+
+/// Signals received by the batch supervisor.
+static SIGNALS: AtomicU32 = AtomicU32::new(0);
+
+extern "C" fn count_signal(_: libc::c_int) {
+    SIGNALS.fetch_add(1, Ordering::SeqCst);
+}
+
+fn listen() {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    let action = SigAction::new(SigHandler::Handler(count_signal), SaFlags::SA_RESTART, SigSet::empty());
+    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        // SAFETY: the handler only adds to an atomic counter, which is async-signal-safe.
+        let _ = unsafe { sigaction(signal, &action) };
+    }
+}
+
+/// A member's run under way.
+struct Live {
+    index: usize,
+    run_id: String,
+    /// Our child (`None`: a run whose supervisor outlived the batch supervisor, adopted).
+    child: Option<Child>,
+    tail: Tail,
+    history: History,
+    /// The last lines it wrote to stderr: why it was refused, if it was.
+    said: Arc<Mutex<VecDeque<String>>>,
+}
+
+/// Supervise the batch in `dir` to its end (a new batch, or one resumed after its supervisor
+/// died): start what has not started, resume what died, wait for what still runs.
+pub fn supervise(dir: &BatchDir, launch: &Launch) -> std::io::Result<BatchHistory> {
+    listen();
+    let history = dir.load()?;
+    let Some((start, _)) = history.start.clone() else { return Err(std::io::Error::other("the batch journal has no start")) };
+    let runs = RunsDir::of_repo(Path::new(&start.repo));
+    let mut queue: VecDeque<&Member> = VecDeque::new();
+    let mut live: Vec<Live> = Vec::new();
+    for (member, state) in start.members.iter().zip(&history.members) {
+        if state.ended.is_some() || state.skipped.is_some() {
+            continue;
+        }
+        let run = state.run_id.as_ref().map(|id| runs.run(id)).filter(|run| run.journal().is_file());
+        match run {
+            None => queue.push_back(member),
+            Some(run) if run.is_live() => live.push(adopt(member.index, &run.id(), &runs)),
+            Some(run) => {
+                let args = vec!["resume".into(), run.id().into()];
+                live.push(spawn(launch, dir, member, &run.id(), args, start.html, &runs)?);
+            }
+        }
+    }
+    let mut forwarded = 0;
+    let mut spent = BTreeMap::<String, f64>::new();
+    let mut last_status = Instant::now() - Duration::from_secs(1);
+    loop {
+        let signals = SIGNALS.load(Ordering::SeqCst);
+        if signals > forwarded {
+            forwarded = signals;
+            for run in &live {
+                stop(run, &runs);
+            }
+        }
+        let stopping = forwarded > 0;
+        // Reap what ended.
+        let mut i = 0;
+        while i < live.len() {
+            if finished(&mut live[i], &runs) {
+                let run = live.remove(i);
+                record_end(dir, &runs, &run, launch);
+            } else {
+                i += 1;
+            }
+        }
+        while !stopping && live.len() < start.jobs {
+            let Some(member) = queue.pop_front() else { break };
+            let run_id = fresh_id(&runs, &member.label);
+            dir.record(BatchEvent::RunStarted { index: member.index, run_id: run_id.clone() })?;
+            let args = vec![
+                "run".into(),
+                member.runbook.clone().into(),
+                "--batch-dir".into(),
+                dir.path().as_os_str().to_owned(),
+                "--batch-index".into(),
+                member.index.to_string().into(),
+                "--batch-run-id".into(),
+                run_id.clone().into(),
+            ];
+            match spawn(launch, dir, member, &run_id, args, start.html, &runs) {
+                Ok(run) => live.push(run),
+                Err(e) => dir.record(BatchEvent::RunSkipped { index: member.index, reason: format!("cannot start night: {e}") })?,
+            }
+        }
+        if live.is_empty() && (queue.is_empty() || stopping) {
+            break;
+        }
+        if last_status.elapsed() >= Duration::from_millis(500) {
+            last_status = Instant::now();
+            follow(&mut live, &start.members, launch, start.budget_usd.map(|_| (dir, &mut spent)));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let stopped = forwarded > 0;
+    for member in queue {
+        dir.record(BatchEvent::RunSkipped { index: member.index, reason: "the batch was stopped before it started".into() })?;
+    }
+    let reason = if stopped { "stopped by a signal (Ctrl-C or `night stop`)" } else { "every run ended" };
+    dir.record(BatchEvent::BatchEnd { reason: reason.into() })?;
+    dir.load()
+}
+
+/// A run id for `label` that no run folder has: `<label>-<YYYYMMDD-HHMMSS>`, waiting for the
+/// next second when a run of the same label took this one.
+fn fresh_id(runs: &RunsDir, label: &str) -> String {
+    loop {
+        let id = format!("{label}-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
+        if !runs.run(&id).path().exists() {
+            return id;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn spawn(launch: &Launch, dir: &BatchDir, member: &Member, run_id: &str, mut args: Vec<std::ffi::OsString>, html: bool, runs: &RunsDir) -> std::io::Result<Live> {
+    if html {
+        args.push("--html".into());
+    }
+    let mut command = Command::new(&launch.exe);
+    command.args(&args).current_dir(runs.path().parent().and_then(Path::parent).unwrap_or(dir.path())).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    for name in &launch.env_remove {
+        command.env_remove(name);
+    }
+    // A group of its own: the terminal's Ctrl-C reaches the batch supervisor alone, which
+    // passes one clean stop to each run.
+    command.process_group(0);
+    let mut child = command.spawn()?;
+    let said = Arc::new(Mutex::new(VecDeque::new()));
+    let label = member.label.clone();
+    if let Some(stdout) = child.stdout.take() {
+        forward(stdout, &label, launch.lines.clone(), None);
+    }
+    if let Some(stderr) = child.stderr.take() {
+        forward(stderr, &label, launch.lines.clone(), Some(said.clone()));
+    }
+    Ok(Live { index: member.index, run_id: run_id.to_string(), child: Some(child), tail: Tail::new(&runs.run(run_id).journal()), history: History::default(), said })
+}
+
+/// A run whose supervisor is still alive from before (the batch supervisor was killed, the run was not).
+fn adopt(index: usize, run_id: &str, runs: &RunsDir) -> Live {
+    Live { index, run_id: run_id.to_string(), child: None, tail: Tail::new(&runs.run(run_id).journal()), history: History::default(), said: Arc::default() }
+}
+
+/// Each line of `from`, prefixed with the run's label, to `lines`; stderr's last lines kept.
+fn forward(from: impl std::io::Read + Send + 'static, label: &str, lines: Sink, keep: Option<Arc<Mutex<VecDeque<String>>>>) {
+    let label = label.to_string();
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).lines() {
+            let Ok(line) = line else { break };
+            if let Some(keep) = &keep {
+                if let Ok(mut kept) = keep.lock() {
+                    kept.push_back(line.clone());
+                    if kept.len() > 6 {
+                        kept.pop_front();
+                    }
+                }
+            }
+            lines(&format!("[{label}] {line}"));
+        }
+    });
+}
+
+/// Ask a run to end cleanly: SIGTERM to its supervisor, as `night stop` sends.
+fn stop(run: &Live, runs: &RunsDir) {
+    let pid = match &run.child {
+        Some(child) => Some(child.id()),
+        None => runs.run(&run.run_id).supervisor(),
+    };
+    if let Some(pid) = pid.and_then(|pid| i32::try_from(pid).ok()) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+    }
+}
+
+fn finished(run: &mut Live, runs: &RunsDir) -> bool {
+    match &mut run.child {
+        Some(child) => !matches!(child.try_wait(), Ok(None)),
+        None => !runs.run(&run.run_id).is_live(),
+    }
+}
+
+fn record_end(dir: &BatchDir, runs: &RunsDir, run: &Live, launch: &Launch) {
+    let folder = runs.run(&run.run_id);
+    let event = match folder.load() {
+        Ok(history) if history.start.is_some() => BatchEvent::RunEnded { index: run.index, run_id: run.run_id.clone(), outcome: history.outcome() },
+        _ => {
+            let said: Vec<String> = run.said.lock().map(|kept| kept.iter().cloned().collect()).unwrap_or_default();
+            let reason = said.iter().rev().find(|line| line.starts_with("error")).cloned().unwrap_or_else(|| "the run was refused before it started".into());
+            BatchEvent::RunSkipped { index: run.index, reason }
+        }
+    };
+    if let Err(e) = dir.record(event) {
+        (launch.lines)(&format!("night: cannot write the batch journal: {e}"));
+    }
+}
+
+/// Read each live run's journal: its status line, and what it has spent.
+fn follow(live: &mut [Live], members: &[Member], launch: &Launch, spent: Option<(&BatchDir, &mut BTreeMap<String, f64>)>) {
+    let now = chrono::Utc::now();
+    for run in live.iter_mut() {
+        for entry in run.tail.poll().entries {
+            run.history.apply(&entry);
+        }
+        if let (Some(status), Some(member)) = (&launch.status, members.get(run.index)) {
+            status(run.index, &member.label, &Status::new(&run.history, now).line());
+        }
+    }
+    if let Some((dir, spent)) = spent {
+        let before = spent.clone();
+        for run in live.iter() {
+            spent.insert(run.run_id.clone(), run.history.cost_usd);
+        }
+        if *spent != before {
+            if let Ok(text) = serde_json::to_string(spent) {
+                let partial = dir.path().join(".spent.json.partial");
+                let _ = std::fs::write(&partial, text).and_then(|()| std::fs::rename(&partial, dir.spent()));
+            }
+        }
+    }
+}
