@@ -825,19 +825,19 @@ impl fmt::Display for Forge {
     }
 }
 
-/// How a run ends, as the language names it (`deliver … on OUTCOME`). The same names and
-/// serde spelling as the run's own outcome, which can become this type once `run/` no
-/// longer owns it; `deliver … on` accepts the seven ends that leave work to deliver.
+/// How a run ends: the one outcome type, named in the language (`deliver … on OUTCOME`),
+/// journaled, reported and mapped to exit statuses (`record::Outcome` re-exports it and adds
+/// the exit status); `deliver … on` accepts the seven ends that leave work to deliver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// Every success check held, verified by night.
     Success,
-    /// Attempts used up without success.
+    /// Attempts used up without success (or a permission violation with `on violation stop`).
     Failed,
     /// The same failure `stuck` times in a row.
     Stuck,
-    /// Work regressed, was rolled back, and the run stopped.
+    /// Work regressed past the baseline, was rolled back, and the run stopped.
     RolledBack,
     /// The wall clock ran out.
     Timeout,

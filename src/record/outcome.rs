@@ -1,70 +1,10 @@
 //! How a run ends, and the exit status each ending maps to (RUN.md "Outcomes and exit status").
 
-use serde::{Deserialize, Serialize};
-use std::fmt;
-
-/// Every way a run can end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// Every success check held, verified by night.
-    Success,
-    /// Attempts used up without success (or a permission violation with `on violation stop`).
-    Failed,
-    /// The same failure `stuck` times in a row.
-    Stuck,
-    /// Work regressed past the baseline, was rolled back, and the run stopped.
-    RolledBack,
-    /// The wall clock ran out.
-    Timeout,
-    /// The token or cost budget ran out.
-    Budget,
-    /// The user stopped it.
-    Interrupted,
-    /// night itself failed.
-    Crashed,
-    /// Every success check held at the baseline; the agent never started.
-    NothingToDo,
-    /// The check or the preflight failed; nothing was changed.
-    Refused,
-}
+/// Every way a run can end: the language's own [`crate::ast::Outcome`] (`deliver … on`
+/// names them), one type for the runbook, the journal, the report and the exit status.
+pub use crate::ast::Outcome;
 
 impl Outcome {
-    /// Every outcome, in the order of RUN.md.
-    pub const ALL: &'static [Outcome] = &[
-        Outcome::Success,
-        Outcome::Failed,
-        Outcome::Stuck,
-        Outcome::RolledBack,
-        Outcome::Timeout,
-        Outcome::Budget,
-        Outcome::Interrupted,
-        Outcome::Crashed,
-        Outcome::NothingToDo,
-        Outcome::Refused,
-    ];
-
-    /// The outcome's name, as the journal, the report and notifications spell it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Outcome::Success => "success",
-            Outcome::Failed => "failed",
-            Outcome::Stuck => "stuck",
-            Outcome::RolledBack => "rolled-back",
-            Outcome::Timeout => "timeout",
-            Outcome::Budget => "budget",
-            Outcome::Interrupted => "interrupted",
-            Outcome::Crashed => "crashed",
-            Outcome::NothingToDo => "nothing-to-do",
-            Outcome::Refused => "refused",
-        }
-    }
-
-    /// The outcome with this name.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Outcome::ALL.iter().copied().find(|outcome| outcome.name() == name)
-    }
-
     /// The exit status of `night run` that ended so.
     pub fn exit(self) -> Exit {
         match self {
@@ -109,12 +49,6 @@ impl Exit {
             Exit::Error => 2,
             Exit::Interrupted => 130,
         }
-    }
-}
-
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 
