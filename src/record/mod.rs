@@ -16,8 +16,8 @@ pub mod vocabulary;
 
 pub use dir::{FindError, ReportFile, RunDir, RunStatus, RunsDir};
 pub use event::{Entry, Event, SCHEMA_VERSION};
-pub use payloads::{AgentProcess, CommitRecord, DiffRecord, Resume, RollbackRecord, RunEnd, RunStart, SuccessRecord, TestCountsRecord};
-pub use vocabulary::{AttemptEndReason, Ends, Limit, PromptKind, SessionEndReason};
+pub use payloads::{AgentProcess, CommitRecord, DeliveryReady, DeliveryRecord, DeliveryStart, DeliveryStepRecord, DiffRecord, Resume, RollbackRecord, RunEnd, RunStart, SuccessRecord, TestCountsRecord};
+pub use vocabulary::{AttemptEndReason, DeliveredBy, DeliveryStatus, Ends, Limit, PromptKind, SessionEndReason};
 pub use history::History;
 pub use journal::Journal;
 pub use outcome::{Exit, Outcome};

@@ -21,6 +21,13 @@ pub fn markdown(data: &ReportData) -> String {
     out
 }
 
+/// The report's first screen alone: the body of the pull request night opens.
+pub fn first_screen(data: &ReportData) -> String {
+    let mut out = String::new();
+    top(&mut out, data);
+    out
+}
+
 /// The first screen: at most about 22 lines whatever happened in the night.
 fn top(out: &mut String, data: &ReportData) {
     let outcome = data.outcome_name();

@@ -13,7 +13,7 @@ pub mod timeline;
 mod write;
 
 pub use data::{AgentTriedReport, AttemptReport, NotificationReport, ReportData, ResumeReport, RollbackReport, SandboxReport, SessionReport, ViolationReport};
-pub use markdown::markdown;
+pub use markdown::{first_screen, markdown};
 pub use write::{write_reports, Formats};
 
 use crate::record::SuccessRecord;

@@ -7,6 +7,7 @@ pub mod agent;
 mod ballast;
 mod commits;
 mod context;
+mod delivery;
 mod end;
 mod error;
 pub mod feedback;
@@ -26,6 +27,7 @@ pub mod state;
 pub mod success;
 mod supervisor;
 
+pub use delivery::deliver_ended;
 pub use error::{Crash, Refused};
 pub use process::TextSink;
 pub use resume::resume;
