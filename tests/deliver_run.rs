@@ -92,6 +92,7 @@ fn a_successful_run_is_pushed_and_its_pull_request_opened_with_the_report_as_bod
     let tip = test.git(&["rev-parse", &branch]);
     assert_eq!(remote_ref(&bare, &format!("refs/heads/{branch}")).as_deref(), Some(tip.as_str()));
     assert_eq!(remote_ref(&bare, "refs/heads/main"), None, "the start branch is never pushed");
+    assert_eq!(remote_ref(&bare, "refs/heads/agent-pushed"), None, "the agent's own push was refused\n{}", ran.agent_log());
 
     // One pull request: the run branch into main, titled from the runbook, its body the
     // report's first screen.
@@ -251,5 +252,5 @@ fn a_run_pushes_over_ssh_and_opens_a_gitea_pull_request() {
     assert_eq!(pulls.len(), 1, "{pulls:?}");
     assert_eq!(pulls[0].reviewers, ["bob"]);
     assert_eq!(ran.event("delivered")["pull_request"]["status"], "done");
-    let _ = agent_push;
+    assert_eq!(agent_push.trim(), "absent", "the agent's own push was refused");
 }
