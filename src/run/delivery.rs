@@ -209,7 +209,11 @@ impl Supervisor<'_> {
             }
             return None;
         }
-        let report = first_screen(self.history());
+        // The report as just written: the run folder's reading, the audit trail included.
+        let report = match self.run_dir.load() {
+            Ok(history) => first_screen(&history),
+            Err(_) => first_screen(self.history()),
+        };
         let remote = self.delivery_remote.take();
         let record = deliver_and_record(&mut self.recorder, delivery, outcome, DeliveredBy::Run, remote, &report, &self.cx.options.env, &self.cx.options.status).await;
         Some(record)
