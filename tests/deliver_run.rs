@@ -158,6 +158,16 @@ fn an_outcome_not_in_on_pushes_nothing_and_says_how_to_deliver_by_hand() {
     assert!(note["message"].as_str().unwrap_or_default().contains("night deliver"), "{note}");
     let end = json_file(&test.capture.path().join("end.json"));
     assert!(end.get("pull_request").is_none(), "{end}");
+
+    // By hand the user decides: the failed run is pushed, and its pull request is a draft.
+    let id = ran.event("run-start")["run_id"].as_str().unwrap_or_default().to_string();
+    let by_hand = test.night(&["deliver", &id]);
+    assert_eq!(by_hand.code, Some(0), "{}", by_hand.output());
+    assert_eq!(remote_ref(&bare, &format!("refs/heads/{branch}")).as_deref(), Some(test.git(&["rev-parse", &branch]).as_str()));
+    let pulls = forge.pulls();
+    assert_eq!(pulls.len(), 1, "{pulls:?}");
+    assert!(pulls[0].draft, "a run that did not succeed opens a draft");
+    assert_eq!(pulls[0].title, "night: t (failed)");
 }
 
 #[test]
