@@ -1,4 +1,7 @@
 //! The typed AST of a runbook. Every node carries its span; values are already parsed.
+//!
+//! Over 600 lines on purpose: it is the runbook's whole shape, one type per block and statement,
+//! read by every part that takes a runbook; split by block it would be read across a dozen files.
 
 use crate::source::{Span, Spanned};
 pub use crate::test_counts::TestFormat;
@@ -832,19 +835,19 @@ impl fmt::Display for Forge {
     }
 }
 
-/// How a run ends: the one outcome type, named in the language (`deliver … on OUTCOME`),
-/// journaled, reported and mapped to exit statuses (`record::Outcome` re-exports it and adds
-/// the exit status); `deliver … on` accepts the seven ends that leave work to deliver.
+/// How a run ends, as the language names it (`deliver … on OUTCOME`) and the journal, the
+/// report and notifications spell it (`record::Outcome` is this type, with its exit status);
+/// `deliver … on` accepts the seven ends that leave work to deliver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// Every success check held, verified by night.
     Success,
-    /// Attempts used up without success (or a permission violation with `on violation stop`).
+    /// Attempts used up without success.
     Failed,
     /// The same failure `stuck` times in a row.
     Stuck,
-    /// Work regressed past the baseline, was rolled back, and the run stopped.
+    /// Work regressed, was rolled back, and the run stopped.
     RolledBack,
     /// The wall clock ran out.
     Timeout,

@@ -16,7 +16,7 @@ pub mod init;
 pub mod keywords;
 pub mod lsp;
 pub mod policy;
-/// The built-in irreversible set (it lives in [`policy`]).
+/// The built-in irreversible set, by its old path (it lives in [`policy`]).
 pub use policy::irreversible;
 pub mod notify;
 pub mod plan;

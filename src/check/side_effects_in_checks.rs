@@ -7,7 +7,7 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     let Some(success) = &context.runbook.success else { return };
     for check in &success.checks {
         let Some(command) = check.value.command() else { continue };
-        if let Some((part, rule)) = crate::irreversible::find_in(&command.value) {
+        if let Some((part, rule)) = crate::policy::commands::irreversible_in(&command.value) {
             findings.push(
                 Diagnostic::error(Code::SideEffectsInChecks, format!("the success command runs `{part}`"))
                     .label(command.span, format!("irreversible: {}", rule.category))

@@ -1,7 +1,7 @@
 //! How a run ends, and the exit status each ending maps to (RUN.md "Outcomes and exit status").
 
-/// Every way a run can end: the language's own [`crate::ast::Outcome`] (`deliver … on`
-/// names them), one type for the runbook, the journal, the report and the exit status.
+/// Every way a run can end: the language's own type (`deliver … on OUTCOME` names the same
+/// ends), here given its exit status.
 pub use crate::ast::Outcome;
 
 impl Outcome {

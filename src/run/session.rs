@@ -369,7 +369,7 @@ impl Supervisor<'_> {
     /// Journal the tool calls the agent's hooks denied since the last look (`audit.jsonl`), so
     /// that the report lists them.
     fn journal_denials(&mut self) {
-        let audit = crate::hook::read_audit(self.run_dir.path());
+        let audit = crate::policy::audit::read_audit(self.run_dir.path());
         let attempt = self.attempt();
         for entry in audit.iter().skip(self.watch.audit_seen).filter(|entry| entry.is_denial()) {
             let what = entry.command.as_deref().or(entry.path.as_deref()).unwrap_or_default();
@@ -412,6 +412,6 @@ impl Supervisor<'_> {
 mod tests {
     #[test]
     fn the_record_reads_the_audit_trail_the_hook_writes() {
-        assert_eq!(crate::record::RunDir::AUDIT, crate::hook::AUDIT_FILE);
+        assert_eq!(crate::record::RunDir::AUDIT, crate::policy::audit::AUDIT_FILE);
     }
 }

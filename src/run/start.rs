@@ -151,7 +151,7 @@ fn open_run_folder(plan: &Plan, run_dir: &RunDir, git: &RunGit, secrets: Secrets
     std::fs::create_dir_all(run_dir.path())?;
     std::fs::write(run_dir.runbook(), &plan.source.text)?;
     // What `night hook` enforces inside agents that have hooks, precomputed once.
-    crate::hook::Policy::from_plan(plan, git.work_dir()).write_to(run_dir.path()).map_err(std::io::Error::other)?;
+    crate::policy::Policy::from_plan(plan, git.work_dir()).write_to(run_dir.path()).map_err(std::io::Error::other)?;
     std::fs::File::create(run_dir.agent_log())?;
     ballast::reserve(run_dir);
     Journal::open(&run_dir.journal(), secrets)

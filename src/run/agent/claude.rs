@@ -10,7 +10,7 @@
 //! line, and the provider's usage limits (`rate_limit_event`, or the messages Claude Code prints).
 
 use super::stream::{AgentEvent, SessionResult};
-use crate::hook::{Policy, PolicyNetwork};
+use crate::policy::{Policy, PolicyNetwork};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::path::Path;
@@ -253,7 +253,7 @@ impl super::Adapter for ClaudeAdapter {
         self.stream.restart();
         let (args, stdin) = self.options.arguments(context.prompt, Path::new(&settings));
         let mut env = ClaudeOptions::env();
-        env.push((crate::hook::POLICY_ENV.to_string(), policy.to_json()));
+        env.push((crate::policy::decide::POLICY_ENV.to_string(), policy.to_json()));
         super::Launch { program: self.options.program(), args, env, stdin }
     }
 

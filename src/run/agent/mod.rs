@@ -40,8 +40,8 @@ pub struct LaunchContext<'a> {
 impl LaunchContext<'_> {
     /// What `night hook` enforces in this run: the policy the supervisor wrote at run start;
     /// without it, nothing may be written.
-    pub fn policy(&self) -> crate::hook::Policy {
-        crate::hook::Policy::read_from(self.run_dir).unwrap_or_else(|_| crate::hook::Policy::locked(self.work_dir))
+    pub fn policy(&self) -> crate::policy::Policy {
+        crate::policy::Policy::read_from(self.run_dir).unwrap_or_else(|_| crate::policy::Policy::locked(self.work_dir))
     }
 }
 
