@@ -22,6 +22,7 @@ mod on_command;
 pub mod out;
 mod report_command;
 mod resume_command;
+mod deliver_command;
 mod run_command;
 mod status_command;
 mod stop_command;
@@ -54,6 +55,9 @@ pub enum Command {
     Stop(RunName),
     /// Continue a run whose supervisor died (killed, crashed, the machine restarted).
     Resume(ResumeArgs),
+    /// Push an ended run's branch and open its pull request by hand (`deliver` block): a run
+    /// whose outcome was not delivered, or whose delivery failed.
+    Deliver(DeliverArgs),
     /// Bring a run made with `--on HOST` back: its branch, attempt refs and run folder.
     Pull(PullArgs),
     /// Write a Kubernetes Job, a GitHub Actions workflow or a Containerfile for a runbook.
@@ -335,6 +339,14 @@ pub struct ResumeArgs {
     pub on: Option<String>,
 }
 
+/// `night deliver`.
+#[derive(Debug, clap::Args)]
+pub struct DeliverArgs {
+    /// The run id, or a unique prefix of it.
+    #[arg(value_name = "RUN")]
+    pub run: String,
+}
+
 /// `night check`.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -398,6 +410,7 @@ pub fn main() -> ExitCode {
         Command::List(_) => list_command::run(),
         Command::Stop(args) => stop_command::run(args.run.as_deref()),
         Command::Resume(args) => resume_command::run(&args),
+        Command::Deliver(args) => deliver_command::run(&args),
         Command::Notify(args) => notify_command::run(&args),
         Command::Fmt(args) => fmt_command::run(&args),
         Command::Init(args) => init_command::run(&args),

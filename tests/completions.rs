@@ -8,7 +8,7 @@ fn night(args: &[&str]) -> (i32, String) {
     (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-const SUBCOMMANDS: &[&str] = &["check", "notify", "fmt", "init", "lsp", "completions", "man"];
+const SUBCOMMANDS: &[&str] = &["check", "notify", "fmt", "init", "lsp", "completions", "man", "deliver"];
 
 #[test]
 fn completion_scripts_know_every_subcommand_and_option() {

@@ -1,5 +1,5 @@
 //! `night list`: the runs of this repository, newest first: id, outcome (or `running`),
-//! duration, branch.
+//! duration, branch, and, when a run was delivered, its pull request (or `delivery failed`).
 
 use super::error::Done;
 use super::{locate, out};
@@ -27,7 +27,7 @@ pub fn run() -> Done {
             None => ordered.push((None, run)),
         }
     }
-    let rows: Vec<[String; 4]> = ordered
+    let rows: Vec<[String; 5]> = ordered
         .iter()
         .map(|(batch, run)| {
             let mut row = row(run);
@@ -39,21 +39,26 @@ pub fn run() -> Done {
         .collect();
     let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
     let (w0, w1, w2) = (width(0).max(3), width(1).max(7), width(2).max(8));
+    // The column appears once a run of the repository was delivered.
+    let delivered = rows.iter().any(|r| !r[4].is_empty());
+    let w3 = if delivered { width(3).max(6) } else { 0 };
     let mut text = String::new();
-    let _ = writeln!(text, "{:w0$}  {:w1$}  {:w2$}  BRANCH", "RUN", "OUTCOME", "DURATION");
+    let header = format!("{:w0$}  {:w1$}  {:w2$}  {:w3$}", "RUN", "OUTCOME", "DURATION", "BRANCH");
+    let _ = writeln!(text, "{}", if delivered { format!("{header}  DELIVERED") } else { header.trim_end().to_string() });
     let mut batch_shown: Option<&str> = None;
-    for ((batch, _), [id, outcome, duration, branch]) in ordered.iter().zip(rows) {
+    for ((batch, _), [id, outcome, duration, branch, delivery]) in ordered.iter().zip(rows) {
         if let Some(batch) = batch.as_deref().filter(|b| batch_shown != Some(*b)) {
             let _ = writeln!(text, "batch {batch}    (night report {batch})");
             batch_shown = Some(batch);
         }
-        let _ = writeln!(text, "{id:w0$}  {outcome:w1$}  {duration:>w2$}  {branch}");
+        let line = format!("{id:w0$}  {outcome:w1$}  {duration:>w2$}  {branch:w3$}  {delivery}");
+        let _ = writeln!(text, "{}", line.trim_end());
     }
     out::print(&text)?;
     Ok(Exit::Success)
 }
 
-fn row(run: &RunDir) -> [String; 4] {
+fn row(run: &RunDir) -> [String; 5] {
     let history = run.load().unwrap_or_default();
     let status = run.status(&history);
     let data = ReportData::new(&history, status == RunStatus::Died);
@@ -62,5 +67,14 @@ fn row(run: &RunDir) -> [String; 4] {
         _ => data.duration_ms.map(std::time::Duration::from_millis),
     };
     let duration = duration.map_or_else(|| "-".to_string(), crate::time::format_duration);
-    [run.id(), status.label().to_string(), duration, data.branch]
+    let delivery = match &data.delivery {
+        Some(delivery) => match (&delivery.pull_request_url, delivery.status) {
+            (Some(url), _) => url.clone(),
+            (None, "delivered") => format!("pushed to {}", delivery.remote),
+            (None, "failed") => "delivery FAILED".to_string(),
+            (None, _) => "delivering".to_string(),
+        },
+        None => String::new(),
+    };
+    [run.id(), status.label().to_string(), duration, data.branch, delivery]
 }

@@ -57,6 +57,15 @@ pub fn run(name: Option<&str>) -> Done {
     if !history.resumes.is_empty() {
         let _ = writeln!(text, "  resumed   {} time(s)", history.resumes.len());
     }
+    if let Some(delivery) = &data.delivery {
+        if let Some(url) = &delivery.pull_request_url {
+            let _ = writeln!(text, "  pull req  {url}");
+        }
+        let _ = writeln!(text, "  delivery  {}", delivery.summary(&data.branch).replace('`', ""));
+        if let Some(retry) = &delivery.retry {
+            let _ = writeln!(text, "  deliver   {retry}");
+        }
+    }
     let _ = writeln!(text, "  folder    {}", dir.path().display());
     match &state {
         RunStatus::Running { .. } => {

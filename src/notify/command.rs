@@ -31,6 +31,7 @@ pub fn variables(message: &Message) -> Vec<(&'static str, String)> {
         ("NIGHT_SUMMARY", message.summary.clone()),
         ("NIGHT_NAME", message.name.clone()),
         ("NIGHT_BRANCH", message.branch.clone()),
+        ("NIGHT_PULL_REQUEST", message.pull_request.clone().unwrap_or_default()),
     ]
 }
 

@@ -16,7 +16,7 @@ pub(super) fn scrub_message(message: &Message, redactor: &Secrets) -> Message {
     for text in [&mut out.run_id, &mut out.name, &mut out.branch, &mut out.summary] {
         *text = scrub(text);
     }
-    for text in [&mut out.outcome, &mut out.report, &mut out.detail].into_iter().flatten() {
+    for text in [&mut out.outcome, &mut out.report, &mut out.detail, &mut out.pull_request].into_iter().flatten() {
         *text = scrub(text);
     }
     for check in &mut out.checks {

@@ -73,6 +73,9 @@ pub struct Message {
     pub summary: String,
     /// More about the event: the violation, the stuck signature, the commit subject.
     pub detail: Option<String>,
+    /// The pull request night opened or updated for the run (`end` only; docs/deliver.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_request: Option<String>,
 }
 
 /// One success check's latest result.
@@ -197,6 +200,7 @@ pub fn test_message(name: &str, branch: &str) -> Message {
         report: None,
         summary: format!("{name}: test notification from night: this notifier works"),
         detail: Some("sent by `night notify --test`; a real run sends its outcome here".to_string()),
+        pull_request: None,
     }
 }
 

@@ -60,6 +60,9 @@ pub fn detail_lines(message: &Message) -> Vec<String> {
         facts.push(format!("${:.2}", message.cost_usd));
     }
     lines.push(facts.join(" · "));
+    if let Some(url) = &message.pull_request {
+        lines.push(format!("pull request: {url}"));
+    }
     if let Some(report) = &message.report {
         lines.push(format!("report: {report}"));
     }
@@ -121,6 +124,7 @@ pub(crate) mod tests {
             report: Some(".night/runs/auth-jwt-20250101-010203/report.md".into()),
             summary: "auth-jwt: failed after 3 attempts in 1h12m".into(),
             detail: Some("attempts used up".into()),
+            pull_request: None,
         }
     }
 

@@ -266,6 +266,14 @@ pub enum Event {
     },
     /// `night resume` took over a run whose supervisor died.
     Resume(Resume),
+    /// The delivery's preflight passed when the run started; the remote's URL as recorded.
+    DeliveryReady(DeliveryReady),
+    /// Delivery began: after the run ended, or by `night deliver`.
+    DeliveryStart(DeliveryStart),
+    /// Every step of the delivery that was due worked.
+    Delivered(DeliveryRecord),
+    /// A step of the delivery failed: the work stays on the run branch.
+    DeliveryFailed(DeliveryRecord),
 }
 
 impl Event {
@@ -295,6 +303,10 @@ impl Event {
             Event::Resume(_) => "resume",
             Event::Sandbox { .. } => "sandbox",
             Event::AgentTried { .. } => "agent-tried",
+            Event::DeliveryReady(_) => "delivery-ready",
+            Event::DeliveryStart(_) => "delivery-start",
+            Event::Delivered(_) => "delivered",
+            Event::DeliveryFailed(_) => "delivery-failed",
         }
     }
 

@@ -10,7 +10,7 @@
 use crate::ast::OnViolation;
 use crate::record::audit::AuditSummary;
 use crate::record::{
-    AgentProcess, AttemptEndReason, SuccessRecord, CommitRecord, Ends, Entry, Event, Limit, PromptKind, Resume, RollbackRecord, RunEnd, RunStart, SessionEndReason,
+    AgentProcess, AttemptEndReason, SuccessRecord, CommitRecord, DeliveryReady, DeliveryRecord, DeliveryStart, Ends, Entry, Event, Limit, PromptKind, Resume, RollbackRecord, RunEnd, RunStart, SessionEndReason,
 };
 use crate::record::journal::{Lines, Skipped};
 use crate::record::Outcome;
@@ -65,6 +65,24 @@ pub struct History {
     pub skipped: Vec<Skipped>,
     /// What the agent's hooks audited (`audit.jsonl`), when the run folder has a trail.
     pub audit: Option<AuditSummary>,
+    /// The delivery: its preflight, its last attempt and result.
+    pub delivery: DeliveryHistory,
+}
+
+/// The delivery as journaled: what the preflight recorded, and each try to deliver.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryHistory {
+    /// The preflight passed at the start; the remote as recorded then.
+    pub ready: Option<DeliveryReady>,
+    /// The last `delivery-start`, and when.
+    pub started: Option<(DeliveryStart, DateTime<Utc>)>,
+    /// The last result (`delivered` or `delivery-failed`), and when; `None` while the last
+    /// start has none (a delivery under way, or a supervisor that died delivering).
+    pub last: Option<(DeliveryRecord, DateTime<Utc>)>,
+    /// The commit this run last pushed to its branch (for the next push's lease).
+    pub pushed: Option<String>,
+    /// Times delivery was tried.
+    pub tries: u32,
 }
 
 /// Keep-awake, as journaled.
@@ -395,6 +413,18 @@ impl History {
                 // A run resumed after a `crashed` end goes on: that end is no longer the outcome.
                 self.end = None;
                 self.phase = Phase::Between;
+            }
+            Event::DeliveryReady(ready) => self.delivery.ready = Some(ready.clone()),
+            Event::DeliveryStart(start) => {
+                self.delivery.started = Some((start.clone(), at));
+                self.delivery.last = None;
+                self.delivery.tries = self.delivery.tries.saturating_add(1);
+            }
+            Event::Delivered(record) | Event::DeliveryFailed(record) => {
+                if let Some(commit) = record.pushed_commit() {
+                    self.delivery.pushed = Some(commit.to_string());
+                }
+                self.delivery.last = Some((record.clone(), at));
             }
             Event::RunEnd(end) => {
                 self.phase = Phase::Ended { outcome: end.outcome, reason: end.reason.clone() };

@@ -2,6 +2,7 @@
 //! results, rollbacks, the agent's process group and resumes.
 
 use crate::ast::{RollbackThen, RollbackTo};
+use crate::record::vocabulary::{DeliveredBy, DeliveryStatus};
 use crate::record::Outcome;
 use serde::{Deserialize, Serialize};
 
@@ -244,4 +245,112 @@ pub struct TestCountsRecord {
     pub failed: u64,
     /// Skipped.
     pub skipped: u64,
+}
+
+/// The `delivery-ready` event: the delivery's preflight passed when the run started, and the
+/// remote's URL as recorded then (without credentials), which the end pushes to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeliveryReady {
+    /// The remote's name.
+    pub remote: String,
+    /// Its push URL when the run started, credentials removed.
+    pub url: String,
+    /// `github acme/app` when a pull request is asked for.
+    pub pull_request: Option<String>,
+    /// The base the pull request merges into.
+    pub base: Option<String>,
+}
+
+/// The `delivery-start` event: night is about to push (and open the pull request).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeliveryStart {
+    /// The outcome delivered for.
+    pub outcome: Outcome,
+    /// The run's end, or `night deliver` by hand.
+    pub by: DeliveredBy,
+    /// The remote's name.
+    pub remote: String,
+    /// The URL pushed to, credentials removed.
+    pub url: String,
+    /// `github acme/app` when a pull request is due.
+    pub pull_request: Option<String>,
+}
+
+/// The `delivered` and `delivery-failed` events: each step's result.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    /// The outcome delivered for.
+    pub outcome: Outcome,
+    /// The run's end, or `night deliver` by hand.
+    pub by: DeliveredBy,
+    /// The push of the run branch.
+    pub push: DeliveryStepRecord,
+    /// The pull request.
+    pub pull_request: DeliveryStepRecord,
+}
+
+/// One step's result.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeliveryStepRecord {
+    /// What became of it.
+    pub status: DeliveryStatus,
+    /// The push: the remote's URL (credentials removed); the pull request: its web page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The push: the branch pushed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// The push: the commit pushed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The pull request: its number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<u64>,
+    /// The pull request is a draft.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub draft: bool,
+    /// The pull request was opened now (`false`: an open one was updated).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub created: bool,
+    /// Failed: the error, in git's or the forge's words; skipped: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Tries made.
+    #[serde(default)]
+    pub tries: u32,
+    /// What did not work without failing the step (an attempt ref, a label, a reviewer).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl DeliveryStepRecord {
+    /// A step with this status and nothing else to say.
+    pub fn of(status: DeliveryStatus) -> Self {
+        Self { status, url: None, branch: None, commit: None, number: None, draft: false, created: false, error: None, tries: 0, notes: Vec::new() }
+    }
+}
+
+impl DeliveryRecord {
+    /// Every step that was due worked.
+    pub fn is_complete(&self) -> bool {
+        ![&self.push, &self.pull_request].iter().any(|step| matches!(step.status, DeliveryStatus::Failed | DeliveryStatus::Skipped))
+    }
+
+    /// The pull request's web page, when there is one.
+    pub fn pull_request_url(&self) -> Option<&str> {
+        (self.pull_request.status == DeliveryStatus::Done).then_some(self.pull_request.url.as_deref()).flatten()
+    }
+
+    /// The commit pushed, when the push worked.
+    pub fn pushed_commit(&self) -> Option<&str> {
+        (self.push.status == DeliveryStatus::Done).then_some(self.push.commit.as_deref()).flatten()
+    }
+
+    /// The first failure, in one line: `push: …` or `pull request: …`.
+    pub fn failure(&self) -> Option<String> {
+        [("push", &self.push), ("pull request", &self.pull_request)]
+            .into_iter()
+            .find(|(_, step)| step.status == DeliveryStatus::Failed)
+            .map(|(what, step)| format!("{what}: {}", step.error.as_deref().unwrap_or("failed")))
+    }
 }

@@ -244,3 +244,31 @@ macro_rules! named {
 
 named!(SessionEndReason, "session end reason");
 named!(AttemptEndReason, "attempt end reason");
+
+/// Who delivered a run's work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeliveredBy {
+    /// The run's supervisor, once the run had ended.
+    Run,
+    /// `night deliver RUN`, by hand, later.
+    Hand,
+}
+
+/// What became of one step of a delivery (the push, the pull request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeliveryStatus {
+    /// The runbook does not ask for it.
+    NotAsked,
+    /// Not for this outcome (`on …`).
+    NotDue,
+    /// The run branch is still at the start commit.
+    NothingToDeliver,
+    /// Not tried: an earlier step failed.
+    Skipped,
+    /// Done.
+    Done,
+    /// Failed.
+    Failed,
+}

@@ -6,7 +6,7 @@ use crate::ast::{Event as NotifyEvent, OnViolation, RollbackThen, RollbackTo, Sa
 use crate::record::audit::Denied;
 use crate::record::event::seconds;
 use crate::record::history::History;
-use crate::record::{AttemptEndReason, SuccessRecord, CommitRecord, DiffRecord, Outcome, SessionEndReason};
+use crate::record::{AttemptEndReason, CommitRecord, DeliveredBy, DeliveryRecord, DeliveryStatus, DeliveryStepRecord, DiffRecord, Outcome, SessionEndReason, SuccessRecord};
 use serde::Serialize;
 
 /// Everything the report shows.
@@ -92,6 +92,9 @@ pub struct ReportData {
     pub last_event: Option<(String, String)>,
     /// When the journal's last line was written, heartbeats included.
     pub last_at: Option<String>,
+    /// The delivery (docs/deliver.md): its last try (`None`: never tried).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryReport>,
     /// Journal lines that could not be read, and why (only when there are some).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unreadable_lines: Vec<(usize, String)>,
@@ -218,6 +221,86 @@ pub struct RollbackReport {
     pub then: RollbackThen,
 }
 
+/// The delivery's last try.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryReport {
+    /// `delivered`, `failed`, or `under-way` (started, no result: under way, or the
+    /// supervisor died delivering).
+    pub status: &'static str,
+    /// The run's end (`run`) or `night deliver` (`hand`).
+    pub by: DeliveredBy,
+    /// The outcome delivered for.
+    pub outcome: Outcome,
+    /// The remote's name and URL (credentials removed).
+    pub remote: String,
+    /// Its URL.
+    pub url: String,
+    /// The pull request's web page.
+    pub pull_request_url: Option<String>,
+    /// The push's result (`None` while under way).
+    pub push: Option<DeliveryStepRecord>,
+    /// The pull request's result.
+    pub pull_request: Option<DeliveryStepRecord>,
+    /// Times delivery was tried.
+    pub tries: u32,
+    /// The command that tries again, when the last try did not complete.
+    pub retry: Option<String>,
+}
+
+impl DeliveryReport {
+    fn new(history: &History) -> Option<Self> {
+        let delivery = &history.delivery;
+        let (start, _) = delivery.started.as_ref()?;
+        let last = delivery.last.as_ref().map(|(record, _)| record);
+        let status = match last {
+            Some(record) if record.is_complete() => "delivered",
+            Some(_) => "failed",
+            None => "under-way",
+        };
+        let retry = (status != "delivered").then(|| format!("night deliver {}", history.run_id()));
+        Some(DeliveryReport {
+            status,
+            by: start.by,
+            outcome: start.outcome,
+            remote: start.remote.clone(),
+            url: start.url.clone(),
+            pull_request_url: last.and_then(DeliveryRecord::pull_request_url).map(str::to_string),
+            push: last.map(|record| record.push.clone()),
+            pull_request: last.map(|record| record.pull_request.clone()),
+            tries: delivery.tries,
+            retry,
+        })
+    }
+
+    /// The first failure, in one line.
+    pub fn failure(&self) -> Option<String> {
+        [("push", &self.push), ("pull request", &self.pull_request)]
+            .into_iter()
+            .filter_map(|(what, step)| step.as_ref().map(|step| (what, step)))
+            .find(|(_, step)| step.status == DeliveryStatus::Failed)
+            .map(|(what, step)| format!("{what}: {}", step.error.as_deref().unwrap_or("failed")))
+    }
+
+    /// What was delivered, in one line: the push and the pull request.
+    pub fn summary(&self, branch: &str) -> String {
+        let mut parts = Vec::new();
+        match self.push.as_ref().map(|step| step.status) {
+            Some(DeliveryStatus::Done) => parts.push(format!("`{branch}` pushed to `{}`", self.remote)),
+            Some(DeliveryStatus::NothingToDeliver) => parts.push(format!("nothing to deliver: `{branch}` is still at the start commit")),
+            None => parts.push(format!("under way (pushing `{branch}` to `{}`), or night stopped while delivering", self.remote)),
+            _ => {}
+        }
+        if let Some(url) = &self.pull_request_url {
+            let draft = if self.pull_request.as_ref().is_some_and(|step| step.draft) { " (draft)" } else { "" };
+            parts.push(format!("pull request {url}{draft}"));
+        }
+        if let Some(failure) = self.failure() {
+            parts.push(format!("FAILED: {failure}"));
+        }
+        parts.join("; ")
+    }
+}
+
 /// One notification.
 #[derive(Debug, Clone, Serialize)]
 pub struct NotificationReport {
@@ -310,6 +393,7 @@ impl ReportData {
         }
         data.last_event = history.last_event.map(|(name, at)| (name.to_string(), seconds::text(&at)));
         data.last_at = history.last_at.as_ref().map(seconds::text);
+        data.delivery = DeliveryReport::new(history);
         data.unreadable_lines = history.skipped.iter().map(|s| (s.line, s.why.clone())).collect();
         if died && data.outcome.is_none() {
             data.mark_died(history);

@@ -78,11 +78,19 @@ pub fn html(data: &ReportData, timeline: &Timeline) -> String {
     for rollback in &data.rollbacks {
         rows.push(("rolled back", format!("attempt {} reset to {} {}, work kept at {}", rollback.attempt, word(&rollback.to), short(&rollback.target), rollback.kept_ref)));
     }
+    if let Some(delivery) = &data.delivery {
+        rows.push(("delivered", delivery.summary(&data.branch)));
+    }
     rows.push(("notifications", notifications_row(data)));
     for (key, value) in rows {
         let _ = writeln!(out, "<tr><th>{}</th><td>{}</td></tr>", esc(key), esc(&value.replace('`', "")));
     }
-    out.push_str("</table>\n<pre class=\"next\">");
+    out.push_str("</table>\n");
+    // A link only to a web page: the forge's answer is not trusted to be one.
+    if let Some(url) = data.delivery.as_ref().and_then(|d| d.pull_request_url.as_deref()).filter(|url| url.starts_with("https://") || url.starts_with("http://")) {
+        let _ = writeln!(out, "<p class=\"pull-request\">Pull request: <a href=\"{0}\">{0}</a></p>", esc(url));
+    }
+    out.push_str("<pre class=\"next\">");
     for (command, comment) in continue_commands(data) {
         let _ = writeln!(out, "{}    # {}", esc(&command), esc(&comment));
     }

@@ -16,8 +16,16 @@ pub fn markdown(data: &ReportData) -> String {
     commits(&mut out, data);
     permissions(&mut out, data);
     rollbacks(&mut out, data);
+    delivery(&mut out, data);
     notifications(&mut out, data);
     waivers_and_notes(&mut out, data);
+    out
+}
+
+/// The report's first screen alone: the body of the pull request night opens.
+pub fn first_screen(data: &ReportData) -> String {
+    let mut out = String::new();
+    top(&mut out, data);
     out
 }
 
@@ -47,6 +55,9 @@ fn top(out: &mut String, data: &ReportData) {
             .map(|r| format!("attempt {} reset to {} `{}`, work kept at `{}`", r.attempt, word(&r.to), short(&r.target), r.kept_ref))
             .collect();
         row("rolled back", rolled.join("; "));
+    }
+    if let Some(delivery) = &data.delivery {
+        row("delivered", delivery.summary(&data.branch));
     }
     row("notifications", notifications_row(data));
     if !data.waivers.is_empty() {
@@ -353,6 +364,44 @@ fn rollbacks(out: &mut String, data: &ReportData) {
             word(&rollback.then),
             rollback.kept_ref
         );
+    }
+    out.push('\n');
+}
+
+fn delivery(out: &mut String, data: &ReportData) {
+    let Some(delivery) = &data.delivery else { return };
+    out.push_str("### Delivery\n\n");
+    let by = match delivery.by {
+        crate::record::DeliveredBy::Run => "at the end of the run",
+        crate::record::DeliveredBy::Hand => "by hand (`night deliver`)",
+    };
+    let tries = if delivery.tries > 1 { format!(", try {}", delivery.tries) } else { String::new() };
+    let _ = writeln!(out, "Delivered {by} for `{}`{tries}: {}.\n", delivery.outcome, delivery.status);
+    for (what, step) in [("push", &delivery.push), ("pull request", &delivery.pull_request)] {
+        let Some(step) = step else { continue };
+        let mut line = format!("- {what}: {}", word(&step.status));
+        if what == "push" {
+            line.push_str(&format!(" to `{}` ({})", delivery.remote, delivery.url));
+            if let Some(commit) = &step.commit {
+                line.push_str(&format!(", `{}` at {}", step.branch.as_deref().unwrap_or(&data.branch), short(commit)));
+            }
+        } else if let Some(url) = &step.url {
+            let verb = if step.created { "opened" } else { "updated" };
+            line.push_str(&format!(", {verb} {url}{}", if step.draft { " (draft)" } else { "" }));
+        }
+        if step.tries > 1 {
+            line.push_str(&format!(" after {} tries", step.tries));
+        }
+        if let Some(error) = &step.error {
+            line.push_str(&format!(": {error}"));
+        }
+        let _ = writeln!(out, "{line}");
+        for note in &step.notes {
+            let _ = writeln!(out, "  - {note}");
+        }
+    }
+    if let Some(retry) = &delivery.retry {
+        let _ = writeln!(out, "\nThe work stays on `{}`. Try again with `{retry}` once the cause is fixed.", data.branch);
     }
     out.push('\n');
 }

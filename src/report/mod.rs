@@ -13,8 +13,8 @@ pub mod status;
 pub mod timeline;
 mod write;
 
-pub use data::{AgentTriedReport, AttemptReport, NotificationReport, ReportData, ResumeReport, RollbackReport, SandboxReport, SessionReport, ViolationReport};
-pub use markdown::markdown;
+pub use data::{AgentTriedReport, DeliveryReport, AttemptReport, NotificationReport, ReportData, ResumeReport, RollbackReport, SandboxReport, SessionReport, ViolationReport};
+pub use markdown::{first_screen, markdown};
 pub use write::{write_reports, Formats};
 
 use crate::record::SuccessRecord;
@@ -71,6 +71,9 @@ pub fn continue_commands(data: &ReportData) -> Vec<(String, String)> {
     for rollback in &data.rollbacks {
         commands.push((format!("git diff {} {}", short(&rollback.target), rollback.kept_ref), format!("the work rolled back after attempt {}", rollback.attempt)));
     }
+    if let Some(retry) = data.delivery.as_ref().and_then(|d| d.retry.clone()) {
+        commands.push((retry, "deliver again: the last try did not complete, the work is on the run branch".to_string()));
+    }
     if !data.run_id.is_empty() && data.resumable() {
         commands.push((format!("night resume {}", data.run_id), "go on from the journal".to_string()));
     }
@@ -106,6 +109,9 @@ pub fn summary(data: &ReportData, report_path: &str) -> String {
     if !data.rollbacks.is_empty() {
         let kept = data.rollbacks.iter().map(|r| r.kept_ref.as_str()).collect::<Vec<_>>().join(", ");
         let _ = writeln!(out, "  rolled back; work kept at {kept}");
+    }
+    if let Some(delivery) = &data.delivery {
+        let _ = writeln!(out, "  delivered {}", delivery.summary(&data.branch).replace('`', ""));
     }
     let _ = writeln!(out, "  report    {report_path}");
     for (command, _) in continue_commands(data) {

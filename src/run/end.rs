@@ -1,11 +1,10 @@
 //! The end of a run, once its outcome is known: leftover work committed, `run-end` journaled,
-//! the reports written, the end notified, the reports written again with the deliveries.
-//! Everything that happens to a finished run happens here, in this order; delivering the work
-//! (pushing the branch, opening a pull request) belongs between the reports and the end's
-//! notification, so that the notification can say where the work went.
+//! the reports written, the work delivered (the run branch pushed, the pull request opened:
+//! `delivery.rs`), the end notified with the pull request's address, the reports written again
+//! with the deliveries. Everything that happens to a finished run happens here, in this order.
 
 use crate::ast::Event as NotifyEvent;
-use crate::record::{CommitRecord, DiffRecord, Event, Outcome, ReportFile, RunEnd};
+use crate::record::{CommitRecord, DeliveryRecord, DiffRecord, Event, Outcome, ReportFile, RunEnd};
 use crate::report::{write_reports, Formats};
 use crate::run::ballast;
 use crate::run::sandboxing::RunSandbox;
@@ -18,8 +17,8 @@ use std::time::Duration;
 const NOTIFY_FLUSH: Duration = Duration::from_secs(30);
 
 impl Supervisor<'_> {
-    /// The end: keep leftover work, journal the end, write the reports, notify, report again
-    /// with the deliveries.
+    /// The end: keep leftover work, journal the end, write the reports, deliver, notify, report
+    /// again with the deliveries.
     pub(super) async fn finish(&mut self, outcome: Outcome, reason: String) -> Finished {
         self.stop_heartbeat();
         self.keep_leftover_work(outcome);
@@ -27,12 +26,21 @@ impl Supervisor<'_> {
         self.record(Event::RunEnd(run_end));
         let report = self.run_dir.report(ReportFile::Markdown);
         self.write_reports();
+        // The work goes out once it is verified and reported, before the notification that
+        // says where it went. It never changes the outcome.
+        let delivered = self.deliver_work(outcome).await;
         let attempts = match self.attempt() {
             1 => "1 attempt".to_string(),
             n => format!("{n} attempts"),
         };
         let summary = format!("{} after {attempts} in {}", outcome.name(), format_duration(self.elapsed()));
-        self.cx.dispatcher.notify_end(self.message(NotifyEvent::End, Some(outcome), &summary, Some(reason.clone()), Some(&report)));
+        let mut detail = reason.clone();
+        if let Some(failure) = delivered.as_ref().and_then(DeliveryRecord::failure) {
+            detail = format!("{detail}. Delivery FAILED: {failure}; the work stays on `{}`; `night deliver {}` tries again", self.branch(), self.run_id());
+        }
+        let mut message = self.message(NotifyEvent::End, Some(outcome), &summary, Some(detail), Some(&report));
+        message.pull_request = delivered.as_ref().and_then(DeliveryRecord::pull_request_url).map(str::to_string);
+        self.cx.dispatcher.notify_end(message);
         let _ = self.cx.dispatcher.flush(NOTIFY_FLUSH).await;
         self.write_reports();
         ballast::release(&self.run_dir);

@@ -72,6 +72,23 @@ pub enum Refused {
         /// How it ended.
         outcome: Outcome,
     },
+    /// The delivery's preflight failed: the remote, the token or the forge (docs/deliver.md).
+    #[error("the delivery's preflight failed: {0}")]
+    Delivery(crate::deliver::DeliverError),
+    /// `night deliver`: the run has not ended.
+    #[error("run `{0}` has not ended: night delivers it when it does")]
+    NotEnded(String),
+    /// `night deliver`: the run ended in a way that leaves nothing to deliver.
+    #[error("run `{run_id}` ended as `{outcome}`: there is nothing to deliver")]
+    NotDeliverable {
+        /// The run.
+        run_id: String,
+        /// How it ended.
+        outcome: Outcome,
+    },
+    /// `night deliver`: the run's runbook has no `deliver` block.
+    #[error("run `{0}`'s runbook has no `deliver` block: night does not know where to push")]
+    NoDelivery(String),
     /// An in-place run's checkout is no longer on the run branch.
     #[error("the checkout is on `{head}`, not on the run branch `{branch}`")]
     OffBranch {
@@ -90,6 +107,10 @@ impl Refused {
             Refused::Supervised(_) => Some("Follow it with `night status` or `night log -f`; `night stop` stops it.".into()),
             Refused::Ended { .. } => Some("`night resume` continues a run whose supervisor died, crashed or was stopped; start a new run with `night run`.".into()),
             Refused::OffBranch { branch, .. } => Some(format!("Run `git switch {branch}` (with a clean tree) and resume again; nothing was changed.")),
+            Refused::Delivery(_) => Some("Nothing was changed. Fix the remote, the token or the forge's address and run again; `night check` lists the delivery's items. To run without delivering, remove the `deliver` block.".into()),
+            Refused::NotDeliverable { outcome: Outcome::Crashed, run_id, .. } => Some(format!("`night resume {run_id}` continues it; night delivers it when it ends.")),
+            Refused::NoDelivery(_) => Some("Push the run branch yourself, or add a `deliver` block to the runbook for the next run (docs/deliver.md).".into()),
+            Refused::NotEnded(id) => Some(format!("Follow it with `night status {id}`.")),
             Refused::StartBusy(_) | Refused::Agent(_) | Refused::Sandbox(_) | Refused::RunFolder { .. } | Refused::Git(_) => Some("Nothing was changed.".into()),
             _ => None,
         }

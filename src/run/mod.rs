@@ -8,6 +8,7 @@ mod ballast;
 mod check_turn;
 mod commits;
 mod context;
+mod delivery;
 mod end;
 mod error;
 pub mod feedback;
@@ -27,6 +28,7 @@ pub mod state;
 pub mod success;
 mod supervisor;
 
+pub use delivery::deliver_ended;
 pub use error::{Crash, Refused};
 pub use process::TextSink;
 pub use resume::resume;

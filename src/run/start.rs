@@ -39,6 +39,12 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
     refuse_a_second_run(&runs, None, member.as_ref().map(|m| m.batch_dir.as_path()))?;
     undo_dead_preflights(plan, &runs, &options.status);
     let (cx, journal_cell) = setup(plan, options, interrupts)?;
+    // Delivery's preflight (the network, once) before anything changes: a refusal here
+    // leaves nothing behind.
+    let delivery = match &plan.delivery {
+        Some(delivery) => Some(super::delivery::preflight(delivery, &plan.repo, &branch, &cx.options.env, &cx.options.status).await?),
+        None => None,
+    };
 
     // The run folder, locked, says what preflight is about to change before it changes
     // anything: a supervisor killed during preflight is undone by the next `night run`.
@@ -75,7 +81,12 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
     let mut recorder = Recorder::new(journal, History::default());
     recorder.record(Event::RunStart(run_start(plan, &cx, &git, &run_id, &branch, start)));
     let _ = std::fs::remove_file(run_dir.preflight());
+    let delivery_remote = delivery.map(|(remote, ready)| {
+        recorder.record(Event::DeliveryReady(ready));
+        remote
+    });
     let mut supervisor = Supervisor::new(cx, git, run_dir, recorder, lock, start);
+    supervisor.delivery_remote = delivery_remote;
     supervisor.watch.last_tip = Some(start);
     Ok(supervisor.supervise(Supervisor::begin).await)
 }

@@ -58,6 +58,9 @@ pub(super) struct Supervisor<'a> {
     /// When the run's `timeout` runs out.
     pub run_deadline: Instant,
     pub watch: Watch,
+    /// The remote delivery pushes to, as this supervisor recorded it when the run started
+    /// (`None`: a resumed run, which reads it back from the journal).
+    pub delivery_remote: Option<crate::deliver::RecordedRemote>,
     /// Journals a heartbeat every minute while the run lasts.
     heartbeat: Option<tokio::task::JoinHandle<()>>,
     /// Held while this supervisor lives: no second supervisor on the run.
@@ -81,6 +84,7 @@ impl<'a> Supervisor<'a> {
             elapsed_before,
             run_deadline,
             watch: Watch::default(),
+            delivery_remote: None,
             heartbeat: None,
             _lock: lock,
         }
@@ -211,6 +215,7 @@ impl<'a> Supervisor<'a> {
             report: report.map(|p| p.display().to_string()),
             summary: self.cx.secrets.scrub(&format!("{}: {summary}", self.cx.plan.name)).into_owned(),
             detail: detail.map(|d| self.cx.secrets.scrub(&d).into_owned()),
+            pull_request: None,
         }
     }
 }

@@ -98,3 +98,27 @@ fn a_journal_of_every_event_as_night_has_always_written_them_reads_whole() {
     }
 }
 
+
+#[test]
+fn deliveries_fold_to_the_last_try_and_the_commit_last_pushed() {
+    use crate::record::{DeliveredBy, DeliveryRecord, DeliveryStart, DeliveryStatus, DeliveryStepRecord};
+    let begin = |by| Event::DeliveryStart(DeliveryStart { outcome: Outcome::Success, by, remote: "origin".into(), url: "file:///r.git".into(), pull_request: Some("github a/b".into()) });
+    let pushed = DeliveryStepRecord { commit: Some("c1".into()), ..DeliveryStepRecord::of(DeliveryStatus::Done) };
+    let failed_pr = DeliveryStepRecord { error: Some("GitHub answered 502".into()), tries: 3, ..DeliveryStepRecord::of(DeliveryStatus::Failed) };
+    let opened = DeliveryStepRecord { url: Some("https://forge/a/b/pull/1".into()), ..DeliveryStepRecord::of(DeliveryStatus::Done) };
+    let failed = DeliveryRecord { outcome: Outcome::Success, by: DeliveredBy::Run, push: pushed.clone(), pull_request: failed_pr };
+    let history = History::from_entries(&[at("00:00:00", start()), at("00:00:01", begin(DeliveredBy::Run)), at("00:00:02", Event::DeliveryFailed(failed.clone()))]);
+    assert_eq!(history.delivery.pushed.as_deref(), Some("c1"));
+    assert_eq!(history.delivery.last.as_ref().map(|(r, _)| r.is_complete()), Some(false));
+    assert_eq!(failed.failure().as_deref(), Some("pull request: GitHub answered 502"));
+    let mut later = history.clone();
+    later.apply(&at("00:05:00", begin(DeliveredBy::Hand)));
+    assert!(later.delivery.last.is_none(), "a new try has no result yet");
+    let delivered = DeliveryRecord { by: DeliveredBy::Hand, pull_request: opened, ..failed };
+    later.apply(&at("00:05:01", Event::Delivered(delivered)));
+    let (last, _) = later.delivery.last.as_ref().expect("a result");
+    assert!(last.is_complete());
+    assert_eq!(last.pull_request_url(), Some("https://forge/a/b/pull/1"));
+    assert_eq!(later.delivery.tries, 2);
+    assert_eq!(later.phase, history.phase, "delivery after the end moves no phase");
+}
