@@ -39,6 +39,9 @@ fn check_result(check: &SuccessRecord) -> String {
         if tests.skipped > 0 {
             let _ = write!(out, ", {} skipped", tests.skipped);
         }
+        if check.partial.is_some() {
+            out.push_str("; partial: the runner stopped early");
+        }
         out.push(')');
     }
     if let Some(count) = check.count {
@@ -148,6 +151,9 @@ mod tests {
             statement: "tests \"sh t.sh\" format tap".into(),
             passed: false,
             tests: Some(TestCountsRecord { passed: 1, failed: 1, skipped: 0 }),
+            partial: None,
+            names: None,
+            lost: None,
             count: None,
             exit_code: Some(1),
             timed_out: false,

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::ast::{OnViolation, RollbackTo};
-use crate::record::{AttemptEndReason, Entry, Event, RollbackRecord, RunStart, TestCountsRecord, SCHEMA_VERSION};
+use crate::record::{AttemptEndReason, Entry, Event, RollbackRecord, RunStart, SuccessRecord, TestCountsRecord, SCHEMA_VERSION};
 
 /// A plan from a real runbook, checked in a throwaway repository.
 fn checked_plan(extra: &str) -> (tempfile::TempDir, Plan) {
@@ -42,6 +42,9 @@ fn result(passed: bool, failed: u64) -> SuccessRecord {
         statement: "tests \"true\" format tap".into(),
         passed,
         tests: Some(TestCountsRecord { passed: 3, failed, skipped: 0 }),
+        partial: None,
+        names: None,
+        lost: None,
         count: None,
         exit_code: Some(i32::from(!passed)),
         timed_out: false,
