@@ -1,8 +1,13 @@
-//! `night run` on a real project no one here wrote: six 1.17.0 from its PyPI sdist (fetched by
-//! .ci/testbeds-setup), its own 200 pytest tests, run by pytest 9 with `-rA` so that every test
-//! is named. A regression is planted on the start commit; a scripted agent breaks more (rolled
-//! back), then deletes one failing test and skips the other (lost: the check fails although
-//! nothing fails), then really fixes it (success, with pytest's own counts).
+//! `night run` on real projects no one here wrote, fetched by .ci/testbeds-setup, with a
+//! regression planted on the start commit and a scripted agent; one run per project.
+//!
+//! - six 1.17.0 from its PyPI sdist, its own 200 tests under pytest 9 with `-rA` (every test
+//!   named): the agent breaks more (rolled back), then deletes one failing test and skips the
+//!   other (lost: the check fails although nothing fails), then really fixes it (success, with
+//!   pytest's own JUnit counts).
+//! - strsim 0.11.1 from crates.io, its unit and integration tests under `cargo test` without
+//!   `--no-fail-fast`: the baseline's counts are partial and say so, the agent marks the failing
+//!   tests `#[ignore]` (lost), then fixes the code (success, with cargo's own counts).
 
 mod support;
 
@@ -139,4 +144,96 @@ fn a_real_package_regression_is_rolled_back_caught_losing_tests_and_fixed() {
     assert_eq!(fixed["tests"], serde_json::json!({"passed": passed, "failed": failed, "skipped": skipped}));
     assert_eq!((passed, failed, skipped), (198, 0, 2));
     assert!(fixed.get("lost").is_none(), "{fixed}");
+}
+
+/// strsim 0.11.1 from crates.io (fetched by .ci/testbeds-setup), or `None` (SKIPPED, or a
+/// failure under CI) when it is missing.
+fn strsim() -> Option<PathBuf> {
+    let crate_dir = testbeds().join("crates/strsim-0.11.1");
+    let cargo = Command::new("cargo").arg("--version").output().is_ok_and(|o| o.status.success());
+    if crate_dir.join("src/lib.rs").is_file() && cargo {
+        return Some(crate_dir);
+    }
+    assert!(std::env::var_os("CI").is_none(), "strsim 0.11.1 or cargo is missing and CI is set: run .ci/testbeds-setup");
+    eprintln!("\n*** SKIPPED: strsim 0.11.1 or cargo is missing (run .ci/testbeds-setup); the real-crate run did not run ***\n");
+    None
+}
+
+/// The scripted agent on strsim: first it marks the failing unit tests `#[ignore]`, then it
+/// fixes the code with the tests the start had.
+const CRATE_AGENT: &str = r#"set -e
+case "$NIGHT_ATTEMPT" in
+1)  for test in hamming_numbers hamming_diff hamming_diff_multibyte hamming_names; do
+        sed -i "s/^    fn $test() {/    #[ignore]\n    fn $test() {/" src/lib.rs
+    done
+    git commit -qam "ignore flaky hamming tests"
+    echo agent: unit tests pass ;;
+*)  git checkout main -- src/lib.rs
+    sed -i 's/count += 2;/count += 1;/' src/lib.rs
+    git commit -qam "fix generic_hamming"
+    echo agent: fixed ;;
+esac
+"#;
+
+/// The counts of every `test result:` line cargo printed: (passed, failed, ignored).
+fn cargo_truth(output: &str) -> (u64, u64, u64) {
+    let mut totals = (0, 0, 0);
+    for line in output.lines().filter_map(|l| l.trim().strip_prefix("test result: ")) {
+        let number = |word: &str| -> u64 {
+            let words: Vec<&str> = line.split([' ', ';', '.']).filter(|w| !w.is_empty()).collect();
+            words.windows(2).find(|w| w[1] == word).and_then(|w| w[0].parse().ok()).unwrap_or(0)
+        };
+        totals = (totals.0 + number("passed"), totals.1 + number("failed"), totals.2 + number("ignored"));
+    }
+    totals
+}
+
+#[test]
+fn a_real_crate_with_fail_fast_counts_partial_and_ignored_tests_lost() {
+    let Some(strsim) = strsim() else { return };
+    let mut test = Test::new();
+    test.deadline = std::time::Duration::from_secs(240);
+    for file in ["Cargo.toml", "src/lib.rs", "tests/lib.rs"] {
+        test.write(file, &std::fs::read_to_string(strsim.join(file)).expect("strsim file"));
+    }
+    let source = std::fs::read_to_string(test.path().join("src/lib.rs")).expect("lib.rs");
+    let planted = "                if x != y {\n                    count += 1;";
+    assert!(source.contains(planted));
+    test.write("src/lib.rs", &source.replacen(planted, &planted.replace("+= 1", "+= 2"), 1));
+    test.write(".gitignore", "target/\n");
+    test.commit_all("strsim 0.11.1 with a regression");
+    let mut runbook = Runbook::default().write(&["src/**"]).limits(&["timeout 4m", "attempts 3", "stuck 3", "idle 2m"]);
+    // Without `--no-fail-fast`: cargo stops at the failing unit-test binary, the integration
+    // tests never run at the baseline, and night says the counts are partial.
+    runbook.checks = vec!["tests \"cargo test --offline --lib --test lib\" format cargo within 3m".into()];
+    test.setup(CRATE_AGENT, &runbook);
+
+    let ran = test.run();
+    let output = ran.output();
+    assert_eq!(ran.outcome(), "success", "{output}");
+    let baseline = &ran.event("baseline")["checks"][0];
+    assert_eq!(baseline["partial"]["reason"], "cargo-fail-fast", "{baseline}");
+    assert_eq!(baseline["tests"], serde_json::json!({"passed": 84, "failed": 4, "skipped": 0}), "{baseline}");
+    assert!(baseline["reason"].as_str().is_some_and(|r| r.contains("the counts are partial: cargo test stopped at the first failing test binary")), "{baseline}");
+
+    // The `#[ignore]`d tests are lost; the integration test now reached fails too.
+    let checks = ran.events_named("checks");
+    let ignored = &checks[0]["checks"][0];
+    assert_eq!(ignored["passed"], false);
+    assert_eq!(ignored["tests"], serde_json::json!({"passed": 91, "failed": 1, "skipped": 4}), "{ignored}");
+    assert_eq!(ignored["lost"]["lost"], 4, "{ignored}");
+    let reason = ignored["reason"].as_str().expect("a reason");
+    assert!(reason.starts_with("1 test failed (baseline 4, of a partial run); 4 tests lost: ran at the baseline, now missing or skipped: "), "{reason}");
+    assert!(reason.contains("hamming_diff_multibyte"), "{reason}");
+    assert!(ran.report().contains("partial"), "the report marks the baseline's counts partial");
+
+    // The fix: every test runs, the counts equal cargo's own.
+    let fixed = &checks[1]["checks"][0];
+    assert_eq!(fixed["passed"], true, "{fixed}");
+    assert!(fixed.get("partial").is_none() && fixed.get("lost").is_none(), "{fixed}");
+    test.git(&["checkout", "-q", &ran.branch()]);
+    let cargo = Command::new("cargo").args(["test", "--offline", "--lib", "--test", "lib"]).current_dir(test.path()).output().expect("cargo");
+    let (passed, failed, ignored) = cargo_truth(&String::from_utf8_lossy(&cargo.stdout));
+    assert_eq!(fixed["tests"], serde_json::json!({"passed": passed, "failed": failed, "skipped": ignored}));
+    assert_eq!((passed, failed, ignored), (96, 0, 0));
 }
