@@ -268,7 +268,7 @@ async fn lost_tests_fail_the_check_by_name_unless_allowed() {
     let tap = |lines: &str| std::fs::write(root.join("out.tap"), lines).expect("write");
     let run_with = |plan: Plan, baseline: Option<Baseline>| {
         let git = &git;
-        async move { run(&Context { plan: &plan, git, start, env: &[], env_remove: &[], running: None }, baseline.as_ref()).await }
+        async move { run(&Context { plan: &plan, git, start, env: &[], env_remove: &[], running: None, sandbox: None }, baseline.as_ref()).await }
     };
     tap("TAP version 13\nok 1 - keeps\nnot ok 2 - broken\nnot ok 3 - also broken\n1..3\n");
     let measured = run_with(plan("tests \"cat out.tap\" format tap"), None).await;
@@ -309,7 +309,7 @@ async fn partial_counts_fail_and_say_so() {
     let (_temp, root, git, start) = fixture();
     std::fs::write(root.join("out.tap"), "TAP version 13\nok 1 - a\nnot ok 2 - b\nBail out! stop\n").expect("write");
     let plan = plan("tests \"cat out.tap\" format tap");
-    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await;
+    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None, sandbox: None }, None).await;
     assert_eq!(results[0].partial, Some(crate::test_counts::PartialReason::TapBailOut));
     let reason = results[0].reason.as_deref().unwrap_or_default();
     assert!(reason.starts_with("2 tests failed; the counts are partial: the TAP stream bailed out"), "{reason}");
