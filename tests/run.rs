@@ -318,6 +318,25 @@ fn rollback_to_start_keeps_the_broken_work_in_the_attempt_ref() {
     assert_main_untouched(&test, &main);
 }
 
+/// Without a `tests` check, `failing` counts the `run` checks that fail (one at the baseline).
+#[test]
+fn rollback_beside_run_checks_counts_the_failing_checks() {
+    let test = Test::new();
+    test.three_tests();
+    let agent = "echo broken > src/a\necho broken > src/b\ngit commit -qam 'break things'\n";
+    let mut runbook = Runbook::default().rollback("when failing > baseline; to start; then stop");
+    runbook.checks = ["a", "b", "c"].iter().map(|f| format!("run \"grep -qx good src/{f}\"")).collect();
+    test.setup(agent, &runbook);
+    let main = test.git(&["rev-parse", "main"]);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(1), "{}", ran.output());
+    assert_eq!(ran.outcome(), "rolled-back");
+    let rollback = ran.event("rollback");
+    assert_eq!(rollback["measured"], "failing 3 `run`/`count` checks, baseline 1");
+    assert_eq!(test.git(&["rev-parse", &ran.branch()]), main, "the run branch is back at the start");
+    assert_main_untouched(&test, &main);
+}
+
 #[test]
 fn rollback_to_last_green_resets_to_the_last_attempt_that_did_not_regress() {
     let test = Test::new();

@@ -4,6 +4,7 @@
 use crate::ast::{RollbackThen, RollbackTo};
 use crate::record::vocabulary::{DeliveredBy, DeliveryStatus};
 use crate::record::Outcome;
+use crate::test_counts::{LostTests, PartialReason, TestCase};
 use serde::{Deserialize, Serialize};
 
 /// The `rollback` event.
@@ -222,6 +223,17 @@ pub struct SuccessRecord {
     pub passed: bool,
     /// Counted tests, for `tests`.
     pub tests: Option<TestCountsRecord>,
+    /// Why the runner stopped before running every test, for `tests`: the counts are partial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial: Option<PartialReason>,
+    /// Every test by name, for a `tests` check of the baseline whose output names them: what
+    /// each attempt must keep running. Never kept for an attempt (its losses are in `lost`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub names: Option<Vec<TestCase>>,
+    /// The tests of the baseline this run no longer ran, for a `tests` check of an attempt,
+    /// when there are any (lost or unreached).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost: Option<LostTests>,
     /// The count, for `count`.
     pub count: Option<u64>,
     /// The command's exit status.

@@ -352,6 +352,11 @@ impl ReportData {
             .map(|t| AgentTriedReport { attempt: t.attempt, session: t.session, what: t.what.clone(), reached: t.reached.clone() })
             .collect();
         data.baseline = history.baseline.clone().unwrap_or_default();
+        for check in &mut data.baseline {
+            // Every test's name is the journal's, for the attempts to compare with; the
+            // reports show what was lost, not the whole list.
+            check.names = None;
+        }
         data.attempts = history.attempts.iter().map(attempt_report).collect();
         data.commits = history.commits.iter().map(|(commit, _)| commit.clone()).collect();
         data.violations = history

@@ -3,7 +3,7 @@
 
 use super::{check_result, continue_commands, duration_text, short, word, ReportData};
 use crate::ast::OnViolation;
-use crate::record::SessionEndReason;
+use crate::record::{SessionEndReason, SuccessRecord};
 use std::fmt::Write as _;
 
 /// `report.md`.
@@ -116,10 +116,14 @@ pub(super) fn attempts_row(data: &ReportData) -> String {
         let _ = write!(text, "; after attempt {}: {held}/{} checks hold", attempt.number, attempt.checks.len());
         for check in attempt.checks.iter().filter(|c| c.tests.is_some()) {
             if let Some(tests) = &check.tests {
-                let _ = write!(text, ", {} passed {} failed", tests.passed, tests.failed);
-                let base = data.baseline.iter().find(|b| b.index == check.index).and_then(|b| b.tests);
-                if let Some(base) = base {
-                    let _ = write!(text, " (baseline {} passed {} failed)", base.passed, base.failed);
+                let partial = |record: &SuccessRecord| if record.partial.is_some() { ", partial" } else { "" };
+                let _ = write!(text, ", {} passed {} failed{}", tests.passed, tests.failed, partial(check));
+                if let Some(lost) = check.lost.as_ref().filter(|l| l.lost > 0) {
+                    let _ = write!(text, " {} lost", lost.lost);
+                }
+                let base = data.baseline.iter().find(|b| b.index == check.index);
+                if let Some((base, counts)) = base.and_then(|b| Some((b, b.tests?))) {
+                    let _ = write!(text, " (baseline {} passed {} failed{})", counts.passed, counts.failed, partial(base));
                 }
             }
         }

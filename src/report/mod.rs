@@ -40,6 +40,9 @@ fn check_result(check: &SuccessRecord) -> String {
         if tests.skipped > 0 {
             let _ = write!(out, ", {} skipped", tests.skipped);
         }
+        if check.partial.is_some() {
+            out.push_str("; partial: the runner stopped early");
+        }
         out.push(')');
     }
     if let Some(count) = check.count {
@@ -156,6 +159,9 @@ mod tests {
             statement: "tests \"sh t.sh\" format tap".into(),
             passed: false,
             tests: Some(TestCountsRecord { passed: 1, failed: 1, skipped: 0 }),
+            partial: None,
+            names: None,
+            lost: None,
             count: None,
             exit_code: Some(1),
             timed_out: false,
@@ -217,5 +223,29 @@ mod tests {
         }
         let status = status::Status::new(&history, chrono::Utc::now());
         assert!(status.line().len() < 1000 && status.doing().len() < 1000);
+    }
+
+    #[test]
+    fn partial_counts_and_lost_tests_show_in_every_report() {
+        let lines = [
+            r#"{"v":1,"at":"2025-01-01T00:00:00Z","event":"run-start","schema":1,"night_version":"0","run_id":"x-1","name":"x","runbook":"x.night","repo":"/r","work_dir":"/r","branch":"b","original_branch":null,"start_commit":"0","worktree":false,"agent":"command","agent_command":null,"limits":[],"checks":[],"waivers":[],"pid":1}"#,
+            r#"{"v":1,"at":"2025-01-01T00:00:01Z","event":"baseline","checks":[{"index":0,"statement":"tests \"cargo test\" format cargo","passed":false,"tests":{"passed":84,"failed":4,"skipped":0},"partial":{"reason":"cargo-fail-fast"},"names":[{"name":"strsim::tests::hamming_diff","outcome":"failed"}],"count":null,"exit_code":101,"timed_out":false,"reason":"4 tests failed; the counts are partial","duration_ms":1,"output_tail":""}]}"#,
+            r#"{"v":1,"at":"2025-01-01T00:00:02Z","event":"attempt-start","attempt":1,"of":3}"#,
+            r#"{"v":1,"at":"2025-01-01T00:00:03Z","event":"checks","attempt":1,"passed":false,"checks":[{"index":0,"statement":"tests \"cargo test\" format cargo","passed":false,"tests":{"passed":91,"failed":1,"skipped":4},"lost":{"evidence":"names","lost":4,"lost_names":["strsim::tests::hamming_diff"],"unreached":0,"unreached_names":[]},"count":null,"exit_code":101,"timed_out":false,"reason":"1 test failed (baseline 4, of a partial run); 4 tests lost: ran at the baseline, now missing or skipped: `strsim::tests::hamming_diff`","duration_ms":1,"output_tail":""}],"signature":"0:x"}"#,
+        ];
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("journal.jsonl"), format!("{}\n", lines.join("\n"))).expect("write");
+        let history = crate::record::RunDir::new(dir.path()).load().expect("load");
+        assert_eq!(history.baseline.as_ref().and_then(|b| b[0].names.as_ref()).map(Vec::len), Some(1), "the journal keeps the names");
+        let data = ReportData::new(&history, false);
+        let md = markdown(&data);
+        assert!(md.contains("84 passed, 4 failed; partial: the runner stopped early"), "{md}");
+        assert!(md.contains("91 passed 1 failed 4 lost (baseline 84 passed 4 failed, partial)"), "{md}");
+        assert!(md.contains("4 tests lost: ran at the baseline"), "{md}");
+        let json = json::json(&data);
+        assert!(json.contains("\"lost_names\"") && json.contains("\"cargo-fail-fast\""), "{json}");
+        assert!(!json.contains("\"names\": ["), "the baseline's list of names stays in the journal: {json}");
+        let html = html::html(&data, &timeline::Timeline::new(&history));
+        assert!(html.contains("partial: the runner stopped early") && html.contains("4 tests lost"));
     }
 }

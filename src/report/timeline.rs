@@ -139,7 +139,9 @@ fn marks(history: &History, offset: &impl Fn(DateTime<Utc>) -> u64) -> Vec<Mark>
             for check in &verified.results {
                 if let Some(tests) = check.tests {
                     let base = history.baseline_check(check.index).and_then(|b| b.tests).map(|b| format!(" (baseline {})", b.failed)).unwrap_or_default();
-                    label.push_str(&format!("; {} failing{base}", tests.failed));
+                    let lost = check.lost.as_ref().filter(|l| l.lost > 0).map(|l| format!(", {} lost", l.lost)).unwrap_or_default();
+                    let partial = if check.partial.is_some() { " (partial)" } else { "" };
+                    label.push_str(&format!("; {} failing{partial}{lost}{base}", tests.failed));
                 }
             }
             marks.push(mark(verified.at, "checks", label, if verified.passed { "passed" } else { "failed" }));

@@ -2,12 +2,15 @@
 //! last time; for a fresh session inside an attempt, a summary of the progress so far.
 
 use crate::record::{History, SuccessRecord};
+use crate::test_counts::LostTests;
 use std::fmt::Write as _;
 
 /// The most output shown per failing check.
 pub const TAIL_PER_CHECK: usize = 2 * 1024;
 /// The most check output shown in one prompt.
 pub const TAIL_TOTAL: usize = 8 * 1024;
+/// The most lost tests named in one prompt.
+const LOST_NAMES: usize = 30;
 
 /// What the last attempt left for the next one to know.
 #[derive(Debug, Clone, Default)]
@@ -49,6 +52,9 @@ pub fn attempt_prompt(task: &str, attempt: u64, of: Option<u64>, last: Option<&A
     for check in &last.failed_checks {
         let reason = check.reason.as_deref().unwrap_or("it did not hold");
         let _ = writeln!(out, "\n- Check `{}` failed: {reason}.", check.statement);
+        if let Some(lost) = check.lost.as_ref().filter(|l| l.lost > 0) {
+            let _ = writeln!(out, "{}", must_keep_running(lost));
+        }
         let tail = tail(&check.output_tail, TAIL_PER_CHECK.min(budget));
         if !tail.trim().is_empty() {
             budget = budget.saturating_sub(tail.len());
@@ -57,6 +63,18 @@ pub fn attempt_prompt(task: &str, attempt: u64, of: Option<u64>, last: Option<&A
     }
     out.push_str("\nFix the cause and make every check hold.\n");
     out
+}
+
+/// What a check's lost tests ask of the agent.
+fn must_keep_running(lost: &LostTests) -> String {
+    if lost.lost_names.is_empty() {
+        return format!("  {} fewer tests ran than at the start. Every test that ran at the start must keep running: do not delete, skip or deselect tests; fix the code instead.", lost.lost);
+    }
+    let mut names: Vec<String> = lost.lost_names.iter().take(LOST_NAMES).map(|n| format!("`{n}`")).collect();
+    if lost.lost > LOST_NAMES as u64 {
+        names.push(format!("and {} more", lost.lost - LOST_NAMES as u64));
+    }
+    format!("  These tests must keep running: {}. They ran at the start; do not delete, skip or deselect them — fix the code instead.", names.join(", "))
 }
 
 /// The prompt for a fresh session inside an attempt, after the session limit.
@@ -116,6 +134,9 @@ mod tests {
             statement: statement.into(),
             passed: false,
             tests: None,
+            partial: None,
+            names: None,
+            lost: None,
             count: None,
             exit_code: Some(1),
             timed_out: false,
@@ -148,6 +169,21 @@ mod tests {
         assert!(prompt.contains("(`secret.txt`); night restored them"));
         assert!(prompt.contains("idle 2s"));
         assert!(prompt.len() < TAIL_TOTAL + 2_000, "{}", prompt.len());
+    }
+
+    #[test]
+    fn lost_tests_are_named_as_tests_that_must_keep_running() {
+        let mut check = failed("tests \"pytest -rA\"", String::new());
+        check.lost = Some(LostTests {
+            evidence: crate::test_counts::Evidence::Names,
+            lost: 2,
+            lost_names: vec!["t.py::test_a".into(), "t.py::test_b".into()],
+            unreached: 0,
+            unreached_names: vec![],
+        });
+        let feedback = AttemptFeedback { attempt: 1, failed_checks: vec![check], ..AttemptFeedback::default() };
+        let prompt = attempt_prompt("do it", 2, None, Some(&feedback));
+        assert!(prompt.contains("These tests must keep running: `t.py::test_a`, `t.py::test_b`."), "{prompt}");
     }
 
     #[test]

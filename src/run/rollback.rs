@@ -18,9 +18,12 @@ impl Supervisor<'_> {
         let when = state::rollback_when(plan);
         let baseline = state::baseline(self.history());
         let results = self.history().attempt(attempt).and_then(|a| a.verified.as_ref()).map(|v| v.results.clone()).unwrap_or_default();
-        let Some((holds, measured)) = state::rollback_condition(plan, &results, baseline.as_ref(), when) else {
-            self.note("rollback", "the `tests` check reported no counts: the rollback condition could not be evaluated");
-            return Ok(None);
+        let (holds, measured) = match state::rollback_condition(plan, &results, baseline.as_ref(), when) {
+            Ok(evaluated) => evaluated,
+            Err(why) => {
+                self.note("rollback", &format!("the rollback condition could not be evaluated: {why}"));
+                return Ok(None);
+            }
         };
         if !holds {
             // The head is the newest green point from now on (`state::last_green` reads it back).

@@ -6,11 +6,11 @@
 //! [`Step::Baseline`], and `night resume` continues from [`Step::from_history`] with the same
 //! phases and the same words.
 
-use crate::ast::{Check, Comparison, RollbackThen, RollbackWhen, Target, TestMetric};
+use crate::ast::{Comparison, RollbackThen, RollbackWhen, Target, TestMetric};
 use crate::diagnostic::Code;
 use crate::plan::Plan;
 use crate::record::history::{Attempt, History};
-use crate::record::{Ends, Limit, Outcome, PromptKind, SessionEndReason, SuccessRecord};
+use crate::record::{Ends, Limit, Outcome, PromptKind, SessionEndReason};
 use crate::run::feedback::{attempt_prompt, continue_prompt, AttemptFeedback};
 use crate::run::limits::explain;
 use crate::run::success::Baseline;
@@ -231,7 +231,7 @@ pub fn last_green(history: &History, plan: &Plan) -> Option<String> {
         .filter(|a| judged(a) && a.rollback.is_none())
         .filter(|a| {
             let results = a.verified.as_ref().map_or(&[][..], |v| v.results.as_slice());
-            rollback_condition(plan, results, baseline.as_ref(), when).is_some_and(|(holds, _)| !holds)
+            rollback_condition(plan, results, baseline.as_ref(), when).is_ok_and(|(holds, _)| !holds)
         })
         .filter_map(|a| a.end.as_ref().map(|e| e.head.clone()))
         .next_back()
@@ -243,36 +243,21 @@ pub fn rollback_when(plan: &Plan) -> RollbackWhen {
     plan.rollback.as_ref().and_then(|r| r.when.as_ref()).map_or(default, |w| w.value)
 }
 
-/// Evaluate `when` over the first `tests` check: whether it holds, and what was measured.
-pub fn rollback_condition(plan: &Plan, results: &[SuccessRecord], baseline: Option<&Baseline>, when: RollbackWhen) -> Option<(bool, String)> {
-    let index = plan.checks.iter().position(|c| matches!(c.value, Check::Tests { .. }))?;
-    let counts = results.iter().find(|r| r.index == index)?.tests?;
-    let pick = |passed: u64, failed: u64| match when.metric {
-        TestMetric::Failing => failed,
-        TestMetric::Passing => passed,
-    };
-    let value = pick(counts.passed, counts.failed);
-    let target = match when.target {
-        Target::Number(n) => n,
-        Target::Baseline => {
-            let base = baseline?.tests(index)?;
-            pick(base.passed, base.failed)
-        }
-    };
-    Some((when.comparison.holds(value, target), format!("{} {value}, {} {target}", metric(when.metric), when.target)))
-}
-
 /// The condition as written, e.g. `failing > baseline`.
 pub fn condition_text(when: RollbackWhen) -> String {
     format!("{} {} {}", metric(when.metric), when.comparison, when.target)
 }
 
-fn metric(metric: TestMetric) -> &'static str {
+pub(crate) fn metric(metric: TestMetric) -> &'static str {
     match metric {
         TestMetric::Failing => "failing",
         TestMetric::Passing => "passing",
     }
 }
+
+mod condition;
+
+pub use condition::rollback_condition;
 
 #[cfg(test)]
 mod tests;

@@ -3,10 +3,15 @@
 
 use super::*;
 use crate::ast::{OnViolation, RollbackTo};
-use crate::record::{AttemptEndReason, Entry, Event, RollbackRecord, RunStart, TestCountsRecord, SCHEMA_VERSION};
+use crate::record::{AttemptEndReason, Entry, Event, RollbackRecord, RunStart, SuccessRecord, TestCountsRecord, SCHEMA_VERSION};
 
 /// A plan from a real runbook, checked in a throwaway repository.
 fn checked_plan(extra: &str) -> (tempfile::TempDir, Plan) {
+    checked_plan_with("tests \"sh t.sh\" format tap", extra)
+}
+
+/// A plan from a real runbook whose `success` block holds `success`.
+fn checked_plan_with(success: &str, extra: &str) -> (tempfile::TempDir, Plan) {
     let dir = tempfile::tempdir().expect("temp dir");
     let run = |args: &[&str]| {
         let status = std::process::Command::new("git").args(args).current_dir(dir.path()).env("GIT_AUTHOR_NAME", "t").env("GIT_AUTHOR_EMAIL", "t@t").env("GIT_COMMITTER_NAME", "t").env("GIT_COMMITTER_EMAIL", "t@t").output().expect("git");
@@ -17,7 +22,7 @@ fn checked_plan(extra: &str) -> (tempfile::TempDir, Plan) {
     std::fs::write(dir.path().join("src/x"), "x\n").expect("write");
     std::fs::write(dir.path().join("t.sh"), "echo 'not ok 1'\nexit 1\n").expect("write");
     let text = format!(
-        "name \"t\"\ntask {{\n  prompt \"Fix it.\"\n  agent command \"true\"\n}}\nsuccess {{\n  tests \"sh t.sh\" format tap\n}}\npermissions {{\n  write \"src/**\"\n  deny irreversible\n}}\nlimits {{\n  timeout 1h\n  attempts 5\n  stuck 2\n  idle 30m\n  session 10m\n}}\n{extra}\nnotify {{\n  command \"true\" on end\n}}\nwaive no-budget \"a script\"\n"
+        "name \"t\"\ntask {{\n  prompt \"Fix it.\"\n  agent command \"true\"\n}}\nsuccess {{\n  {success}\n}}\npermissions {{\n  write \"src/**\"\n  deny irreversible\n}}\nlimits {{\n  timeout 1h\n  attempts 5\n  stuck 2\n  idle 30m\n  session 10m\n}}\n{extra}\nnotify {{\n  command \"true\" on end\n}}\nwaive no-budget \"a script\"\n"
     );
     std::fs::write(dir.path().join("t.night"), &text).expect("write");
     run(&["add", "."]);
@@ -42,6 +47,9 @@ fn result(passed: bool, failed: u64) -> SuccessRecord {
         statement: "tests \"true\" format tap".into(),
         passed,
         tests: Some(TestCountsRecord { passed: 3, failed, skipped: 0 }),
+        partial: None,
+        names: None,
+        lost: None,
         count: None,
         exit_code: Some(i32::from(!passed)),
         timed_out: false,
@@ -145,4 +153,47 @@ fn the_last_green_commit_is_the_last_judged_attempt_that_did_not_regress() {
     assert_eq!(last_green(&history(events.clone()), &plan), Some(format!("{:040}", 1)), "attempt 2 regressed past the baseline");
     let (_other, without) = checked_plan("");
     assert_eq!(last_green(&history(events), &without), None, "no rollback, no green point");
+}
+
+#[test]
+fn rollback_counts_lost_tests_as_failing() {
+    let (_dir, plan) = checked_plan("rollback {\n  when failing > baseline\n}");
+    let when = rollback_when(&plan);
+    let baseline = Baseline::new(&[result(false, 1)]);
+    let mut cheat = result(false, 0);
+    cheat.lost = Some(crate::test_counts::LostTests { evidence: crate::test_counts::Evidence::Names, lost: 2, lost_names: vec!["a".into(), "b".into()], unreached: 0, unreached_names: vec![] });
+    assert_eq!(rollback_condition(&plan, &[cheat], Some(&baseline), when), Ok((true, "failing 2 (2 of them lost), baseline 1".to_string())));
+    let (_dir, allowing) = checked_plan_with("tests \"sh t.sh\" format tap allow lost 2", "rollback {\n  when failing > baseline\n}");
+    let mut allowed = result(true, 0);
+    allowed.lost = Some(crate::test_counts::LostTests { evidence: crate::test_counts::Evidence::Counts, lost: 2, lost_names: vec![], unreached: 0, unreached_names: vec![] });
+    assert_eq!(rollback_condition(&allowing, &[allowed], Some(&baseline), when), Ok((false, "failing 0, baseline 1".to_string())));
+}
+
+#[test]
+fn partial_counts_are_not_compared_with_complete_ones_as_if_alike() {
+    let (_dir, plan) = checked_plan("rollback {\n  when failing > baseline\n}");
+    let when = rollback_when(&plan);
+    let baseline = Baseline::new(&[result(false, 2)]);
+    let mut stopped = result(false, 1);
+    stopped.partial = Some(crate::test_counts::PartialReason::CargoFailFast);
+    let undecided = rollback_condition(&plan, &[stopped.clone()], Some(&baseline), when);
+    assert_eq!(undecided, Err("the counts are partial (failing at least 1 (partial), baseline 2) and cannot decide `failing > baseline`".to_string()));
+    stopped.tests = Some(TestCountsRecord { passed: 0, failed: 5, skipped: 0 });
+    assert_eq!(rollback_condition(&plan, &[stopped], Some(&baseline), when).map(|(holds, _)| holds), Ok(true), "more failures than the whole baseline broke more");
+}
+
+#[test]
+fn without_a_tests_check_rollback_counts_failing_run_and_count_checks() {
+    let success = "run \"sh b.sh\"\n  run \"sh a.sh\"\n  count /x/ in \"cat src/x\" == 0\n  exists \"src/x\"\n  committed";
+    let (_dir, plan) = checked_plan_with(success, "rollback {\n  when failing > baseline\n}");
+    let when = rollback_when(&plan);
+    let record = |index: usize, passed: bool| SuccessRecord { index, tests: None, ..result(passed, 0) };
+    // At the baseline `sh a.sh` fails; `committed` always does, and is not counted.
+    let baseline = Baseline::new(&[record(0, true), record(1, false), record(2, true), record(3, true), record(4, false)]);
+    let worse = [record(0, false), record(1, false), record(2, true), record(3, true), record(4, false)];
+    assert_eq!(rollback_condition(&plan, &worse, Some(&baseline), when), Ok((true, "failing 2 `run`/`count` checks, baseline 1".to_string())));
+    let same = [record(0, true), record(1, false), record(2, true), record(3, false), record(4, true)];
+    assert_eq!(rollback_condition(&plan, &same, Some(&baseline), when).map(|(holds, _)| holds), Ok(false));
+    let (_dir, nothing) = checked_plan_with("exists \"src/x\"", "");
+    assert!(rollback_condition(&nothing, &same, Some(&baseline), when).is_err());
 }

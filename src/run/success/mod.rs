@@ -4,6 +4,7 @@
 
 mod command;
 mod signature;
+mod tests_check;
 
 pub use signature::failure_signature;
 
@@ -12,9 +13,10 @@ use crate::plan::Plan;
 use crate::record::{SuccessRecord, TestCountsRecord};
 use crate::run::git::RunGit;
 use crate::sandbox::checks::ChecksSandbox;
-use crate::test_counts::count_tests;
+use crate::test_counts::{TestCounts, TestRun};
+use tests_check::Against;
 use crate::time::format_duration;
-use command::{Capture, Output, Runner, CAPTURE_LIMIT};
+use command::{Capture, Runner, CAPTURE_LIMIT};
 use git2::Oid;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -46,26 +48,45 @@ pub struct Context<'a> {
     pub sandbox: Option<&'a ChecksSandbox>,
 }
 
-/// The counts measured once on the start commit, by each check's position in `success`.
+/// What the baseline measured on the start commit, by each check's position in `success`:
+/// a `tests` check's run (counts, partial or not, the tests by name) and a `count`'s value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Baseline {
-    counts: BTreeMap<usize, (Option<TestCountsRecord>, Option<u64>)>,
+    checks: BTreeMap<usize, (Option<TestRun>, Option<u64>)>,
+    held: BTreeMap<usize, bool>,
 }
 
 impl Baseline {
     /// The baseline these results measured.
     pub fn new(results: &[SuccessRecord]) -> Self {
-        Self { counts: results.iter().map(|r| (r.index, (r.tests, r.count))).collect() }
+        let run = |r: &SuccessRecord| {
+            r.tests.map(|t| TestRun {
+                counts: TestCounts { passed: t.passed, failed: t.failed, skipped: t.skipped },
+                partial: r.partial,
+                tests: r.names.clone(),
+            })
+        };
+        Self { checks: results.iter().map(|r| (r.index, (run(r), r.count))).collect(), held: results.iter().map(|r| (r.index, r.passed)).collect() }
     }
 
     /// The test counts of check `index`.
     pub fn tests(&self, index: usize) -> Option<TestCountsRecord> {
-        self.counts.get(&index).and_then(|(tests, _)| *tests)
+        self.run(index).map(|run| TestCountsRecord { passed: run.counts.passed, failed: run.counts.failed, skipped: run.counts.skipped })
+    }
+
+    /// Everything the baseline read from `tests` check `index`.
+    pub fn run(&self, index: usize) -> Option<&TestRun> {
+        self.checks.get(&index).and_then(|(run, _)| run.as_ref())
+    }
+
+    /// Whether check `index` held on the start commit.
+    pub fn held(&self, index: usize) -> Option<bool> {
+        self.held.get(&index).copied()
     }
 
     /// The match count of check `index`.
     pub fn count(&self, index: usize) -> Option<u64> {
-        self.counts.get(&index).and_then(|(_, count)| *count)
+        self.checks.get(&index).and_then(|(_, count)| *count)
     }
 }
 
@@ -83,6 +104,9 @@ pub async fn run(context: &Context<'_>, baseline: Option<&Baseline>) -> Vec<Succ
             statement: statement(&check.value),
             passed: false,
             tests: None,
+            partial: None,
+            names: None,
+            lost: None,
             count: None,
             exit_code: None,
             timed_out: false,
@@ -101,12 +125,15 @@ pub async fn run(context: &Context<'_>, baseline: Option<&Baseline>) -> Vec<Succ
                     (!regex.regex.is_match(&stdout)).then(|| format!("standard output does not match {regex}"))
                 })
             }
-            Check::Tests { command, format, within, .. } => {
+            Check::Tests { command, format, within, allow_lost } => {
                 let within = within_or_default(within.as_ref());
                 let output = runner.run(&command.value, within, false, None).await;
                 output.record(&mut result);
-                let baseline = baseline.and_then(|b| b.tests(index));
-                tests_failure(&output, &format.value, dir, within, baseline, &mut result)
+                let against = match baseline {
+                    None => Against::Measuring,
+                    Some(baseline) => Against::Baseline(baseline.run(index), allow_lost.as_ref().map_or(0, |n| n.value)),
+                };
+                tests_check::judge(&output, &format.value, dir, within, &against, &mut result)
             }
             Check::Count { regex, command, comparison, target } => {
                 let output = runner.run(&command.value, DEFAULT_WITHIN, false, Some(&regex.value.regex)).await;
@@ -178,41 +205,6 @@ pub async fn run(context: &Context<'_>, baseline: Option<&Baseline>) -> Vec<Succ
 
 fn within_or_default(within: Option<&crate::source::Spanned<Duration>>) -> Duration {
     within.map_or(DEFAULT_WITHIN, |w| w.value)
-}
-
-/// Why a `tests` check failed, filling in its counts.
-fn tests_failure(
-    output: &Output,
-    format: &TestFormat,
-    dir: &Path,
-    within: Duration,
-    baseline: Option<TestCountsRecord>,
-    result: &mut SuccessRecord,
-) -> Option<String> {
-    if let Some(failure) = output.unfinished(within) {
-        // A killed run's counts are partial; they would mislead the baseline and rollback.
-        return Some(failure);
-    }
-    let text = output.combined.text();
-    match count_tests(format, &text, dir) {
-        Err(error) if output.exit_code == Some(0) => Some(error.to_string()),
-        Err(error) => Some(format!("{}: {error}", output.exit_text())),
-        Ok(counts) => {
-            result.tests = Some(TestCountsRecord { passed: counts.passed, failed: counts.failed, skipped: counts.skipped });
-            if counts.failed > 0 {
-                let noun = if counts.failed == 1 { "test" } else { "tests" };
-                let base = baseline.map(|b| format!(" (baseline {})", b.failed)).unwrap_or_default();
-                Some(format!("{} {noun} failed{base}", counts.failed))
-            } else if counts.passed == 0 {
-                Some("no test passed".to_string())
-            } else if output.exit_code != Some(0) {
-                // A test binary that crashes prints no summary, so the others' counts look clean.
-                Some(format!("{} although no failed test was counted", output.exit_text()))
-            } else {
-                None
-            }
-        }
-    }
 }
 
 /// The statement as the runbook would write it, on one line, shortened.

@@ -260,6 +260,61 @@ async fn count_reads_non_utf8_and_coloured_output() {
     assert_eq!(result.output_tail, "\u{fffd}\u{fffd} error\nerror\n");
 }
 
+// ------------------------------------------------------------ lost tests ----
+
+#[tokio::test]
+async fn lost_tests_fail_the_check_by_name_unless_allowed() {
+    let (_temp, root, git, start) = fixture();
+    let tap = |lines: &str| std::fs::write(root.join("out.tap"), lines).expect("write");
+    let run_with = |plan: Plan, baseline: Option<Baseline>| {
+        let git = &git;
+        async move { run(&Context { plan: &plan, git, start, env: &[], env_remove: &[], running: None, sandbox: None }, baseline.as_ref()).await }
+    };
+    tap("TAP version 13\nok 1 - keeps\nnot ok 2 - broken\nnot ok 3 - also broken\n1..3\n");
+    let measured = run_with(plan("tests \"cat out.tap\" format tap"), None).await;
+    let names: Vec<String> = measured[0].names.iter().flatten().map(|t| t.name.clone()).collect();
+    assert_eq!(names, ["keeps", "broken", "also broken"], "the baseline keeps every name");
+    assert_eq!(measured[0].lost, None);
+    let baseline = Baseline::new(&measured);
+
+    // The failing tests deleted: nothing fails, and the check fails for what was lost.
+    tap("TAP version 13\nok 1 - keeps\n1..1\n");
+    let cheat = run_with(plan("tests \"cat out.tap\" format tap"), Some(baseline.clone())).await;
+    assert!(!cheat[0].passed);
+    assert_eq!(cheat[0].reason.as_deref(), Some("2 tests lost: ran at the baseline, now missing or skipped: `also broken`, `broken`"));
+    let lost = cheat[0].lost.as_ref().expect("lost journaled");
+    assert_eq!((lost.lost, lost.lost_names.len()), (2, 2));
+    assert_eq!(cheat[0].names, None, "an attempt's names are not kept");
+
+    // One skipped, one still failing: the failure and the loss both show.
+    tap("TAP version 13\nok 1 - keeps\nok 2 - broken # SKIP later\nnot ok 3 - also broken\n1..3\n");
+    let skipped = run_with(plan("tests \"cat out.tap\" format tap"), Some(baseline.clone())).await;
+    assert_eq!(skipped[0].reason.as_deref(), Some("1 test failed (baseline 2); 1 test lost: ran at the baseline, now missing or skipped: `broken`"));
+
+    // `allow lost 2` lets a task delete tests on purpose.
+    tap("TAP version 13\nok 1 - keeps\n1..1\n");
+    let allowed = run_with(plan("tests \"cat out.tap\" format tap allow lost 2"), Some(baseline.clone())).await;
+    assert!(allowed[0].passed, "{:?}", allowed[0].reason);
+    assert_eq!(allowed[0].lost.as_ref().map(|l| l.lost), Some(2), "still journaled");
+
+    // Fixed for real: every test of the baseline runs and passes.
+    tap("TAP version 13\nok 1 - keeps\nok 2 - broken\nok 3 - also broken\nok 4 - new\n1..4\n");
+    let fixed = run_with(plan("tests \"cat out.tap\" format tap"), Some(baseline)).await;
+    assert!(fixed[0].passed, "{:?}", fixed[0].reason);
+    assert_eq!(fixed[0].lost, None);
+}
+
+#[tokio::test]
+async fn partial_counts_fail_and_say_so() {
+    let (_temp, root, git, start) = fixture();
+    std::fs::write(root.join("out.tap"), "TAP version 13\nok 1 - a\nnot ok 2 - b\nBail out! stop\n").expect("write");
+    let plan = plan("tests \"cat out.tap\" format tap");
+    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None, sandbox: None }, None).await;
+    assert_eq!(results[0].partial, Some(crate::test_counts::PartialReason::TapBailOut));
+    let reason = results[0].reason.as_deref().unwrap_or_default();
+    assert!(reason.starts_with("2 tests failed; the counts are partial: the TAP stream bailed out"), "{reason}");
+}
+
 // ------------------------------------------------------------ files and git ----
 
 #[tokio::test]
@@ -401,6 +456,9 @@ fn failed(index: usize, statement: &str, reason: &str, tail: &str) -> SuccessRec
         statement: statement.into(),
         passed: false,
         tests: None,
+        partial: None,
+        names: None,
+        lost: None,
         count: None,
         exit_code: Some(1),
         timed_out: false,
