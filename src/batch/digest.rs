@@ -96,6 +96,7 @@ pub fn send(dir: &BatchDir, batch: &BatchHistory, report: &BatchReport, env: &dy
         checks: Vec::new(),
         tokens: report.tokens,
         cost_usd: report.cost_usd,
+        pull_request: None,
         report: Some(dir.report(ReportFile::Markdown).display().to_string()),
         summary: format!("batch {}: {} runs: {}", report.batch_id, report.runs.len(), totals.join(", ")),
         detail: Some(detail.join("\n")),

@@ -147,7 +147,10 @@ fn row(run: &BatchRun<'_>) -> BatchRow {
     };
     let last = data.attempts.iter().rev().find(|a| !a.checks.is_empty()).map(|a| &a.checks);
     let passing = |checks: &[crate::record::SuccessRecord]| checks.iter().filter_map(|c| c.tests.as_ref()).map(|t| t.passed).sum::<u64>();
+    // The last attempt's own verdict on lost tests (by name where the runner names them); for a
+    // run journaled without it, the passing tests the baseline had and the attempt has not.
     let lost_tests = match last {
+        Some(last) if last.iter().any(|c| c.lost.is_some()) => Some(last.iter().filter_map(|c| c.lost.as_ref()).map(|l| l.lost).sum()),
         Some(last) if data.baseline.iter().any(|c| c.tests.is_some()) => Some(passing(&data.baseline).saturating_sub(passing(last))),
         _ => None,
     };
@@ -164,7 +167,12 @@ fn row(run: &BatchRun<'_>) -> BatchRow {
         cost_usd: member.reports_usage.then_some(data.cost_usd),
         tokens: data.tokens,
         duration_ms: data.duration_ms,
-        branch: if data.branch.is_empty() { member.branch.clone() } else { data.branch.clone() },
+        // A delivered run is answered by its pull request; the branch otherwise.
+        branch: match data.delivery.as_ref().and_then(|d| d.pull_request_url.clone()) {
+            Some(url) => url,
+            None if data.branch.is_empty() => member.branch.clone(),
+            None => data.branch.clone(),
+        },
         report: run.report.clone(),
     }
 }
