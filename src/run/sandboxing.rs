@@ -114,10 +114,13 @@ impl SessionSandbox {
     /// one phrase each (git findings, destinations the proxy refused, the ones it let through).
     pub fn finish(self) -> (Vec<String>, Vec<String>) {
         // After the process group is gone: what left it (`setsid`) is still in the namespace.
-        let escaped = self.namespace.as_deref().map_or(0, sandbox::end_namespace);
+        let escaped = self.namespace.as_deref().map(sandbox::end_namespace).unwrap_or_default();
         let mut tried = self.guard.map(|g| g.after()).unwrap_or_default();
-        if escaped > 0 {
-            tried.push(format!("left {escaped} processes outside its process group running (ended with the session)"));
+        // One already exiting was ending by itself: it was not left running.
+        let running: Vec<String> = escaped.iter().filter_map(|l| l.command.as_ref().map(|c| format!("`{c}` (pid {})", l.pid))).collect();
+        if !running.is_empty() {
+            let processes = if running.len() == 1 { "a process" } else { "processes" };
+            tried.push(format!("left {processes} outside its process group running, ended with the session: {}", running.join(", ")));
         }
         let mut reached = Vec::new();
         if let Some(proxy) = &self.proxy {

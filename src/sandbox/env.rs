@@ -31,6 +31,23 @@ pub fn secret_names(plan: &Plan) -> Vec<String> {
     names
 }
 
+/// Git's automatic maintenance after a commit (`git maintenance run --auto --detach`, git ≥
+/// 2.47; `git gc --auto` before) detaches with `setsid` by default: it would leave the
+/// agent's process group, outlive the session, and be ended halfway by night's sweep of the
+/// sandbox's namespace. In the foreground it belongs to the session like any other command.
+/// Added after the configuration the environment already passes (`count`: its
+/// `GIT_CONFIG_COUNT`).
+fn foreground_maintenance(count: Option<&str>) -> Vec<(String, String)> {
+    let first: usize = count.and_then(|n| n.trim().parse().ok()).unwrap_or(0);
+    let settings = [("maintenance.autoDetach", "false"), ("gc.autoDetach", "false")];
+    let mut env = vec![("GIT_CONFIG_COUNT".to_string(), (first + settings.len()).to_string())];
+    for (i, (key, value)) in settings.iter().enumerate() {
+        env.push((format!("GIT_CONFIG_KEY_{}", first + i), (*key).to_string()));
+        env.push((format!("GIT_CONFIG_VALUE_{}", first + i), (*value).to_string()));
+    }
+    env
+}
+
 /// Proxy variables, in both spellings programs read.
 const PROXY_VARIABLES: &[&str] = &["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy"];
 
@@ -40,6 +57,7 @@ const PROXY_VARIABLES: &[&str] = &["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "ht
 pub fn agent_env(plan: &Plan, spec: &SandboxSpec, layers: &ActiveLayers, night: &[(String, String)], proxy_port: Option<u16>) -> AgentEnv {
     let mut env = AgentEnv { set: night.to_vec(), remove: secret_names(plan) };
     env.set.push(("NIGHT_SANDBOX".to_string(), if layers.any() { layers.names().join(",") } else { "off".to_string() }));
+    env.set.extend(foreground_maintenance(std::env::var("GIT_CONFIG_COUNT").ok().as_deref()));
     if !layers.any() {
         return env;
     }
@@ -71,4 +89,18 @@ pub fn agent_env(plan: &Plan, spec: &SandboxSpec, layers: &ActiveLayers, night: 
     }
     env.remove.retain(|name| !env.set.iter().any(|(set, _)| set == name));
     env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::foreground_maintenance;
+
+    #[test]
+    fn git_maintenance_stays_in_the_foreground_after_the_configuration_already_passed() {
+        let env = foreground_maintenance(Some("1"));
+        assert_eq!(env[0], ("GIT_CONFIG_COUNT".to_string(), "3".to_string()));
+        assert_eq!(env[1], ("GIT_CONFIG_KEY_1".to_string(), "maintenance.autoDetach".to_string()));
+        assert_eq!(env[4], ("GIT_CONFIG_VALUE_2".to_string(), "false".to_string()));
+        assert_eq!(foreground_maintenance(None)[0].1, "2");
+    }
 }

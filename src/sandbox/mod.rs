@@ -30,7 +30,7 @@ mod spec;
 
 pub use layers::{layers, ActiveLayers, LANDLOCK_MAX_ABI, LANDLOCK_MIN_ABI};
 pub use network::NetworkMode;
-pub use prepared::{end_namespace, prepare, user_namespace_of, Prepared, Step};
+pub use prepared::{end_namespace, prepare, user_namespace_of, Leftover, Prepared, Step};
 pub use probe::{probe, Capabilities};
 pub use spec::{own_state, MountKind, MountPlan, SandboxSpec, AUDIT_FILE};
 
