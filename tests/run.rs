@@ -432,15 +432,28 @@ fn a_runbook_with_errors_is_refused() {
 }
 
 #[test]
-fn an_existing_run_branch_is_refused() {
+fn a_taken_run_branch_gets_a_numbered_one_and_the_next_steps_do_not_fail() {
     let test = Test::new();
+    // A fixed name stands for two runs of one runbook in the same minute (`{name}/{date}`).
     let runbook = Runbook::default().task("branch \"night/fixed\"");
     test.setup(GOOD, &runbook);
-    test.git(&["branch", "night/fixed"]);
-    let ran = test.run();
-    assert_eq!(ran.code, Some(2), "{}", ran.output());
-    assert!(ran.stderr.contains("night/fixed"), "{}", ran.output());
-    assert_eq!(test.git(&["rev-parse", "--abbrev-ref", "HEAD"]), "main");
+    let first = test.run();
+    assert_eq!(first.code, Some(0), "{}", first.output());
+    assert_eq!(first.branch(), "night/fixed");
+    // In place, the checkout is left on the run branch: no `git switch` to where it is.
+    assert_eq!(test.git(&["rev-parse", "--abbrev-ref", "HEAD"]), "night/fixed");
+    assert!(!first.stdout.contains("git switch night/fixed"), "{}", first.output());
+    assert!(first.stdout.contains("git switch main") && first.report().contains("git switch main"), "{}", first.output());
+    test.git(&["switch", "-q", "main"]);
+    let second = test.run();
+    assert_eq!(second.code, Some(0), "{}", second.output());
+    assert_eq!(second.branch(), "night/fixed-2", "every run gets a branch of its own");
+    assert!(second.stdout.contains("branch `night/fixed` exists already") && second.stdout.contains("`night/fixed-2`"), "{}", second.output());
+    assert!(second.report().contains("`night/fixed-2`"), "{}", second.report());
+    assert_eq!(test.git(&["rev-parse", "night/fixed"]), first.event("run-end")["head"].as_str().expect("head"), "the first run's work is untouched");
+    for text in [&second.stdout, &second.stderr, &second.report()] {
+        assert!(!text.contains("branch -D"), "never suggest deleting a run's branch:\n{text}");
+    }
 }
 
 #[test]
@@ -519,6 +532,9 @@ fn the_demo_runbook_succeeds_after_one_retry_in_a_worktree() {
     let second = fs::read_to_string(ran.dir().join("prompt-2-1.md")).expect("second prompt");
     assert!(second.contains("not ok 3 - trims spaces"), "{second}");
     assert!(ran.stdout.contains("report.md"), "{}", ran.output());
+    // The branch is checked out in the worktree: `git switch` to it would fail in the checkout.
+    assert!(!ran.stdout.contains(&format!("git switch {}", ran.branch())), "{}", ran.output());
+    assert!(ran.stdout.contains(&format!("git worktree remove {work_dir}")), "{}", ran.output());
     assert_eq!(ran.event("run-end")["commits"].as_array().map(Vec::len), Some(2));
     assert_main_untouched(&test, &main);
 }

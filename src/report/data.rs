@@ -28,6 +28,9 @@ pub struct ReportData {
     pub original_branch: Option<String>,
     /// The run worked in its own worktree.
     pub worktree: bool,
+    /// The branch the user's checkout was on when the run ended, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkout: Option<String>,
     /// The start commit.
     pub start_commit: String,
     /// The agent kind and command.
@@ -299,6 +302,7 @@ impl ReportData {
             data.commits.clone_from(&end.commits);
             data.diffstat = end.diffstat.clone();
             data.head = Some(end.head.clone());
+            data.checkout.clone_from(&end.checkout);
         }
         if let Some(audit) = &history.audit {
             // The sandbox makes an empty `audit.jsonl` for any agent; only agents with hooks fill it.

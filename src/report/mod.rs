@@ -52,18 +52,26 @@ fn check_result(check: &SuccessRecord) -> String {
     out.replace('|', "\\|")
 }
 
-/// The commands that continue from where the run left off, each with a comment.
+/// The commands that continue from where the run left off, each with a comment. None of
+/// them fails where the run left the repository: no `git switch` to the branch the checkout
+/// is on, nor to a branch checked out in the run's worktree (git refuses both).
 pub fn continue_commands(data: &ReportData) -> Vec<(String, String)> {
     let mut commands = Vec::new();
+    let on = data.checkout.as_deref();
     if data.worktree {
         commands.push((format!("cd {}", data.work_dir), format!("the run's worktree, on `{}`", data.branch)));
         commands.push((
-            format!("git switch {}", data.branch),
-            format!("in your checkout, once the worktree is removed (`git worktree remove {}`)", data.work_dir),
+            format!("git worktree remove {}", data.work_dir),
+            format!("when you are done there; the branch stays, and `git switch {}` then works in your checkout", data.branch),
         ));
     } else {
-        commands.push((format!("git switch {}", data.branch), "the work (your checkout may already be on it)".to_string()));
-        if let Some(original) = &data.original_branch {
+        if on == Some(data.branch.as_str()) {
+            commands.push((format!("git log --stat {}..{}", short(&data.start_commit), data.branch), "the work; your checkout is on its branch".to_string()));
+        } else {
+            let comment = if on.is_some() { "the work" } else { "the work (your checkout may already be on it)" };
+            commands.push((format!("git switch {}", data.branch), comment.to_string()));
+        }
+        if let Some(original) = data.original_branch.as_ref().filter(|original| on != Some(original.as_str())) {
             commands.push((format!("git switch {original}"), "back to where you were".to_string()));
         }
     }
@@ -173,7 +181,8 @@ mod tests {
                 duration_ms: 61_000,
                 tokens: 0,
                 cost_usd: 0.0,
-            })),
+                checkout: None,
+        })),
         ];
         let data = ReportData::new(&History::from_entries(&entries), false);
         assert_eq!(data.attempts.len(), 1);

@@ -28,10 +28,12 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
     let interrupts = Interrupts::listen();
     let started_at = chrono::Utc::now();
     let run_id = format!("{}-{}", plan.name, started_at.format("%Y%m%d-%H%M%S"));
-    let branch = plan.branch_template.replace("{name}", &plan.name).replace("{date}", &started_at.format("%Y%m%d-%H%M").to_string());
+    let wanted = plan.branch_template.replace("{name}", &plan.name).replace("{date}", &started_at.format("%Y%m%d-%H%M").to_string());
     // Released once this run's own lock is taken (below): a run started at the same moment
     // waits here, then sees this one live and refuses.
     let starting = take_turns(&plan.repo)?;
+    // Chosen while the turn is held: no other start picks the same free name.
+    let branch = RunGit::free_branch(&plan.repo, &wanted).map_err(Refused::Git)?;
     let runs = RunsDir::of_repo(&plan.repo);
     refuse_a_second_run(&runs, None)?;
     undo_dead_preflights(plan, &runs, &options.status);
@@ -67,6 +69,11 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
     // resume` can pick up. Anything slower (the keep-awake child) comes after it.
     let mut recorder = Recorder::new(journal, History::default());
     recorder.record(Event::RunStart(run_start(plan, &cx, &git, &run_id, &branch, start)));
+    if branch != wanted {
+        let message = format!("branch `{wanted}` exists already (an earlier run's work stays there); this run's branch is `{branch}`");
+        (cx.options.status)(&format!("night: {message}"));
+        recorder.record(Event::Note { topic: "branch-taken".into(), message });
+    }
     let _ = std::fs::remove_file(run_dir.preflight());
     let mut supervisor = Supervisor::new(cx, git, run_dir, recorder, lock, start);
     supervisor.watch.last_tip = Some(start);
