@@ -268,9 +268,28 @@ git commit -qm "attempt $NIGHT_ATTEMPT"
     assert!(!test.path().join("notes.txt").exists());
     assert_eq!(fs::read_to_string(test.path().join("README.md")).expect("readme"), "a test repository\n");
     let second = fs::read_to_string(ran.dir().join("prompt-2-1.md")).expect("second prompt");
-    assert!(second.contains("Permission violation") && second.contains("`README.md`"), "{second}");
+    assert!(second.contains("wrote outside `write`") && second.contains("`README.md`"), "{second}");
     assert!(ran.report().contains("`README.md`"));
     assert_main_untouched(&test, &main);
+}
+
+#[test]
+fn a_failure_by_violation_alone_says_the_checks_held_but_the_agent_wrote_outside_write() {
+    let test = Test::new();
+    let agent = "echo hacked > README.md\necho good > src/state\ngit add -A\ngit commit -qm \"attempt $NIGHT_ATTEMPT\"\n";
+    test.setup(agent, &Runbook::default().permission("sandbox off").limits(&["timeout 60s", "attempts 3", "stuck 2"]));
+    let ran = test.run();
+    assert_eq!(ran.code, Some(1), "{}", ran.output());
+    assert_eq!(ran.outcome(), "stuck");
+    let said = "checks held, but the agent wrote outside `write`: `README.md`";
+    assert!(!ran.stdout.contains("1/1 checks hold"), "the terminal must not call it a pass:\n{}", ran.output());
+    assert!(ran.stdout.contains(&format!("night: {said}")), "{}", ran.output());
+    assert!(ran.stdout.contains(&format!("(last: {said})")), "{}", ran.output());
+    assert!(ran.event("run-end")["reason"].as_str().expect("reason").ends_with(said), "{}", ran.output());
+    let report = ran.report();
+    assert!(report.contains(&format!("after attempt 2: {said}")) && !report.contains("1/1 checks hold"), "{report}");
+    let second = fs::read_to_string(ran.dir().join("prompt-2-1.md")).expect("second prompt");
+    assert!(second.contains(said), "{second}");
 }
 
 #[test]

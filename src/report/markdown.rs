@@ -101,8 +101,7 @@ pub(super) fn attempts_row(data: &ReportData) -> String {
     let mut text = format!("{}{of}", data.attempts.len());
     let last_checked = data.attempts.iter().rev().find(|a| !a.checks.is_empty());
     if let Some(attempt) = last_checked {
-        let held = attempt.checks.iter().filter(|c| c.passed).count();
-        let _ = write!(text, "; after attempt {}: {held}/{} checks hold", attempt.number, attempt.checks.len());
+        let _ = write!(text, "; after attempt {}: {}", attempt.number, super::attempt_checks_phrase(data, attempt));
         for check in attempt.checks.iter().filter(|c| c.tests.is_some()) {
             if let Some(tests) = &check.tests {
                 let _ = write!(text, ", {} passed {} failed", tests.passed, tests.failed);

@@ -52,6 +52,27 @@ fn check_result(check: &SuccessRecord) -> String {
     out.replace('|', "\\|")
 }
 
+/// An attempt whose checks held but which wrote outside `write`, in words: what the terminal,
+/// the reports, the notification and the next prompt say instead of "n/n checks hold".
+pub fn held_but_wrote_outside(paths: &[String]) -> String {
+    let mut shown: Vec<String> = paths.iter().take(5).map(|p| format!("`{p}`")).collect();
+    if paths.len() > 5 {
+        shown.push(format!("and {} more", paths.len() - 5));
+    }
+    format!("checks held, but the agent wrote outside `write`: {}", shown.join(", "))
+}
+
+/// The checks after an attempt in one phrase: `n/m checks hold`, or, when they all held and
+/// the attempt wrote outside `write`, [`held_but_wrote_outside`].
+pub fn attempt_checks_phrase(data: &ReportData, attempt: &AttemptReport) -> String {
+    let held = attempt.checks.iter().filter(|c| c.passed).count();
+    let outside: Vec<String> = data.violations.iter().filter(|v| v.attempt == attempt.number).flat_map(|v| v.paths.iter().cloned()).collect();
+    if held == attempt.checks.len() && !attempt.checks.is_empty() && !outside.is_empty() {
+        return held_but_wrote_outside(&outside);
+    }
+    format!("{held}/{} checks hold", attempt.checks.len())
+}
+
 /// The commands that continue from where the run left off, each with a comment. None of
 /// them fails where the run left the repository: no `git switch` to the branch the checkout
 /// is on, nor to a branch checked out in the run's worktree (git refuses both).
@@ -92,8 +113,7 @@ pub fn summary(data: &ReportData, report_path: &str) -> String {
     let duration = data.duration_ms.map(duration_text).unwrap_or_default();
     let _ = writeln!(out, "  run       {} ({duration})", data.run_id);
     if let Some(last) = data.attempts.last() {
-        let held = last.checks.iter().filter(|c| c.passed).count();
-        let _ = writeln!(out, "  attempts  {} (last: {held}/{} checks hold)", data.attempts.len(), last.checks.len());
+        let _ = writeln!(out, "  attempts  {} (last: {})", data.attempts.len(), attempt_checks_phrase(data, last));
     }
     let _ = writeln!(
         out,

@@ -182,9 +182,10 @@ pub fn feedback(history: &History, plan: &Plan, attempt: u64) -> Option<AttemptF
     if attempt == 0 {
         return None;
     }
-    let mut feedback = AttemptFeedback { attempt, failed_checks: Vec::new(), violation: None, ended_because: None, rolled_back: None };
+    let mut feedback = AttemptFeedback { attempt, failed_checks: Vec::new(), violation: None, ended_because: None, rolled_back: None, checked: false };
     let Some(record) = history.attempt(attempt) else { return Some(feedback) };
     if let Some(verified) = &record.verified {
+        feedback.checked = !verified.results.is_empty();
         feedback.failed_checks = verified.results.iter().filter(|c| !c.passed).cloned().collect();
     }
     for violation in &record.violations {
@@ -197,6 +198,23 @@ pub fn feedback(history: &History, plan: &Plan, attempt: u64) -> Option<AttemptF
     }
     feedback.rolled_back = record.rollback.as_ref().map(|(rollback, _)| rollback.what());
     Some(feedback)
+}
+
+/// Why attempt `attempt` failed, in one phrase, for the end's reason (`stuck …: <this>`):
+/// the checks held but it wrote outside `write`; the limit that ended it; or its failed
+/// checks. `None` when the journal does not say.
+pub fn failure_in_words(history: &History, attempt: u64) -> Option<String> {
+    let record = history.attempt(attempt)?;
+    let results = record.verified.as_ref().map(|v| v.results.as_slice()).unwrap_or_default();
+    let outside: Vec<String> = record.violations.iter().flat_map(|v| v.paths.iter().cloned()).collect();
+    if !outside.is_empty() && !results.is_empty() && results.iter().all(|r| r.passed) {
+        return Some(crate::report::held_but_wrote_outside(&outside));
+    }
+    if let Some(limit) = record.limits.iter().rev().find(|l| l.ends == Ends::Attempt) {
+        return Some(format!("the attempt ended at `{} {}`", limit.limit, limit.value));
+    }
+    let failed: Vec<String> = results.iter().filter(|r| !r.passed).map(|r| format!("`{}` failed", r.statement)).collect();
+    (!failed.is_empty()).then(|| failed.join(", "))
 }
 
 /// Whether an ended, failed attempt took part in the verdicts after it (rollback, `stuck`):
