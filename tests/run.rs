@@ -5,7 +5,7 @@ mod support;
 
 use std::fs;
 use std::time::Duration;
-use support::run::{marker, processes_with, Runbook, Test};
+use support::run::{marker, processes_with, tap_script, Runbook, Test};
 
 /// An agent that makes the state good and commits.
 const GOOD: &str = "echo good > src/state\ngit commit -qam 'make the state good'\necho agent: done\n";
@@ -422,6 +422,32 @@ fn ctrl_c_interrupts_cleans_up_and_exits_130() {
     std::thread::sleep(Duration::from_millis(300));
     assert!(processes_with(&mark).is_empty(), "{:?}", processes_with(&mark));
     assert_main_untouched(&test, &main);
+}
+
+#[test]
+fn ctrl_c_during_the_checks_ends_the_run_and_the_attempt_counts_toward_no_stuck_after_resume() {
+    let test = Test::new();
+    // The checks of an attempt take a while and say when they start, so that Ctrl-C comes
+    // while they run (the baseline is quick: nothing attempted yet).
+    let capture = test.capture.path().display().to_string();
+    let check = format!("#!/bin/sh\nif [ -f src/attempted ]; then touch '{capture}/checking'; sleep 1; fi\n{}", &tap_script(&[("state", "good")])["#!/bin/sh\n".len()..]);
+    test.script("test.sh", &check);
+    test.commit_all("slow checks");
+    let agent = "echo \"$NIGHT_ATTEMPT\" > src/attempted\ngit add -A\ngit commit -qm \"attempt $NIGHT_ATTEMPT\"\n";
+    test.setup(agent, &Runbook::default().limits(&["timeout 60s", "attempts 2", "stuck 2"]));
+    let child = test.spawn();
+    support::run::wait_until(Duration::from_secs(30), "the checks of attempt 1", || test.capture.path().join("checking").exists());
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    let ran = test.finish(child);
+    assert_eq!(ran.code, Some(130), "a Ctrl-C during the checks stops the run after them\n{}", ran.output());
+    assert_eq!(ran.events_named("attempt-start").len(), 1, "{}", ran.output());
+    assert_eq!(ran.event("attempt-end")["reason"], "interrupted");
+    // Attempt 2 fails the same way as attempt 1; attempt 1 was cut short, so this is not `stuck 2`.
+    let resumed = test.night(&["resume", &ran.run_id()]);
+    let ends = resumed.events_named("run-end");
+    assert_eq!(ends.last().map(|end| end["outcome"].clone()), Some("failed".into()), "{}", resumed.output());
+    assert!(resumed.events_named("limit").iter().all(|l| l["limit"] != "stuck"), "{}", resumed.output());
 }
 
 #[test]

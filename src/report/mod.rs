@@ -92,7 +92,9 @@ pub fn continue_commands(data: &ReportData) -> Vec<(String, String)> {
             let comment = if on.is_some() { "the work" } else { "the work (your checkout may already be on it)" };
             commands.push((format!("git switch {}", data.branch), comment.to_string()));
         }
-        if let Some(original) = data.original_branch.as_ref().filter(|original| on != Some(original.as_str())) {
+        // `night resume` goes on in the checkout, on the run branch: no switching away first.
+        let resuming = !data.run_id.is_empty() && data.resumable();
+        if let Some(original) = data.original_branch.as_ref().filter(|original| on != Some(original.as_str()) && !resuming) {
             commands.push((format!("git switch {original}"), "back to where you were".to_string()));
         }
     }

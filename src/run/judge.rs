@@ -37,6 +37,9 @@ impl Supervisor<'_> {
     pub(super) fn next_attempt(&mut self) -> Step {
         let limits = &self.cx.plan.limits;
         let attempt = self.attempt();
+        if self.cx.interrupts.count() > 0 {
+            return Step::End(Outcome::Interrupted, "stopped by a signal (Ctrl-C or `night stop`)".into());
+        }
         if limits.attempts.is_some_and(|max| attempt >= max) {
             let value = value(Limit::Attempts, limits);
             let reason = explain(Limit::Attempts, limits);
@@ -89,7 +92,10 @@ impl Supervisor<'_> {
         }
         let success = checks_hold && work.violation.is_none();
         let head = self.git.head()?;
+        // A signal during the session or during its checks: the run ends after them.
+        let signalled = self.cx.interrupts.count() > 0;
         let reason = match (&work.violation, work.ended_by) {
+            _ if signalled && !success => AttemptEndReason::Interrupted,
             (Some(_), _) => AttemptEndReason::Violation,
             (None, Some(limit)) => AttemptEndReason::Limit(limit),
             (None, None) if work.supervisor_died => AttemptEndReason::SupervisorDied,
@@ -104,7 +110,7 @@ impl Supervisor<'_> {
         self.record(Event::AttemptEnd { attempt, passed: success, reason, signature: signature.clone(), head: head.to_string() });
         let verdict = if success { "succeeded" } else { "failed" };
         self.notify(NotifyEvent::Attempt, &format!("attempt {attempt} {verdict}: {checks_phrase}"), signature);
-        Ok(Step::Decide(work))
+        Ok(Step::Decide(AttemptWork { interrupted: work.interrupted || (signalled && !success), ..work }))
     }
 
     /// What follows an attempt whose end is recorded: the run's end (success, a signal, a

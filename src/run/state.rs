@@ -10,7 +10,7 @@ use crate::ast::{Check, Comparison, RollbackThen, RollbackWhen, Target, TestMetr
 use crate::diagnostic::Code;
 use crate::plan::Plan;
 use crate::record::history::{Attempt, History};
-use crate::record::{Ends, Limit, Outcome, PromptKind, SessionEndReason, SuccessRecord};
+use crate::record::{AttemptEndReason, Ends, Limit, Outcome, PromptKind, SessionEndReason, SuccessRecord};
 use crate::run::feedback::{attempt_prompt, continue_prompt, AttemptFeedback};
 use crate::run::limits::explain;
 use crate::run::success::Baseline;
@@ -87,9 +87,11 @@ impl AttemptWork {
     }
 }
 
-/// A signal stopped the attempt (Ctrl-C, `night stop`, a full disk).
+/// A signal stopped the attempt (Ctrl-C, `night stop`, a full disk), during a session or
+/// during its checks.
 fn cut_short(attempt: &Attempt) -> bool {
-    attempt.sessions.iter().filter_map(|s| s.end.as_ref()).any(|e| matches!(e.reason, SessionEndReason::Interrupted | SessionEndReason::LogFailed))
+    attempt.end.as_ref().is_some_and(|e| e.reason == AttemptEndReason::Interrupted)
+        || attempt.sessions.iter().filter_map(|s| s.end.as_ref()).any(|e| matches!(e.reason, SessionEndReason::Interrupted | SessionEndReason::LogFailed))
 }
 
 impl Step {
