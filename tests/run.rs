@@ -450,6 +450,105 @@ fn ctrl_c_during_the_checks_ends_the_run_and_the_attempt_counts_toward_no_stuck_
     assert!(resumed.events_named("limit").iter().all(|l| l["limit"] != "stuck"), "{}", resumed.output());
 }
 
+/// What a terminal of `width` columns shows after `output`: the rows, trailing blanks cut.
+/// Enough of a VT100 for a status line: text with deferred wrapping, CR, LF, cursor up and
+/// down, erase line, colours ignored.
+fn screen(output: &[u8], width: usize) -> Vec<String> {
+    let text = String::from_utf8_lossy(output);
+    let mut rows: Vec<Vec<char>> = vec![Vec::new()];
+    let (mut row, mut col, mut pending) = (0usize, 0usize, false);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        while rows.len() <= row {
+            rows.push(Vec::new());
+        }
+        match c {
+            '\r' => (col, pending) = (0, false),
+            '\n' => (row, pending) = (row + 1, false),
+            '\u{1b}' if chars.peek() == Some(&'[') => {
+                chars.next();
+                let mut args = String::new();
+                let Some(command) = chars.by_ref().find(|c| !(c.is_ascii_digit() || *c == ';' || *c == '?') || { args.push(*c); false }) else { break };
+                let n = args.parse::<usize>().unwrap_or(1);
+                match command {
+                    'A' => (row, pending) = (row.saturating_sub(n), false),
+                    'B' => (row, pending) = (row + n, false),
+                    'K' if args == "2" => rows[row].clear(),
+                    'K' => rows[row].truncate(col),
+                    _ => {}
+                }
+            }
+            c if c.is_control() => {}
+            c => {
+                if pending {
+                    (row, col, pending) = (row + 1, 0, false);
+                    while rows.len() <= row {
+                        rows.push(Vec::new());
+                    }
+                }
+                let line = &mut rows[row];
+                while line.len() <= col {
+                    line.push(' ');
+                }
+                line[col] = c;
+                if col + 1 == width { pending = true } else { col += 1 }
+            }
+        }
+    }
+    rows.into_iter().map(|r| r.into_iter().collect::<String>().trim_end().to_string()).collect()
+}
+
+#[test]
+fn ctrl_c_in_a_narrow_terminal_leaves_no_status_line_behind() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+    const WIDTH: u16 = 40;
+    let test = Test::new();
+    test.setup("echo agent: working\nwhile :; do sleep 1; done\n", &Runbook::default());
+    let (mut master, mut slave) = (0, 0);
+    let size = libc::winsize { ws_row: 24, ws_col: WIDTH, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: openpty fills the two descriptors, which are then owned here.
+    assert_eq!(unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &size) }, 0, "openpty");
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let mut command = test.command(&["run", "t.night"]);
+    command.stdin(slave.try_clone().expect("fd")).stdout(slave.try_clone().expect("fd")).stderr(slave);
+    // SAFETY: only async-signal-safe calls between fork and exec: a session of its own, whose
+    // controlling terminal is the pty, so that ^C there is SIGINT to night.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().expect("night in a pty");
+    drop(command);
+    let mut reader = fs::File::from(master.try_clone().expect("fd"));
+    let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let collected = output.clone();
+    let reading = std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(n @ 1..) = std::io::Read::read(&mut reader, &mut buffer) {
+            collected.lock().expect("lock").extend_from_slice(&buffer[..n]);
+        }
+    });
+    test.wait_for_event("session-start", Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(1500));
+    std::io::Write::write_all(&mut fs::File::from(master), b"\x03").expect("^C");
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        assert!(started.elapsed() < Duration::from_secs(30), "night did not end after ^C");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = reading.join();
+    let output = output.lock().expect("lock").clone();
+    let shown = screen(&output, usize::from(WIDTH));
+    let spinner: Vec<&String> = shown.iter().filter(|row| row.chars().any(|c| ('\u{2800}'..='\u{28ff}').contains(&c))).collect();
+    assert!(spinner.is_empty(), "the status line stayed on the screen: {spinner:?}\n{}", shown.join("\n"));
+    assert!(shown.iter().any(|row| row.contains("night: interrupted")), "{}", shown.join("\n"));
+}
+
 #[test]
 fn a_dirty_tree_is_refused_and_nothing_changes() {
     let test = Test::new();
