@@ -405,6 +405,10 @@ pub struct Permissions {
     pub deny_irreversible: Option<Span>,
     /// `allow "pattern"`.
     pub allow: Vec<Spanned<CommandPattern>>,
+    /// `pass env.NAME …`: variables handed to the agent despite the environment allowlist.
+    pub pass: Vec<Spanned<String>>,
+    /// `reveal "~/.npmrc" …`: credential stores left visible to the agent.
+    pub reveal: Vec<Spanned<String>>,
     /// `network …`.
     pub network: Option<Spanned<Network>>,
     /// `sandbox …`.
@@ -451,6 +455,9 @@ impl PartialEq for CommandPattern {
 /// `network …`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Network {
+    /// `network auto` (the default): for agents whose model API night knows (claude, codex,
+    /// gemini), that API and the package registries through night's proxy; for the others `on`.
+    Auto,
     /// `network off`.
     Off,
     /// `network on`.

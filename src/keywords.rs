@@ -137,8 +137,8 @@ keywords! {
     "committed", "statement in `success`",
         "Holds when the working tree is clean and the run made at least one commit.",
         "committed";
-    "auto", "test format; `sandbox` mode",
-        "As a test format (the default): recognise the summary lines of every known runner, and fail with a clear message when none is found. As a sandbox mode (the default): enforce `write` and `network` in the kernel where it allows, and say so.",
+    "auto", "test format; `sandbox` and `network` mode",
+        "As a test format (the default): recognise the summary lines of every known runner, and fail with a clear message when none is found. As a sandbox mode (the default): enforce `write` and `network` in the kernel where it allows, and say so. As a network mode (the default): the agent's model API and the package registries for claude, codex and gemini, `on` for the other kinds.",
         "tests \"make test\" format auto";
     "cargo", "test format",
         "Read `cargo test` output.",
@@ -189,10 +189,16 @@ keywords! {
         "deny irreversible \"terraform apply*\"";
     "allow", "statement in `permissions`; word after `network`; `allow lost` in `tests`",
         "As a statement: commands exempted from `deny`. After `network`: the only hosts the agent may reach. In `tests`, `allow lost N` lets N tests of the baseline stop running.",
-        "allow \"git push origin night/*\"";
+        "allow \"terraform plan*\"";
     "network", "statement in `permissions`",
-        "Outbound network for the agent and the commands it runs: `off`, `on`, or `allow \"host\" …`.",
+        "Outbound network for the agent and the commands it runs (the success checks too): `auto` (default), `off`, `on`, or `allow \"host\" …`. `auto` is the agent's model API and the package registries through night's proxy for claude, codex and gemini, and `on` for the other kinds.",
         "network allow \"registry.npmjs.org\"";
+    "pass", "statement in `permissions`",
+        "Hand variables of night's environment to the agent and the success checks. Under `deny irreversible` they get only an allowlist (paths, locale, terminal, toolchains' settings, the agent's own API key); `pass` adds the ones named, e.g. a cache folder or a profile name. A token passed this way can push or publish.",
+        "pass env.NPM_CONFIG_CACHE";
+    "reveal", "statement in `permissions`",
+        "Leave a credential store visible to the agent and the success checks. Under `deny irreversible` night hides `~/.ssh`, `~/.npmrc`, `~/.aws` and the rest of the list in docs/sandbox.md; `reveal` names one to keep (`~/` is the home folder). What it holds can then push, publish or deploy.",
+        "reveal \"~/.config/tool\"";
     "sandbox", "statement in `permissions`",
         "OS-level enforcement of `write` and `network`: `auto` (default: where the kernel allows), `on` or `off`.",
         "sandbox auto";

@@ -15,7 +15,9 @@ pub mod hook;
 pub mod init;
 pub mod keywords;
 pub mod lsp;
-pub mod irreversible;
+pub mod policy;
+/// The built-in irreversible set (it lives in [`policy`]).
+pub use policy::irreversible;
 pub mod notify;
 pub mod plan;
 pub mod remote;

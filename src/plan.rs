@@ -58,7 +58,11 @@ pub struct PlanPermissions {
     pub deny_irreversible: bool,
     /// Exemptions from `deny`.
     pub allow: Vec<CommandPattern>,
-    /// Outbound network (default `on`).
+    /// `pass env.NAME`: variables handed to the agent despite the environment allowlist.
+    pub pass: Vec<String>,
+    /// `reveal "path"`: credential stores left visible (`~/` for the home folder).
+    pub reveal: Vec<String>,
+    /// Outbound network (default `auto`; see [`crate::policy::network`]).
     pub network: Network,
     /// OS-level enforcement (default `auto`).
     pub sandbox: Sandbox,
@@ -74,20 +78,17 @@ impl PlanPermissions {
 
     /// Why a command is denied, if it is: the denied simple command and the pattern or category.
     pub fn denied(&self, command: &str) -> Option<(String, String)> {
-        for part in crate::irreversible::simple_commands(command) {
-            if self.allow.iter().any(|allow| allow.is_match(&part)) {
-                continue;
-            }
-            if let Some(pattern) = self.deny.iter().find(|deny| deny.is_match(&part)) {
-                return Some((part, format!("`{}`", pattern.pattern)));
-            }
-            if self.deny_irreversible {
-                if let Some(rule) = crate::irreversible::matching_rule(&part) {
-                    return Some((part, format!("irreversible ({})", rule.category)));
-                }
-            }
-        }
-        None
+        self.command_rules().refusal(command, &|_| None).map(|refusal| (refusal.command.clone(), refusal.why()))
+    }
+
+    /// What `network` means for this agent kind: `auto` resolved (see [`crate::policy::network`]).
+    pub fn network_for(&self, kind: &crate::ast::AgentKind) -> Network {
+        crate::policy::network::resolve(&self.network, kind)
+    }
+
+    /// `deny`, `allow` and `deny irreversible`, for [`crate::policy::commands`].
+    pub fn command_rules(&self) -> crate::policy::commands::CommandRules<'_> {
+        crate::policy::commands::CommandRules { deny: &self.deny, allow: &self.allow, irreversible: self.deny_irreversible }
     }
 }
 

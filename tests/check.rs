@@ -293,9 +293,9 @@ fn json_output_follows_the_documented_schema() {
     assert_eq!(diagnostic["severity"], "error");
     assert_eq!(diagnostic["message"], "unknown statement `stuk` in `limits`");
     assert_eq!(diagnostic["help"], "Did you mean `stuck`?");
-    assert_eq!(diagnostic["span"]["line"], 21);
+    assert_eq!(diagnostic["span"]["line"], 22);
     assert_eq!(diagnostic["span"]["column"], 3);
-    assert_eq!(diagnostic["span"]["end_line"], 21);
+    assert_eq!(diagnostic["span"]["end_line"], 22);
     assert_eq!(diagnostic["span"]["end_column"], 7);
     let start = diagnostic["span"]["start"].as_u64().expect("start") as usize;
     let end = diagnostic["span"]["end"].as_u64().expect("end") as usize;

@@ -41,7 +41,7 @@
 (defconst night-statement-keywords
   '("prompt" "agent" "repo" "branch" "worktree" "model" "max_turns" "args" "bin"
     "run" "tests" "count" "exists" "absent" "changed" "committed"
-    "read" "write" "deny" "allow" "network" "sandbox" "on"
+    "read" "write" "deny" "allow" "pass" "reveal" "network" "sandbox" "on"
     "timeout" "session" "attempts" "stuck" "idle" "silence" "tokens" "cost" "quota"
     "when" "to" "then"
     "webhook" "slack" "discord" "ntfy" "email" "sms" "command"

@@ -3,7 +3,7 @@
 use super::Context;
 use crate::ast::AgentKind;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::irreversible::simple_commands;
+use crate::policy::shell;
 use crate::source::Spanned;
 use std::path::Path;
 
@@ -27,9 +27,24 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     }
 }
 
+/// The commands a line runs, each from the program that must be installed: a package runner
+/// (`npx tsc`, `uvx ruff`) fetches what it runs, so the runner is what must exist.
+fn programs(line: &str) -> Vec<String> {
+    const RUNNERS: &[&str] = &["npx", "bunx", "pnpx", "uvx", "pnpm dlx", "yarn dlx", "npm exec", "pipx run", "uv run", "poetry run", "pipenv run", "pdm run", "hatch run", "rye run", "bundle exec", "direnv exec"];
+    shell::parse(line)
+        .commands
+        .iter()
+        .map(|command| match command.wrappers.iter().find(|w| RUNNERS.contains(&w.as_str())) {
+            Some(runner) => runner.clone(),
+            None => command.line(),
+        })
+        .filter(|line| !line.is_empty())
+        .collect()
+}
+
 fn report_missing(command: &Spanned<String>, base: &Path, where_: &str, context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     let path_var = (context.env)("PATH").unwrap_or_default();
-    for part in simple_commands(&command.value) {
+    for part in programs(&command.value) {
         let Some(program) = first_word(&part) else { continue };
         if SHELL_BUILTINS.contains(&program.as_str()) || program.contains('$') || context.host.resolves(&program, base, &path_var) {
             continue;

@@ -3,7 +3,7 @@
 use super::Context;
 use crate::ast::{Check, Comparison, Target};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::irreversible::simple_commands;
+use crate::policy::shell::simple_commands;
 
 pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     let Some(success) = &context.runbook.success else {

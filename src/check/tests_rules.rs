@@ -8,7 +8,7 @@
 use super::Context;
 use crate::ast::{Check, TestFormat};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::irreversible::simple_commands;
+use crate::policy::shell::simple_commands;
 use crate::source::Span;
 
 pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {

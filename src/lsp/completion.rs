@@ -183,7 +183,7 @@ fn values(block: &str, head: &str, args: &[Token]) -> Vec<&'static str> {
         ("rollback", "to") if first => vec!["start", "last-green"],
         ("rollback", "then") if first => vec!["stop", "retry"],
         ("permissions", "deny") if first => vec!["irreversible"],
-        ("permissions", "network") if first => vec!["off", "on", "allow"],
+        ("permissions", "network") if first => vec!["auto", "off", "on", "allow"],
         ("permissions", "sandbox") if first => vec!["auto", "on", "off"],
         ("permissions", "on") if first => vec!["violation"],
         ("permissions", "on") if last_word == Some("violation") => vec!["revert", "stop"],
@@ -281,7 +281,7 @@ mod tests {
         assert_eq!(offered("success {\n  tests \"x\" format |"), TestFormat::NAMES);
         assert_eq!(offered("success {\n  tests \"x\" format cargo |"), ["within", "allow"]);
         assert_eq!(offered("success {\n  tests \"x\" allow |"), ["lost"]);
-        assert_eq!(offered("permissions {\n  network |"), ["off", "on", "allow"]);
+        assert_eq!(offered("permissions {\n  network |"), ["auto", "off", "on", "allow"]);
         assert_eq!(offered("notify {\n  slack env.X on end |"), ["start", "attempt", "commit", "success", "failure", "stuck", "rollback", "violation"]);
         assert_eq!(offered("notify {\n  slack env.X |"), ["on"]);
         assert_eq!(offered("notify {\n  sms \"+1\" via twilio env.A env.B |"), ["from"]);

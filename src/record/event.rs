@@ -183,6 +183,9 @@ pub enum Event {
         writable: Vec<String>,
         /// The agent's network, in words.
         network: String,
+        /// What `deny irreversible` kept from the agent: credential stores, then the withheld variables' names.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hidden: Vec<String>,
     },
     /// What the agent tried in a session that the sandbox refused or night undid.
     AgentTried {

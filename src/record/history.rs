@@ -91,6 +91,8 @@ pub struct SandboxRecord {
     pub writable: Vec<String>,
     /// The agent's network, in words.
     pub network: String,
+    /// What `deny irreversible` kept from the agent.
+    pub hidden: Vec<String>,
 }
 
 /// What the agent tried in one session.
@@ -311,8 +313,8 @@ impl History {
                 self.keep_awake = Some(KeepAwake { available: *available, method: method.clone(), detail: detail.clone() });
             }
             Event::Note { topic, message } => self.notes.push((topic.clone(), message.clone())),
-            Event::Sandbox { mode, layers, gaps, writable, network } => {
-                self.sandbox = Some(SandboxRecord { mode: *mode, layers: layers.clone(), gaps: gaps.clone(), writable: writable.clone(), network: network.clone() });
+            Event::Sandbox { mode, layers, gaps, writable, network, hidden } => {
+                self.sandbox = Some(SandboxRecord { mode: *mode, layers: layers.clone(), gaps: gaps.clone(), writable: writable.clone(), network: network.clone(), hidden: hidden.clone() });
             }
             Event::AgentTried { attempt, session, what, reached } => {
                 self.agent_tried.push(AgentTried { attempt: *attempt, session: *session, what: what.clone(), reached: reached.clone() });

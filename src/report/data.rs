@@ -172,6 +172,8 @@ pub struct SandboxReport {
     pub gaps: Vec<String>,
     /// The agent's network, in words.
     pub network: String,
+    /// What `deny irreversible` kept from the agent.
+    pub hidden: Vec<String>,
 }
 
 /// What the agent tried in one session.
@@ -263,7 +265,7 @@ impl ReportData {
             (k.available, how.unwrap_or_default())
         });
         data.notes.clone_from(&history.notes);
-        data.sandbox = history.sandbox.as_ref().map(|s| SandboxReport { mode: s.mode, layers: s.layers.clone(), gaps: s.gaps.clone(), network: s.network.clone() });
+        data.sandbox = history.sandbox.as_ref().map(|s| SandboxReport { mode: s.mode, layers: s.layers.clone(), gaps: s.gaps.clone(), network: s.network.clone(), hidden: s.hidden.clone() });
         data.agent_tried = history
             .agent_tried
             .iter()

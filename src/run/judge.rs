@@ -157,8 +157,17 @@ impl Supervisor<'_> {
 
     /// Run the success checks, their results ready for the journal (secrets scrubbed, tails
     /// bounded); `None` when a second signal asked to skip them.
-    async fn verify(&self, baseline: Option<&Baseline>) -> Option<Vec<SuccessRecord>> {
-        let env = vec![("NIGHT_RUN_ID".to_string(), self.run_id().to_string())];
+    async fn verify(&mut self, baseline: Option<&Baseline>) -> Option<Vec<SuccessRecord>> {
+        let env = vec![("NIGHT_RUN_ID".to_string(), self.run_id().to_string()), ("NIGHT_RUN_DIR".to_string(), self.run_dir.path().display().to_string())];
+        // The checks run the agent's code: the agent's credential, git and network layers
+        // (sandbox/checks.rs). Without them they still run, as before `deny irreversible` had them.
+        let sandbox = match self.cx.sandbox.checks(self.cx.plan, &self.git, self.run_dir.path(), &env) {
+            Ok(sandbox) => sandbox,
+            Err(e) => {
+                self.note("sandbox-checks", &e.to_string());
+                None
+            }
+        };
         let running = self.run_dir.running_check();
         let context = success::Context {
             plan: self.cx.plan,
@@ -167,6 +176,7 @@ impl Supervisor<'_> {
             env: &env,
             env_remove: &self.cx.secret_names,
             running: Some(&running),
+            sandbox: sandbox.as_ref(),
         };
         let results = tokio::select! {
             results = success::run(&context, baseline) => results,

@@ -351,7 +351,8 @@ impl Supervisor<'_> {
         let mode = self.cx.plan.permissions.sandbox;
         let shown = if layers.is_empty() { "none".to_string() } else { layers.join(", ") };
         self.status(&format!("night: sandbox {}: {shown}", crate::record::vocabulary::word(&mode)));
-        self.record(Event::Sandbox { mode, layers, gaps, writable, network });
+        let hidden = crate::sandbox::env::hidden_summary(&sandbox.spec, &sandbox.env);
+        self.record(Event::Sandbox { mode, layers, gaps, writable, network, hidden });
     }
 
     /// After a session: what the git guard undid and where the proxy was asked to connect.

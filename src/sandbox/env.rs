@@ -4,6 +4,8 @@
 use super::{ActiveLayers, SandboxSpec};
 use crate::ast::Value;
 use crate::plan::Plan;
+use crate::policy::credentials;
+use std::path::{Path, PathBuf};
 
 /// Changes to the inherited environment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,17 +37,73 @@ pub fn secret_names(plan: &Plan) -> Vec<String> {
 /// 2.47; `git gc --auto` before) detaches with `setsid` by default: it would leave the
 /// agent's process group, outlive the session, and be ended halfway by night's sweep of the
 /// sandbox's namespace. In the foreground it belongs to the session like any other command.
-/// Added after the configuration the environment already passes (`count`: its
-/// `GIT_CONFIG_COUNT`).
-fn foreground_maintenance(count: Option<&str>) -> Vec<(String, String)> {
-    let first: usize = count.and_then(|n| n.trim().parse().ok()).unwrap_or(0);
+/// Added after the configuration already given through `GIT_CONFIG_COUNT` (night's own in
+/// `env`, else the inherited environment's).
+fn foreground_maintenance(env: &mut AgentEnv) {
+    let given = env.set.iter().rev().find(|(name, _)| name == "GIT_CONFIG_COUNT").map(|(_, count)| count.clone()).or_else(|| {
+        // The inherited configuration, unless the environment's allowlist withholds it.
+        let withheld = env.remove.iter().any(|name| name == "GIT_CONFIG_COUNT");
+        std::env::var("GIT_CONFIG_COUNT").ok().filter(|_| !withheld)
+    });
+    let first: usize = given.and_then(|n| n.trim().parse().ok()).unwrap_or(0);
     let settings = [("maintenance.autoDetach", "false"), ("gc.autoDetach", "false")];
-    let mut env = vec![("GIT_CONFIG_COUNT".to_string(), (first + settings.len()).to_string())];
+    env.set.retain(|(name, _)| name != "GIT_CONFIG_COUNT");
+    env.set.push(("GIT_CONFIG_COUNT".to_string(), (first + settings.len()).to_string()));
     for (i, (key, value)) in settings.iter().enumerate() {
-        env.push((format!("GIT_CONFIG_KEY_{}", first + i), (*key).to_string()));
-        env.push((format!("GIT_CONFIG_VALUE_{}", first + i), (*value).to_string()));
+        env.set.push((format!("GIT_CONFIG_KEY_{}", first + i), (*key).to_string()));
+        env.set.push((format!("GIT_CONFIG_VALUE_{}", first + i), (*value).to_string()));
     }
-    env
+}
+
+/// `deny irreversible` in the environment, whatever the sandbox: only the allowlist and what
+/// the runbook passes reach the agent, and git sends every push to night's helper (on PATH
+/// from `<run dir>/bin`, written by [`install_git_helper`]).
+fn withhold_credentials(env: &mut AgentEnv, plan: &Plan, run_dir: &Path) {
+    let names: Vec<String> = std::env::vars_os().filter_map(|(name, _)| name.into_string().ok()).collect();
+    env.remove.extend(credentials::withheld(names.iter().map(String::as_str), &plan.agent.kind, &plan.permissions.pass));
+    env.set.extend(credentials::git_refusal());
+    let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".to_string());
+    env.set.push(("PATH".to_string(), format!("{}:{path}", helper_dir(run_dir).display())));
+}
+
+/// What the agent is not given, for the journal and the report: each hidden credential store
+/// (`~/.ssh (SSH keys)`), then one entry naming the withheld variables (names, never values).
+pub fn hidden_summary(spec: &SandboxSpec, env: &AgentEnv) -> Vec<String> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let mut summary: Vec<String> = spec
+        .hidden
+        .iter()
+        .map(|store| {
+            let shown = match home.as_deref().and_then(|h| store.path.strip_prefix(h).ok()) {
+                Some(rest) => format!("~/{}", rest.display()),
+                None => store.path.display().to_string(),
+            };
+            format!("`{shown}` ({})", store.holds)
+        })
+        .collect();
+    let mut withheld: Vec<&str> = env.remove.iter().map(String::as_str).filter(|name| !name.starts_with("NIGHT_")).collect();
+    withheld.sort_unstable();
+    withheld.dedup();
+    if !withheld.is_empty() {
+        summary.push(format!("variables {}", withheld.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")));
+    }
+    summary
+}
+
+/// Where night's git helper lives.
+pub fn helper_dir(run_dir: &Path) -> PathBuf {
+    run_dir.join("bin")
+}
+
+/// Write `git-remote-night-refused` into `<run dir>/bin` (see [`credentials::refused_push_helper`]).
+pub fn install_git_helper(run_dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = helper_dir(run_dir);
+    std::fs::create_dir_all(&dir)?;
+    let night = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("night"));
+    let path = dir.join(format!("git-remote-{}", credentials::REFUSED_TRANSPORT));
+    std::fs::write(&path, credentials::refused_push_helper(&night))?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
 }
 
 /// Proxy variables, in both spellings programs read.
@@ -57,8 +115,12 @@ const PROXY_VARIABLES: &[&str] = &["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "ht
 pub fn agent_env(plan: &Plan, spec: &SandboxSpec, layers: &ActiveLayers, night: &[(String, String)], proxy_port: Option<u16>) -> AgentEnv {
     let mut env = AgentEnv { set: night.to_vec(), remove: secret_names(plan) };
     env.set.push(("NIGHT_SANDBOX".to_string(), if layers.any() { layers.names().join(",") } else { "off".to_string() }));
-    env.set.extend(foreground_maintenance(std::env::var("GIT_CONFIG_COUNT").ok().as_deref()));
+    if plan.permissions.deny_irreversible {
+        withhold_credentials(&mut env, plan, &spec.run_dir);
+    }
+    foreground_maintenance(&mut env);
     if !layers.any() {
+        env.remove.retain(|name| !env.set.iter().any(|(set, _)| set == name));
         return env;
     }
     if let (Some(git), false) = (&spec.git, layers.mounts) {
@@ -93,14 +155,15 @@ pub fn agent_env(plan: &Plan, spec: &SandboxSpec, layers: &ActiveLayers, night: 
 
 #[cfg(test)]
 mod tests {
-    use super::foreground_maintenance;
+    use super::{foreground_maintenance, AgentEnv};
 
     #[test]
-    fn git_maintenance_stays_in_the_foreground_after_the_configuration_already_passed() {
-        let env = foreground_maintenance(Some("1"));
-        assert_eq!(env[0], ("GIT_CONFIG_COUNT".to_string(), "3".to_string()));
-        assert_eq!(env[1], ("GIT_CONFIG_KEY_1".to_string(), "maintenance.autoDetach".to_string()));
-        assert_eq!(env[4], ("GIT_CONFIG_VALUE_2".to_string(), "false".to_string()));
-        assert_eq!(foreground_maintenance(None)[0].1, "2");
+    fn git_maintenance_stays_in_the_foreground_after_the_configuration_already_given() {
+        let mut env = AgentEnv { set: vec![("GIT_CONFIG_COUNT".into(), "1".into()), ("GIT_CONFIG_KEY_0".into(), "a.b".into())], remove: Vec::new() };
+        foreground_maintenance(&mut env);
+        let count: Vec<&(String, String)> = env.set.iter().filter(|(name, _)| name == "GIT_CONFIG_COUNT").collect();
+        assert_eq!(count, [&("GIT_CONFIG_COUNT".to_string(), "3".to_string())]);
+        assert!(env.set.contains(&("GIT_CONFIG_KEY_1".to_string(), "maintenance.autoDetach".to_string())));
+        assert!(env.set.contains(&("GIT_CONFIG_VALUE_2".to_string(), "false".to_string())));
     }
 }

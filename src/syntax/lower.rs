@@ -19,7 +19,7 @@ pub const AGENT: &[&str] = &["model", "max_turns", "args", "bin"];
 /// Statements of `success`.
 pub const SUCCESS: &[&str] = &["run", "tests", "count", "exists", "absent", "changed", "committed"];
 /// Statements of `permissions`.
-pub const PERMISSIONS: &[&str] = &["read", "write", "deny", "allow", "network", "sandbox", "on"];
+pub const PERMISSIONS: &[&str] = &["read", "write", "deny", "allow", "pass", "reveal", "network", "sandbox", "on"];
 /// Statements of `limits`.
 pub const LIMITS: &[&str] = &["timeout", "session", "attempts", "stuck", "idle", "silence", "tokens", "cost", "quota"];
 /// Statements of `rollback`.
@@ -844,6 +844,8 @@ impl Lowerer {
             deny: Vec::new(),
             deny_irreversible: None,
             allow: Vec::new(),
+            pass: Vec::new(),
+            reveal: Vec::new(),
             network: None,
             sandbox: None,
             on_violation: None,
@@ -880,13 +882,37 @@ impl Lowerer {
                     self.finish(&args, "deny irreversible \"terraform apply*\"");
                 }
                 "allow" => {
-                    let patterns = self.strings(&mut args, "allow \"git push origin night/*\"");
-                    self.finish(&args, "allow \"git push origin night/*\"");
+                    let patterns = self.strings(&mut args, "allow \"terraform plan*\"");
+                    self.finish(&args, "allow \"terraform plan*\"");
                     permissions.allow.extend(patterns.into_iter().filter_map(|p| self.command_pattern(p)));
                 }
+                "pass" => {
+                    let example = "pass env.NPM_CONFIG_CACHE";
+                    match self.value(&mut args, example) {
+                        Some(Spanned { value: Value::Env(name), span }) => permissions.pass.push(Spanned::new(name, span)),
+                        Some(other) => self.push(
+                            Diagnostic::error(Code::WrongArgument, "`pass` expects an env reference like `env.NAME`, found a string")
+                                .label(other.span, "expected `env.NAME`")
+                                .help(format!("Write it like `{example}`.")),
+                        ),
+                        None => {}
+                    }
+                    while let Some(ArgumentKind::Env(_)) = args.peek().map(|a| &a.kind) {
+                        if let Some(Spanned { value: Value::Env(name), span }) = self.value(&mut args, example) {
+                            permissions.pass.push(Spanned::new(name, span));
+                        }
+                    }
+                    self.finish(&args, example);
+                }
+                "reveal" => {
+                    let paths = self.strings(&mut args, "reveal \"~/.npmrc\"");
+                    self.finish(&args, "reveal \"~/.npmrc\"");
+                    permissions.reveal.extend(paths);
+                }
                 "network" => {
-                    let network = self.choice(&mut args, &["off", "on", "allow"], "network off").and_then(|mode| {
+                    let network = self.choice(&mut args, &["auto", "off", "on", "allow"], "network auto").and_then(|mode| {
                         Some(match mode.value {
+                            "auto" => mode.map(|_| Network::Auto),
                             "off" => mode.map(|_| Network::Off),
                             "on" => mode.map(|_| Network::On),
                             _ => {

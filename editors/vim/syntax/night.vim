@@ -55,7 +55,7 @@ syn match nightTopLevel "\%(\%(^\|[;{}]\)\s*\)\@<=\%(name\|task\|success\|permis
 " Statements inside the blocks.
 syn match nightStatement "\%(\%(^\|[;{}]\)\s*\)\@<=\%(prompt\|agent\|repo\|branch\|worktree\|model\|max_turns\|args\|bin\)\%([[:alnum:]_-]\)\@!"
 syn match nightStatement "\%(\%(^\|[;{}]\)\s*\)\@<=\%(run\|tests\|count\|exists\|absent\|changed\|committed\)\%([[:alnum:]_-]\)\@!"
-syn match nightStatement "\%(\%(^\|[;{}]\)\s*\)\@<=\%(read\|write\|deny\|allow\|network\|sandbox\|on\)\%([[:alnum:]_-]\)\@!"
+syn match nightStatement "\%(\%(^\|[;{}]\)\s*\)\@<=\%(read\|write\|deny\|allow\|pass\|reveal\|network\|sandbox\|on\)\%([[:alnum:]_-]\)\@!"
 syn match nightStatement "\%(\%(^\|[;{}]\)\s*\)\@<=\%(timeout\|session\|attempts\|stuck\|idle\|silence\|tokens\|cost\|quota\)\%([[:alnum:]_-]\)\@!"
 syn match nightStatement "\%(\%(^\|[;{}]\)\s*\)\@<=\%(when\|to\|then\)\%([[:alnum:]_-]\)\@!"
 syn match nightStatement "\%(\%(^\|[;{}]\)\s*\)\@<=\%(webhook\|slack\|discord\|ntfy\|email\|sms\|command\)\%([[:alnum:]_-]\)\@!"

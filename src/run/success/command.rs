@@ -7,6 +7,7 @@ use super::TAIL_BYTES;
 use crate::os::group::{Group, Identity};
 use crate::os::output;
 use crate::record::{AgentProcess, SuccessRecord};
+use crate::sandbox::checks::ChecksSandbox;
 use crate::time::format_duration;
 use nix::sys::signal::Signal;
 use std::cell::RefCell;
@@ -35,6 +36,8 @@ pub(super) struct Runner<'a> {
     /// Where to keep the running command's process group, for `night resume` to end it
     /// should the supervisor die meanwhile.
     pub record: Option<&'a Path>,
+    /// The sandbox each command runs in (`deny irreversible`, src/sandbox/checks.rs).
+    pub sandbox: Option<&'a ChecksSandbox>,
 }
 
 /// What a command did.
@@ -96,10 +99,20 @@ impl Runner<'_> {
         for (name, value) in self.env {
             shell.env(name, value);
         }
+        let mut confined = match self.sandbox.map(|sandbox| sandbox.confine(&mut shell)).transpose() {
+            Ok(confined) => confined,
+            Err(error) => return collected.into_inner().finish(Some(format!("cannot set up the sandbox: {error}")), None, false),
+        };
         let mut group = match Group::spawn(&mut shell) {
             Ok(group) => group,
-            Err(error) => return collected.into_inner().finish(Some(error.to_string()), None, false),
+            Err(error) => {
+                let step = confined.as_ref().and_then(|c| c.failed_step()).map(|s| format!("in the sandbox: {s}: ")).unwrap_or_default();
+                return collected.into_inner().finish(Some(format!("{step}{error}")), None, false);
+            }
         };
+        if let Some(confined) = confined.as_mut() {
+            confined.started(group.pgid());
+        }
         let (stdout, stderr) = (group.child().stdout.take(), group.child().stderr.take());
         if let Some(record) = self.record {
             if let Ok(text) = serde_json::to_string(&AgentProcess::new(0, 0, Identity::of(group.pgid()))) {

@@ -11,6 +11,7 @@ use crate::ast::{Check, Target, TestFormat};
 use crate::plan::Plan;
 use crate::record::{SuccessRecord, TestCountsRecord};
 use crate::run::git::RunGit;
+use crate::sandbox::checks::ChecksSandbox;
 use crate::test_counts::count_tests;
 use crate::time::format_duration;
 use command::{Capture, Output, Runner, CAPTURE_LIMIT};
@@ -41,6 +42,8 @@ pub struct Context<'a> {
     /// Where to keep the running command's process group, for `night resume` to end it
     /// should the supervisor die meanwhile.
     pub running: Option<&'a Path>,
+    /// The sandbox the commands run in (`deny irreversible`): they run the agent's code.
+    pub sandbox: Option<&'a ChecksSandbox>,
 }
 
 /// The counts measured once on the start commit, by each check's position in `success`.
@@ -70,7 +73,7 @@ impl Baseline {
 /// `baseline` target compares with the value just measured.
 pub async fn run(context: &Context<'_>, baseline: Option<&Baseline>) -> Vec<SuccessRecord> {
     let dir = context.git.work_dir();
-    let runner = Runner { dir, env: context.env, env_remove: context.env_remove, limit: CAPTURE_LIMIT, record: context.running };
+    let runner = Runner { dir, env: context.env, env_remove: context.env_remove, limit: CAPTURE_LIMIT, record: context.running, sandbox: context.sandbox };
     let plan = context.plan;
     let mut results = Vec::with_capacity(plan.checks.len());
     for (index, check) in plan.checks.iter().enumerate() {

@@ -35,6 +35,8 @@ fn plan(body: &str) -> Plan {
             deny: Vec::new(),
             deny_irreversible: true,
             allow: Vec::new(),
+            pass: Vec::new(),
+            reveal: Vec::new(),
             network: Network::On,
             sandbox: Sandbox::Auto,
             on_violation: OnViolation::Revert,
@@ -84,7 +86,7 @@ fn commit(repository: &Repository, message: &str) -> Oid {
 
 async fn run_all(body: &str) -> Vec<SuccessRecord> {
     let (_temp, _root, git, start) = fixture();
-    run(&Context { plan: &plan(body), git: &git, start, env: &[], env_remove: &[], running: None }, None).await
+    run(&Context { plan: &plan(body), git: &git, start, env: &[], env_remove: &[], running: None, sandbox: None }, None).await
 }
 
 async fn one(body: &str) -> SuccessRecord {
@@ -139,9 +141,9 @@ async fn commands_get_the_extra_env_without_the_removed_names() {
     let (_temp, _root, git, start) = fixture();
     let plan = plan(r#"run "test \"$NIGHT_TEST_VALUE\" = bar && test -z \"$HOME\" && test -n \"$PATH\"""#);
     let env = [("NIGHT_TEST_VALUE".to_string(), "bar".to_string())];
-    let results = run(&Context { plan: &plan, git: &git, start, env: &env, env_remove: &["HOME".to_string()], running: None }, None).await;
+    let results = run(&Context { plan: &plan, git: &git, start, env: &env, env_remove: &["HOME".to_string()], running: None, sandbox: None }, None).await;
     assert!(results[0].passed, "{:?}", results[0]);
-    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await;
+    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None, sandbox: None }, None).await;
     assert!(!results[0].passed);
 }
 
@@ -149,7 +151,7 @@ async fn commands_get_the_extra_env_without_the_removed_names() {
 async fn commands_run_in_the_given_dir_with_stdin_closed() {
     let (_temp, _root, git, start) = fixture();
     let plan = plan(r#"run "test -f README && cat""#);
-    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await;
+    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None, sandbox: None }, None).await;
     assert!(results[0].passed, "{:?}", results[0]);
     assert_eq!(results[0].output_tail, "");
 }
@@ -176,7 +178,7 @@ async fn tests_fail_with_the_failed_count() {
     base.tests = Some(TestCountsRecord { passed: 3, failed: 1, skipped: 0 });
     let baseline = Baseline::new(&[base]);
     let plan = plan(&format!("tests \"echo '{CARGO_FAILED}'; exit 101\""));
-    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, Some(&baseline)).await;
+    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None, sandbox: None }, Some(&baseline)).await;
     assert_eq!(results[0].reason.as_deref(), Some("2 tests failed (baseline 1)"));
 }
 
@@ -228,18 +230,18 @@ async fn count_against_the_baseline() {
     let (_temp, _root, git, start) = fixture();
     let plan = plan("count /warn/ in \"printf 'warn\\nwarn\\n'\" <= baseline\ncount /warn/ in \"echo warn\" < baseline");
     // Measuring: the values just counted are the baseline.
-    let measured = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await;
+    let measured = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None, sandbox: None }, None).await;
     assert!(measured[0].passed, "{:?}", measured[0]);
     assert_eq!(measured[0].count, Some(2));
     assert_eq!(measured[1].reason.as_deref(), Some("1 match, expected < 1 (baseline)"));
     let (mut first, mut second) = (failed(0, "count", "x", ""), failed(1, "count", "x", ""));
     (first.count, second.count) = (Some(1), Some(2));
     let baseline = Baseline::new(&[first, second]);
-    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, Some(&baseline)).await;
+    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None, sandbox: None }, Some(&baseline)).await;
     assert_eq!(results[0].reason.as_deref(), Some("2 matches, expected <= 1 (baseline)"));
     assert!(results[1].passed);
     let empty = Baseline::default();
-    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, Some(&empty)).await;
+    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None, sandbox: None }, Some(&empty)).await;
     assert_eq!(results[0].reason.as_deref(), Some("no baseline count was measured for this check"));
 }
 
@@ -273,16 +275,16 @@ async fn exists_and_absent() {
 async fn changed_sees_committed_and_uncommitted_paths() {
     let (_temp, root, git, start) = fixture();
     let plan = plan("changed \"src/**\" \"docs/*.md\"");
-    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await;
+    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None, sandbox: None }, None).await;
     assert_eq!(results[0].reason.as_deref(), Some("no path matching `src/**`, `docs/*.md` changed since the start"));
     std::fs::write(root.join("other.txt"), "x").expect("write");
-    assert!(!run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await[0].passed);
+    assert!(!run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None, sandbox: None }, None).await[0].passed);
     std::fs::create_dir_all(root.join("src/deep")).expect("mkdir");
     std::fs::write(root.join("src/deep/new.rs"), "x").expect("write");
-    assert!(run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await[0].passed, "uncommitted counts");
+    assert!(run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None, sandbox: None }, None).await[0].passed, "uncommitted counts");
     let repository = Repository::open(&root).expect("open");
     commit(&repository, "agent");
-    assert!(run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await[0].passed, "committed counts");
+    assert!(run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None, sandbox: None }, None).await[0].passed, "committed counts");
 }
 
 #[tokio::test]
@@ -290,21 +292,21 @@ async fn committed_needs_a_commit_and_a_clean_tree() {
     let (_temp, root, git, start) = fixture();
     let plan = plan("committed");
     let reason = |results: Vec<SuccessRecord>| results[0].reason.clone();
-    assert_eq!(reason(run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await).as_deref(), Some("the run made no commit"));
+    assert_eq!(reason(run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None, sandbox: None }, None).await).as_deref(), Some("the run made no commit"));
     std::fs::write(root.join("work.txt"), "x").expect("write");
     assert_eq!(
-        reason(run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await).as_deref(),
+        reason(run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None, sandbox: None }, None).await).as_deref(),
         Some("the run made no commit and left uncommitted changes")
     );
     let repository = Repository::open(&root).expect("open");
     commit(&repository, "agent");
     std::fs::write(root.join("more.txt"), "x").expect("write");
     assert_eq!(
-        reason(run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await).as_deref(),
+        reason(run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None, sandbox: None }, None).await).as_deref(),
         Some("uncommitted changes are left in the work tree")
     );
     std::fs::remove_file(root.join("more.txt")).expect("rm");
-    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await;
+    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None, sandbox: None }, None).await;
     assert!(results[0].passed, "{:?}", results[0]);
 }
 
@@ -315,7 +317,7 @@ async fn within_kills_the_command_and_its_children_quickly() {
     let (_temp, root, git, start) = fixture();
     let plan = plan("run \"sleep 100 & echo $! > child.pid; echo started; sleep 100\" within 1s");
     let started = Instant::now();
-    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await;
+    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None, sandbox: None }, None).await;
     let elapsed = started.elapsed();
     assert!(elapsed < Duration::from_secs(4), "took {elapsed:?}");
     assert!(elapsed >= Duration::from_secs(1), "took {elapsed:?}");
@@ -335,7 +337,7 @@ async fn a_child_ignoring_sigterm_gets_sigkill_after_the_grace() {
     let (_temp, root, git, start) = fixture();
     let plan = plan("run \"trap '' TERM; sleep 100 & echo $! > child.pid; wait\" within 1s");
     let started = Instant::now();
-    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await;
+    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None, sandbox: None }, None).await;
     let elapsed = started.elapsed();
     assert!(elapsed >= Duration::from_secs(6) && elapsed < Duration::from_secs(9), "took {elapsed:?}");
     assert!(results[0].timed_out);
@@ -348,7 +350,7 @@ async fn background_leftovers_of_a_finished_command_are_ended() {
     let (_temp, root, git, start) = fixture();
     let plan = plan("run \"sleep 100 & echo $! > child.pid; echo done\"");
     let started = Instant::now();
-    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await;
+    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None, sandbox: None }, None).await;
     assert!(started.elapsed() < Duration::from_secs(4), "took {:?}", started.elapsed());
     assert!(results[0].passed, "{:?}", results[0]);
     assert_eq!(results[0].output_tail, "done\n");
@@ -360,7 +362,7 @@ async fn background_leftovers_of_a_finished_command_are_ended() {
 async fn huge_output_is_held_bounded_and_counted_exactly() {
     let temp = TempDir::new().expect("tempdir");
     let limit = 256 << 10;
-    let runner = Runner { dir: temp.path(), env: &[], env_remove: &[], limit, record: None };
+    let runner = Runner { dir: temp.path(), env: &[], env_remove: &[], limit, record: None, sandbox: None };
     let regex = regex::Regex::new(r"error TS\d+").expect("regex");
     // 300 000 lines, 5.4 MB: twenty times the limit.
     let output = runner
@@ -384,7 +386,7 @@ async fn output_beyond_the_real_limit_keeps_memory_bounded() {
     let (_temp, _root, git, start) = fixture();
     // 40 MB through the default 32 MiB capture.
     let plan = plan("count /row/ in \"yes 'row of output text' | head -n 2000000\" == 2000000");
-    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None }, None).await;
+    let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None, sandbox: None }, None).await;
     assert!(results[0].passed, "{:?}", results[0].reason);
     assert_eq!(results[0].count, Some(2_000_000));
     assert!(results[0].output_tail.len() <= TAIL_BYTES);
