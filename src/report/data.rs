@@ -187,6 +187,17 @@ pub struct AgentTriedReport {
     pub what: Vec<String>,
     /// Destinations the proxy let through.
     pub reached: Vec<String>,
+    /// Lines of the agent's output where the OS sandbox refused something (the first ones).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<String>,
+    /// How many such lines there were.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub refused_total: u64,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One permission violation.
@@ -269,7 +280,7 @@ impl ReportData {
         data.agent_tried = history
             .agent_tried
             .iter()
-            .map(|t| AgentTriedReport { attempt: t.attempt, session: t.session, what: t.what.clone(), reached: t.reached.clone() })
+            .map(|t| AgentTriedReport { attempt: t.attempt, session: t.session, what: t.what.clone(), reached: t.reached.clone(), refused: t.refused.clone(), refused_total: t.refused_total })
             .collect();
         data.baseline = history.baseline.clone().unwrap_or_default();
         data.attempts = history.attempts.iter().map(attempt_report).collect();
@@ -356,6 +367,11 @@ impl ReportData {
     /// was interrupted; a run that ended otherwise has nothing left to continue.
     pub fn resumable(&self) -> bool {
         self.died || matches!(self.outcome, Some(Outcome::Crashed | Outcome::Interrupted))
+    }
+
+    /// How many times the agent's output said the OS sandbox refused something.
+    pub fn sandbox_refusals(&self) -> u64 {
+        self.agent_tried.iter().map(|t| t.refused_total).sum()
     }
 
     /// The outcome's name, or `running` without one.

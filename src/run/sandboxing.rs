@@ -163,3 +163,31 @@ pub fn describe(layers: &ActiveLayers, spec: &SandboxSpec) -> (Vec<String>, Vec<
     };
     (writable, layers.gaps.clone(), network)
 }
+
+/// The most refusal lines kept per session.
+const REFUSALS_KEPT: usize = 10;
+
+/// Lines of `agent.log` from byte `from` on where the OS refused something under the sandbox
+/// ([`sandbox::OS_REFUSALS`]): the first [`REFUSALS_KEPT`] (each bounded), and how many in all.
+/// Read line by line: the log is never held whole.
+pub fn refusals_in_log(log: &Path, from: u64) -> (Vec<String>, u64) {
+    use std::io::{BufRead as _, Seek as _};
+    let Ok(mut file) = std::fs::File::open(log) else { return (Vec::new(), 0) };
+    if file.seek(std::io::SeekFrom::Start(from)).is_err() {
+        return (Vec::new(), 0);
+    }
+    let (mut kept, mut total) = (Vec::new(), 0u64);
+    let mut reader = std::io::BufReader::new(file);
+    let mut line = Vec::new();
+    while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+        let text = String::from_utf8_lossy(&line);
+        if sandbox::OS_REFUSALS.iter().any(|said| text.contains(said)) {
+            total += 1;
+            if kept.len() < REFUSALS_KEPT {
+                kept.push(text.trim().chars().take(300).collect());
+            }
+        }
+        line.clear();
+    }
+    (kept, total)
+}
