@@ -286,10 +286,13 @@ impl CompiledPolicy {
             }
             for target in writes::literal_targets(&command) {
                 let path = expand_home(&target);
-                if writes::always_writable(&target) || is_temporary(&path, cwd.as_deref()) {
+                if writes::always_writable(&target) || (path.is_relative() && cwd.is_none()) {
                     continue;
                 }
-                if path.is_relative() && cwd.is_none() {
+                // Outside the work tree, the temporary folders are free (a repository may
+                // itself live in one: inside it, `write` decides).
+                let inside = self.relative(&path.to_string_lossy(), cwd.as_deref()).is_some();
+                if !inside && is_temporary(&path, cwd.as_deref()) {
                     continue;
                 }
                 if let Decision::Deny(why) = self.decide_write(&path.to_string_lossy(), cwd.as_deref()) {
