@@ -84,7 +84,8 @@ fn report_of_a_success() {
     let report = ran.report();
     // The answer is on the first screen: 24 lines.
     let first_screen: Vec<&str> = report.lines().take(24).collect();
-    assert!(first_screen.iter().any(|l| l.starts_with("git switch night/t/")), "{report}");
+    // In place, the checkout is on the run branch at the end: no `git switch` to it.
+    assert!(first_screen.iter().any(|l| l.starts_with("git log --stat ") && l.contains("..night/t/")), "{report}");
     assert!(first_screen.iter().any(|l| l.starts_with("| changes | 1 commit")), "{report}");
     insta::assert_snapshot!("report_success", normalised(&test, &report));
     let printed = night(&test, &["report"]);
@@ -158,7 +159,7 @@ fn report_of_a_budget_run_with_denied_commands() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let report = stdout(&output);
     assert!(report.contains("| tokens and cost | 210000 of 200000 tokens, $5.10 of $5.00 |"), "{report}");
-    assert!(report.contains("1 of 2 audited call(s) denied"), "{report}");
+    assert!(report.contains("the hook denied 1 of 2 audited call(s)"), "{report}");
     assert!(report.contains("git push --force origin main"), "{report}");
     assert!(report.contains("`failure` to ntfy (night-alerts): FAILED after 3 tries: connection refused"), "{report}");
     insta::assert_snapshot!("report_budget", report);
@@ -353,7 +354,7 @@ git commit -qam "attempt $NIGHT_ATTEMPT"
     assert!(!with_class("circle", "end").is_empty());
     // What report.md says beyond the summary: the sandbox, the details, and a legend that
     // says what the session bars are.
-    let text_of = |tag: &str| document.descendants().filter(|n| n.tag_name().name() == tag).map(|n| n.descendants().filter_map(|d| d.text()).collect::<String>()).collect::<Vec<_>>();
+    let text_of = |tag: &str| document.descendants().filter(|n| n.tag_name().name() == tag).map(|n| n.descendants().filter(|d| d.is_text()).filter_map(|d| d.text()).collect::<String>()).collect::<Vec<_>>();
     let headings = text_of("h2");
     assert!(headings.iter().any(|h| h == "Details") && headings.iter().any(|h| h.starts_with("Permission violations")), "{headings:?}");
     let paragraphs = text_of("p").join("\n");

@@ -43,7 +43,7 @@ fn success_on_the_first_attempt() {
     let report = ran.report();
     assert!(report.contains(": success"), "{report}");
     assert!(report.contains("make the state good"), "{report}");
-    assert!(report.contains(&format!("git switch {branch}")), "{report}");
+    assert!(report.contains(&format!("..{branch}")) && !report.contains(&format!("git switch {branch}")), "the checkout is on the run branch: {report}");
     assert!(ran.stdout.contains("report.md"), "{}", ran.output());
     assert_eq!(fs::read_to_string(ran.dir().join("runbook.night")).expect("copy"), fs::read_to_string(test.path().join("t.night")).expect("runbook"));
     assert_main_untouched(&test, &main);
@@ -434,7 +434,8 @@ fn ctrl_c_during_the_checks_ends_the_run_and_the_attempt_counts_toward_no_stuck_
     test.script("test.sh", &check);
     test.commit_all("slow checks");
     let agent = "echo \"$NIGHT_ATTEMPT\" > src/attempted\ngit add -A\ngit commit -qm \"attempt $NIGHT_ATTEMPT\"\n";
-    test.setup(agent, &Runbook::default().limits(&["timeout 60s", "attempts 2", "stuck 2"]));
+    // Without the sandbox: the checks tell the test, outside the repository, when they start.
+    test.setup(agent, &Runbook::default().permission("sandbox off").limits(&["timeout 60s", "attempts 2", "stuck 2"]));
     let child = test.spawn();
     support::run::wait_until(Duration::from_secs(30), "the checks of attempt 1", || test.capture.path().join("checking").exists());
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
