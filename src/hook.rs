@@ -315,7 +315,7 @@ mod tests {
     #[test]
     fn shell_commands_that_name_a_file_outside_write_are_denied_with_a_reason() {
         let (_dir, repo, run) = setup();
-        for command in ["git rm -q tests/test_a.py", "rm docs/x.md", "echo x > NOTES.txt", "sed -i 's/a/b/' setup.py", "mv src/a.rs docs/a.rs", "cd docs && truncate -s 0 x.md", "echo x | tee -a ../elsewhere.txt"] {
+        for command in ["git rm -q tests/test_a.py", "rm docs/x.md", "echo x > NOTES.txt", "sed -i 's/a/b/' setup.py", "mv src/a.rs docs/a.rs", "cd docs && truncate -s 0 x.md", "echo x | tee -a /srv/elsewhere.txt"] {
             let reason = denied_reason(&pre(&run, "Bash", json!({ "command": command }), &repo)).unwrap_or_else(|| panic!("`{command}` was allowed"));
             assert!(reason.contains("`src/**`") || reason.contains("outside the repository"), "{command}: {reason}");
         }
