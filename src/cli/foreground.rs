@@ -149,20 +149,6 @@ fn fit(line: &str, width: Option<u16>) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::fit;
-
-    #[test]
-    fn the_status_line_never_fills_the_terminal() {
-        let line = "attempt 2/5 · session 1 for 14m3s · 1h2m of 8h timeout · 3 commits";
-        assert_eq!(fit(line, None), line);
-        assert_eq!(fit(line, Some(200)), line);
-        let cut = fit(line, Some(40));
-        assert!(cut.ends_with('…') && unicode_width::UnicodeWidthStr::width(cut.as_str()) == 35, "{cut}");
-    }
-}
-
 impl Console {
     /// Run the supervisor; should night itself panic, the run still gets its end: the journal
     /// says where, and the reports are written from what it holds (outcome `crashed`).
@@ -234,4 +220,18 @@ pub(super) fn print_finished(result: Result<Finished, Refused>) -> Done {
     // The run is over whatever becomes of this screen: its outcome is the exit status.
     let _ = out::print(&shown);
     Ok(finished.outcome.exit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit;
+
+    #[test]
+    fn the_status_line_never_fills_the_terminal() {
+        let line = "attempt 2/5 · session 1 for 14m3s · 1h2m of 8h timeout · 3 commits";
+        assert_eq!(fit(line, None), line);
+        assert_eq!(fit(line, Some(200)), line);
+        let cut = fit(line, Some(40));
+        assert!(cut.ends_with('…') && unicode_width::UnicodeWidthStr::width(cut.as_str()) == 35, "{cut}");
+    }
 }
