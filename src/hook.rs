@@ -133,11 +133,19 @@ pub fn handle(event: &str, input: &[u8], run_dir: Option<&Path>, inline_policy: 
         }
         "PostToolUse" => entry.decision = Some("ok".into()),
         "PostToolUseFailure" => {
-            // A command that night's layers stopped after the hook let it run counts as a denial.
+            // A command that night's layers (or the OS sandbox) stopped after the hook let it
+            // run counts as a denial; its reason is the line that says so.
             let error = text("error");
-            let stopped = error.as_deref().is_some_and(|e| LAYER_REFUSALS.iter().any(|said| e.contains(said)));
-            entry.decision = Some(if stopped { "denied" } else { "failed" }.into());
-            entry.reason = error;
+            match error.as_deref().and_then(refusal_line) {
+                Some(line) => {
+                    entry.decision = Some("denied".into());
+                    entry.reason = Some(line);
+                }
+                None => {
+                    entry.decision = Some("failed".into());
+                    entry.reason = error;
+                }
+            }
         }
         "PermissionDenied" => {
             entry.decision = Some("denied".into());
@@ -151,8 +159,16 @@ pub fn handle(event: &str, input: &[u8], run_dir: Option<&Path>, inline_policy: 
     output
 }
 
-/// What night's layers print when they refuse something (git's helper, the proxy).
+/// What night's layers print when they refuse something (git's helper, the proxy), and what
+/// the OS says when the sandbox refuses a write (Landlock: EACCES; a read-only mount: EROFS).
 const LAYER_REFUSALS: &[&str] = &["night: pushing is refused during this run", "is not in the runbook's `network allow` list"];
+
+/// The line of a failed tool's error that says night's layers or the sandbox refused it
+/// (bounded), if one does.
+fn refusal_line(error: &str) -> Option<String> {
+    let line = error.lines().find(|line| LAYER_REFUSALS.iter().chain(crate::sandbox::OS_REFUSALS).any(|said| line.contains(said)))?;
+    Some(line.trim().chars().take(300).collect())
+}
 
 /// The event night's git helper sends (`git-remote-night-refused`): a push git refused during
 /// the run, whatever the agent typed; standard input holds the remote's URL.
@@ -294,6 +310,35 @@ mod tests {
         assert_eq!(pre(&run, "Bash", json!({ "command": "cargo test" }), &repo), HookOutput::default());
         let audit = read_audit(&run);
         assert_eq!(audit[0].command.as_deref(), Some("cargo test && git push origin main"));
+    }
+
+    #[test]
+    fn shell_commands_that_name_a_file_outside_write_are_denied_with_a_reason() {
+        let (_dir, repo, run) = setup();
+        for command in ["git rm -q tests/test_a.py", "rm docs/x.md", "echo x > NOTES.txt", "sed -i 's/a/b/' setup.py", "mv src/a.rs docs/a.rs", "cd docs && truncate -s 0 x.md", "echo x | tee -a /srv/elsewhere.txt"] {
+            let reason = denied_reason(&pre(&run, "Bash", json!({ "command": command }), &repo)).unwrap_or_else(|| panic!("`{command}` was allowed"));
+            assert!(reason.contains("`src/**`") || reason.contains("outside the repository"), "{command}: {reason}");
+        }
+        let reason = denied_reason(&pre(&run, "Bash", json!({ "command": "git rm -q tests/test_a.py" }), &repo)).expect("denied");
+        assert!(reason.contains("night denies `git rm -q tests/test_a.py`: it writes `tests/test_a.py`"), "{reason}");
+        let tmp = std::env::temp_dir().join("night-hook-test.log");
+        for command in ["rm src/old.rs", "echo x > src/new.rs", "cargo test > /dev/null 2>&1", "sed -i 's/a/b/' src/lib.rs", "rm \"$FILE\"", "cd \"$DIR\" && rm x"] {
+            assert_eq!(pre(&run, "Bash", json!({ "command": command }), &repo), HookOutput::default(), "{command}");
+        }
+        let command = format!("cargo test > {} && echo x > /tmp/night-x", tmp.display());
+        assert_eq!(pre(&run, "Bash", json!({ "command": command }), &repo), HookOutput::default());
+    }
+
+    #[test]
+    fn a_write_the_sandbox_refused_is_a_denial() {
+        let (_dir, _repo, run) = setup();
+        let failure = json!({ "tool_name": "Bash", "tool_input": { "command": "git rm -q tests/a.py" }, "error": "Exit code 128\nfatal: Unable to create '/r/.git/index.lock': Read-only file system" });
+        handle("PostToolUseFailure", failure.to_string().as_bytes(), Some(&run), None);
+        let failure = json!({ "tool_name": "Bash", "tool_input": { "command": "echo > NOTES.txt" }, "error": "Exit code 2\n/bin/sh: 1: cannot create NOTES.txt: Permission denied" });
+        handle("PostToolUseFailure", failure.to_string().as_bytes(), Some(&run), None);
+        let audit = read_audit(&run);
+        assert!(audit.iter().all(AuditEntry::is_denial), "{audit:?}");
+        assert_eq!(audit[1].reason.as_deref(), Some("/bin/sh: 1: cannot create NOTES.txt: Permission denied"));
     }
 
     #[test]

@@ -122,6 +122,7 @@ fn the_hook_denies_writes_outside_write_and_irreversible_commands_inside_claude(
             .edit(&format!("{repo}/README.md"), "# demo", "# hacked")
             .usage(1000, 40)
             .bash("git status --short && git push origin main")
+            .bash("git rm -q README.md")
             .write(&format!("{repo}/src/new.txt"), "two\n")
             .bash("git add -A && git commit -qm 'add new.txt'")
             .text("Done: added src/new.txt and committed it."),
@@ -139,12 +140,15 @@ fn the_hook_denies_writes_outside_write_and_irreversible_commands_inside_claude(
     assert!(!results[0].1, "{results:?}");
     assert!(results[1].1 && results[1].2.contains("night denies writing `README.md`"), "{results:?}");
     assert!(results[2].1 && results[2].2.contains("night denies `git push origin main`"), "{results:?}");
-    assert!(!results[3].1 && !results[4].1, "{results:?}");
+    // A Bash command whose target is literal is held to `write` like an Edit.
+    assert!(results[3].1 && results[3].2.contains("night denies `git rm -q README.md`: it writes `README.md`"), "{results:?}");
+    assert!(git(&sandbox.repo, &["ls-files"]).contains("README.md"), "README.md stays tracked");
+    assert!(!results[4].1 && !results[5].1, "{results:?}");
 
     // audit.jsonl holds every decision, the denials with their reasons, and the session's end.
     let audit = read_audit(&sandbox.run_dir);
     let denied: Vec<_> = audit.iter().filter(|entry| entry.is_denial()).collect();
-    assert_eq!(denied.len(), 2, "{audit:#?}");
+    assert_eq!(denied.len(), 3, "{audit:#?}");
     assert_eq!(denied[0].path.as_deref(), Some(format!("{repo}/README.md").as_str()));
     assert!(denied[0].reason.as_deref().is_some_and(|reason| reason.contains("may only write `src/**`")));
     assert_eq!(denied[1].command.as_deref(), Some("git status --short && git push origin main"));
@@ -152,13 +156,13 @@ fn the_hook_denies_writes_outside_write_and_irreversible_commands_inside_claude(
     assert!(audit.iter().any(|entry| entry.event == "Stop"));
     assert!(audit.iter().any(|entry| entry.event == "SessionEnd"));
 
-    // The stream: init, four tool calls, usage, and a successful result listing the denials.
+    // The stream: init, six tool calls, usage, and a successful result listing the denials.
     assert!(matches!(&events[0], AgentEvent::Init { version, .. } if !version.is_empty()), "{events:?}");
     let calls: Vec<_> = events.iter().filter_map(|event| match event { AgentEvent::ToolCall { name, .. } => Some(name.as_str()), _ => None }).collect();
-    assert_eq!(calls, ["Read", "Edit", "Bash", "Write", "Bash"]);
+    assert_eq!(calls, ["Read", "Edit", "Bash", "Bash", "Write", "Bash"]);
     let result = result_of(&events);
     assert_eq!(result.ending(), Ending::Done);
-    assert_eq!(result.permission_denials.len(), 2);
+    assert_eq!(result.permission_denials.len(), 3);
     let tokens: u64 = events.iter().map(|event| match event { AgentEvent::Usage { tokens, .. } => *tokens, _ => 0 }).sum();
     let cost: f64 = events.iter().map(|event| match event { AgentEvent::Usage { cost_usd, .. } => *cost_usd, _ => 0.0 }).sum();
     assert_eq!(tokens, result.tokens);

@@ -84,7 +84,8 @@ fn report_of_a_success() {
     let report = ran.report();
     // The answer is on the first screen: 24 lines.
     let first_screen: Vec<&str> = report.lines().take(24).collect();
-    assert!(first_screen.iter().any(|l| l.starts_with("git switch night/t/")), "{report}");
+    // In place, the checkout is on the run branch at the end: no `git switch` to it.
+    assert!(first_screen.iter().any(|l| l.starts_with("git log --stat ") && l.contains("..night/t/")), "{report}");
     assert!(first_screen.iter().any(|l| l.starts_with("| changes | 1 commit")), "{report}");
     insta::assert_snapshot!("report_success", normalised(&test, &report));
     let printed = night(&test, &["report"]);
@@ -158,7 +159,7 @@ fn report_of_a_budget_run_with_denied_commands() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let report = stdout(&output);
     assert!(report.contains("| tokens and cost | 210000 of 200000 tokens, $5.10 of $5.00 |"), "{report}");
-    assert!(report.contains("1 of 2 audited call(s) denied"), "{report}");
+    assert!(report.contains("the hook denied 1 of 2 audited call(s)"), "{report}");
     assert!(report.contains("git push --force origin main"), "{report}");
     assert!(report.contains("`failure` to ntfy (night-alerts): FAILED after 3 tries: connection refused"), "{report}");
     insta::assert_snapshot!("report_budget", report);
@@ -220,6 +221,9 @@ fn a_killed_supervisor_is_resumed_and_the_run_completes_with_the_right_totals() 
     assert!(stdout(&status).contains(&format!("night resume {id}")), "{}", text(&status));
     let listed = night(&test, &["list"]);
     assert!(stdout(&listed).lines().any(|l| l.starts_with(&id) && l.contains("crashed")), "{}", text(&listed));
+    let started = &id[id.len() - 15..id.len() - 2];
+    let started = format!("{}-{}-{} {}:{}", &started[..4], &started[4..6], &started[6..8], &started[9..11], &started[11..13]);
+    assert!(stdout(&listed).starts_with("RUN") && stdout(&listed).lines().any(|l| l.starts_with(&id) && l.contains(&started)), "the start time ({started}):\n{}", text(&listed));
     let report = night(&test, &["report"]);
     let crashed = normalised(&test, &stdout(&report));
     insta::assert_snapshot!("report_crashed", crashed);
@@ -309,6 +313,7 @@ fn detach_survives_its_shell_and_is_followed_to_the_end() {
 
     let followed = night(&test, &["log", "-f", &id]);
     assert!(stdout(&followed).contains("agent: detached and working"), "{}", text(&followed));
+    assert!(stdout(&followed).contains("──── night: attempt 1, session 1 (task prompt)"), "where each attempt begins:\n{}", text(&followed));
     wait_until(Duration::from_secs(60), "the detached run's end", || stdout(&night(&test, &["status", &id])).contains(&format!("{id}: success")));
     assert!(dir.join("report.md").is_file() && dir.join("report.json").is_file());
     assert!(fs::read_to_string(dir.join("night.out")).expect("night.out").contains("night: success"), "the supervisor's output is in the run folder");
@@ -347,6 +352,16 @@ git commit -qam "attempt $NIGHT_ATTEMPT"
     assert_eq!(with_class("polygon", "baseline").len(), 1);
     assert!(!with_class("rect", "notification").is_empty(), "the end notification is on the axis");
     assert!(!with_class("circle", "end").is_empty());
+    // What report.md says beyond the summary: the sandbox, the details, and a legend that
+    // says what the session bars are.
+    let text_of = |tag: &str| document.descendants().filter(|n| n.tag_name().name() == tag).map(|n| n.descendants().filter(|d| d.is_text()).filter_map(|d| d.text()).collect::<String>()).collect::<Vec<_>>();
+    let headings = text_of("h2");
+    assert!(headings.iter().any(|h| h == "Details") && headings.iter().any(|h| h.starts_with("Permission violations")), "{headings:?}");
+    let paragraphs = text_of("p").join("\n");
+    assert!(paragraphs.contains("Sandbox (sandbox "), "the sandbox's layers, as in report.md:\n{paragraphs}");
+    assert!(paragraphs.contains("Sessions: one bar per agent session") && paragraphs.contains("dark blue: the agent exited by itself"), "{paragraphs}");
+    let details = text_of("th").join(" ");
+    assert!(details.contains("runbook") && details.contains("limits") && details.contains("started"), "{details}");
     // `night report --format html` writes the same file for any run.
     fs::remove_file(dir.join("report.html")).expect("remove");
     let written = night(&test, &["report", "--format", "html"]);

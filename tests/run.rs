@@ -5,7 +5,7 @@ mod support;
 
 use std::fs;
 use std::time::Duration;
-use support::run::{marker, processes_with, Runbook, Test};
+use support::run::{marker, processes_with, tap_script, Runbook, Test};
 
 /// An agent that makes the state good and commits.
 const GOOD: &str = "echo good > src/state\ngit commit -qam 'make the state good'\necho agent: done\n";
@@ -43,7 +43,7 @@ fn success_on_the_first_attempt() {
     let report = ran.report();
     assert!(report.contains(": success"), "{report}");
     assert!(report.contains("make the state good"), "{report}");
-    assert!(report.contains(&format!("git switch {branch}")), "{report}");
+    assert!(report.contains(&format!("..{branch}")) && !report.contains(&format!("git switch {branch}")), "the checkout is on the run branch: {report}");
     assert!(ran.stdout.contains("report.md"), "{}", ran.output());
     assert_eq!(fs::read_to_string(ran.dir().join("runbook.night")).expect("copy"), fs::read_to_string(test.path().join("t.night")).expect("runbook"));
     assert_main_untouched(&test, &main);
@@ -268,9 +268,28 @@ git commit -qm "attempt $NIGHT_ATTEMPT"
     assert!(!test.path().join("notes.txt").exists());
     assert_eq!(fs::read_to_string(test.path().join("README.md")).expect("readme"), "a test repository\n");
     let second = fs::read_to_string(ran.dir().join("prompt-2-1.md")).expect("second prompt");
-    assert!(second.contains("Permission violation") && second.contains("`README.md`"), "{second}");
+    assert!(second.contains("wrote outside `write`") && second.contains("`README.md`"), "{second}");
     assert!(ran.report().contains("`README.md`"));
     assert_main_untouched(&test, &main);
+}
+
+#[test]
+fn a_failure_by_violation_alone_says_the_checks_held_but_the_agent_wrote_outside_write() {
+    let test = Test::new();
+    let agent = "echo hacked > README.md\necho good > src/state\ngit add -A\ngit commit -qm \"attempt $NIGHT_ATTEMPT\"\n";
+    test.setup(agent, &Runbook::default().permission("sandbox off").limits(&["timeout 60s", "attempts 3", "stuck 2"]));
+    let ran = test.run();
+    assert_eq!(ran.code, Some(1), "{}", ran.output());
+    assert_eq!(ran.outcome(), "stuck");
+    let said = "checks held, but the agent wrote outside `write`: `README.md`";
+    assert!(!ran.stdout.contains("1/1 checks hold"), "the terminal must not call it a pass:\n{}", ran.output());
+    assert!(ran.stdout.contains(&format!("night: {said}")), "{}", ran.output());
+    assert!(ran.stdout.contains(&format!("(last: {said})")), "{}", ran.output());
+    assert!(ran.event("run-end")["reason"].as_str().expect("reason").ends_with(said), "{}", ran.output());
+    let report = ran.report();
+    assert!(report.contains(&format!("after attempt 2: {said}")) && !report.contains("1/1 checks hold"), "{report}");
+    let second = fs::read_to_string(ran.dir().join("prompt-2-1.md")).expect("second prompt");
+    assert!(second.contains(said), "{second}");
 }
 
 #[test]
@@ -425,6 +444,132 @@ fn ctrl_c_interrupts_cleans_up_and_exits_130() {
 }
 
 #[test]
+fn ctrl_c_during_the_checks_ends_the_run_and_the_attempt_counts_toward_no_stuck_after_resume() {
+    let test = Test::new();
+    // The checks of an attempt take a while and say when they start, so that Ctrl-C comes
+    // while they run (the baseline is quick: nothing attempted yet).
+    let capture = test.capture.path().display().to_string();
+    let check = format!("#!/bin/sh\nif [ -f src/attempted ]; then touch '{capture}/checking'; sleep 1; fi\n{}", &tap_script(&[("state", "good")])["#!/bin/sh\n".len()..]);
+    test.script("test.sh", &check);
+    test.commit_all("slow checks");
+    let agent = "echo \"$NIGHT_ATTEMPT\" > src/attempted\ngit add -A\ngit commit -qm \"attempt $NIGHT_ATTEMPT\"\n";
+    // Without the sandbox: the checks tell the test, outside the repository, when they start.
+    test.setup(agent, &Runbook::default().permission("sandbox off").limits(&["timeout 60s", "attempts 2", "stuck 2"]));
+    let child = test.spawn();
+    support::run::wait_until(Duration::from_secs(30), "the checks of attempt 1", || test.capture.path().join("checking").exists());
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    let ran = test.finish(child);
+    assert_eq!(ran.code, Some(130), "a Ctrl-C during the checks stops the run after them\n{}", ran.output());
+    assert_eq!(ran.events_named("attempt-start").len(), 1, "{}", ran.output());
+    assert_eq!(ran.event("attempt-end")["reason"], "interrupted");
+    // Attempt 2 fails the same way as attempt 1; attempt 1 was cut short, so this is not `stuck 2`.
+    let resumed = test.night(&["resume", &ran.run_id()]);
+    let ends = resumed.events_named("run-end");
+    assert_eq!(ends.last().map(|end| end["outcome"].clone()), Some("failed".into()), "{}", resumed.output());
+    assert!(resumed.events_named("limit").iter().all(|l| l["limit"] != "stuck"), "{}", resumed.output());
+}
+
+/// What a terminal of `width` columns shows after `output`: the rows, trailing blanks cut.
+/// Enough of a VT100 for a status line: text with deferred wrapping, CR, LF, cursor up and
+/// down, erase line, colours ignored.
+fn screen(output: &[u8], width: usize) -> Vec<String> {
+    let text = String::from_utf8_lossy(output);
+    let mut rows: Vec<Vec<char>> = vec![Vec::new()];
+    let (mut row, mut col, mut pending) = (0usize, 0usize, false);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        while rows.len() <= row {
+            rows.push(Vec::new());
+        }
+        match c {
+            '\r' => (col, pending) = (0, false),
+            '\n' => (row, pending) = (row + 1, false),
+            '\u{1b}' if chars.peek() == Some(&'[') => {
+                chars.next();
+                let mut args = String::new();
+                let Some(command) = chars.by_ref().find(|c| !(c.is_ascii_digit() || *c == ';' || *c == '?') || { args.push(*c); false }) else { break };
+                let n = args.parse::<usize>().unwrap_or(1);
+                match command {
+                    'A' => (row, pending) = (row.saturating_sub(n), false),
+                    'B' => (row, pending) = (row + n, false),
+                    'K' if args == "2" => rows[row].clear(),
+                    'K' => rows[row].truncate(col),
+                    _ => {}
+                }
+            }
+            c if c.is_control() => {}
+            c => {
+                if pending {
+                    (row, col, pending) = (row + 1, 0, false);
+                    while rows.len() <= row {
+                        rows.push(Vec::new());
+                    }
+                }
+                let line = &mut rows[row];
+                while line.len() <= col {
+                    line.push(' ');
+                }
+                line[col] = c;
+                if col + 1 == width { pending = true } else { col += 1 }
+            }
+        }
+    }
+    rows.into_iter().map(|r| r.into_iter().collect::<String>().trim_end().to_string()).collect()
+}
+
+#[test]
+fn ctrl_c_in_a_narrow_terminal_leaves_no_status_line_behind() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+    const WIDTH: u16 = 40;
+    let test = Test::new();
+    test.setup("echo agent: working\nwhile :; do sleep 1; done\n", &Runbook::default());
+    let (mut master, mut slave) = (0, 0);
+    let size = libc::winsize { ws_row: 24, ws_col: WIDTH, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: openpty fills the two descriptors, which are then owned here.
+    assert_eq!(unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &size) }, 0, "openpty");
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let mut command = test.command(&["run", "t.night"]);
+    command.stdin(slave.try_clone().expect("fd")).stdout(slave.try_clone().expect("fd")).stderr(slave);
+    // SAFETY: only async-signal-safe calls between fork and exec: a session of its own, whose
+    // controlling terminal is the pty, so that ^C there is SIGINT to night.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().expect("night in a pty");
+    drop(command);
+    let mut reader = fs::File::from(master.try_clone().expect("fd"));
+    let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let collected = output.clone();
+    let reading = std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(n @ 1..) = std::io::Read::read(&mut reader, &mut buffer) {
+            collected.lock().expect("lock").extend_from_slice(&buffer[..n]);
+        }
+    });
+    test.wait_for_event("session-start", Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(1500));
+    std::io::Write::write_all(&mut fs::File::from(master), b"\x03").expect("^C");
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        assert!(started.elapsed() < Duration::from_secs(30), "night did not end after ^C");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = reading.join();
+    let output = output.lock().expect("lock").clone();
+    let shown = screen(&output, usize::from(WIDTH));
+    let spinner: Vec<&String> = shown.iter().filter(|row| row.chars().any(|c| ('\u{2800}'..='\u{28ff}').contains(&c))).collect();
+    assert!(spinner.is_empty(), "the status line stayed on the screen: {spinner:?}\n{}", shown.join("\n"));
+    assert!(shown.iter().any(|row| row.contains("night: interrupted")), "{}", shown.join("\n"));
+}
+
+#[test]
 fn a_dirty_tree_is_refused_and_nothing_changes() {
     let test = Test::new();
     test.setup(GOOD, &Runbook::default());
@@ -451,15 +596,28 @@ fn a_runbook_with_errors_is_refused() {
 }
 
 #[test]
-fn an_existing_run_branch_is_refused() {
+fn a_taken_run_branch_gets_a_numbered_one_and_the_next_steps_do_not_fail() {
     let test = Test::new();
+    // A fixed name stands for two runs of one runbook in the same minute (`{name}/{date}`).
     let runbook = Runbook::default().task("branch \"night/fixed\"");
     test.setup(GOOD, &runbook);
-    test.git(&["branch", "night/fixed"]);
-    let ran = test.run();
-    assert_eq!(ran.code, Some(2), "{}", ran.output());
-    assert!(ran.stderr.contains("night/fixed"), "{}", ran.output());
-    assert_eq!(test.git(&["rev-parse", "--abbrev-ref", "HEAD"]), "main");
+    let first = test.run();
+    assert_eq!(first.code, Some(0), "{}", first.output());
+    assert_eq!(first.branch(), "night/fixed");
+    // In place, the checkout is left on the run branch: no `git switch` to where it is.
+    assert_eq!(test.git(&["rev-parse", "--abbrev-ref", "HEAD"]), "night/fixed");
+    assert!(!first.stdout.contains("git switch night/fixed"), "{}", first.output());
+    assert!(first.stdout.contains("git switch main") && first.report().contains("git switch main"), "{}", first.output());
+    test.git(&["switch", "-q", "main"]);
+    let second = test.run();
+    assert_eq!(second.code, Some(0), "{}", second.output());
+    assert_eq!(second.branch(), "night/fixed-2", "every run gets a branch of its own");
+    assert!(second.stdout.contains("branch `night/fixed` exists already") && second.stdout.contains("`night/fixed-2`"), "{}", second.output());
+    assert!(second.report().contains("`night/fixed-2`"), "{}", second.report());
+    assert_eq!(test.git(&["rev-parse", "night/fixed"]), first.event("run-end")["head"].as_str().expect("head"), "the first run's work is untouched");
+    for text in [&second.stdout, &second.stderr, &second.report()] {
+        assert!(!text.contains("branch -D"), "never suggest deleting a run's branch:\n{text}");
+    }
 }
 
 #[test]
@@ -538,6 +696,9 @@ fn the_demo_runbook_succeeds_after_one_retry_in_a_worktree() {
     let second = fs::read_to_string(ran.dir().join("prompt-2-1.md")).expect("second prompt");
     assert!(second.contains("not ok 3 - trims spaces"), "{second}");
     assert!(ran.stdout.contains("report.md"), "{}", ran.output());
+    // The branch is checked out in the worktree: `git switch` to it would fail in the checkout.
+    assert!(!ran.stdout.contains(&format!("git switch {}", ran.branch())), "{}", ran.output());
+    assert!(ran.stdout.contains(&format!("git worktree remove {work_dir}")), "{}", ran.output());
     assert_eq!(ran.event("run-end")["commits"].as_array().map(Vec::len), Some(2));
     assert_main_untouched(&test, &main);
 }

@@ -81,6 +81,15 @@ fn a_write_outside_write_is_refused_by_the_os_and_the_run_goes_on() {
     let layers: Vec<&str> = event["layers"].as_array().expect("layers").iter().filter_map(|l| l.as_str()).collect();
     assert!(layers.iter().any(|l| l.starts_with("landlock-v")) && layers.contains(&"mounts"), "{layers:?}");
     assert!(ran.report().contains("Sandbox (`sandbox on`)"), "{}", ran.report());
+    // What the sandbox refused is said wherever it is known: here, the agent's own output.
+    let refused = &ran.event("agent-tried");
+    assert_eq!(refused["refused_total"], 3, "{refused}");
+    assert!(refused["refused"][0].as_str().is_some_and(|line| line.contains("README.md") && line.contains("Permission denied")), "{refused}");
+    assert!(ran.stdout.contains("night: the sandbox refused the agent:") && ran.stdout.contains("(and 2 more)"), "{}", ran.output());
+    let report = ran.report();
+    assert!(report.contains("3 refusals by the sandbox while the agent worked"), "{report}");
+    assert!(report.contains("the sandbox refused: `") && report.contains("cannot create README.md: Permission denied"), "{report}");
+    assert!(!report.contains("no violation") && !report.contains("No violation") && !report.contains("nothing denied"), "never more than night checked:\n{report}");
     assert_eq!(test.git(&["rev-parse", "main"]), main);
     assert_attempts_kept(&test, &ran);
 }
@@ -218,7 +227,25 @@ fn a_process_that_leaves_the_process_group_ends_with_the_session() {
     let ran = test.run();
     assert_eq!(ran.code, Some(0), "{}", ran.output());
     assert_eq!(processes_with(&mark), Vec::<String>::new(), "the escaped process is ended");
-    assert!(tried(&ran).iter().any(|w| w.contains("outside its process group")), "{:?}", tried(&ran));
+    let escaped: Vec<String> = tried(&ran).into_iter().filter(|w| w.contains("outside its process group")).collect();
+    assert_eq!(escaped.len(), 1, "{:?}", tried(&ran));
+    assert!(escaped[0].contains("outside its process group running, ended with the session: `") && escaped[0].contains(&mark), "it is named: {escaped:?}");
+}
+
+#[test]
+fn an_agent_that_commits_often_leaves_nothing_outside_its_process_group() {
+    if !sandbox_available() {
+        return;
+    }
+    let test = Test::new();
+    // Git's automatic maintenance after a commit detaches by default (git ≥ 2.47): it must
+    // run in the session's foreground, not be swept after it as a process left running.
+    let agent = format!("for i in $(seq 12); do echo $i > src/n$i; git add -A; git commit -qm \"step $i\"; done\n{FINISH}");
+    test.setup(&agent, &Runbook::default().permission("sandbox on"));
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    assert!(!ran.stdout.contains("outside its process group"), "{}", ran.output());
+    assert!(tried(&ran).iter().all(|w| !w.contains("outside its process group")), "{:?}", tried(&ran));
 }
 
 /// A one-shot HTTP server on 127.0.0.1 answering `hello`; its port.

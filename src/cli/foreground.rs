@@ -25,14 +25,19 @@ pub(super) struct Console {
     stop: Arc<AtomicBool>,
     /// The run folder, once the run has started: where a panic's crash report goes.
     run_dir: Arc<std::sync::Mutex<Option<std::path::PathBuf>>>,
+    /// While the status line is shown: no `^C` echoed into it (restored by `finish`).
+    quiet: std::sync::Mutex<Option<crate::os::terminal::QuietControlEcho>>,
 }
 
 impl Console {
-    /// Stop updating the status line and remove it.
+    /// Stop updating the status line and remove it; the terminal's echo as it was.
     pub(super) fn finish(&self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
+        }
+        if let Ok(mut quiet) = self.quiet.lock() {
+            quiet.take();
         }
     }
 }
@@ -98,7 +103,8 @@ pub(super) fn options(html: bool, detached: bool) -> (RunOptions, Console) {
         }
     });
     let options = RunOptions { grace, echo, status, env: Arc::new(|name: &str| crate::remote::secrets::var(name)), html, on_started: Some(on_started), batch: None };
-    (options, Console { bar, stop, run_dir })
+    let quiet = std::sync::Mutex::new(bar.as_ref().map(|_| crate::os::terminal::QuietControlEcho::new()));
+    (options, Console { bar, stop, run_dir, quiet })
 }
 
 /// Refresh the status line from the journal twice a second until the run is over.
@@ -109,9 +115,38 @@ fn live_line(bar: &ProgressBar, stop: &AtomicBool, journal: &std::path::Path) {
         for entry in tail.poll().entries {
             history.apply(&entry);
         }
-        bar.set_message(Status::new(&history, chrono::Utc::now()).line());
+        let line = Status::new(&history, chrono::Utc::now()).line();
+        bar.set_message(fit(&line, crate::os::terminal::width()));
         std::thread::sleep(Duration::from_millis(500));
     }
+}
+
+/// Columns the status line leaves free: the spinner and its space, and room for the `^C` a
+/// terminal echoes at the cursor on Ctrl-C. A line that filled the width would wrap, and a
+/// wrapped line is redrawn as one: its first row would stay on the screen.
+const STATUS_MARGIN: usize = 2 + 3;
+
+/// `line` cut to the terminal's width (with `…`), so that it never wraps.
+fn fit(line: &str, width: Option<u16>) -> String {
+    use unicode_width::UnicodeWidthChar as _;
+    let Some(room) = width.map(|w| usize::from(w).saturating_sub(STATUS_MARGIN)).filter(|room| *room > 1) else {
+        return line.to_string();
+    };
+    if unicode_width::UnicodeWidthStr::width(line) <= room {
+        return line.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in line.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > room - 1 {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out.push('…');
+    out
 }
 
 impl Console {
@@ -185,4 +220,18 @@ pub(super) fn print_finished(result: Result<Finished, Refused>) -> Done {
     // The run is over whatever becomes of this screen: its outcome is the exit status.
     let _ = out::print(&shown);
     Ok(finished.outcome.exit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit;
+
+    #[test]
+    fn the_status_line_never_fills_the_terminal() {
+        let line = "attempt 2/5 · session 1 for 14m3s · 1h2m of 8h timeout · 3 commits";
+        assert_eq!(fit(line, None), line);
+        assert_eq!(fit(line, Some(200)), line);
+        let cut = fit(line, Some(40));
+        assert!(cut.ends_with('…') && unicode_width::UnicodeWidthStr::width(cut.as_str()) == 35, "{cut}");
+    }
 }

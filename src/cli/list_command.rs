@@ -1,5 +1,6 @@
-//! `night list`: the runs of this repository, newest first: id, outcome (or `running`),
-//! duration, branch, and, when a run was delivered, its pull request (or `delivery failed`).
+//! `night list`: the runs of this repository, newest first (a batch's runs together, under
+//! a line naming the batch): id, when it started (UTC), outcome (or `running`), duration,
+//! branch, and, when a run was delivered, its pull request (or `delivery failed`).
 
 use super::error::Done;
 use super::{locate, out};
@@ -27,7 +28,7 @@ pub fn run() -> Done {
             None => ordered.push((None, run)),
         }
     }
-    let rows: Vec<[String; 5]> = ordered
+    let rows: Vec<[String; 6]> = ordered
         .iter()
         .map(|(batch, run)| {
             let mut row = row(run);
@@ -38,27 +39,27 @@ pub fn run() -> Done {
         })
         .collect();
     let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
-    let (w0, w1, w2) = (width(0).max(3), width(1).max(7), width(2).max(8));
+    let (w0, w1, w2, w3) = (width(0).max(3), width(1).max(11), width(2).max(7), width(3).max(8));
     // The column appears once a run of the repository was delivered.
-    let delivered = rows.iter().any(|r| !r[4].is_empty());
-    let w3 = if delivered { width(3).max(6) } else { 0 };
+    let delivered = rows.iter().any(|r| !r[5].is_empty());
+    let w4 = if delivered { width(4).max(6) } else { 0 };
     let mut text = String::new();
-    let header = format!("{:w0$}  {:w1$}  {:w2$}  {:w3$}", "RUN", "OUTCOME", "DURATION", "BRANCH");
+    let header = format!("{:w0$}  {:w1$}  {:w2$}  {:w3$}  {:w4$}", "RUN", "STARTED UTC", "OUTCOME", "DURATION", "BRANCH");
     let _ = writeln!(text, "{}", if delivered { format!("{header}  DELIVERED") } else { header.trim_end().to_string() });
     let mut batch_shown: Option<&str> = None;
-    for ((batch, _), [id, outcome, duration, branch, delivery]) in ordered.iter().zip(rows) {
+    for ((batch, _), [id, started, outcome, duration, branch, delivery]) in ordered.iter().zip(rows) {
         if let Some(batch) = batch.as_deref().filter(|b| batch_shown != Some(*b)) {
             let _ = writeln!(text, "batch {batch}    (night report {batch})");
             batch_shown = Some(batch);
         }
-        let line = format!("{id:w0$}  {outcome:w1$}  {duration:>w2$}  {branch:w3$}  {delivery}");
+        let line = format!("{id:w0$}  {started:w1$}  {outcome:w2$}  {duration:>w3$}  {branch:w4$}  {delivery}");
         let _ = writeln!(text, "{}", line.trim_end());
     }
     out::print(&text)?;
     Ok(Exit::Success)
 }
 
-fn row(run: &RunDir) -> [String; 5] {
+fn row(run: &RunDir) -> [String; 6] {
     let history = run.load().unwrap_or_default();
     let status = run.status(&history);
     let data = ReportData::new(&history, status == RunStatus::Died);
@@ -76,5 +77,6 @@ fn row(run: &RunDir) -> [String; 5] {
         },
         None => String::new(),
     };
-    [run.id(), status.label().to_string(), duration, data.branch, delivery]
+    let started = history.started_at().map_or_else(|| "-".to_string(), |at| at.format("%Y-%m-%d %H:%M").to_string());
+    [run.id(), started, status.label().to_string(), duration, data.branch, delivery]
 }

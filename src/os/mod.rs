@@ -8,3 +8,4 @@ pub mod keep_awake;
 pub mod lock;
 pub mod output;
 pub mod proc;
+pub mod terminal;

@@ -4,6 +4,7 @@
 
 use crate::ast::{CommandPattern, Glob, Network, OnViolation, Sandbox};
 use super::commands::Rule;
+use super::{shell, writes};
 use crate::plan::{Plan, PlanPermissions};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -251,7 +252,7 @@ impl CompiledPolicy {
         let base = cwd.unwrap_or(&self.repo_root).to_path_buf();
         let read_file = |path: &str| read_script(&base, path);
         let Some(refusal) = super::commands::CommandRules::of(&self.permissions).refusal(command, &read_file) else {
-            return Decision::Allow;
+            return self.decide_command_writes(command, &base);
         };
         let part = &refusal.command;
         let inside = refusal.inside.as_ref().map(|i| format!(" ({i})")).unwrap_or_default();
@@ -265,6 +266,62 @@ impl CompiledPolicy {
                 rule.category().unwrap_or_default()
             ),
         })
+    }
+
+    /// A shell command's literal targets (`rm x`, `> x`, `sed -i … x` …, [`writes`]) against
+    /// `write`, as an Edit's path is: each is resolved from `base`, followed through `cd` to a
+    /// literal folder (after a `cd` to a folder known only at run time, relative targets are
+    /// left to the checks after the session). The null device, the terminal and the
+    /// temporary folders are always writable.
+    fn decide_command_writes(&self, line: &str, base: &Path) -> Decision {
+        let mut cwd = Some(base.to_path_buf());
+        for command in shell::parse(line).commands {
+            if command.name() == Some("cd") {
+                cwd = match (cwd, command.args().first().map(|w| w.value.clone())) {
+                    (Some(dir), Some(Some(to))) => Some(dir.join(expand_home(&to))),
+                    (_, None) => std::env::var_os("HOME").map(PathBuf::from),
+                    _ => None,
+                };
+                continue;
+            }
+            for target in writes::literal_targets(&command) {
+                let path = expand_home(&target);
+                if writes::always_writable(&target) || (path.is_relative() && cwd.is_none()) {
+                    continue;
+                }
+                // Outside the work tree, the temporary folders are free (a repository may
+                // itself live in one: inside it, `write` decides).
+                let inside = self.relative(&path.to_string_lossy(), cwd.as_deref()).is_some();
+                if !inside && is_temporary(&path, cwd.as_deref()) {
+                    continue;
+                }
+                if let Decision::Deny(why) = self.decide_write(&path.to_string_lossy(), cwd.as_deref()) {
+                    // What git ignores (a build folder) is no violation after the session either.
+                    if self.relative(&path.to_string_lossy(), cwd.as_deref()).is_some_and(|relative| self.ignored_by_git(&relative)) {
+                        continue;
+                    }
+                    let why = why.split_once(": ").map_or(why.as_str(), |(_, rest)| rest);
+                    let shown = command.line();
+                    return Decision::Deny(format!("night denies `{shown}`: it writes `{target}`, and {why} Deleting or moving a file counts as writing it."));
+                }
+            }
+        }
+        Decision::Allow
+    }
+
+    /// Whether git ignores `relative` in the repository (`git check-ignore`; asked only for a
+    /// command about to be denied, so the hook stays fast for every other call).
+    fn ignored_by_git(&self, relative: &str) -> bool {
+        !relative.is_empty()
+            && std::process::Command::new("git")
+                .arg("-C")
+                .arg(&self.repo_root)
+                .args(["check-ignore", "-q", "--", relative])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|status| status.success())
     }
 
     fn decide_network(&self, tool: &str, input: &Value) -> Decision {
@@ -326,6 +383,25 @@ fn canonical_prefix(path: &Path) -> PathBuf {
             _ => return lexical,
         }
     }
+}
+
+/// `~/x` → `$HOME/x`; anything else as it is.
+fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/").or_else(|| (path == "~").then_some("")), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
+/// Whether `path` (from `cwd`) is in a temporary folder: `$TMPDIR` (the sandbox's own, in the
+/// agent's environment), `/tmp`, `/var/tmp`.
+fn is_temporary(path: &Path, cwd: Option<&Path>) -> bool {
+    let absolute = match cwd {
+        Some(cwd) if path.is_relative() => cwd.join(path),
+        _ => path.to_path_buf(),
+    };
+    let absolute = canonical_prefix(&absolute);
+    [std::env::temp_dir(), PathBuf::from("/tmp"), PathBuf::from("/var/tmp")].iter().any(|dir| absolute.starts_with(canonical_prefix(dir)))
 }
 
 /// A script file a command runs, for the hook to read: a regular file of at most 256 KiB.

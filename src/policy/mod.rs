@@ -9,6 +9,7 @@
 //!   refusal to push;
 //! - [`network`]: what `network auto` lets through;
 //! - [`decide`]: the hook's policy and its decision about one tool call;
+//! - [`writes`]: the files a shell command names as what it writes (`rm`, `>`, `sed -i` …);
 //! - [`audit`]: the audit trail the hook (and night's other layers) write.
 
 pub mod audit;
@@ -19,6 +20,7 @@ pub mod irreversible;
 pub mod network;
 pub mod shell;
 mod word;
+pub mod writes;
 mod wrappers;
 
 pub use decide::{CompiledPolicy, Decision, Policy, PolicyError, PolicyNetwork};

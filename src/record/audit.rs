@@ -16,6 +16,10 @@ pub struct Denied {
     pub what: String,
     /// Why it was denied.
     pub reason: Option<String>,
+    /// It ran, and one of night's layers refused what it did (the OS sandbox's "Permission
+    /// denied", git's push helper, the proxy), as its result said; otherwise the hook (or
+    /// the agent's own rules) denied it before it ran.
+    pub while_running: bool,
 }
 
 /// The audit trail in numbers.
@@ -49,13 +53,17 @@ pub fn read(path: &Path) -> Option<AuditSummary> {
         if line.event != "PreToolUse" && !denied {
             continue;
         }
-        summary.calls += 1;
+        // A call refused while it ran was counted when it was decided (its `PreToolUse`).
+        if line.event != "PostToolUseFailure" {
+            summary.calls += 1;
+        }
         if denied {
             summary.denied.push(Denied {
                 time: line.time,
                 tool: line.tool.unwrap_or_else(|| "tool".into()),
                 what: line.command.or(line.path).unwrap_or_default(),
                 reason: line.reason,
+                while_running: !matches!(line.event.as_str(), "PreToolUse" | "PermissionDenied"),
             });
         }
     }
@@ -75,12 +83,15 @@ mod tests {
             r#"{"time":"2025-01-01T00:00:01Z","event":"PreToolUse","tool":"Edit","path":"src/a.rs","decision":"allowed"}"#,
             r#"{"time":"2025-01-01T00:00:02Z","event":"PostToolUse","tool":"Edit","decision":"ok"}"#,
             r#"{"time":"2025-01-01T00:00:03Z","event":"PreToolUse","tool":"Bash","command":"git push origin main","decision":"denied","reason":"`deny \"git push*\"`"}"#,
-            r#"{"time":"2025-01-01T00:00:04Z","event":"PreTo"#,
+            r#"{"time":"2025-01-01T00:00:04Z","event":"PreToolUse","tool":"Bash","command":"echo > NOTES.txt","decision":"allowed"}"#,
+            r#"{"time":"2025-01-01T00:00:05Z","event":"PostToolUseFailure","tool":"Bash","command":"echo > NOTES.txt","decision":"denied","reason":"cannot create NOTES.txt: Permission denied"}"#,
+            r#"{"time":"2025-01-01T00:00:06Z","event":"PreTo"#,
         ];
         std::fs::write(&path, lines.join("\n")).expect("write");
         let summary = read(&path).expect("a trail");
-        assert_eq!(summary.calls, 2);
-        assert_eq!(summary.denied.len(), 1);
+        assert_eq!(summary.calls, 3);
+        assert_eq!(summary.denied.len(), 2);
+        assert!(!summary.denied[0].while_running && summary.denied[1].while_running);
         assert_eq!(summary.denied[0].tool, "Bash");
         assert_eq!(summary.denied[0].what, "git push origin main");
     }

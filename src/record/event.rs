@@ -200,6 +200,13 @@ pub enum Event {
         what: Vec<String>,
         /// Destinations night's proxy let through, with counts.
         reached: Vec<String>,
+        /// Lines of the agent's output where the OS refused a write or an action ("Permission
+        /// denied", "Read-only file system" …) under the sandbox, first ones, bounded.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        refused: Vec<String>,
+        /// How many such lines there were in all.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        refused_total: u64,
     },
     /// Paths changed outside `write`.
     Violation {
@@ -330,6 +337,12 @@ impl Event {
             _ => None,
         }
     }
+}
+
+/// For `skip_serializing_if`: a count of nothing is left out.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]

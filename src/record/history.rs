@@ -124,6 +124,10 @@ pub struct AgentTried {
     pub what: Vec<String>,
     /// Destinations the proxy let through.
     pub reached: Vec<String>,
+    /// Lines of the agent's output where the OS refused something under the sandbox (first ones).
+    pub refused: Vec<String>,
+    /// How many such lines there were.
+    pub refused_total: u64,
 }
 
 /// A notification's result.
@@ -334,8 +338,9 @@ impl History {
             Event::Sandbox { mode, layers, gaps, writable, network, hidden } => {
                 self.sandbox = Some(SandboxRecord { mode: *mode, layers: layers.clone(), gaps: gaps.clone(), writable: writable.clone(), network: network.clone(), hidden: hidden.clone() });
             }
-            Event::AgentTried { attempt, session, what, reached } => {
-                self.agent_tried.push(AgentTried { attempt: *attempt, session: *session, what: what.clone(), reached: reached.clone() });
+            Event::AgentTried { attempt, session, what, reached, refused, refused_total } => {
+                let (refused, refused_total) = (refused.clone(), *refused_total);
+                self.agent_tried.push(AgentTried { attempt: *attempt, session: *session, what: what.clone(), reached: reached.clone(), refused, refused_total });
             }
             Event::Baseline { results } => {
                 self.baseline = Some(results.clone());

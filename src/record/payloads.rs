@@ -178,6 +178,10 @@ pub struct RunEnd {
     pub tokens: u64,
     /// Cost, US dollars.
     pub cost_usd: f64,
+    /// The branch the user's checkout was on when the run ended (`None`: not known, or not
+    /// on a branch), so that the report's next steps do not switch to where it already is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkout: Option<String>,
 }
 
 /// One commit on the run branch.

@@ -192,6 +192,9 @@ pub enum AttemptEndReason {
     Violation,
     /// The supervisor died during its session and `night resume` judged what it left.
     SupervisorDied,
+    /// A signal (Ctrl-C, `night stop`) stopped the run during it: cut short, whatever its
+    /// checks said, so it counts toward neither `stuck` nor a rollback.
+    Interrupted,
     /// A limit ended it.
     Limit(Limit),
 }
@@ -203,6 +206,7 @@ impl AttemptEndReason {
             AttemptEndReason::Exited => "exited",
             AttemptEndReason::Violation => "violation",
             AttemptEndReason::SupervisorDied => "supervisor-died",
+            AttemptEndReason::Interrupted => "interrupted",
             AttemptEndReason::Limit(limit) => limit.name(),
         }
     }
@@ -213,6 +217,7 @@ impl AttemptEndReason {
             "exited" => Some(AttemptEndReason::Exited),
             "violation" => Some(AttemptEndReason::Violation),
             "supervisor-died" => Some(AttemptEndReason::SupervisorDied),
+            "interrupted" => Some(AttemptEndReason::Interrupted),
             other => Limit::from_name(other).map(AttemptEndReason::Limit),
         }
     }

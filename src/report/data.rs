@@ -28,6 +28,9 @@ pub struct ReportData {
     pub original_branch: Option<String>,
     /// The run worked in its own worktree.
     pub worktree: bool,
+    /// The branch the user's checkout was on when the run ended, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkout: Option<String>,
     /// The start commit.
     pub start_commit: String,
     /// The agent kind and command.
@@ -187,6 +190,17 @@ pub struct AgentTriedReport {
     pub what: Vec<String>,
     /// Destinations the proxy let through.
     pub reached: Vec<String>,
+    /// Lines of the agent's output where the OS sandbox refused something (the first ones).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<String>,
+    /// How many such lines there were.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub refused_total: u64,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One permission violation.
@@ -349,7 +363,7 @@ impl ReportData {
         data.agent_tried = history
             .agent_tried
             .iter()
-            .map(|t| AgentTriedReport { attempt: t.attempt, session: t.session, what: t.what.clone(), reached: t.reached.clone() })
+            .map(|t| AgentTriedReport { attempt: t.attempt, session: t.session, what: t.what.clone(), reached: t.reached.clone(), refused: t.refused.clone(), refused_total: t.refused_total })
             .collect();
         data.baseline = history.baseline.clone().unwrap_or_default();
         for check in &mut data.baseline {
@@ -389,6 +403,7 @@ impl ReportData {
             data.commits.clone_from(&end.commits);
             data.diffstat = end.diffstat.clone();
             data.head = Some(end.head.clone());
+            data.checkout.clone_from(&end.checkout);
         }
         if let Some(audit) = &history.audit {
             // The sandbox makes an empty `audit.jsonl` for any agent; only agents with hooks fill it.
@@ -441,6 +456,11 @@ impl ReportData {
     /// was interrupted; a run that ended otherwise has nothing left to continue.
     pub fn resumable(&self) -> bool {
         self.died || matches!(self.outcome, Some(Outcome::Crashed | Outcome::Interrupted))
+    }
+
+    /// How many times the agent's output said the OS sandbox refused something.
+    pub fn sandbox_refusals(&self) -> u64 {
+        self.agent_tried.iter().map(|t| t.refused_total).sum()
     }
 
     /// The outcome's name, or `running` without one.

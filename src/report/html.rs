@@ -2,7 +2,7 @@
 //! `report.md`, an inline SVG timeline of the night, and the details. Written as XHTML-
 //! compatible HTML5 (every element closed, every text escaped) so that an XML parser reads it.
 
-use super::markdown::{attempts_row, changes_row, duration_row, notifications_row, permissions_row, usage_row};
+use super::markdown::{agent_tried_lines, attempts_row, changes_row, duration_row, enforcement, note_lines, notifications_row, permissions_row, run_rows, usage_row};
 use super::timeline::{Mark, Span, Timeline};
 use super::{check_result, continue_commands, duration_text, short, word, ReportData};
 use std::fmt::Write as _;
@@ -96,7 +96,7 @@ pub fn html(data: &ReportData, timeline: &Timeline) -> String {
     }
     out.push_str("</pre>\n<h2>The night</h2>\n");
     svg(&mut out, timeline);
-    out.push_str("<p class=\"legend\">Bars: attempts (green passed, red failed) and agent sessions (grey: its supervisor died). \u{25c6} the baseline and each attempt's checks, \u{25b2} limits, \u{25a0} notifications, \u{25cf} commits and other events (violations, rollbacks, resumes, the end). Shaded: no supervisor was alive. Hover for details.</p>\n");
+    out.push_str("<p class=\"legend\">Attempts: one bar from an attempt's start to its end (green: it succeeded; red: it failed; blue: not over). Sessions: one bar per agent session inside its attempt, from the agent's start to its end — dark blue: the agent exited by itself; light blue: night ended it (a limit such as <code>idle</code> or <code>session</code>, or a signal) or it is still running; grey: its supervisor died. A second session in one attempt follows a <code>session</code> limit, a usage limit or <code>night resume</code>; the gap after the last session is the attempt's checks. \u{25c6} the baseline and each attempt's checks, \u{25b2} limits, \u{25a0} notifications, \u{25cf} commits and other events (violations, rollbacks, resumes, the end). Shaded: no supervisor was alive. Hover for details.</p>\n");
     details(&mut out, data);
     out.push_str("</body>\n</html>\n");
     out
@@ -270,15 +270,27 @@ fn details(out: &mut String, data: &ReportData) {
         let _ = writeln!(out, "<li><code>{}</code> {} (+{} −{})</li>", esc(&commit.short), esc(&commit.summary), commit.insertions, commit.deletions);
     }
     out.push_str("</ul>\n");
-    if !data.violations.is_empty() || !data.denied.is_empty() {
-        out.push_str("<h2>Violations and denied commands</h2>\n<ul>\n");
-        for violation in &data.violations {
-            let _ = writeln!(out, "<li>attempt {}: {} ({})</li>", violation.attempt, esc(&violation.paths.join(", ")), esc(&word(&violation.action)));
-        }
-        for denied in &data.denied {
-            let _ = writeln!(out, "<li>denied {} <code>{}</code></li>", esc(&denied.tool), esc(&denied.what));
-        }
-        out.push_str("</ul>\n");
+    out.push_str("<h2>Permission violations and denied commands</h2>\n<ul>\n");
+    if data.violations.is_empty() {
+        out.push_str("<li>No changed path outside <code>write</code>: night compared every path changed in each session with <code>write</code>.</li>\n");
+    }
+    for violation in &data.violations {
+        let _ = writeln!(out, "<li>attempt {}: {} ({})</li>", violation.attempt, esc(&violation.paths.join(", ")), esc(&word(&violation.action)));
+    }
+    for denied in &data.denied {
+        let when = if denied.while_running { "refused while it ran" } else { "denied before it ran" };
+        let reason = denied.reason.as_ref().map(|r| format!(": {}", esc(r))).unwrap_or_default();
+        let _ = writeln!(out, "<li>{when}: {} <code>{}</code>{reason}</li>", esc(&denied.tool), esc(&denied.what));
+    }
+    out.push_str("</ul>\n");
+    for (line, items) in enforcement(data) {
+        let _ = writeln!(out, "<p>{}</p>", code_spans(&line));
+        list(out, &items);
+    }
+    let tried = agent_tried_lines(data);
+    if !tried.is_empty() {
+        out.push_str("<h2>What the agent tried</h2>\n");
+        list(out, &tried);
     }
     if !data.notifications.is_empty() {
         out.push_str("<h2>Notifications</h2>\n<ul>\n");
@@ -295,4 +307,39 @@ fn details(out: &mut String, data: &ReportData) {
         }
         out.push_str("</ul>\n");
     }
+    let notes = note_lines(data);
+    if !notes.is_empty() {
+        out.push_str("<h2>Notes</h2>\n");
+        list(out, &notes);
+    }
+    out.push_str("<h2>Details</h2>\n<table class=\"details\">\n");
+    for (key, value) in run_rows(data) {
+        let _ = writeln!(out, "<tr><th>{}</th><td>{}</td></tr>", esc(key), code_spans(&value));
+    }
+    out.push_str("</table>\n");
+}
+
+/// A list of lines written with `code` spans, as `<ul>`; nothing when empty.
+fn list(out: &mut String, lines: &[String]) {
+    if lines.is_empty() {
+        return;
+    }
+    out.push_str("<ul>\n");
+    for line in lines {
+        let _ = writeln!(out, "<li>{}</li>", code_spans(line));
+    }
+    out.push_str("</ul>\n");
+}
+
+/// Text with markdown's `code` spans, escaped, the spans as `<code>`.
+fn code_spans(text: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in text.split('`').enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(out, "<code>{}</code>", esc(part));
+        } else {
+            out.push_str(&esc(part));
+        }
+    }
+    out
 }

@@ -112,8 +112,7 @@ pub(super) fn attempts_row(data: &ReportData) -> String {
     let mut text = format!("{}{of}", data.attempts.len());
     let last_checked = data.attempts.iter().rev().find(|a| !a.checks.is_empty());
     if let Some(attempt) = last_checked {
-        let held = attempt.checks.iter().filter(|c| c.passed).count();
-        let _ = write!(text, "; after attempt {}: {held}/{} checks hold", attempt.number, attempt.checks.len());
+        let _ = write!(text, "; after attempt {}: {}", attempt.number, super::attempt_checks_phrase(data, attempt));
         for check in attempt.checks.iter().filter(|c| c.tests.is_some()) {
             if let Some(tests) = &check.tests {
                 let partial = |record: &SuccessRecord| if record.partial.is_some() { ", partial" } else { "" };
@@ -149,19 +148,28 @@ pub(super) fn changes_row(data: &ReportData) -> String {
 }
 
 pub(super) fn permissions_row(data: &ReportData) -> String {
+    // Only what night checked: the paths changed in each session against `write`, the hook's
+    // decisions, and what the sandbox's refusals left in the agent's output or its tools' results.
     let violations = match data.violations.len() {
-        0 => "no violation".to_string(),
+        0 => "no changed path outside `write`".to_string(),
         n => {
             let paths: usize = data.violations.iter().map(|v| v.paths.len()).sum();
             format!("{n} violation(s), {paths} path(s) written outside `write`")
         }
     };
-    let denied = match (data.audited_calls, data.denied.len()) {
+    let before = data.denied.iter().filter(|d| !d.while_running).count();
+    let running = data.denied.iter().filter(|d| d.while_running).count() as u64 + data.sandbox_refusals();
+    let denied = match (data.audited_calls, before) {
         (None, _) => "no audit trail (this agent reports no tool calls)".to_string(),
-        (Some(calls), 0) => format!("nothing denied in {calls} audited call(s)"),
-        (Some(calls), n) => format!("{n} of {calls} audited call(s) denied"),
+        (Some(calls), 0) => format!("the hook denied none of {calls} audited call(s)"),
+        (Some(calls), n) => format!("the hook denied {n} of {calls} audited call(s)"),
     };
-    format!("{violations}; {denied}")
+    let refused = match running {
+        0 => String::new(),
+        1 => "; 1 refusal by the sandbox while the agent worked".to_string(),
+        n => format!("; {n} refusals by the sandbox while the agent worked"),
+    };
+    format!("{violations}; {denied}{refused}")
 }
 
 pub(super) fn usage_row(data: &ReportData) -> String {
@@ -188,30 +196,34 @@ pub(super) fn notifications_row(data: &ReportData) -> String {
     format!("{sent} sent, {} FAILED: {}", failed.len(), failed.join(", "))
 }
 
-fn run_table(out: &mut String, data: &ReportData) {
-    out.push_str("| run | |\n|---|---|\n");
-    let mut row = |key: &str, value: String| {
-        let _ = writeln!(out, "| {key} | {} |", value.replace('|', "\\|"));
-    };
-    row("runbook", format!("`{}`", data.runbook));
-    row("agent", data.agent.clone());
+/// The details' table of the run (also in `report.html`): key, value with `code` spans.
+pub(super) fn run_rows(data: &ReportData) -> Vec<(&'static str, String)> {
+    let mut rows = vec![("runbook", format!("`{}`", data.runbook)), ("agent", data.agent.clone())];
     let from = data.original_branch.as_ref().map(|b| format!("`{b}` at ")).unwrap_or_default();
-    row("branch", format!("`{}`, from {from}`{}`", data.branch, short(&data.start_commit)));
+    rows.push(("branch", format!("`{}`, from {from}`{}`", data.branch, short(&data.start_commit))));
     if data.worktree {
-        row("worktree", format!("`{}`", data.work_dir));
+        rows.push(("worktree", format!("`{}`", data.work_dir)));
     }
-    row("started", data.started_at.clone().unwrap_or_default());
+    rows.push(("started", data.started_at.clone().unwrap_or_default()));
     if let Some(ended) = &data.ended_at {
-        row("ended", ended.clone());
+        rows.push(("ended", ended.clone()));
     }
     let limits = data.limits.iter().map(|(k, v)| format!("`{k} {v}`")).collect::<Vec<_>>().join(", ");
-    row("limits", limits);
+    rows.push(("limits", limits));
     if let Some((held, how)) = &data.keep_awake {
-        row("kept awake", if *held { format!("yes, by `{how}`") } else { format!("no: {how}") });
+        rows.push(("kept awake", if *held { format!("yes, by `{how}`") } else { format!("no: {how}") }));
     }
     for resume in &data.resumes {
         let from = resume.continues_attempt.map(|a| format!(", attempt {a} went on")).unwrap_or_default();
-        row("resumed", format!("{}{from}; {}", resume.at, resume.leftover));
+        rows.push(("resumed", format!("{}{from}; {}", resume.at, resume.leftover)));
+    }
+    rows
+}
+
+fn run_table(out: &mut String, data: &ReportData) {
+    out.push_str("| run | |\n|---|---|\n");
+    for (key, value) in run_rows(data) {
+        let _ = writeln!(out, "| {key} | {} |", value.replace('|', "\\|"));
     }
     out.push('\n');
 }
@@ -298,7 +310,7 @@ fn commits(out: &mut String, data: &ReportData) {
 fn permissions(out: &mut String, data: &ReportData) {
     out.push_str("### Permission violations and denied commands\n\n");
     if data.violations.is_empty() {
-        out.push_str("No violation: every changed path was inside `write`.\n");
+        out.push_str("No changed path outside `write`: night compared every path changed in each session with `write`.\n");
     }
     for violation in &data.violations {
         let paths = violation.paths.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ");
@@ -309,46 +321,73 @@ fn permissions(out: &mut String, data: &ReportData) {
         };
         let _ = writeln!(out, "- attempt {}: {paths}; {action}", violation.attempt);
     }
-    if !data.denied.is_empty() {
-        out.push_str("\nDenied by the hooks before they ran:\n\n");
-        for denied in &data.denied {
+    for (while_running, heading) in [(false, "Denied by the hooks before they ran"), (true, "Refused while they ran (the OS sandbox, git's push helper or night's proxy)")] {
+        let listed: Vec<_> = data.denied.iter().filter(|d| d.while_running == while_running).collect();
+        if listed.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n{heading}:\n");
+        for denied in listed {
             let reason = denied.reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default();
             let _ = writeln!(out, "- {} `{}`{reason}", denied.tool, denied.what.replace('`', "'"));
         }
     }
-    let layers: Vec<&(String, String)> = data.notes.iter().filter(|(topic, _)| topic == "deny-not-enforced").collect();
-    for (_, message) in layers {
-        let _ = writeln!(out, "\nEnforcement: {message}.");
-    }
-    if let Some(sandbox) = &data.sandbox {
-        let shown = if sandbox.layers.is_empty() { "no OS layer".to_string() } else { sandbox.layers.join(", ") };
-        let _ = writeln!(out, "\nSandbox (`sandbox {}`): {shown}; network: {}.", word(&sandbox.mode), sandbox.network);
-        for gap in &sandbox.gaps {
-            let _ = writeln!(out, "- not enforced: {gap}");
-        }
-        if !sandbox.hidden.is_empty() {
-            let _ = writeln!(out, "\nHidden from the agent and the success checks (`deny irreversible`): {}.", sandbox.hidden.join("; "));
+    for (line, items) in enforcement(data) {
+        let _ = writeln!(out, "\n{line}");
+        for item in items {
+            let _ = writeln!(out, "- {item}");
         }
     }
     out.push('\n');
     agent_tried(out, data);
 }
 
+/// How the permissions were enforced (also in `report.html`): paragraphs, each with its list
+/// — the agent's hooks, the OS sandbox with what it does not enforce, what was hidden.
+pub(super) fn enforcement(data: &ReportData) -> Vec<(String, Vec<String>)> {
+    let mut paragraphs: Vec<(String, Vec<String>)> =
+        data.notes.iter().filter(|(topic, _)| topic == "deny-not-enforced").map(|(_, message)| (format!("Enforcement: {message}."), Vec::new())).collect();
+    if let Some(sandbox) = &data.sandbox {
+        let shown = if sandbox.layers.is_empty() { "no OS layer".to_string() } else { sandbox.layers.join(", ") };
+        let gaps = sandbox.gaps.iter().map(|gap| format!("not enforced: {gap}")).collect();
+        paragraphs.push((format!("Sandbox (`sandbox {}`): {shown}; network: {}.", word(&sandbox.mode), sandbox.network), gaps));
+        if !sandbox.hidden.is_empty() {
+            paragraphs.push((format!("Hidden from the agent and the success checks (`deny irreversible`): {}.", sandbox.hidden.join("; ")), Vec::new()));
+        }
+    }
+    paragraphs
+}
+
 /// What the sandbox refused or night undid, session by session.
 fn agent_tried(out: &mut String, data: &ReportData) {
-    if data.agent_tried.is_empty() {
+    let lines = agent_tried_lines(data);
+    if lines.is_empty() {
         return;
     }
     out.push_str("### What the agent tried\n\n");
-    for tried in &data.agent_tried {
-        for what in &tried.what {
-            let _ = writeln!(out, "- attempt {}, session {}: {what}", tried.attempt, tried.session);
-        }
-        if !tried.reached.is_empty() {
-            let _ = writeln!(out, "- attempt {}, session {}: reached through the proxy: {}", tried.attempt, tried.session, tried.reached.join(", "));
-        }
+    for line in lines {
+        let _ = writeln!(out, "- {line}");
     }
     out.push('\n');
+}
+
+/// One line for each thing the agent tried that the sandbox refused or night undid (also in
+/// `report.html`).
+pub(super) fn agent_tried_lines(data: &ReportData) -> Vec<String> {
+    let mut lines = Vec::new();
+    for tried in &data.agent_tried {
+        let at = format!("attempt {}, session {}", tried.attempt, tried.session);
+        lines.extend(tried.what.iter().map(|what| format!("{at}: {what}")));
+        lines.extend(tried.refused.iter().map(|line| format!("{at}: the sandbox refused: `{}`", line.replace('`', "'"))));
+        let unlisted = tried.refused_total.saturating_sub(tried.refused.len() as u64);
+        if unlisted > 0 {
+            lines.push(format!("{at}: {unlisted} more refusal(s) in `agent.log`"));
+        }
+        if !tried.reached.is_empty() {
+            lines.push(format!("{at}: reached through the proxy: {}", tried.reached.join(", ")));
+        }
+    }
+    lines
 }
 
 fn rollbacks(out: &mut String, data: &ReportData) {
@@ -431,17 +470,21 @@ fn waivers_and_notes(out: &mut String, data: &ReportData) {
         }
         out.push('\n');
     }
-    let notes: Vec<&(String, String)> = data.notes.iter().filter(|(topic, _)| topic != "deny-not-enforced" && topic != "denied").collect();
-    if !notes.is_empty() || !data.unreadable_lines.is_empty() {
+    let notes = note_lines(data);
+    if !notes.is_empty() {
         out.push_str("### Notes\n\n");
-        for (topic, message) in notes {
-            let _ = writeln!(out, "- {topic}: {message}");
-        }
-        for (line, why) in &data.unreadable_lines {
-            let _ = writeln!(out, "- journal: line {line} was skipped: {why}");
+        for line in notes {
+            let _ = writeln!(out, "- {line}");
         }
         out.push('\n');
     }
+}
+
+/// The notes (also in `report.html`): what night noted on the way, and journal lines it skipped.
+pub(super) fn note_lines(data: &ReportData) -> Vec<String> {
+    let notes = data.notes.iter().filter(|(topic, _)| topic != "deny-not-enforced" && topic != "denied").map(|(topic, message)| format!("{topic}: {message}"));
+    let skipped = data.unreadable_lines.iter().map(|(line, why)| format!("journal: line {line} was skipped: {why}"));
+    notes.chain(skipped).collect()
 }
 
 /// ` (SIGKILL)` for the signals an agent is commonly ended by.

@@ -56,18 +56,49 @@ fn check_result(check: &SuccessRecord) -> String {
     out.replace('|', "\\|")
 }
 
-/// The commands that continue from where the run left off, each with a comment.
+/// An attempt whose checks held but which wrote outside `write`, in words: what the terminal,
+/// the reports, the notification and the next prompt say instead of "n/n checks hold".
+pub fn held_but_wrote_outside(paths: &[String]) -> String {
+    let mut shown: Vec<String> = paths.iter().take(5).map(|p| format!("`{p}`")).collect();
+    if paths.len() > 5 {
+        shown.push(format!("and {} more", paths.len() - 5));
+    }
+    format!("checks held, but the agent wrote outside `write`: {}", shown.join(", "))
+}
+
+/// The checks after an attempt in one phrase: `n/m checks hold`, or, when they all held and
+/// the attempt wrote outside `write`, [`held_but_wrote_outside`].
+pub fn attempt_checks_phrase(data: &ReportData, attempt: &AttemptReport) -> String {
+    let held = attempt.checks.iter().filter(|c| c.passed).count();
+    let outside: Vec<String> = data.violations.iter().filter(|v| v.attempt == attempt.number).flat_map(|v| v.paths.iter().cloned()).collect();
+    if held == attempt.checks.len() && !attempt.checks.is_empty() && !outside.is_empty() {
+        return held_but_wrote_outside(&outside);
+    }
+    format!("{held}/{} checks hold", attempt.checks.len())
+}
+
+/// The commands that continue from where the run left off, each with a comment. None of
+/// them fails where the run left the repository: no `git switch` to the branch the checkout
+/// is on, nor to a branch checked out in the run's worktree (git refuses both).
 pub fn continue_commands(data: &ReportData) -> Vec<(String, String)> {
     let mut commands = Vec::new();
+    let on = data.checkout.as_deref();
     if data.worktree {
         commands.push((format!("cd {}", data.work_dir), format!("the run's worktree, on `{}`", data.branch)));
         commands.push((
-            format!("git switch {}", data.branch),
-            format!("in your checkout, once the worktree is removed (`git worktree remove {}`)", data.work_dir),
+            format!("git worktree remove {}", data.work_dir),
+            format!("when you are done there; the branch stays, and `git switch {}` then works in your checkout", data.branch),
         ));
     } else {
-        commands.push((format!("git switch {}", data.branch), "the work (your checkout may already be on it)".to_string()));
-        if let Some(original) = &data.original_branch {
+        if on == Some(data.branch.as_str()) {
+            commands.push((format!("git log --stat {}..{}", short(&data.start_commit), data.branch), "the work; your checkout is on its branch".to_string()));
+        } else {
+            let comment = if on.is_some() { "the work" } else { "the work (your checkout may already be on it)" };
+            commands.push((format!("git switch {}", data.branch), comment.to_string()));
+        }
+        // `night resume` goes on in the checkout, on the run branch: no switching away first.
+        let resuming = !data.run_id.is_empty() && data.resumable();
+        if let Some(original) = data.original_branch.as_ref().filter(|original| on != Some(original.as_str()) && !resuming) {
             commands.push((format!("git switch {original}"), "back to where you were".to_string()));
         }
     }
@@ -91,8 +122,7 @@ pub fn summary(data: &ReportData, report_path: &str) -> String {
     let duration = data.duration_ms.map(duration_text).unwrap_or_default();
     let _ = writeln!(out, "  run       {} ({duration})", data.run_id);
     if let Some(last) = data.attempts.last() {
-        let held = last.checks.iter().filter(|c| c.passed).count();
-        let _ = writeln!(out, "  attempts  {} (last: {held}/{} checks hold)", data.attempts.len(), last.checks.len());
+        let _ = writeln!(out, "  attempts  {} (last: {})", data.attempts.len(), attempt_checks_phrase(data, last));
     }
     let _ = writeln!(
         out,
@@ -187,7 +217,8 @@ mod tests {
                 duration_ms: 61_000,
                 tokens: 0,
                 cost_usd: 0.0,
-            })),
+                checkout: None,
+        })),
         ];
         let data = ReportData::new(&History::from_entries(&entries), false);
         assert_eq!(data.attempts.len(), 1);

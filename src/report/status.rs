@@ -49,19 +49,20 @@ impl<'a> Status<'a> {
         }
     }
 
-    /// One line for a terminal: attempt n/N · session time · elapsed/timeout · tokens/cost ·
-    /// commits · last checks.
+    /// One line for a terminal: attempt n/N · the session's time · the run's time of its
+    /// timeout · tokens and cost of the budget · commits · last checks. Every number says
+    /// what it counts ("1m10s of 8h timeout", not "1m10s/8h").
     pub fn line(&self) -> String {
         let (attempt, session) = self.position();
         let mut parts = Vec::new();
         let of = self.max_attempts().map(|n| format!("/{n}")).unwrap_or_default();
         parts.push(if attempt == 0 { "baseline".to_string() } else { format!("attempt {attempt}{of}") });
         match &self.history.phase {
-            Phase::Agent { since, .. } => parts.push(format!("session {session} {}", format_duration(self.since(*since)))),
+            Phase::Agent { since, .. } => parts.push(format!("session {session} for {}", format_duration(self.since(*since)))),
             Phase::Checking => parts.push("checking".into()),
             _ => {}
         }
-        let timeout = self.history.limit("timeout").map(|t| format!("/{t}")).unwrap_or_default();
+        let timeout = self.history.limit("timeout").map(|t| format!(" of {t} timeout")).unwrap_or_default();
         parts.push(format!("{}{timeout}", format_duration(self.history.elapsed_at(self.now))));
         if self.history.usage_reported || self.history.limit("tokens").is_some() || self.history.limit("cost").is_some() {
             parts.push(self.usage());
@@ -85,14 +86,14 @@ impl<'a> Status<'a> {
             return "usage not reported".into();
         }
         let tokens = match self.history.limit("tokens") {
-            Some(max) => format!("{}/{max} tokens", self.history.tokens),
+            Some(max) => format!("{} of {max} tokens", self.history.tokens),
             None => format!("{} tokens", self.history.tokens),
         };
         let cost = match self.history.limit("cost") {
-            Some(max) => format!("${:.2}/{max}", self.history.cost_usd),
+            Some(max) => format!("${:.2} of {max}", self.history.cost_usd),
             None => format!("${:.2}", self.history.cost_usd),
         };
-        format!("{tokens} {cost}")
+        format!("{tokens}, {cost}")
     }
 }
 
@@ -117,7 +118,7 @@ mod tests {
         let history = History::from_entries(&entries);
         let now = "2025-01-01T00:01:10Z".parse().expect("time");
         let status = Status::new(&history, now);
-        assert_eq!(status.line(), "attempt 2/3 · session 1 1m · 1m10s/8h · 1200/5000 tokens $0.50/$2.00 · 0 commits");
+        assert_eq!(status.line(), "attempt 2/3 · session 1 for 1m · 1m10s of 8h timeout · 1200 of 5000 tokens, $0.50 of $2.00 · 0 commits");
         assert_eq!(status.doing(), "the agent is working (session 1, 1m, pid 42)");
     }
 }

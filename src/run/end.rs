@@ -7,6 +7,7 @@ use crate::ast::Event as NotifyEvent;
 use crate::record::{CommitRecord, DeliveryRecord, DiffRecord, Event, Outcome, ReportFile, RunEnd};
 use crate::report::{write_reports, Formats};
 use crate::run::ballast;
+use crate::run::git::RunGit;
 use crate::run::sandboxing::RunSandbox;
 use crate::run::supervisor::{millis, Supervisor};
 use crate::run::Finished;
@@ -112,6 +113,7 @@ impl Supervisor<'_> {
             duration_ms: millis(self.elapsed()),
             tokens: self.history().tokens,
             cost_usd: self.history().cost_usd,
+            checkout: RunGit::checkout_branch(&self.cx.plan.repo),
         }
     }
 

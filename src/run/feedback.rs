@@ -25,6 +25,8 @@ pub struct AttemptFeedback {
     pub ended_because: Option<String>,
     /// What was rolled back, when the work regressed.
     pub rolled_back: Option<String>,
+    /// The checks ran after it (an attempt stopped before them has no results to speak of).
+    pub checked: bool,
 }
 
 /// The prompt for the first session of attempt `attempt`.
@@ -40,7 +42,12 @@ pub fn attempt_prompt(task: &str, attempt: u64, of: Option<u64>, last: Option<&A
     if let Some((paths, reverted)) = &last.violation {
         let listed = paths.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ");
         let what = if *reverted { "night restored them" } else { "they were kept for review" };
-        let _ = writeln!(out, "\n- Permission violation: it wrote outside the allowed paths ({listed}); {what}. Change only the files the task allows.");
+        if last.failed_checks.is_empty() && last.checked {
+            // The checks held: the write outside `write` is the whole reason; say so first.
+            let _ = writeln!(out, "\n- The {}; {what}. An attempt that writes outside `write` fails even when every check holds: change only the files the task allows.", crate::report::held_but_wrote_outside(paths));
+        } else {
+            let _ = writeln!(out, "\n- Permission violation: it wrote outside the allowed paths ({listed}); {what}. Change only the files the task allows.");
+        }
     }
     if let Some(rollback) = &last.rolled_back {
         let _ = writeln!(out, "\n- The work regressed and was rolled back: {rollback}.");
@@ -160,6 +167,7 @@ mod tests {
             violation: Some((vec!["secret.txt".into()], true)),
             ended_because: Some("no new commit on the run branch for `idle 2s`".into()),
             rolled_back: None,
+            checked: true,
         };
         let prompt = attempt_prompt("do it", 2, Some(3), Some(&feedback));
         assert!(prompt.starts_with("do it\n"));

@@ -4,6 +4,7 @@
 use crate::ast::{Event as NotifyEvent, RollbackThen};
 use crate::record::{AttemptEndReason, Event, Limit, Outcome, SuccessRecord};
 use crate::run::error::Crash;
+use crate::report::held_but_wrote_outside;
 use crate::run::limits::{explain, value};
 use crate::run::state::{self, AttemptWork, Step};
 use crate::run::success::{self, failure_signature, Baseline};
@@ -36,6 +37,9 @@ impl Supervisor<'_> {
     pub(super) fn next_attempt(&mut self) -> Step {
         let limits = &self.cx.plan.limits;
         let attempt = self.attempt();
+        if self.cx.interrupts.count() > 0 {
+            return Step::End(Outcome::Interrupted, "stopped by a signal (Ctrl-C or `night stop`)".into());
+        }
         if limits.attempts.is_some_and(|max| attempt >= max) {
             let value = value(Limit::Attempts, limits);
             let reason = explain(Limit::Attempts, limits);
@@ -77,13 +81,21 @@ impl Supervisor<'_> {
         let total = results.len();
         let failures: Vec<String> = results.iter().filter(|r| !r.passed).map(|r| format!("night:   `{}` failed: {}", r.statement, r.reason.as_deref().unwrap_or("it did not hold"))).collect();
         self.record(Event::Verified { attempt, passed: checks_hold, results, signature: check_signature.clone() });
-        self.status(&format!("night: {held}/{total} checks hold"));
+        // Checks that held do not make an attempt that wrote outside `write` a success: say why it failed.
+        let checks_phrase = match &work.violation {
+            Some(paths) if checks_hold => held_but_wrote_outside(paths),
+            _ => format!("{held}/{total} checks hold"),
+        };
+        self.status(&format!("night: {checks_phrase}"));
         for line in failures {
             self.status(&line);
         }
         let success = checks_hold && work.violation.is_none();
         let head = self.git.head()?;
+        // A signal during the session or during its checks: the run ends after them.
+        let signalled = self.cx.interrupts.count() > 0;
         let reason = match (&work.violation, work.ended_by) {
+            _ if signalled && !success => AttemptEndReason::Interrupted,
             (Some(_), _) => AttemptEndReason::Violation,
             (None, Some(limit)) => AttemptEndReason::Limit(limit),
             (None, None) if work.supervisor_died => AttemptEndReason::SupervisorDied,
@@ -97,8 +109,8 @@ impl Supervisor<'_> {
         };
         self.record(Event::AttemptEnd { attempt, passed: success, reason, signature: signature.clone(), head: head.to_string() });
         let verdict = if success { "succeeded" } else { "failed" };
-        self.notify(NotifyEvent::Attempt, &format!("attempt {attempt} {verdict}: {held}/{total} checks hold"), signature);
-        Ok(Step::Decide(work))
+        self.notify(NotifyEvent::Attempt, &format!("attempt {attempt} {verdict}: {checks_phrase}"), signature);
+        Ok(Step::Decide(AttemptWork { interrupted: work.interrupted || (signalled && !success), ..work }))
     }
 
     /// What follows an attempt whose end is recorded: the run's end (success, a signal, a
@@ -134,7 +146,11 @@ impl Supervisor<'_> {
         if stuck.is_some_and(|n| n > 0 && state::stuck_repeats(self.history()) >= n) {
             let value = value(Limit::Stuck, &self.cx.plan.limits);
             self.record(Event::Limit { limit: Limit::Stuck, value, attempt, ends: Limit::Stuck.ends() });
-            return Ok(Step::End(Outcome::Stuck, explain(Limit::Stuck, &self.cx.plan.limits)));
+            let mut reason = explain(Limit::Stuck, &self.cx.plan.limits);
+            if let Some(failure) = state::failure_in_words(self.history(), attempt) {
+                reason = format!("{reason}: {failure}");
+            }
+            return Ok(Step::End(Outcome::Stuck, reason));
         }
         Ok(Step::Attempt)
     }

@@ -132,10 +132,13 @@ impl SessionSandbox {
     /// one phrase each (git findings, destinations the proxy refused, the ones it let through).
     pub fn finish(self) -> (Vec<String>, Vec<String>) {
         // After the process group is gone: what left it (`setsid`) is still in the namespace.
-        let escaped = self.namespace.as_deref().map_or(0, sandbox::end_namespace);
+        let escaped = self.namespace.as_deref().map(sandbox::end_namespace).unwrap_or_default();
         let mut tried = self.guard.map(|g| g.after()).unwrap_or_default();
-        if escaped > 0 {
-            tried.push(format!("left {escaped} processes outside its process group running (ended with the session)"));
+        // One already exiting was ending by itself: it was not left running.
+        let running: Vec<String> = escaped.iter().filter_map(|l| l.command.as_ref().map(|c| format!("`{c}` (pid {})", l.pid))).collect();
+        if !running.is_empty() {
+            let processes = if running.len() == 1 { "a process" } else { "processes" };
+            tried.push(format!("left {processes} outside its process group running, ended with the session: {}", running.join(", ")));
         }
         let mut reached = Vec::new();
         if let Some(proxy) = &self.proxy {
@@ -161,4 +164,32 @@ pub fn describe(layers: &ActiveLayers, spec: &SandboxSpec) -> (Vec<String>, Vec<
         (sandbox::NetworkMode::Proxy { hosts }, true) => format!("only through night's proxy to {}", hosts.join(", ")),
     };
     (writable, layers.gaps.clone(), network)
+}
+
+/// The most refusal lines kept per session.
+const REFUSALS_KEPT: usize = 10;
+
+/// Lines of `agent.log` from byte `from` on where the OS refused something under the sandbox
+/// ([`sandbox::OS_REFUSALS`]): the first [`REFUSALS_KEPT`] (each bounded), and how many in all.
+/// Read line by line: the log is never held whole.
+pub fn refusals_in_log(log: &Path, from: u64) -> (Vec<String>, u64) {
+    use std::io::{BufRead as _, Seek as _};
+    let Ok(mut file) = std::fs::File::open(log) else { return (Vec::new(), 0) };
+    if file.seek(std::io::SeekFrom::Start(from)).is_err() {
+        return (Vec::new(), 0);
+    }
+    let (mut kept, mut total) = (Vec::new(), 0u64);
+    let mut reader = std::io::BufReader::new(file);
+    let mut line = Vec::new();
+    while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+        let text = String::from_utf8_lossy(&line);
+        if sandbox::OS_REFUSALS.iter().any(|said| text.contains(said)) {
+            total += 1;
+            if kept.len() < REFUSALS_KEPT {
+                kept.push(text.trim().chars().take(300).collect());
+            }
+        }
+        line.clear();
+    }
+    (kept, total)
 }

@@ -211,6 +211,10 @@ impl Supervisor<'_> {
         };
         let log_path = self.run_dir.agent_log();
         let log = std::fs::OpenOptions::new().append(true).create(true).open(&log_path)?;
+        let log_start = log.metadata().map_or(0, |m| m.len());
+        // Where each session's output begins, for `night log` (and `-f`) and anyone reading the log.
+        let marker = format!("──── night: attempt {attempt}, session {session} ({} prompt), {} ────\n", kind.name(), chrono::Utc::now().format("%H:%M:%S UTC"));
+        let _ = std::io::Write::write_all(&mut &log, marker.as_bytes());
         let log_health = Arc::new(LogHealth::default());
         let sinks = OutputSinks { log: Arc::new(log), log_health: log_health.clone(), redact: self.cx.secrets.byte_scrubber(), echo: self.cx.options.echo.clone(), on_line };
         let spawned_at = Instant::now();
@@ -328,7 +332,7 @@ impl Supervisor<'_> {
             killed: ended.killed,
             wakeups: ref_watch.as_ref().map(RefWatch::looks),
         });
-        self.journal_agent_tried(sandbox, attempt, session);
+        self.journal_agent_tried(sandbox, attempt, session, log_start);
         Ok(end)
     }
 
@@ -355,14 +359,23 @@ impl Supervisor<'_> {
         self.record(Event::Sandbox { mode, layers, gaps, writable, network, hidden });
     }
 
-    /// After a session: what the git guard undid and where the proxy was asked to connect.
-    fn journal_agent_tried(&mut self, sandbox: SessionSandbox, attempt: u64, session: u64) {
+    /// After a session: what the git guard undid, where the proxy was asked to connect, and
+    /// (for an agent without hooks, whose tools' results night never sees) the lines of its
+    /// output, from `log_start` on, where the OS sandbox refused something.
+    fn journal_agent_tried(&mut self, sandbox: SessionSandbox, attempt: u64, session: u64, log_start: u64) {
+        let read_log = sandbox.layers.any() && !self.cx.adapter.enforces_deny();
+        let (refused, refused_total) = if read_log { sandboxing::refusals_in_log(&self.run_dir.agent_log(), log_start) } else { (Vec::new(), 0) };
         let (what, reached) = sandbox.finish();
         for line in &what {
             self.status(&format!("night: the agent {line}"));
         }
-        if !what.is_empty() || !reached.is_empty() {
-            self.record(Event::AgentTried { attempt, session, what, reached });
+        if refused_total > 0 {
+            let first = refused.first().cloned().unwrap_or_default();
+            let others = if refused_total > 1 { format!(" (and {} more)", refused_total - 1) } else { String::new() };
+            self.status(&format!("night: the sandbox refused the agent: {first}{others}"));
+        }
+        if !what.is_empty() || !reached.is_empty() || refused_total > 0 {
+            self.record(Event::AgentTried { attempt, session, what, reached, refused, refused_total });
         }
     }
 

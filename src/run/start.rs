@@ -31,10 +31,12 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
     let run_id = member.as_ref().map_or_else(|| format!("{}-{}", plan.name, started_at.format("%Y%m%d-%H%M%S")), |member| member.run_id.clone());
     // A batch's runs each have a worktree of their own, whatever the runbook says.
     let worktree = plan.worktree || member.is_some();
-    let branch = member.as_ref().map_or_else(|| plan.branch_at(started_at, None), |member| member.branch.clone());
+    let wanted = member.as_ref().map_or_else(|| plan.branch_at(started_at, None), |member| member.branch.clone());
     // Released once this run's own lock is taken (below): a run started at the same moment
     // waits here, then sees this one live and refuses.
     let starting = take_turns(&plan.repo)?;
+    // Chosen while the turn is held: no other start picks the same free name.
+    let branch = RunGit::free_branch(&plan.repo, &wanted).map_err(Refused::Git)?;
     let runs = RunsDir::of_repo(&plan.repo);
     refuse_a_second_run(&runs, None, member.as_ref().map(|m| m.batch_dir.as_path()))?;
     undo_dead_preflights(plan, &runs, &options.status);
@@ -80,6 +82,11 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
     // resume` can pick up. Anything slower (the keep-awake child) comes after it.
     let mut recorder = Recorder::new(journal, History::default());
     recorder.record(Event::RunStart(run_start(plan, &cx, &git, &run_id, &branch, start)));
+    if branch != wanted {
+        let message = format!("branch `{wanted}` exists already (an earlier run's work stays there); this run's branch is `{branch}`");
+        (cx.options.status)(&format!("night: {message}"));
+        recorder.record(Event::Note { topic: "branch-taken".into(), message });
+    }
     let _ = std::fs::remove_file(run_dir.preflight());
     let delivery_remote = delivery.map(|(remote, ready)| {
         recorder.record(Event::DeliveryReady(ready));

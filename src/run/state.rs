@@ -10,7 +10,7 @@ use crate::ast::{Comparison, RollbackThen, RollbackWhen, Target, TestMetric};
 use crate::diagnostic::Code;
 use crate::plan::Plan;
 use crate::record::history::{Attempt, History};
-use crate::record::{Ends, Limit, Outcome, PromptKind, SessionEndReason};
+use crate::record::{AttemptEndReason, Ends, Limit, Outcome, PromptKind, SessionEndReason, SuccessRecord};
 use crate::run::feedback::{attempt_prompt, continue_prompt, AttemptFeedback};
 use crate::run::limits::explain;
 use crate::run::success::Baseline;
@@ -87,9 +87,11 @@ impl AttemptWork {
     }
 }
 
-/// A signal stopped the attempt (Ctrl-C, `night stop`, a full disk).
+/// A signal stopped the attempt (Ctrl-C, `night stop`, a full disk), during a session or
+/// during its checks.
 fn cut_short(attempt: &Attempt) -> bool {
-    attempt.sessions.iter().filter_map(|s| s.end.as_ref()).any(|e| matches!(e.reason, SessionEndReason::Interrupted | SessionEndReason::LogFailed))
+    attempt.end.as_ref().is_some_and(|e| e.reason == AttemptEndReason::Interrupted)
+        || attempt.sessions.iter().filter_map(|s| s.end.as_ref()).any(|e| matches!(e.reason, SessionEndReason::Interrupted | SessionEndReason::LogFailed))
 }
 
 impl Step {
@@ -182,9 +184,10 @@ pub fn feedback(history: &History, plan: &Plan, attempt: u64) -> Option<AttemptF
     if attempt == 0 {
         return None;
     }
-    let mut feedback = AttemptFeedback { attempt, failed_checks: Vec::new(), violation: None, ended_because: None, rolled_back: None };
+    let mut feedback = AttemptFeedback { attempt, failed_checks: Vec::new(), violation: None, ended_because: None, rolled_back: None, checked: false };
     let Some(record) = history.attempt(attempt) else { return Some(feedback) };
     if let Some(verified) = &record.verified {
+        feedback.checked = !verified.results.is_empty();
         feedback.failed_checks = verified.results.iter().filter(|c| !c.passed).cloned().collect();
     }
     for violation in &record.violations {
@@ -197,6 +200,23 @@ pub fn feedback(history: &History, plan: &Plan, attempt: u64) -> Option<AttemptF
     }
     feedback.rolled_back = record.rollback.as_ref().map(|(rollback, _)| rollback.what());
     Some(feedback)
+}
+
+/// Why attempt `attempt` failed, in one phrase, for the end's reason (`stuck …: <this>`):
+/// the checks held but it wrote outside `write`; the limit that ended it; or its failed
+/// checks. `None` when the journal does not say.
+pub fn failure_in_words(history: &History, attempt: u64) -> Option<String> {
+    let record = history.attempt(attempt)?;
+    let results = record.verified.as_ref().map(|v| v.results.as_slice()).unwrap_or_default();
+    let outside: Vec<String> = record.violations.iter().flat_map(|v| v.paths.iter().cloned()).collect();
+    if !outside.is_empty() && !results.is_empty() && results.iter().all(|r| r.passed) {
+        return Some(crate::report::held_but_wrote_outside(&outside));
+    }
+    if let Some(limit) = record.limits.iter().rev().find(|l| l.ends == Ends::Attempt) {
+        return Some(format!("the attempt ended at `{} {}`", limit.limit, limit.value));
+    }
+    let failed: Vec<String> = results.iter().filter(|r| !r.passed).map(|r| format!("`{}` failed", r.statement)).collect();
+    (!failed.is_empty()).then(|| failed.join(", "))
 }
 
 /// Whether an ended, failed attempt took part in the verdicts after it (rollback, `stuck`):

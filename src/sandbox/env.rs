@@ -33,6 +33,28 @@ pub fn secret_names(plan: &Plan) -> Vec<String> {
     names
 }
 
+/// Git's automatic maintenance after a commit (`git maintenance run --auto --detach`, git ≥
+/// 2.47; `git gc --auto` before) detaches with `setsid` by default: it would leave the
+/// agent's process group, outlive the session, and be ended halfway by night's sweep of the
+/// sandbox's namespace. In the foreground it belongs to the session like any other command.
+/// Added after the configuration already given through `GIT_CONFIG_COUNT` (night's own in
+/// `env`, else the inherited environment's).
+fn foreground_maintenance(env: &mut AgentEnv) {
+    let given = env.set.iter().rev().find(|(name, _)| name == "GIT_CONFIG_COUNT").map(|(_, count)| count.clone()).or_else(|| {
+        // The inherited configuration, unless the environment's allowlist withholds it.
+        let withheld = env.remove.iter().any(|name| name == "GIT_CONFIG_COUNT");
+        std::env::var("GIT_CONFIG_COUNT").ok().filter(|_| !withheld)
+    });
+    let first: usize = given.and_then(|n| n.trim().parse().ok()).unwrap_or(0);
+    let settings = [("maintenance.autoDetach", "false"), ("gc.autoDetach", "false")];
+    env.set.retain(|(name, _)| name != "GIT_CONFIG_COUNT");
+    env.set.push(("GIT_CONFIG_COUNT".to_string(), (first + settings.len()).to_string()));
+    for (i, (key, value)) in settings.iter().enumerate() {
+        env.set.push((format!("GIT_CONFIG_KEY_{}", first + i), (*key).to_string()));
+        env.set.push((format!("GIT_CONFIG_VALUE_{}", first + i), (*value).to_string()));
+    }
+}
+
 /// `deny irreversible` in the environment, whatever the sandbox: only the allowlist and what
 /// the runbook passes reach the agent, and git sends every push to night's helper (on PATH
 /// from `<run dir>/bin`, written by [`install_git_helper`]).
@@ -96,6 +118,7 @@ pub fn agent_env(plan: &Plan, spec: &SandboxSpec, layers: &ActiveLayers, night: 
     if plan.permissions.deny_irreversible {
         withhold_credentials(&mut env, plan, &spec.run_dir);
     }
+    foreground_maintenance(&mut env);
     if !layers.any() {
         env.remove.retain(|name| !env.set.iter().any(|(set, _)| set == name));
         return env;
@@ -128,4 +151,19 @@ pub fn agent_env(plan: &Plan, spec: &SandboxSpec, layers: &ActiveLayers, night: 
     }
     env.remove.retain(|name| !env.set.iter().any(|(set, _)| set == name));
     env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{foreground_maintenance, AgentEnv};
+
+    #[test]
+    fn git_maintenance_stays_in_the_foreground_after_the_configuration_already_given() {
+        let mut env = AgentEnv { set: vec![("GIT_CONFIG_COUNT".into(), "1".into()), ("GIT_CONFIG_KEY_0".into(), "a.b".into())], remove: Vec::new() };
+        foreground_maintenance(&mut env);
+        let count: Vec<&(String, String)> = env.set.iter().filter(|(name, _)| name == "GIT_CONFIG_COUNT").collect();
+        assert_eq!(count, [&("GIT_CONFIG_COUNT".to_string(), "3".to_string())]);
+        assert!(env.set.contains(&("GIT_CONFIG_KEY_1".to_string(), "maintenance.autoDetach".to_string())));
+        assert!(env.set.contains(&("GIT_CONFIG_VALUE_2".to_string(), "false".to_string())));
+    }
 }

@@ -29,9 +29,14 @@ pub mod probe;
 pub mod proxy;
 mod spec;
 
+/// What the OS says when the sandbox refuses something: Landlock's EACCES, a read-only
+/// mount's EROFS, a refused signal or operation's EPERM. Read in the agent's output and in its
+/// tools' results, to report what the sandbox refused.
+pub const OS_REFUSALS: &[&str] = &["Permission denied", "Read-only file system", "Operation not permitted"];
+
 pub use layers::{layers, ActiveLayers, LANDLOCK_MAX_ABI, LANDLOCK_MIN_ABI};
 pub use network::NetworkMode;
-pub use prepared::{end_namespace, prepare, user_namespace_of, Prepared, Step};
+pub use prepared::{end_namespace, prepare, user_namespace_of, Leftover, Prepared, Step};
 pub use probe::{probe, Capabilities};
 pub use spec::{own_state, MountKind, MountPlan, SandboxSpec, AUDIT_FILE};
 

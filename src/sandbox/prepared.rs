@@ -345,25 +345,37 @@ pub fn user_namespace_of(pid: u32) -> Option<String> {
     std::fs::read_link(format!("/proc/{pid}/ns/user")).ok().map(|p| p.to_string_lossy().into_owned())
 }
 
+/// A process found in the agent's user namespace after its session, as `night` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leftover {
+    /// Its pid.
+    pub pid: i32,
+    /// Its command line as `/proc` shows it, bounded; `None` when it has none left (it was
+    /// already exiting: a process that was ending by itself, not one left running).
+    pub command: Option<String>,
+}
+
 /// SIGKILL every process in the user namespace `namespace` (the agent's own: processes that
 /// left its process group with `setsid` are still in it), until none is left or a few rounds
-/// have passed. Returns how many were found. Night's own namespace is never a target.
-pub fn end_namespace(namespace: &str) -> usize {
+/// have passed. Returns the ones found alive. Night's own namespace is never a target.
+pub fn end_namespace(namespace: &str) -> Vec<Leftover> {
     if user_namespace_of(std::process::id()).as_deref() == Some(namespace) {
-        return 0;
+        return Vec::new();
     }
-    let mut ended = std::collections::HashSet::new();
+    let mut ended: Vec<Leftover> = Vec::new();
     for _ in 0..20 {
         let mut found = false;
         for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
             let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
             if std::fs::read_link(entry.path().join("ns/user")).ok().is_some_and(|ns| ns.to_string_lossy() == namespace) {
+                // Read before the signal: a killed process's command line is gone.
+                let command = command_of(pid);
                 // A zombie keeps its namespace link until reaped; signalling it is harmless.
-                if nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).is_ok()
-                    && is_alive(pid)
-                {
+                if is_alive(pid) && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).is_ok() {
                     found = true;
-                    ended.insert(pid);
+                    if !ended.iter().any(|l| l.pid == pid) {
+                        ended.push(Leftover { pid, command });
+                    }
                 }
             }
         }
@@ -372,7 +384,16 @@ pub fn end_namespace(namespace: &str) -> usize {
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    ended.len()
+    ended
+}
+
+/// A process's command line; `None` when it has none (a process already exiting has given
+/// its memory back, and with it its arguments).
+fn command_of(pid: i32) -> Option<String> {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let words: Vec<String> = cmdline.split(|b| *b == 0).filter(|w| !w.is_empty()).map(|w| String::from_utf8_lossy(w).into_owned()).collect();
+    let text = words.join(" ");
+    (!text.is_empty()).then(|| text.chars().take(120).collect())
 }
 
 fn is_alive(pid: i32) -> bool {

@@ -27,7 +27,8 @@ fn a_resume_reopens_a_crashed_run_and_supervised_time_comes_from_monotonic_figur
         duration_ms: 1,
         tokens: 0,
         cost_usd: 0.0,
-    };
+        checkout: None,
+};
     let mut history = History::from_entries(&[
         at("00:00:00", start()),
         at("00:00:01", Event::AttemptStart { attempt: 1, of: Some(3) }),

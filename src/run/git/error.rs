@@ -28,7 +28,7 @@ pub enum GitError {
     #[error("the repository has uncommitted changes: {}; commit or stash them first (`git stash -u`), night never runs over your uncommitted work", list_paths(.0))]
     Dirty(Vec<String>),
     /// The run branch exists already.
-    #[error("branch `{0}` already exists; delete it (`git branch -D {0}`) or set another `branch` in `task`")]
+    #[error("branch `{0}` already exists, and so do its numbered variants (`{0}-2` …); set another `branch` in `task`")]
     BranchExists(String),
     /// The run branch name is not a valid git branch name.
     #[error("`{0}` is not a valid branch name; set `branch` in `task` to a name git accepts")]

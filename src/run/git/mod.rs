@@ -142,6 +142,13 @@ impl RunGit {
         self.original_branch.as_deref()
     }
 
+    /// The branch the user's checkout `repo` is on now (`None`: detached, or unreadable).
+    pub fn checkout_branch(repo: &Path) -> Option<String> {
+        let repository = open_exact(repo).ok()?;
+        let head = repository.head().ok()?;
+        head.is_branch().then(|| head.shorthand().map(str::to_string)).flatten()
+    }
+
     /// The run branch's tip.
     pub fn head(&self) -> Result<Oid, GitError> {
         let repository = self.repository()?;

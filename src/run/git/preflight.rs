@@ -39,7 +39,24 @@ impl PendingPreflight {
     }
 }
 
+/// The most suffixes tried for a run branch whose name is taken (`-2` … `-99`).
+const MOST_SUFFIXES: u32 = 99;
+
 impl RunGit {
+    /// The run branch to create: `wanted`, or when a branch of that name exists already (an
+    /// earlier run of the same runbook in the same minute, or a fixed `branch` in `task`)
+    /// `wanted-2`, `wanted-3` … — every run gets a branch of its own, and no run's work is
+    /// ever in the way of the next. A repository that cannot be read answers `wanted`: the
+    /// preflight says what is wrong with it.
+    pub fn free_branch(repo: &Path, wanted: &str) -> Result<String, GitError> {
+        let Ok(repository) = open_exact(repo) else { return Ok(wanted.to_string()) };
+        let taken = |name: &str| repository.find_branch(name, BranchType::Local).is_ok();
+        if !taken(wanted) {
+            return Ok(wanted.to_string());
+        }
+        (2..=MOST_SUFFIXES).map(|n| format!("{wanted}-{n}")).find(|name| !taken(name)).ok_or_else(|| GitError::BranchExists(wanted.to_string()))
+    }
+
     /// Undo what a preflight killed before `run-start` made: HEAD back on the user's branch
     /// when it is still on the run branch, the run's worktree removed, and the run branch
     /// deleted when it holds nothing but the start commit (else it is kept: never lose a

@@ -201,7 +201,7 @@ fn refusal_messages_say_what_to_do() {
     );
     assert_eq!(
         GitError::BranchExists("night/x".into()).to_string(),
-        "branch `night/x` already exists; delete it (`git branch -D night/x`) or set another `branch` in `task`"
+        "branch `night/x` already exists, and so do its numbered variants (`night/x-2` …); set another `branch` in `task`"
     );
     let many: Vec<String> = (0..7).map(|i| format!("f{i}")).collect();
     assert!(GitError::Dirty(many).to_string().contains("`f4` and 2 more;"));
