@@ -104,7 +104,21 @@ pub fn supervise(dir: &BatchDir, launch: &Launch) -> std::io::Result<BatchHistor
         while i < live.len() {
             if finished(&mut live[i], &runs) {
                 let run = live.remove(i);
-                record_end(dir, &runs, &run, launch);
+                // An adopted run whose supervisor died without an outcome (killed with the batch
+                // supervisor, and still exiting when this one looked) is resumed, not crashed.
+                let died = run.child.is_none() && !stopping && runs.run(&run.run_id).load().is_ok_and(|history| history.start.is_some() && history.outcome().is_none());
+                let member = start.members.iter().find(|member| member.index == run.index);
+                match member.filter(|_| died) {
+                    Some(member) => {
+                        let args = vec!["resume".into(), run.run_id.clone().into()];
+                        match spawn(launch, dir, member, &run.run_id, args, start.html, &runs) {
+                            Ok(resumed) => live.insert(i, resumed),
+                            Err(_) => record_end(dir, &runs, &run, launch),
+                        }
+                        i += 1;
+                    }
+                    None => record_end(dir, &runs, &run, launch),
+                }
             } else {
                 i += 1;
             }

@@ -28,7 +28,7 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
     let interrupts = Interrupts::listen();
     let started_at = chrono::Utc::now();
     let member = options.batch.clone();
-    let run_id = member.as_ref().map_or_else(|| format!("{}-{}", plan.name, started_at.format("%Y%m%d-%H%M%S")), |member| member.run_id.clone());
+    let wanted_id = member.as_ref().map_or_else(|| format!("{}-{}", plan.name, started_at.format("%Y%m%d-%H%M%S")), |member| member.run_id.clone());
     // A batch's runs each have a worktree of their own, whatever the runbook says.
     let worktree = plan.worktree || member.is_some();
     let wanted = member.as_ref().map_or_else(|| plan.branch_at(started_at, None), |member| member.branch.clone());
@@ -38,6 +38,9 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
     // Chosen while the turn is held: no other start picks the same free name.
     let branch = RunGit::free_branch(&plan.repo, &wanted).map_err(Refused::Git)?;
     let runs = RunsDir::of_repo(&plan.repo);
+    // Two runs of one runbook in the same second (the first ended at once): the second's id
+    // gets a suffix, as its branch does, chosen while the turn is held. A batch chose its own.
+    let run_id = if member.is_some() { wanted_id } else { (1..).map(|n| if n == 1 { wanted_id.clone() } else { format!("{wanted_id}-{n}") }).find(|id| !runs.run(id).path().exists()).unwrap_or(wanted_id) };
     refuse_a_second_run(&runs, None, member.as_ref().map(|m| m.batch_dir.as_path()))?;
     undo_dead_preflights(plan, &runs, &options.status);
     let (cx, journal_cell) = setup(plan, options, interrupts)?;

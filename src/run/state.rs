@@ -10,7 +10,7 @@ use crate::ast::{Comparison, RollbackThen, RollbackWhen, Target, TestMetric};
 use crate::diagnostic::Code;
 use crate::plan::Plan;
 use crate::record::history::{Attempt, History};
-use crate::record::{AttemptEndReason, Ends, Limit, Outcome, PromptKind, SessionEndReason, SuccessRecord};
+use crate::record::{AttemptEndReason, Ends, Limit, Outcome, PromptKind, SessionEndReason};
 use crate::run::feedback::{attempt_prompt, continue_prompt, AttemptFeedback};
 use crate::run::limits::explain;
 use crate::run::success::Baseline;

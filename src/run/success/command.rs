@@ -92,7 +92,12 @@ impl Runner<'_> {
     pub(super) async fn run(&self, command: &str, within: Duration, keep_stdout: bool, counter: Option<&regex::Regex>) -> Output {
         let collected = RefCell::new(Collected { combined: Capture::new(self.limit, counter.cloned()), stdout: keep_stdout.then(|| Capture::new(self.limit, None)) });
         let mut shell = tokio::process::Command::new("sh");
-        shell.arg("-c").arg(command).current_dir(self.dir).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        // Unless stdout is wanted alone, stderr goes into stdout's pipe inside the shell: one
+        // pipe keeps the runner's own order (cargo's `Running …` headers are on stderr, its
+        // tests on stdout; read from two pipes they interleave by chance, and a header read
+        // early splits one test binary in two).
+        let script = if keep_stdout { command.to_string() } else { format!("exec 2>&1\n{command}") };
+        shell.arg("-c").arg(script).current_dir(self.dir).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         for name in self.env_remove {
             shell.env_remove(name);
         }
