@@ -25,6 +25,22 @@ pub struct Runbook {
     pub notify: Option<Notify>,
     /// `waive CODE "reason"` statements.
     pub waivers: Vec<Waiver>,
+    /// Statements written — or misspelt as a known keyword — that could not be read, as
+    /// `block.keyword` (a top-level block as its keyword alone, e.g. `success`, `task.agent`).
+    /// Their own errors are reported; the rules that would call them missing stay quiet.
+    pub unresolved: Vec<String>,
+}
+
+impl Runbook {
+    /// Whether `path` (`success`, `task.agent`, `notify.command` …) was written but not read.
+    pub fn is_unresolved(&self, path: &str) -> bool {
+        self.unresolved.iter().any(|p| p == path)
+    }
+
+    /// Whether anything in `block` (or the block itself) was written but not read.
+    pub fn is_unresolved_in(&self, block: &str) -> bool {
+        self.unresolved.iter().any(|p| p == block || p.strip_prefix(block).is_some_and(|rest| rest.starts_with('.')))
+    }
 }
 
 // ------------------------------------------------------------------ task ----
@@ -301,15 +317,26 @@ impl fmt::Display for Target {
     }
 }
 
-/// A compiled glob, anchored at the repository root.
+/// A compiled glob, anchored at the repository root. A pattern without wildcards names a path:
+/// the file itself, or everything under it when it is a folder (`write "src"` is `src/**`), as
+/// git's pathspecs do; the hook, the after-session audit and the sandbox all read it so.
 #[derive(Clone)]
 pub struct Glob {
     /// As written.
     pub pattern: String,
     /// Anchored form actually compiled: `./src/` → `src/**`, `.` → `**`.
     pub normalized: String,
+    /// How a path is matched.
+    matcher: GlobMatcher,
+}
+
+/// A literal path, or a pattern compiled on first use.
+#[derive(Debug, Clone)]
+enum GlobMatcher {
+    /// No wildcard: the path and everything under it.
+    Path,
     /// Parsed (`*` stays within a folder; `**` crosses folders), compiled on first use.
-    matcher: LazyMatcher,
+    Pattern(LazyMatcher),
 }
 
 /// A glob parsed when it is read (so a bad pattern is an error there) and compiled into a
@@ -332,19 +359,34 @@ impl LazyMatcher {
 }
 
 impl Glob {
-    /// Compile a runbook glob. A trailing `/` means everything under that folder.
+    /// Compile a runbook glob. A trailing `/` means everything under that folder, and so does
+    /// a path without wildcards that names a folder.
     pub fn new(pattern: &str) -> Result<Self, globset::Error> {
         let normalized = normalize_glob(pattern);
-        let glob = globset::GlobBuilder::new(&normalized)
-            .literal_separator(true)
-            .backslash_escape(true)
-            .build()?;
-        Ok(Self { pattern: pattern.to_string(), normalized, matcher: LazyMatcher::new(glob) })
+        let matcher = if is_literal_path(&normalized) {
+            GlobMatcher::Path
+        } else {
+            let glob = globset::GlobBuilder::new(&normalized).literal_separator(true).backslash_escape(true).build()?;
+            GlobMatcher::Pattern(LazyMatcher::new(glob))
+        };
+        Ok(Self { pattern: pattern.to_string(), normalized, matcher })
     }
 
     /// Whether a repository-relative path (with `/` separators) matches.
     pub fn is_match(&self, path: &str) -> bool {
-        self.matcher.is_match(path)
+        match &self.matcher {
+            GlobMatcher::Path => path.strip_prefix(self.normalized.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')),
+            GlobMatcher::Pattern(matcher) => matcher.is_match(path),
+        }
+    }
+
+    /// The same glob in the forms a gitignore-style matcher needs (Claude Code's permission
+    /// rules): a path without wildcards also as `path/**`, a trailing `/` as `/**`.
+    pub fn gitignore_forms(&self) -> Vec<String> {
+        match self.matcher {
+            GlobMatcher::Path => vec![self.normalized.clone(), format!("{}/**", self.normalized)],
+            GlobMatcher::Pattern(_) => vec![self.normalized.clone()],
+        }
     }
 
     /// The longest leading part without wildcards: the folder the glob lies under.
@@ -371,6 +413,11 @@ impl PartialEq for Glob {
     fn eq(&self, other: &Self) -> bool {
         self.pattern == other.pattern
     }
+}
+
+/// Whether a normalized glob has no wildcard, class, alternation or escape.
+fn is_literal_path(normalized: &str) -> bool {
+    !normalized.contains(['*', '?', '[', ']', '{', '}', '\\'])
 }
 
 fn normalize_glob(pattern: &str) -> String {

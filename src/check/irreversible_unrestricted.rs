@@ -6,7 +6,7 @@ use crate::irreversible::BUILT_IN;
 
 pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     let Some(permissions) = &context.runbook.permissions else { return };
-    if permissions.deny_irreversible.is_some() {
+    if permissions.deny_irreversible.is_some() || context.runbook.is_unresolved("permissions.deny") {
         return;
     }
     let mut uncovered: Vec<&str> = Vec::new();

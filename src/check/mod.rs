@@ -65,9 +65,13 @@ impl Context<'_> {
         status.as_deref().map_err(String::as_str)
     }
 
-    /// The agent, with the default `claude`.
-    pub fn agent_kind(&self) -> AgentKind {
-        self.runbook.task.as_ref().and_then(|t| t.agent.as_ref()).map_or(AgentKind::Claude, |a| a.kind.clone())
+    /// The agent, with the default `claude`; `None` when an `agent` statement was written but
+    /// could not be read (its own error says why, and no rule guesses the agent).
+    pub fn agent_kind(&self) -> Option<AgentKind> {
+        if self.runbook.is_unresolved("task.agent") {
+            return None;
+        }
+        Some(self.runbook.task.as_ref().and_then(|t| t.agent.as_ref()).map_or(AgentKind::Claude, |a| a.kind.clone()))
     }
 }
 
@@ -157,10 +161,35 @@ pub fn check_on(source: &Source, env: EnvLookup<'_>, host: &dyn Host) -> CheckOu
     check_parsed(source, syntax::parse(source), env, host)
 }
 
+/// The check of a run's own runbook copy for `night resume`: the work tree may hold the dead
+/// session's uncommitted work, which is no reason to refuse, so `git-dirty` is waived.
+pub fn check_resumed(source: &Source, env: EnvLookup<'_>) -> CheckOutcome {
+    check_with(source, syntax::parse(source), env, &Machine, Mode::Resume)
+}
+
 /// [`check_on`] for a source already parsed (with [`syntax::parse`]).
 pub fn check_parsed(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>, host: &dyn Host) -> CheckOutcome {
+    check_with(source, parsed, env, host, Mode::Start)
+}
+
+/// What the check is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `night check` and `night run`: the run starts from this checkout.
+    Start,
+    /// `night resume`: the run goes on in its own branch (see [`check_resumed`]).
+    Resume,
+}
+
+/// The reason `night resume` gives for waiving `git-dirty`.
+const RESUME_WAIVER: &str = "night resume: the run's own work in progress";
+
+fn check_with(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>, host: &dyn Host, mode: Mode) -> CheckOutcome {
+    let syntax_failed = parsed.diagnostics.iter().any(|d| d.code == Code::Syntax);
+    if parsed.statements.is_empty() && !syntax_failed {
+        return empty_runbook(source);
+    }
     let mut diagnostics = parsed.diagnostics;
-    let syntax_failed = diagnostics.iter().any(|d| d.code == Code::Syntax);
     let runbook = parsed.runbook;
 
     let runbook_path = host.absolute(source.path());
@@ -184,7 +213,9 @@ pub fn check_parsed(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>,
         command_not_found::check(&context, &mut findings);
         read_missing::check(&context, &mut findings);
         write_rules::check(&context, &mut findings);
-        git_dirty::check(&context, &mut findings);
+        if mode == Mode::Start {
+            git_dirty::check(&context, &mut findings);
+        }
         notify_missing::check(&context, &mut findings);
         irreversible_unrestricted::check(&context, &mut findings);
         env_unset::check(&context, &mut findings);
@@ -193,7 +224,15 @@ pub fn check_parsed(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>,
         side_effects_in_checks::check(&context, &mut findings);
     }
 
-    let waivers: Vec<(Code, String)> = runbook.waivers.iter().map(|w| (w.code.value, w.reason.value.clone())).collect();
+    let mut waivers: Vec<(Code, String)> = runbook
+        .waivers
+        .iter()
+        .filter(|w| mode == Mode::Resume || !git_dirty::refuses(w, &runbook))
+        .map(|w| (w.code.value, w.reason.value.clone()))
+        .collect();
+    if mode == Mode::Resume && !waivers.iter().any(|(code, _)| *code == Code::GitDirty) {
+        waivers.push((Code::GitDirty, RESUME_WAIVER.to_string()));
+    }
     let checklist = CHECKLIST
         .iter()
         .map(|(code, title)| {
@@ -225,6 +264,18 @@ pub fn check_parsed(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>,
     CheckOutcome { diagnostics, checklist, plan }
 }
 
+/// An empty file (or one of comments only): one error that says where to start, and a
+/// checklist that was not checked.
+fn empty_runbook(source: &Source) -> CheckOutcome {
+    let diagnostic = Diagnostic::error(Code::MissingBlock, format!("`{}` is empty", source.name()))
+        .help("Run `night init` to write a starting runbook for this repository, or see docs/language.md for every block.");
+    let checklist = CHECKLIST
+        .iter()
+        .map(|(code, title)| ChecklistItem { code: *code, title, status: ItemStatus::NotChecked { reason: "the file is empty" } })
+        .collect();
+    CheckOutcome { diagnostics: vec![diagnostic], checklist, plan: None }
+}
+
 /// Whether the block a rule reads is absent, so the rule could not be checked (the missing block
 /// is itself reported).
 fn block_missing_for(code: Code, runbook: &Runbook) -> bool {
@@ -241,7 +292,7 @@ fn block_missing_for(code: Code, runbook: &Runbook) -> bool {
 fn cross_block_rules(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     let runbook = context.runbook;
     if let Some(rollback) = &runbook.rollback {
-        let has_tests = runbook.success.as_ref().is_some_and(|s| crate::ast::wrote(&s.written, "tests"));
+        let has_tests = runbook.success.as_ref().is_some_and(|s| crate::ast::wrote(&s.written, "tests")) || runbook.is_unresolved("success");
         if !has_tests {
             let metric = rollback.when.as_ref().map_or("failing", |w| match w.value.metric {
                 TestMetric::Failing => "failing",

@@ -7,6 +7,9 @@ use std::path::Path;
 pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     let Some(permissions) = &context.runbook.permissions else { return };
     let Some(write) = &permissions.write else {
+        if context.runbook.is_unresolved("permissions.write") {
+            return;
+        }
         findings.push(
             Diagnostic::error(Code::WriteUnbounded, "the permissions have no `write`")
                 .label(permissions.span, "says nothing about writes")

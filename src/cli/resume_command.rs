@@ -3,7 +3,7 @@
 
 use super::locate;
 use super::ResumeArgs;
-use crate::check::check;
+use crate::check::check_resumed;
 use crate::diagnostic::RenderOptions;
 use crate::run::journal::{self, Event};
 use crate::source::Source;
@@ -29,13 +29,10 @@ pub fn run(args: &ResumeArgs) -> u8 {
     };
     // The copy's text at the original path: relative paths (prompt files, `repo`) resolve as
     // they did when the run started. The work tree may hold the dead session's uncommitted
-    // work, which is no reason to refuse: `git-dirty` is waived (appended last, so every span
-    // of the runbook stays where it was).
-    let already_waived = text.lines().any(|line| line.trim_start().starts_with("waive git-dirty"));
-    let text = if already_waived { text } else { format!("{text}\nwaive git-dirty \"night resume: the run's own work in progress\"\n") };
+    // work, which is no reason to refuse: `check_resumed` waives `git-dirty`.
     let source = Source::new(&start.runbook, text);
     let env = |name: &str| std::env::var(name).ok();
-    let outcome = check(&source, &env);
+    let outcome = check_resumed(&source, &env);
     let Some(plan) = outcome.plan.as_ref() else {
         let mut text = String::new();
         let options = RenderOptions { width: super::width(), color: super::use_color() };

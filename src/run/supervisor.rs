@@ -113,7 +113,14 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
     let pending = PendingPreflight::before(&plan.repo, &branch, plan.worktree, &run_id);
     let lock = pending_run_folder(&run_dir, &pending)
         .map_err(|e| Refused { message: format!("cannot create the run folder {}: {e}", run_dir.display()), help: Some("Nothing was changed.".into()) })?;
-    let (git, start) = match RunGit::preflight(&plan.repo, &branch, plan.worktree, &run_id, runbook_relative.as_deref()) {
+    // `waive git-dirty` passes the check only with `worktree on` (check/git_dirty.rs).
+    let beside_uncommitted = plan.worktree && plan.waivers.iter().any(|(code, _)| *code == crate::diagnostic::Code::GitDirty);
+    let preflight = if beside_uncommitted {
+        RunGit::preflight_beside_uncommitted(&plan.repo, &branch, &run_id, runbook_relative.as_deref())
+    } else {
+        RunGit::preflight(&plan.repo, &branch, plan.worktree, &run_id, runbook_relative.as_deref())
+    };
+    let (git, start) = match preflight {
         Ok(preflight) => preflight,
         Err(e) => {
             drop(lock);

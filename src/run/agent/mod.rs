@@ -215,12 +215,11 @@ impl<S: Default> SessionParser<S> {
     }
 }
 
-/// Check that a kind's program can be found: `bin` as a path, or on PATH.
-pub fn find_program(program: &str, kind: &str, install: &str) -> Result<(), String> {
-    let found = if program.contains('/') { std::path::Path::new(program).is_file() } else { which::which(program).is_ok() };
-    if found {
-        Ok(())
-    } else {
-        Err(format!("`{program}` was not found: install it ({install}) or set `bin` in the `agent {kind}` block"))
-    }
+/// Check that a kind's program can be found: `bin` as a path, or on PATH (the same look-up as
+/// `night check`'s, in [`crate::agent_program`]).
+pub fn find_program(program: &str, kind: &str) -> Result<(), String> {
+    let Some(known) = crate::agent_program::PROGRAMS.iter().find(|known| known.kind == kind) else { return Ok(()) };
+    let path = std::env::var("PATH").unwrap_or_default();
+    let cwd = std::env::current_dir().unwrap_or_else(|_| std::path::PathBuf::from("."));
+    crate::agent_program::usable(known, program, &cwd, &path).map(|_| ()).map_err(|error| error.to_string())
 }
