@@ -20,8 +20,13 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
         .collect();
         if !missing.is_empty() {
             let list: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
+            let (list, limits_word) = match list.as_slice() {
+                [one] => (one.clone(), "limit"),
+                [init @ .., last] => (format!("{} or {last}", init.join(", ")), "limits"),
+                [] => (String::new(), "limits"),
+            };
             findings.push(
-                Diagnostic::warning(Code::NoStuckLimit, format!("no {} limit: a loop could run all night", list.join(", ")))
+                Diagnostic::warning(Code::NoStuckLimit, format!("no {list} {limits_word}: a loop could run all night"))
                     .label(limits.span, "add the missing limits here")
                     .help("Stop a run that goes in circles, e.g. `attempts 5`, `stuck 3` and `idle 45m`."),
             );

@@ -524,7 +524,8 @@ pub fn summary(data: &ReportData, report_path: &str) -> String {
         let _ = writeln!(out, "  worktree  {}", data.work_dir);
     }
     if !data.violations.is_empty() {
-        let _ = writeln!(out, "  violations {}", data.violations.len());
+        let paths = data.violations.iter().map(|v| v.paths.len()).sum::<usize>();
+        let _ = writeln!(out, "  outside   {paths} {} written outside `write`", if paths == 1 { "path" } else { "paths" });
     }
     if !data.rollbacks.is_empty() {
         let kept = data.rollbacks.iter().map(|r| r.kept_ref.as_str()).collect::<Vec<_>>().join(", ");

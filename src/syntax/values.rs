@@ -119,7 +119,13 @@ pub fn duration(text: &str, span: Span) -> Result<Duration, Diagnostic> {
     };
     let usage = "Durations use `s`, `m` and `h`, largest first, like `90s`, `45m`, `6h` or `2h30m`.";
     if text.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
-        return Err(bad(format!("`{text}` has no unit"), &format!("Add a unit: `{text}m` for minutes or `{text}s` for seconds. {usage}")));
+        return Err(bad(
+            format!("`{text}` has no unit"),
+            &format!("Add a unit: `{text}h` for hours, `{text}m` for minutes or `{text}s` for seconds. {usage}"),
+        ));
+    }
+    if let Some(canonical) = spelled_units(text).filter(|canonical| canonical != text) {
+        return Err(bad(format!("`{text}` is written `{canonical}`"), &format!("Did you mean `{canonical}`? {usage}")));
     }
     let mut seconds: u64 = 0;
     let mut number = String::new();
@@ -157,6 +163,34 @@ pub fn duration(text: &str, span: Span) -> Result<Duration, Diagnostic> {
         return Err(bad(format!("`{text}` is zero"), "A limit of zero would stop the run at once; give a positive duration."));
     }
     Ok(Duration::from_secs(seconds))
+}
+
+/// The unit a word names (`hrs`, `minutes`, `sec` …), as (unit, seconds); days are hours.
+pub fn unit_word(word: &str) -> Option<(&'static str, u64)> {
+    Some(match word.to_ascii_lowercase().as_str() {
+        "h" | "hr" | "hrs" | "hour" | "hours" => ("h", 3600),
+        "m" | "min" | "mins" | "minute" | "minutes" => ("m", 60),
+        "s" | "sec" | "secs" | "second" | "seconds" => ("s", 1),
+        "d" | "day" | "days" => ("h", 86_400),
+        _ => return None,
+    })
+}
+
+/// `6hrs` → `6h`, `1hour30mins` → `1h30m`, `2days` → `48h`: a duration spelled with unit words,
+/// in night's units; `None` when a part is not a number followed by a known unit word.
+pub fn spelled_units(text: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits_end = rest.find(|c: char| !c.is_ascii_digit() && c != '_').unwrap_or(rest.len());
+        let unit_end = rest[digits_end..].find(|c: char| c.is_ascii_digit() || c == '_').map_or(rest.len(), |at| digits_end + at);
+        let number: u64 = rest[..digits_end].replace('_', "").parse().ok()?;
+        let (unit, seconds) = unit_word(&rest[digits_end..unit_end])?;
+        let amount = if seconds == 86_400 { number.checked_mul(24)? } else { number };
+        out.push_str(&format!("{amount}{unit}"));
+        rest = &rest[unit_end..];
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 /// Money like `$25` or `$2.50`.
@@ -239,6 +273,12 @@ mod tests {
         for bad in ["45", "30m2h", "1d", "5x", "1h1h", "0m", "2h3"] {
             assert!(duration(bad, span()).is_err(), "{bad}");
         }
+        let message = |text: &str| duration(text, span()).expect_err(text);
+        assert_eq!(message("6hrs").message, "`6hrs` is written `6h`");
+        assert_eq!(message("90mins").message, "`90mins` is written `90m`");
+        assert_eq!(message("1hour30min").message, "`1hour30min` is written `1h30m`");
+        assert_eq!(message("2days").message, "`2days` is written `48h`");
+        assert!(message("6").help.as_deref().is_some_and(|help| help.contains("`6h` for hours")));
     }
 
     #[test]
