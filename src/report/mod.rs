@@ -611,4 +611,20 @@ mod tests {
         assert!(text.contains("git switch night/demo/20250101-0000"));
         assert!(!text.contains("night resume"), "a failed run has nothing to resume");
     }
+
+    #[test]
+    fn the_end_summary_aligns_its_labels() {
+        let mut data = ReportData::from_journal(&[]);
+        data.run_id = "demo-20250101-000000".into();
+        data.branch = "night/demo/20250101-0000".into();
+        data.work_dir = "/r/.night/worktrees/demo".into();
+        data.worktree = true;
+        data.violations.push(ViolationReport { attempt: 1, paths: vec!["a".into(), "b".into()], action: "revert".into(), revert_commit: None });
+        let text = summary(&data, "report.md");
+        assert!(text.contains("  outside   2 paths written outside `write`"), "{text}");
+        for line in text.lines().filter(|line| line.starts_with("  ")) {
+            let value_at = line[2..].find(' ').map(|label_end| 2 + label_end + line[2 + label_end..].len() - line[2 + label_end..].trim_start().len());
+            assert_eq!(value_at, Some(12), "`{line}` is not aligned in\n{text}");
+        }
+    }
 }
