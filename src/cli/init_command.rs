@@ -13,7 +13,8 @@ pub fn run(args: &InitArgs) -> u8 {
         }
     };
     let (root, in_git) = crate::init::repository_root(&cwd);
-    let text = crate::init::runbook(&root);
+    let installed = crate::init::Installed::here();
+    let text = crate::init::runbook_on(&root, &installed);
     if args.output.as_os_str() == "-" {
         let mut stdout = std::io::stdout().lock();
         return if stdout.write_all(text.as_bytes()).is_ok() { 0 } else { 2 };
@@ -26,10 +27,17 @@ pub fn run(args: &InitArgs) -> u8 {
         eprintln!("error: cannot write `{}`: {}", args.output.display(), error.to_string().to_lowercase());
         return 2;
     }
-    let found = crate::init::detect(&root);
+    let found = crate::init::detect_on(&root, &installed);
     match found.first() {
         Some(detected) => eprintln!("wrote {}: tests run `{}` (found in {})", args.output.display(), detected.command, detected.reason),
         None => eprintln!("wrote {}: no test command found; fill in the `tests` line", args.output.display()),
+    }
+    match installed.agent(&root) {
+        Some(agent) => eprintln!("agent: `{}` (installed)", agent.kind),
+        None => eprintln!("agent: none of claude, codex, gemini, aider or goose is installed; `night check` says how to install Claude Code"),
+    }
+    if text.contains("waive notify-missing") {
+        eprintln!("notify: no desktop notifier here (`notify-send`); add one that reaches you (see the TODO)");
     }
     if !in_git {
         eprintln!("note: {} is not in a git repository; `night run` needs one (`git init`)", cwd.display());
