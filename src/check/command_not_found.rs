@@ -107,7 +107,7 @@ fn agent_program(lookup: &Lookup<'_>, kind: &AgentKind, findings: &mut Vec<Diagn
     let Err(error) = lookup.context.host.agent_usable(program, name, &lookup.base, &lookup.path_var) else { return };
     let (span, label): (Option<Span>, String) = match (bin, agent) {
         (Some(bin), _) => (Some(bin.span), format!("`{name}` is not usable")),
-        (None, Some(agent)) => (Some(agent.span), format!("`agent {}` runs `{name}`", program.kind)),
+        (None, Some(agent)) => (Some(kind_span(lookup.context, agent.span, program.kind)), format!("`agent {}` runs `{name}`", program.kind)),
         (None, None) => (lookup.context.runbook.task.as_ref().map(|t| t.span), format!("no `agent`: the default `agent claude` runs `{name}`")),
     };
     let diagnostic = match &error {
@@ -126,6 +126,13 @@ fn agent_program(lookup: &Lookup<'_>, kind: &AgentKind, findings: &mut Vec<Diagn
         Some(span) => diagnostic.label(span, label),
         None => diagnostic,
     });
+}
+
+/// The `agent KIND` words at the start of the agent statement at `statement`.
+fn kind_span(context: &Context<'_>, statement: Span, kind: &str) -> Span {
+    let text = context.source.text.get(statement.start..statement.end).unwrap_or_default();
+    let end = text.find(kind).map_or(statement.end, |at| statement.start + at + kind.len());
+    Span::new(statement.start, end.min(statement.end))
 }
 
 fn capitalised(text: &str) -> String {
