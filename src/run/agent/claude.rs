@@ -487,7 +487,7 @@ mod tests {
         Policy {
             repo_root: "/work/repo".into(),
             read: vec!["**".into()],
-            write: vec!["src/**".into(), "docs/".into()],
+            write: vec!["src/**".into(), "docs/".into(), "lib".into()],
             deny: vec!["git push*".into(), "rm -rf *".into()],
             allow: vec!["git push origin night/*".into()],
             deny_irreversible: true,
@@ -500,6 +500,7 @@ mod tests {
         let settings = settings(&policy(), Path::new("/opt/night dir/night"));
         let allow: Vec<&str> = settings["permissions"]["allow"].as_array().expect("allow").iter().filter_map(Value::as_str).collect();
         assert!(allow.contains(&"Edit(//work/repo/src/**)") && allow.contains(&"Write(//work/repo/docs/**)"), "{allow:?}");
+        assert!(allow.contains(&"Edit(//work/repo/lib)") && allow.contains(&"Edit(//work/repo/lib/**)"), "a folder means its contents: {allow:?}");
         assert!(allow.contains(&"Bash") && allow.contains(&"Bash(git push origin night/*)"));
         assert!(!allow.contains(&"WebFetch"));
         let deny: Vec<&str> = settings["permissions"]["deny"].as_array().expect("deny").iter().filter_map(Value::as_str).collect();
