@@ -216,13 +216,53 @@ impl Check {
     }
 }
 
-/// A compiled regex and the text it was written as.
+/// A regex and the text it was written as. Its syntax is checked when it is read (so a bad
+/// regex is a `night check` error), and it is compiled the first time it is needed: a check
+/// compiles none, and `night run` compiles them all before it changes anything
+/// ([`crate::plan::Plan::compile_regexes`]), where one too large to compile refuses the run.
 #[derive(Debug, Clone)]
 pub struct Regex {
     /// As written between the slashes, with flags, e.g. `/passed/i`.
     pub source: String,
-    /// Compiled.
-    pub regex: regex::Regex,
+    /// The pattern as the regex engine reads it (`\/` unescaped).
+    pattern: String,
+    /// `i`, `m` and `s`, as written (already checked).
+    flags: String,
+    /// Compiled on first use, or why it could not be.
+    compiled: std::sync::OnceLock<Result<regex::Regex, String>>,
+}
+
+/// The largest compiled regex night builds (the regex crate's own default is 10 MiB).
+pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+impl Regex {
+    /// A regex whose syntax was checked with these flags (`i`, `m`, `s`).
+    pub fn checked(source: String, pattern: String, flags: String) -> Self {
+        Self { source, pattern, flags, compiled: std::sync::OnceLock::new() }
+    }
+
+    /// Compile it (once), or say why it cannot be.
+    pub fn compile(&self) -> Result<&regex::Regex, &str> {
+        self.compiled
+            .get_or_init(|| {
+                let mut builder = regex::RegexBuilder::new(&self.pattern);
+                builder
+                    .case_insensitive(self.flags.contains('i'))
+                    .multi_line(self.flags.contains('m'))
+                    .dot_matches_new_line(self.flags.contains('s'))
+                    .size_limit(REGEX_SIZE_LIMIT);
+                builder.build().map_err(|error| error.to_string())
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// The compiled regex. `night run` compiles every regex before it starts, so this never
+    /// sees one that does not compile; if it did, the regex would match nothing.
+    pub fn regex(&self) -> &regex::Regex {
+        static NOTHING: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+        self.compile().unwrap_or_else(|_| NOTHING.get_or_init(|| regex::Regex::new(r"[^\s\S]").expect("a valid constant regex")))
+    }
 }
 
 impl PartialEq for Regex {

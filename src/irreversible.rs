@@ -192,11 +192,14 @@ fn compile(rule: &IrreversibleRule) -> Option<GlobMatcher> {
 /// are compiled, each once, on first use: a command compiles a handful of globs, not the set.
 pub fn matching_rule(simple_command: &str) -> Option<&'static IrreversibleRule> {
     static LAZY: OnceLock<Vec<OnceLock<Option<GlobMatcher>>>> = OnceLock::new();
+    // Each rule's literal head in lower case, made once (not once per rule per command).
+    static HEADS: OnceLock<Vec<String>> = OnceLock::new();
     let lazy = LAZY.get_or_init(|| BUILT_IN.iter().map(|_| OnceLock::new()).collect());
+    let heads = HEADS.get_or_init(|| BUILT_IN.iter().map(|rule| literal_head(rule.pattern).to_lowercase()).collect());
     let folded = fold(simple_command);
     let lower = folded.to_lowercase();
-    BUILT_IN.iter().zip(lazy).find_map(|(rule, matcher)| {
-        if !lower.starts_with(&literal_head(rule.pattern).to_lowercase()) {
+    BUILT_IN.iter().zip(lazy).zip(heads).find_map(|((rule, matcher), head)| {
+        if !lower.starts_with(head.as_str()) {
             return None;
         }
         let matcher = matcher.get_or_init(|| compile(rule));

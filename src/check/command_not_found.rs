@@ -7,7 +7,6 @@ use super::Context;
 use crate::agent_program::{program_of, PreflightError};
 use crate::ast::{AgentKind, Channel};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::irreversible::simple_commands;
 use crate::source::{Span, Spanned};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -40,8 +39,8 @@ impl Lookup<'_> {
     /// The programs of `command` that are not found.
     fn missing(&self, command: &str) -> Vec<String> {
         let mut missing: Vec<String> = Vec::new();
-        for part in simple_commands(command) {
-            let Some(program) = first_word(&part) else { continue };
+        for part in self.context.simple_commands(command).iter() {
+            let Some(program) = first_word(part) else { continue };
             if SHELL_BUILTINS.contains(&program.as_str()) || program.contains('$') || missing.contains(&program) || self.resolves(&program) {
                 continue;
             }

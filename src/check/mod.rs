@@ -46,6 +46,8 @@ pub struct Context<'a> {
     pub repository: Option<git2::Repository>,
     /// The work tree's status, read on first use (see [`Context::worktree_status`]).
     status: std::cell::OnceCell<Result<Vec<(String, git2::Status)>, String>>,
+    /// Commands split into their simple commands, each once (see [`Context::simple_commands`]).
+    commands: std::cell::RefCell<std::collections::HashMap<String, std::rc::Rc<[String]>>>,
     /// Files, the repository and programs.
     pub host: &'a dyn Host,
 }
@@ -63,6 +65,17 @@ impl Context<'_> {
             Ok(statuses.iter().filter_map(|entry| Some((entry.path()?.to_string(), entry.status()))).collect())
         });
         status.as_deref().map_err(String::as_str)
+    }
+
+    /// The simple commands of a shell command line ([`crate::irreversible::simple_commands`]),
+    /// split once however many rules read them.
+    pub fn simple_commands(&self, command: &str) -> std::rc::Rc<[String]> {
+        if let Some(parts) = self.commands.borrow().get(command) {
+            return parts.clone();
+        }
+        let parts: std::rc::Rc<[String]> = crate::irreversible::simple_commands(command).into();
+        self.commands.borrow_mut().insert(command.to_string(), parts.clone());
+        parts
     }
 
     /// The agent, with the default `claude`; `None` when an `agent` statement was written but
@@ -204,7 +217,7 @@ fn check_with(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>, host:
     };
     let (repo, repository) = host.repository(&repo_start).unzip();
     let status = std::cell::OnceCell::new();
-    let context = Context { source, runbook: &runbook, runbook_dir, runbook_path, repo, repository, prompt_text, env, status, host };
+    let context = Context { source, runbook: &runbook, runbook_dir, runbook_path, repo, repository, prompt_text, env, status, commands: Default::default(), host };
 
     let mut findings = Vec::new();
     if !syntax_failed {

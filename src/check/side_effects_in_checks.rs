@@ -7,7 +7,9 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     let Some(success) = &context.runbook.success else { return };
     for check in &success.checks {
         let Some(command) = check.value.command() else { continue };
-        if let Some((part, rule)) = crate::irreversible::find_in(&command.value) {
+        let parts = context.simple_commands(&command.value);
+        let found = parts.iter().find_map(|part| crate::irreversible::matching_rule(part).map(|rule| (part, rule)));
+        if let Some((part, rule)) = found {
             findings.push(
                 Diagnostic::error(Code::SideEffectsInChecks, format!("the success command runs `{part}`"))
                     .label(command.span, format!("irreversible: {}", rule.category))

@@ -116,7 +116,7 @@ pub async fn run_checks(
                 output.unfinished(within).or_else(|| output.nonzero_exit()).or_else(|| {
                     let regex = &matches.as_ref()?.value;
                     let stdout = output.stdout.as_ref().map(Capture::text).unwrap_or_default();
-                    (!regex.regex.is_match(&stdout)).then(|| format!("standard output does not match {regex}"))
+                    (!regex.regex().is_match(&stdout)).then(|| format!("standard output does not match {regex}"))
                 })
             }
             Check::Tests { command, format, within } => {
@@ -127,7 +127,7 @@ pub async fn run_checks(
                 tests_failure(&output, &format.value, dir, within, baseline, &mut result)
             }
             Check::Count { regex, command, comparison, target } => {
-                let output = runner.run(&command.value, DEFAULT_WITHIN, false, Some(&regex.value.regex)).await;
+                let output = runner.run(&command.value, DEFAULT_WITHIN, false, Some(regex.value.regex())).await;
                 output.record(&mut result);
                 // The exit status is not the verdict: a compiler exits non-zero when it finds
                 // the very errors being counted.
@@ -138,7 +138,7 @@ pub async fn run_checks(
                         Some(format!("the command could not be run (exit {})", output.exit_code.unwrap_or(127)))
                     }
                     None => {
-                        let count = output.combined.matches(&regex.value.regex);
+                        let count = output.combined.matches(regex.value.regex());
                         result.count = Some(count);
                         let (wanted, label) = match (target.value, baseline) {
                             (Target::Number(n), _) => (Some(n), String::new()),

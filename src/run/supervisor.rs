@@ -277,6 +277,7 @@ fn test_pause(env: &EnvReader, run_dir: &Path, point: &str) {
 /// What a supervisor needs before it changes anything, for a new run and a resume alike: the
 /// agent (found and new enough), the notifiers, the secrets and the sandbox.
 fn setup(plan: &Plan, options: &RunOptions) -> Result<Setup, Refused> {
+    plan.compile_regexes().map_err(|message| Refused { message, help: Some("Simplify the regex; nothing was changed.".into()) })?;
     let adapter: Arc<dyn Adapter> = Arc::from(adapter_for(&plan.agent).map_err(|e| Refused { message: e.to_string(), help: None })?);
     adapter.preflight().map_err(|message| Refused { message, help: Some("Nothing was changed.".into()) })?;
 

@@ -298,15 +298,17 @@ impl Lowerer {
 
     /// One of a fixed set of words.
     fn choice<'w>(&mut self, args: &mut Args<'_>, choices: &[&'w str], example: &str) -> Option<Spanned<&'w str>> {
+        if let Some(ArgumentKind::Word(word)) = args.peek().map(|argument| &argument.kind) {
+            if let Some(choice) = choices.iter().find(|choice| **choice == word) {
+                return args.next().map(|argument| Spanned::new(*choice, argument.span));
+            }
+        }
         let what = format!("one of {}", quoted_list(choices));
         let Some(argument) = args.next() else {
             self.missing(args, &what, example);
             return None;
         };
         if let ArgumentKind::Word(word) = &argument.kind {
-            if let Some(choice) = choices.iter().find(|choice| **choice == word) {
-                return Some(Spanned::new(*choice, argument.span));
-            }
             let head = args.head();
             let mut diagnostic = Diagnostic::error(Code::UnknownValue, format!("`{word}` is not a choice for `{head}`"))
                 .label(argument.span, format!("expected {what}"));
@@ -1183,8 +1185,9 @@ impl Lowerer {
                 let mut words = 0;
                 while let Some(ArgumentKind::Word(_)) = args.peek().map(|a| &a.kind) {
                     words += 1;
-                    let names: Vec<&str> = Event::ALL.iter().map(|e| e.name()).collect();
-                    if let Some(event) = self.choice(&mut args, &names, "on end failure") {
+                    static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+                    let names = NAMES.get_or_init(|| Event::ALL.iter().map(|e| e.name()).collect());
+                    if let Some(event) = self.choice(&mut args, names, "on end failure") {
                         events.extend(Event::from_name(event.value).map(|e| Spanned::new(e, event.span)));
                     }
                 }
@@ -1193,7 +1196,9 @@ impl Lowerer {
                 }
             }
             if channel.is_some() {
-                self.finish(&args, &format!("{head} … on end failure"));
+                if !args.is_done() || inner.block.is_some() {
+                    self.finish(&args, &format!("{head} … on end failure"));
+                }
             } else {
                 self.no_block(inner);
             }

@@ -219,14 +219,15 @@ pub fn money(text: &str, span: Span) -> Result<Money, Diagnostic> {
         .ok_or_else(|| bad(format!("`{text}` is too large")))
 }
 
-/// Compile `/pattern/flags`.
+/// Read `/pattern/flags`: the flags, and the pattern's syntax (it is compiled when a run needs
+/// it, see [`Regex`]).
 pub fn regex(pattern: &str, flags: &str, span: Span) -> Result<Regex, Diagnostic> {
-    let mut builder = regex::RegexBuilder::new(&pattern.replace("\\/", "/"));
+    let mut parser = regex_syntax::ParserBuilder::new();
     for flag in flags.chars() {
         match flag {
-            'i' => builder.case_insensitive(true),
-            'm' => builder.multi_line(true),
-            's' => builder.dot_matches_new_line(true),
+            'i' => parser.case_insensitive(true),
+            'm' => parser.multi_line(true),
+            's' => parser.dot_matches_new_line(true),
             other => {
                 return Err(Diagnostic::error(Code::BadRegex, format!("unknown regex flag `{other}`"))
                     .label(span, "unknown flag")
@@ -234,15 +235,15 @@ pub fn regex(pattern: &str, flags: &str, span: Span) -> Result<Regex, Diagnostic
             }
         };
     }
-    builder.size_limit(1 << 20);
-    let compiled = builder.build().map_err(|error| {
+    let unescaped = pattern.replace("\\/", "/");
+    parser.build().parse(&unescaped).map_err(|error| {
         let detail = error.to_string();
         let last = detail.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or("invalid").trim().to_string();
         Diagnostic::error(Code::BadRegex, "invalid regex")
             .label(span, last.trim_start_matches("error: ").to_lowercase())
             .help("Regexes use Rust `regex` syntax (https://docs.rs/regex); escape a literal `/` as `\\/`.")
     })?;
-    Ok(Regex { source: format!("/{pattern}/{flags}"), regex: compiled })
+    Ok(Regex::checked(format!("/{pattern}/{flags}"), unescaped, flags.to_string()))
 }
 
 #[cfg(test)]
