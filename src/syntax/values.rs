@@ -236,8 +236,16 @@ pub fn regex(pattern: &str, flags: &str, span: Span) -> Result<Regex, Diagnostic
         };
     }
     let unescaped = pattern.replace("\\/", "/");
-    parser.build().parse(&unescaped).map_err(|error| {
-        let detail = error.to_string();
+    // Translating the syntax tree into Unicode classes costs several times the parse, and only
+    // Unicode properties (`\p{…}`) and flag groups (`(?-u)` …) can fail there: the others are
+    // checked by the parse alone.
+    let translate = unescaped.contains("\\p") || unescaped.contains("\\P") || unescaped.contains("(?");
+    let checked = if translate {
+        parser.build().parse(&unescaped).map(|_| ()).map_err(|error| error.to_string())
+    } else {
+        regex_syntax::ast::parse::Parser::new().parse(&unescaped).map(|_| ()).map_err(|error| error.to_string())
+    };
+    checked.map_err(|detail| {
         let last = detail.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or("invalid").trim().to_string();
         Diagnostic::error(Code::BadRegex, "invalid regex")
             .label(span, last.trim_start_matches("error: ").to_lowercase())
@@ -290,6 +298,21 @@ mod tests {
         for bad in ["$", "$2.", "$2.505", "$1,000", "$.5"] {
             assert!(money(bad, span()).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn regexes_are_checked_by_syntax() {
+        for good in ["[a-z]+", "warning \\d+: .*", "\\p{Greek}+", "(?i)error", "a\\/b"] {
+            assert!(regex(good, "", span()).is_ok(), "{good}");
+        }
+        for bad in ["warning(", "[z-a]", "\\p{NoSuchClass}", "(?-u:\\xFF)", "a{2,1}", "*x"] {
+            assert!(regex(bad, "", span()).is_err(), "{bad}");
+        }
+        assert!(regex("x", "q", span()).is_err(), "an unknown flag");
+        let compiled = regex("error \\d+", "i", span()).expect("valid");
+        assert!(compiled.compile().expect("compiles").is_match("ERROR 42"));
+        let huge = regex("\\w{1000}\\w{1000}", "", span()).expect("valid syntax");
+        assert!(huge.compile().is_err(), "too large to compile: found when the run starts");
     }
 
     #[test]
