@@ -272,7 +272,8 @@ fn check_with(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>, host:
     let plan = if diagnostics.iter().any(Diagnostic::is_error) || syntax_failed {
         None
     } else {
-        build_plan(&context, waivers, diagnostics.clone())
+        let Context { runbook_path, repo, prompt_text, .. } = context;
+        build_plan(source, runbook, Resolved { runbook_path, repo, prompt_text }, waivers, diagnostics.clone())
     };
     CheckOutcome { diagnostics, checklist, plan }
 }
@@ -320,8 +321,15 @@ fn cross_block_rules(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     }
 }
 
-fn build_plan(context: &Context<'_>, waivers: Vec<(Code, String)>, warnings: Vec<Diagnostic>) -> Option<Plan> {
-    let runbook = context.runbook;
+/// What the check found about the machine that the plan keeps.
+struct Resolved {
+    runbook_path: PathBuf,
+    repo: Option<PathBuf>,
+    prompt_text: Option<String>,
+}
+
+/// The plan, made from the runbook itself (moved, not copied: a runbook may have thousands of checks).
+fn build_plan(source: &Source, runbook: Runbook, context: Resolved, waivers: Vec<(Code, String)>, warnings: Vec<Diagnostic>) -> Option<Plan> {
     let task = runbook.task.as_ref()?;
     let permissions = runbook.permissions.as_ref()?;
     let limits = runbook.limits.as_ref()?;
@@ -331,39 +339,44 @@ fn build_plan(context: &Context<'_>, waivers: Vec<(Code, String)>, warnings: Vec
     } else {
         permissions.read.iter().map(|g| g.value.clone()).collect()
     };
+    let permissions = PlanPermissions {
+        read,
+        write: permissions.write.as_ref().map(|w| w.value.iter().map(|g| g.value.clone()).collect()).unwrap_or_default(),
+        deny: permissions.deny.iter().map(|d| d.value.clone()).collect(),
+        deny_irreversible: permissions.deny_irreversible.is_some(),
+        allow: permissions.allow.iter().map(|a| a.value.clone()).collect(),
+        network: permissions.network.as_ref().map_or(Network::On, |n| n.value.clone()),
+        sandbox: permissions.sandbox.as_ref().map_or(Sandbox::Auto, |s| s.value),
+        on_violation: permissions.on_violation.as_ref().map_or(OnViolation::Revert, |o| o.value),
+    };
+    let limits = PlanLimits {
+        timeout: limits.timeout.as_ref()?.value,
+        session: limits.session.as_ref().map(|s| s.value),
+        attempts: limits.attempts.as_ref().map(|a| a.value),
+        stuck: limits.stuck.as_ref().map(|s| s.value),
+        idle: limits.idle.as_ref().map(|i| i.value),
+        silence: limits.silence.as_ref().map(|s| s.value),
+        tokens: limits.tokens.as_ref().map(|t| t.value),
+        cost: limits.cost.as_ref().map(|c| c.value),
+        quota_wait: limits.quota_wait.as_ref().map(|q| q.value),
+    };
+    let agent = task.agent.as_ref().map_or_else(|| Agent::new(AgentKind::Claude), |a| a.value.clone());
+    let branch_template = task.branch.as_ref().map_or_else(|| "night/{name}/{date}".to_string(), |b| b.value.clone());
+    let worktree = task.worktree.as_ref().is_some_and(|w| w.value);
     Some(Plan {
-        source: context.source.clone(),
-        runbook_path: context.runbook_path.clone(),
+        source: source.clone(),
+        runbook_path: context.runbook_path,
         name,
-        repo: context.repo.clone()?,
-        prompt: context.prompt_text.clone()?,
-        agent: task.agent.as_ref().map_or_else(|| Agent::new(AgentKind::Claude), |a| a.value.clone()),
-        branch_template: task.branch.as_ref().map_or_else(|| "night/{name}/{date}".to_string(), |b| b.value.clone()),
-        worktree: task.worktree.as_ref().is_some_and(|w| w.value),
-        checks: runbook.success.as_ref().map(|s| s.checks.clone()).unwrap_or_default(),
-        permissions: PlanPermissions {
-            read,
-            write: permissions.write.as_ref().map(|w| w.value.iter().map(|g| g.value.clone()).collect()).unwrap_or_default(),
-            deny: permissions.deny.iter().map(|d| d.value.clone()).collect(),
-            deny_irreversible: permissions.deny_irreversible.is_some(),
-            allow: permissions.allow.iter().map(|a| a.value.clone()).collect(),
-            network: permissions.network.as_ref().map_or(Network::On, |n| n.value.clone()),
-            sandbox: permissions.sandbox.as_ref().map_or(Sandbox::Auto, |s| s.value),
-            on_violation: permissions.on_violation.as_ref().map_or(OnViolation::Revert, |o| o.value),
-        },
-        limits: PlanLimits {
-            timeout: limits.timeout.as_ref()?.value,
-            session: limits.session.as_ref().map(|s| s.value),
-            attempts: limits.attempts.as_ref().map(|a| a.value),
-            stuck: limits.stuck.as_ref().map(|s| s.value),
-            idle: limits.idle.as_ref().map(|i| i.value),
-            silence: limits.silence.as_ref().map(|s| s.value),
-            tokens: limits.tokens.as_ref().map(|t| t.value),
-            cost: limits.cost.as_ref().map(|c| c.value),
-            quota_wait: limits.quota_wait.as_ref().map(|q| q.value),
-        },
-        rollback: runbook.rollback.clone(),
-        notifiers: runbook.notify.as_ref().map(|n| n.notifiers.clone()).unwrap_or_default(),
+        repo: context.repo?,
+        prompt: context.prompt_text?,
+        agent,
+        branch_template,
+        worktree,
+        checks: runbook.success.map(|s| s.checks).unwrap_or_default(),
+        permissions,
+        limits,
+        rollback: runbook.rollback,
+        notifiers: runbook.notify.map(|n| n.notifiers).unwrap_or_default(),
         waivers,
         warnings,
     })
