@@ -243,7 +243,11 @@ pub fn regex(pattern: &str, flags: &str, span: Span) -> Result<Regex, Diagnostic
     let checked = if translate {
         parser.build().parse(&unescaped).map(|_| ()).map_err(|error| error.to_string())
     } else {
-        regex_syntax::ast::parse::Parser::new().parse(&unescaped).map(|_| ()).map_err(|error| error.to_string())
+        // One parser for every regex of a runbook: it keeps its buffers between patterns.
+        thread_local! {
+            static PARSER: std::cell::RefCell<regex_syntax::ast::parse::Parser> = std::cell::RefCell::new(regex_syntax::ast::parse::Parser::new());
+        }
+        PARSER.with(|parser| parser.borrow_mut().parse(&unescaped).map(|_| ()).map_err(|error| error.to_string()))
     };
     checked.map_err(|detail| {
         let last = detail.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or("invalid").trim().to_string();
