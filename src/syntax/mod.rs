@@ -50,6 +50,13 @@ pub fn parse_statements(text: &str) -> Result<(Vec<Statement>, Vec<Diagnostic>),
     scan::statements(text).or_else(|_| parse_statements_with_pest(text))
 }
 
+/// [`parse_statements`] by the hand-written scanner alone; `None` where it gives up (where
+/// the grammar fails, or blocks nest very deep). Tested against the grammar.
+#[doc(hidden)]
+pub fn parse_statements_with_scanner(text: &str) -> Option<(Vec<Statement>, Vec<Diagnostic>)> {
+    scan::statements(text).ok()
+}
+
 /// [`parse_statements`] by the pest grammar alone: the reference the scanner is tested against.
 #[doc(hidden)]
 pub fn parse_statements_with_pest(text: &str) -> Result<(Vec<Statement>, Vec<Diagnostic>), Box<Diagnostic>> {
