@@ -131,7 +131,12 @@ pub fn locate(bin: &str, base: &Path, path_var: &str) -> Option<PathBuf> {
         };
         return is_executable(&path).then_some(path);
     }
-    which::which_in(bin, Some(path_var), base).ok()
+    // One `stat` a PATH folder (relative folders and empty entries are relative to `base`).
+    std::env::split_paths(path_var).find_map(|dir| {
+        let dir = if dir.is_absolute() { dir } else { base.join(dir) };
+        let candidate = dir.join(bin);
+        is_executable(&candidate).then_some(candidate)
+    })
 }
 
 /// A regular file (links followed) with an execute bit.
