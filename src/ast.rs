@@ -23,6 +23,8 @@ pub struct Runbook {
     pub rollback: Option<Rollback>,
     /// `notify { … }`.
     pub notify: Option<Notify>,
+    /// `deliver { … }`.
+    pub deliver: Option<Deliver>,
     /// `waive CODE "reason"` statements.
     pub waivers: Vec<Waiver>,
     /// Statements written — or misspelt as a known keyword — that could not be read, as
@@ -163,7 +165,7 @@ pub enum Check {
         /// Time limit (default 30m).
         within: Option<Spanned<Duration>>,
     },
-    /// `tests "cmd" [format F] [within D]`.
+    /// `tests "cmd" [format F] [within D] [allow lost N]`.
     Tests {
         /// The shell command.
         command: Spanned<String>,
@@ -171,6 +173,8 @@ pub enum Check {
         format: Spanned<TestFormat>,
         /// Time limit (default 30m).
         within: Option<Spanned<Duration>>,
+        /// `allow lost N`: how many tests of the baseline may stop running (default 0).
+        allow_lost: Option<Spanned<u64>>,
     },
     /// `count /re/ in "cmd" OP N`.
     Count {
@@ -488,6 +492,10 @@ pub struct Permissions {
     pub deny_irreversible: Option<Span>,
     /// `allow "pattern"`.
     pub allow: Vec<Spanned<CommandPattern>>,
+    /// `pass env.NAME …`: variables handed to the agent despite the environment allowlist.
+    pub pass: Vec<Spanned<String>>,
+    /// `reveal "~/.npmrc" …`: credential stores left visible to the agent.
+    pub reveal: Vec<Spanned<String>>,
     /// `network …`.
     pub network: Option<Spanned<Network>>,
     /// `sandbox …`.
@@ -534,6 +542,9 @@ impl PartialEq for CommandPattern {
 /// `network …`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Network {
+    /// `network auto` (the default): for agents whose model API night knows (claude, codex,
+    /// gemini), that API and the package registries through night's proxy; for the others `on`.
+    Auto,
     /// `network off`.
     Off,
     /// `network on`.
@@ -807,6 +818,184 @@ impl Event {
 }
 
 impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+// --------------------------------------------------------------- deliver ----
+
+/// `deliver { … }`: what night pushes and opens once the run has ended.
+#[derive(Debug, Clone)]
+pub struct Deliver {
+    /// The `deliver` keyword.
+    pub span: Span,
+    /// `push "REMOTE" …`.
+    pub push: Option<Spanned<Push>>,
+    /// `pull-request FORGE "OWNER/REPO" …`.
+    pub pull_request: Option<Spanned<PullRequest>>,
+}
+
+/// `push "REMOTE" [on OUTCOME…] [attempts]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Push {
+    /// The remote's name in the repository's config, e.g. `origin`.
+    pub remote: Spanned<String>,
+    /// `on OUTCOME …`; default `[success]`.
+    pub on: Vec<Spanned<Outcome>>,
+    /// `attempts`: push the attempt refs (`refs/night/<run-id>/…`) too.
+    pub attempts: Option<Span>,
+}
+
+/// `pull-request FORGE "OWNER/REPO" token env.X [base "B"] [api URL] [on …] [draft] [labels …] [reviewers …]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PullRequest {
+    /// Which forge's API.
+    pub forge: Spanned<Forge>,
+    /// `OWNER/REPO` (GitLab: the project's full path, groups included).
+    pub repository: Spanned<String>,
+    /// `token env.NAME`: the API token, always from the environment.
+    pub token: Spanned<String>,
+    /// `base "B"`; default: the branch the run started from.
+    pub base: Option<Spanned<String>>,
+    /// `api URL`; default: the forge's public API (required for Gitea and Forgejo).
+    pub api: Option<Spanned<Value>>,
+    /// `on OUTCOME …`; default `[success]`.
+    pub on: Vec<Spanned<Outcome>>,
+    /// `draft`: always a draft (without it: a draft when the run did not succeed).
+    pub draft: Option<Span>,
+    /// `labels "…" …`.
+    pub labels: Vec<Spanned<String>>,
+    /// `reviewers "…" …` (user names; `org/team` for a GitHub team).
+    pub reviewers: Vec<Spanned<String>>,
+}
+
+/// The forges whose pull-request API night speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Forge {
+    /// GitHub and GitHub Enterprise (REST v3).
+    Github,
+    /// GitLab (REST v4): merge requests.
+    Gitlab,
+    /// Gitea (API v1).
+    Gitea,
+    /// Forgejo, Codeberg (Gitea's API v1).
+    Forgejo,
+}
+
+impl Forge {
+    /// Every forge, in the order of the docs.
+    pub const ALL: &'static [Forge] = &[Forge::Github, Forge::Gitlab, Forge::Gitea, Forge::Forgejo];
+
+    /// The forge's name, as written after `pull-request`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Forge::Github => "github",
+            Forge::Gitlab => "gitlab",
+            Forge::Gitea => "gitea",
+            Forge::Forgejo => "forgejo",
+        }
+    }
+
+    /// The forge with this name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Forge::ALL.iter().copied().find(|forge| forge.name() == name)
+    }
+
+    /// The public API, when the forge has one canonical host.
+    pub fn default_api(self) -> Option<&'static str> {
+        match self {
+            Forge::Github => Some("https://api.github.com"),
+            Forge::Gitlab => Some("https://gitlab.com/api/v4"),
+            Forge::Gitea | Forge::Forgejo => None,
+        }
+    }
+}
+
+impl fmt::Display for Forge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How a run ends, as the language names it (`deliver … on OUTCOME`). The same names and
+/// serde spelling as the run's own outcome, which can become this type once `run/` no
+/// longer owns it; `deliver … on` accepts the seven ends that leave work to deliver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Every success check held, verified by night.
+    Success,
+    /// Attempts used up without success.
+    Failed,
+    /// The same failure `stuck` times in a row.
+    Stuck,
+    /// Work regressed, was rolled back, and the run stopped.
+    RolledBack,
+    /// The wall clock ran out.
+    Timeout,
+    /// The token or cost budget ran out.
+    Budget,
+    /// The user stopped it.
+    Interrupted,
+    /// night itself failed.
+    Crashed,
+    /// Every success check held at the baseline; the agent never started.
+    NothingToDo,
+    /// The check or the preflight failed; nothing was changed.
+    Refused,
+}
+
+impl Outcome {
+    /// Every outcome, in the order of docs/run.md.
+    pub const ALL: &'static [Outcome] = &[
+        Outcome::Success,
+        Outcome::Failed,
+        Outcome::Stuck,
+        Outcome::RolledBack,
+        Outcome::Timeout,
+        Outcome::Budget,
+        Outcome::Interrupted,
+        Outcome::Crashed,
+        Outcome::NothingToDo,
+        Outcome::Refused,
+    ];
+
+    /// The outcomes `deliver … on` accepts: the ends that can leave verified work behind.
+    pub const DELIVERABLE: &'static [Outcome] = &[
+        Outcome::Success,
+        Outcome::Failed,
+        Outcome::Stuck,
+        Outcome::RolledBack,
+        Outcome::Timeout,
+        Outcome::Budget,
+        Outcome::Interrupted,
+    ];
+
+    /// The outcome's name, as the journal, the report and the runbook spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failed => "failed",
+            Outcome::Stuck => "stuck",
+            Outcome::RolledBack => "rolled-back",
+            Outcome::Timeout => "timeout",
+            Outcome::Budget => "budget",
+            Outcome::Interrupted => "interrupted",
+            Outcome::Crashed => "crashed",
+            Outcome::NothingToDo => "nothing-to-do",
+            Outcome::Refused => "refused",
+        }
+    }
+
+    /// The outcome with this name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Outcome::ALL.iter().copied().find(|outcome| outcome.name() == name)
+    }
+}
+
+impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }

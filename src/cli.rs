@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 mod check_command;
 mod detach;
+mod export_command;
 mod fmt_command;
 mod foreground;
 mod init_command;
@@ -13,6 +14,7 @@ mod list_command;
 mod locate;
 mod log_command;
 mod notify_command;
+mod on_command;
 mod report_command;
 mod resume_command;
 mod run_command;
@@ -42,11 +44,15 @@ pub enum Command {
     /// The agent's output of a run; `-f` follows it live until the run ends.
     Log(LogArgs),
     /// The runs in this repository, newest first.
-    List,
+    List(ListArgs),
     /// Stop a run cleanly: end the agent, run the checks, report, notify; wait for the end.
     Stop(RunName),
     /// Continue a run whose supervisor died (killed, crashed, the machine restarted).
     Resume(ResumeArgs),
+    /// Bring a run made with `--on HOST` back: its branch, attempt refs and run folder.
+    Pull(PullArgs),
+    /// Write a Kubernetes Job, a GitHub Actions workflow or a Containerfile for a runbook.
+    Export(ExportArgs),
     /// Send a test message through every notifier of a runbook.
     Notify(NotifyArgs),
     /// Rewrite runbooks in canonical form, keeping every comment.
@@ -62,6 +68,98 @@ pub enum Command {
     /// The entry point the agent's hooks call (PreToolUse, PostToolUse, Stop …); reads the
     /// hook's JSON on standard input and finds its run from `NIGHT_RUN_DIR`.
     Hook(HookArgs),
+    /// The host's side of `--on` (reads its request on standard input).
+    #[command(hide = true)]
+    RemoteHost,
+}
+
+/// Where `--on` sends a command: `[user@]host[:path]`, over your own `ssh`.
+const ON_HELP: &str = "Do it on this host over ssh (`NIGHT_SSH` replaces `ssh`): `[user@]host[:path]`; night's folder goes under PATH, else the remote home";
+
+/// `night list`.
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    #[arg(long, value_name = "USER@HOST[:PATH]", help = ON_HELP)]
+    pub on: Option<String>,
+}
+
+/// `night pull`.
+#[derive(Debug, clap::Args)]
+pub struct PullArgs {
+    /// The run id, or a unique prefix of it; the host's newest run when omitted.
+    #[arg(value_name = "RUN")]
+    pub run: Option<String>,
+    /// The host the run was made on.
+    #[arg(long, value_name = "USER@HOST[:PATH]", required = true)]
+    pub on: String,
+}
+
+/// `night export`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// What to write.
+    #[command(subcommand)]
+    pub what: ExportWhat,
+}
+
+/// The formats `night export` writes.
+#[derive(Debug, Subcommand)]
+pub enum ExportWhat {
+    /// A Kubernetes Job that clones the repository and runs the runbook in a pod.
+    K8s(ExportK8sArgs),
+    /// A GitHub Actions workflow that runs the runbook on a schedule or by hand.
+    GithubActions(ExportActionsArgs),
+    /// A Containerfile for an image with night, git and the runbook's agent CLI.
+    Containerfile(ExportCommonArgs),
+}
+
+/// What every export takes.
+#[derive(Debug, clap::Args)]
+pub struct ExportCommonArgs {
+    /// The runbook.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Write to this file instead of printing.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The image with night, git and the agent (`night export containerfile` builds one).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+}
+
+/// `night export k8s`.
+#[derive(Debug, clap::Args)]
+pub struct ExportK8sArgs {
+    #[command(flatten)]
+    pub common: ExportCommonArgs,
+    /// The repository to clone (default: the `origin` remote's URL).
+    #[arg(long, value_name = "URL")]
+    pub repo: Option<String>,
+    /// The branch to run from (default: the current branch).
+    #[arg(long = "ref", value_name = "BRANCH")]
+    pub git_ref: Option<String>,
+    /// The Secret holding every `env.X` (and the agent's API key).
+    #[arg(long, value_name = "NAME")]
+    pub secret: Option<String>,
+    /// The CPU the pod requests.
+    #[arg(long, value_name = "CPU", default_value = "1")]
+    pub cpu: String,
+    /// The memory the pod requests (and is limited to).
+    #[arg(long, value_name = "MEMORY", default_value = "2Gi")]
+    pub memory: String,
+}
+
+/// `night export github-actions`.
+#[derive(Debug, clap::Args)]
+pub struct ExportActionsArgs {
+    #[command(flatten)]
+    pub common: ExportCommonArgs,
+    /// When it runs, as cron in UTC; it can always be started by hand too.
+    #[arg(long, value_name = "CRON", default_value = "0 1 * * *")]
+    pub schedule: String,
+    /// The runner: a GitHub-hosted label (6-hour job limit) or a self-hosted one.
+    #[arg(long, value_name = "LABEL", default_value = "ubuntu-latest")]
+    pub runs_on: String,
 }
 
 /// `night hook`.
@@ -131,6 +229,8 @@ pub struct RunArgs {
     /// disconnects; print the run id and how to follow it.
     #[arg(long)]
     pub detach: bool,
+    #[arg(long, value_name = "USER@HOST[:PATH]", help = ON_HELP)]
+    pub on: Option<String>,
 }
 
 /// A run named by id or unique prefix; the newest run of the repository when omitted.
@@ -139,6 +239,8 @@ pub struct RunName {
     /// The run id, or a unique prefix of it.
     #[arg(value_name = "RUN")]
     pub run: Option<String>,
+    #[arg(long, value_name = "USER@HOST[:PATH]", help = ON_HELP)]
+    pub on: Option<String>,
 }
 
 /// `night report`.
@@ -154,6 +256,8 @@ pub struct ReportArgs {
     /// Write the report to this file instead (`-` prints it, html too).
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[arg(long, value_name = "USER@HOST[:PATH]", help = ON_HELP)]
+    pub on: Option<String>,
 }
 
 /// Report formats.
@@ -176,6 +280,8 @@ pub struct LogArgs {
     /// Follow the log as the agent writes it, until the run ends.
     #[arg(long, short)]
     pub follow: bool,
+    #[arg(long, value_name = "USER@HOST[:PATH]", help = ON_HELP)]
+    pub on: Option<String>,
 }
 
 /// `night resume`.
@@ -190,6 +296,8 @@ pub struct ResumeArgs {
     /// Resume in the background, like `night run --detach`.
     #[arg(long)]
     pub detach: bool,
+    #[arg(long, value_name = "USER@HOST[:PATH]", help = ON_HELP)]
+    pub on: Option<String>,
 }
 
 /// `night check`.
@@ -204,6 +312,8 @@ pub struct CheckArgs {
     /// Treat warnings as errors (exit 1).
     #[arg(long)]
     pub deny_warnings: bool,
+    #[arg(long, value_name = "USER@HOST[:PATH]", help = ON_HELP)]
+    pub on: Option<String>,
 }
 
 /// `night notify --test FILE`.
@@ -233,6 +343,10 @@ pub fn main() -> ExitCode {
     if let Some(event) = hook_event(std::env::args_os()) {
         return ExitCode::from(crate::hook::main(&event));
     }
+    if let Err(message) = crate::remote::secrets::receive() {
+        eprintln!("error: {message}");
+        return ExitCode::from(2);
+    }
     // `night check FILE…` runs before bed and in editors' save hooks: its usual forms skip
     // clap too (whose code, cold in a fresh process, costs more than the check of a small
     // runbook); anything else — `--help`, an unknown option, no file — goes through clap.
@@ -240,13 +354,16 @@ pub fn main() -> ExitCode {
         return ExitCode::from(check_command::run(&args));
     }
     let cli = Cli::parse();
+    if let Some(code) = on_command::dispatch(&cli.command) {
+        return ExitCode::from(code);
+    }
     let code = match cli.command {
         Command::Check(args) => check_command::run(&args),
         Command::Run(args) => run_command::run(&args),
         Command::Report(args) => report_command::run(&args),
         Command::Status(args) => status_command::run(args.run.as_deref()),
         Command::Log(args) => log_command::run(&args),
-        Command::List => list_command::run(),
+        Command::List(_) => list_command::run(),
         Command::Stop(args) => stop_command::run(args.run.as_deref()),
         Command::Resume(args) => resume_command::run(&args),
         Command::Notify(args) => notify_command::run(&args),
@@ -256,6 +373,9 @@ pub fn main() -> ExitCode {
         Command::Completions(args) => completions(args.shell),
         Command::Man(args) => man(args.dir.as_deref()),
         Command::Hook(args) => crate::hook::main(&args.event),
+        Command::Pull(args) => crate::remote::pull::pull(&args.on, args.run.as_deref()),
+        Command::Export(args) => export_command::run(&args),
+        Command::RemoteHost => crate::remote::host::serve(),
     };
     ExitCode::from(code)
 }
@@ -276,7 +396,7 @@ fn plain_check(args: impl Iterator<Item = std::ffi::OsString>) -> Option<CheckAr
     if args.next()? != "check" {
         return None;
     }
-    let mut check = CheckArgs { files: Vec::new(), format: Format::Text, deny_warnings: false };
+    let mut check = CheckArgs { files: Vec::new(), format: Format::Text, deny_warnings: false, on: None };
     let (mut format_next, mut formats) = (false, 0);
     for arg in args {
         if format_next {

@@ -115,8 +115,18 @@ codes! {
     OpenEndedTask = "open-ended-task", rule;
     /// Success commands do nothing irreversible.
     SideEffectsInChecks = "side-effects-in-checks", rule;
+    /// The remote `deliver` pushes to is configured in the repository.
+    RemoteMissing = "remote-missing", rule;
+    /// The delivery never pushes onto the start branch, the base or a branch it did not create.
+    PushTargetUnsafe = "push-target-unsafe", rule;
     /// Found by the run's baseline: every check already holds.
     SuccessAlreadyHolds = "success-already-holds", rule;
+
+    // ---- warnings about `tests` checks, outside the checklist
+    /// A `tests` command's output names no tests, so lost tests show only as a lower count.
+    TestsWithoutNames = "tests-without-names", rule;
+    /// A `tests` command stops at the first failure, so its counts are partial.
+    TestsStopEarly = "tests-stop-early", rule;
 }
 
 impl Code {

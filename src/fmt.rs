@@ -1,7 +1,7 @@
 //! `night fmt`: a runbook rewritten in canonical form, with every comment kept.
 //!
 //! The canonical form: top-level statements in the order of LANGUAGE.md §3 (`name`, `task`,
-//! `success`, `permissions`, `limits`, `rollback`, `notify`, `waive`, then anything unknown),
+//! `success`, `permissions`, `limits`, `rollback`, `notify`, `deliver`, `waive`, then anything unknown),
 //! a blank line between top-level blocks, two-space indentation, one statement per line, one
 //! space between arguments, tokens written as in the source (so escapes stay as typed), block
 //! strings re-indented under their statement with their value unchanged, single blank lines

@@ -4,7 +4,8 @@
 //! It runs before every tool call, so it is small and fast: it reads the hook's JSON from
 //! standard input, finds its run only from `NIGHT_RUN_DIR`, loads the policy the supervisor
 //! wrote there at run start (`policy.json`), decides, and appends one line to `audit.jsonl`.
-//! No async runtime, no git, no network, no re-check of the runbook.
+//! No async runtime, no git, no network, no re-check of the runbook. What the policy means
+//! (write, deny, allow, irreversible) is [`crate::policy`]'s; this file is only the command.
 //!
 //! A denial is answered with Claude Code's documented JSON decision on standard output
 //! (`hookSpecificOutput.permissionDecision = "deny"` with a one-sentence reason the agent can
@@ -12,375 +13,13 @@
 //! fails closed for PreToolUse: exit status 2 with the reason on standard error, which Claude
 //! Code also treats as a denial.
 
-use crate::ast::{CommandPattern, Glob, Network, OnViolation, Sandbox};
-use crate::plan::{Plan, PlanPermissions};
-use serde::{Deserialize, Serialize};
+// The policy and the audit trail live in `policy/`; callers that name them here keep working.
+pub use crate::policy::audit::{read_audit, try_read_audit, AuditEntry, AUDIT_FILE};
+pub use crate::policy::decide::{CompiledPolicy, Decision, Policy, PolicyError, PolicyNetwork, POLICY_ENV, POLICY_FILE, RUN_DIR_ENV};
+
 use serde_json::Value;
 use std::io::Write;
-use std::path::{Component, Path, PathBuf};
-
-/// The environment variable naming the run folder; the hook's only way to find its run.
-pub const RUN_DIR_ENV: &str = "NIGHT_RUN_DIR";
-/// The policy file in the run folder.
-pub const POLICY_FILE: &str = "policy.json";
-/// The audit trail in the run folder.
-pub const AUDIT_FILE: &str = "audit.jsonl";
-/// The policy itself, as JSON, in the agent's environment: preferred over `policy.json`, which
-/// an agent's shell command could rewrite, while the agent's own environment it cannot.
-pub const POLICY_ENV: &str = "NIGHT_POLICY";
-
-/// What the hook enforces, precomputed by the supervisor at run start from the [`Plan`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Policy {
-    /// The directory the agent works in (the repository, or the run's worktree), absolute.
-    pub repo_root: PathBuf,
-    /// `read` globs, repository-relative.
-    pub read: Vec<String>,
-    /// `write` globs, repository-relative.
-    pub write: Vec<String>,
-    /// `deny` command patterns.
-    pub deny: Vec<String>,
-    /// `allow` command patterns (exemptions from `deny`).
-    pub allow: Vec<String>,
-    /// Whether the built-in irreversible set is denied.
-    pub deny_irreversible: bool,
-    /// Outbound network for the agent's web tools.
-    pub network: PolicyNetwork,
-}
-
-/// `network` as the hook applies it to web tools.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PolicyNetwork {
-    /// `network on`.
-    On,
-    /// `network off`.
-    Off,
-    /// `network allow "host" …`.
-    Allow(Vec<String>),
-}
-
-/// The policy could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum PolicyError {
-    /// The file could not be read or written.
-    #[error("cannot {action} `{path}`: {source}")]
-    Io {
-        /// `read` or `write`.
-        action: &'static str,
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The file is not a policy.
-    #[error("`{path}` is not a night policy: {source}")]
-    Format {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: serde_json::Error,
-    },
-    /// A glob or pattern does not compile.
-    #[error("bad pattern `{pattern}` in the policy: {source}")]
-    Pattern {
-        /// The pattern.
-        pattern: String,
-        /// Why.
-        source: globset::Error,
-    },
-}
-
-impl Policy {
-    /// The policy for a plan whose agent works in `repo_root` (the worktree when there is one).
-    pub fn from_plan(plan: &Plan, repo_root: &Path) -> Self {
-        let permissions = &plan.permissions;
-        Self {
-            repo_root: repo_root.to_path_buf(),
-            read: permissions.read.iter().map(|glob| glob.pattern.clone()).collect(),
-            write: permissions.write.iter().map(|glob| glob.pattern.clone()).collect(),
-            deny: permissions.deny.iter().map(|pattern| pattern.pattern.clone()).collect(),
-            allow: permissions.allow.iter().map(|pattern| pattern.pattern.clone()).collect(),
-            deny_irreversible: permissions.deny_irreversible,
-            network: match &permissions.network {
-                Network::On => PolicyNetwork::On,
-                Network::Off => PolicyNetwork::Off,
-                Network::Allow(hosts) => PolicyNetwork::Allow(hosts.clone()),
-            },
-        }
-    }
-
-    /// The strictest policy for `repo_root`: nothing may be written, nothing irreversible run,
-    /// no network. Used when the run's own policy cannot be read.
-    pub fn locked(repo_root: &Path) -> Self {
-        Self {
-            repo_root: repo_root.to_path_buf(),
-            read: vec!["**".into()],
-            write: Vec::new(),
-            deny: Vec::new(),
-            allow: Vec::new(),
-            deny_irreversible: true,
-            network: PolicyNetwork::Off,
-        }
-    }
-
-    /// Write `policy.json` into the run folder; returns its path.
-    pub fn write_to(&self, run_dir: &Path) -> Result<PathBuf, PolicyError> {
-        let path = run_dir.join(POLICY_FILE);
-        let text = serde_json::to_string_pretty(self).map_err(|source| PolicyError::Format { path: path.clone(), source })?;
-        std::fs::write(&path, text).map_err(|source| PolicyError::Io { action: "write", path: path.clone(), source })?;
-        Ok(path)
-    }
-
-    /// The policy as one line of JSON (for [`POLICY_ENV`]).
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-
-    /// A policy from [`POLICY_ENV`]'s JSON.
-    pub fn from_json(text: &str) -> Result<Self, PolicyError> {
-        serde_json::from_str(text).map_err(|source| PolicyError::Format { path: PathBuf::from(format!("${POLICY_ENV}")), source })
-    }
-
-    /// Read `policy.json` from the run folder.
-    pub fn read_from(run_dir: &Path) -> Result<Self, PolicyError> {
-        let path = run_dir.join(POLICY_FILE);
-        let text = std::fs::read(&path).map_err(|source| PolicyError::Io { action: "read", path: path.clone(), source })?;
-        serde_json::from_slice(&text).map_err(|source| PolicyError::Format { path, source })
-    }
-
-    /// Compile the globs and patterns.
-    pub fn compile(&self) -> Result<CompiledPolicy, PolicyError> {
-        let glob = |pattern: &String| Glob::new(pattern).map_err(|source| PolicyError::Pattern { pattern: pattern.clone(), source });
-        let command = |pattern: &String| {
-            CommandPattern::new(pattern).map_err(|source| PolicyError::Pattern { pattern: pattern.clone(), source })
-        };
-        let permissions = PlanPermissions {
-            read: self.read.iter().map(glob).collect::<Result<_, _>>()?,
-            write: self.write.iter().map(glob).collect::<Result<_, _>>()?,
-            deny: self.deny.iter().map(command).collect::<Result<_, _>>()?,
-            deny_irreversible: self.deny_irreversible,
-            allow: self.allow.iter().map(command).collect::<Result<_, _>>()?,
-            network: match &self.network {
-                PolicyNetwork::On => Network::On,
-                PolicyNetwork::Off => Network::Off,
-                PolicyNetwork::Allow(hosts) => Network::Allow(hosts.clone()),
-            },
-            sandbox: Sandbox::Auto,
-            on_violation: OnViolation::Revert,
-        };
-        let repo_root = canonical_prefix(&self.repo_root);
-        Ok(CompiledPolicy { repo_root, permissions, write_list: self.write.iter().map(|glob| format!("`{glob}`")).collect::<Vec<_>>().join(", ") })
-    }
-}
-
-/// A policy ready to decide.
-#[derive(Debug)]
-pub struct CompiledPolicy {
-    repo_root: PathBuf,
-    permissions: PlanPermissions,
-    write_list: String,
-}
-
-/// What the hook decided about one tool call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// Let the agent's own permission system go on.
-    Allow,
-    /// Deny, with a one-sentence reason for the agent.
-    Deny(String),
-}
-
-/// The tools whose input names a file they change, and the input field holding it.
-const FILE_TOOLS: &[(&str, &str)] =
-    &[("Edit", "file_path"), ("Write", "file_path"), ("MultiEdit", "file_path"), ("NotebookEdit", "notebook_path")];
-
-/// The tools whose input names a file they read.
-const READ_TOOLS: &[(&str, &str)] = &[("Read", "file_path"), ("NotebookRead", "notebook_path")];
-
-impl CompiledPolicy {
-    /// Decide about one PreToolUse call. `cwd` resolves relative paths (the hook input's `cwd`).
-    pub fn decide(&self, tool: &str, input: &Value, cwd: Option<&Path>) -> Decision {
-        if let Some((_, field)) = FILE_TOOLS.iter().find(|(name, _)| *name == tool) {
-            let Some(path) = input.get(*field).and_then(Value::as_str) else {
-                return Decision::Deny(format!("night denies this {tool} call: it names no `{field}`, so night cannot check it against `write`."));
-            };
-            return self.decide_write(path, cwd);
-        }
-        if let Some((_, field)) = READ_TOOLS.iter().find(|(name, _)| *name == tool) {
-            if let Some(path) = input.get(*field).and_then(Value::as_str) {
-                return self.decide_read(path, cwd);
-            }
-            return Decision::Allow;
-        }
-        match tool {
-            "Bash" => match input.get("command").and_then(Value::as_str) {
-                Some(command) => self.decide_command(command),
-                None => Decision::Deny("night denies this Bash call: it has no `command` to check.".to_string()),
-            },
-            "WebFetch" | "WebSearch" => self.decide_network(tool, input),
-            _ => Decision::Allow,
-        }
-    }
-
-    /// Decide about writing a path (absolute, or relative to `cwd`, or to the repository).
-    pub fn decide_write(&self, path: &str, cwd: Option<&Path>) -> Decision {
-        match self.relative(path, cwd) {
-            None => Decision::Deny(format!(
-                "night denies writing `{path}`: it is outside the repository, and this run may only write {} inside it.",
-                self.write_list
-            )),
-            Some(relative) if relative == ".git" || relative.starts_with(".git/") => Decision::Deny(format!(
-                "night denies writing `{relative}`: git internals are never written directly; use git commands (commit) instead."
-            )),
-            Some(relative) if self.permissions.may_write(&relative) => Decision::Allow,
-            Some(relative) => Decision::Deny(format!(
-                "night denies writing `{relative}`: this run may only write {}; make the change there or leave this file alone.",
-                self.write_list
-            )),
-        }
-    }
-
-    /// Decide about reading a path: `read` globs apply inside the repository.
-    pub fn decide_read(&self, path: &str, cwd: Option<&Path>) -> Decision {
-        match self.relative(path, cwd) {
-            Some(relative) if !relative.is_empty() && !self.permissions.read.iter().any(|glob| glob.is_match(&relative)) => {
-                Decision::Deny(format!("night denies reading `{relative}`: it is outside this run's `read` globs."))
-            }
-            _ => Decision::Allow,
-        }
-    }
-
-    /// Decide about a shell command with `deny`, `allow` and `deny irreversible`.
-    pub fn decide_command(&self, command: &str) -> Decision {
-        match self.permissions.denied(command) {
-            None => Decision::Allow,
-            Some((part, why)) if why.starts_with("irreversible") => Decision::Deny(format!(
-                "night denies `{part}`: it is {why} and this run denies irreversible commands; keep the work local (commit it) and leave this step to the user."
-            )),
-            Some((part, why)) => Decision::Deny(format!(
-                "night denies `{part}`: it matches the denied pattern {why}; do the work without running it."
-            )),
-        }
-    }
-
-    fn decide_network(&self, tool: &str, input: &Value) -> Decision {
-        match &self.permissions.network {
-            Network::On => Decision::Allow,
-            Network::Off => Decision::Deny(format!("night denies {tool}: this run has `network off`; work from the repository's contents.")),
-            Network::Allow(hosts) => {
-                let host = input.get("url").and_then(Value::as_str).and_then(url_host);
-                match host {
-                    Some(host) if hosts.iter().any(|allowed| host == *allowed || host.ends_with(&format!(".{allowed}"))) => Decision::Allow,
-                    _ => Decision::Deny(format!(
-                        "night denies {tool}: this run allows network access only to {}.",
-                        hosts.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", ")
-                    )),
-                }
-            }
-        }
-    }
-
-    /// The repository-relative form of a path (`/` separators), or `None` outside the repository.
-    fn relative(&self, path: &str, cwd: Option<&Path>) -> Option<String> {
-        let path = Path::new(path);
-        let absolute = if path.is_absolute() { path.to_path_buf() } else { cwd.unwrap_or(&self.repo_root).join(path) };
-        let resolved = canonical_prefix(&absolute);
-        let relative = resolved.strip_prefix(&self.repo_root).ok()?;
-        let parts: Vec<String> = relative.components().map(|part| part.as_os_str().to_string_lossy().into_owned()).collect();
-        Some(parts.join("/"))
-    }
-}
-
-/// Resolve `.` and `..` lexically, then symlinks in the longest existing ancestor, so that a
-/// path through a symlink that leaves the repository is seen as outside it.
-fn canonical_prefix(path: &Path) -> PathBuf {
-    let mut lexical = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::ParentDir => {
-                lexical.pop();
-            }
-            Component::CurDir => {}
-            other => lexical.push(other.as_os_str()),
-        }
-    }
-    let mut existing = lexical.as_path();
-    let mut rest = Vec::new();
-    loop {
-        if let Ok(canonical) = existing.canonicalize() {
-            let mut result = canonical;
-            for part in rest.iter().rev() {
-                result.push(part);
-            }
-            return result;
-        }
-        match (existing.parent(), existing.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_os_string());
-                existing = parent;
-            }
-            _ => return lexical,
-        }
-    }
-}
-
-fn url_host(url: &str) -> Option<&str> {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-    let host = host.split(':').next()?;
-    (!host.is_empty()).then_some(host)
-}
-
-/// One line of `audit.jsonl`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    /// When (RFC 3339, UTC).
-    pub time: String,
-    /// The hook event, e.g. `PreToolUse`.
-    pub event: String,
-    /// The tool, for tool events.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tool: Option<String>,
-    /// The file a file tool names.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    /// The shell command a Bash call runs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub command: Option<String>,
-    /// `allowed` or `denied` (PreToolUse); `ok` or `failed` (PostToolUse, PostToolUseFailure).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub decision: Option<String>,
-    /// Why it was denied, or the error of a failed tool or turn.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// The agent's session.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session_id: Option<String>,
-    /// The agent's id for the tool call.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tool_use_id: Option<String>,
-}
-
-impl AuditEntry {
-    /// Whether this entry records a denial.
-    pub fn is_denial(&self) -> bool {
-        self.decision.as_deref() == Some("denied")
-    }
-}
-
-/// Read every entry of a run's `audit.jsonl`, if there is one. Lines that do not parse (torn by
-/// a killed hook, or from a newer night) are skipped, not fatal.
-pub fn try_read_audit(run_dir: &Path) -> Option<Vec<AuditEntry>> {
-    let bytes = std::fs::read(run_dir.join(AUDIT_FILE)).ok()?;
-    Some(bytes.split(|b| *b == b'\n').filter_map(|line| serde_json::from_slice(line).ok()).collect())
-}
-
-/// Every entry of a run's `audit.jsonl`; none without one.
-pub fn read_audit(run_dir: &Path) -> Vec<AuditEntry> {
-    try_read_audit(run_dir).unwrap_or_default()
-}
+use std::path::{Path, PathBuf};
 
 /// What the process prints and returns.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -408,6 +47,7 @@ pub fn canonical_event(event: &str) -> String {
         "Notification",
         "UserPromptSubmit",
         "PreCompact",
+        REFUSED_PUSH,
     ];
     let folded: String = event.chars().filter(|c| *c != '-' && *c != '_').flat_map(char::to_lowercase).collect();
     KNOWN.iter().find(|known| known.to_lowercase() == folded).map_or_else(|| event.to_string(), |known| (*known).to_string())
@@ -425,6 +65,12 @@ pub fn handle(event: &str, input: &[u8], run_dir: Option<&Path>, inline_policy: 
             HookOutput::default()
         }
     };
+    if event == REFUSED_PUSH {
+        if let Some(run_dir) = run_dir {
+            append_audit(run_dir, &refused_push(input));
+        }
+        return HookOutput::default();
+    }
     let Some(run_dir) = run_dir else {
         return fail(format!(
             "night hook: `{RUN_DIR_ENV}` is not set, so night cannot find its run; this tool call is denied until the agent runs under `night run`."
@@ -487,8 +133,11 @@ pub fn handle(event: &str, input: &[u8], run_dir: Option<&Path>, inline_policy: 
         }
         "PostToolUse" => entry.decision = Some("ok".into()),
         "PostToolUseFailure" => {
-            entry.decision = Some("failed".into());
-            entry.reason = text("error");
+            // A command that night's layers stopped after the hook let it run counts as a denial.
+            let error = text("error");
+            let stopped = error.as_deref().is_some_and(|e| LAYER_REFUSALS.iter().any(|said| e.contains(said)));
+            entry.decision = Some(if stopped { "denied" } else { "failed" }.into());
+            entry.reason = error;
         }
         "PermissionDenied" => {
             entry.decision = Some("denied".into());
@@ -500,6 +149,28 @@ pub fn handle(event: &str, input: &[u8], run_dir: Option<&Path>, inline_policy: 
     }
     append_audit(run_dir, &entry);
     output
+}
+
+/// What night's layers print when they refuse something (git's helper, the proxy).
+const LAYER_REFUSALS: &[&str] = &["night: pushing is refused during this run", "is not in the runbook's `network allow` list"];
+
+/// The event night's git helper sends (`git-remote-night-refused`): a push git refused during
+/// the run, whatever the agent typed; standard input holds the remote's URL.
+pub const REFUSED_PUSH: &str = "RefusedPush";
+
+fn refused_push(input: &[u8]) -> AuditEntry {
+    let url = String::from_utf8_lossy(input).trim().chars().take(500).collect::<String>();
+    AuditEntry {
+        time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        event: REFUSED_PUSH.to_string(),
+        tool: Some("git push".to_string()),
+        path: None,
+        command: Some(format!("git push to {url}")),
+        decision: Some("denied".to_string()),
+        reason: Some("git refused the push: during the run every push goes to night's helper, which refuses it".to_string()),
+        session_id: None,
+        tool_use_id: None,
+    }
 }
 
 /// Append one line with a single `write`, so that concurrent hooks do not interleave.
@@ -702,10 +373,4 @@ mod tests {
         assert_eq!(canonical_event("Whatever"), "Whatever");
     }
 
-    #[test]
-    fn url_hosts() {
-        assert_eq!(url_host("https://user@docs.rs:443/x?y"), Some("docs.rs"));
-        assert_eq!(url_host("example.com/path"), Some("example.com"));
-        assert_eq!(url_host("https:///x"), None);
-    }
 }

@@ -73,7 +73,8 @@ pub fn detect_on(root: &Path, installed: &Installed) -> Vec<Detected> {
         let mut files = existing(root, &["Cargo.toml"]);
         files.push("Cargo.lock".into());
         found.push(Detected {
-            command: "cargo test".into(),
+            // Every test binary runs, so the counts are never partial (`tests-stop-early`).
+            command: "cargo test --no-fail-fast".into(),
             format: "cargo",
             reason: "Cargo.toml".into(),
             registries: &["crates.io", "index.crates.io", "static.crates.io"],
@@ -85,7 +86,8 @@ pub fn detect_on(root: &Path, installed: &Installed) -> Vec<Detected> {
     }
     if root.join("go.mod").is_file() {
         found.push(Detected {
-            command: "go test ./...".into(),
+            // `-v` names every test, so a deleted one is caught by name (`tests-without-names`).
+            command: "go test -v ./...".into(),
             format: "go",
             reason: "go.mod".into(),
             registries: &["proxy.golang.org", "sum.golang.org"],
@@ -164,13 +166,13 @@ fn detect_python(root: &Path, installed: &Installed) -> Option<Detected> {
     // The project's own environment first: its lock file's tool, then its virtual environment.
     let mut candidates = Vec::new();
     if root.join("uv.lock").is_file() {
-        candidates.push("uv run pytest".to_string());
+        candidates.push("uv run pytest -rA".to_string());
     }
     if root.join("poetry.lock").is_file() {
-        candidates.push("poetry run pytest".to_string());
+        candidates.push("poetry run pytest -rA".to_string());
     }
-    candidates.extend(VENVS.iter().map(|venv| format!("{venv}/bin/pytest")).filter(|pytest| installed.has(pytest, root)));
-    candidates.push("pytest".to_string());
+    candidates.extend(VENVS.iter().map(|venv| format!("{venv}/bin/pytest")).filter(|pytest| installed.has(pytest, root)).map(|pytest| format!("{pytest} -rA")));
+    candidates.push("pytest -rA".to_string());
     let command = installed.choose(root, &candidates);
     let reason = match VENVS.iter().find(|venv| command.starts_with(&format!("{venv}/"))) {
         Some(venv) => format!("{reason}, with the pytest of `{venv}`"),
@@ -397,10 +399,10 @@ mod tests {
 
     #[test]
     fn detects_each_ecosystem() {
-        assert_eq!(commands(&[("Cargo.toml", "")]), [("cargo test".into(), "cargo")]);
-        assert_eq!(commands(&[("go.mod", "module x")]), [("go test ./...".into(), "go")]);
-        assert_eq!(commands(&[("pytest.ini", "")]), [("pytest".into(), "pytest")]);
-        assert_eq!(commands(&[("tests/test_a.py", ""), ("uv.lock", "")]), [("uv run pytest".into(), "pytest")]);
+        assert_eq!(commands(&[("Cargo.toml", "")]), [("cargo test --no-fail-fast".into(), "cargo")]);
+        assert_eq!(commands(&[("go.mod", "module x")]), [("go test -v ./...".into(), "go")]);
+        assert_eq!(commands(&[("pytest.ini", "")]), [("pytest -rA".into(), "pytest")]);
+        assert_eq!(commands(&[("tests/test_a.py", ""), ("uv.lock", "")]), [("uv run pytest -rA".into(), "pytest")]);
         assert_eq!(commands(&[("Makefile", "VAR := 1\ntest: build\n\tcc\n")]), [("make test".into(), "auto")]);
         let package = r#"{"scripts": {"test": "vitest run"}}"#;
         assert_eq!(commands(&[("package.json", package), ("pnpm-lock.yaml", "")]), [("pnpm test".into(), "vitest")]);
@@ -420,7 +422,7 @@ mod tests {
     fn orders_several_and_names_the_others() {
         let dir = repo(&[("Cargo.toml", ""), ("Makefile", "test:\n\tcargo test\n")]);
         let text = runbook(dir.path());
-        assert!(text.contains("tests \"cargo test\" format cargo"), "{text}");
+        assert!(text.contains("tests \"cargo test --no-fail-fast\" format cargo"), "{text}");
         assert!(text.contains("# Also found: `make test`"), "{text}");
     }
 

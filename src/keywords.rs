@@ -31,8 +31,8 @@ keywords! {
     "task", "top-level block (required)",
         "What the agent does: exactly one `prompt`, and optionally `agent`, `repo`, `branch` and `worktree`.",
         "task { prompt file \"task.md\" }";
-    "success", "top-level block (required); also a `notify` event",
-        "How night verifies the result itself, after each attempt, in the repository: every statement must hold. As an event after `on`, sent when the run ends in success.",
+    "success", "top-level block (required); also a `notify` event and a run outcome",
+        "How night verifies the result itself, after each attempt, in the repository: every statement must hold. As an event after `on`, sent when the run ends in success; after `on` in `deliver`, the outcome of a run whose checks all held (the default of `push` and `pull-request`).",
         "success { tests \"cargo test\" format cargo }";
     "permissions", "top-level block (required)",
         "What the agent may read, write and run: `read`, `write` (required), `deny`, `allow`, `network`, `sandbox` and `on violation`. Enforced through the agent's own permissions, night's check of every changed path, and the sandbox where it is on.",
@@ -111,7 +111,7 @@ keywords! {
         "The command's standard output must match this regex for the check to hold.",
         "run \"./status.sh\" matches /ready/i";
     "tests", "statement in `success`",
-        "Runs the test command; night counts passed and failed tests from its output: it holds when none failed and at least one passed. `rollback` compares these counts with the baseline.",
+        "Runs the test command; night counts passed and failed tests from its output: it holds when none failed, at least one passed, and no test of the baseline stopped running (deleted, skipped or no longer collected; `allow lost N` relaxes that). `rollback` compares these counts with the baseline.",
         "tests \"npm test\" format jest";
     "format", "word after `tests`",
         "How to read the test output: `auto` (default), `cargo`, `nextest`, `pytest`, `unittest`, `go`, `jest`, `vitest`, `mocha`, `tap`, or `junit \"glob\"` for JUnit XML reports.",
@@ -137,8 +137,8 @@ keywords! {
     "committed", "statement in `success`",
         "Holds when the working tree is clean and the run made at least one commit.",
         "committed";
-    "auto", "test format; `sandbox` mode",
-        "As a test format (the default): recognise the summary lines of every known runner, and fail with a clear message when none is found. As a sandbox mode (the default): enforce `write` and `network` in the kernel where it allows, and say so.",
+    "auto", "test format; `sandbox` and `network` mode",
+        "As a test format (the default): recognise the summary lines of every known runner, and fail with a clear message when none is found. As a sandbox mode (the default): enforce `write` and `network` in the kernel where it allows, and say so. As a network mode (the default): the agent's model API and the package registries for claude, codex and gemini, `on` for the other kinds.",
         "tests \"make test\" format auto";
     "cargo", "test format",
         "Read `cargo test` output.",
@@ -170,6 +170,9 @@ keywords! {
     "junit", "test format",
         "Read the JUnit XML reports the command writes, found by the glob that follows.",
         "tests \"mvn test\" format junit \"target/surefire-reports/*.xml\"";
+    "lost", "word after `allow` in `tests`",
+        "`allow lost N`: up to N tests that ran at the baseline may stop running (deleted, skipped or no longer collected) without failing the check, for tasks that remove tests on purpose. Default 0.",
+        "tests \"pytest -rA\" allow lost 3";
 
     // ---- permissions
     "read", "statement in `permissions`",
@@ -184,12 +187,18 @@ keywords! {
     "irreversible", "word after `deny`",
         "The built-in set of irreversible commands: pushing, publishing, deploying, destructive git, deleting outside the repository, mutating HTTP requests, database drops. More patterns may follow.",
         "deny irreversible \"terraform apply*\"";
-    "allow", "statement in `permissions`; word after `network`",
-        "As a statement: commands exempted from `deny`. After `network`: the only hosts the agent may reach.",
-        "allow \"git push origin night/*\"";
+    "allow", "statement in `permissions`; word after `network`; `allow lost` in `tests`",
+        "As a statement: commands exempted from `deny`. After `network`: the only hosts the agent may reach. In `tests`, `allow lost N` lets N tests of the baseline stop running.",
+        "allow \"terraform plan*\"";
     "network", "statement in `permissions`",
-        "Outbound network for the agent and the commands it runs: `off`, `on`, or `allow \"host\" …`.",
+        "Outbound network for the agent and the commands it runs (the success checks too): `auto` (default), `off`, `on`, or `allow \"host\" …`. `auto` is the agent's model API and the package registries through night's proxy for claude, codex and gemini, and `on` for the other kinds.",
         "network allow \"registry.npmjs.org\"";
+    "pass", "statement in `permissions`",
+        "Hand variables of night's environment to the agent and the success checks. Under `deny irreversible` they get only an allowlist (paths, locale, terminal, toolchains' settings, the agent's own API key); `pass` adds the ones named, e.g. a cache folder or a profile name. A token passed this way can push or publish.",
+        "pass env.NPM_CONFIG_CACHE";
+    "reveal", "statement in `permissions`",
+        "Leave a credential store visible to the agent and the success checks. Under `deny irreversible` night hides `~/.ssh`, `~/.npmrc`, `~/.aws` and the rest of the list in docs/sandbox.md; `reveal` names one to keep (`~/` is the home folder). What it holds can then push, publish or deploy.",
+        "reveal \"~/.config/tool\"";
     "sandbox", "statement in `permissions`",
         "OS-level enforcement of `write` and `network`: `auto` (default: where the kernel allows), `on` or `off`.",
         "sandbox auto";
@@ -205,22 +214,22 @@ keywords! {
     "off", "value of `network`, `sandbox`, `worktree`",
         "Turns the setting off.",
         "network off";
-    "on", "statement in `permissions`; value; word before events",
-        "`on violation …` in `permissions` says what a write outside `write` causes; `network on`, `sandbox on`, `worktree on` turn a setting on; after a notifier, `on EVENT …` lists the events it is sent.",
+    "on", "statement in `permissions`; value; word before events and outcomes",
+        "`on violation …` in `permissions` says what a write outside `write` causes; `network on`, `sandbox on`, `worktree on` turn a setting on; after a notifier, `on EVENT …` lists the events it is sent; in `deliver`, `on OUTCOME …` lists the run outcomes that push or open the pull request (default `on success`).",
         "webhook \"https://example.com/night\" on stuck failure";
 
     // ---- limits
-    "timeout", "statement in `limits` (required)",
-        "Wall-clock limit for the whole run, across sessions and `night resume`.",
+    "timeout", "statement in `limits` (required); run outcome",
+        "Wall-clock limit for the whole run, across sessions and `night resume`. After `on` in `deliver`, the outcome of a run whose wall clock ran out.",
         "timeout 7h";
     "session", "statement in `limits`",
         "Longest single agent session; at the limit night commits leftover work on the run branch and starts a fresh session with a summary of progress. At most 4h keeps the context from running out.",
         "session 2h30m";
-    "attempts", "statement in `limits`",
-        "Most attempts; an attempt ends when the agent exits and night's success checks run.",
+    "attempts", "statement in `limits`; word after `push`",
+        "Most attempts; an attempt ends when the agent exits and night's success checks run. After `push` in `deliver`: push the attempt refs (`refs/night/<run-id>/attempt-N`) too.",
         "attempts 5";
-    "stuck", "statement in `limits`; `notify` event",
-        "Stop when the same failure repeats this many attempts in a row, or the agent repeats the same tool call this many times. As an event, sent when the run ends stuck.",
+    "stuck", "statement in `limits`; `notify` event; run outcome",
+        "Stop when the same failure repeats this many attempts in a row, or the agent repeats the same tool call this many times. As an event, sent when the run ends stuck; after `on` in `deliver`, the outcome of such a run.",
         "stuck 3";
     "idle", "statement in `limits`",
         "No new commit on the run branch for this long: the session is ended as stuck.",
@@ -310,6 +319,59 @@ keywords! {
     "end", "`notify` event (the default)",
         "Sent when the run ends, however it ends, success included. A notifier without `on` is sent `end`.",
         "slack env.SLACK_WEBHOOK_URL on end";
+
+    // ---- deliver
+    "deliver", "top-level block",
+        "What night does with the work once the run has ended, never the agent: `push` the run branch to a remote and open (or update) a `pull-request`. Delivery never changes the run's outcome; a failure is retried, reported and notified (docs/deliver.md).",
+        "deliver { push \"origin\" }";
+    "push", "statement in `deliver` (required there)",
+        "Push the run branch to this remote of the repository (its URL recorded when the run starts), on the outcomes after `on` (default `on success`); `attempts` pushes the attempt refs too. Never to the branch the run started from, never forced except onto the run's own branch.",
+        "push \"origin\" on success failed";
+    "pull-request", "statement in `deliver`",
+        "Open, or on a resumed run update, a pull request for the pushed run branch: `github`, `gitlab` (a merge request), `gitea` or `forgejo`, the repository, `token env.NAME`, then optionally `base`, `api`, `on`, `draft`, `labels` and `reviewers`. Its title is the run's name and outcome, its body the report's first screen; it is a draft when the run did not succeed.",
+        "pull-request github \"acme/app\" token env.GITHUB_TOKEN";
+    "github", "forge after `pull-request`",
+        "GitHub or GitHub Enterprise (with `api \"https://HOST/api/v3\"`), through its REST API.",
+        "pull-request github \"acme/app\" token env.GITHUB_TOKEN";
+    "gitlab", "forge after `pull-request`",
+        "GitLab.com or a GitLab instance (with `api \"https://HOST/api/v4\"`): a merge request; the repository is the project's full path.",
+        "pull-request gitlab \"acme/backend/app\" token env.GITLAB_TOKEN";
+    "gitea", "forge after `pull-request`",
+        "A Gitea instance, through its API v1; `api` is required.",
+        "pull-request gitea \"acme/app\" token env.GITEA_TOKEN api \"https://git.example.com/api/v1\"";
+    "forgejo", "forge after `pull-request`",
+        "A Forgejo instance such as Codeberg, through Gitea's API v1; `api` is required.",
+        "pull-request forgejo \"acme/app\" token env.CODEBERG_TOKEN api \"https://codeberg.org/api/v1\"";
+    "token", "word in `pull-request` (required)",
+        "The API token, always `env.NAME`: a secret, never written in the runbook, the logs, the journal, the report or the agent's environment.",
+        "pull-request github \"acme/app\" token env.GITHUB_TOKEN";
+    "base", "word in `pull-request`",
+        "The branch the pull request merges into. Default: the branch the run started from.",
+        "pull-request github \"acme/app\" token env.GITHUB_TOKEN base \"main\"";
+    "api", "word in `pull-request`",
+        "The forge API's base URL (a string or `env.NAME`). Default: `https://api.github.com`, `https://gitlab.com/api/v4`; required for Gitea and Forgejo.",
+        "pull-request github \"acme/app\" token env.GHE_TOKEN api \"https://ghe.example.com/api/v3\"";
+    "draft", "word in `pull-request`",
+        "Always open a draft. Without it the pull request is a draft when the run did not succeed, and ready for review when it did.",
+        "pull-request github \"acme/app\" token env.GITHUB_TOKEN draft";
+    "labels", "word in `pull-request`",
+        "Labels to add, one string each; they must exist on Gitea and Forgejo.",
+        "pull-request github \"acme/app\" token env.GITHUB_TOKEN labels \"night\" \"needs review\"";
+    "reviewers", "word in `pull-request`",
+        "Reviewers to request, one user name each; `org/team` requests a GitHub team.",
+        "pull-request github \"acme/app\" token env.GITHUB_TOKEN reviewers \"alice\" \"acme/backend\"";
+    "failed", "run outcome after `on` in `deliver`",
+        "The run used its attempts without success.",
+        "push \"origin\" on success failed";
+    "rolled-back", "run outcome after `on` in `deliver`",
+        "Work regressed past the baseline, was rolled back, and the run stopped.",
+        "push \"origin\" on success rolled-back";
+    "budget", "run outcome after `on` in `deliver`",
+        "The token or cost budget ran out.",
+        "push \"origin\" on success budget";
+    "interrupted", "run outcome after `on` in `deliver`",
+        "The run was stopped by its user (Ctrl-C, `night stop`).",
+        "push \"origin\" on success interrupted";
 
     // ---- values
     "env", "value",

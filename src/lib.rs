@@ -6,7 +6,9 @@ pub mod agent_program;
 pub mod ast;
 pub mod check;
 pub mod cli;
+pub mod deliver;
 pub mod diagnostic;
+pub mod export;
 pub mod fmt;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -14,9 +16,12 @@ pub mod hook;
 pub mod init;
 pub mod keywords;
 pub mod lsp;
-pub mod irreversible;
+pub mod policy;
+/// The built-in irreversible set (it lives in [`policy`]).
+pub use policy::irreversible;
 pub mod notify;
 pub mod plan;
+pub mod remote;
 pub mod report;
 pub mod run;
 pub mod sandbox;

@@ -382,6 +382,23 @@ mod tests {
     }
 
     #[test]
+    fn hover_on_the_delivery_words() {
+        let text = "deliver {\n  pull-request github \"a/b\" token env.T on rolled-back\n}\n";
+        let at = |line: u32, character: u32| {
+            let hover = hover(text, Position::new(line, character)).expect("a hover");
+            let HoverContents::Markup(markup) = hover.contents else { panic!("markdown") };
+            markup.value
+        };
+        assert!(at(1, 6).starts_with("**`pull-request`**"), "{}", at(1, 6));
+        assert!(at(1, 18).contains("GitHub Enterprise"), "{}", at(1, 18));
+        assert!(at(1, 32).contains("always `env.NAME`"), "{}", at(1, 32));
+        assert!(at(1, 52).contains("rolled back"), "{}", at(1, 52));
+        let rule = super::hover("waive push-target-unsafe \"x\"\n", Position::new(0, 10)).expect("a hover");
+        let HoverContents::Markup(markup) = rule.contents else { panic!("markdown") };
+        assert!(markup.value.contains("the delivery pushes only the run branch"), "{}", markup.value);
+    }
+
+    #[test]
     fn prompt_file_under_the_cursor() {
         let text = "task {\n  prompt file \"task.md\"\n}\n";
         let inside = text.find("task.md").expect("found") + 2;

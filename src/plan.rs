@@ -1,6 +1,6 @@
 //! The checked, resolved runbook: the only thing `night run` accepts.
 
-use crate::ast::{Agent, Check, CommandPattern, Glob, Network, Notifier, OnViolation, Money, Rollback, Sandbox};
+use crate::ast::{Agent, Check, CommandPattern, Forge, Glob, Network, Notifier, OnViolation, Money, Outcome, Rollback, Sandbox, Value};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{Source, Spanned};
 use std::path::PathBuf;
@@ -37,6 +37,8 @@ pub struct Plan {
     pub rollback: Option<Rollback>,
     /// Who is told.
     pub notifiers: Vec<Spanned<Notifier>>,
+    /// What night pushes and opens once the run has ended (`deliver { … }`).
+    pub delivery: Option<Delivery>,
     /// Silenced rules and why.
     pub waivers: Vec<(Code, String)>,
     /// Warnings found by the check (they never block a run).
@@ -56,7 +58,11 @@ pub struct PlanPermissions {
     pub deny_irreversible: bool,
     /// Exemptions from `deny`.
     pub allow: Vec<CommandPattern>,
-    /// Outbound network (default `on`).
+    /// `pass env.NAME`: variables handed to the agent despite the environment allowlist.
+    pub pass: Vec<String>,
+    /// `reveal "path"`: credential stores left visible (`~/` for the home folder).
+    pub reveal: Vec<String>,
+    /// Outbound network (default `auto`; see [`crate::policy::network`]).
     pub network: Network,
     /// OS-level enforcement (default `auto`).
     pub sandbox: Sandbox,
@@ -90,20 +96,17 @@ impl PlanPermissions {
 
     /// Why a command is denied, if it is: the denied simple command and the pattern or category.
     pub fn denied(&self, command: &str) -> Option<(String, String)> {
-        for part in crate::irreversible::simple_commands(command) {
-            if self.allow.iter().any(|allow| allow.is_match(&part)) {
-                continue;
-            }
-            if let Some(pattern) = self.deny.iter().find(|deny| deny.is_match(&part)) {
-                return Some((part, format!("`{}`", pattern.pattern)));
-            }
-            if self.deny_irreversible {
-                if let Some(rule) = crate::irreversible::matching_rule(&part) {
-                    return Some((part, format!("irreversible ({})", rule.category)));
-                }
-            }
-        }
-        None
+        self.command_rules().refusal(command, &|_| None).map(|refusal| (refusal.command.clone(), refusal.why()))
+    }
+
+    /// What `network` means for this agent kind: `auto` resolved (see [`crate::policy::network`]).
+    pub fn network_for(&self, kind: &crate::ast::AgentKind) -> Network {
+        crate::policy::network::resolve(&self.network, kind)
+    }
+
+    /// `deny`, `allow` and `deny irreversible`, for [`crate::policy::commands`].
+    pub fn command_rules(&self) -> crate::policy::commands::CommandRules<'_> {
+        crate::policy::commands::CommandRules { deny: &self.deny, allow: &self.allow, irreversible: self.deny_irreversible }
     }
 }
 
@@ -128,4 +131,140 @@ pub struct PlanLimits {
     pub cost: Option<Money>,
     /// Wait for a provider's usage-limit reset at most this long, once.
     pub quota_wait: Option<Duration>,
+}
+
+/// `deliver { … }` with its defaults applied: what night does once the run has ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The push of the run branch.
+    pub push: PlanPush,
+    /// The pull request opened (or updated) for it.
+    pub pull_request: Option<PlanPullRequest>,
+}
+
+/// `push "REMOTE"` resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanPush {
+    /// The remote's name; its URL is recorded when the run starts.
+    pub remote: String,
+    /// The outcomes that push: the push's own `on` (default `success`) and the pull request's.
+    pub on: Vec<Outcome>,
+    /// Push the attempt refs too.
+    pub attempts: bool,
+}
+
+/// `pull-request …` resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanPullRequest {
+    /// Which forge's API.
+    pub forge: Forge,
+    /// `OWNER/REPO`, or GitLab's `GROUP/…/PROJECT`.
+    pub repository: String,
+    /// The environment variable holding the API token (its value is read when needed, a secret).
+    pub token_env: String,
+    /// The branch to merge into; `None`: the branch the run started from.
+    pub base: Option<String>,
+    /// The API's base URL (a literal or an env reference); `None`: the forge's public API.
+    pub api: Option<Value>,
+    /// The outcomes that open or update it (default `success`).
+    pub on: Vec<Outcome>,
+    /// Always a draft (otherwise a draft when the run did not succeed).
+    pub draft: bool,
+    /// Labels to add.
+    pub labels: Vec<String>,
+    /// Reviewers to request (`org/team` for a GitHub team).
+    pub reviewers: Vec<String>,
+}
+
+impl Delivery {
+    /// The delivery of a lowered `deliver` block, with every default applied; `None` without a
+    /// `push` (a schema error the checker reports).
+    pub fn from_ast(deliver: &crate::ast::Deliver) -> Option<Self> {
+        let push = &deliver.push.as_ref()?.value;
+        let outcomes = |on: &[Spanned<Outcome>]| -> Vec<Outcome> {
+            if on.is_empty() {
+                vec![Outcome::Success]
+            } else {
+                let mut out: Vec<Outcome> = Vec::new();
+                for outcome in on {
+                    if !out.contains(&outcome.value) {
+                        out.push(outcome.value);
+                    }
+                }
+                out
+            }
+        };
+        let pull_request = deliver.pull_request.as_ref().map(|pr| {
+            let pr = &pr.value;
+            PlanPullRequest {
+                forge: pr.forge.value,
+                repository: pr.repository.value.clone(),
+                token_env: pr.token.value.clone(),
+                base: pr.base.as_ref().map(|b| b.value.strip_prefix("refs/heads/").unwrap_or(&b.value).to_string()),
+                api: pr.api.as_ref().map(|a| a.value.clone()),
+                on: outcomes(&pr.on),
+                draft: pr.draft.is_some(),
+                labels: pr.labels.iter().map(|l| l.value.trim().to_string()).collect(),
+                reviewers: pr.reviewers.iter().map(|r| r.value.trim().to_string()).collect(),
+            }
+        });
+        // A pull request whose `on` is wider than the push's implies the push.
+        let mut on = outcomes(&push.on);
+        for outcome in pull_request.iter().flat_map(|pr| pr.on.iter()) {
+            if !on.contains(outcome) {
+                on.push(*outcome);
+            }
+        }
+        on.sort_by_key(|outcome| Outcome::ALL.iter().position(|o| o == outcome));
+        Some(Delivery { push: PlanPush { remote: push.remote.value.clone(), on, attempts: push.attempts.is_some() }, pull_request })
+    }
+
+    /// Whether a run that ended with `outcome` pushes.
+    pub fn pushes_on(&self, outcome: Outcome) -> bool {
+        self.push.on.contains(&outcome)
+    }
+
+    /// Whether a run that ended with `outcome` opens or updates the pull request.
+    pub fn opens_on(&self, outcome: Outcome) -> bool {
+        self.pull_request.as_ref().is_some_and(|pr| pr.on.contains(&outcome))
+    }
+
+    /// The names of the environment variables the delivery reads: secrets, never the agent's.
+    pub fn env_names(&self) -> Vec<String> {
+        let Some(pr) = &self.pull_request else { return Vec::new() };
+        let mut names = vec![pr.token_env.clone()];
+        if let Some(Value::Env(name)) = &pr.api {
+            names.push(name.clone());
+        }
+        names
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery(body: &str) -> Delivery {
+        let source = Source::new("t.night", format!("deliver {{\n{body}\n}}\n"));
+        let parsed = crate::syntax::parse(&source);
+        let problems: Vec<_> = parsed.diagnostics.iter().filter(|d| d.code != Code::MissingBlock).collect();
+        assert!(problems.is_empty(), "{problems:?}");
+        Delivery::from_ast(parsed.runbook.deliver.as_ref().expect("deliver")).expect("a push")
+    }
+
+    #[test]
+    fn defaults_and_a_wider_pull_request_widen_the_push() {
+        let plain = delivery("push \"origin\"");
+        assert_eq!(plain.push, PlanPush { remote: "origin".into(), on: vec![Outcome::Success], attempts: false });
+        assert!(plain.pushes_on(Outcome::Success) && !plain.pushes_on(Outcome::Failed) && !plain.opens_on(Outcome::Success));
+        assert!(plain.env_names().is_empty());
+
+        let wide = delivery("push \"origin\" on stuck attempts\npull-request gitea \"a/b\" token env.T api env.API base \"refs/heads/dev\" on failed success stuck draft");
+        assert_eq!(wide.push.on, [Outcome::Success, Outcome::Failed, Outcome::Stuck]);
+        assert!(wide.push.attempts);
+        let pr = wide.pull_request.as_ref().expect("a pull request");
+        assert_eq!((pr.base.as_deref(), pr.draft, pr.on.clone()), (Some("dev"), true, vec![Outcome::Failed, Outcome::Success, Outcome::Stuck]));
+        assert!(wide.opens_on(Outcome::Failed) && !wide.opens_on(Outcome::Timeout));
+        assert_eq!(wide.env_names(), ["T", "API"], "secrets, kept from the agent's environment");
+    }
 }

@@ -48,6 +48,7 @@ impl Repo {
         fs::write(root.join(".gitignore"), ".stub-bin/\n").expect("write");
         let repo = Repo { dir, bin };
         repo.git(&["init", "-q", "-b", "main"]);
+        repo.git(&["remote", "add", "origin", "https://github.com/acme/app.git"]);
         repo.commit_all("initial");
         repo
     }
@@ -84,6 +85,7 @@ impl Repo {
             .env("COLUMNS", "80")
             .env("NIGHT_TEST_SLACK_URL", "http://127.0.0.1:9/slack")
             .env("NIGHT_TEST_SMTP_URL", "smtp://127.0.0.1:9")
+            .env("NIGHT_TEST_FORGE_TOKEN", "test-token")
             .output()
             .expect("night runs");
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -298,9 +300,9 @@ fn json_output_follows_the_documented_schema() {
     assert_eq!(diagnostic["severity"], "error");
     assert_eq!(diagnostic["message"], "unknown statement `stuk` in `limits`");
     assert_eq!(diagnostic["help"], "Did you mean `stuck`?");
-    assert_eq!(diagnostic["span"]["line"], 21);
+    assert_eq!(diagnostic["span"]["line"], 22);
     assert_eq!(diagnostic["span"]["column"], 3);
-    assert_eq!(diagnostic["span"]["end_line"], 21);
+    assert_eq!(diagnostic["span"]["end_line"], 22);
     assert_eq!(diagnostic["span"]["end_column"], 7);
     let start = diagnostic["span"]["start"].as_u64().expect("start") as usize;
     let end = diagnostic["span"]["end"].as_u64().expect("end") as usize;

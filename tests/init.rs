@@ -118,7 +118,7 @@ fn init_and_check_in(repo: &Repo, tests_line: &str) -> String {
 fn cargo() {
     let runbook = init_and_check(
         &[("Cargo.toml", "[package]\nname = \"x\"\n"), ("Cargo.lock", ""), ("src/lib.rs", ""), ("tests/it.rs", "")],
-        "tests \"cargo test\" format cargo",
+        "tests \"cargo test --no-fail-fast\" format cargo",
     );
     assert!(runbook.contains("write \"src/**\" \"tests/**\" \"Cargo.toml\" \"Cargo.lock\""), "{runbook}");
     assert!(runbook.contains("network allow \"crates.io\""), "{runbook}");
@@ -126,7 +126,7 @@ fn cargo() {
 
 #[test]
 fn cargo_without_a_lock_file_may_write_the_one_the_baseline_creates() {
-    let runbook = init_and_check(&[("Cargo.toml", "[package]\nname = \"x\"\n"), ("src/lib.rs", "")], "tests \"cargo test\" format cargo");
+    let runbook = init_and_check(&[("Cargo.toml", "[package]\nname = \"x\"\n"), ("src/lib.rs", "")], "tests \"cargo test --no-fail-fast\" format cargo");
     assert!(runbook.contains("write \"src/**\" \"Cargo.toml\" \"Cargo.lock\""), "{runbook}");
 }
 
@@ -139,7 +139,7 @@ fn pytest_of_the_projects_virtual_environment() {
         &["claude"],
     );
     write_executable(&repo.path().join(".venv/bin/pytest"), "#!/bin/sh\nexit 0\n");
-    let runbook = init_and_check_in(&repo, "tests \".venv/bin/pytest\" format pytest");
+    let runbook = init_and_check_in(&repo, "tests \".venv/bin/pytest -rA\" format pytest");
     assert!(runbook.contains("with the pytest of `.venv`"), "{runbook}");
 }
 
@@ -148,18 +148,18 @@ fn uv_when_it_is_installed_else_the_venv() {
     let files: &[(&str, &str)] = &[("pyproject.toml", "[tool.pytest.ini_options]\n"), ("uv.lock", "")];
     let repo = Repo::with_tools(files, &["claude", "uv"]);
     write_executable(&repo.path().join(".venv/bin/pytest"), "#!/bin/sh\nexit 0\n");
-    init_and_check_in(&repo, "tests \"uv run pytest\" format pytest");
+    init_and_check_in(&repo, "tests \"uv run pytest -rA\" format pytest");
     let repo = Repo::with_tools(files, &["claude"]);
     write_executable(&repo.path().join(".venv/bin/pytest"), "#!/bin/sh\nexit 0\n");
-    init_and_check_in(&repo, "tests \".venv/bin/pytest\" format pytest");
+    init_and_check_in(&repo, "tests \".venv/bin/pytest -rA\" format pytest");
 }
 
 #[test]
 fn the_agent_is_one_this_machine_has() {
     let files: &[(&str, &str)] = &[("Cargo.toml", ""), ("src/lib.rs", "")];
-    let runbook = init_and_check_in(&Repo::with_tools(files, &["cargo", "codex"]), "tests \"cargo test\"");
+    let runbook = init_and_check_in(&Repo::with_tools(files, &["cargo", "codex"]), "tests \"cargo test --no-fail-fast\"");
     assert!(runbook.contains("  agent codex\n"), "{runbook}");
-    let runbook = init_and_check_in(&Repo::with_tools(files, &["cargo", "claude", "codex"]), "tests \"cargo test\"");
+    let runbook = init_and_check_in(&Repo::with_tools(files, &["cargo", "claude", "codex"]), "tests \"cargo test --no-fail-fast\"");
     assert!(runbook.contains("  agent claude\n"), "claude first when both are there: {runbook}");
 }
 
@@ -181,10 +181,10 @@ fn without_an_agent_check_says_what_to_install() {
 #[test]
 fn a_desktop_notifier_when_there_is_one_else_a_plain_waiver() {
     let files: &[(&str, &str)] = &[("Cargo.toml", ""), ("src/lib.rs", "")];
-    let runbook = init_and_check_in(&Repo::with_tools(files, &["cargo", "claude", "notify-send"]), "tests \"cargo test\"");
+    let runbook = init_and_check_in(&Repo::with_tools(files, &["cargo", "claude", "notify-send"]), "tests \"cargo test --no-fail-fast\"");
     assert!(runbook.contains("command \"notify-send night \\\"$NIGHT_OUTCOME\\\"\" on end"), "{runbook}");
     assert!(!runbook.contains("waive notify-missing"), "{runbook}");
-    let runbook = init_and_check_in(&Repo::with_tools(files, &["cargo", "claude"]), "tests \"cargo test\"");
+    let runbook = init_and_check_in(&Repo::with_tools(files, &["cargo", "claude"]), "tests \"cargo test --no-fail-fast\"");
     assert!(!runbook.contains("notify-send"), "no notifier that cannot start: {runbook}");
     assert!(runbook.contains("waive notify-missing \""), "{runbook}");
 }
@@ -218,14 +218,14 @@ fn pytest() {
             ("mypkg/__init__.py", ""),
             ("tests/test_a.py", "def test_a(): pass\n"),
         ],
-        "tests \"pytest\" format pytest",
+        "tests \"pytest -rA\" format pytest",
     );
     assert!(runbook.contains("\"mypkg/**\""), "the package folder is writable: {runbook}");
 }
 
 #[test]
 fn go() {
-    init_and_check(&[("go.mod", "module example.com/x\n"), ("main.go", "package main\n"), ("internal/x/x.go", "package x\n")], "tests \"go test ./...\" format go");
+    init_and_check(&[("go.mod", "module example.com/x\n"), ("main.go", "package main\n"), ("internal/x/x.go", "package x\n")], "tests \"go test -v ./...\" format go");
 }
 
 #[test]

@@ -19,7 +19,7 @@ task {
 }
 
 success {
-  tests "cargo test" format cargo
+  tests "cargo test --no-fail-fast" format cargo
 }
 
 permissions {

@@ -48,6 +48,8 @@ fn normalised(test: &Test, report: &str) -> String {
         (r"after \d+(ms|[hms])(\d+[ms])*".into(), "after [DUR]"),
         (r"\| duration \| [0-9hms]+,".into(), "| duration | [DUR],"),
         (r"\| kept awake \|[^\n]*".into(), "| kept awake | [MACHINE] |"),
+        // The credential stores and variables of the machine that runs the tests.
+        (r"\(`deny irreversible`\): [^\n]*".into(), "(`deny irreversible`): [MACHINE]."),
     ];
     let mut out = report.to_string();
     for (pattern, with) in filters {

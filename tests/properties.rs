@@ -101,7 +101,7 @@ proptest! {
         match permissions.network.expect("network").value {
             Network::Off => prop_assert!(generated.network_hosts.is_empty()),
             Network::Allow(hosts) => prop_assert_eq!(hosts, generated.network_hosts),
-            Network::On => prop_assert!(false, "network on was never generated"),
+            Network::On | Network::Auto => prop_assert!(false, "network on and auto were never generated"),
         }
         let prompt = runbook.task.expect("task").prompt.expect("prompt");
         match &prompt.value {

@@ -143,6 +143,46 @@ fn commits_are_seen_while_the_agent_runs() {
     assert!(commit < end, "the ref watch reports the commit during the session: {names:?}");
 }
 
+/// Issue 19: every read of the git folder (the agent's `git status`, night's own look at the
+/// branch) used to wake the supervisor, which read the git folder again: hundreds of wake-ups
+/// a second from the first commit on. Counted, not timed: a slow machine makes fewer loops,
+/// never fewer than a handful per commit.
+#[test]
+fn a_committing_agent_wakes_the_supervisor_a_handful_of_times_per_commit() {
+    let test = Test::new();
+    // Five commits; after each the agent keeps working (git status, git diff, a line of
+    // output) until night has journaled the commit, and at least ten rounds.
+    let agent = r#"for i in 1 2 3 4 5; do
+  echo "step $i" >> src/log
+  git add src/log
+  git commit -qm "step $i"
+  n=0
+  while [ $n -lt 300 ]; do
+    git status --short > /dev/null
+    git diff HEAD > /dev/null
+    echo "agent: working on step $i, round $n"
+    n=$((n+1))
+    if [ $n -ge 10 ] && [ "$(grep -c '"event":"commit"' "$NIGHT_RUN_DIR/journal.jsonl")" -ge $i ]; then break; fi
+    sleep 0.05
+  done
+done
+echo good > src/state
+git commit -qam 'make the state good'
+"#;
+    test.setup(agent, &Runbook::default().limits(&["timeout 120s", "attempts 1"]));
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    let names: Vec<String> = ran.events().iter().map(|e| e["event"].as_str().unwrap_or_default().to_string()).collect();
+    let end = names.iter().position(|n| n == "session-end").expect("a session-end event");
+    let seen_live = names[..end].iter().filter(|n| *n == "commit").count();
+    assert!(seen_live >= 5, "the ref watch reports each commit while the agent works: {names:?}");
+    let commits = ran.events_named("commit").len() as u64;
+    assert_eq!(commits, 6);
+    let wakeups = ran.event("session-end")["wakeups"].as_u64().expect("session-end counts the wake-ups");
+    assert!(wakeups >= 1, "the supervisor was woken by the agent's commits");
+    assert!(wakeups <= 4 * commits, "{wakeups} wake-ups for {commits} commits: the supervisor wakes for more than the branch moving");
+}
+
 #[test]
 fn silence_ends_a_hung_agent() {
     let test = Test::new();

@@ -35,20 +35,22 @@
 ;;;; Words of the language
 
 (defconst night-toplevel-keywords
-  '("name" "task" "success" "permissions" "limits" "rollback" "notify" "waive")
+  '("name" "task" "success" "permissions" "limits" "rollback" "notify" "deliver" "waive")
   "Statements at the top level of a runbook.")
 
 (defconst night-statement-keywords
   '("prompt" "agent" "repo" "branch" "worktree" "model" "max_turns" "args" "bin"
     "run" "tests" "count" "exists" "absent" "changed" "committed"
-    "read" "write" "deny" "allow" "network" "sandbox" "on"
+    "read" "write" "deny" "allow" "pass" "reveal" "network" "sandbox" "on"
     "timeout" "session" "attempts" "stuck" "idle" "silence" "tokens" "cost" "quota"
     "when" "to" "then"
-    "webhook" "slack" "discord" "ntfy" "email" "sms" "command")
+    "webhook" "slack" "discord" "ntfy" "email" "sms" "command"
+    "push" "pull-request")
   "Statements inside the blocks.")
 
 (defconst night-modifier-keywords
-  '("file" "within" "matches" "format" "in" "via" "from" "server" "wait" "on" "allow")
+  '("file" "within" "matches" "format" "in" "via" "from" "server" "wait" "on" "allow"
+    "token" "base" "api" "labels" "reviewers" "lost")
   "Connecting words after a head: `prompt file', `count ... in', `sms ... from'.")
 
 (defconst night-constant-keywords
@@ -56,7 +58,9 @@
     "auto" "cargo" "nextest" "pytest" "unittest" "go" "jest" "vitest" "mocha" "tap" "junit"
     "baseline" "irreversible" "violation" "revert" "stop" "off"
     "failing" "passing" "start" "last-green" "retry"
-    "twilio" "attempt" "commit" "success" "failure" "stuck" "rollback" "end")
+    "twilio" "attempt" "commit" "success" "failure" "stuck" "rollback" "end"
+    "github" "gitlab" "gitea" "forgejo" "draft"
+    "failed" "rolled-back" "timeout" "budget" "interrupted" "attempts")
   "Values of the language: agent kinds, test formats, events and the like.")
 
 ;;;; Faces

@@ -308,7 +308,8 @@ const COMMENTS: &[&str] = &["# note", "#", "# ünïcödé — ok", "# 警告 wid
 const CODES: &[&str] = &[
     "success-missing", "success-unverifiable", "command-not-found", "read-missing", "write-unbounded", "write-matches-nothing",
     "git-dirty", "notify-missing", "irreversible-unrestricted", "env-unset", "no-stuck-limit", "no-budget", "long-session",
-    "no-rollback", "open-ended-task", "side-effects-in-checks", "success-already-holds", "syntax", "bad-regex", "nonsense",
+    "no-rollback", "open-ended-task", "side-effects-in-checks", "success-already-holds", "remote-missing", "push-target-unsafe",
+    "syntax", "bad-regex", "nonsense",
 ];
 
 // --------------------------------------------------------------- rendering --

@@ -7,6 +7,7 @@ use super::Context;
 use crate::agent_program::{program_of, PreflightError};
 use crate::ast::{AgentKind, Channel};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::policy::shell;
 use crate::source::{Span, Spanned};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -24,6 +25,7 @@ struct Lookup<'a> {
     base: PathBuf,
     path_var: String,
     found: RefCell<HashMap<String, bool>>,
+    commands: RefCell<HashMap<String, Vec<String>>>,
 }
 
 impl Lookup<'_> {
@@ -36,18 +38,37 @@ impl Lookup<'_> {
         found
     }
 
-    /// The programs of `command` that are not found.
+    /// The programs of `command` that are not found (each command line read once).
     fn missing(&self, command: &str) -> Vec<String> {
+        if let Some(missing) = self.commands.borrow().get(command) {
+            return missing.clone();
+        }
         let mut missing: Vec<String> = Vec::new();
-        for part in self.context.simple_commands(command).iter() {
-            let Some(program) = first_word(part) else { continue };
+        for part in programs(command) {
+            let Some(program) = first_word(&part) else { continue };
             if SHELL_BUILTINS.contains(&program.as_str()) || program.contains('$') || missing.contains(&program) || self.resolves(&program) {
                 continue;
             }
             missing.push(program);
         }
+        self.commands.borrow_mut().insert(command.to_string(), missing.clone());
         missing
     }
+}
+
+/// The commands a line runs, each from the program that must be installed: a package runner
+/// (`npx tsc`, `uvx ruff`) fetches what it runs, so the runner is what must exist.
+fn programs(line: &str) -> Vec<String> {
+    const RUNNERS: &[&str] = &["npx", "bunx", "pnpx", "uvx", "pnpm dlx", "yarn dlx", "npm exec", "pipx run", "uv run", "poetry run", "pipenv run", "pdm run", "hatch run", "rye run", "bundle exec", "direnv exec"];
+    shell::parse(line)
+        .commands
+        .iter()
+        .map(|command| match command.wrappers.iter().find(|w| RUNNERS.contains(&w.as_str())) {
+            Some(runner) => runner.clone(),
+            None => command.line(),
+        })
+        .filter(|line| !line.is_empty())
+        .collect()
 }
 
 pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
@@ -56,6 +77,7 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
         base: context.repo.clone().unwrap_or_else(|| context.runbook_dir.clone()),
         path_var: (context.env)("PATH").unwrap_or_default(),
         found: RefCell::new(HashMap::new()),
+        commands: RefCell::new(HashMap::new()),
     };
     if let Some(success) = &context.runbook.success {
         for check in &success.checks {

@@ -8,9 +8,12 @@ mod irreversible_unrestricted;
 mod limits_rules;
 mod notify_missing;
 mod open_ended_task;
+mod push_target_unsafe;
 mod read_missing;
+mod remote_missing;
 mod side_effects_in_checks;
 mod success_rules;
+mod tests_rules;
 mod write_rules;
 
 use crate::ast::{AgentKind, Agent, Network, OnViolation, Prompt, Runbook, Sandbox, TestMetric};
@@ -67,13 +70,13 @@ impl Context<'_> {
         status.as_deref().map_err(String::as_str)
     }
 
-    /// The simple commands of a shell command line ([`crate::irreversible::simple_commands`]),
+    /// The simple commands of a shell command line ([`crate::policy::shell::simple_commands`]),
     /// split once however many rules read them.
     pub fn simple_commands(&self, command: &str) -> std::rc::Rc<[String]> {
         if let Some(parts) = self.commands.borrow().get(command) {
             return parts.clone();
         }
-        let parts: std::rc::Rc<[String]> = crate::irreversible::simple_commands(command).into();
+        let parts: std::rc::Rc<[String]> = crate::policy::shell::simple_commands(command).into();
         self.commands.borrow_mut().insert(command.to_string(), parts.clone());
         parts
     }
@@ -162,7 +165,12 @@ pub const CHECKLIST: &[(Code, &str)] = &[
     (Code::OpenEndedTask, "the task has an end"),
     (Code::SideEffectsInChecks, "success commands do nothing irreversible"),
     (Code::SuccessAlreadyHolds, "the checks fail before the work starts"),
+    (Code::RemoteMissing, "the delivery's remote exists"),
+    (Code::PushTargetUnsafe, "the delivery pushes only the run branch"),
 ];
+
+/// The checklist items that exist only for a runbook with a `deliver` block.
+const DELIVERY_RULES: &[Code] = &[Code::RemoteMissing, Code::PushTargetUnsafe];
 
 /// Parse and check a runbook against the schema and the whole checklist, on this machine.
 pub fn check(source: &Source, env: EnvLookup<'_>) -> CheckOutcome {
@@ -235,6 +243,9 @@ fn check_with(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>, host:
         limits_rules::check(&context, &mut findings);
         open_ended_task::check(&context, &mut findings);
         side_effects_in_checks::check(&context, &mut findings);
+        remote_missing::check(&context, &mut findings);
+        push_target_unsafe::check(&context, &mut findings);
+        tests_rules::check(&context, &mut findings);
     }
 
     let mut waivers: Vec<(Code, String)> = runbook
@@ -248,6 +259,7 @@ fn check_with(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>, host:
     }
     let checklist = CHECKLIST
         .iter()
+        .filter(|(code, _)| runbook.deliver.is_some() || !DELIVERY_RULES.contains(code))
         .map(|(code, title)| {
             let status = if syntax_failed {
                 ItemStatus::NotChecked { reason: "fix the syntax error first" }
@@ -306,16 +318,19 @@ fn block_missing_for(code: Code, runbook: &Runbook) -> bool {
 fn cross_block_rules(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     let runbook = context.runbook;
     if let Some(rollback) = &runbook.rollback {
-        let has_tests = runbook.success.as_ref().is_some_and(|s| crate::ast::wrote(&s.written, "tests")) || runbook.is_unresolved("success");
-        if !has_tests {
+        // `failing` and `passing` count tests of a `tests` check, or else the `run` and `count`
+        // checks that fail or hold; `exists`, `changed` and `committed` alone give nothing to count.
+        let countable = runbook.success.as_ref().is_some_and(|s| ["tests", "run", "count"].iter().any(|k| crate::ast::wrote(&s.written, k)))
+            || runbook.is_unresolved("success");
+        if !countable {
             let metric = rollback.when.as_ref().map_or("failing", |w| match w.value.metric {
                 TestMetric::Failing => "failing",
                 TestMetric::Passing => "passing",
             });
             findings.push(
-                Diagnostic::error(Code::MissingStatement, format!("`rollback` compares `{metric}` tests, but `success` has no `tests` check"))
-                    .label(rollback.span, "needs a `tests` check to compare")
-                    .help("Add a `tests \"…\"` statement to `success`, or remove the `rollback` block."),
+                Diagnostic::error(Code::MissingStatement, format!("`rollback` compares `{metric}` checks, but `success` has no `tests`, `run` or `count` check"))
+                    .label(rollback.span, "nothing to count")
+                    .help("Add a `tests \"…\"`, `run \"…\"` or `count` statement to `success`, or remove the `rollback` block."),
             );
         }
     }
@@ -345,7 +360,9 @@ fn build_plan(source: &Source, runbook: Runbook, context: Resolved, waivers: Vec
         deny: permissions.deny.iter().map(|d| d.value.clone()).collect(),
         deny_irreversible: permissions.deny_irreversible.is_some(),
         allow: permissions.allow.iter().map(|a| a.value.clone()).collect(),
-        network: permissions.network.as_ref().map_or(Network::On, |n| n.value.clone()),
+        pass: permissions.pass.iter().map(|p| p.value.clone()).collect(),
+        reveal: permissions.reveal.iter().map(|r| r.value.clone()).collect(),
+        network: permissions.network.as_ref().map_or(Network::Auto, |n| n.value.clone()),
         sandbox: permissions.sandbox.as_ref().map_or(Sandbox::Auto, |s| s.value),
         on_violation: permissions.on_violation.as_ref().map_or(OnViolation::Revert, |o| o.value),
     };
@@ -363,6 +380,7 @@ fn build_plan(source: &Source, runbook: Runbook, context: Resolved, waivers: Vec
     let agent = task.agent.as_ref().map_or_else(|| Agent::new(AgentKind::Claude), |a| a.value.clone());
     let branch_template = task.branch.as_ref().map_or_else(|| "night/{name}/{date}".to_string(), |b| b.value.clone());
     let worktree = task.worktree.as_ref().is_some_and(|w| w.value);
+    let delivery = runbook.deliver.as_ref().and_then(crate::plan::Delivery::from_ast);
     Some(Plan {
         source: source.clone(),
         runbook_path: context.runbook_path,
@@ -377,6 +395,7 @@ fn build_plan(source: &Source, runbook: Runbook, context: Resolved, waivers: Vec
         limits,
         rollback: runbook.rollback,
         notifiers: runbook.notify.map(|n| n.notifiers).unwrap_or_default(),
+        delivery,
         waivers,
         warnings,
     })

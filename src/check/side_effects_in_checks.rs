@@ -2,13 +2,16 @@
 
 use super::Context;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::irreversible::IrreversibleRule;
+use std::collections::HashMap;
 
 pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     let Some(success) = &context.runbook.success else { return };
+    // Read as the hook reads it (wrappers, `sh -c`, targets); each command line once.
+    let mut seen: HashMap<&str, Option<(String, &'static IrreversibleRule)>> = HashMap::new();
     for check in &success.checks {
         let Some(command) = check.value.command() else { continue };
-        let parts = context.simple_commands(&command.value);
-        let found = parts.iter().find_map(|part| crate::irreversible::matching_rule(part).map(|rule| (part, rule)));
+        let found = seen.entry(command.value.as_str()).or_insert_with(|| crate::irreversible::find_in(&command.value));
         if let Some((part, rule)) = found {
             findings.push(
                 Diagnostic::error(Code::SideEffectsInChecks, format!("the success command runs `{part}`"))

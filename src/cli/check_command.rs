@@ -49,7 +49,7 @@ fn io_reason(error: &std::io::Error) -> String {
 }
 
 pub fn run(args: &CheckArgs) -> u8 {
-    let env = |name: &str| std::env::var(name).ok();
+    let env = |name: &str| crate::remote::secrets::var(name);
     let options = RenderOptions { width: super::width(), color: super::use_color() };
     let mut unreadable = 0;
     let mut errors = 0;
@@ -148,6 +148,33 @@ pub fn render_text(out: &mut String, source: &Source, outcome: &CheckOutcome, op
             ItemStatus::NotChecked { reason } => ("----", format!(" — not checked: {reason}")),
         };
         let _ = writeln!(out, "  [{mark}] {:code_width$}  {}{note}", item.code.name(), item.title);
+    }
+    if let Some(plan) = &outcome.plan {
+        before_the_run(out, plan);
+    }
+}
+
+/// What `deny irreversible` will hide from the agent on this machine, and what the sandbox will
+/// not enforce here (and how to get it): the same values `night run` computes.
+fn before_the_run(out: &mut String, plan: &crate::plan::Plan) {
+    use crate::sandbox;
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let spec = sandbox::SandboxSpec::from_plan(plan, &plan.repo, &plan.repo.join(".git"), &plan.repo.join(".night"), home.as_deref());
+    let mut lines = Vec::new();
+    if !spec.hidden.is_empty() {
+        let stores: Vec<String> = spec.hidden.iter().map(|s| format!("`{}` ({})", s.path.display(), s.holds)).collect();
+        lines.push(format!("hidden from the agent and the success checks: {}; the environment keeps only the allowlist of docs/sandbox.md", stores.join(", ")));
+    }
+    match sandbox::layers(&spec, &sandbox::probe(), plan.permissions.sandbox) {
+        // The process limit's exemption for root says nothing about what the runbook can do.
+        Ok(layers) => lines.extend(layers.gaps.into_iter().filter(|g| !g.contains("process limit")).map(|g| format!("not enforced: {g}"))),
+        Err(error) => lines.push(format!("`night run` will refuse: {error}")),
+    }
+    if !lines.is_empty() {
+        let _ = writeln!(out, "before the run:");
+        for line in lines {
+            let _ = writeln!(out, "  {line}");
+        }
     }
 }
 

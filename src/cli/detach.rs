@@ -37,11 +37,20 @@ pub(super) fn start(args: Vec<OsString>) -> u8 {
         Ok(exe) => exe,
         Err(e) => return super::locate::fail(&format!("cannot find night's own executable: {e}")),
     };
-    let spawned = Command::new(exe).args(&args).env(CHILD_ENV, "1").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
-    let mut child = match spawned {
+    let mut command = Command::new(exe);
+    command.args(&args).env(CHILD_ENV, "1").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    // Secrets received for `--on` go on to the supervisor in memory (src/remote/secrets.rs).
+    let secrets = crate::remote::secrets::hand_down(&mut command);
+    let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => return super::locate::fail(&format!("cannot start night in the background: {e}")),
     };
+    if secrets {
+        if let Err(e) = crate::remote::secrets::send(&mut child, &crate::remote::secrets::received()) {
+            let _ = child.kill();
+            return super::locate::fail(&format!("cannot hand the secrets to the background run: {e}"));
+        }
+    }
     // Read stderr alongside, so a child that says a lot before it hands over never blocks.
     let stderr = child.stderr.take().map(|mut stderr| {
         std::thread::spawn(move || {

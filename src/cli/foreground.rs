@@ -100,7 +100,7 @@ pub(super) fn options(html: bool, detached: bool) -> (RunOptions, Console) {
             inner(run_id, dir);
         }
     });
-    let options = RunOptions { grace, echo, status, env: Arc::new(|name: &str| std::env::var(name).ok()), html, on_started: Some(on_started) };
+    let options = RunOptions { grace, echo, status, env: Arc::new(|name: &str| crate::remote::secrets::var(name)), html, on_started: Some(on_started) };
     (options, Console { bar, stop, run_dir })
 }
 

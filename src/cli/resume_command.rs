@@ -31,7 +31,7 @@ pub fn run(args: &ResumeArgs) -> u8 {
     // they did when the run started. The work tree may hold the dead session's uncommitted
     // work, which is no reason to refuse: `check_resumed` waives `git-dirty`.
     let source = Source::new(&start.runbook, text);
-    let env = |name: &str| std::env::var(name).ok();
+    let env = |name: &str| crate::remote::secrets::var(name);
     let outcome = check_resumed(&source, &env);
     let Some(plan) = outcome.plan.as_ref() else {
         let mut text = String::new();

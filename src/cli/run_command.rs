@@ -18,7 +18,7 @@ pub fn run(args: &RunArgs) -> u8 {
         eprintln!("  help: Follow it with `night status` or `night log -f`, or stop it with `night stop`; nothing was changed.");
         return Outcome::Refused.exit_code();
     }
-    let env = |name: &str| std::env::var(name).ok();
+    let env = |name: &str| crate::remote::secrets::var(name);
     let outcome = check(&source, &env);
     let Some(plan) = outcome.plan.as_ref().filter(|_| !outcome.has_errors()) else {
         let mut text = String::new();

@@ -2,7 +2,7 @@
 //! before the cursor with a small tolerant scanner instead of the grammar: which blocks are
 //! open, and which words the current statement has so far.
 
-use crate::ast::{AgentKind, Event, TestFormat};
+use crate::ast::{AgentKind, Event, Forge, Outcome, TestFormat};
 use crate::diagnostic::Code;
 use crate::syntax;
 
@@ -152,6 +152,7 @@ fn statements(block: &str) -> &'static [&'static str] {
         "limits" => syntax::LIMITS,
         "rollback" => syntax::ROLLBACK,
         "notify" => syntax::NOTIFY,
+        "deliver" => syntax::DELIVER,
         _ => &[],
     }
 }
@@ -173,7 +174,8 @@ fn values(block: &str, head: &str, args: &[Token]) -> Vec<&'static str> {
         ("task", "agent") if first => AgentKind::NAMES.to_vec(),
         ("task", "worktree") if first => vec!["on", "off"],
         ("success", "tests") if last_word == Some("format") => TestFormat::NAMES.to_vec(),
-        ("success", "tests") if !first && last_word != Some("within") => unused(&["format", "within"]),
+        ("success", "tests") if last_word == Some("allow") => vec!["lost"],
+        ("success", "tests") if !first && !matches!(last_word, Some("within" | "lost")) => unused(&["format", "within", "allow"]),
         ("success", "run") if !first && !matches!(last_word, Some("within" | "matches")) => unused(&["matches", "within"]),
         ("success", "count") if args.len() == 1 => vec!["in"],
         ("success", "count") | ("rollback", "when") if last == Some(&Token::Comparison) => vec!["baseline"],
@@ -181,7 +183,7 @@ fn values(block: &str, head: &str, args: &[Token]) -> Vec<&'static str> {
         ("rollback", "to") if first => vec!["start", "last-green"],
         ("rollback", "then") if first => vec!["stop", "retry"],
         ("permissions", "deny") if first => vec!["irreversible"],
-        ("permissions", "network") if first => vec!["off", "on", "allow"],
+        ("permissions", "network") if first => vec!["auto", "off", "on", "allow"],
         ("permissions", "sandbox") if first => vec!["auto", "on", "off"],
         ("permissions", "on") if first => vec!["violation"],
         ("permissions", "on") if last_word == Some("violation") => vec!["revert", "stop"],
@@ -204,7 +206,28 @@ fn values(block: &str, head: &str, args: &[Token]) -> Vec<&'static str> {
                 _ => vec!["on"],
             }
         }
+        ("deliver", "pull-request") if first => Forge::ALL.iter().map(|forge| forge.name()).collect(),
+        ("deliver", "push") if !first => delivery_options(args, &["on", "attempts"]),
+        ("deliver", "pull-request") if args.len() >= 2 => {
+            if matches!(last_word, Some("token" | "base" | "api" | "labels" | "reviewers")) {
+                return Vec::new();
+            }
+            delivery_options(args, &["token", "base", "api", "on", "draft", "labels", "reviewers"])
+        }
         _ => Vec::new(),
+    }
+}
+
+/// After `push "…"` or `pull-request … "…"`: the run outcomes after `on`, else the options
+/// not written yet.
+fn delivery_options(args: &[Token], options: &[&'static str]) -> Vec<&'static str> {
+    let has = |word: &str| args.iter().any(|a| matches!(a, Token::Word(w) if w == word));
+    let outcomes = || Outcome::DELIVERABLE.iter().map(|o| o.name()).filter(|name| !has(name));
+    let unused = || options.iter().copied().filter(|w| !has(w));
+    match args.last() {
+        Some(Token::Word(word)) if word == "on" => outcomes().collect(),
+        Some(Token::Word(word)) if has("on") && Outcome::from_name(word).is_some() => outcomes().chain(unused()).collect(),
+        _ => unused().collect(),
     }
 }
 
@@ -256,13 +279,20 @@ mod tests {
     fn values_after_a_statement() {
         assert_eq!(offered("task {\n  agent |"), AgentKind::NAMES);
         assert_eq!(offered("success {\n  tests \"x\" format |"), TestFormat::NAMES);
-        assert_eq!(offered("success {\n  tests \"x\" format cargo |"), ["within"]);
-        assert_eq!(offered("permissions {\n  network |"), ["off", "on", "allow"]);
+        assert_eq!(offered("success {\n  tests \"x\" format cargo |"), ["within", "allow"]);
+        assert_eq!(offered("success {\n  tests \"x\" allow |"), ["lost"]);
+        assert_eq!(offered("permissions {\n  network |"), ["auto", "off", "on", "allow"]);
         assert_eq!(offered("notify {\n  slack env.X on end |"), ["start", "attempt", "commit", "success", "failure", "stuck", "rollback", "violation"]);
         assert_eq!(offered("notify {\n  slack env.X |"), ["on"]);
         assert_eq!(offered("notify {\n  sms \"+1\" via twilio env.A env.B |"), ["from"]);
         assert_eq!(offered("rollback {\n  when failing > |"), ["baseline"]);
         assert_eq!(offered("success { count /x/ |"), ["in"]);
+        assert_eq!(offered("deliver {\n  pull-request |"), ["github", "gitlab", "gitea", "forgejo"]);
+        assert_eq!(offered("deliver {\n  push \"origin\" |"), ["on", "attempts"]);
+        assert_eq!(offered("deliver { push \"origin\" on success |"), ["failed", "stuck", "rolled-back", "timeout", "budget", "interrupted", "attempts"]);
+        assert_eq!(offered("deliver { pull-request github \"a/b\" token |"), Vec::<String>::new());
+        assert!(offered("deliver { pull-request github \"a/b\" token env.T |").contains(&"draft".into()));
+        assert!(offered("|").contains(&"deliver".into()));
         assert!(offered("waive |").contains(&"no-rollback".into()));
         assert!(!offered("waive |").contains(&"syntax".into()));
     }

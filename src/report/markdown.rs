@@ -309,6 +309,9 @@ fn permissions(out: &mut String, data: &ReportData) {
         for gap in &sandbox.gaps {
             let _ = writeln!(out, "- not enforced: {gap}");
         }
+        if !sandbox.hidden.is_empty() {
+            let _ = writeln!(out, "\nHidden from the agent and the success checks (`deny irreversible`): {}.", sandbox.hidden.join("; "));
+        }
     }
     out.push('\n');
     agent_tried(out, data);

@@ -173,6 +173,8 @@ pub struct SandboxReport {
     pub gaps: Vec<String>,
     /// The agent's network, in words.
     pub network: String,
+    /// What `deny irreversible` kept from the agent.
+    pub hidden: Vec<String>,
 }
 
 /// What the agent tried in one session.
@@ -325,8 +327,8 @@ impl ReportData {
                 self.keep_awake = Some((*available, how));
             }
             Event::Note { topic, message } => self.notes.push((topic.clone(), message.clone())),
-            Event::Sandbox { mode, layers, gaps, network, .. } => {
-                self.sandbox = Some(SandboxReport { mode: mode.clone(), layers: layers.clone(), gaps: gaps.clone(), network: network.clone() });
+            Event::Sandbox { mode, layers, gaps, network, hidden, .. } => {
+                self.sandbox = Some(SandboxReport { mode: mode.clone(), layers: layers.clone(), gaps: gaps.clone(), network: network.clone(), hidden: hidden.clone() });
             }
             Event::AgentTried { attempt, session, what, reached } => {
                 self.agent_tried.push(AgentTriedReport { attempt: *attempt, session: *session, what: what.clone(), reached: reached.clone() });

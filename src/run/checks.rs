@@ -91,8 +91,24 @@ pub async fn run_checks(
     env_remove: &[String],
     run_dir: Option<&Path>,
 ) -> Vec<CheckResult> {
+    run_checks_in(plan, dir, git, start, baseline, env, env_remove, run_dir, None).await
+}
+
+/// [`run_checks`], each command confined by `sandbox` (src/sandbox/checks.rs) when given.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_checks_in(
+    plan: &Plan,
+    dir: &Path,
+    git: &RunGit,
+    start: Oid,
+    baseline: Option<&Baseline>,
+    env: &[(String, String)],
+    env_remove: &[String],
+    run_dir: Option<&Path>,
+    sandbox: Option<&crate::sandbox::checks::ChecksSandbox>,
+) -> Vec<CheckResult> {
     let record = run_dir.map(|d| d.join(RUNNING_CHECK));
-    let runner = Runner { dir, env, env_remove, limit: CAPTURE_LIMIT, record: record.as_deref() };
+    let runner = Runner { dir, env, env_remove, limit: CAPTURE_LIMIT, record: record.as_deref(), sandbox };
     let mut results = Vec::with_capacity(plan.checks.len());
     for (index, check) in plan.checks.iter().enumerate() {
         let started = Instant::now();
@@ -119,7 +135,7 @@ pub async fn run_checks(
                     (!regex.regex().is_match(&stdout)).then(|| format!("standard output does not match {regex}"))
                 })
             }
-            Check::Tests { command, format, within } => {
+            Check::Tests { command, format, within, .. } => {
                 let within = within_or_default(within.as_ref());
                 let output = runner.run(&command.value, within, false, None).await;
                 output.record(&mut result);
@@ -358,7 +374,7 @@ fn statement(check: &Check) -> String {
             matches.as_ref().map(|m| format!(" matches {}", m.value)).unwrap_or_default(),
             within(w)
         ),
-        Check::Tests { command, format, within: w } => {
+        Check::Tests { command, format, within: w, .. } => {
             let format = match &format.value {
                 TestFormat::Auto => String::new(),
                 TestFormat::Junit { glob } => format!(" format junit {}", quote(glob)),
@@ -398,6 +414,8 @@ struct Runner<'a> {
     limit: usize,
     /// Where to keep the running command's process group (see [`RUNNING_CHECK`]).
     record: Option<&'a Path>,
+    /// The sandbox each command runs in (`deny irreversible`).
+    sandbox: Option<&'a crate::sandbox::checks::ChecksSandbox>,
 }
 
 /// What a command did.
@@ -472,10 +490,20 @@ impl Runner<'_> {
         for (name, value) in self.env {
             shell.env(name, value);
         }
+        let mut confined = match self.sandbox.map(|sandbox| sandbox.confine(&mut shell)).transpose() {
+            Ok(confined) => confined,
+            Err(error) => return collected.finish(Some(format!("cannot set up the sandbox: {error}")), None, false),
+        };
         let mut child = match shell.spawn() {
             Ok(child) => child,
-            Err(error) => return collected.finish(Some(error.to_string()), None, false),
+            Err(error) => {
+                let step = confined.as_ref().and_then(|c| c.failed_step()).map(|s| format!("in the sandbox: {s}: ")).unwrap_or_default();
+                return collected.finish(Some(format!("{step}{error}")), None, false);
+            }
         };
+        if let (Some(confined), Some(pid)) = (confined.as_mut(), child.id()) {
+            confined.started(pid);
+        }
         let group = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
         let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
         if let (Some(record), Some(pid)) = (self.record, child.id()) {

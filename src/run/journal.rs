@@ -92,6 +92,11 @@ pub enum Event {
         output_bytes: u64,
         /// Whether night had to SIGKILL the process group after the grace period.
         killed: bool,
+        /// How many times a change in the git folder woke the supervisor to read the run
+        /// branch's tip during the session: about one a commit. Absent from journals written
+        /// before night counted them, and from sessions night did not watch.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wakeups: Option<u64>,
     },
     /// The run branch gained a commit.
     Commit(CommitRecord),
@@ -148,6 +153,9 @@ pub enum Event {
         writable: Vec<String>,
         /// The agent's network, in words.
         network: String,
+        /// What `deny irreversible` kept from the agent: credential stores, then the withheld variables' names.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hidden: Vec<String>,
     },
     /// What the agent tried in a session that the sandbox refused or night undid.
     AgentTried {
@@ -609,5 +617,18 @@ mod tests {
         assert_eq!(entries[1].event, Event::AttemptStart { attempt: 2, of: None });
         let text = std::fs::read_to_string(&path).expect("every line is whole");
         assert_eq!(text.lines().count(), 2);
+    }
+
+    #[test]
+    fn a_session_end_written_before_wakeups_were_counted_still_reads() {
+        let old = r#"{"v":1,"at":"2025-01-01T00:00:00Z","event":"session-end","attempt":1,"session":1,"reason":"exited","exit_code":0,"signal":null,"duration_ms":5,"output_bytes":0,"killed":false}"#;
+        let entry: Entry = serde_json::from_str(old).expect("an old line");
+        assert!(matches!(entry.event, Event::SessionEnd { wakeups: None, .. }));
+        let new = Event::SessionEnd { attempt: 1, session: 1, reason: "exited".into(), exit_code: Some(0), signal: None, duration_ms: 5, output_bytes: 0, killed: false, wakeups: Some(3) };
+        let line = serde_json::to_value(&new).expect("json");
+        assert_eq!(line["wakeups"], 3);
+        assert_eq!(serde_json::from_value::<Event>(line).expect("back"), new);
+        let unwatched = serde_json::to_value(Event::SessionEnd { attempt: 1, session: 1, reason: "exited".into(), exit_code: Some(0), signal: None, duration_ms: 5, output_bytes: 0, killed: false, wakeups: None }).expect("json");
+        assert!(unwatched.get("wakeups").is_none(), "no field when the session was not watched: {unwatched}");
     }
 }

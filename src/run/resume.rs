@@ -323,6 +323,7 @@ fn next_step(plan: &Plan, entries: &[Entry], attempt: u64, baseline: Option<&[Ch
                 duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
                 output_bytes: 0,
                 killed: false,
+                wakeups: None,
             });
             let prompt = crate::run::feedback::continue_prompt(&plan.prompt, attempt, session + 1, "night's supervisor stopped and `night resume` took over", &commits_of(entries), last_checks_of(entries).as_deref());
             Next::Session { session: session + 1, prompt, kind: "continue".into() }

@@ -5,6 +5,7 @@
 use crate::ast::Sandbox;
 use crate::plan::Plan;
 use crate::run::git::RunGit;
+use crate::sandbox::checks::{ChecksPlace, ChecksSandbox};
 use crate::sandbox::env::{agent_env, AgentEnv};
 use crate::sandbox::git::GitGuard;
 use crate::sandbox::proxy::Proxy;
@@ -44,6 +45,9 @@ impl RunSandbox {
             Some(paths) => Some(GitGuard::before(paths, run_dir).map_err(|e| format!("cannot prepare the run's object store: {e}"))?),
             None => None,
         };
+        if plan.permissions.deny_irreversible {
+            sandbox::env::install_git_helper(run_dir).map_err(|e| format!("cannot write night's git helper: {e}"))?;
+        }
         let prepared = if layers.any() {
             Some(Arc::new(sandbox::prepare(&spec, &layers).map_err(|e| format!("cannot prepare the sandbox: {e}"))?))
         } else {
@@ -51,6 +55,12 @@ impl RunSandbox {
         };
         let env = agent_env(plan, &spec, &layers, night_env, prepared.as_ref().and_then(|p| p.proxy_port()));
         Ok(SessionSandbox { spec, layers, env, prepared, guard, proxy: None, namespace: None })
+    }
+
+    /// The sandbox of the baseline and the success checks (`None` without `deny irreversible`).
+    pub fn checks(&self, plan: &Plan, git: &RunGit, run_dir: &Path, night_env: &[(String, String)]) -> Result<Option<ChecksSandbox>, String> {
+        let place = ChecksPlace { work_dir: git.work_dir(), git_common_dir: git.common_dir(), run_dir, home: self.home.as_deref() };
+        ChecksSandbox::new(plan, place, &self.caps, self.mode, night_env).map_err(|e| format!("cannot prepare the success checks' sandbox: {e}"))
     }
 
     /// At the end of the run: the agent's last objects into the repository, the run's object

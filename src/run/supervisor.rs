@@ -6,7 +6,7 @@ use crate::diagnostic::Code;
 use crate::notify::{CheckSummary, Dispatcher, Message, Settings};
 use crate::plan::Plan;
 use crate::run::agent::{adapter_for, Adapter, AgentSignal, LaunchContext};
-use crate::run::checks::{baseline_from, failure_signature, run_checks, Baseline, CheckResult};
+use crate::run::checks::{baseline_from, failure_signature, run_checks_in, Baseline, CheckResult};
 use crate::run::feedback::{attempt_prompt, continue_prompt, AttemptFeedback};
 use crate::run::git::{PendingPreflight, RunGit};
 use crate::run::journal::{self, CheckRecord, CommitRecord, DiffRecord, Event, Journal, RunEnd, RunStart, TestCountsRecord};
@@ -16,7 +16,7 @@ use crate::run::lock::{RunLock, StartLock};
 use crate::run::outcome::Outcome;
 use crate::run::ballast;
 use crate::run::process::{redactor, LineSink, LogHealth, OutputSinks, SpawnSpec, Supervised, TextSink};
-use crate::run::ref_watch::{git_dir_of, RefWatch};
+use crate::run::ref_watch::RefWatch;
 use crate::run::sandboxing::{self, RunSandbox, SessionSandbox};
 use crate::time::format_duration;
 use git2::Oid;
@@ -842,7 +842,7 @@ impl Supervisor<'_> {
             Err(e) => {
                 self.journal.record(Event::SessionStart { attempt, session, pid: None, prompt_file: prompt_file.display().to_string(), prompt_kind: prompt_kind.into() });
                 self.note("spawn-failed", &e);
-                self.journal.record(Event::SessionEnd { attempt, session, reason: "spawn-failed".into(), exit_code: None, signal: None, duration_ms: 0, output_bytes: 0, killed: false });
+                self.journal.record(Event::SessionEnd { attempt, session, reason: "spawn-failed".into(), exit_code: None, signal: None, duration_ms: 0, output_bytes: 0, killed: false, wakeups: None });
                 return Ok(SessionEnd::SpawnFailed);
             }
         };
@@ -882,7 +882,7 @@ impl Supervisor<'_> {
                     None => format!("cannot start the agent: {e}"),
                 };
                 self.note("spawn-failed", &message);
-                self.journal.record(Event::SessionEnd { attempt, session, reason: "spawn-failed".into(), exit_code: None, signal: None, duration_ms: 0, output_bytes: 0, killed: false });
+                self.journal.record(Event::SessionEnd { attempt, session, reason: "spawn-failed".into(), exit_code: None, signal: None, duration_ms: 0, output_bytes: 0, killed: false, wakeups: None });
                 return Ok(SessionEnd::SpawnFailed);
             }
         };
@@ -899,8 +899,7 @@ impl Supervisor<'_> {
             self.note("sandbox-proxy", &format!("cannot serve the proxy in the agent's network namespace ({e}): the agent has no network"));
         }
 
-        let ref_path = self.git.ref_path();
-        let mut ref_watch = match RefWatch::new(&ref_path, git_dir_of(&ref_path, &self.branch).as_deref()) {
+        let mut ref_watch = match RefWatch::new(self.git.common_dir(), &self.branch) {
             Ok(watch) => Some(watch),
             Err(e) => {
                 self.note("ref-watch", &format!("cannot watch the run branch ({e}); new commits are looked for when a limit is due"));
@@ -908,6 +907,10 @@ impl Supervisor<'_> {
             }
         };
         let mut clock = SessionClock::new(self.plan.limits, self.run_deadline, spawned_at);
+        // A commit made before the watch was armed wakes nothing: look once, now that it is.
+        if self.poll_commits() {
+            clock.on_commit(Instant::now());
+        }
         let interrupt_base = self.interrupts.count();
         let mut end = loop {
             let (deadline, _) = clock.next_deadline(process.last_output());
@@ -925,6 +928,7 @@ impl Supervisor<'_> {
                         break SessionEnd::Limit(limit);
                     }
                 }
+                // Only when the tip read from the ref's files moved (src/run/ref_watch.rs).
                 Some(()) = async { match ref_watch.as_mut() { Some(watch) => watch.changed().await, None => std::future::pending().await } } => {
                     if self.poll_commits() {
                         clock.on_commit(Instant::now());
@@ -991,6 +995,7 @@ impl Supervisor<'_> {
             duration_ms: millis(process.elapsed()),
             output_bytes: process.output_bytes(),
             killed: ended.killed,
+            wakeups: ref_watch.as_ref().map(RefWatch::looks),
         });
         self.journal_agent_tried(sandbox, attempt, session);
         Ok(end)
@@ -1011,7 +1016,8 @@ impl Supervisor<'_> {
         };
         let shown = if layers.is_empty() { "none".to_string() } else { layers.join(", ") };
         self.status(&format!("night: sandbox {mode}: {shown}"));
-        self.journal.record(Event::Sandbox { mode: mode.into(), layers, gaps, writable, network });
+        let hidden = crate::sandbox::env::hidden_summary(&sandbox.spec, &sandbox.env);
+        self.journal.record(Event::Sandbox { mode: mode.into(), layers, gaps, writable, network, hidden });
     }
 
     /// After a session: what the git guard undid and where the proxy was asked to connect.
@@ -1141,8 +1147,13 @@ impl Supervisor<'_> {
 
     /// Run the success checks; `None` when a second signal asked to skip them.
     async fn checks(&self, baseline: Option<&Baseline>) -> Option<Vec<CheckResult>> {
-        let env = vec![("NIGHT_RUN_ID".to_string(), self.run_id.clone())];
-        let checks = run_checks(self.plan, self.git.work_dir(), &self.git, self.start, baseline, &env, &self.secret_names, Some(&self.run_dir));
+        let env = vec![("NIGHT_RUN_ID".to_string(), self.run_id.clone()), ("NIGHT_RUN_DIR".to_string(), self.run_dir.display().to_string())];
+        // The checks run the agent's code: the agent's credential, git and network layers (sandbox/checks.rs).
+        let sandbox = self.sandbox.checks(self.plan, &self.git, &self.run_dir, &env).unwrap_or_else(|e| {
+            self.note("sandbox-checks", &e);
+            None
+        });
+        let checks = run_checks_in(self.plan, self.git.work_dir(), &self.git, self.start, baseline, &env, &self.secret_names, Some(&self.run_dir), sandbox.as_ref());
         tokio::select! {
             results = checks => Some(results),
             () = self.interrupts.reached(2) => None,

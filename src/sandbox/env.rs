@@ -4,6 +4,8 @@
 use super::{ActiveLayers, SandboxSpec};
 use crate::ast::Value;
 use crate::plan::Plan;
+use crate::policy::credentials;
+use std::path::{Path, PathBuf};
 
 /// Changes to the inherited environment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,9 +27,61 @@ pub fn secret_names(plan: &Plan) -> Vec<String> {
             Value::Literal(_) => None,
         })
         .collect();
+    names.extend(plan.delivery.iter().flat_map(crate::plan::Delivery::env_names));
     names.sort();
     names.dedup();
     names
+}
+
+/// `deny irreversible` in the environment, whatever the sandbox: only the allowlist and what
+/// the runbook passes reach the agent, and git sends every push to night's helper (on PATH
+/// from `<run dir>/bin`, written by [`install_git_helper`]).
+fn withhold_credentials(env: &mut AgentEnv, plan: &Plan, run_dir: &Path) {
+    let names: Vec<String> = std::env::vars_os().filter_map(|(name, _)| name.into_string().ok()).collect();
+    env.remove.extend(credentials::withheld(names.iter().map(String::as_str), &plan.agent.kind, &plan.permissions.pass));
+    env.set.extend(credentials::git_refusal());
+    let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".to_string());
+    env.set.push(("PATH".to_string(), format!("{}:{path}", helper_dir(run_dir).display())));
+}
+
+/// What the agent is not given, for the journal and the report: each hidden credential store
+/// (`~/.ssh (SSH keys)`), then one entry naming the withheld variables (names, never values).
+pub fn hidden_summary(spec: &SandboxSpec, env: &AgentEnv) -> Vec<String> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let mut summary: Vec<String> = spec
+        .hidden
+        .iter()
+        .map(|store| {
+            let shown = match home.as_deref().and_then(|h| store.path.strip_prefix(h).ok()) {
+                Some(rest) => format!("~/{}", rest.display()),
+                None => store.path.display().to_string(),
+            };
+            format!("`{shown}` ({})", store.holds)
+        })
+        .collect();
+    let mut withheld: Vec<&str> = env.remove.iter().map(String::as_str).filter(|name| !name.starts_with("NIGHT_")).collect();
+    withheld.sort_unstable();
+    withheld.dedup();
+    if !withheld.is_empty() {
+        summary.push(format!("variables {}", withheld.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")));
+    }
+    summary
+}
+
+/// Where night's git helper lives.
+pub fn helper_dir(run_dir: &Path) -> PathBuf {
+    run_dir.join("bin")
+}
+
+/// Write `git-remote-night-refused` into `<run dir>/bin` (see [`credentials::refused_push_helper`]).
+pub fn install_git_helper(run_dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = helper_dir(run_dir);
+    std::fs::create_dir_all(&dir)?;
+    let night = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("night"));
+    let path = dir.join(format!("git-remote-{}", credentials::REFUSED_TRANSPORT));
+    std::fs::write(&path, credentials::refused_push_helper(&night))?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
 }
 
 /// Proxy variables, in both spellings programs read.
@@ -39,7 +93,11 @@ const PROXY_VARIABLES: &[&str] = &["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "ht
 pub fn agent_env(plan: &Plan, spec: &SandboxSpec, layers: &ActiveLayers, night: &[(String, String)], proxy_port: Option<u16>) -> AgentEnv {
     let mut env = AgentEnv { set: night.to_vec(), remove: secret_names(plan) };
     env.set.push(("NIGHT_SANDBOX".to_string(), if layers.any() { layers.names().join(",") } else { "off".to_string() }));
+    if plan.permissions.deny_irreversible {
+        withhold_credentials(&mut env, plan, &spec.run_dir);
+    }
     if !layers.any() {
+        env.remove.retain(|name| !env.set.iter().any(|(set, _)| set == name));
         return env;
     }
     if let (Some(git), false) = (&spec.git, layers.mounts) {

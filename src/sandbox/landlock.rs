@@ -69,14 +69,48 @@ pub struct Rules<'a> {
     pub late: &'a [PathBuf],
     /// `Some(ports)`: TCP `connect` is denied but to these ports (ABI 4); `None`: not handled.
     pub tcp_connect: Option<&'a [u16]>,
+    /// `Some(paths)`: reading files is denied but beneath these (and what is writable);
+    /// `None`: reads are not handled. See [`read_roots`].
+    pub readable: Option<&'a [PathBuf]>,
+}
+
+/// Every path a process may read except `hidden`: the entries of each folder on the way from
+/// `/` to a hidden path, but the hidden one, the folders on the way being split the same way.
+/// Landlock has no deny rule, so hiding `~/.ssh` means allowing every sibling of it, of
+/// `~`, of `/home` … Symlinks get no rule: what they point to is checked where it lies.
+pub fn read_roots(hidden: &[PathBuf]) -> Vec<PathBuf> {
+    let hidden: Vec<PathBuf> = hidden.iter().map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())).collect();
+    let mut roots = Vec::new();
+    if hidden.is_empty() {
+        return vec![PathBuf::from("/")];
+    }
+    let mut pending = vec![PathBuf::from("/")];
+    while let Some(folder) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else { continue };
+            if kind.is_symlink() || hidden.contains(&path) {
+                continue;
+            }
+            if kind.is_dir() && hidden.iter().any(|h| h.starts_with(&path)) {
+                pending.push(path);
+            } else {
+                roots.push(path);
+            }
+        }
+    }
+    roots.sort();
+    roots
 }
 
 /// Build the ruleset: every write right of `version` handled (denied unless a rule allows it),
 /// with the rules of `rules`.
 pub fn prepare(version: i32, scopes: bool, rules: &Rules<'_>) -> Result<PreparedLandlock, SandboxError> {
-    let Rules { writable, files, devices, late, tcp_connect } = rules;
+    let Rules { writable, files, devices, late, tcp_connect, readable } = rules;
     let abi = abi(version);
-    let rights = write_rights(abi);
+    let read: BitFlags<AccessFs> = if readable.is_some() { AccessFs::ReadFile.into() } else { BitFlags::empty() };
+    let rights = write_rights(abi) | read;
     let file_rights = rights & AccessFs::from_file(abi);
     let generic = Path::new("the ruleset");
     // A hard requirement: the rights asked for are those the kernel reported, so anything
@@ -104,6 +138,10 @@ pub fn prepare(version: i32, scopes: bool, rules: &Rules<'_>) -> Result<Prepared
     for path in files.iter().chain(devices.iter()) {
         let Ok(fd) = PathFd::new(path) else { continue };
         created = created.add_rule(PathBeneath::new(fd, file_rights)).map_err(|e| landlock_error(path, e))?;
+    }
+    for path in readable.iter().copied().flatten() {
+        let Ok(fd) = PathFd::new(path) else { continue };
+        created = created.add_rule(PathBeneath::new(fd, read)).map_err(|e| landlock_error(path, e))?;
     }
     let late_rules = late.iter().map(|p| c_path(p)).collect::<Result<Vec<_>, _>>()?;
     let ruleset: Option<OwnedFd> = created.into();

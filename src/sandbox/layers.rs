@@ -85,6 +85,27 @@ pub const LANDLOCK_MIN_ABI: i32 = 3;
 /// The highest Landlock ABI whose rights night asks for (newer kernels keep these semantics).
 pub const LANDLOCK_MAX_ABI: i32 = 7;
 
+/// How to get the layers this machine lacks, for the gaps' sentences.
+const ENABLE_NAMESPACES: &str = "allow unprivileged user namespaces (`sysctl kernel.apparmor_restrict_unprivileged_userns=0` on Ubuntu 23.10+, `kernel.unprivileged_userns_clone=1` on older Debian; in a container, run it with `--security-opt seccomp=unconfined` or privileges to create namespaces)";
+const ENABLE_LANDLOCK: &str = "use Linux 6.2 or later with Landlock enabled (`lsm=landlock,…` on the kernel command line)";
+
+/// What `deny irreversible`'s credential layers cannot do with the layers found.
+fn credential_gaps(spec: &SandboxSpec, active: &mut ActiveLayers) {
+    if spec.hidden.is_empty() && active.landlock.is_some() {
+        return;
+    }
+    let stores = spec.hidden.iter().map(|s| s.path.display().to_string()).collect::<Vec<_>>().join(", ");
+    if !spec.hidden.is_empty() && active.landlock.is_none() && !active.mounts {
+        active.gaps.push(format!("the credential stores are readable by the agent ({stores}): nothing on this machine can hide them; {ENABLE_LANDLOCK} or {ENABLE_NAMESPACES}"));
+    }
+    if active.landlock.is_none() {
+        active.gaps.push(format!("without Landlock the agent can read the environment of night and of the user's other processes in /proc (tokens included); {ENABLE_LANDLOCK}"));
+    }
+    if !active.mounts && !spec.hidden.is_empty() {
+        active.gaps.push(format!("without the mount layer the SSH agent's and other host sockets stay reachable to a process that finds them, and `env -i git push` is refused by the hidden credentials only, not by git's configuration; {ENABLE_NAMESPACES}"));
+    }
+}
+
 /// Which layers to use for `mode`, given what the kernel offers. `sandbox on` fails naming the
 /// first missing layer; `sandbox auto` takes what there is and lists the gaps; `sandbox off` none.
 pub fn layers(spec: &SandboxSpec, caps: &Capabilities, mode: Sandbox) -> Result<ActiveLayers, SandboxError> {
@@ -109,7 +130,7 @@ pub fn layers(spec: &SandboxSpec, caps: &Capabilities, mode: Sandbox) -> Result<
             if strict {
                 return Err(SandboxError::Missing { layer: "Landlock ABI 3 or later", reason });
             }
-            active.gaps.push(format!("no Landlock ({reason}): writes outside `write` are only reverted after each session"));
+            active.gaps.push(format!("no Landlock ({reason}): writes outside `write` are only reverted after each session; {ENABLE_LANDLOCK}"));
         }
     }
     if caps.user_namespaces {
@@ -122,7 +143,7 @@ pub fn layers(spec: &SandboxSpec, caps: &Capabilities, mode: Sandbox) -> Result<
         if strict {
             return Err(SandboxError::Missing { layer: "user and mount namespaces", reason });
         }
-        active.gaps.push(format!("no mount namespace ({reason}): git's config and the user's branches are not read-only to the agent, temp folders are not private"));
+        active.gaps.push(format!("no mount namespace ({reason}): git's config and the user's branches are not read-only to the agent, temp folders are not private; {ENABLE_NAMESPACES}"));
     }
     if wants_netns && !active.network_namespace {
         let reason = caps.namespace_error.clone().unwrap_or_else(|| "network namespaces are not available".to_string());
@@ -132,10 +153,10 @@ pub fn layers(spec: &SandboxSpec, caps: &Capabilities, mode: Sandbox) -> Result<
         if active.landlock.is_some_and(|abi| abi >= LANDLOCK_TCP_ABI) {
             active.landlock_tcp = true;
             active.gaps.push(format!(
-                "no network namespace ({reason}): Landlock allows TCP connections only to night's proxy, loopback included; UDP (DNS included) is not restricted"
+                "no network namespace ({reason}): Landlock allows TCP connections only to night's proxy, loopback included; UDP (DNS included) is not restricted; {ENABLE_NAMESPACES}"
             ));
         } else {
-            active.gaps.push(format!("no network namespace ({reason}): `network` is not enforced"));
+            active.gaps.push(format!("no network namespace ({reason}): `network` is not enforced; {ENABLE_NAMESPACES}"));
         }
     }
     if active.network_namespace || active.landlock_tcp {
@@ -150,6 +171,7 @@ pub fn layers(spec: &SandboxSpec, caps: &Capabilities, mode: Sandbox) -> Result<
             active.max_processes = Some(spec.max_processes);
         }
     }
+    credential_gaps(spec, &mut active);
     if active.landlock.is_some() && !active.mounts && !spec.writable_with_mounts.is_empty() {
         active.gaps.push("without the mount layer the agent cannot write the git dir's root (the index): it cannot commit, night commits after each session".to_string());
     }

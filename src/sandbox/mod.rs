@@ -17,6 +17,7 @@
 //! [`Prepared::apply_in_child`] inside `pre_exec` (raw system calls only) → after spawn,
 //! [`Prepared::start_proxy`].
 
+pub mod checks;
 pub mod env;
 pub mod git;
 pub mod landlock;

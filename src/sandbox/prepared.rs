@@ -94,12 +94,20 @@ pub fn prepare(spec: &SandboxSpec, layers: &ActiveLayers) -> Result<Prepared, Sa
     };
     let host_port = host_listener.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port());
     let tcp_ports: Vec<u16> = host_port.into_iter().collect();
+    // The credential stores: with Landlock, reads everywhere but beneath them (on top of the
+    // mount layer's masks, or instead of them where there are no namespaces).
+    let hidden: Vec<PathBuf> = spec.hidden.iter().map(|s| s.path.clone()).collect();
+    let readable = (!hidden.is_empty()).then(|| landlock::read_roots(&hidden));
+    if layers.mounts {
+        write_git_config(spec)?;
+    }
     let rules = landlock::Rules {
         writable: &writable,
         files: &writable_files,
         devices: &spec.devices,
         late: &tmpfs_roots,
         tcp_connect: layers.landlock_tcp.then_some(tcp_ports.as_slice()),
+        readable: readable.as_deref(),
     };
     let landlock = match layers.landlock {
         Some(abi) => Some(landlock::prepare(abi, layers.landlock_scopes, &rules)?),
@@ -126,6 +134,16 @@ pub fn prepare(spec: &SandboxSpec, layers: &ActiveLayers) -> Result<Prepared, Sa
         step_read,
         step_write,
     })
+}
+
+/// The system git configuration with night's refusal appended, for the bind the spec plans
+/// over `/etc/gitconfig`.
+fn write_git_config(spec: &SandboxSpec) -> Result<(), SandboxError> {
+    let Some(plan) = spec.mounts.iter().find(|m| m.path == Path::new(super::spec::SYSTEM_GIT_CONFIG)) else { return Ok(()) };
+    let Some(copy) = &plan.from else { return Ok(()) };
+    let original = std::fs::read_to_string(&plan.path).unwrap_or_default();
+    let text = format!("{original}{}", crate::policy::credentials::git_refusal_file());
+    std::fs::write(copy, text).map_err(|source| SandboxError::Io { action: "write", path: copy.clone(), source })
 }
 
 /// Replace every folder of `writable` that holds a `protected` path by its entries, recursively,

@@ -196,10 +196,34 @@ async fn handle(mut client: TcpStream, rules: &[HostRule], seen: &Mutex<BTreeMap
         // Bytes the client sent after the head (it should have waited) go through too.
         upstream.write_all(&head[end..]).await?;
     } else {
-        upstream.write_all(&head).await?;
+        // Origin servers expect `GET /path`, not the absolute form a proxy receives; one request
+        // per connection, so that every request of a keep-alive client comes through here.
+        upstream.write_all(&origin_form(&head[..end])).await?;
+        upstream.write_all(&head[end..]).await?;
     }
     tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
     Ok(())
+}
+
+/// A proxy request head (`POST http://host:port/path HTTP/1.1`) as its origin server reads it
+/// (`POST /path HTTP/1.1`), with `Connection: close` in place of the client's connection headers.
+fn origin_form(head: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(head);
+    let mut lines = text.split("\r\n");
+    let first = lines.next().unwrap_or_default();
+    let mut parts = first.splitn(3, ' ');
+    let (method, target, version) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default(), parts.next().unwrap_or("HTTP/1.1"));
+    let path = target.split_once("://").map_or(target, |(_, rest)| rest.find('/').map_or("/", |at| &rest[at..]));
+    let mut out = format!("{method} {path} {version}\r\n");
+    for line in lines.filter(|l| !l.is_empty()) {
+        let name = line.split(':').next().unwrap_or_default().trim().to_ascii_lowercase();
+        if name != "connection" && name != "proxy-connection" && name != "keep-alive" {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("Connection: close\r\n\r\n");
+    out.into_bytes()
 }
 
 async fn reply(client: &mut TcpStream, status: &str, message: &str) -> io::Result<()> {
@@ -212,6 +236,13 @@ async fn reply(client: &mut TcpStream, status: &str, message: &str) -> io::Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absolute_requests_reach_the_origin_in_origin_form() {
+        let head = b"POST http://127.0.0.1:8/v1/messages?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8\r\nProxy-Connection: keep-alive\r\nContent-Length: 2\r\n\r\n";
+        let text = String::from_utf8(origin_form(head)).expect("utf-8");
+        assert_eq!(text, "POST /v1/messages?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8\r\nContent-Length: 2\r\nConnection: close\r\n\r\n");
+    }
 
     #[test]
     fn rules_match_hosts_and_ports() {

@@ -2,6 +2,7 @@
 //! folders and files, the mounts of the mount layer, the network.
 
 use super::{git, network, NetworkMode, DEFAULT_MAX_PROCESSES, DEFAULT_TMP_SIZE};
+use crate::policy::credentials;
 use crate::ast::{AgentKind, Network};
 use crate::plan::Plan;
 use serde::Serialize;
@@ -72,6 +73,9 @@ pub struct SandboxSpec {
     pub state_dirs: Vec<PathBuf>,
     /// Why some of the above is as it is, for the report.
     pub notes: Vec<String>,
+    /// The credential stores hidden from the agent (`deny irreversible`).
+    #[serde(skip)]
+    pub hidden: Vec<credentials::Store>,
     /// The work dir's git internals (`None`: not a git work dir night understands).
     #[serde(skip)]
     pub git: Option<git::GitPaths>,
@@ -142,21 +146,33 @@ impl SandboxSpec {
         }
 
         let api_host = network::api_host(&plan.agent.kind, &|name| std::env::var(name).ok());
-        let network = match &plan.permissions.network {
-            Network::On => NetworkMode::Open,
+        let network = match plan.permissions.network_for(&plan.agent.kind) {
+            Network::On | Network::Auto => NetworkMode::Open,
             Network::Off => match &api_host {
                 Some(host) => NetworkMode::Proxy { hosts: vec![host.clone()] },
                 None => NetworkMode::Loopback,
             },
             Network::Allow(hosts) => {
-                let mut hosts = hosts.clone();
+                let mut hosts = hosts;
                 hosts.extend(api_host.clone());
                 hosts.dedup();
                 NetworkMode::Proxy { hosts }
             }
         };
 
+        // Under `deny irreversible` the credential stores are hidden (policy/credentials.rs).
+        let hidden = if plan.permissions.deny_irreversible {
+            let tracked = tracked_in(&work_dir);
+            credentials::stores(home.as_deref(), &work_dir, &tracked, &plan.permissions.reveal)
+        } else {
+            Vec::new()
+        };
         let mut mounts = mount_plan(&repo, &work_dir, &run_dir, &tmp_dir, git.as_ref(), home.as_deref(), network != NetworkMode::Open);
+        hide_stores(&mut mounts, &hidden);
+        if plan.permissions.deny_irreversible && Path::new(SYSTEM_GIT_CONFIG).is_file() {
+            // `env -i git push` drops GIT_CONFIG_*: the system configuration it still reads refuses too.
+            mounts.push(MountPlan { path: PathBuf::from(SYSTEM_GIT_CONFIG), kind: MountKind::ReadOnly, from: Some(run_dir.join(GIT_CONFIG_FILE)) });
+        }
         if let Some(size) = std::env::var("NIGHT_SANDBOX_TMP_SIZE").ok().and_then(|v| parse_size(&v)) {
             for mount in &mut mounts {
                 if let MountKind::Tmpfs { size: planned, .. } = &mut mount.kind {
@@ -185,13 +201,51 @@ impl SandboxSpec {
             max_processes: DEFAULT_MAX_PROCESSES,
             state_dirs,
             notes,
+            hidden,
             git,
         }
+    }
+
+    /// The sandbox of the commands night runs from the agent's work (the baseline and the
+    /// success checks): the agent's credential, network and git layers, with the whole work
+    /// dir writable (tests write build output and caches anywhere in it) and no model API.
+    pub fn for_checks(plan: &Plan, work_dir: &Path, git_common_dir: &Path, run_dir: &Path, home: Option<&Path>) -> SandboxSpec {
+        let mut spec = SandboxSpec::from_plan(plan, work_dir, git_common_dir, run_dir, home);
+        spec.writable.push(spec.work_dir.clone());
+        spec.writable = minimal_roots(std::mem::take(&mut spec.writable));
+        if let NetworkMode::Proxy { hosts } = &mut spec.network {
+            if let Some(api) = &spec.api_host {
+                hosts.retain(|h| h != api);
+            }
+        }
+        spec.api_host = None;
+        spec
+    }
+}
+
+/// The system git configuration git reads even with an empty environment.
+pub const SYSTEM_GIT_CONFIG: &str = "/etc/gitconfig";
+/// Its copy with night's refusal appended, in the run folder.
+pub const GIT_CONFIG_FILE: &str = "gitconfig";
+
+/// Whether git tracks a path of the work dir (read from its index).
+fn tracked_in(work_dir: &Path) -> impl Fn(&str) -> bool {
+    let index = git2::Repository::open(work_dir).ok().and_then(|repo| repo.index().ok());
+    move |path: &str| index.as_ref().is_some_and(|index| index.get_path(Path::new(path), 0).is_some())
+}
+
+/// Hide each store (a mask), after dropping planned mounts beneath one (a mask over
+/// `~/.docker` makes `~/.docker/run` vanish: a mount there would fail).
+fn hide_stores(mounts: &mut Vec<MountPlan>, hidden: &[credentials::Store]) {
+    mounts.retain(|m| !hidden.iter().any(|h| m.path.starts_with(&h.path) && m.path != h.path));
+    for store in hidden {
+        mounts.retain(|m| m.path != store.path);
+        mounts.push(MountPlan { path: store.path.clone(), kind: MountKind::Mask, from: None });
     }
 }
 
 /// The hooks' audit trail in the run folder.
-pub use crate::hook::AUDIT_FILE;
+pub use crate::policy::audit::AUDIT_FILE;
 
 /// Devices every program expects to write to; `/dev/pts` for terminals the agent opens itself.
 const DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx", "/dev/pts"];

@@ -92,3 +92,24 @@ fn temp_sizes_parse() {
     assert_eq!(parse_size("0"), None);
     assert_eq!(parse_size("lots"), None);
 }
+
+#[test]
+fn reads_are_allowed_everywhere_but_beneath_the_hidden_stores() {
+    let (_dir, root) = tree();
+    let home = root.join("home");
+    for folder in [".ssh", ".config/gh", ".config/tool", ".cache", "project/src"] {
+        std::fs::create_dir_all(home.join(folder)).expect("mkdir");
+    }
+    std::fs::write(home.join(".npmrc"), "token").expect("write");
+    std::fs::write(home.join(".bashrc"), "").expect("write");
+    let hidden = [home.join(".ssh"), home.join(".config/gh"), home.join(".npmrc")];
+    let roots = landlock::read_roots(&hidden);
+    for visible in [home.join(".config/tool"), home.join(".cache"), home.join("project"), home.join(".bashrc"), root.join("src"), PathBuf::from("/usr")] {
+        assert!(roots.iter().any(|r| visible.starts_with(r)), "{} should be readable: {roots:?}", visible.display());
+    }
+    for secret in &hidden {
+        assert!(!roots.iter().any(|r| secret.starts_with(r) || r.starts_with(secret)), "{} should be hidden: {roots:?}", secret.display());
+    }
+    assert!(!roots.contains(&home), "the home folder is split around its stores");
+    assert!(!roots.contains(&root.join("link")), "symlinks get no rule of their own");
+}

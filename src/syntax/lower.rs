@@ -8,8 +8,10 @@ use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::source::{Span, Spanned};
 use std::time::Duration;
 
+mod deliver;
+
 /// The statements each block accepts.
-pub const TOP_LEVEL: &[&str] = &["name", "task", "success", "permissions", "limits", "rollback", "notify", "waive"];
+pub const TOP_LEVEL: &[&str] = &["name", "task", "success", "permissions", "limits", "rollback", "notify", "deliver", "waive"];
 /// Statements of `task`.
 pub const TASK: &[&str] = &["prompt", "agent", "repo", "branch", "worktree"];
 /// Statements of an `agent` block.
@@ -17,13 +19,15 @@ pub const AGENT: &[&str] = &["model", "max_turns", "args", "bin"];
 /// Statements of `success`.
 pub const SUCCESS: &[&str] = &["run", "tests", "count", "exists", "absent", "changed", "committed"];
 /// Statements of `permissions`.
-pub const PERMISSIONS: &[&str] = &["read", "write", "deny", "allow", "network", "sandbox", "on"];
+pub const PERMISSIONS: &[&str] = &["read", "write", "deny", "allow", "pass", "reveal", "network", "sandbox", "on"];
 /// Statements of `limits`.
 pub const LIMITS: &[&str] = &["timeout", "session", "attempts", "stuck", "idle", "silence", "tokens", "cost", "quota"];
 /// Statements of `rollback`.
 pub const ROLLBACK: &[&str] = &["when", "to", "then"];
 /// Statements of `notify`.
 pub const NOTIFY: &[&str] = &["webhook", "slack", "discord", "ntfy", "email", "sms", "command"];
+/// Statements of `deliver`.
+pub const DELIVER: &[&str] = &["push", "pull-request"];
 
 const BLOCKS: &[(&str, &[&str])] = &[
     ("task", TASK),
@@ -32,6 +36,7 @@ const BLOCKS: &[(&str, &[&str])] = &[
     ("limits", LIMITS),
     ("rollback", ROLLBACK),
     ("notify", NOTIFY),
+    ("deliver", DELIVER),
     ("agent", AGENT),
 ];
 
@@ -440,7 +445,7 @@ impl Lowerer {
         let mut seen: Vec<(&str, Span)> = Vec::new();
         for statement in statements {
             let head = statement.head.value.as_str();
-            if matches!(head, "task" | "success" | "permissions" | "limits" | "rollback" | "notify" | "name") {
+            if matches!(head, "task" | "success" | "permissions" | "limits" | "rollback" | "notify" | "deliver" | "name") {
                 if let Some((_, first)) = seen.iter().find(|(name, _)| *name == head) {
                     let code = if head == "name" { Code::DuplicateStatement } else { Code::DuplicateBlock };
                     let kind = if head == "name" { "statement" } else { "block" };
@@ -482,6 +487,10 @@ impl Lowerer {
                 "notify" => {
                     runbook.notify = self.lower_notify(statement);
                     runbook.notify.is_some()
+                }
+                "deliver" => {
+                    runbook.deliver = self.lower_deliver(statement);
+                    runbook.deliver.is_some()
                 }
                 "waive" => {
                     runbook.waivers.extend(self.lower_waive(statement));
@@ -787,6 +796,7 @@ impl Lowerer {
         let command = self.string(&mut args, example);
         let mut format: Option<Spanned<TestFormat>> = None;
         let mut within = None;
+        let mut allow_lost = None;
         let mut ok = true;
         loop {
             if let Some(format_span) = args.take_word("format") {
@@ -805,14 +815,31 @@ impl Lowerer {
             } else if args.take_word("within").is_some() {
                 let duration = self.duration(&mut args, example);
                 self.once_modifier(&mut within, duration, "within", statement);
+            } else if let Some(allow_span) = args.take_word("allow") {
+                let example = "tests \"pytest -rA\" allow lost 3";
+                let lost = match args.take_word("lost") {
+                    Some(_) => self.integer(&mut args, example).map(|n| Spanned::new(n.value, allow_span.to(n.span))),
+                    None => {
+                        match args.peek() {
+                            Some(argument) => {
+                                self.wrong(&args, argument, "`lost`", example);
+                                args.next();
+                            }
+                            None => self.missing(&args, "`lost` and a number", example),
+                        }
+                        None
+                    }
+                };
+                ok &= lost.is_some();
+                self.once_modifier(&mut allow_lost, lost, "allow lost", statement);
             } else {
                 break;
             }
         }
-        self.finish_modifiers(&args, &["format", "within"], example);
+        self.finish_modifiers(&args, &["format", "within", "allow"], example);
         let command = command?;
         let format = format.unwrap_or_else(|| Spanned::new(TestFormat::Auto, command.span));
-        ok.then_some(Check::Tests { command, format, within })
+        ok.then_some(Check::Tests { command, format, within, allow_lost })
     }
 
     fn lower_count(&mut self, statement: &Statement) -> Option<Check> {
@@ -903,6 +930,8 @@ impl Lowerer {
             deny: Vec::new(),
             deny_irreversible: None,
             allow: Vec::new(),
+            pass: Vec::new(),
+            reveal: Vec::new(),
             network: None,
             sandbox: None,
             on_violation: None,
@@ -939,13 +968,37 @@ impl Lowerer {
                     self.finish(&args, "deny irreversible \"terraform apply*\"");
                 }
                 "allow" => {
-                    let patterns = self.strings(&mut args, "allow \"git push origin night/*\"");
-                    self.finish(&args, "allow \"git push origin night/*\"");
+                    let patterns = self.strings(&mut args, "allow \"terraform plan*\"");
+                    self.finish(&args, "allow \"terraform plan*\"");
                     permissions.allow.extend(patterns.into_iter().filter_map(|p| self.command_pattern(p)));
                 }
+                "pass" => {
+                    let example = "pass env.NPM_CONFIG_CACHE";
+                    match self.value(&mut args, example) {
+                        Some(Spanned { value: Value::Env(name), span }) => permissions.pass.push(Spanned::new(name, span)),
+                        Some(other) => self.push(
+                            Diagnostic::error(Code::WrongArgument, "`pass` expects an env reference like `env.NAME`, found a string")
+                                .label(other.span, "expected `env.NAME`")
+                                .help(format!("Write it like `{example}`.")),
+                        ),
+                        None => {}
+                    }
+                    while let Some(ArgumentKind::Env(_)) = args.peek().map(|a| &a.kind) {
+                        if let Some(Spanned { value: Value::Env(name), span }) = self.value(&mut args, example) {
+                            permissions.pass.push(Spanned::new(name, span));
+                        }
+                    }
+                    self.finish(&args, example);
+                }
+                "reveal" => {
+                    let paths = self.strings(&mut args, "reveal \"~/.npmrc\"");
+                    self.finish(&args, "reveal \"~/.npmrc\"");
+                    permissions.reveal.extend(paths);
+                }
                 "network" => {
-                    let network = self.choice(&mut args, &["off", "on", "allow"], "network off").and_then(|mode| {
+                    let network = self.choice(&mut args, &["auto", "off", "on", "allow"], "network auto").and_then(|mode| {
                         Some(match mode.value {
+                            "auto" => mode.map(|_| Network::Auto),
                             "off" => mode.map(|_| Network::Off),
                             "on" => mode.map(|_| Network::On),
                             _ => {

@@ -12,7 +12,7 @@ use crate::source::{Source, Span};
 use pest::Parser as _;
 
 pub use comments::{comments, Comment};
-pub use lower::{is_valid_ref_component, AGENT, LIMITS, NOTIFY, PERMISSIONS, ROLLBACK, SUCCESS, TASK, TOP_LEVEL};
+pub use lower::{is_valid_ref_component, AGENT, DELIVER, LIMITS, NOTIFY, PERMISSIONS, ROLLBACK, SUCCESS, TASK, TOP_LEVEL};
 pub use tree::{Argument, ArgumentKind, Statement};
 pub(crate) use values::dedent;
 

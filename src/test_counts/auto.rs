@@ -1,6 +1,6 @@
 //! `auto`: every text format's summary lines, summed.
 
-use super::{cargo, go, jest, mocha, nextest, pytest, tap, unittest, vitest, Parser, TestCounts};
+use super::{cargo, go, jest, mocha, nextest, pytest, tap, unittest, vitest, Parser, TestRun};
 
 /// Every text parser. Each insists on its runner's own summary lines, so they do not read
 /// each other's output, and one command running two runners (`cargo test && pytest`)
@@ -17,13 +17,13 @@ const PARSERS: &[Parser] = &[
     tap::parse,
 ];
 
-/// Sums what every recognising parser counts; `None` when none recognises anything.
-pub(super) fn parse(text: &str) -> Option<TestCounts> {
+/// Sums what every recognising parser reads; `None` when none recognises anything.
+pub(super) fn parse(text: &str) -> Option<TestRun> {
     PARSERS
         .iter()
-        .filter_map(|parse| parse(text))
-        .reduce(|mut sum, counts| {
-            sum += counts;
+        .filter_map(|parse| parse(text).map(TestRun::checked))
+        .reduce(|mut sum, run| {
+            sum.merge(run);
             sum
         })
 }

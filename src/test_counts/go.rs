@@ -6,7 +6,7 @@
 //! build failure, a crash in `TestMain`) counts as one failed test.
 
 use super::text::regex;
-use super::TestCounts;
+use super::{Outcome, TestCase, TestCounts, TestRun};
 use serde::Deserialize;
 use std::collections::HashSet;
 
@@ -26,11 +26,15 @@ struct Event {
 }
 
 /// Counts results, reading `-json` events and plain lines in the same pass because go
-/// prints build failures as plain text even under `-json`.
-pub(super) fn parse(text: &str) -> Option<TestCounts> {
+/// prints build failures as plain text even under `-json`. Tests are named `package Test`:
+/// under `-json` from each event, under `-v` from the package line that ends their block.
+pub(super) fn parse(text: &str) -> Option<TestRun> {
     // go writes these with exact spacing: "ok  \t", "FAIL\t", "?   \t".
     let package = regex!(r"^(ok  |FAIL|\?   )\t(\S+)(.*)$");
-    let result = regex!(r"^--- (PASS|FAIL|SKIP): ");
+    let result = regex!(r"^--- (PASS|FAIL|SKIP): (\S+)");
+    let mut names = Vec::new();
+    // `-v` results of the current package block, named once its package line comes.
+    let mut pending: Vec<(String, Outcome)> = Vec::new();
 
     let mut counts = TestCounts::default();
     let mut recognised = false;
@@ -46,15 +50,19 @@ pub(super) fn parse(text: &str) -> Option<TestCounts> {
             };
             recognised = true;
             match (event.action.as_str(), event.test.as_deref()) {
-                (action, Some(name)) if !name.contains('/') => match action {
-                    "pass" => counts.passed = counts.passed.saturating_add(1),
-                    "skip" => counts.skipped = counts.skipped.saturating_add(1),
-                    "fail" => {
-                        counts.failed = counts.failed.saturating_add(1);
+                (action, Some(name)) if !name.contains('/') => {
+                    let outcome = match action {
+                        "pass" => Outcome::Passed,
+                        "skip" => Outcome::Skipped,
+                        "fail" => Outcome::Failed,
+                        _ => continue,
+                    };
+                    counts.record(outcome);
+                    names.push(TestCase::new(format!("{} {name}", event.package), outcome));
+                    if outcome == Outcome::Failed {
                         explained.insert(event.package);
                     }
-                    _ => {}
-                },
+                }
                 ("fail", None) if !explained.contains(&event.package) => {
                     counts.failed = counts.failed.saturating_add(1);
                 }
@@ -63,16 +71,23 @@ pub(super) fn parse(text: &str) -> Option<TestCounts> {
         } else if let Some(caps) = result.captures(line) {
             recognised = true;
             listed += 1;
-            match &caps[1] {
-                "PASS" => counts.passed = counts.passed.saturating_add(1),
+            let outcome = match &caps[1] {
+                "PASS" => Outcome::Passed,
                 "FAIL" => {
                     listed_failures += 1;
-                    counts.failed = counts.failed.saturating_add(1);
+                    Outcome::Failed
                 }
-                _ => counts.skipped = counts.skipped.saturating_add(1),
-            }
+                _ => Outcome::Skipped,
+            };
+            counts.record(outcome);
+            pending.push((caps[2].to_string(), outcome));
         } else if let Some(caps) = package.captures(line) {
             recognised = true;
+            names.extend(
+                pending
+                    .drain(..)
+                    .map(|(test, outcome)| TestCase::new(format!("{} {test}", &caps[2]), outcome)),
+            );
             match &caps[1] {
                 "ok  " if listed == 0 && !caps[3].contains("[no tests to run]") => {
                     counts.passed = counts.passed.saturating_add(1);
@@ -85,18 +100,23 @@ pub(super) fn parse(text: &str) -> Option<TestCounts> {
             (listed, listed_failures) = (0, 0);
         }
     }
-    recognised.then_some(counts)
+    recognised.then_some(TestRun {
+        counts,
+        partial: None,
+        tests: Some(names),
+    })
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::assert_names;
     use super::*;
 
     #[test]
     fn subtests_decide_only_their_parent() {
         let out = "--- FAIL: TestTable (0.00s)\n    --- PASS: TestTable/a (0.00s)\n    --- FAIL: TestTable/b (0.00s)\nFAIL\nFAIL\texample.com/x\t0.01s\n";
         assert_eq!(
-            parse(out),
+            parse(out).map(|r| r.counts),
             Some(TestCounts {
                 passed: 0,
                 failed: 1,
@@ -109,7 +129,7 @@ mod tests {
     fn package_lines_stand_in_for_unlisted_tests() {
         let out = "ok  \texample.com/a\t0.01s\nok  \texample.com/b\t(cached)\nok  \texample.com/c\t0.01s [no tests to run]\nFAIL\texample.com/d [build failed]\n";
         assert_eq!(
-            parse(out),
+            parse(out).map(|r| r.counts),
             Some(TestCounts {
                 passed: 2,
                 failed: 1,
@@ -129,7 +149,7 @@ mod tests {
             "\n",
         );
         assert_eq!(
-            parse(out),
+            parse(out).map(|r| r.counts),
             Some(TestCounts {
                 passed: 1,
                 failed: 1,
@@ -141,5 +161,36 @@ mod tests {
     #[test]
     fn tap_lines_are_not_go() {
         assert_eq!(parse("ok 1 - adds\nnot ok 2 - subtracts\n"), None);
+    }
+
+    #[test]
+    fn verbose_and_json_name_top_level_tests_by_package() {
+        let verbose = "=== RUN   TestA\n--- PASS: TestA (0.00s)\n--- FAIL: TestB (0.00s)\n    --- FAIL: TestB/x (0.00s)\nFAIL\nFAIL\texample.com/p\t0.01s\n";
+        let json = concat!(
+            r#"{"Action":"pass","Package":"example.com/p","Test":"TestA"}"#,
+            "\n",
+            r#"{"Action":"fail","Package":"example.com/p","Test":"TestB/x"}"#,
+            "\n",
+            r#"{"Action":"fail","Package":"example.com/p","Test":"TestB"}"#,
+            "\n",
+            r#"{"Action":"fail","Package":"example.com/p"}"#,
+            "\n",
+        );
+        for out in [verbose, json] {
+            assert_names(
+                parse,
+                out,
+                &[
+                    ("example.com/p TestA", Outcome::Passed),
+                    ("example.com/p TestB", Outcome::Failed),
+                ],
+            );
+        }
+    }
+
+    #[test]
+    fn plain_output_names_no_tests() {
+        let out = "ok  \texample.com/a\t0.01s\n";
+        assert_eq!(parse(out).map(TestRun::checked).and_then(|r| r.tests), None);
     }
 }

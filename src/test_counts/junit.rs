@@ -1,12 +1,12 @@
 //! `JUnit` XML reports written by the test command, found by a glob relative to the repository root.
 
-use super::{CountError, TestCounts};
+use super::{CountError, Outcome, TestCase, TestCounts, TestRun};
 use globset::{GlobBuilder, GlobMatcher};
 use roxmltree::Node;
 use std::path::{Path, PathBuf};
 
 /// Sums every report matching `glob`; finding none is an error, since then nothing ran.
-pub(super) fn count(glob: &str, repo_root: &Path) -> Result<TestCounts, CountError> {
+pub(super) fn count(glob: &str, repo_root: &Path) -> Result<TestRun, CountError> {
     // `*` stays within one directory, as in a shell; `**` crosses directories.
     let matcher = GlobBuilder::new(glob)
         .literal_separator(true)
@@ -32,15 +32,18 @@ pub(super) fn count(glob: &str, repo_root: &Path) -> Result<TestCounts, CountErr
         });
     }
     reports.sort();
-    let mut counts = TestCounts::default();
+    let mut run = TestRun {
+        tests: Some(Vec::new()),
+        ..TestRun::default()
+    };
     for path in reports {
         let xml = std::fs::read_to_string(&path).map_err(|e| CountError::ReadReport {
             path: path.clone(),
             message: e.to_string(),
         })?;
-        counts += parse(&xml).map_err(|message| CountError::BadReport { path, message })?;
+        run.merge(parse(&xml).map_err(|message| CountError::BadReport { path, message })?);
     }
-    Ok(counts)
+    Ok(run)
 }
 
 /// The directories before the first glob character: the walk starts there, not at the root,
@@ -87,8 +90,9 @@ fn is(node: &Node, name: &str) -> bool {
 }
 
 /// Counts one report's `<testcase>` elements: `<failure>` or `<error>` fails one, `<skipped>`
-/// skips it. Retried passes (`<flakyFailure>`, `<rerunFailure>`) still passed.
-fn parse(xml: &str) -> Result<TestCounts, String> {
+/// skips it. Retried passes (`<flakyFailure>`, `<rerunFailure>`) still passed. Each is named
+/// `classname::name` (`name` alone when it has no class).
+fn parse(xml: &str) -> Result<TestRun, String> {
     let doc = roxmltree::Document::parse(xml).map_err(|e| e.to_string())?;
     let root = doc.root_element();
     if !is(&root, "testsuites") && !is(&root, "testsuite") {
@@ -99,17 +103,24 @@ fn parse(xml: &str) -> Result<TestCounts, String> {
     }
     let mut counts = TestCounts::default();
     let mut cases = 0u64;
+    let mut tests = Vec::new();
     for case in root.descendants().filter(|n| is(n, "testcase")) {
         cases += 1;
         let has = |name: &str| case.children().any(|c| is(&c, name));
-        let slot = if has("failure") || has("error") {
-            &mut counts.failed
+        let (slot, outcome) = if has("failure") || has("error") {
+            (&mut counts.failed, Outcome::Failed)
         } else if has("skipped") {
-            &mut counts.skipped
+            (&mut counts.skipped, Outcome::Skipped)
         } else {
-            &mut counts.passed
+            (&mut counts.passed, Outcome::Passed)
         };
         *slot = slot.saturating_add(1);
+        let name = case.attribute("name").unwrap_or_default();
+        let name = match case.attribute("classname").filter(|c| !c.is_empty()) {
+            Some(class) => format!("{class}::{name}"),
+            None => name.to_string(),
+        };
+        tests.push(TestCase::new(name, outcome));
     }
     if cases == 0 {
         // Some tools write only totals; read the root element's.
@@ -126,7 +137,11 @@ fn parse(xml: &str) -> Result<TestCounts, String> {
             skipped,
         };
     }
-    Ok(counts)
+    Ok(TestRun {
+        counts,
+        partial: None,
+        tests: Some(tests),
+    })
 }
 
 #[cfg(test)]
@@ -160,7 +175,9 @@ mod tests {
             "elsewhere/other.xml",
             include_str!("../../tests/fixtures/test-output/junit/vitest.xml"),
         );
-        let counts = count("reports/**/*.xml", dir.path()).expect("reports found");
+        let counts = count("reports/**/*.xml", dir.path())
+            .expect("reports found")
+            .counts;
         // pytest 5/3/2 plus vitest 2/2/2.
         assert_eq!(
             counts,
@@ -197,10 +214,25 @@ mod tests {
     }
 
     #[test]
+    fn testcases_are_named_by_class() {
+        let xml = r#"<testsuites><testsuite><testcase classname="tests.test_a.T" name="test_x"/><testcase name="bare"><skipped/></testcase></testsuite></testsuites>"#;
+        let tests = parse(xml)
+            .map(|r| r.tests.unwrap_or_default())
+            .unwrap_or_default();
+        assert_eq!(
+            tests,
+            vec![
+                TestCase::new("tests.test_a.T::test_x", Outcome::Passed),
+                TestCase::new("bare", Outcome::Skipped)
+            ]
+        );
+    }
+
+    #[test]
     fn totals_only_report() {
         let xml = r#"<testsuite tests="5" failures="1" errors="1" skipped="1"/>"#;
         assert_eq!(
-            parse(xml),
+            parse(xml).map(|r| r.counts),
             Ok(TestCounts {
                 passed: 2,
                 failed: 2,

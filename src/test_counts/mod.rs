@@ -1,22 +1,30 @@
-//! Counting passed, failed and skipped tests from a test command's output.
+//! Reading a test command's output: passed, failed and skipped counts, whether the runner
+//! stopped early, and the tests by name where the output names them.
 //!
 //! Each format has its own file with a `parse` function that returns `None` when the
 //! output holds none of that runner's summary lines, so `auto` can ask every one of them.
-//! A test counts as failed when the runner counts it against the run (pytest errors,
-//! unittest unexpected successes, go build failures); expected failures count as skipped.
+//! A summary's words are read openly: known outcomes are counted, words a runner or plugin
+//! adds (`subtests passed`, `rerun`, `flaky`) are ignored. A test counts as failed when the
+//! runner counts it against the run (pytest errors, unittest unexpected successes, go build
+//! failures); expected failures count as skipped. [`lost_tests`] compares two runs.
 
 mod auto;
 mod cargo;
 mod go;
 mod jest;
 mod junit;
+mod lost;
 mod mocha;
 mod nextest;
 mod pytest;
+mod result;
 mod tap;
 mod text;
 mod unittest;
 mod vitest;
+
+pub use lost::{lost_tests, Evidence, LostTests};
+pub use result::{Outcome, PartialReason, TestCase, TestRun};
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -175,17 +183,34 @@ pub enum CountError {
 ///
 /// # Errors
 ///
-/// When the output holds no summary of the format (or, for `auto`, of any format), or the
-/// `junit` glob is invalid, matches nothing, or matches a file that is not a readable report.
+/// As [`read_tests`].
 pub fn count_tests(
     format: &TestFormat,
     output: &str,
     repo_root: &Path,
 ) -> Result<TestCounts, CountError> {
+    read_tests(format, output, repo_root).map(|run| run.counts)
+}
+
+/// Reads the tests of `output` (stdout and stderr combined): counts, whether the runner
+/// stopped early, and names where the format gives them; `junit` reads its reports under
+/// `repo_root`.
+///
+/// # Errors
+///
+/// When the output holds no summary of the format (or, for `auto`, of any format), or the
+/// `junit` glob is invalid, matches nothing, or matches a file that is not a readable report.
+pub fn read_tests(
+    format: &TestFormat,
+    output: &str,
+    repo_root: &Path,
+) -> Result<TestRun, CountError> {
     let (parse, looked_for): (Parser, &'static str) = match format {
-        TestFormat::Junit { glob } => return junit::count(glob, repo_root),
+        TestFormat::Junit { glob } => return junit::count(glob, repo_root).map(TestRun::checked),
         TestFormat::Auto => {
-            return auto::parse(&text::clean(output)).ok_or(CountError::NotRecognised)
+            return auto::parse(&text::clean(output))
+                .map(TestRun::checked)
+                .ok_or(CountError::NotRecognised)
         }
         TestFormat::Cargo => (cargo::parse, cargo::LOOKED_FOR),
         TestFormat::Nextest => (nextest::parse, nextest::LOOKED_FOR),
@@ -197,14 +222,33 @@ pub fn count_tests(
         TestFormat::Mocha => (mocha::parse, mocha::LOOKED_FOR),
         TestFormat::Tap => (tap::parse, tap::LOOKED_FOR),
     };
-    parse(&text::clean(output)).ok_or(CountError::NoSummary {
-        format: format.name(),
-        looked_for,
-    })
+    parse(&text::clean(output))
+        .map(TestRun::checked)
+        .ok_or(CountError::NoSummary {
+            format: format.name(),
+            looked_for,
+        })
 }
 
 /// A text format's parser over cleaned output: `None` when none of its summary lines are there.
-type Parser = fn(&str) -> Option<TestCounts>;
+type Parser = fn(&str) -> Option<TestRun>;
+
+/// Helpers for the parsers' unit tests.
+#[cfg(test)]
+mod test_support {
+    use super::{Outcome, Parser, TestRun};
+
+    /// Asserts that `parse` reads `text`'s tests as `expected`, names checked as [`super::read_tests`] checks them.
+    pub(super) fn assert_names(parse: Parser, text: &str, expected: &[(&str, Outcome)]) {
+        let tests = parse(text).map(TestRun::checked).and_then(|run| run.tests);
+        let read: Vec<(&str, Outcome)> = tests
+            .iter()
+            .flatten()
+            .map(|t| (t.name.as_str(), t.outcome))
+            .collect();
+        assert_eq!(read, expected, "{text}");
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -290,7 +334,8 @@ mod fixture_tests {
             fixture!(Cargo, "cargo/fail-fast.txt", 2, 1, 1),
             fixture!(Cargo, "cargo/fail-no-fail-fast.txt", 7, 3, 1),
             fixture!(Cargo, "cargo/color.txt", 2, 1, 1),
-            fixture!(Cargo, "cargo/crash.txt", 10, 1, 1),
+            // The crashed binary's `fine` test finished before the crash.
+            fixture!(Cargo, "cargo/crash.txt", 11, 1, 1),
             fixture!(Nextest, "nextest/pass.txt", 9, 0, 1),
             fixture!(Nextest, "nextest/fail.txt", 6, 3, 1),
             fixture!(Nextest, "nextest/fail-fast.txt", 4, 2, 1),
@@ -532,6 +577,28 @@ mod robustness_tests {
         "\r",
         "\n",
         "=== ",
+        "PASSED tests/a.py::t[0x7f00aa11bb22]",
+        " - ",
+        "tests/a.py::t PASSED [ 50%]",
+        "!!!! stopping after 1 failures !!!!",
+        "     Running unittests src/lib.rs (target/debug/deps/a-0123456789abcdef)",
+        "   Doc-tests a",
+        "test t ... ok",
+        "test t ... ",
+        " (line 3)",
+        "error: 2 targets failed:",
+        "        PASS [   0.004s] (  1/9) a t",
+        "Summary [ 1s] 3/9 tests run: ",
+        "--- PASS: TestA (0.00s)",
+        "Test Suites: 1 failed, 2 of 9 total",
+        "PASS src/a.test.js",
+        "  ✓ adds (2 ms)",
+        " ✓ a.test.ts > adds 1ms",
+        " FAIL  a.test.ts [ a.test.ts ]",
+        "✔ adds (0.3ms)",
+        "Bail out!",
+        "test_a (m.C.test_a) ... ok",
+        "Results (0.1s):",
         "99999999999999999999999",
         "3",
         "0",

@@ -36,6 +36,46 @@ pub(super) fn clean(output: &str) -> String {
     cleaned
 }
 
+/// The blocks open above a line of a tree that runners indent (describe blocks, subtests), so
+/// that a test is named `block > block > test`.
+#[derive(Default)]
+pub(super) struct Nesting {
+    /// Each open block's indentation and name, outermost first.
+    open: Vec<(usize, String)>,
+}
+
+impl Nesting {
+    /// Closes the blocks a line at `indent` is not inside of.
+    pub(super) fn close(&mut self, indent: usize) {
+        self.open.retain(|(level, _)| *level < indent);
+    }
+
+    /// Opens a block at `indent`, after closing those it is not inside of.
+    pub(super) fn open(&mut self, indent: usize, name: &str) {
+        self.close(indent);
+        self.open.push((indent, name.to_string()));
+    }
+
+    /// Closes every block.
+    pub(super) fn clear(&mut self) {
+        self.open.clear();
+    }
+
+    /// The innermost open block, with its indentation.
+    pub(super) fn innermost(&self) -> Option<(usize, &str)> {
+        self.open
+            .last()
+            .map(|(level, name)| (*level, name.as_str()))
+    }
+
+    /// `block > block > leaf`.
+    pub(super) fn name(&self, leaf: &str) -> String {
+        let mut parts: Vec<&str> = self.open.iter().map(|(_, name)| name.as_str()).collect();
+        parts.push(leaf);
+        parts.join(" > ")
+    }
+}
+
 /// A run of ASCII digits as a number; one too big for `u64` saturates instead of failing.
 pub(super) fn number(digits: &str) -> u64 {
     digits.trim().parse().unwrap_or(u64::MAX)

@@ -46,7 +46,8 @@ impl Request {
     }
 }
 
-fn form_decode(text: &str) -> String {
+/// `application/x-www-form-urlencoded` (and query string) decoding: `+` is a space, `%XX` a byte.
+pub fn form_decode(text: &str) -> String {
     let bytes = text.replace('+', " ").into_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -159,13 +160,15 @@ impl Drop for Receiver {
     }
 }
 
-fn serve(stream: TcpStream, state: &(Mutex<State>, Condvar)) {
+/// Read one HTTP/1.1 request from `stream` (10 s read timeout): the request with its target
+/// (path and query) as sent, and a stream to answer on.
+pub fn read_request(stream: TcpStream) -> Option<(Request, TcpStream)> {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let Ok(mut writer) = stream.try_clone() else { return };
+    let writer = stream.try_clone().ok()?;
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     if reader.read_line(&mut line).unwrap_or(0) == 0 {
-        return;
+        return None;
     }
     let mut parts = line.split_whitespace();
     let (method, path) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
@@ -181,13 +184,16 @@ fn serve(stream: TcpStream, state: &(Mutex<State>, Condvar)) {
     }
     let length = headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("content-length")).and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
     let mut body = vec![0; length];
-    if reader.read_exact(&mut body).is_err() {
-        return;
-    }
+    reader.read_exact(&mut body).ok()?;
+    Some((Request { method, path, headers, body }, writer))
+}
+
+fn serve(stream: TcpStream, state: &(Mutex<State>, Condvar)) {
+    let Some((request, mut writer)) = read_request(stream) else { return };
     let reply = {
         let (lock, arrived) = state;
         let mut state = lock.lock().unwrap();
-        state.requests.push(Request { method, path, headers, body });
+        state.requests.push(request);
         arrived.notify_all();
         let otherwise = state.otherwise.clone();
         state.script.pop_front().or(otherwise).unwrap_or(Reply::Status(200, "ok".into()))

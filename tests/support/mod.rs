@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod forge_api;
 pub mod http_receiver;
 pub mod model_server;
 pub mod run;

@@ -312,6 +312,9 @@ impl Test {
 
     /// Run `night ARGS` here to its end (killed past the deadline).
     pub fn night(&self, args: &[&str]) -> Ran {
+        if self.main_tip.borrow().is_none() {
+            self.main_tip.replace(self.try_git(&["rev-parse", "main"]));
+        }
         let child = self.command(args).spawn().expect("start night");
         self.finish(child)
     }

@@ -29,6 +29,7 @@ syn iskeyword @,48-57,_,192-255,-
 " Connecting words: `prompt file`, `within`, `matches`, `format`, `count … in`,
 " `email … via`, `sms … from`, `ntfy … server`, `quota wait`.
 syn keyword nightModifier file within matches format in via from server wait
+syn keyword nightModifier token base api labels reviewers lost
 
 " Values of the language: agent kinds, test formats, permission and rollback
 " values, notify events and providers.
@@ -37,25 +38,28 @@ syn keyword nightConstant auto cargo nextest pytest unittest go jest vitest moch
 syn keyword nightConstant baseline irreversible violation revert stop off
 syn keyword nightConstant failing passing start last-green retry
 syn keyword nightConstant twilio attempt commit failure end
+syn keyword nightConstant github gitlab gitea forgejo draft failed rolled-back budget interrupted
 
-" Words that are heads too: as arguments they are events, an agent kind
-" (`agent command "…"`), `network allow "host"` and `webhook "…" on end`.
-syn match nightConstant "\%([[:alnum:]_-]\)\@<!\%(success\|rollback\|stuck\|command\)\%([[:alnum:]_-]\)\@!"
+" Words that are heads too: as arguments they are events or run outcomes, an agent
+" kind (`agent command "…"`), `push … attempts`, `network allow "host"` and
+" `webhook "…" on end`.
+syn match nightConstant "\%([[:alnum:]_-]\)\@<!\%(success\|rollback\|stuck\|command\|timeout\|attempts\)\%([[:alnum:]_-]\)\@!"
 syn match nightModifier "\%([[:alnum:]_-]\)\@<!\%(on\|allow\)\%([[:alnum:]_-]\)\@!"
 
 " ---------------------------------------------------------------- heads ----
 " The lookbehind `\%(\%(^\|[;{}]\)\s*\)\@<=` means: at the start of a statement.
 
 " Top-level statements.
-syn match nightTopLevel "\%(\%(^\|[;{}]\)\s*\)\@<=\%(name\|task\|success\|permissions\|limits\|rollback\|notify\)\%([[:alnum:]_-]\)\@!"
+syn match nightTopLevel "\%(\%(^\|[;{}]\)\s*\)\@<=\%(name\|task\|success\|permissions\|limits\|rollback\|notify\|deliver\)\%([[:alnum:]_-]\)\@!"
 
 " Statements inside the blocks.
 syn match nightStatement "\%(\%(^\|[;{}]\)\s*\)\@<=\%(prompt\|agent\|repo\|branch\|worktree\|model\|max_turns\|args\|bin\)\%([[:alnum:]_-]\)\@!"
 syn match nightStatement "\%(\%(^\|[;{}]\)\s*\)\@<=\%(run\|tests\|count\|exists\|absent\|changed\|committed\)\%([[:alnum:]_-]\)\@!"
-syn match nightStatement "\%(\%(^\|[;{}]\)\s*\)\@<=\%(read\|write\|deny\|allow\|network\|sandbox\|on\)\%([[:alnum:]_-]\)\@!"
+syn match nightStatement "\%(\%(^\|[;{}]\)\s*\)\@<=\%(read\|write\|deny\|allow\|pass\|reveal\|network\|sandbox\|on\)\%([[:alnum:]_-]\)\@!"
 syn match nightStatement "\%(\%(^\|[;{}]\)\s*\)\@<=\%(timeout\|session\|attempts\|stuck\|idle\|silence\|tokens\|cost\|quota\)\%([[:alnum:]_-]\)\@!"
 syn match nightStatement "\%(\%(^\|[;{}]\)\s*\)\@<=\%(when\|to\|then\)\%([[:alnum:]_-]\)\@!"
 syn match nightStatement "\%(\%(^\|[;{}]\)\s*\)\@<=\%(webhook\|slack\|discord\|ntfy\|email\|sms\|command\)\%([[:alnum:]_-]\)\@!"
+syn match nightStatement "\%(\%(^\|[;{}]\)\s*\)\@<=\%(push\|pull-request\)\%([[:alnum:]_-]\)\@!"
 
 " `network on`, `worktree off`, `sandbox auto`: here on/off/auto are values.
 syn match nightStatement "\%(\%(^\|[;{}]\)\s*\)\@<=\%(network\|worktree\|sandbox\)\%([[:alnum:]_-]\)\@!" nextgroup=nightSwitch skipwhite

@@ -33,6 +33,8 @@ fn plan(body: &str) -> Plan {
             deny: Vec::new(),
             deny_irreversible: true,
             allow: Vec::new(),
+            pass: Vec::new(),
+            reveal: Vec::new(),
             network: Network::On,
             sandbox: Sandbox::Auto,
             on_violation: OnViolation::Revert,
@@ -50,6 +52,7 @@ fn plan(body: &str) -> Plan {
         },
         rollback: None,
         notifiers: Vec::new(),
+        delivery: None,
         waivers: Vec::new(),
         warnings: Vec::new(),
     }
@@ -353,7 +356,7 @@ async fn background_leftovers_of_a_finished_command_are_ended() {
 async fn huge_output_is_held_bounded_and_counted_exactly() {
     let temp = TempDir::new().expect("tempdir");
     let limit = 256 << 10;
-    let runner = Runner { dir: temp.path(), env: &[], env_remove: &[], limit, record: None };
+    let runner = Runner { dir: temp.path(), env: &[], env_remove: &[], limit, record: None, sandbox: None };
     let regex = regex::Regex::new(r"error TS\d+").expect("regex");
     // 300 000 lines, 5.4 MB: twenty times the limit.
     let output = runner

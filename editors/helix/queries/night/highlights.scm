@@ -13,7 +13,7 @@
 (statement
   head: (identifier) @keyword
   (#any-of? @keyword
-    "name" "task" "success" "permissions" "limits" "rollback" "notify" "waive"))
+    "name" "task" "success" "permissions" "limits" "rollback" "notify" "deliver" "waive"))
 
 ; Statements inside blocks: task, agent, success, permissions, limits,
 ; rollback, notify.
@@ -22,10 +22,11 @@
   (#any-of? @function.builtin
     "prompt" "agent" "repo" "branch" "worktree" "model" "max_turns" "args" "bin"
     "run" "tests" "count" "exists" "absent" "changed" "committed"
-    "read" "write" "deny" "allow" "network" "sandbox" "on"
+    "read" "write" "deny" "allow" "pass" "reveal" "network" "sandbox" "on"
     "timeout" "session" "attempts" "stuck" "idle" "silence" "tokens" "cost" "quota"
     "when" "to" "then"
-    "webhook" "slack" "discord" "ntfy" "email" "sms" "command"))
+    "webhook" "slack" "discord" "ntfy" "email" "sms" "command"
+    "push" "pull-request"))
 
 ; ------------------------------------------------------------ arguments ----
 
@@ -38,19 +39,21 @@
   (#any-of? @function.builtin "network" "worktree" "sandbox")
   (#eq? @constant.builtin "on"))
 
-; ... and introduces the events of a notifier.
+; ... and introduces the events of a notifier or the run outcomes of a delivery.
 (statement
   head: (identifier) @function.builtin
   argument: (identifier) @keyword.operator
-  (#any-of? @function.builtin "webhook" "slack" "discord" "ntfy" "email" "sms" "command")
+  (#any-of? @function.builtin "webhook" "slack" "discord" "ntfy" "email" "sms" "command" "push" "pull-request")
   (#eq? @keyword.operator "on"))
 
 ; Connecting words: `prompt file`, `within`, `matches`, `format`, `count … in`,
-; `email … via`, `sms … from`, `ntfy … server`, `quota wait`, `network allow`.
+; `email … via`, `sms … from`, `ntfy … server`, `quota wait`, `network allow`,
+; the options of a `pull-request` (`token`, `base`, `api`, `labels`, `reviewers`).
 (statement
   argument: (identifier) @keyword.operator
   (#any-of? @keyword.operator
-    "file" "within" "matches" "format" "in" "via" "from" "server" "wait" "allow"))
+    "file" "within" "matches" "format" "in" "via" "from" "server" "wait" "allow"
+    "token" "base" "api" "labels" "reviewers" "lost"))
 
 ; Values of the language: agent kinds, test formats, permission and rollback
 ; values, notify events and providers.
@@ -61,7 +64,9 @@
     "auto" "cargo" "nextest" "pytest" "unittest" "go" "jest" "vitest" "mocha" "tap" "junit"
     "baseline" "irreversible" "violation" "revert" "stop" "off"
     "failing" "passing" "start" "last-green" "retry"
-    "twilio" "attempt" "commit" "success" "failure" "stuck" "rollback" "end"))
+    "twilio" "attempt" "commit" "success" "failure" "stuck" "rollback" "end"
+    "github" "gitlab" "gitea" "forgejo" "draft"
+    "failed" "rolled-back" "timeout" "budget" "interrupted" "attempts"))
 
 ; `waive RULE "reason"`: the checklist rule's code.
 (statement

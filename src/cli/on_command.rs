@@ -1,0 +1,50 @@
+//! `--on HOST`: the commands that take it hand over to `crate::remote::client`, which does
+//! the same thing on the host over SSH.
+
+use super::{Command, Format, ReportFormat};
+use crate::diagnostic::RenderOptions;
+use crate::remote::client;
+
+/// The exit status of a command given `--on`; `None` for a command to run here.
+pub(super) fn dispatch(command: &Command) -> Option<u8> {
+    let options = RenderOptions { width: super::width(), color: super::use_color() };
+    let with_run = |name: &str, run: &Option<String>| {
+        let mut args = vec![name.to_string()];
+        args.extend(run.clone());
+        args
+    };
+    Some(match command {
+        Command::Run(args) => client::run(args.on.as_deref()?, &args.file, args.html, options),
+        Command::Check(args) => client::check(args.on.as_deref()?, &args.files, args.format == Format::Json, args.deny_warnings, options),
+        Command::Status(args) => client::pass_through(args.on.as_deref()?, with_run("status", &args.run)),
+        Command::Stop(args) => client::pass_through(args.on.as_deref()?, with_run("stop", &args.run)),
+        Command::List(args) => client::pass_through(args.on.as_deref()?, vec!["list".into()]),
+        Command::Log(args) => {
+            let mut remote = with_run("log", &args.run);
+            if args.follow {
+                remote.push("--follow".into());
+            }
+            client::pass_through(args.on.as_deref()?, remote)
+        }
+        Command::Report(args) => {
+            let on = args.on.as_deref()?;
+            let format = match args.format {
+                ReportFormat::Md => "md",
+                ReportFormat::Json => "json",
+                ReportFormat::Html => "html",
+            };
+            let mut remote = with_run("report", &args.run);
+            remote.extend(["--format".to_string(), format.to_string()]);
+            match &args.output {
+                Some(path) if path.as_os_str() != "-" => client::report_to_file(on, remote, path),
+                Some(_) => {
+                    remote.extend(["--output".to_string(), "-".to_string()]);
+                    client::pass_through(on, remote)
+                }
+                None => client::pass_through(on, remote),
+            }
+        }
+        Command::Resume(args) => client::resume(args.on.as_deref()?, &args.run, args.html),
+        _ => return None,
+    })
+}

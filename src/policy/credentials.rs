@@ -1,0 +1,257 @@
+//! What the agent (and every command night runs from its work) is not given under `deny
+//! irreversible`: the user's credential stores and any variable not on an allowlist. A push, a
+//! publish or a deploy needs a credential; without one, no spelling of the command succeeds.
+//!
+//! - [`HOME_STORES`] and [`REPO_STORES`]: files and folders hidden by the sandbox (docs/sandbox.md
+//!   lists them); `reveal "~/.npmrc"` hands one back.
+//! - [`passes`]: the environment is built from an allowlist (paths, locale, terminal, the
+//!   toolchains' own variables, the agent kind's own API key), so `GH_TOKEN`, `*_API_KEY`,
+//!   `SSH_AUTH_SOCK` or `GIT_ASKPASS` are gone without being named; `pass env.X` hands one over.
+//! - [`git_refusal`]: git configuration through the environment that makes every push fail at
+//!   once, whatever the remote, with a reason night records.
+
+use crate::ast::AgentKind;
+use std::path::{Path, PathBuf};
+
+/// Credential stores under the home folder, with what they hold.
+pub const HOME_STORES: &[(&str, &str)] = &[
+    (".ssh", "SSH keys"),
+    (".gnupg", "GPG keys"),
+    (".git-credentials", "git's stored passwords"),
+    (".config/git/credentials", "git's stored passwords"),
+    (".config/gh", "the GitHub CLI's token"),
+    (".config/hub", "hub's token"),
+    (".config/glab-cli", "the GitLab CLI's token"),
+    (".netrc", "logins for git, curl and Heroku"),
+    (".npmrc", "npm tokens"),
+    (".yarnrc.yml", "Yarn's npm tokens"),
+    (".cargo/credentials", "crates.io token"),
+    (".cargo/credentials.toml", "crates.io token"),
+    (".pypirc", "PyPI tokens"),
+    (".gem/credentials", "RubyGems key"),
+    (".m2/settings.xml", "Maven server passwords"),
+    (".gradle/gradle.properties", "Gradle publishing credentials"),
+    (".docker", "Docker registry logins"),
+    (".kube", "Kubernetes clusters"),
+    (".aws", "AWS keys"),
+    (".azure", "Azure logins"),
+    (".config/gcloud", "Google Cloud logins"),
+    (".config/doctl", "DigitalOcean token"),
+    (".fly", "Fly.io token"),
+    (".netlify", "Netlify token"),
+    (".local/share/com.vercel.cli", "Vercel token"),
+    (".config/configstore/firebase-tools.json", "Firebase token"),
+    (".wrangler", "Cloudflare token"),
+    (".config/.wrangler", "Cloudflare token"),
+    (".pulumi", "Pulumi token"),
+    (".terraform.d/credentials.tfrc.json", "Terraform Cloud token"),
+    (".vault-token", "Vault token"),
+    (".password-store", "pass passwords"),
+    (".local/share/keyrings", "the desktop keyring"),
+    (".config/composer/auth.json", "Composer tokens"),
+    (".composer/auth.json", "Composer tokens"),
+    (".pgpass", "PostgreSQL passwords"),
+    (".my.cnf", "MySQL passwords"),
+    (".s3cfg", "S3 keys"),
+    (".boto", "Google Cloud Storage keys"),
+];
+
+/// Credential files inside the repository that are hidden when git does not track them (a
+/// tracked one's content is in the history anyway, where hiding the file would not hide it).
+pub const REPO_STORES: &[&str] = &[".npmrc", ".pypirc", ".netrc", ".yarnrc.yml"];
+
+/// Variables every agent and command keeps: paths, identity, locale, terminal, and the
+/// toolchains' own settings (none of which holds a credential).
+const PASSED: &[&str] = &[
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "PWD", "HOSTNAME", "TZ", "LANG", "LANGUAGE", "TERM", "COLORTERM", "TERMINFO",
+    "NO_COLOR", "FORCE_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "COLUMNS", "LINES", "EDITOR", "VISUAL", "PAGER", "CI",
+    "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL",
+    "CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "RUSTFLAGS", "RUSTDOCFLAGS", "RUST_BACKTRACE", "RUST_LOG", "RUST_MIN_STACK",
+    "CARGO_TARGET_DIR", "CARGO_BUILD_JOBS", "CARGO_INCREMENTAL", "CARGO_TERM_COLOR",
+    "GOPATH", "GOROOT", "GOCACHE", "GOMODCACHE", "GOFLAGS", "GOTOOLCHAIN", "GO111MODULE", "CGO_ENABLED",
+    "NODE_PATH", "NODE_ENV", "NVM_DIR", "NVM_BIN", "NVM_INC", "PNPM_HOME", "VOLTA_HOME", "BUN_INSTALL", "DENO_DIR", "COREPACK_HOME",
+    "PYTHONPATH", "PYTHONHOME", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PYTHONIOENCODING", "VIRTUAL_ENV", "PYENV_ROOT",
+    "PYENV_VERSION", "PYENV_SHELL", "CONDA_PREFIX", "CONDA_DEFAULT_ENV", "CONDA_EXE", "PIPX_HOME", "PIPX_BIN_DIR", "UV_CACHE_DIR",
+    "UV_PYTHON", "POETRY_HOME", "POETRY_VIRTUALENVS_IN_PROJECT", "PIP_CACHE_DIR", "PIP_INDEX_URL", "PIP_NO_INPUT",
+    "JAVA_HOME", "JAVA_TOOL_OPTIONS", "MAVEN_HOME", "M2_HOME", "GRADLE_USER_HOME", "GRADLE_HOME", "ANDROID_HOME", "ANDROID_SDK_ROOT",
+    "GEM_HOME", "GEM_PATH", "RBENV_ROOT", "RBENV_VERSION", "BUNDLE_PATH", "BUNDLE_GEMFILE", "RUBYOPT",
+    "DOTNET_ROOT", "DOTNET_CLI_TELEMETRY_OPTOUT", "NUGET_PACKAGES", "ASDF_DIR", "ASDF_DATA_DIR", "MISE_DATA_DIR",
+    "PKG_CONFIG_PATH", "LD_LIBRARY_PATH", "LD_PRELOAD", "LIBRARY_PATH", "CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH",
+    "CC", "CXX", "AR", "LD", "CFLAGS", "CXXFLAGS", "CPPFLAGS", "LDFLAGS", "MAKEFLAGS", "CMAKE_GENERATOR",
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO",
+];
+
+/// Prefixes of passed variables: locale and XDG folders.
+const PASSED_PREFIXES: &[&str] = &["LC_", "XDG_"];
+
+/// Variables an agent kind reads for its own model API and settings: its own key passes, no
+/// other kind's. `aider` and `goose` talk to any provider, so the providers' keys pass for them.
+fn own_variables(kind: &AgentKind, name: &str) -> bool {
+    const PROVIDER_KEYS: &[&str] = &[
+        "OPENAI_API_KEY", "OPENAI_API_BASE", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY",
+        "DEEPSEEK_API_KEY", "OPENROUTER_API_KEY", "GROQ_API_KEY", "MISTRAL_API_KEY", "COHERE_API_KEY", "XAI_API_KEY",
+        "OLLAMA_API_BASE", "OLLAMA_HOST", "AZURE_API_KEY", "AZURE_API_BASE", "AZURE_API_VERSION",
+    ];
+    let prefixed = |prefixes: &[&str]| prefixes.iter().any(|p| name.starts_with(p));
+    match kind {
+        AgentKind::Claude => prefixed(&["ANTHROPIC_", "CLAUDE_", "DISABLE_"]) || matches!(name, "MAX_THINKING_TOKENS" | "MCP_TIMEOUT"),
+        AgentKind::Codex => prefixed(&["OPENAI_", "CODEX_"]),
+        AgentKind::Gemini => {
+            prefixed(&["GEMINI_", "GOOGLE_GEMINI_", "GOOGLE_GENAI_"]) || matches!(name, "GOOGLE_API_KEY" | "GOOGLE_CLOUD_PROJECT" | "GOOGLE_CLOUD_LOCATION")
+        }
+        AgentKind::Aider => prefixed(&["AIDER_"]) || PROVIDER_KEYS.contains(&name),
+        AgentKind::Goose => prefixed(&["GOOSE_"]) || PROVIDER_KEYS.contains(&name),
+        AgentKind::Command(_) => false,
+    }
+}
+
+/// Whether a variable of night's environment reaches the agent of `kind` (and the commands
+/// night runs from its work, `kind` then being the run's agent too).
+pub fn passes(name: &str, kind: &AgentKind) -> bool {
+    PASSED.contains(&name) || PASSED_PREFIXES.iter().any(|p| name.starts_with(p)) || own_variables(kind, name)
+}
+
+/// The variables of `environment` that do not reach the agent: every name that [`passes`]
+/// refuses and the runbook does not `pass`, sorted.
+pub fn withheld<'a>(environment: impl Iterator<Item = &'a str>, kind: &AgentKind, passed: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = environment.filter(|name| !passes(name, kind) && !passed.iter().any(|p| p == name)).map(str::to_string).collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// One credential store that exists on this machine and is hidden.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Store {
+    /// Where it is.
+    pub path: PathBuf,
+    /// What it holds.
+    pub holds: &'static str,
+}
+
+/// The credential stores to hide: those of [`HOME_STORES`] that exist under `home`, and the
+/// untracked ones of [`REPO_STORES`] in `work_dir` (`tracked` says whether git tracks a
+/// repository-relative path), less what the runbook reveals (`~/x` or absolute paths).
+pub fn stores(home: Option<&Path>, work_dir: &Path, tracked: &dyn Fn(&str) -> bool, revealed: &[String]) -> Vec<Store> {
+    let revealed: Vec<PathBuf> = revealed.iter().map(|r| expand_home(r, home)).collect();
+    let mut found = Vec::new();
+    if let Some(home) = home {
+        for (relative, holds) in HOME_STORES {
+            let path = home.join(relative);
+            if std::fs::symlink_metadata(&path).is_ok() {
+                found.push(Store { path, holds });
+            }
+        }
+    }
+    for name in REPO_STORES {
+        let path = work_dir.join(name);
+        if std::fs::symlink_metadata(&path).is_ok() && !tracked(name) {
+            found.push(Store { path, holds: "credentials for package registries" });
+        }
+    }
+    found.retain(|store| !revealed.iter().any(|r| store.path.starts_with(r)));
+    found
+}
+
+/// `~/x` → `<home>/x`; other paths as they are.
+pub fn expand_home(path: &str, home: Option<&Path>) -> PathBuf {
+    match (path.strip_prefix("~/").or_else(|| (path == "~").then_some("")), home) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
+/// The transport git is sent to instead of any remote when it pushes: night's helper
+/// `git-remote-night-refused` records the attempt and fails.
+pub const REFUSED_TRANSPORT: &str = "night-refused";
+
+/// Git configuration given through the environment (`GIT_CONFIG_COUNT`), read by every git the
+/// agent runs whatever its spelling (a path, an alias, a script, an interpreter): every push
+/// URL is rewritten to [`REFUSED_TRANSPORT`], the user's credential helpers are not called,
+/// and git never prompts for a password.
+pub fn git_refusal() -> Vec<(String, String)> {
+    let config = git_config_lines();
+    let mut env = vec![("GIT_CONFIG_COUNT".to_string(), config.len().to_string())];
+    for (index, (key, value)) in config.iter().enumerate() {
+        env.push((format!("GIT_CONFIG_KEY_{index}"), (*key).to_string()));
+        env.push((format!("GIT_CONFIG_VALUE_{index}"), (*value).to_string()));
+    }
+    env.push(("GIT_TERMINAL_PROMPT".to_string(), "0".to_string()));
+    env
+}
+
+/// The configuration of [`git_refusal`], as key and value.
+fn git_config_lines() -> Vec<(&'static str, &'static str)> {
+    vec![
+        // An empty prefix matches every URL: each push goes to night's helper instead.
+        ("url.night-refused::.pushInsteadOf", ""),
+        // An empty helper empties the list: the user's helpers (store, keychain, gh) are not asked.
+        ("credential.helper", ""),
+        ("protocol.ext.allow", "never"),
+    ]
+}
+
+/// The same configuration in git's file syntax, appended to the system configuration the
+/// agent sees (the mount layer binds it over `/etc/gitconfig`), so that `env -i git push`,
+/// which drops the environment, still goes to night's helper.
+pub fn git_refusal_file() -> String {
+    "\n# Added by night for the agent's sandbox (docs/irreversible.md): no push, no credential helper.\n\
+     [url \"night-refused::\"]\n\tpushInsteadOf =\n[credential]\n\thelper =\n[protocol \"ext\"]\n\tallow = never\n"
+        .to_string()
+}
+
+/// The helper git runs for [`REFUSED_TRANSPORT`] (`git-remote-night-refused <remote> <url>`):
+/// it records the refusal in the run's audit trail through `night hook RefusedPush` and fails
+/// with a reason the agent can act on.
+pub fn refused_push_helper(night_exe: &Path) -> String {
+    let exe = night_exe.display().to_string().replace('\'', "'\\''");
+    format!(
+        "#!/bin/sh\n# Written by night: git sends every push here during the run (docs/irreversible.md).\n\
+         printf '%s\\n' \"${{2:-$1}}\" | '{exe}' hook RefusedPush >/dev/null 2>&1\n\
+         echo \"night: pushing is refused during this run (to ${{2:-$1}}): commit your work on the run branch; the user pushes it.\" >&2\n\
+         exit 1\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_allowlist_keeps_paths_and_the_own_key_only() {
+        let claude = AgentKind::Claude;
+        for name in ["PATH", "HOME", "LANG", "LC_ALL", "TERM", "CARGO_HOME", "ANTHROPIC_API_KEY", "XDG_CONFIG_HOME"] {
+            assert!(passes(name, &claude), "{name}");
+        }
+        for name in ["GH_TOKEN", "GITHUB_TOKEN", "GH_PAT", "NPM_TOKEN", "OPENAI_API_KEY", "SSH_AUTH_SOCK", "GIT_ASKPASS", "AWS_SECRET_ACCESS_KEY", "DEPLOY_TOKEN", "CARGO_REGISTRY_TOKEN"] {
+            assert!(!passes(name, &claude), "{name}");
+        }
+        assert!(passes("OPENAI_API_KEY", &AgentKind::Codex));
+        assert!(!passes("ANTHROPIC_API_KEY", &AgentKind::Aider) || passes("ANTHROPIC_API_KEY", &AgentKind::Aider));
+        assert!(!passes("ANTHROPIC_API_KEY", &AgentKind::Codex));
+        let withheld = withheld(["PATH", "GH_TOKEN", "NPM_TOKEN"].into_iter(), &claude, &["NPM_TOKEN".to_string()]);
+        assert_eq!(withheld, ["GH_TOKEN"]);
+    }
+
+    #[test]
+    fn stores_that_exist_are_hidden_unless_revealed_or_tracked() {
+        let dir = tempfile::tempdir().expect("temp");
+        let home = dir.path().join("home");
+        let repo = dir.path().join("repo");
+        std::fs::create_dir_all(home.join(".ssh")).expect("mkdir");
+        std::fs::create_dir_all(home.join(".aws")).expect("mkdir");
+        std::fs::create_dir_all(&repo).expect("mkdir");
+        std::fs::write(repo.join(".npmrc"), "//r/:_authToken=x").expect("write");
+        std::fs::write(repo.join(".pypirc"), "x").expect("write");
+        let found = stores(Some(&home), &repo, &|name| name == ".pypirc", &["~/.aws".to_string()]);
+        let paths: Vec<_> = found.iter().map(|s| s.path.clone()).collect();
+        assert_eq!(paths, [home.join(".ssh"), repo.join(".npmrc")]);
+    }
+
+    #[test]
+    fn git_configuration_counts_its_entries() {
+        let env = git_refusal();
+        assert_eq!(env[0], ("GIT_CONFIG_COUNT".to_string(), "3".to_string()));
+        assert!(env.iter().any(|(k, v)| k == "GIT_CONFIG_KEY_0" && v == "url.night-refused::.pushInsteadOf"));
+    }
+}
