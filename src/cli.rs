@@ -494,10 +494,11 @@ mod tests {
         assert_eq!(plain.files, [std::path::PathBuf::from("a.night"), "b.night".into()]);
         assert!(plain.deny_warnings && plain.format == super::Format::Json);
         assert_eq!(check(&["night", "check", "--format=text", "a.night"]).map(|c| c.format), Some(super::Format::Text));
-        for other in [&["night", "check"][..], &["night", "check", "--help"], &["night", "check", "-h", "a"], &["night", "check", "a", "--format"], &["night", "check", "--format", "xml", "a"], &["night", "check", "--", "a"], &["night", "run", "a"], &["night", "check", "a", "--deny-warnings", "--deny-warnings"], &["night", "check", "--format=json", "--format", "text", "a"]] {
+        for other in [&["night", "check"][..], &["night", "check", "--help"], &["night", "check", "-h", "a"], &["night", "check", "a", "--format"], &["night", "check", "--format", "xml", "a"], &["night", "check", "--", "a"], &["night", "run", "a"], &["night", "check", "a", "--deny-warnings", "--deny-warnings"], &["night", "check", "--format=json", "--format", "text", "a"], &["night", "check", "a", "--on", "ci@host"]] {
             assert!(check(other).is_none(), "{other:?}");
         }
         // What clap makes of the same line.
+        use clap::Parser as _;
         let parsed = super::Cli::try_parse_from(["night", "check", "a.night", "--deny-warnings", "--format", "json", "b.night"]).expect("clap");
         let super::Command::Check(clapped) = parsed.command else { panic!("not check") };
         assert_eq!((clapped.files, clapped.format, clapped.deny_warnings), (plain.files, plain.format, plain.deny_warnings));

@@ -164,6 +164,23 @@ fn the_agent_is_one_this_machine_has() {
 }
 
 #[test]
+fn the_agent_version_is_read_once_per_binary() {
+    // A Claude Code stand-in that counts its runs: `init` and two checks read its version once
+    // (cached by the binary's identity); a changed binary is read again.
+    let repo = Repo::with_tools(&[("Cargo.toml", ""), ("src/lib.rs", "")], &["cargo"]);
+    let ran = repo.bin.join("claude-ran");
+    let claude = |extra: &str| format!("#!/bin/sh\necho x >> '{}'\necho '2.1.197 (Claude Code)'{extra}\n", ran.display());
+    write_executable(&repo.bin.join("claude"), &claude(""));
+    let runs = || std::fs::read_to_string(&ran).unwrap_or_default().lines().count();
+    init_and_check_in(&repo, "tests \"cargo test --no-fail-fast\"");
+    assert_eq!(runs(), 1, "the version is read once for init and both checks");
+    write_executable(&repo.bin.join("claude"), &claude(" # upgraded"));
+    let (code, stdout, _) = repo.night(&["check", "night.night"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(runs(), 2, "a changed binary is read again");
+}
+
+#[test]
 fn without_an_agent_check_says_what_to_install() {
     let repo = Repo::with_tools(&[("Cargo.toml", ""), ("src/lib.rs", "")], &["cargo"]);
     let (code, _, stderr) = repo.night(&["init"]);
