@@ -392,9 +392,17 @@ mod tests {
         dir
     }
 
+    /// What init detects on a machine where every test tool is installed (stand-ins on PATH).
     fn commands(files: &[(&str, &str)]) -> Vec<(String, &'static str)> {
+        use std::os::unix::fs::PermissionsExt as _;
         let dir = repo(files);
-        detect(dir.path()).into_iter().map(|d| (d.command, d.format)).collect()
+        let bin = tempfile::tempdir().expect("temp dir");
+        for tool in ["cargo", "npm", "pnpm", "yarn", "pytest", "go", "make", "uv", "poetry"] {
+            std::fs::write(bin.path().join(tool), "#!/bin/sh\n").expect("write");
+            std::fs::set_permissions(bin.path().join(tool), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+        let installed = Installed { path_var: bin.path().display().to_string() };
+        detect_on(dir.path(), &installed).into_iter().map(|d| (d.command, d.format)).collect()
     }
 
     #[test]
