@@ -1,4 +1,7 @@
 //! The typed AST of a runbook. Every node carries its span; values are already parsed.
+//!
+//! Over 600 lines on purpose: it is the runbook's whole shape, one type per block and statement,
+//! read by every part that takes a runbook; split by block it would be read across a dozen files.
 
 use crate::source::{Span, Spanned};
 pub use crate::test_counts::TestFormat;
@@ -919,9 +922,9 @@ impl fmt::Display for Forge {
     }
 }
 
-/// How a run ends, as the language names it (`deliver … on OUTCOME`). The same names and
-/// serde spelling as the run's own outcome, which can become this type once `run/` no
-/// longer owns it; `deliver … on` accepts the seven ends that leave work to deliver.
+/// How a run ends, as the language names it (`deliver … on OUTCOME`) and the journal, the
+/// report and notifications spell it (`record::Outcome` is this type, with its exit status);
+/// `deliver … on` accepts the seven ends that leave work to deliver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {

@@ -1,11 +1,14 @@
 //! The command line: clap definitions, output formats and exit codes.
 
+use crate::record::Exit;
 use clap::{CommandFactory as _, Parser, Subcommand, ValueEnum};
+use error::{CliError, Done};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod check_command;
 mod detach;
+pub mod error;
 mod export_command;
 mod fmt_command;
 mod foreground;
@@ -15,6 +18,7 @@ mod locate;
 mod log_command;
 mod notify_command;
 mod on_command;
+pub mod out;
 mod report_command;
 mod resume_command;
 mod run_command;
@@ -344,20 +348,19 @@ pub fn main() -> ExitCode {
         return ExitCode::from(crate::hook::main(&event));
     }
     if let Err(message) = crate::remote::secrets::receive() {
-        eprintln!("error: {message}");
-        return ExitCode::from(2);
+        return finish(Err(CliError::Secrets(message)));
     }
     // `night check FILE…` runs before bed and in editors' save hooks: its usual forms skip
     // clap too (whose code, cold in a fresh process, costs more than the check of a small
     // runbook); anything else — `--help`, an unknown option, no file — goes through clap.
     if let Some(args) = plain_check(std::env::args_os()) {
-        return ExitCode::from(check_command::run(&args));
+        return finish(check_command::run(&args));
     }
     let cli = Cli::parse();
     if let Some(code) = on_command::dispatch(&cli.command) {
         return ExitCode::from(code);
     }
-    let code = match cli.command {
+    let done = match cli.command {
         Command::Check(args) => check_command::run(&args),
         Command::Run(args) => run_command::run(&args),
         Command::Report(args) => report_command::run(&args),
@@ -369,15 +372,27 @@ pub fn main() -> ExitCode {
         Command::Notify(args) => notify_command::run(&args),
         Command::Fmt(args) => fmt_command::run(&args),
         Command::Init(args) => init_command::run(&args),
-        Command::Lsp(_) => crate::lsp::serve_stdio(),
+        Command::Lsp(_) => Ok(if crate::lsp::serve_stdio() == 0 { Exit::Success } else { Exit::Error }),
         Command::Completions(args) => completions(args.shell),
         Command::Man(args) => man(args.dir.as_deref()),
-        Command::Hook(args) => crate::hook::main(&args.event),
-        Command::Pull(args) => crate::remote::pull::pull(&args.on, args.run.as_deref()),
+        Command::Hook(args) => return ExitCode::from(crate::hook::main(&args.event)),
+        Command::Pull(args) => return ExitCode::from(crate::remote::pull::pull(&args.on, args.run.as_deref())),
         Command::Export(args) => export_command::run(&args),
-        Command::RemoteHost => crate::remote::host::serve(),
+        Command::RemoteHost => return ExitCode::from(crate::remote::host::serve()),
     };
-    ExitCode::from(code)
+    finish(done)
+}
+
+/// Render a command's end on standard error and give its exit status.
+fn finish(done: Done) -> ExitCode {
+    let exit = match done {
+        Ok(exit) => exit,
+        Err(error) => {
+            out::eprint(&error.render());
+            error.exit()
+        }
+    };
+    ExitCode::from(exit.code())
 }
 
 /// The event of exactly `night hook EVENT`, when EVENT is a plain word (not an option).
@@ -427,39 +442,25 @@ fn plain_check(args: impl Iterator<Item = std::ffi::OsString>) -> Option<CheckAr
     (!format_next && formats <= 1 && !check.files.is_empty()).then_some(check)
 }
 
-fn completions(shell: clap_complete::Shell) -> u8 {
+fn completions(shell: clap_complete::Shell) -> Done {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "night", &mut script);
-    print_bytes(&script)
+    out::print_bytes(&script).map_err(|source| CliError::System { doing: "write to standard output", source })?;
+    Ok(Exit::Success)
 }
 
-fn man(dir: Option<&std::path::Path>) -> u8 {
-    let result = match dir {
-        Some(dir) => std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(Cli::command(), dir)),
+fn man(dir: Option<&std::path::Path>) -> Done {
+    match dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(Cli::command(), dir)).map_err(|source| CliError::File { doing: "write the manual pages into", path: dir.to_path_buf(), source })?;
+        }
         None => {
             let mut page = Vec::new();
-            let rendered = clap_mangen::Man::new(Cli::command()).render(&mut page);
-            return if rendered.is_ok() { print_bytes(&page) } else { 2 };
-        }
-    };
-    match result {
-        Ok(()) => 0,
-        Err(error) => {
-            eprintln!("error: cannot write the manual pages: {}", error.to_string().to_lowercase());
-            2
+            clap_mangen::Man::new(Cli::command()).render(&mut page).map_err(|source| CliError::System { doing: "render the manual page", source })?;
+            out::print_bytes(&page).map_err(|source| CliError::System { doing: "write to standard output", source })?;
         }
     }
-}
-
-/// Write generated text to stdout; a reader that stops early (`| head`) is no error.
-fn print_bytes(bytes: &[u8]) -> u8 {
-    use std::io::Write as _;
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        Ok(()) => 0,
-        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => 0,
-        Err(_) => 2,
-    }
+    Ok(Exit::Success)
 }
 
 /// Whether to colour output on stdout.

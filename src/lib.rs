@@ -17,14 +17,17 @@ pub mod init;
 pub mod keywords;
 pub mod lsp;
 pub mod policy;
-/// The built-in irreversible set (it lives in [`policy`]).
+/// The built-in irreversible set, by its old path (it lives in [`policy`]).
 pub use policy::irreversible;
 pub mod notify;
 pub mod plan;
 pub mod remote;
 pub mod report;
+pub mod os;
+pub mod record;
 pub mod run;
 pub mod sandbox;
+pub mod secrets;
 pub mod source;
 pub mod syntax;
 pub mod test_counts;

@@ -62,7 +62,7 @@ pub struct PlanPermissions {
     pub pass: Vec<String>,
     /// `reveal "path"`: credential stores left visible (`~/` for the home folder).
     pub reveal: Vec<String>,
-    /// Outbound network (default `auto`; see [`crate::policy::network`]).
+    /// Outbound network (default `auto`, which `policy::network` resolves per agent kind).
     pub network: Network,
     /// OS-level enforcement (default `auto`).
     pub sandbox: Sandbox,
@@ -92,21 +92,6 @@ impl PlanPermissions {
     /// Whether the agent may write this repository-relative path.
     pub fn may_write(&self, path: &str) -> bool {
         self.write.iter().any(|glob| glob.is_match(path))
-    }
-
-    /// Why a command is denied, if it is: the denied simple command and the pattern or category.
-    pub fn denied(&self, command: &str) -> Option<(String, String)> {
-        self.command_rules().refusal(command, &|_| None).map(|refusal| (refusal.command.clone(), refusal.why()))
-    }
-
-    /// What `network` means for this agent kind: `auto` resolved (see [`crate::policy::network`]).
-    pub fn network_for(&self, kind: &crate::ast::AgentKind) -> Network {
-        crate::policy::network::resolve(&self.network, kind)
-    }
-
-    /// `deny`, `allow` and `deny irreversible`, for [`crate::policy::commands`].
-    pub fn command_rules(&self) -> crate::policy::commands::CommandRules<'_> {
-        crate::policy::commands::CommandRules { deny: &self.deny, allow: &self.allow, irreversible: self.deny_irreversible }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::Context;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::irreversible::IrreversibleRule;
+use crate::policy::irreversible::IrreversibleRule;
 use std::collections::HashMap;
 
 pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
@@ -11,7 +11,7 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     let mut seen: HashMap<&str, Option<(String, &'static IrreversibleRule)>> = HashMap::new();
     for check in &success.checks {
         let Some(command) = check.value.command() else { continue };
-        let found = seen.entry(command.value.as_str()).or_insert_with(|| crate::irreversible::find_in(&command.value));
+        let found = seen.entry(command.value.as_str()).or_insert_with(|| crate::policy::commands::irreversible_in(&command.value));
         if let Some((part, rule)) = found {
             findings.push(
                 Diagnostic::error(Code::SideEffectsInChecks, format!("the success command runs `{part}`"))

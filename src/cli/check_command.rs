@@ -1,6 +1,9 @@
 //! `night check FILE…`: diagnostics, then the checklist; exit 0 / 1 / 2.
 
+use super::error::{CliError, Done};
+use super::out;
 use super::{CheckArgs, Format};
+use crate::record::Exit;
 use crate::check::{check, CheckOutcome, ItemStatus};
 use crate::diagnostic::{render, JsonDiagnostic, RenderOptions, Severity};
 use crate::source::Source;
@@ -26,29 +29,21 @@ struct JsonFile {
 }
 
 /// Read a runbook as UTF-8, or say precisely why not.
-pub fn read_source(path: &Path) -> Result<Source, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{}`: {}", path.display(), io_reason(&e)))?;
+pub fn read_source(path: &Path) -> Result<Source, CliError> {
+    let bytes = std::fs::read(path).map_err(|e| CliError::Unreadable(format!("cannot read `{}`: {}", path.display(), super::error::lower(&e))))?;
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Source::new(path, text)),
         Err(e) => {
             let offset = e.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(&e.into_bytes()[..offset]).into_owned();
             let line = text.matches('\n').count() + 1;
-            Err(format!("`{}` is not UTF-8 text: invalid byte at line {line} (byte {offset})", path.display()))
+            Err(CliError::Unreadable(format!("`{}` is not UTF-8 text: invalid byte at line {line} (byte {offset})", path.display())))
         }
     }
 }
 
-fn io_reason(error: &std::io::Error) -> String {
-    match error.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        std::io::ErrorKind::IsADirectory => "it is a folder".into(),
-        _ => error.to_string().to_lowercase(),
-    }
-}
 
-pub fn run(args: &CheckArgs) -> u8 {
+pub fn run(args: &CheckArgs) -> Done {
     let env = |name: &str| crate::remote::secrets::var(name);
     let options = RenderOptions { width: super::width(), color: super::use_color() };
     let mut unreadable = 0;
@@ -60,7 +55,8 @@ pub fn run(args: &CheckArgs) -> u8 {
     for path in &args.files {
         let source = match read_source(path) {
             Ok(source) => source,
-            Err(message) => {
+            Err(error) => {
+                let message = error.to_string();
                 unreadable += 1;
                 errors += 1;
                 let _ = writeln!(text, "error[unreadable]: {message}");
@@ -98,20 +94,21 @@ pub fn run(args: &CheckArgs) -> u8 {
     match args.format {
         Format::Text => {
             let _ = writeln!(text, "{}", summary(errors, warnings, unreadable, args.files.len()));
-            print!("{text}");
+            out::print(&text)?;
         }
-        Format::Json => match serde_json::to_string_pretty(&json) {
-            Ok(document) => println!("{document}"),
-            Err(e) => eprintln!("error: cannot write JSON: {e}"),
-        },
+        Format::Json => {
+            // Every field is a string, number, bool or list of them: encoding cannot fail.
+            let document = serde_json::to_string_pretty(&json).unwrap_or_default();
+            out::print(&format!("{document}\n"))?;
+        }
     }
-    if unreadable > 0 {
-        2
+    Ok(if unreadable > 0 {
+        Exit::Error
     } else if errors > 0 || (args.deny_warnings && warnings > 0) {
-        1
+        Exit::Failure
     } else {
-        0
-    }
+        Exit::Success
+    })
 }
 
 /// The human rendering of one file's outcome: every diagnostic, then the checklist.

@@ -3,6 +3,8 @@
 //! child has locked its run folder, prints the run id and how to follow it, and exits. The
 //! child's output moves to `night.out` in the run folder at that moment.
 
+use super::error::{CliError, Done};
+use crate::record::{Exit, RunDir};
 use std::ffi::OsString;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::os::fd::AsRawFd as _;
@@ -13,8 +15,6 @@ use std::process::{Command, Stdio};
 const CHILD_ENV: &str = "NIGHT_DETACHED_CHILD";
 /// The line the child prints when the run has started: `<prefix><run id>\t<run folder>`.
 const HANDOVER: &str = "night-detached:";
-/// Where the detached supervisor's output goes.
-pub(super) const OUTPUT_FILE: &str = "night.out";
 
 /// Whether this process is the detached child.
 pub(super) fn is_child() -> bool {
@@ -32,23 +32,17 @@ pub(super) fn become_child() -> bool {
 }
 
 /// Start `night ARGS` detached and wait for its hand-over; the exit status.
-pub(super) fn start(args: Vec<OsString>) -> u8 {
-    let exe = match std::env::current_exe() {
-        Ok(exe) => exe,
-        Err(e) => return super::locate::fail(&format!("cannot find night's own executable: {e}")),
-    };
+pub(super) fn start(args: Vec<OsString>) -> Done {
+    let exe = std::env::current_exe().map_err(|source| CliError::System { doing: "find night's own executable", source })?;
     let mut command = Command::new(exe);
     command.args(&args).env(CHILD_ENV, "1").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     // Secrets received for `--on` go on to the supervisor in memory (src/remote/secrets.rs).
     let secrets = crate::remote::secrets::hand_down(&mut command);
-    let mut child = match command.spawn() {
-        Ok(child) => child,
-        Err(e) => return super::locate::fail(&format!("cannot start night in the background: {e}")),
-    };
+    let mut child = command.spawn().map_err(|source| CliError::System { doing: "start night in the background", source })?;
     if secrets {
-        if let Err(e) = crate::remote::secrets::send(&mut child, &crate::remote::secrets::received()) {
+        if let Err(source) = crate::remote::secrets::send(&mut child, &crate::remote::secrets::received()) {
             let _ = child.kill();
-            return super::locate::fail(&format!("cannot hand the secrets to the background run: {e}"));
+            return Err(CliError::System { doing: "hand the secrets to the background run", source });
         }
     }
     // Read stderr alongside, so a child that says a lot before it hands over never blocks.
@@ -65,34 +59,36 @@ pub(super) fn start(args: Vec<OsString>) -> u8 {
             if let Some(rest) = line.strip_prefix(HANDOVER) {
                 let (run_id, run_dir) = rest.split_once('\t').unwrap_or((rest, ""));
                 print_started(run_id, Path::new(run_dir), child.id());
-                return 0;
+                return Ok(Exit::Success);
             }
-            println!("{line}");
+            super::out::line(&line);
         }
     }
     // No hand-over: the run was refused or night failed before it started.
     let status = child.wait().ok().and_then(|s| s.code());
     if let Some(text) = stderr.and_then(|thread| thread.join().ok()) {
-        eprint!("{text}");
+        super::out::eprint(&text);
     }
-    status.and_then(|code| u8::try_from(code).ok()).unwrap_or(1)
+    Ok(match status {
+        Some(0) => Exit::Success,
+        Some(2) => Exit::Error,
+        Some(130) => Exit::Interrupted,
+        _ => Exit::Failure,
+    })
 }
 
 fn print_started(run_id: &str, run_dir: &Path, pid: u32) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "night: run {run_id} started in the background (supervisor pid {pid})");
-    let _ = writeln!(out, "  status    night status {run_id}");
-    let _ = writeln!(out, "  follow    night log -f {run_id}");
-    let _ = writeln!(out, "  stop      night stop {run_id}");
-    let _ = writeln!(out, "  report    night report {run_id}    (when it is over)");
-    let _ = writeln!(out, "  output    {}", run_dir.join(OUTPUT_FILE).display());
-    let _ = out.flush();
+    let output = RunDir::new(run_dir).night_out();
+    super::out::line(&format!(
+        "night: run {run_id} started in the background (supervisor pid {pid})\n  status    night status {run_id}\n  follow    night log -f {run_id}\n  stop      night stop {run_id}\n  report    night report {run_id}    (when it is over)\n  output    {}",
+        output.display()
+    ));
 }
 
 /// In the child, once the run folder is locked: tell the parent, then send stdout and stderr
 /// to `night.out`, so that the parent can exit and nothing writes to its closed pipes.
 pub(super) fn hand_over(run_id: &str, run_dir: &Path) {
-    let file = std::fs::OpenOptions::new().create(true).append(true).open(run_dir.join(OUTPUT_FILE));
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(RunDir::new(run_dir).night_out());
     {
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "{HANDOVER}{run_id}\t{}", run_dir.display());

@@ -1,13 +1,15 @@
 //! `night export k8s|github-actions|containerfile FILE`: print (or write with `-o`) what runs
 //! the runbook on an engine the team already has (src/export/).
 
+use super::error::{CliError, Done};
+use super::out;
 use super::{ExportArgs, ExportCommonArgs, ExportWhat};
+use crate::record::Exit;
 use crate::diagnostic::{render, RenderOptions};
 use crate::export::{self, ExportError, Facts};
-use std::io::Write as _;
 
 /// Exit 0 when written, 2 when the runbook cannot be exported (nothing written).
-pub fn run(args: &ExportArgs) -> u8 {
+pub fn run(args: &ExportArgs) -> Done {
     let common = match &args.what {
         ExportWhat::K8s(k8s) => &k8s.common,
         ExportWhat::GithubActions(actions) => &actions.common,
@@ -16,26 +18,21 @@ pub fn run(args: &ExportArgs) -> u8 {
     match text(args, common) {
         Ok((text, notes)) => {
             for note in notes {
-                eprintln!("night: note: {note}");
+                out::eprint(&format!("note: {note}\n"));
             }
             write(common, &text)
         }
-        Err(ExportError::Invalid) => 2,
-        Err(error) => {
-            eprintln!("error: {error}");
-            if let Some(help) = error.help() {
-                eprintln!("  help: {help}");
-            }
-            2
-        }
+        // What was wrong is printed already.
+        Err(ExportError::Invalid) => Ok(Exit::Error),
+        Err(error) => Err(CliError::Export(error)),
     }
 }
 
 fn text(args: &ExportArgs, common: &ExportCommonArgs) -> Result<(String, Vec<String>), ExportError> {
     let source = match super::check_command::read_source(&common.file) {
         Ok(source) => source,
-        Err(message) => {
-            eprintln!("error[unreadable]: {message}");
+        Err(error) => {
+            out::eprint(&error.render());
             return Err(ExportError::Invalid);
         }
     };
@@ -44,9 +41,9 @@ fn text(args: &ExportArgs, common: &ExportCommonArgs) -> Result<(String, Vec<Str
     if !errors.is_empty() {
         let options = RenderOptions { width: super::width(), color: super::use_stderr_color() };
         for diagnostic in errors {
-            eprint!("{}", render(diagnostic, &source, options));
+            out::eprint(&render(diagnostic, &source, options));
         }
-        eprintln!("night: the runbook has errors; nothing was written");
+        out::eprint("error: the runbook has errors; nothing was written\n");
         return Err(ExportError::Invalid);
     }
     let facts = Facts::read(&source, &parsed)?;
@@ -68,24 +65,13 @@ fn text(args: &ExportArgs, common: &ExportCommonArgs) -> Result<(String, Vec<Str
     Ok((text, notes))
 }
 
-fn write(common: &ExportCommonArgs, text: &str) -> u8 {
+fn write(common: &ExportCommonArgs, text: &str) -> Done {
     match &common.output {
-        Some(path) if path.as_os_str() != "-" => match std::fs::write(path, text) {
-            Ok(()) => {
-                println!("{}", path.display());
-                0
-            }
-            Err(e) => {
-                eprintln!("error: cannot write `{}`: {}", path.display(), e.to_string().to_lowercase());
-                2
-            }
-        },
-        _ => {
-            let mut stdout = std::io::stdout().lock();
-            match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => 2,
-                _ => 0,
-            }
+        Some(path) if path.as_os_str() != "-" => {
+            std::fs::write(path, text).map_err(|source| CliError::File { doing: "write", path: path.clone(), source })?;
+            out::print(&format!("{}\n", path.display()))?;
         }
+        _ => out::print(text)?,
     }
+    Ok(Exit::Success)
 }

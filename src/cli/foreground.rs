@@ -3,10 +3,15 @@
 //! detached run, and the last screen.
 
 use super::detach;
-use crate::run::status_line::{JournalTail, LiveState};
-use crate::run::{Finished, Outcome, Refused, RunOptions};
+use super::error::{CliError, Done};
+use super::out;
+use crate::record::journal::Tail;
+use crate::record::{Event, History, Journal, Outcome, RunDir};
+use crate::report::status::Status;
+use crate::run::{Finished, OnStarted, Refused, RunOptions, TextSink};
+use crate::secrets::Secrets;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::{IsTerminal as _, Write as _};
+use std::io::IsTerminal as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,12 +37,6 @@ impl Console {
     }
 }
 
-fn print_line(line: &str) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{line}");
-    let _ = stdout.flush();
-}
-
 /// The options for a run and its console. On a terminal a status line stays at the bottom
 /// (attempt, session time, elapsed/timeout, budget, commits, last checks) with the steps and
 /// the agent's output scrolling above it; elsewhere every step is a plain line. `detached`: the
@@ -53,16 +52,16 @@ pub(super) fn options(html: bool, detached: bool) -> (RunOptions, Console) {
         bar.set_message("starting");
         bar
     });
-    let status: crate::run::process::TextSink = match &bar {
+    let status: TextSink = match &bar {
         Some(bar) => {
             let bar = bar.clone();
             Arc::new(move |line: &str| bar.println(line))
         }
-        None => Arc::new(print_line),
+        None => Arc::new(out::line),
     };
-    let echo: Option<crate::run::process::TextSink> = bar.as_ref().map(|bar| {
+    let echo: Option<TextSink> = bar.as_ref().map(|bar| {
         let bar = bar.clone();
-        let sink: crate::run::process::TextSink = Arc::new(move |text: &str| {
+        let sink: TextSink = Arc::new(move |text: &str| {
             let mut shown = String::with_capacity(text.len() + 16);
             for line in text.lines() {
                 shown.push_str("  │ ");
@@ -71,28 +70,26 @@ pub(super) fn options(html: bool, detached: bool) -> (RunOptions, Console) {
             }
             // Printed while the status line is hidden, so the two never overwrite each other.
             bar.suspend(|| {
-                let mut stdout = std::io::stdout().lock();
-                let _ = stdout.write_all(shown.as_bytes());
-                let _ = stdout.flush();
+                let _ = out::print(&shown);
             });
         });
         sink
     });
     let run_dir = Arc::new(std::sync::Mutex::new(None));
-    let inner: Option<crate::run::supervisor::OnStarted> = if detached {
+    let inner: Option<OnStarted> = if detached {
         Some(Box::new(|run_id: &str, run_dir: &std::path::Path| detach::hand_over(run_id, run_dir)))
     } else {
         bar.as_ref().map(|bar| {
             let (bar, stop) = (bar.clone(), stop.clone());
-            let hook: crate::run::supervisor::OnStarted = Box::new(move |_: &str, run_dir: &std::path::Path| {
-                let journal = run_dir.join("journal.jsonl");
+            let hook: OnStarted = Box::new(move |_: &str, run_dir: &std::path::Path| {
+                let journal = RunDir::new(run_dir).journal();
                 std::thread::spawn(move || live_line(&bar, &stop, &journal));
             });
             hook
         })
     };
     let remember = run_dir.clone();
-    let on_started: crate::run::supervisor::OnStarted = Box::new(move |run_id: &str, dir: &std::path::Path| {
+    let on_started: OnStarted = Box::new(move |run_id: &str, dir: &std::path::Path| {
         if let Ok(mut slot) = remember.lock() {
             *slot = Some(dir.to_path_buf());
         }
@@ -106,13 +103,13 @@ pub(super) fn options(html: bool, detached: bool) -> (RunOptions, Console) {
 
 /// Refresh the status line from the journal twice a second until the run is over.
 fn live_line(bar: &ProgressBar, stop: &AtomicBool, journal: &std::path::Path) {
-    let mut tail = JournalTail::new(journal);
-    let mut state = LiveState::default();
+    let mut tail = Tail::new(journal);
+    let mut history = History::default();
     while !stop.load(Ordering::Relaxed) {
-        for entry in tail.poll() {
-            state.apply(&entry);
+        for entry in tail.poll().entries {
+            history.apply(&entry);
         }
-        bar.set_message(state.line(chrono::Utc::now()));
+        bar.set_message(Status::new(&history, chrono::Utc::now()).line());
         std::thread::sleep(Duration::from_millis(500));
     }
 }
@@ -120,7 +117,7 @@ fn live_line(bar: &ProgressBar, stop: &AtomicBool, journal: &std::path::Path) {
 impl Console {
     /// Run the supervisor; should night itself panic, the run still gets its end: the journal
     /// says where, and the reports are written from what it holds (outcome `crashed`).
-    pub(super) fn supervise(&self, runtime: &tokio::runtime::Runtime, run: impl std::future::Future<Output = Result<Finished, Refused>>) -> u8 {
+    pub(super) fn supervise(&self, runtime: &tokio::runtime::Runtime, run: impl std::future::Future<Output = Result<Finished, Refused>>) -> Done {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(run)));
         self.finish();
         match result {
@@ -129,29 +126,30 @@ impl Console {
                 let message = panic.downcast_ref::<&str>().map(|s| (*s).to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_else(|| "a panic".into());
                 let dir = self.run_dir.lock().ok().and_then(|slot| slot.clone());
                 if let Some(dir) = dir {
-                    crash_report(&dir, &message);
+                    crash_report(&RunDir::new(dir), &message);
                 }
-                Outcome::Crashed.exit_code()
+                Ok(Outcome::Crashed.exit())
             }
         }
     }
 }
 
 /// Journal a panic and write the reports of the run that died of it.
-fn crash_report(dir: &std::path::Path, message: &str) {
-    if let Ok(journal) = crate::run::journal::Journal::open(&dir.join("journal.jsonl"), Vec::new()) {
-        journal.record(crate::run::journal::Event::Note { topic: "crash".into(), message: format!("night panicked: {message}") });
+fn crash_report(dir: &RunDir, message: &str) {
+    if let Ok(journal) = Journal::open(&dir.journal(), Secrets::default()) {
+        journal.record(Event::Note { topic: "crash".into(), message: format!("night panicked: {message}") });
     }
     // The supervisor's lock went with it: the run has no live supervisor and no end.
-    match crate::report::write_reports(dir, crate::report::Formats::default(), true, &[]) {
-        Ok(_) => eprintln!("night: crashed ({message}); the report is in {}; `night resume` continues the run", dir.display()),
-        Err(e) => eprintln!("night: crashed ({message}); cannot write the report in {}: {e}", dir.display()),
+    let written = dir.load().and_then(|history| crate::report::write_reports(dir, &history, true, crate::report::Formats::default(), &Secrets::default()));
+    match written {
+        Ok(_) => out::eprint(&format!("error: night crashed ({message}); the report is in {}\n  help: `night resume {}` continues the run.\n", dir.path().display(), dir.id())),
+        Err(e) => out::eprint(&format!("error: night crashed ({message}); cannot write the report in {}: {e}\n", dir.path().display())),
     }
 }
 
 /// Start a supervisor: with `--detach`, hand `command` over to a detached child (the child
 /// itself runs on here); otherwise supervise `run` in the foreground with its console.
-pub(super) fn start<F, Fut>(command: Vec<std::ffi::OsString>, html: bool, detach: bool, run: F) -> u8
+pub(super) fn start<F, Fut>(command: Vec<std::ffi::OsString>, html: bool, detach: bool, run: F) -> Done
 where
     F: FnOnce(RunOptions) -> Fut,
     Fut: std::future::Future<Output = Result<Finished, Refused>>,
@@ -165,42 +163,26 @@ where
     }
     let detached = detach::become_child();
     let (options, console) = options(html, detached);
-    let runtime = match runtime() {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
+    let runtime = runtime()?;
     console.supervise(&runtime, run(options))
 }
 
 /// A runtime for the supervisor.
-pub(super) fn runtime() -> Result<tokio::runtime::Runtime, u8> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
-        eprintln!("night: cannot start the runtime: {e}");
-        Outcome::Crashed.exit_code()
-    })
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|source| CliError::System { doing: "start the runtime", source })
 }
 
 /// Print how the run ended (or why it was refused); the exit status.
-pub(super) fn print_finished(result: Result<Finished, Refused>) -> u8 {
-    match result {
-        Err(refused) => {
-            eprintln!("error: {refused}");
-            if let Some(help) = &refused.help {
-                eprintln!("  help: {help}");
-            }
-            Outcome::Refused.exit_code()
-        }
-        Ok(finished) => {
-            let journal = crate::run::journal::read(&finished.run_dir.join("journal.jsonl")).unwrap_or_default();
-            let data = crate::report::ReportData::from_journal(&journal);
-            let shown = if journal.is_empty() {
-                format!("\nnight: {} — {}\n  report    {}\n", finished.outcome, finished.reason, finished.report.display())
-            } else {
-                crate::report::summary(&data, &finished.report.display().to_string())
-            };
-            print!("{shown}");
-            let _ = std::io::stdout().flush();
-            finished.outcome.exit_code()
-        }
-    }
+pub(super) fn print_finished(result: Result<Finished, Refused>) -> Done {
+    let finished = result?;
+    let run_dir = RunDir::new(&finished.run_dir);
+    let history = run_dir.load().unwrap_or_default();
+    let shown = if history.start.is_none() {
+        format!("\nnight: {} — {}\n  report    {}\n", finished.outcome, finished.reason, finished.report.display())
+    } else {
+        crate::report::summary(&crate::report::ReportData::new(&history, false), &finished.report.display().to_string())
+    };
+    // The run is over whatever becomes of this screen: its outcome is the exit status.
+    let _ = out::print(&shown);
+    Ok(finished.outcome.exit())
 }

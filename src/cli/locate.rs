@@ -1,30 +1,28 @@
-//! Naming a run on the command line: the repository around the current folder, then an id,
-//! a unique prefix, or the newest run.
+//! Naming a run on the command line: the repository around the current folder (from any of
+//! its worktrees too: the runs live in the main checkout's `.night/runs`), then an id, a unique
+//! prefix, or the newest run.
 
-use crate::run::runs;
-use std::path::PathBuf;
+use super::error::CliError;
+use crate::record::{RunDir, RunsDir};
 
-/// The run folder `run` names, or a message for the user.
-pub(super) fn run_dir(run: Option<&str>) -> Result<PathBuf, String> {
-    let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
-    let repo = runs::repo_root(&cwd)?;
-    runs::resolve(&repo, run)
+/// The runs of the repository around the current folder.
+pub(super) fn runs() -> Result<RunsDir, CliError> {
+    let cwd = std::env::current_dir().map_err(|source| CliError::System { doing: "read the current folder", source })?;
+    Ok(RunsDir::of_repo(&crate::run::git::repo_root(&cwd)?))
+}
+
+/// The run `run` names.
+pub(super) fn run_dir(run: Option<&str>) -> Result<RunDir, CliError> {
+    Ok(runs()?.resolve(run)?)
 }
 
 /// The run `run` names; without a name, the newest live run if there is one, else the newest.
-pub(super) fn live_or_newest(run: Option<&str>) -> Result<PathBuf, String> {
+pub(super) fn live_or_newest(run: Option<&str>) -> Result<RunDir, CliError> {
+    let runs = runs()?;
     if run.is_none() {
-        let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
-        let repo = runs::repo_root(&cwd)?;
-        if let Some(live) = runs::list(&repo).into_iter().find(|dir| crate::run::lock::is_live(dir)) {
+        if let Some((live, _)) = runs.live().into_iter().next() {
             return Ok(live);
         }
     }
-    run_dir(run)
-}
-
-/// Print an error the way every command does; exit status 2.
-pub(super) fn fail(message: &str) -> u8 {
-    eprintln!("error: {message}");
-    2
+    Ok(runs.resolve(run)?)
 }

@@ -1,29 +1,28 @@
 //! `night log [RUN] [-f]`: the agent's output (`agent.log`); `-f` follows it while the run's
 //! supervisor is alive, then prints what is left and stops.
 
-use super::locate;
+use super::error::{CliError, Done};
+use super::{locate, out};
 use super::LogArgs;
-use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use crate::record::Exit;
+use std::io::{Read as _, Seek as _, SeekFrom};
 use std::time::Duration;
 
-pub fn run(args: &LogArgs) -> u8 {
-    let dir = match locate::live_or_newest(args.run.as_deref()) {
-        Ok(dir) => dir,
-        Err(message) => return locate::fail(&message),
-    };
-    let path = dir.join("agent.log");
+pub fn run(args: &LogArgs) -> Done {
+    let dir = locate::live_or_newest(args.run.as_deref())?;
+    let path = dir.agent_log();
     let mut offset = 0;
     loop {
         // Whether the run was live before reading, so that output written just before the end is still printed.
-        let live = args.follow && crate::run::lock::is_live(&dir);
+        let live = args.follow && dir.is_live();
         match copy_from(&path, &mut offset) {
+            Ok(()) if out::closed() => return Ok(Exit::Success),
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return 0,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && live => {}
-            Err(e) => return locate::fail(&format!("cannot read `{}`: {e}", path.display())),
+            Err(source) => return Err(CliError::File { doing: "read", path, source }),
         }
         if !live {
-            return 0;
+            return Ok(Exit::Success);
         }
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -33,15 +32,13 @@ pub fn run(args: &LogArgs) -> u8 {
 fn copy_from(path: &std::path::Path, offset: &mut u64) -> std::io::Result<()> {
     let mut file = std::fs::File::open(path)?;
     file.seek(SeekFrom::Start(*offset))?;
-    let mut stdout = std::io::stdout().lock();
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
         let read = file.read(&mut buffer)?;
-        if read == 0 {
-            break;
+        if read == 0 || out::closed() {
+            return Ok(());
         }
-        stdout.write_all(&buffer[..read])?;
+        out::print_bytes(&buffer[..read])?;
         *offset += read as u64;
     }
-    stdout.flush()
 }

@@ -4,7 +4,10 @@
 //! The runbook need not pass `night check`: notifiers are worth testing before the rest is
 //! finished. Only problems in the `notify` block itself are shown; the others are counted.
 
+use super::error::{CliError, Done};
+use super::out;
 use super::NotifyArgs;
+use crate::record::Exit;
 use crate::check::{check, default_name};
 use crate::diagnostic::{render, Code, Diagnostic, RenderOptions};
 use crate::notify::{send_test_with, test_message, Delivery, Settings};
@@ -12,14 +15,8 @@ use crate::source::Span;
 use crate::syntax;
 use std::fmt::Write as _;
 
-pub fn run(args: &NotifyArgs) -> u8 {
-    let source = match super::check_command::read_source(&args.file) {
-        Ok(source) => source,
-        Err(message) => {
-            eprintln!("error[unreadable]: {message}");
-            return 2;
-        }
-    };
+pub fn run(args: &NotifyArgs) -> Done {
+    let source = super::check_command::read_source(&args.file)?;
     let env = |name: &str| std::env::var(name).ok();
     let options = RenderOptions { width: super::width(), color: super::use_color() };
     let parsed = syntax::parse(&source);
@@ -27,10 +24,9 @@ pub fn run(args: &NotifyArgs) -> u8 {
 
     let Some(notify) = parsed.runbook.notify.as_ref() else {
         for diagnostic in outcome.diagnostics.iter().filter(|d| d.is_error() && matches!(d.code, Code::Syntax | Code::BadString)) {
-            eprint!("{}", render(diagnostic, &source, options));
+            out::eprint(&render(diagnostic, &source, options));
         }
-        eprintln!("error: `{}` has no `notify` block to test", source.name());
-        return 2;
+        return Err(CliError::NothingToNotify(format!("`{}` has no `notify` block to test", source.name())));
     };
     let region = notify_region(&parsed.runbook, notify.span, source.text.len());
     let (inside, outside): (Vec<&Diagnostic>, Vec<&Diagnostic>) = outcome
@@ -47,10 +43,9 @@ pub fn run(args: &NotifyArgs) -> u8 {
         let errors = if outside.len() == 1 { "1 error".to_string() } else { format!("{} errors", outside.len()) };
         let _ = writeln!(notes, "note: `{}` has {errors} outside `notify` (`night check` shows them); testing the notifiers anyway", source.name());
     }
-    eprint!("{notes}");
+    out::eprint(&notes);
     if notify.notifiers.is_empty() {
-        eprintln!("error: the `notify` block of `{}` has no notifier to test", source.name());
-        return 2;
+        return Err(CliError::NothingToNotify(format!("the `notify` block of `{}` has no notifier to test", source.name())));
     }
 
     let runbook_path = source.path().canonicalize().unwrap_or_else(|_| source.path().to_path_buf());
@@ -63,25 +58,19 @@ pub fn run(args: &NotifyArgs) -> u8 {
         settings = settings.in_dir(dir);
     }
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return 2;
-        }
-    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|source| CliError::System { doing: "start the runtime", source })?;
     let count = notify.notifiers.len();
-    println!("sending a test message through {} of {}:", if count == 1 { "1 notifier".to_string() } else { format!("{count} notifiers") }, args.file.display());
+    out::print(&format!("sending a test message through {} of {}:\n", if count == 1 { "1 notifier".to_string() } else { format!("{count} notifiers") }, args.file.display()))?;
     // `send_test` with the runbook's folder for `command` notifiers, as in a run.
     let deliveries = runtime.block_on(send_test_with(&notify.notifiers, &env, message, settings));
-    let mut out = String::new();
+    let mut text = String::new();
     for delivery in &deliveries {
-        let _ = writeln!(out, "  {}", line(delivery));
+        let _ = writeln!(text, "  {}", line(delivery));
     }
     let delivered = deliveries.iter().filter(|d| d.delivered).count();
-    let _ = writeln!(out, "{delivered} of {} delivered", deliveries.len());
-    print!("{out}");
-    if delivered == deliveries.len() { 0 } else { 1 }
+    let _ = writeln!(text, "{delivered} of {} delivered", deliveries.len());
+    out::print(&text)?;
+    Ok(if delivered == deliveries.len() { Exit::Success } else { Exit::Failure })
 }
 
 /// `slack (hooks.slack.com): delivered` / `email (…): failed after 3 tries: reason`.

@@ -1,77 +1,75 @@
 //! `night status [RUN]`: whether a run is running, finished or died, and what it is doing now
-//! or did, from its journal and its supervisor's lock.
+//! or did, from its history and its supervisor's lock.
 
-use super::locate;
-use crate::run::journal;
-use crate::run::runs::{state_of, RunState};
-use crate::run::status_line::LiveState;
+use super::error::{CliError, Done};
+use super::{locate, out};
+use crate::record::{Exit, RunStatus};
+use crate::report::status::Status;
+use crate::report::ReportData;
 use std::fmt::Write as _;
 
-pub fn run(name: Option<&str>) -> u8 {
-    let dir = match locate::live_or_newest(name) {
-        Ok(dir) => dir,
-        Err(message) => return locate::fail(&message),
-    };
-    let entries = match journal::read(&dir.join("journal.jsonl")) {
-        Ok(entries) => entries,
-        Err(e) => return locate::fail(&format!("cannot read the journal of `{}`: {e}", dir.display())),
-    };
-    let mut data = crate::report::ReportData::from_journal(&entries);
-    let state = state_of(&dir, &data);
-    let live = LiveState::from_entries(&entries);
+pub fn run(name: Option<&str>) -> Done {
+    let dir = locate::live_or_newest(name)?;
+    let history = dir.load().map_err(|source| CliError::File { doing: "read the journal of", path: dir.path().to_path_buf(), source })?;
+    let state = dir.status(&history);
+    let data = ReportData::new(&history, state == RunStatus::Died);
     let now = chrono::Utc::now();
-    let mut out = String::new();
-    let id = if data.run_id.is_empty() { dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default() } else { data.run_id.clone() };
+    let mut text = String::new();
+    let id = if data.run_id.is_empty() { dir.id() } else { data.run_id.clone() };
+    let reason = data.reason.as_deref().unwrap_or("");
     match &state {
-        RunState::Running { pid } => {
-            let _ = writeln!(out, "{id}: running (supervisor pid {pid})");
-            let _ = writeln!(out, "  now       {}", live.doing(now));
-            let _ = writeln!(out, "  progress  {}", live.line(now));
+        RunStatus::Running { pid } => {
+            let status = Status::new(&history, now);
+            let _ = writeln!(text, "{id}: running (supervisor pid {pid})");
+            let _ = writeln!(text, "  now       {}", status.doing());
+            let _ = writeln!(text, "  progress  {}", status.line());
         }
-        RunState::Finished { outcome } => {
-            let _ = writeln!(out, "{id}: {outcome} — {}", data.reason.as_deref().unwrap_or(""));
+        RunStatus::Finished { outcome } => {
+            let _ = writeln!(text, "{id}: {outcome} — {reason}");
             if let Some(ms) = data.duration_ms {
-                let _ = writeln!(out, "  duration  {}", crate::time::format_duration(std::time::Duration::from_millis(ms)));
+                let _ = writeln!(text, "  duration  {}", crate::time::format_duration(std::time::Duration::from_millis(ms)));
             }
         }
-        RunState::Died => {
-            data.mark_died();
-            let _ = writeln!(out, "{id}: crashed — {}", data.reason.as_deref().unwrap_or(""));
-            let _ = writeln!(out, "  progress  {}", live.line(data.last_at.as_deref().and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok()).map_or(now, |t| t.with_timezone(&chrono::Utc))));
+        RunStatus::Died => {
+            let _ = writeln!(text, "{id}: crashed — {reason}");
+            // Where it stood when it was last heard of.
+            let _ = writeln!(text, "  progress  {}", Status::new(&history, history.last_at.unwrap_or(now)).line());
         }
     }
-    let _ = writeln!(out, "  branch    {}", data.branch);
+    let _ = writeln!(text, "  branch    {}", data.branch);
     if data.worktree {
-        let _ = writeln!(out, "  worktree  {}", data.work_dir);
+        let _ = writeln!(text, "  worktree  {}", data.work_dir);
     }
     if let Some(started) = &data.started_at {
-        let _ = writeln!(out, "  started   {started}");
+        let _ = writeln!(text, "  started   {started}");
     }
-    if let Some((short, summary)) = &live.last_commit {
-        let _ = writeln!(out, "  commits   {} (last: {short} {summary})", live.commits);
+    if let Some((last, _)) = history.commits.last() {
+        let _ = writeln!(text, "  commits   {} (last: {} {})", history.commits.len(), last.short, last.summary);
     }
-    if let Some((attempt, held, of, _)) = live.last_checks {
-        let _ = writeln!(out, "  checks    {held}/{of} hold after attempt {attempt}");
+    if let Some((attempt, verified)) = history.last_verified() {
+        let held = verified.results.iter().filter(|c| c.passed).count();
+        let _ = writeln!(text, "  checks    {held}/{} hold after attempt {attempt}", verified.results.len());
     }
-    if !live.limits_fired.is_empty() {
-        let _ = writeln!(out, "  limits    {}", live.limits_fired.join(", "));
+    let fired: Vec<String> = history.limits_fired().map(|l| format!("{} {}", l.limit, l.value)).collect();
+    if !fired.is_empty() {
+        let _ = writeln!(text, "  limits    {}", fired.join(", "));
     }
-    if live.resumes > 0 {
-        let _ = writeln!(out, "  resumed   {} time(s)", live.resumes);
+    if !history.resumes.is_empty() {
+        let _ = writeln!(text, "  resumed   {} time(s)", history.resumes.len());
     }
-    let _ = writeln!(out, "  folder    {}", dir.display());
+    let _ = writeln!(text, "  folder    {}", dir.path().display());
     match &state {
-        RunState::Running { .. } => {
-            let _ = writeln!(out, "  follow    night log -f {id}");
-            let _ = writeln!(out, "  stop      night stop {id}");
+        RunStatus::Running { .. } => {
+            let _ = writeln!(text, "  follow    night log -f {id}");
+            let _ = writeln!(text, "  stop      night stop {id}");
         }
-        RunState::Finished { .. } => {
-            let _ = writeln!(out, "  report    night report {id}");
+        RunStatus::Finished { .. } => {
+            let _ = writeln!(text, "  report    night report {id}");
         }
-        RunState::Died => {
-            let _ = writeln!(out, "  continue  night resume {id}");
+        RunStatus::Died => {
+            let _ = writeln!(text, "  continue  night resume {id}");
         }
     }
-    print!("{out}");
-    0
+    out::print(&text)?;
+    Ok(Exit::Success)
 }

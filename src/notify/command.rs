@@ -2,6 +2,7 @@
 //! standard input. Exit 0 is a delivery; anything else, or running past the timeout, is not.
 //! The command runs in its own process group, which is killed when the try is abandoned.
 
+use crate::os::group::Group;
 use super::{render, Failure, Message, SendFuture, Transport};
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -33,17 +34,6 @@ pub fn variables(message: &Message) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Kills the command's whole process group unless it finished.
-struct GroupGuard(Option<i32>);
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        if let Some(pid) = self.0.take() {
-            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
-        }
-    }
-}
-
 impl Transport for Command {
     fn send<'a>(&'a self, message: &'a Message) -> SendFuture<'a> {
         Box::pin(async move {
@@ -54,14 +44,13 @@ impl Transport for Command {
                 .envs(variables(message))
                 .stdin(Stdio::piped())
                 .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .process_group(0)
-                .kill_on_drop(true);
+                .stderr(Stdio::piped());
             if let Some(dir) = &self.dir {
                 command.current_dir(dir);
             }
-            let mut child = command.spawn().map_err(|e| Failure::permanent(format!("cannot start `sh`: {e}")))?;
-            let mut guard = GroupGuard(child.id().and_then(|id| i32::try_from(id).ok()));
+            // In a group of its own, killed whole should the delivery be abandoned (a timeout).
+            let mut group = Group::spawn(&mut command).map_err(|e| Failure::permanent(format!("cannot start `sh`: {e}")))?;
+            let child = group.child();
             if let Some(mut stdin) = child.stdin.take() {
                 let json = serde_json::to_vec(message).unwrap_or_default();
                 // A command that does not read its input is fine: the message is small.
@@ -77,8 +66,8 @@ impl Transport for Command {
                 }
                 buffer
             });
-            let status = child.wait().await.map_err(|e| Failure::transient(format!("cannot wait for the command: {e}")))?;
-            guard.0 = None;
+            let status = group.wait().await.map_err(|e| Failure::transient(format!("cannot wait for the command: {e}")))?;
+            group.release();
             // A background child may keep stderr open; do not wait for it.
             let stderr = tokio::time::timeout(std::time::Duration::from_millis(200), reader).await.ok().and_then(Result::ok).unwrap_or_default();
             if status.success() {

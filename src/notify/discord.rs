@@ -1,6 +1,7 @@
 //! `discord URL`: a Discord webhook, `{"content": …}`, mentions switched off.
 
-use super::{http, redact, render, Message, SendFuture, Transport};
+use crate::secrets;
+use super::{http, render, Message, SendFuture, Transport};
 use reqwest::{Client, Url};
 
 /// Posts to a Discord webhook.
@@ -13,7 +14,7 @@ pub struct Discord {
 impl Discord {
     /// A Discord notifier posting to `url`.
     pub fn new(client: Client, url: Url) -> Self {
-        let host = redact::host_of(&url);
+        let host = secrets::host_of(&url);
         Self { client, url, host }
     }
 }

@@ -6,7 +6,8 @@
 //! otherwise. `?tls=required|opportunistic|off` overrides that for `smtp://`; `?from=addr` sets
 //! the sender (default: the user name when it is an address, else the recipient).
 
-use super::{http, redact, render, Failure, Message, SendFuture, Settings, Transport};
+use crate::secrets;
+use super::{http, render, Failure, Message, SendFuture, Settings, Transport};
 use crate::ast::Value;
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
@@ -76,7 +77,7 @@ impl SmtpUrl {
             (scheme, _) => return Err(format!("the email URL{origin} must start with `smtp://` or `smtps://`, not `{scheme}:`")),
         };
         let credentials = (!url.username().is_empty())
-            .then(|| (redact::percent_decode(url.username()), redact::percent_decode(url.password().unwrap_or_default())));
+            .then(|| (secrets::percent_decode(url.username()), secrets::percent_decode(url.password().unwrap_or_default())));
         Ok(Self { host, port: url.port().unwrap_or(default_port), security, credentials, from })
     }
 }

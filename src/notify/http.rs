@@ -1,6 +1,7 @@
 //! What the HTTP channels share: one client, URL checks, and turning answers into results.
 
-use super::{redact, Failure, Settings};
+use crate::secrets;
+use super::{Failure, Settings};
 use crate::ast::Value;
 use reqwest::{RequestBuilder, Response, StatusCode, Url};
 
@@ -58,7 +59,7 @@ pub async fn accept(response: Response) -> Result<(), Failure> {
     if status.is_success() {
         return Ok(());
     }
-    let location = response.headers().get(reqwest::header::LOCATION).and_then(|l| l.to_str().ok()).map(redact::redact_urls);
+    let location = response.headers().get(reqwest::header::LOCATION).and_then(|l| l.to_str().ok()).map(secrets::redact_urls);
     let body = response.text().await.unwrap_or_default();
     let mut error = format!("HTTP {}", status_text(status));
     if status.is_redirection() {
@@ -123,7 +124,7 @@ pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
         current = source.source();
     }
     if parts.is_empty() {
-        parts.push(redact::redact_urls(&error.to_string()));
+        parts.push(secrets::redact_urls(&error.to_string()));
     }
     parts.join(": ")
 }

@@ -1,7 +1,8 @@
 //! `ntfy "topic" [server URL]`: a POST of the text to `<server>/<topic>` with ntfy's
 //! `Title`, `Priority` and `Tags` headers. User and password in the server URL become basic auth.
 
-use super::{http, redact, render, Message, SendFuture, Transport};
+use crate::secrets;
+use super::{http, render, Message, SendFuture, Transport};
 use crate::ast::{Event, Value};
 use base64::Engine as _;
 use reqwest::{Client, Url};
@@ -40,8 +41,8 @@ impl Ntfy {
         let auth = if url.username().is_empty() {
             None
         } else {
-            let user = redact::percent_decode(url.username());
-            let password = redact::percent_decode(url.password().unwrap_or_default());
+            let user = secrets::percent_decode(url.username());
+            let password = secrets::percent_decode(url.password().unwrap_or_default());
             Some((user, password))
         };
         // Neither call fails on an http(s) URL with a host.
@@ -50,7 +51,7 @@ impl Ntfy {
         let path = format!("{}/{topic}", url.path().trim_end_matches('/'));
         url.set_path(&path);
         url.set_query(None);
-        let host = redact::host_of(&url);
+        let host = secrets::host_of(&url);
         Ok(Self { client: client?, url, host, auth })
     }
 

@@ -1,6 +1,7 @@
 //! `slack URL`: a Slack incoming webhook, `{"text": …}` in Slack's mrkdwn.
 
-use super::{http, redact, render, Message, SendFuture, Transport};
+use crate::secrets;
+use super::{http, render, Message, SendFuture, Transport};
 use reqwest::{Client, Url};
 
 /// Posts to a Slack incoming webhook.
@@ -13,7 +14,7 @@ pub struct Slack {
 impl Slack {
     /// A Slack notifier posting to `url`.
     pub fn new(client: Client, url: Url) -> Self {
-        let host = redact::host_of(&url);
+        let host = secrets::host_of(&url);
         Self { client, url, host }
     }
 }

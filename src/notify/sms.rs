@@ -2,7 +2,8 @@
 //! with basic auth to `{base}/2010-04-01/Accounts/{SID}/Messages.json`. The base is
 //! `https://api.twilio.com`, or `NIGHT_TWILIO_API_BASE` (for tests and proxies).
 
-use super::{http, redact, render, Message, SendFuture, Transport};
+use crate::secrets;
+use super::{http, render, Message, SendFuture, Transport};
 use reqwest::{Client, Url};
 
 /// Sends one text message per notification.
@@ -26,7 +27,7 @@ impl Sms {
         let base = http::parse_url(base, "Twilio API base", &crate::ast::Value::Literal(base.to_string()))?;
         let mut url = base.clone();
         url.set_path(&format!("{}/2010-04-01/Accounts/{sid}/Messages.json", base.path().trim_end_matches('/')));
-        let host = redact::host_of(&url);
+        let host = secrets::host_of(&url);
         Ok(Self { client: client?, url, host, sid: sid.to_string(), token: token.to_string(), to: to.to_string(), from: from.to_string() })
     }
 }

@@ -1,6 +1,7 @@
 //! `webhook URL`: the [`Message`] itself, as a JSON POST (schema in docs/notify.md).
 
-use super::{http, redact, Message, SendFuture, Transport};
+use crate::secrets;
+use super::{http, Message, SendFuture, Transport};
 use reqwest::{Client, Url};
 
 /// Posts the message as JSON.
@@ -13,7 +14,7 @@ pub struct Webhook {
 impl Webhook {
     /// A webhook posting to `url`.
     pub fn new(client: Client, url: Url) -> Self {
-        let host = redact::host_of(&url);
+        let host = secrets::host_of(&url);
         Self { client, url, host }
     }
 }

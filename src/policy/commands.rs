@@ -19,6 +19,7 @@
 use super::irreversible::{matching_rule, IrreversibleRule};
 use super::shell::{self, Command, RedirectKind, Word};
 use crate::ast::CommandPattern;
+use crate::plan::PlanPermissions;
 
 /// How deep script files and one-liners inside one-liners are followed.
 const MAX_DEPTH: usize = 4;
@@ -89,7 +90,12 @@ pub struct CommandRules<'a> {
     pub irreversible: bool,
 }
 
-impl CommandRules<'_> {
+impl<'a> CommandRules<'a> {
+    /// `deny`, `allow` and `deny irreversible` of a checked runbook.
+    pub fn of(permissions: &'a PlanPermissions) -> Self {
+        CommandRules { deny: &permissions.deny, allow: &permissions.allow, irreversible: permissions.deny_irreversible }
+    }
+
     /// The first refusal on a command line; `read_file` reads a script file the line runs
     /// (relative paths are the caller's to resolve), or returns `None`.
     pub fn refusal(&self, line: &str, read_file: &dyn Fn(&str) -> Option<String>) -> Option<Refusal> {

@@ -90,7 +90,7 @@ impl Policy {
             deny: permissions.deny.iter().map(|pattern| pattern.pattern.clone()).collect(),
             allow: permissions.allow.iter().map(|pattern| pattern.pattern.clone()).collect(),
             deny_irreversible: permissions.deny_irreversible,
-            network: match permissions.network_for(&plan.agent.kind) {
+            network: match super::network::resolve(&permissions.network, &plan.agent.kind) {
                 Network::On | Network::Auto => PolicyNetwork::On,
                 Network::Off => PolicyNetwork::Off,
                 Network::Allow(hosts) => PolicyNetwork::Allow(hosts),
@@ -250,7 +250,7 @@ impl CompiledPolicy {
     pub fn decide_command_in(&self, command: &str, cwd: Option<&Path>) -> Decision {
         let base = cwd.unwrap_or(&self.repo_root).to_path_buf();
         let read_file = |path: &str| read_script(&base, path);
-        let Some(refusal) = self.permissions.command_rules().refusal(command, &read_file) else {
+        let Some(refusal) = super::commands::CommandRules::of(&self.permissions).refusal(command, &read_file) else {
             return Decision::Allow;
         };
         let part = &refusal.command;

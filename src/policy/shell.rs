@@ -15,6 +15,7 @@
 //! look at. What only exists at run time (`$VAR`, `$(date)`, a script file's contents) stays
 //! unknown: [`Word::value`] is `None` there.
 
+pub use super::word::Word;
 use super::wrappers;
 use brush_parser::ast;
 use brush_parser::word::{self, WordPiece, WordPieceWithSource};
@@ -22,28 +23,6 @@ use brush_parser::ParserOptions;
 
 /// How deep scripts inside scripts are followed (`sh -c "eval '…'"` …).
 const MAX_DEPTH: usize = 8;
-
-/// One word of a command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Word {
-    /// As written, quotes included.
-    pub raw: String,
-    /// As the program receives it, when nothing in it is expanded at run time (quotes and
-    /// escapes removed). A leading `~` is kept as written.
-    pub value: Option<String>,
-}
-
-impl Word {
-    /// A word whose value is known.
-    pub fn literal(text: &str) -> Word {
-        Word { raw: text.to_string(), value: Some(text.to_string()) }
-    }
-
-    /// The value when known, else the text as written.
-    pub fn text(&self) -> &str {
-        self.value.as_deref().unwrap_or(&self.raw)
-    }
-}
 
 /// What a redirection does with its target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 //! `find . -exec rm {} +` runs `rm`; `npx vercel --prod` runs `vercel`. [`unwrap`] peels the
 //! wrappers off one command and says which scripts and commands it hands on.
 
-use super::shell::Word;
+use super::word::Word;
 
 /// One command with its wrappers peeled off.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -293,7 +293,7 @@ fn laptop_secrets(names: &[String]) -> Secrets {
 
 /// The host's key for the repository around `dir` (its main checkout, as `night list` finds runs).
 fn key_of(dir: &Path) -> Result<String, RemoteError> {
-    let root = crate::run::runs::repo_root(dir).map_err(|message| RemoteError::local(message, Some("`--on` works from inside the git repository whose runs you mean.")))?;
+    let root = crate::run::git::repo_root(dir).map_err(|error| RemoteError::local(error.to_string(), Some("`--on` works from inside the git repository whose runs you mean.")))?;
     Ok(repo_key(&root.canonicalize().unwrap_or(root)))
 }
 

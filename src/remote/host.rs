@@ -6,8 +6,8 @@
 
 use super::payload::{Answer, Prepare, Request, VERSION};
 use super::secrets::{self, STDIN_ENV};
-use crate::run::lock::StartLock;
-use crate::run::runs;
+use crate::os::lock::DirLock;
+use crate::record::RunsDir;
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -50,7 +50,7 @@ pub fn serve() -> u8 {
     }
     // Held until the command below has returned (for `run --detach`: until the run is live),
     // so that two `--on` commands never switch the checkout under each other.
-    let _lock = match StartLock::acquire(&lock_dir) {
+    let _lock = match DirLock::acquire(&lock_dir, std::time::Duration::from_secs(60)) {
         Ok(lock) => lock,
         Err(e) => return fail(&refuse(e.to_string(), None)),
     };
@@ -73,7 +73,7 @@ fn fail(refusal: &Refusal) -> u8 {
 fn prepare(prepare: &Prepare, on: &str, command: Option<&str>) -> Result<(), Refusal> {
     let work = Path::new(&prepare.work);
     if work.join(".git").exists() {
-        if let Some((id, pid)) = runs::live(work).into_iter().next() {
+        if let Some((id, pid)) = RunsDir::of_repo(work).live().into_iter().next().map(|(run, pid)| (run.id(), pid)) {
             let help = match command {
                 Some("check") => format!("`night check` without `--on` checks here; the host's checkout is the run's until it ends (`night status --on {on}`)."),
                 _ => format!("Follow it with `night status --on {on}` or `night log -f --on {on}`, or stop it with `night stop --on {on}`; nothing was changed."),
@@ -106,8 +106,8 @@ fn refuse_leftovers(work: &Path, prepare: &Prepare, on: &str) -> Result<(), Refu
         return Ok(());
     }
     let shown: Vec<String> = left.iter().take(5).map(|p| format!("`{p}`")).collect();
-    let died = runs::list(work).into_iter().next().filter(|dir| crate::report::load(dir).map_or(true, |(_, data)| data.outcome.is_none()));
-    let help = match died.as_ref().and_then(|dir| dir.file_name()).map(|n| n.to_string_lossy().into_owned()) {
+    let died = RunsDir::of_repo(work).list().into_iter().next().filter(|run| run.load().map_or(true, |history| history.outcome().is_none()));
+    let help = match died.as_ref().map(crate::record::RunDir::id) {
         Some(id) => format!("Run `{id}` died with work in progress: `night resume {id} --on {on}` continues it; nothing was changed."),
         None => format!("Look at them with `ssh {} git -C {} status`; nothing was changed.", on.split(':').next().unwrap_or(on), work.display()),
     };
@@ -215,10 +215,10 @@ fn then(work: &Path, request: &Request) -> u8 {
     let mut out = std::io::stdout().lock();
     if is_run && status == 0 {
         // The newest run is this one: the prepare lock kept any other from starting.
-        let newest = runs::list(work).into_iter().next();
-        if let Some(dir) = newest {
-            let run_id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let pid = crate::run::lock::holder(&dir).unwrap_or(0);
+        let newest = RunsDir::of_repo(work).list().into_iter().next();
+        if let Some(run) = newest {
+            let run_id = run.id();
+            let pid = run.supervisor().unwrap_or(0);
             let _ = writeln!(out, "{}", Answer::Started { run_id, pid }.line());
         }
     } else if let Some(text) = stdout {
@@ -243,7 +243,7 @@ fn agent_answer(runbook: &Path) -> Answer {
         Err(e) => Answer::Agent { found: false, message: e.to_string() },
         Ok(adapter) => match adapter.preflight() {
             Ok(()) => Answer::Agent { found: true, message: format!("`agent {kind}` can be started") },
-            Err(message) => Answer::Agent { found: false, message },
+            Err(error) => Answer::Agent { found: false, message: error.to_string() },
         },
     }
 }

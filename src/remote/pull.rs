@@ -35,7 +35,7 @@ fn pull_run(on: &str, run: Option<&str>) -> Result<(), RemoteError> {
         });
     }
     let cwd = std::env::current_dir().map_err(|e| RemoteError::local(format!("cannot read the current folder: {e}"), None))?;
-    let repo = crate::run::runs::repo_root(&cwd).map_err(|m| RemoteError::local(m, None))?;
+    let repo = crate::run::git::repo_root(&cwd).map_err(|e| RemoteError::local(e.to_string(), None))?;
     let work = ssh.target.git_url(&layout.work());
     let mut refspecs = vec![format!("+refs/night/{run_id}/*:refs/night/{run_id}/*")];
     if !branch.is_empty() {
@@ -52,7 +52,7 @@ fn pull_run(on: &str, run: Option<&str>) -> Result<(), RemoteError> {
             help: Some(format!("A local branch `{branch}` that moved apart from the host's is never overwritten: rename it, then pull again.")),
         });
     }
-    let runs = crate::run::runs::runs_dir(&repo);
+    let runs = crate::record::RunsDir::of_repo(&repo).path().to_path_buf();
     std::fs::create_dir_all(&runs).map_err(|e| RemoteError::local(format!("cannot create `{}`: {e}", runs.display()), None))?;
     copy_run_folder(&ssh, &layout, &run_id, &runs)?;
     let note = serde_json::json!({ "pulled_from": ssh.target.to_string(), "path": format!("{}/.night/runs/{run_id}", layout.work()), "at": chrono::Utc::now().to_rfc3339() });

@@ -4,7 +4,7 @@
 
 use super::markdown::{attempts_row, changes_row, duration_row, notifications_row, permissions_row, usage_row};
 use super::timeline::{Mark, Span, Timeline};
-use super::{check_result, continue_commands, duration_text, short, ReportData};
+use super::{check_result, continue_commands, duration_text, short, word, ReportData};
 use std::fmt::Write as _;
 
 /// Lanes of the timeline, top to bottom: (name shown, which marks go there).
@@ -55,7 +55,7 @@ fn esc(text: &str) -> String {
 /// `report.html`.
 pub fn html(data: &ReportData, timeline: &Timeline) -> String {
     let mut out = String::new();
-    let outcome = data.outcome.as_deref().unwrap_or("running");
+    let outcome = data.outcome_name();
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\" xmlns=\"http://www.w3.org/1999/xhtml\">\n<head>\n<meta charset=\"utf-8\" />\n<meta name=\"viewport\" content=\"width=device-width\" />\n<title>night run {}: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
@@ -76,7 +76,7 @@ pub fn html(data: &ReportData, timeline: &Timeline) -> String {
         ("tokens and cost", usage_row(data)),
     ];
     for rollback in &data.rollbacks {
-        rows.push(("rolled back", format!("attempt {} reset to {} {}, work kept at {}", rollback.attempt, rollback.to, short(&rollback.target), rollback.kept_ref)));
+        rows.push(("rolled back", format!("attempt {} reset to {} {}, work kept at {}", rollback.attempt, word(&rollback.to), short(&rollback.target), rollback.kept_ref)));
     }
     rows.push(("notifications", notifications_row(data)));
     for (key, value) in rows {
@@ -203,21 +203,17 @@ fn mark_shape(out: &mut String, mark: &Mark, y: f64, length: u64) {
 fn axis(out: &mut String, timeline: &Timeline, length: u64, y: f64) {
     const STEPS: [u64; 15] = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800];
     let seconds = length / 1000 + 1;
-    let step = STEPS.iter().copied().find(|s| seconds / s <= 10).unwrap_or(21_600);
+    // About ten ticks, however long the axis: a journal's times are not trusted to be sane.
+    let step = STEPS.iter().copied().find(|s| seconds / s <= 10).unwrap_or_else(|| seconds.div_ceil(10).max(21_600));
     let start = chrono::DateTime::parse_from_rfc3339(&timeline.start).ok();
-    let mut at = 0;
-    while at * 1000 <= length {
-        let tick_x = x(at * 1000, length);
-        let label = match start {
-            Some(start) => {
-                let time = start + chrono::Duration::seconds(i64::try_from(at).unwrap_or(0));
-                if step >= 60 {
-                    time.format("%H:%M").to_string()
-                } else {
-                    time.format("%H:%M:%S").to_string()
-                }
-            }
-            None => format!("+{}", duration_text(at * 1000)),
+    let mut at: u64 = 0;
+    while at.saturating_mul(1000) <= length {
+        let tick_x = x(at.saturating_mul(1000), length);
+        let time = start.and_then(|start| start.checked_add_signed(chrono::Duration::seconds(i64::try_from(at).ok()?)));
+        let label = match time {
+            Some(time) if step >= 60 => time.format("%H:%M").to_string(),
+            Some(time) => time.format("%H:%M:%S").to_string(),
+            None => format!("+{}", duration_text(at.saturating_mul(1000))),
         };
         let _ = writeln!(
             out,
@@ -225,7 +221,10 @@ fn axis(out: &mut String, timeline: &Timeline, length: u64, y: f64) {
             y + 4.0,
             y + 18.0
         );
-        at += step;
+        at = at.saturating_add(step);
+        if at == u64::MAX {
+            break;
+        }
     }
 }
 
@@ -239,7 +238,7 @@ fn details(out: &mut String, data: &ReportData) {
         let why = attempt.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default();
         let _ = writeln!(out, "<h3>Attempt {}: {}{}</h3>", attempt.number, verdict, esc(&why));
         let sessions: Vec<String> =
-            attempt.sessions.iter().map(|s| format!("session {}: {} after {}", s.number, s.reason.replace("supervisor-died", "its supervisor died"), duration_text(s.duration_ms))).collect();
+            attempt.sessions.iter().map(|s| format!("session {}: {} after {}", s.number, s.reason.name().replace("supervisor-died", "its supervisor died"), duration_text(s.duration_ms))).collect();
         if !sessions.is_empty() {
             let _ = writeln!(out, "<p>{}.</p>", esc(&sessions.join("; ")));
         }
@@ -266,7 +265,7 @@ fn details(out: &mut String, data: &ReportData) {
     if !data.violations.is_empty() || !data.denied.is_empty() {
         out.push_str("<h2>Violations and denied commands</h2>\n<ul>\n");
         for violation in &data.violations {
-            let _ = writeln!(out, "<li>attempt {}: {} ({})</li>", violation.attempt, esc(&violation.paths.join(", ")), esc(&violation.action));
+            let _ = writeln!(out, "<li>attempt {}: {} ({})</li>", violation.attempt, esc(&violation.paths.join(", ")), esc(&word(&violation.action)));
         }
         for denied in &data.denied {
             let _ = writeln!(out, "<li>denied {} <code>{}</code></li>", esc(&denied.tool), esc(&denied.what));
@@ -277,7 +276,7 @@ fn details(out: &mut String, data: &ReportData) {
         out.push_str("<h2>Notifications</h2>\n<ul>\n");
         for n in &data.notifications {
             let status = if n.delivered { "sent".to_string() } else { format!("FAILED after {} tries: {}", n.tries, n.error.as_deref().unwrap_or("")) };
-            let _ = writeln!(out, "<li><code>{}</code> to {}: {}</li>", esc(&n.event), esc(&n.notifier), esc(&status));
+            let _ = writeln!(out, "<li><code>{}</code> to {}: {}</li>", esc(n.event.name()), esc(&n.notifier), esc(&status));
         }
         out.push_str("</ul>\n");
     }

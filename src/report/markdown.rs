@@ -1,7 +1,9 @@
 //! `report.md`: one screen at the top that answers the morning's questions (did it work,
 //! what changed, what it cost, why it stopped, what to do next), the details below.
 
-use super::{check_result, continue_commands, duration_text, short, ReportData};
+use super::{check_result, continue_commands, duration_text, short, word, ReportData};
+use crate::ast::OnViolation;
+use crate::record::SessionEndReason;
 use std::fmt::Write as _;
 
 /// `report.md`.
@@ -21,7 +23,7 @@ pub fn markdown(data: &ReportData) -> String {
 
 /// The first screen: at most about 22 lines whatever happened in the night.
 fn top(out: &mut String, data: &ReportData) {
-    let outcome = data.outcome.as_deref().unwrap_or("running");
+    let outcome = data.outcome_name();
     let _ = writeln!(out, "# night run `{}`: {outcome}\n", data.run_id);
     match &data.reason {
         Some(reason) => {
@@ -42,7 +44,7 @@ fn top(out: &mut String, data: &ReportData) {
         let rolled: Vec<String> = data
             .rollbacks
             .iter()
-            .map(|r| format!("attempt {} reset to {} `{}`, work kept at `{}`", r.attempt, r.to, short(&r.target), r.kept_ref))
+            .map(|r| format!("attempt {} reset to {} `{}`, work kept at `{}`", r.attempt, word(&r.to), short(&r.target), r.kept_ref))
             .collect();
         row("rolled back", rolled.join("; "));
     }
@@ -224,11 +226,11 @@ fn attempts(out: &mut String, data: &ReportData) {
                     (Some(code @ 129..=159), _) => format!(", exit {code} (killed by signal {}{})", code - 128, signal_name(code - 128)),
                     (Some(code), _) => format!(", exit {code}"),
                     // Killed from outside night (the OOM killer's SIGKILL, a user's kill): say so.
-                    (None, Some(signal)) if s.reason == "exited" => format!(", killed by signal {signal}{}", signal_name(signal)),
+                    (None, Some(signal)) if s.reason == SessionEndReason::Exited => format!(", killed by signal {signal}{}", signal_name(signal)),
                     _ => String::new(),
                 };
                 let killed = if s.killed { ", killed" } else { "" };
-                if s.reason == "supervisor-died" {
+                if s.reason == SessionEndReason::SupervisorDied {
                     return format!("session {}: its supervisor died after {}", s.number, duration_text(s.duration_ms));
                 }
                 format!("session {}: {} after {}{exit}{killed}", s.number, s.reason, duration_text(s.duration_ms))
@@ -285,10 +287,10 @@ fn permissions(out: &mut String, data: &ReportData) {
     }
     for violation in &data.violations {
         let paths = violation.paths.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ");
-        let action = match (violation.action.as_str(), &violation.revert_commit) {
-            ("revert", Some(commit)) => format!("restored by `{}`", short(commit)),
-            ("revert", None) => "restored".to_string(),
-            _ => "the run stopped; the paths were left for review".to_string(),
+        let action = match (violation.action, &violation.revert_commit) {
+            (OnViolation::Revert, Some(commit)) => format!("restored by `{}`", short(commit)),
+            (OnViolation::Revert, None) => "restored".to_string(),
+            (OnViolation::Stop, _) => "the run stopped; the paths were left for review".to_string(),
         };
         let _ = writeln!(out, "- attempt {}: {paths}; {action}", violation.attempt);
     }
@@ -305,7 +307,7 @@ fn permissions(out: &mut String, data: &ReportData) {
     }
     if let Some(sandbox) = &data.sandbox {
         let shown = if sandbox.layers.is_empty() { "no OS layer".to_string() } else { sandbox.layers.join(", ") };
-        let _ = writeln!(out, "\nSandbox (`sandbox {}`): {shown}; network: {}.", sandbox.mode, sandbox.network);
+        let _ = writeln!(out, "\nSandbox (`sandbox {}`): {shown}; network: {}.", word(&sandbox.mode), sandbox.network);
         for gap in &sandbox.gaps {
             let _ = writeln!(out, "- not enforced: {gap}");
         }
@@ -346,9 +348,9 @@ fn rollbacks(out: &mut String, data: &ReportData) {
             rollback.attempt,
             rollback.condition,
             rollback.measured,
-            rollback.to,
+            word(&rollback.to),
             short(&rollback.target),
-            rollback.then,
+            word(&rollback.then),
             rollback.kept_ref
         );
     }
@@ -377,10 +379,13 @@ fn waivers_and_notes(out: &mut String, data: &ReportData) {
         out.push('\n');
     }
     let notes: Vec<&(String, String)> = data.notes.iter().filter(|(topic, _)| topic != "deny-not-enforced" && topic != "denied").collect();
-    if !notes.is_empty() {
+    if !notes.is_empty() || !data.unreadable_lines.is_empty() {
         out.push_str("### Notes\n\n");
         for (topic, message) in notes {
             let _ = writeln!(out, "- {topic}: {message}");
+        }
+        for (line, why) in &data.unreadable_lines {
+            let _ = writeln!(out, "- journal: line {line} was skipped: {why}");
         }
         out.push('\n');
     }

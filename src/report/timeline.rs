@@ -1,8 +1,10 @@
-//! The night on one time axis, from the journal: attempts and sessions as spans; commits,
-//! check results, limits, notifications, violations, rollbacks and resumes as moments.
-//! [`super::html`] draws it as SVG.
+//! The night on one time axis, from the run's history: attempts and sessions as spans;
+//! commits, check results, limits, notifications, violations, rollbacks and resumes as
+//! moments. [`super::html`] draws it as SVG.
 
-use crate::run::journal::{Entry, Event};
+use crate::record::event::seconds;
+use crate::record::history::{History, Session};
+use crate::record::{Outcome, SessionEndReason};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -53,134 +55,142 @@ pub struct Timeline {
     pub marks: Vec<Mark>,
 }
 
-fn parse(at: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(at).ok().map(|t| t.with_timezone(&Utc))
-}
-
 impl Timeline {
-    /// Lay the journal's events on one axis starting at `run-start`.
-    pub fn from_journal(entries: &[Entry]) -> Self {
-        let Some(start) = entries.iter().find_map(|e| parse(&e.at)) else {
-            return Self::default();
-        };
-        let offset = |at: &str| parse(at).map_or(0, |t| u64::try_from((t - start).num_milliseconds()).unwrap_or(0));
-        let mut timeline = Timeline { start: start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), ..Self::default() };
-        let mut last_ms = 0;
-        let mut baseline: Vec<(usize, Option<u64>)> = Vec::new();
-        for entry in entries {
-            let at = offset(&entry.at);
-            match &entry.event {
-                Event::AttemptStart { attempt, of } => {
-                    let of = of.map(|n| format!(" of {n}")).unwrap_or_default();
-                    timeline.attempts.push(Span { from_ms: at, to_ms: None, label: format!("attempt {attempt}{of}"), status: "open".into(), attempt: *attempt, session: 0 });
-                }
-                Event::AttemptEnd { attempt, passed, reason, .. } => {
-                    if let Some(span) = timeline.attempts.iter_mut().rev().find(|s| s.attempt == *attempt) {
-                        span.to_ms = Some(at);
-                        span.status = if *passed { "passed".into() } else { "failed".into() };
-                        span.label = format!("{}: {} ({reason})", span.label, span.status);
-                    }
-                }
-                Event::SessionStart { attempt, session, prompt_kind, .. } => timeline.sessions.push(Span {
-                    from_ms: at,
-                    to_ms: None,
-                    label: format!("attempt {attempt}, session {session} ({prompt_kind} prompt)"),
-                    status: "open".into(),
-                    attempt: *attempt,
-                    session: *session,
-                }),
-                Event::SessionEnd { attempt, session, reason, duration_ms, .. } => {
-                    let open = timeline.sessions.iter_mut().rev().find(|s| s.attempt == *attempt && s.session == *session && s.to_ms.is_none());
-                    if let Some(span) = open {
-                        span.to_ms = Some(at.max(span.from_ms));
-                        span.status.clone_from(reason);
-                        span.label = format!("{}: ended by {reason} after {}", span.label, super::duration_text(*duration_ms));
-                    } else {
-                        // Seconds in `at` are coarse; the duration places a session whose start is missing.
-                        let from = at.saturating_sub(*duration_ms);
-                        timeline.sessions.push(Span { from_ms: from, to_ms: Some(at), label: format!("attempt {attempt}, session {session}: {reason}"), status: reason.clone(), attempt: *attempt, session: *session });
-                    }
-                }
-                Event::Commit(commit) => timeline.marks.push(Mark { at_ms: at, kind: "commit".into(), label: format!("commit {} {}", commit.short, commit.summary), status: "neutral".into() }),
-                Event::Baseline { checks } => {
-                    baseline = checks.iter().map(|c| (c.index, c.tests.map(|t| t.failed))).collect();
-                    let held = checks.iter().filter(|c| c.passed).count();
-                    timeline.marks.push(Mark { at_ms: at, kind: "baseline".into(), label: format!("baseline: {held}/{} checks hold", checks.len()), status: "neutral".into() });
-                }
-                Event::Checks { attempt, passed, checks, .. } => {
-                    let held = checks.iter().filter(|c| c.passed).count();
-                    let mut label = format!("checks after attempt {attempt}: {held}/{} hold", checks.len());
-                    for check in checks {
-                        if let Some(tests) = check.tests {
-                            let base = baseline.iter().find(|(i, _)| *i == check.index).and_then(|(_, f)| *f);
-                            let against = base.map(|b| format!(" (baseline {b})")).unwrap_or_default();
-                            label.push_str(&format!("; {} failing{against}", tests.failed));
-                        }
-                    }
-                    timeline.marks.push(Mark { at_ms: at, kind: "checks".into(), label, status: if *passed { "passed".into() } else { "failed".into() } });
-                }
-                Event::Limit { limit, value, ends, .. } => {
-                    timeline.marks.push(Mark { at_ms: at, kind: "limit".into(), label: format!("limit `{limit} {value}` fired; it ends the {ends}"), status: "failed".into() });
-                }
-                Event::Notification { notifier, on, delivered, error, .. } => {
-                    let how = if *delivered { "sent".to_string() } else { format!("FAILED: {}", error.as_deref().unwrap_or("no answer")) };
-                    let status = if *delivered { "delivered" } else { "undelivered" };
-                    timeline.marks.push(Mark { at_ms: at, kind: "notification".into(), label: format!("notification `{on}` to {notifier}: {how}"), status: status.into() });
-                }
-                Event::Violation { attempt, paths, .. } => {
-                    timeline.marks.push(Mark { at_ms: at, kind: "violation".into(), label: format!("attempt {attempt} wrote outside `write`: {}", paths.join(", ")), status: "failed".into() });
-                }
-                Event::Rollback { attempt, condition, kept_ref, .. } => {
-                    timeline.marks.push(Mark { at_ms: at, kind: "rollback".into(), label: format!("rollback after attempt {attempt}: `{condition}`; kept at {kept_ref}"), status: "failed".into() });
-                }
-                Event::Resume(resume) => {
-                    timeline.down.push(Span { from_ms: last_ms, to_ms: Some(at), label: "no supervisor alive".into(), status: "down".into(), attempt: resume.continues_attempt.unwrap_or(0), session: 0 });
-                    // The dead supervisor's open spans end where it was last heard of.
-                    for span in timeline.attempts.iter_mut().chain(timeline.sessions.iter_mut()).filter(|s| s.to_ms.is_none()) {
-                        if span.session > 0 || resume.continues_attempt != Some(span.attempt) {
-                            span.to_ms = Some(last_ms.max(span.from_ms));
-                            span.status = "died".into();
-                        }
-                    }
-                    timeline.marks.push(Mark { at_ms: at, kind: "resume".into(), label: format!("night resume: {}", resume.leftover), status: "neutral".into() });
-                }
-                Event::RunEnd(end) => {
-                    let status = if end.outcome == "success" { "passed" } else { "failed" };
-                    timeline.marks.push(Mark { at_ms: at, kind: "end".into(), label: format!("{}: {}", end.outcome, end.reason), status: status.into() });
-                }
-                _ => {}
+    /// Lay the run's history on one axis starting at `run-start`.
+    pub fn new(history: &History) -> Self {
+        let Some(start) = history.started_at() else { return Self::default() };
+        let offset = |at: DateTime<Utc>| u64::try_from((at - start).num_milliseconds()).unwrap_or(0);
+        let mut timeline = Timeline { start: seconds::text(&start), length_ms: history.last_at.map_or(0, offset), ..Self::default() };
+        for attempt in &history.attempts {
+            let Some(from) = attempt.started_at else { continue };
+            let of = attempt.of.map(|n| format!(" of {n}")).unwrap_or_default();
+            let mut span = Span { from_ms: offset(from), to_ms: None, label: format!("attempt {}{of}", attempt.number), status: "open".into(), attempt: attempt.number, session: 0 };
+            if let Some(end) = &attempt.end {
+                span.to_ms = Some(offset(end.at));
+                span.status = if end.passed { "passed".into() } else { "failed".into() };
+                span.label = format!("{}: {} ({})", span.label, span.status, end.reason);
             }
-            last_ms = last_ms.max(at);
+            timeline.attempts.push(span);
+            for session in &attempt.sessions {
+                timeline.sessions.push(session_span(attempt.number, session, &offset));
+            }
         }
-        timeline.length_ms = last_ms;
+        // The dead supervisor's open spans end where it was last heard of; the attempt a
+        // resume goes on with stays open.
+        for resume in &history.resumes {
+            let (at, heard) = (offset(resume.at), resume.last_heard.map_or(0, offset));
+            timeline.down.push(Span { from_ms: heard, to_ms: Some(at), label: "no supervisor alive".into(), status: "down".into(), attempt: resume.resume.continues_attempt.unwrap_or(0), session: 0 });
+            let open = timeline.attempts.iter_mut().chain(timeline.sessions.iter_mut()).filter(|s| s.to_ms.is_none() && s.from_ms < at);
+            for span in open {
+                if span.session > 0 || resume.resume.continues_attempt != Some(span.attempt) {
+                    span.to_ms = Some(heard.max(span.from_ms));
+                    span.status = "died".into();
+                }
+            }
+            timeline.marks.push(Mark { at_ms: at, kind: "resume".into(), label: format!("night resume: {}", resume.resume.leftover), status: "neutral".into() });
+        }
+        timeline.marks.extend(marks(history, &offset));
+        timeline.marks.sort_by_key(|mark| mark.at_ms);
         timeline
     }
+}
+
+fn session_span(attempt: u64, session: &Session, offset: &impl Fn(DateTime<Utc>) -> u64) -> Span {
+    let kind = session.prompt_kind.map(|k| format!(" ({} prompt)", k.name())).unwrap_or_default();
+    let label = format!("attempt {attempt}, session {}{kind}", session.number);
+    let (from, end) = match (session.started_at, &session.end) {
+        (Some(from), end) => (offset(from), end.as_ref()),
+        // Seconds in the stamps are coarse; the duration places a session whose start is missing.
+        (None, Some(end)) => (offset(end.at).saturating_sub(end.duration_ms), Some(end)),
+        (None, None) => (0, None),
+    };
+    let mut span = Span { from_ms: from, to_ms: None, label, status: "open".into(), attempt, session: session.number };
+    match end {
+        // Closed by `night resume`: it ran as long as its supervisor was heard of.
+        Some(end) if end.reason == SessionEndReason::SupervisorDied => {
+            span.to_ms = Some(from.saturating_add(end.duration_ms));
+            span.status = "died".into();
+        }
+        Some(end) => {
+            span.to_ms = Some(offset(end.at).max(from));
+            span.status = end.reason.name().into();
+            span.label = format!("{}: ended by {} after {}", span.label, end.reason, super::duration_text(end.duration_ms));
+        }
+        None => {}
+    }
+    span
+}
+
+/// Every moment: commits, check results, limits, notifications, violations, rollbacks, the end.
+fn marks(history: &History, offset: &impl Fn(DateTime<Utc>) -> u64) -> Vec<Mark> {
+    let mark = |at: DateTime<Utc>, kind: &str, label: String, status: &str| Mark { at_ms: offset(at), kind: kind.into(), label, status: status.into() };
+    let mut marks = Vec::new();
+    for (commit, at) in &history.commits {
+        marks.push(mark(*at, "commit", format!("commit {} {}", commit.short, commit.summary), "neutral"));
+    }
+    if let (Some(checks), Some(at)) = (&history.baseline, history.baseline_at) {
+        let held = checks.iter().filter(|c| c.passed).count();
+        marks.push(mark(at, "baseline", format!("baseline: {held}/{} checks hold", checks.len()), "neutral"));
+    }
+    for attempt in &history.attempts {
+        if let Some(verified) = &attempt.verified {
+            let held = verified.results.iter().filter(|c| c.passed).count();
+            let mut label = format!("checks after attempt {}: {held}/{} hold", attempt.number, verified.results.len());
+            for check in &verified.results {
+                if let Some(tests) = check.tests {
+                    let base = history.baseline_check(check.index).and_then(|b| b.tests).map(|b| format!(" (baseline {})", b.failed)).unwrap_or_default();
+                    label.push_str(&format!("; {} failing{base}", tests.failed));
+                }
+            }
+            marks.push(mark(verified.at, "checks", label, if verified.passed { "passed" } else { "failed" }));
+        }
+        for limit in &attempt.limits {
+            marks.push(mark(limit.at, "limit", format!("limit `{} {}` fired; it ends the {}", limit.limit, limit.value, limit.ends.name()), "failed"));
+        }
+        for violation in &attempt.violations {
+            marks.push(mark(violation.at, "violation", format!("attempt {} wrote outside `write`: {}", violation.attempt, violation.paths.join(", ")), "failed"));
+        }
+        if let Some((rollback, at)) = &attempt.rollback {
+            marks.push(mark(*at, "rollback", format!("rollback after attempt {}: `{}`; kept at {}", rollback.attempt, rollback.condition, rollback.kept_ref), "failed"));
+        }
+    }
+    for n in &history.notifications {
+        let how = if n.delivered { "sent".to_string() } else { format!("FAILED: {}", n.error.as_deref().unwrap_or("no answer")) };
+        marks.push(mark(n.at, "notification", format!("notification `{}` to {}: {how}", n.on, n.notifier), if n.delivered { "delivered" } else { "undelivered" }));
+    }
+    if let Some((end, at)) = &history.end {
+        marks.push(mark(*at, "end", format!("{}: {}", end.outcome, end.reason), if end.outcome == Outcome::Success { "passed" } else { "failed" }));
+    }
+    marks
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::journal::{Resume, SCHEMA_VERSION};
+    use crate::record::{Entry, Event, PromptKind, Resume, RunStart, SessionEndReason, SCHEMA_VERSION};
 
     fn at(time: &str, event: Event) -> Entry {
-        Entry { v: SCHEMA_VERSION, at: format!("2025-01-01T{time}Z"), event }
+        Entry { v: SCHEMA_VERSION, at: format!("2025-01-01T{time}Z").parse().expect("a time"), event }
     }
 
     #[test]
     fn a_resume_closes_the_dead_session_and_shades_the_time_without_a_supervisor() {
         let entries = vec![
+            at("23:00:00", Event::RunStart(RunStart::example(&[]))),
             at("23:00:00", Event::AttemptStart { attempt: 1, of: Some(3) }),
-            at("23:00:01", Event::SessionStart { attempt: 1, session: 1, pid: Some(9), prompt_file: "p".into(), prompt_kind: "task".into() }),
+            at("23:00:01", Event::SessionStart { attempt: 1, session: 1, pid: Some(9), prompt_file: "p".into(), prompt_kind: PromptKind::Task }),
             at("23:10:00", Event::Heartbeat { elapsed_ms: 600_000 }),
             at("23:40:00", Event::Resume(Resume { pid: 2, previous_pid: Some(1), elapsed_ms: 600_000, attempts: 1, continues_attempt: Some(1), leftover: "ended".into() })),
-            at("23:40:01", Event::SessionStart { attempt: 1, session: 2, pid: Some(10), prompt_file: "p".into(), prompt_kind: "continue".into() }),
+            at("23:40:00", Event::SessionEnd { attempt: 1, session: 1, reason: SessionEndReason::SupervisorDied, exit_code: None, signal: None, duration_ms: 599_000, output_bytes: 0, killed: false, wakeups: None }),
+            at("23:40:01", Event::SessionStart { attempt: 1, session: 2, pid: Some(10), prompt_file: "p".into(), prompt_kind: PromptKind::Continue }),
         ];
-        let timeline = Timeline::from_journal(&entries);
+        let timeline = Timeline::new(&crate::record::History::from_entries(&entries));
         assert_eq!(timeline.length_ms, 2_401_000);
         assert_eq!(timeline.down.len(), 1);
         assert_eq!((timeline.down[0].from_ms, timeline.down[0].to_ms), (600_000, Some(2_400_000)));
         assert_eq!(timeline.sessions[0].status, "died");
         assert_eq!(timeline.sessions[0].to_ms, Some(600_000));
+        assert_eq!(timeline.sessions.len(), 2, "the dead session is one span");
         assert_eq!(timeline.sessions[1].to_ms, None, "the new session is still open");
         assert_eq!(timeline.attempts[0].to_ms, None, "the attempt goes on across the resume");
         assert!(timeline.marks.iter().any(|m| m.kind == "resume"));

@@ -3,22 +3,20 @@
 //! reserve file, made at the start, is deleted once the agent is stopped, and its room holds
 //! those last writes. Best effort: without it, a full disk loses only the end's lines.
 
-use std::path::Path;
+use crate::record::RunDir;
 
-/// The reserve's name in the run folder.
-const FILE: &str = "reserve";
 /// Enough for the journal's last lines and `report.md`/`report.json`.
 const SIZE: usize = 256 * 1024;
 
 /// Make the reserve (written out, so the room is really taken on every file system).
-pub fn reserve(run_dir: &Path) {
-    let path = run_dir.join(FILE);
+pub fn reserve(run_dir: &RunDir) {
+    let path = run_dir.reserve();
     if std::fs::write(&path, vec![0u8; SIZE]).is_err() {
         let _ = std::fs::remove_file(&path);
     }
 }
 
 /// Give the reserve's room back.
-pub fn release(run_dir: &Path) {
-    let _ = std::fs::remove_file(run_dir.join(FILE));
+pub fn release(run_dir: &RunDir) {
+    let _ = std::fs::remove_file(run_dir.reserve());
 }

@@ -1,7 +1,7 @@
 //! The prompt of each session: the task, and from the second attempt on what went wrong
 //! last time; for a fresh session inside an attempt, a summary of the progress so far.
 
-use crate::run::journal::{CheckRecord, CommitRecord};
+use crate::record::{History, SuccessRecord};
 use std::fmt::Write as _;
 
 /// The most output shown per failing check.
@@ -15,7 +15,7 @@ pub struct AttemptFeedback {
     /// The attempt this describes.
     pub attempt: u64,
     /// The checks that failed, with their output.
-    pub failed_checks: Vec<CheckRecord>,
+    pub failed_checks: Vec<SuccessRecord>,
     /// Paths written outside `write`, and whether night restored them.
     pub violation: Option<(Vec<String>, bool)>,
     /// Why night ended the session, when it did (idle, silence, a tool-call loop).
@@ -65,21 +65,20 @@ pub fn continue_prompt(
     attempt: u64,
     session: u64,
     reason: &str,
-    commits: &[CommitRecord],
-    last_checks: Option<&[CheckRecord]>,
+    history: &History,
 ) -> String {
     let mut out = String::new();
     out.push_str(task.trim_end());
     let _ = writeln!(out, "\n\n---\nnight: this is session {session} of attempt {attempt}; the last session ended because {reason}, and its work was committed.");
-    if commits.is_empty() {
+    if history.commits.is_empty() {
         out.push_str("\nNo commits on the run branch yet.\n");
     } else {
         out.push_str("\nCommits on the run branch so far (oldest first):\n");
-        for commit in commits {
+        for (commit, _) in &history.commits {
             let _ = writeln!(out, "- {} {}", commit.short, commit.summary);
         }
     }
-    if let Some(checks) = last_checks {
+    if let Some(checks) = history.last_results() {
         out.push_str("\nThe last success checks:\n");
         for check in checks {
             let mark = if check.passed { "passed" } else { "FAILED" };
@@ -111,8 +110,8 @@ pub fn tail(text: &str, max: usize) -> &str {
 mod tests {
     use super::*;
 
-    fn failed(statement: &str, output: String) -> CheckRecord {
-        CheckRecord {
+    fn failed(statement: &str, output: String) -> SuccessRecord {
+        SuccessRecord {
             index: 0,
             statement: statement.into(),
             passed: false,

@@ -6,90 +6,38 @@ use crate::time::format_duration;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// A limit that fired.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Limit {
-    /// The whole run's wall clock.
-    Timeout,
-    /// The longest session: checkpoint and go on with a fresh session.
-    Session,
-    /// No new commit for too long.
-    Idle,
-    /// No output for too long.
-    Silence,
-    /// The same tool call too many times in a row.
-    ToolLoop,
-    /// The token budget.
-    Tokens,
-    /// The cost budget.
-    Cost,
-    /// The provider's usage limit, with no `quota wait` left.
-    Quota,
+pub use crate::record::{Ends, Limit};
+
+/// A limit as written in the plan, e.g. `45m`, `$25.00`, `3`.
+pub fn value(limit: Limit, limits: &PlanLimits) -> String {
+    let duration = |d: Option<Duration>| d.map(format_duration).unwrap_or_default();
+    match limit {
+        Limit::Timeout => format_duration(limits.timeout),
+        Limit::Session => duration(limits.session),
+        Limit::Idle => duration(limits.idle),
+        Limit::Silence => duration(limits.silence),
+        Limit::Attempts => limits.attempts.map(|n| n.to_string()).unwrap_or_default(),
+        Limit::Stuck | Limit::ToolLoop => limits.stuck.map(|n| n.to_string()).unwrap_or_default(),
+        Limit::Tokens => limits.tokens.map(|n| n.to_string()).unwrap_or_default(),
+        Limit::Cost => limits.cost.map(|c| c.to_string()).unwrap_or_default(),
+        Limit::Quota => limits.quota_wait.map_or_else(|| "no `quota wait`".into(), format_duration),
+    }
 }
 
-/// What a limit ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ends {
-    /// The session; the attempt goes on with a fresh one.
-    Session,
-    /// The attempt; its checks still run.
-    Attempt,
-    /// The run.
-    Run,
-}
-
-impl Limit {
-    /// The limit's name, as in the runbook (and the reason journaled for the session's end).
-    pub fn name(self) -> &'static str {
-        match self {
-            Limit::Timeout => "timeout",
-            Limit::Session => "session",
-            Limit::Idle => "idle",
-            Limit::Silence => "silence",
-            Limit::ToolLoop => "tool-loop",
-            Limit::Tokens => "tokens",
-            Limit::Cost => "cost",
-            Limit::Quota => "quota",
-        }
-    }
-
-    /// What it ends.
-    pub fn ends(self) -> Ends {
-        match self {
-            Limit::Session => Ends::Session,
-            Limit::Idle | Limit::Silence | Limit::ToolLoop => Ends::Attempt,
-            Limit::Timeout | Limit::Tokens | Limit::Cost | Limit::Quota => Ends::Run,
-        }
-    }
-
-    /// The limit as written in the plan, e.g. `45m`, `$25.00`, `3`.
-    pub fn value(self, limits: &PlanLimits) -> String {
-        let duration = |d: Option<Duration>| d.map(format_duration).unwrap_or_default();
-        match self {
-            Limit::Timeout => format_duration(limits.timeout),
-            Limit::Session => duration(limits.session),
-            Limit::Idle => duration(limits.idle),
-            Limit::Silence => duration(limits.silence),
-            Limit::ToolLoop => limits.stuck.map(|n| n.to_string()).unwrap_or_default(),
-            Limit::Tokens => limits.tokens.map(|n| n.to_string()).unwrap_or_default(),
-            Limit::Cost => limits.cost.map(|c| c.to_string()).unwrap_or_default(),
-            Limit::Quota => limits.quota_wait.map_or_else(|| "no `quota wait`".into(), format_duration),
-        }
-    }
-
-    /// A phrase for messages and the next prompt.
-    pub fn explain(self, limits: &PlanLimits) -> String {
-        let value = self.value(limits);
-        match self {
-            Limit::Timeout => format!("the run's `timeout {value}` was reached"),
-            Limit::Session => format!("the session reached `session {value}`"),
-            Limit::Idle => format!("no new commit on the run branch for `idle {value}`"),
-            Limit::Silence => format!("the agent printed nothing for `silence {value}` and was treated as hung"),
-            Limit::ToolLoop => format!("the agent repeated the same tool call {value} times in a row"),
-            Limit::Tokens => format!("the token budget `tokens {value}` was used up"),
-            Limit::Cost => format!("the cost budget `cost {value}` was used up"),
-            Limit::Quota => format!("the provider's usage limit stopped the agent ({value})"),
-        }
+/// A phrase for messages and the next prompt.
+pub fn explain(limit: Limit, limits: &PlanLimits) -> String {
+    let value = value(limit, limits);
+    match limit {
+        Limit::Timeout => format!("the run's `timeout {value}` was reached"),
+        Limit::Session => format!("the session reached `session {value}`"),
+        Limit::Attempts => format!("{value} attempts used up without success"),
+        Limit::Stuck => format!("the same failure {value} attempts in a row"),
+        Limit::Idle => format!("no new commit on the run branch for `idle {value}`"),
+        Limit::Silence => format!("the agent printed nothing for `silence {value}` and was treated as hung"),
+        Limit::ToolLoop => format!("the agent repeated the same tool call {value} times in a row"),
+        Limit::Tokens => format!("the token budget `tokens {value}` was used up"),
+        Limit::Cost => format!("the cost budget `cost {value}` was used up"),
+        Limit::Quota => format!("the provider's usage limit stopped the agent ({value})"),
     }
 }
 
@@ -181,37 +129,6 @@ impl Budget {
     }
 }
 
-/// `stuck N`: the same failure signature N attempts in a row.
-#[derive(Debug, Clone, Default)]
-pub struct StuckTracker {
-    last: Option<String>,
-    repeats: u64,
-}
-
-impl StuckTracker {
-    /// Record an attempt's failure signature; true when it is the `limit`-th in a row.
-    pub fn record(&mut self, signature: &str, limit: Option<u64>) -> bool {
-        if self.last.as_deref() == Some(signature) {
-            self.repeats += 1;
-        } else {
-            self.last = Some(signature.to_string());
-            self.repeats = 1;
-        }
-        limit.is_some_and(|n| n > 0 && self.repeats >= n)
-    }
-
-    /// An attempt that succeeded or was rolled back breaks the series.
-    pub fn reset(&mut self) {
-        self.last = None;
-        self.repeats = 0;
-    }
-
-    /// How many times in a row the last signature was seen.
-    pub fn repeats(&self) -> u64 {
-        self.repeats
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,17 +169,12 @@ mod tests {
     }
 
     #[test]
-    fn repeated_tool_calls_and_failures_are_counted_in_a_row() {
+    fn repeated_tool_calls_are_counted_in_a_row() {
         let now = Instant::now();
         let mut clock = SessionClock::new(limits(), now, now);
         assert_eq!(clock.on_tool_call("read a"), None);
         assert_eq!(clock.on_tool_call("read b"), None);
         assert_eq!(clock.on_tool_call("read b"), Some(Limit::ToolLoop));
-        let mut stuck = StuckTracker::default();
-        assert!(!stuck.record("x", Some(2)));
-        assert!(!stuck.record("y", Some(2)));
-        assert!(stuck.record("y", Some(2)));
-        assert!(!stuck.record("y", None));
     }
 
     #[test]

@@ -1,22 +1,74 @@
-//! `night run`: the supervisor and everything it drives.
+//! `night run` and `night resume`: a checked [`Plan`](crate::plan::Plan) supervised to its end,
+//! as a state machine (`state.rs`) whose only output is the events it records
+//! ([`crate::record`]). `start.rs` starts a run, `resume.rs` continues one from its history;
+//! both hand the `Supervisor` (`supervisor.rs`) its first step, and `end.rs` is where every run ends.
 
 pub mod agent;
-pub mod ballast;
-pub mod checks;
+mod ballast;
+mod commits;
+mod context;
+mod end;
+mod error;
 pub mod feedback;
 pub mod git;
-pub mod journal;
-pub mod keep_awake;
+mod judge;
 pub mod limits;
-pub mod lock;
-pub mod outcome;
+mod pause;
 pub mod process;
 pub mod ref_watch;
-pub mod resume;
-pub mod status_line;
-pub mod runs;
+mod resume;
+mod rollback;
 pub mod sandboxing;
-pub mod supervisor;
+mod session;
+mod signals;
+mod start;
+pub mod state;
+pub mod success;
+mod supervisor;
 
-pub use outcome::Outcome;
-pub use supervisor::{run, Finished, Refused, RunOptions};
+pub use error::{Crash, Refused};
+pub use process::TextSink;
+pub use resume::resume;
+pub use start::run;
+
+use crate::record::Outcome;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Reads an environment variable.
+pub type EnvReader = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Told the run id and folder once the run has started.
+pub type OnStarted = Box<dyn FnOnce(&str, &Path) + Send>;
+
+/// What the caller (the CLI, a test) decides about a run.
+pub struct RunOptions {
+    /// Between SIGTERM and SIGKILL when ending the agent.
+    pub grace: Duration,
+    /// Receives the agent's output lines as they come (for a terminal).
+    pub echo: Option<TextSink>,
+    /// Receives one line per step of the run, for the live status.
+    pub status: TextSink,
+    /// Reads environment variables (secrets for the notifiers).
+    pub env: EnvReader,
+    /// Also write `report.html` at the end (`night run --html`).
+    pub html: bool,
+    /// Called once the run folder exists and the run is locked (`--detach` hands over there).
+    pub on_started: Option<OnStarted>,
+}
+
+/// How a run that started ended.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Why, in one phrase.
+    pub reason: String,
+    /// The run id.
+    pub run_id: String,
+    /// The run folder.
+    pub run_dir: PathBuf,
+    /// The report written there.
+    pub report: PathBuf,
+}

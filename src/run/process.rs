@@ -1,22 +1,20 @@
 //! Supervising one agent process: its own process group, output streamed to `agent.log`
 //! as it comes, and an ending that leaves no descendant behind.
 
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
+use crate::os::group::Group;
+use crate::os::output;
+use crate::secrets::ByteScrubber;
+use nix::sys::signal::Signal;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::process::{Child, Command};
+use tokio::io::{AsyncRead, AsyncWriteExt};
+use tokio::process::Command;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-
-/// Bytes read from the agent at a time; also the longest piece of a line kept while waiting
-/// for its end, so memory stays bounded whatever the agent prints.
-const CHUNK: usize = 64 * 1024;
 
 /// How to start the agent.
 #[derive(Debug, Clone)]
@@ -90,7 +88,7 @@ pub struct OutputSinks {
     /// Told when a write to the log fails.
     pub log_health: Arc<LogHealth>,
     /// Secrets to remove from what is written.
-    pub redact: Option<regex::bytes::Regex>,
+    pub redact: Option<ByteScrubber>,
     /// Receives the output, whole lines at a time, to show it live.
     pub echo: Option<TextSink>,
     /// Called with every complete line (lossy UTF-8), for adapters that read the stream.
@@ -122,36 +120,18 @@ impl OutputClock {
 
 /// A running agent in its own process group.
 pub struct Supervised {
-    child: Child,
-    pgid: Pid,
+    group: Group,
     started: Instant,
     last_output_ms: Arc<AtomicU64>,
     output_bytes: Arc<AtomicU64>,
     readers: Vec<JoinHandle<()>>,
-    finished: bool,
-}
-
-/// Build a regex that finds any of the secrets, or none when there are no secrets.
-pub fn redactor(secrets: &[String]) -> Option<regex::bytes::Regex> {
-    let alternatives: Vec<String> = secrets.iter().filter(|s| !s.is_empty()).map(|s| regex::escape(s)).collect();
-    if alternatives.is_empty() {
-        return None;
-    }
-    regex::bytes::Regex::new(&alternatives.join("|")).ok()
 }
 
 impl Supervised {
     /// Start the process in a new process group, feed it its standard input, and stream its output.
     pub fn spawn(spec: &SpawnSpec, sinks: OutputSinks) -> std::io::Result<Self> {
         let mut command = Command::new(&spec.program);
-        command
-            .args(&spec.args)
-            .current_dir(&spec.cwd)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
+        command.args(&spec.args).current_dir(&spec.cwd).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         for name in &spec.env_remove {
             command.env_remove(name);
         }
@@ -161,11 +141,8 @@ impl Supervised {
         if let Some(sandbox) = &spec.sandbox {
             sandbox.install(&mut command);
         }
-        let mut child = command.spawn()?;
-        let pid = child.id().ok_or_else(|| std::io::Error::other("the agent exited before it could be supervised"))?;
-        let pgid = Pid::from_raw(i32::try_from(pid).map_err(std::io::Error::other)?);
-
-        if let Some(mut stdin) = child.stdin.take() {
+        let mut group = Group::spawn(&mut command)?;
+        if let Some(mut stdin) = group.child().stdin.take() {
             let input = spec.stdin.clone();
             // An agent that never reads its standard input must not block night: write in the
             // background and ignore a closed pipe.
@@ -180,18 +157,29 @@ impl Supervised {
         let output_bytes = Arc::new(AtomicU64::new(0));
         let sinks = Arc::new(sinks);
         let mut readers = Vec::new();
-        if let Some(stdout) = child.stdout.take() {
-            readers.push(tokio::spawn(pump(stdout, Stream::Stdout, sinks.clone(), started, last_output_ms.clone(), output_bytes.clone())));
+        let (stdout, stderr) = (group.child().stdout.take(), group.child().stderr.take());
+        for (reader, stream) in [(stdout.map(boxed), Stream::Stdout), (stderr.map(boxed), Stream::Stderr)] {
+            let Some(reader) = reader else { continue };
+            let (sinks, last_output_ms, output_bytes) = (sinks.clone(), last_output_ms.clone(), output_bytes.clone());
+            readers.push(tokio::spawn(async move {
+                let on_read = |read: usize| {
+                    let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                    last_output_ms.fetch_max(elapsed, Ordering::Relaxed);
+                    output_bytes.fetch_add(read as u64, Ordering::Relaxed);
+                };
+                let mut rest = output::pump(reader, on_read, |lines| emit(lines, stream, &sinks)).await;
+                if !rest.is_empty() {
+                    rest.push(b'\n');
+                    emit(&rest, stream, &sinks);
+                }
+            }));
         }
-        if let Some(stderr) = child.stderr.take() {
-            readers.push(tokio::spawn(pump(stderr, Stream::Stderr, sinks, started, last_output_ms.clone(), output_bytes.clone())));
-        }
-        Ok(Self { child, pgid, started, last_output_ms, output_bytes, readers, finished: false })
+        Ok(Self { group, started, last_output_ms, output_bytes, readers })
     }
 
     /// The leader's process id, which is also the group id.
     pub fn pid(&self) -> u32 {
-        self.pgid.as_raw().unsigned_abs()
+        self.group.pgid()
     }
 
     /// When the agent last printed anything (its start, if never).
@@ -216,37 +204,14 @@ impl Supervised {
 
     /// Wait for the leader to exit by itself. Cancel-safe.
     pub async fn wait(&mut self) -> std::io::Result<ExitStatus> {
-        self.child.wait().await
+        self.group.wait().await
     }
 
     /// End the whole process group: `signals` in turn (e.g. SIGINT, SIGTERM), then SIGKILL once
     /// `grace` has passed with any member alive. Also used after the leader exited by itself,
     /// so that children it left behind do not outlive the session.
     pub async fn terminate(&mut self, signals: &[Signal], grace: Duration) -> Ended {
-        let leader_done = matches!(self.child.try_wait(), Ok(Some(_)));
-        let mut killed = false;
-        if !leader_done || group_alive(self.pgid) {
-            let deadline = Instant::now() + grace;
-            let per_signal = grace / u32::try_from(signals.len().max(1)).unwrap_or(1);
-            for signal in signals {
-                let _ = killpg(self.pgid, *signal);
-                let until = (Instant::now() + per_signal).min(deadline);
-                if self.wait_group_gone(until).await {
-                    break;
-                }
-            }
-            if group_alive(self.pgid) || matches!(self.child.try_wait(), Ok(None)) {
-                let _ = killpg(self.pgid, Signal::SIGKILL);
-                killed = true;
-                // SIGKILL cannot be ignored, but the members leave the table only once reaped:
-                // wait for that, bounded, so "ended" means gone (a zombie init may never reap).
-                self.wait_group_gone(Instant::now() + Duration::from_secs(2)).await;
-            }
-        }
-        let status = match tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await {
-            Ok(Ok(status)) => Some(status),
-            _ => None,
-        };
+        let (status, killed) = self.group.terminate(signals, grace).await;
         // Once the group is gone the pipes close; a process that escaped the group (setsid)
         // may still hold them, so do not wait for it forever.
         for reader in &mut self.readers {
@@ -254,108 +219,19 @@ impl Supervised {
                 reader.abort();
             }
         }
-        self.finished = true;
         Ended { status, killed }
     }
-
-    /// Wait until the leader is reaped and no member of the group is alive, or `until`.
-    async fn wait_group_gone(&mut self, until: Instant) -> bool {
-        let mut pause = Duration::from_millis(1);
-        loop {
-            let leader_done = tokio::time::timeout_at(until, self.child.wait()).await.is_ok();
-            if leader_done && !group_alive(self.pgid) {
-                return true;
-            }
-            if Instant::now() >= until {
-                return false;
-            }
-            // Only while ending a session: members other than the leader give no signal when
-            // they exit, so look again shortly: soon at first (they usually die within a few
-            // milliseconds of the signal), then every 20 ms.
-            tokio::time::sleep(pause.min(until.saturating_duration_since(Instant::now()))).await;
-            pause = (pause * 2).min(Duration::from_millis(20));
-        }
-    }
 }
 
-impl Drop for Supervised {
-    fn drop(&mut self) {
-        if !self.finished {
-            let _ = killpg(self.pgid, Signal::SIGKILL);
-        }
-    }
+fn boxed(reader: impl AsyncRead + Unpin + Send + 'static) -> Box<dyn AsyncRead + Unpin + Send> {
+    Box::new(reader)
 }
 
-/// Whether any live (non-zombie) process belongs to the group.
-pub fn group_alive(pgid: Pid) -> bool {
-    #[cfg(target_os = "linux")]
-    {
-        let Ok(entries) = std::fs::read_dir("/proc") else {
-            return killpg(pgid, None).is_ok();
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if !name.bytes().all(|b| b.is_ascii_digit()) {
-                continue;
-            }
-            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-            // The command name may contain spaces and parentheses: fields start after the last `)`.
-            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else { continue };
-            let mut fields = rest.split_whitespace();
-            let state = fields.next().unwrap_or("Z");
-            let _ppid = fields.next();
-            let pgrp = fields.next().and_then(|p| p.parse::<i32>().ok());
-            if pgrp == Some(pgid.as_raw()) && state != "Z" && state != "X" {
-                return true;
-            }
-        }
-        false
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        killpg(pgid, None).is_ok()
-    }
-}
-
-/// Copy one stream to the log (whole lines per write, so the two streams never tear each
-/// other's lines), echo it, hand lines to the adapter, and note when output last came.
-async fn pump(
-    mut reader: impl AsyncRead + Unpin,
-    stream: Stream,
-    sinks: Arc<OutputSinks>,
-    started: Instant,
-    last_output_ms: Arc<AtomicU64>,
-    output_bytes: Arc<AtomicU64>,
-) {
-    let mut buffer = vec![0u8; CHUNK];
-    let mut pending: Vec<u8> = Vec::with_capacity(CHUNK);
-    loop {
-        let read = match reader.read(&mut buffer).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        last_output_ms.fetch_max(elapsed, Ordering::Relaxed);
-        output_bytes.fetch_add(read as u64, Ordering::Relaxed);
-        pending.extend_from_slice(&buffer[..read]);
-        let cut = match pending.iter().rposition(|b| *b == b'\n') {
-            Some(last_newline) => last_newline + 1,
-            None if pending.len() >= CHUNK => pending.len(),
-            None => continue,
-        };
-        let complete: Vec<u8> = pending.drain(..cut).collect();
-        emit(&complete, stream, &sinks);
-    }
-    if !pending.is_empty() {
-        pending.push(b'\n');
-        emit(&pending, stream, &sinks);
-    }
-}
-
+/// Copy whole lines to the log (so the two streams never tear each other's lines), echo them
+/// and hand them to the adapter.
 fn emit(bytes: &[u8], stream: Stream, sinks: &OutputSinks) {
     let redacted = match &sinks.redact {
-        Some(regex) => regex.replace_all(bytes, crate::run::journal::REDACTED.as_bytes()),
+        Some(scrubber) => scrubber.scrub(bytes),
         None => std::borrow::Cow::Borrowed(bytes),
     };
     // After a failed write nothing more is written: a later, shorter piece could fit and
@@ -397,7 +273,7 @@ mod tests {
 
     fn sinks(log: &std::path::Path, secrets: &[String]) -> OutputSinks {
         let file = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log");
-        OutputSinks { log: Arc::new(file), log_health: Arc::default(), redact: redactor(secrets), echo: None, on_line: None }
+        OutputSinks { log: Arc::new(file), log_health: Arc::default(), redact: crate::secrets::Secrets::new(secrets).byte_scrubber(), echo: None, on_line: None }
     }
 
     #[tokio::test]
@@ -419,19 +295,5 @@ mod tests {
         assert!(text.ends_with("x\n"));
         let printed = "got: the prompt\n".len() + "var=set home=unset\n".len() + "token-abc123\n".len() + 200_000;
         assert_eq!(process.output_bytes(), printed as u64, "counted as printed, before redaction");
-    }
-
-    #[tokio::test]
-    async fn an_agent_ignoring_sigterm_is_killed_with_its_group_after_the_grace_period() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut process = Supervised::spawn(&spec("trap '' TERM; sleep 30 & wait; sleep 30"), sinks(&dir.path().join("log"), &[])).expect("spawn");
-        let pgid = Pid::from_raw(i32::try_from(process.pid()).expect("pid"));
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        assert!(group_alive(pgid));
-        let started = Instant::now();
-        let ended = process.terminate(&[Signal::SIGTERM], Duration::from_millis(300)).await;
-        assert!(ended.killed);
-        assert!(started.elapsed() >= Duration::from_millis(300));
-        assert!(!group_alive(pgid), "no member of the group survives");
     }
 }

@@ -13,6 +13,26 @@ use crate::sandbox::{self, ActiveLayers, Capabilities, Prepared, SandboxSpec};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// Why the sandbox cannot be had.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionSandboxError {
+    /// The layers cannot be set up (`sandbox on` on a kernel without them …).
+    #[error("{0}")]
+    Layers(#[from] sandbox::SandboxError),
+    /// The child's side of the layers cannot be prepared.
+    #[error("cannot prepare the sandbox: {0}")]
+    Prepare(sandbox::SandboxError),
+    /// The run's own object store for the agent cannot be made.
+    #[error("cannot prepare the run's object store: {0}")]
+    ObjectStore(std::io::Error),
+    /// Night's git helper (the refusal of pushes under `deny irreversible`) cannot be written.
+    #[error("cannot write night's git helper: {0}")]
+    GitHelper(std::io::Error),
+    /// The success checks' layers cannot be set up.
+    #[error("cannot prepare the success checks' sandbox: {0}")]
+    Checks(sandbox::SandboxError),
+}
+
 /// The run's sandbox settings: what the kernel offers and where the user's home is.
 #[derive(Debug, Clone)]
 pub struct RunSandbox {
@@ -23,33 +43,33 @@ pub struct RunSandbox {
 
 impl RunSandbox {
     /// Probe the kernel and check `sandbox on` against it. Called before preflight, so a
-    /// refusal changes nothing. The error is the message for the user.
-    pub fn check(plan: &Plan, home: Option<PathBuf>) -> Result<RunSandbox, String> {
+    /// refusal changes nothing.
+    pub fn check(plan: &Plan, home: Option<PathBuf>) -> Result<RunSandbox, sandbox::SandboxError> {
         let caps = sandbox::probe();
         let mode = plan.permissions.sandbox;
         // The work dir does not exist yet; the layers depend only on the kernel, the mode and
         // `network`, which this spec already has.
         let spec = SandboxSpec::from_plan(plan, &plan.repo, &plan.repo.join(".git"), &plan.repo.join(".night"), home.as_deref());
-        sandbox::layers(&spec, &caps, mode).map_err(|e| e.to_string())?;
+        sandbox::layers(&spec, &caps, mode)?;
         Ok(RunSandbox { caps, mode, home })
     }
 
     /// Everything one session needs: the spec for the run's work dir, the layers, the prepared
     /// child state, the agent's environment, and the git guard's record of the state before.
-    pub fn session(&self, plan: &Plan, git: &RunGit, run_dir: &Path, night_env: &[(String, String)]) -> Result<SessionSandbox, String> {
+    pub fn session(&self, plan: &Plan, git: &RunGit, run_dir: &Path, night_env: &[(String, String)]) -> Result<SessionSandbox, SessionSandboxError> {
         let spec = SandboxSpec::from_plan(plan, git.work_dir(), git.common_dir(), run_dir, self.home.as_deref());
-        let layers = sandbox::layers(&spec, &self.caps, self.mode).map_err(|e| e.to_string())?;
+        let layers = sandbox::layers(&spec, &self.caps, self.mode)?;
         // The guard runs with or without OS layers: without them it is what puts the user's
         // branches and the worktree's `.git` back.
         let guard = match &spec.git {
-            Some(paths) => Some(GitGuard::before(paths, run_dir).map_err(|e| format!("cannot prepare the run's object store: {e}"))?),
+            Some(paths) => Some(GitGuard::before(paths, run_dir).map_err(SessionSandboxError::ObjectStore)?),
             None => None,
         };
         if plan.permissions.deny_irreversible {
-            sandbox::env::install_git_helper(run_dir).map_err(|e| format!("cannot write night's git helper: {e}"))?;
+            sandbox::env::install_git_helper(run_dir).map_err(SessionSandboxError::GitHelper)?;
         }
         let prepared = if layers.any() {
-            Some(Arc::new(sandbox::prepare(&spec, &layers).map_err(|e| format!("cannot prepare the sandbox: {e}"))?))
+            Some(Arc::new(sandbox::prepare(&spec, &layers).map_err(SessionSandboxError::Prepare)?))
         } else {
             None
         };
@@ -58,9 +78,9 @@ impl RunSandbox {
     }
 
     /// The sandbox of the baseline and the success checks (`None` without `deny irreversible`).
-    pub fn checks(&self, plan: &Plan, git: &RunGit, run_dir: &Path, night_env: &[(String, String)]) -> Result<Option<ChecksSandbox>, String> {
+    pub fn checks(&self, plan: &Plan, git: &RunGit, run_dir: &Path, night_env: &[(String, String)]) -> Result<Option<ChecksSandbox>, SessionSandboxError> {
         let place = ChecksPlace { work_dir: git.work_dir(), git_common_dir: git.common_dir(), run_dir, home: self.home.as_deref() };
-        ChecksSandbox::new(plan, place, &self.caps, self.mode, night_env).map_err(|e| format!("cannot prepare the success checks' sandbox: {e}"))
+        ChecksSandbox::new(plan, place, &self.caps, self.mode, night_env).map_err(SessionSandboxError::Checks)
     }
 
     /// At the end of the run: the agent's last objects into the repository, the run's object

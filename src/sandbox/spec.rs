@@ -146,7 +146,7 @@ impl SandboxSpec {
         }
 
         let api_host = network::api_host(&plan.agent.kind, &|name| std::env::var(name).ok());
-        let network = match plan.permissions.network_for(&plan.agent.kind) {
+        let network = match crate::policy::network::resolve(&plan.permissions.network, &plan.agent.kind) {
             Network::On | Network::Auto => NetworkMode::Open,
             Network::Off => match &api_host {
                 Some(host) => NetworkMode::Proxy { hosts: vec![host.clone()] },

@@ -7,6 +7,9 @@
 //! adds (`subtests passed`, `rerun`, `flaky`) are ignored. A test counts as failed when the
 //! runner counts it against the run (pytest errors, unittest unexpected successes, go build
 //! failures); expected failures count as skipped. [`lost_tests`] compares two runs.
+//!
+//! Just over 600 lines: the shared counting and the lost-tests comparison every format uses;
+//! the formats themselves are one file each.
 
 mod auto;
 mod cargo;

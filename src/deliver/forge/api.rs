@@ -6,7 +6,7 @@
 use crate::ast::Forge;
 use crate::deliver::error::{ApiFailure, DeliverError};
 use crate::deliver::Settings;
-use crate::notify::redact::Redactor;
+use crate::secrets::Secrets;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -43,7 +43,7 @@ pub struct Api {
     base: String,
     headers: HeaderMap,
     settings: Settings,
-    redactor: Redactor,
+    redactor: Secrets,
     /// The tries the latest request made (for the report of a failed step).
     tries: AtomicU32,
 }
@@ -99,7 +99,7 @@ impl Api {
             base: base.trim().trim_end_matches('/').to_string(),
             headers,
             settings: settings.clone(),
-            redactor: Redactor::new(&[token.expose()]),
+            redactor: Secrets::with_urls(&[token.expose()]),
             tries: AtomicU32::new(0),
         })
     }
@@ -201,7 +201,7 @@ impl Api {
 
     /// An error with the token scrubbed from its message.
     pub fn error(&self, failure: ApiFailure, status: Option<u16>, message: String) -> DeliverError {
-        DeliverError::Api { forge: self.forge, failure, status, message: self.redactor.scrub_secrets(&message) }
+        DeliverError::Api { forge: self.forge, failure, status, message: self.redactor.scrub(&message).into_owned() }
     }
 }
 
@@ -238,7 +238,7 @@ fn reason(error: &reqwest::Error) -> String {
     if error.is_connect() {
         format!("cannot connect: {text}")
     } else {
-        crate::notify::redact::redact_urls(&text)
+        crate::secrets::redact_urls(&text)
     }
 }
 

@@ -90,3 +90,34 @@ fn code_strings_join_argument_lists() {
     assert!(lines.contains(&"git push --force".to_string()), "{lines:?}");
     assert!(lines.contains(&"npm publish".to_string()), "{lines:?}");
 }
+
+#[test]
+fn ordinary_commands_have_nothing_of_the_built_in_set() {
+    for command in ["npm test", "cargo test", "git commit -m 'x'", "git status", "rm -rf target", "rm build/x.o",
+        "curl https://example.com", "git diff", "ls /", "git log --oneline", "grep -r 'delete from' src", "git restore src/x.rs",
+        "git commit -m 'fix push handling'", "curl https://example.com/api-x", "curl -x proxy:80 https://example.com",
+        "vercel build", "heroku logs --tail", "cargo test 2>&1"] {
+        assert!(irreversible_in(command).is_none(), "`{command}` should be allowed");
+    }
+}
+
+#[test]
+fn compound_commands_are_split() {
+    use crate::policy::shell::simple_commands;
+    assert_eq!(simple_commands("npm test && git push || echo ok; ls | wc -l"),
+        vec!["npm test", "git push", "echo ok", "ls", "wc -l"]);
+    assert!(irreversible_in("npm test && git push").is_some());
+    assert!(irreversible_in("FOO=1 nohup git push origin x").is_some());
+    assert!(irreversible_in("echo $(git push)").is_some());
+    assert!(irreversible_in("sh -c 'cd x && git push'").is_some());
+    assert!(irreversible_in("(cd sub; npm publish)").is_some());
+    assert!(irreversible_in("echo 'git push'").is_none(), "quoted text is not a command");
+    assert!(irreversible_in("npm test # git push later").is_none(), "comments are not commands");
+    assert!(irreversible_in("bash -lc 'git push'").is_some());
+    assert!(irreversible_in("echo \"`git push`\"").is_some());
+    assert!(irreversible_in("timeout 10s git push").is_some());
+    assert!(irreversible_in("git -C repo push --force").is_some());
+    assert!(irreversible_in("git -c user.name=x reset --hard").is_some());
+    assert_eq!(simple_commands("cargo test 2>&1 | tee log; make >&2 &>/dev/null"),
+        vec!["cargo test", "tee log", "make"]);
+}

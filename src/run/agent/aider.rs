@@ -67,7 +67,7 @@ impl super::Adapter for AiderAdapter {
         "aider"
     }
 
-    fn preflight(&self) -> Result<(), String> {
+    fn preflight(&self) -> Result<(), super::AgentError> {
         super::find_program(&self.options.program(), "aider")
     }
 

@@ -14,7 +14,7 @@
 //! Codex reports no cost, so `cost` cannot be enforced for it (use `tokens`).
 
 use super::stream::{AgentEvent, SessionResult};
-use crate::hook::PolicyNetwork;
+use crate::policy::PolicyNetwork;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -76,7 +76,7 @@ impl super::Adapter for CodexAdapter {
         "codex"
     }
 
-    fn preflight(&self) -> Result<(), String> {
+    fn preflight(&self) -> Result<(), super::AgentError> {
         super::find_program(&self.options.program(), "codex")
     }
 
@@ -85,7 +85,7 @@ impl super::Adapter for CodexAdapter {
         self.stream.restart();
         let night = std::env::current_exe().unwrap_or_else(|_| std::path::PathBuf::from("night"));
         let (args, stdin) = self.options.arguments(context.prompt, context.work_dir, &policy.network, Some(&night));
-        let env = vec![(crate::hook::POLICY_ENV.to_string(), policy.to_json())];
+        let env = vec![(crate::policy::decide::POLICY_ENV.to_string(), policy.to_json())];
         super::Launch { program: self.options.program(), args, env, stdin }
     }
 

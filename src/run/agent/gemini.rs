@@ -51,7 +51,7 @@ impl super::Adapter for GeminiAdapter {
         "gemini"
     }
 
-    fn preflight(&self) -> Result<(), String> {
+    fn preflight(&self) -> Result<(), super::AgentError> {
         super::find_program(&self.options.program(), "gemini")
     }
 

@@ -53,7 +53,7 @@ impl super::Adapter for GooseAdapter {
         "goose"
     }
 
-    fn preflight(&self) -> Result<(), String> {
+    fn preflight(&self) -> Result<(), super::AgentError> {
         super::find_program(&self.options.program(), "goose")
     }
 

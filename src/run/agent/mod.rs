@@ -40,8 +40,8 @@ pub struct LaunchContext<'a> {
 impl LaunchContext<'_> {
     /// What `night hook` enforces in this run: the policy the supervisor wrote at run start;
     /// without it, nothing may be written.
-    pub fn policy(&self) -> crate::hook::Policy {
-        crate::hook::Policy::read_from(self.run_dir).unwrap_or_else(|_| crate::hook::Policy::locked(self.work_dir))
+    pub fn policy(&self) -> crate::policy::Policy {
+        crate::policy::Policy::read_from(self.run_dir).unwrap_or_else(|_| crate::policy::Policy::locked(self.work_dir))
     }
 }
 
@@ -97,9 +97,9 @@ pub trait Adapter: Send + Sync {
     /// The kind's name, as in the runbook.
     fn kind(&self) -> &'static str;
 
-    /// Check before the run that the agent can be started (installed, new enough); `Err` with
-    /// one sentence refuses the run.
-    fn preflight(&self) -> Result<(), String> {
+    /// Check before the run that the agent can be started (installed, new enough); an error
+    /// refuses the run.
+    fn preflight(&self) -> Result<(), AgentError> {
         Ok(())
     }
 
@@ -136,6 +136,18 @@ pub trait Adapter: Send + Sync {
     fn enforces_deny(&self) -> bool {
         false
     }
+}
+
+/// Why the agent cannot be started.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AgentError {
+    /// The kind has no adapter.
+    #[error(transparent)]
+    Unsupported(#[from] Unsupported),
+    /// The program is not installed, or (Claude Code) unreadable or too old: the answer
+    /// `night check` gives too ([`crate::agent_program`]).
+    #[error(transparent)]
+    Program(#[from] crate::agent_program::PreflightError),
 }
 
 /// The agent cannot be run by this version of night.
@@ -217,9 +229,9 @@ impl<S: Default> SessionParser<S> {
 
 /// Check that a kind's program can be found: `bin` as a path, or on PATH (the same look-up as
 /// `night check`'s, in [`crate::agent_program`]).
-pub fn find_program(program: &str, kind: &str) -> Result<(), String> {
+pub fn find_program(program: &str, kind: &str) -> Result<(), AgentError> {
     let Some(known) = crate::agent_program::PROGRAMS.iter().find(|known| known.kind == kind) else { return Ok(()) };
     let path = std::env::var("PATH").unwrap_or_default();
     let cwd = std::env::current_dir().unwrap_or_else(|_| std::path::PathBuf::from("."));
-    crate::agent_program::usable(known, program, &cwd, &path).map(|_| ()).map_err(|error| error.to_string())
+    crate::agent_program::usable(known, program, &cwd, &path).map(|_| ()).map_err(AgentError::from)
 }

@@ -1,4 +1,6 @@
-//! Tests on real temporary repositories.
+//! Tests on real temporary repositories. Over 600 lines on purpose: every operation of
+//! `run::git` (preflight, snapshots, reverts, checkpoints, resets) shares the fixtures above its
+//! sections, which follow the files of `run/git/`.
 
 use super::*;
 use git2::RepositoryInitOptions;

@@ -1,0 +1,165 @@
+//! Every way a command fails, rendered in one style and mapped to the exit statuses of
+//! docs/run.md in one place: `error: <what>` (`error[unreadable]: …` for a runbook that cannot
+//! be read, as `night check` says it), then `  help: <how>` when there is something to do.
+
+use crate::os::lock::LockError;
+use crate::record::{Exit, FindError};
+use crate::run::Refused;
+use std::path::PathBuf;
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// A runbook cannot be read.
+    #[error("{0}")]
+    Unreadable(String),
+    /// The current folder is not inside a repository's work tree.
+    #[error("{0}")]
+    Repository(#[from] crate::run::git::GitError),
+    /// No run has that name.
+    #[error("{0}")]
+    Find(#[from] FindError),
+    /// A run was refused, or could not be resumed; nothing was changed.
+    #[error("{0}")]
+    Refused(#[from] Refused),
+    /// A run is in progress in the runbook's repository.
+    #[error("run `{id}` is in progress in this repository (supervisor pid {pid}); one run at a time")]
+    LiveRun {
+        /// Its id.
+        id: String,
+        /// Its supervisor.
+        pid: u32,
+    },
+    /// The runbook has errors: nothing ran.
+    #[error("the runbook has errors; nothing was run (fix them, or `waive` a rule with a reason)")]
+    RunbookErrors,
+    /// The copy of a run's runbook no longer checks clean.
+    #[error("the run's runbook no longer checks clean; nothing was resumed")]
+    RunbookChanged,
+    /// A file cannot be read or written.
+    #[error("cannot {doing} `{}`: {}", .path.display(), lower(.source))]
+    File {
+        /// `read`, `write` …
+        doing: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// Something night needs from the system failed.
+    #[error("cannot {doing}: {}", lower(.source))]
+    System {
+        /// What night was doing.
+        doing: &'static str,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// `night init` would overwrite a file.
+    #[error("`{}` already exists; use --force to overwrite it", .0.display())]
+    Exists(PathBuf),
+    /// `night stop` of a run that is not running.
+    #[error("run `{id}` is not running ({state}); there is nothing to stop")]
+    NotRunning {
+        /// The run.
+        id: String,
+        /// What it is instead.
+        state: &'static str,
+    },
+    /// `night stop` cannot tell who holds a run's lock.
+    #[error("cannot tell which process supervises `{id}` (the lock names pid {pid}); nothing was signalled")]
+    UnknownSupervisor {
+        /// The run.
+        id: String,
+        /// The pid in the lock.
+        pid: u32,
+    },
+    /// `night stop` cannot signal the supervisor.
+    #[error("cannot signal the supervisor (pid {pid}): {source}")]
+    Signal {
+        /// The supervisor.
+        pid: u32,
+        /// What failed.
+        source: nix::errno::Errno,
+    },
+    /// `night stop`: the supervisor ended without writing the run's end.
+    #[error("the supervisor of `{id}` is gone without an end in the journal ({state}); `night resume {id}` continues it")]
+    Vanished {
+        /// The run.
+        id: String,
+        /// What the run is now.
+        state: &'static str,
+    },
+    /// `night notify --test` of a runbook without notifiers.
+    #[error("{0}")]
+    NothingToNotify(String),
+    /// A runbook cannot be exported.
+    #[error("{0}")]
+    Export(crate::export::ExportError),
+    /// Secrets handed over for `--on` cannot be read.
+    #[error("{0}")]
+    Secrets(String),
+    /// A lock in the run folder.
+    #[error("{0}")]
+    Lock(#[from] LockError),
+}
+
+/// An I/O error's message in lower case, as every message night writes.
+pub(super) fn lower(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::IsADirectory => "it is a folder".into(),
+        _ => error.to_string().to_lowercase(),
+    }
+}
+
+impl CliError {
+    /// The exit status.
+    pub fn exit(&self) -> Exit {
+        match self {
+            CliError::Exists(_) => Exit::Failure,
+            _ => Exit::Error,
+        }
+    }
+
+    /// How to go on, a full sentence.
+    pub fn help(&self) -> Option<String> {
+        match self {
+            CliError::Refused(refused) => refused.help(),
+            CliError::Export(error) => error.help().map(str::to_string),
+            CliError::LiveRun { .. } => Some("Follow it with `night status` or `night log -f`, or stop it with `night stop`; nothing was changed.".into()),
+            _ => None,
+        }
+    }
+
+    /// The error as the terminal shows it.
+    pub fn render(&self) -> String {
+        let head = match self {
+            CliError::Unreadable(_) => "error[unreadable]",
+            _ => "error",
+        };
+        let mut text = format!("{head}: {self}\n");
+        if let Some(help) = self.help() {
+            text.push_str(&format!("  help: {help}\n"));
+        }
+        text
+    }
+}
+
+/// A command's end: its exit status, or an error to render.
+pub type Done = Result<Exit, CliError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_render_in_one_style_with_their_help() {
+        let error = CliError::LiveRun { id: "x-1".into(), pid: 7 };
+        assert_eq!(error.render(), "error: run `x-1` is in progress in this repository (supervisor pid 7); one run at a time\n  help: Follow it with `night status` or `night log -f`, or stop it with `night stop`; nothing was changed.\n");
+        assert_eq!(error.exit(), Exit::Error);
+        let unreadable = CliError::Unreadable("cannot read `a.night`: no such file".into());
+        assert_eq!(unreadable.render(), "error[unreadable]: cannot read `a.night`: no such file\n");
+        assert_eq!(CliError::Exists("x".into()).exit(), Exit::Failure);
+    }
+}

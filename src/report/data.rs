@@ -1,0 +1,380 @@
+//! [`ReportData`]: what the reports show, read off a [`History`]. It is also the document
+//! `report.json` serialises (docs/report-json.md), so its field names and the words its values
+//! serialise to do not change.
+
+use crate::ast::{Event as NotifyEvent, OnViolation, RollbackThen, RollbackTo, Sandbox};
+use crate::record::audit::Denied;
+use crate::record::event::seconds;
+use crate::record::history::History;
+use crate::record::{AttemptEndReason, SuccessRecord, CommitRecord, DiffRecord, Outcome, SessionEndReason};
+use serde::Serialize;
+
+/// Everything the report shows.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReportData {
+    /// The run id.
+    pub run_id: String,
+    /// The run name.
+    pub name: String,
+    /// The runbook's path.
+    pub runbook: String,
+    /// The repository.
+    pub repo: String,
+    /// Where the agent worked.
+    pub work_dir: String,
+    /// The run branch.
+    pub branch: String,
+    /// The branch the checkout was on.
+    pub original_branch: Option<String>,
+    /// The run worked in its own worktree.
+    pub worktree: bool,
+    /// The start commit.
+    pub start_commit: String,
+    /// The agent kind and command.
+    pub agent: String,
+    /// The limits as written.
+    pub limits: Vec<(String, String)>,
+    /// When it started.
+    pub started_at: Option<String>,
+    /// When it ended.
+    pub ended_at: Option<String>,
+    /// How long it lasted.
+    pub duration_ms: Option<u64>,
+    /// The outcome (`None`: the journal has no end; the run is going on or night died).
+    pub outcome: Option<Outcome>,
+    /// Why it ended.
+    pub reason: Option<String>,
+    /// Exit status.
+    pub exit_code: Option<u8>,
+    /// Keep-awake: held, how, or why not.
+    pub keep_awake: Option<(bool, String)>,
+    /// The baseline checks.
+    pub baseline: Vec<SuccessRecord>,
+    /// Each attempt.
+    pub attempts: Vec<AttemptReport>,
+    /// The most attempts.
+    pub max_attempts: Option<u64>,
+    /// Commits on the run branch, oldest first.
+    pub commits: Vec<CommitRecord>,
+    /// From the start commit to the head at the end.
+    pub diffstat: DiffRecord,
+    /// The head at the end.
+    pub head: Option<String>,
+    /// Writes outside `write`.
+    pub violations: Vec<ViolationReport>,
+    /// Rollbacks.
+    pub rollbacks: Vec<RollbackReport>,
+    /// Notifications delivered or failed.
+    pub notifications: Vec<NotificationReport>,
+    /// Waived checklist rules and why.
+    pub waivers: Vec<(String, String)>,
+    /// Notes (enforcement layers, no-ops, problems).
+    pub notes: Vec<(String, String)>,
+    /// The OS sandbox: mode, layers, gaps, network.
+    pub sandbox: Option<SandboxReport>,
+    /// What the agent tried that the sandbox refused or night undid, per session.
+    pub agent_tried: Vec<AgentTriedReport>,
+    /// Tokens used.
+    pub tokens: u64,
+    /// Cost, US dollars.
+    pub cost_usd: f64,
+    /// Whether the agent reported usage at all.
+    pub usage_reported: bool,
+    /// Times `night resume` took over after the supervisor died.
+    pub resumes: Vec<ResumeReport>,
+    /// Commands and tool calls the agent's hooks denied (`audit.jsonl`).
+    pub denied: Vec<Denied>,
+    /// Tool calls and commands recorded in `audit.jsonl` (`None`: no audit trail).
+    pub audited_calls: Option<usize>,
+    /// The supervisor died without writing the end (no live supervisor and no `run-end`).
+    pub died: bool,
+    /// The last step in the journal and when (heartbeats aside), to say where a run that died stopped.
+    pub last_event: Option<(String, String)>,
+    /// When the journal's last line was written, heartbeats included.
+    pub last_at: Option<String>,
+    /// Journal lines that could not be read, and why (only when there are some).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreadable_lines: Vec<(usize, String)>,
+}
+
+/// One `night resume`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ResumeReport {
+    /// When.
+    pub at: String,
+    /// The dead supervisor's process id.
+    pub previous_pid: Option<u32>,
+    /// The attempt that went on.
+    pub continues_attempt: Option<u64>,
+    /// What was left of the agent and what night did.
+    pub leftover: String,
+}
+
+/// One attempt.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AttemptReport {
+    /// 1-based.
+    pub number: u64,
+    /// Its sessions.
+    pub sessions: Vec<SessionReport>,
+    /// The checks after it.
+    pub checks: Vec<SuccessRecord>,
+    /// It succeeded.
+    pub passed: Option<bool>,
+    /// Why it ended.
+    pub reason: Option<AttemptEndReason>,
+    /// Limits that fired during it.
+    pub limits: Vec<String>,
+    /// Where its state is kept.
+    pub kept_ref: Option<String>,
+}
+
+impl AttemptReport {
+    /// How the attempt ended, in words.
+    pub fn verdict(&self) -> &'static str {
+        match self.passed {
+            Some(true) => "succeeded",
+            Some(false) => "failed",
+            None => "did not finish",
+        }
+    }
+}
+
+/// One session.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionReport {
+    /// 1-based within the attempt.
+    pub number: u64,
+    /// Why it ended.
+    pub reason: SessionEndReason,
+    /// Exit status.
+    pub exit_code: Option<i32>,
+    /// The signal that ended the agent, when it did not exit by itself (e.g. 9: the OOM killer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
+    /// How long.
+    pub duration_ms: u64,
+    /// SIGKILL was needed.
+    pub killed: bool,
+}
+
+/// The OS sandbox of the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct SandboxReport {
+    /// `auto`, `on`, `off`.
+    pub mode: Sandbox,
+    /// The layers in force.
+    pub layers: Vec<String>,
+    /// What was not enforced and why.
+    pub gaps: Vec<String>,
+    /// The agent's network, in words.
+    pub network: String,
+    /// What `deny irreversible` kept from the agent.
+    pub hidden: Vec<String>,
+}
+
+/// What the agent tried in one session.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentTriedReport {
+    /// The attempt.
+    pub attempt: u64,
+    /// The session.
+    pub session: u64,
+    /// One phrase each.
+    pub what: Vec<String>,
+    /// Destinations the proxy let through.
+    pub reached: Vec<String>,
+}
+
+/// One permission violation.
+#[derive(Debug, Clone, Serialize)]
+pub struct ViolationReport {
+    /// The attempt.
+    pub attempt: u64,
+    /// The paths.
+    pub paths: Vec<String>,
+    /// `revert` or `stop`.
+    pub action: OnViolation,
+    /// The restoring commit.
+    pub revert_commit: Option<String>,
+}
+
+/// One rollback.
+#[derive(Debug, Clone, Serialize)]
+pub struct RollbackReport {
+    /// The attempt.
+    pub attempt: u64,
+    /// The condition.
+    pub condition: String,
+    /// What was measured.
+    pub measured: String,
+    /// `start` or `last-green`.
+    pub to: RollbackTo,
+    /// The commit reset to.
+    pub target: String,
+    /// Where the work is kept.
+    pub kept_ref: String,
+    /// `stop` or `retry`.
+    pub then: RollbackThen,
+}
+
+/// One notification.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotificationReport {
+    /// The notifier.
+    pub notifier: String,
+    /// The event.
+    pub event: NotifyEvent,
+    /// Delivered.
+    pub delivered: bool,
+    /// Tries.
+    pub tries: u32,
+    /// The last error.
+    pub error: Option<String>,
+}
+
+impl ReportData {
+    /// What the report shows of `history`. `died`: no supervisor holds the run and the journal
+    /// has no end; the run is shown as `crashed`, saying where it stopped.
+    pub fn new(history: &History, died: bool) -> Self {
+        let mut data = ReportData::default();
+        if let Some((start, at)) = &history.start {
+            data.run_id.clone_from(&start.run_id);
+            data.name.clone_from(&start.name);
+            data.runbook.clone_from(&start.runbook);
+            data.repo.clone_from(&start.repo);
+            data.work_dir.clone_from(&start.work_dir);
+            data.branch.clone_from(&start.branch);
+            data.original_branch.clone_from(&start.original_branch);
+            data.worktree = start.worktree;
+            data.start_commit.clone_from(&start.start_commit);
+            data.agent = match &start.agent_command {
+                Some(command) => format!("{} `{command}`", start.agent),
+                None => start.agent.clone(),
+            };
+            data.limits.clone_from(&start.limits);
+            data.waivers.clone_from(&start.waivers);
+            data.started_at = Some(seconds::text(at));
+        }
+        data.max_attempts = history.max_attempts();
+        data.keep_awake = history.keep_awake.as_ref().map(|k| {
+            let how = if k.available { k.method.clone() } else { k.detail.clone() };
+            (k.available, how.unwrap_or_default())
+        });
+        data.notes.clone_from(&history.notes);
+        data.sandbox = history.sandbox.as_ref().map(|s| SandboxReport { mode: s.mode, layers: s.layers.clone(), gaps: s.gaps.clone(), network: s.network.clone(), hidden: s.hidden.clone() });
+        data.agent_tried = history
+            .agent_tried
+            .iter()
+            .map(|t| AgentTriedReport { attempt: t.attempt, session: t.session, what: t.what.clone(), reached: t.reached.clone() })
+            .collect();
+        data.baseline = history.baseline.clone().unwrap_or_default();
+        data.attempts = history.attempts.iter().map(attempt_report).collect();
+        data.commits = history.commits.iter().map(|(commit, _)| commit.clone()).collect();
+        data.violations = history
+            .violations()
+            .map(|v| ViolationReport { attempt: v.attempt, paths: v.paths.clone(), action: v.action, revert_commit: v.revert_commit.clone() })
+            .collect();
+        data.rollbacks = history
+            .rollbacks()
+            .map(|(r, _)| RollbackReport { attempt: r.attempt, condition: r.condition.clone(), measured: r.measured.clone(), to: r.to, target: r.target.clone(), kept_ref: r.kept_ref.clone(), then: r.then })
+            .collect();
+        data.notifications = history
+            .notifications
+            .iter()
+            .map(|n| NotificationReport { notifier: n.notifier.clone(), event: n.on, delivered: n.delivered, tries: n.tries, error: n.error.clone() })
+            .collect();
+        data.tokens = history.tokens;
+        data.cost_usd = history.cost_usd;
+        data.usage_reported = history.usage_reported;
+        data.resumes = history
+            .resumes
+            .iter()
+            .map(|r| ResumeReport { at: seconds::text(&r.at), previous_pid: r.resume.previous_pid, continues_attempt: r.resume.continues_attempt, leftover: r.resume.leftover.clone() })
+            .collect();
+        if let Some((end, at)) = &history.end {
+            data.outcome = Some(end.outcome);
+            data.reason = Some(end.reason.clone());
+            data.exit_code = Some(end.exit_code);
+            data.duration_ms = Some(end.duration_ms);
+            data.ended_at = Some(seconds::text(at));
+            data.commits.clone_from(&end.commits);
+            data.diffstat = end.diffstat.clone();
+            data.head = Some(end.head.clone());
+        }
+        if let Some(audit) = &history.audit {
+            // The sandbox makes an empty `audit.jsonl` for any agent; only agents with hooks fill it.
+            let hookless = data.agent == "command" || data.agent.starts_with("command `");
+            data.audited_calls = if hookless && audit.calls == 0 { None } else { Some(audit.calls) };
+            data.denied.clone_from(&audit.denied);
+        }
+        data.last_event = history.last_event.map(|(name, at)| (name.to_string(), seconds::text(&at)));
+        data.last_at = history.last_at.as_ref().map(seconds::text);
+        data.unreadable_lines = history.skipped.iter().map(|s| (s.line, s.why.clone())).collect();
+        if died && data.outcome.is_none() {
+            data.mark_died(history);
+        }
+        data
+    }
+
+    /// A run whose journal has no end and whose supervisor is gone is `crashed`, saying where
+    /// it stopped; `night resume` continues it.
+    fn mark_died(&mut self, history: &History) {
+        self.died = true;
+        self.outcome = Some(Outcome::Crashed);
+        let at = match &self.last_event {
+            Some((name, at)) => format!("; its last event was `{name}` at {at}"),
+            None => String::new(),
+        };
+        self.reason = Some(format!("the supervisor stopped without finishing{at}"));
+        self.exit_code = Some(Outcome::Crashed.exit_code());
+        self.ended_at.clone_from(&self.last_at);
+        let between = history.started_at().zip(history.last_at).map(|(from, to)| to - from);
+        self.duration_ms = between.and_then(|d| u64::try_from(d.num_milliseconds()).ok());
+    }
+
+    /// The most tokens, from the runbook's limits.
+    pub fn token_limit(&self) -> Option<u64> {
+        self.limit("tokens").and_then(|v| v.replace(['_', ','], "").parse().ok())
+    }
+
+    /// The most cost as written (e.g. `$5.00`), from the runbook's limits.
+    pub fn cost_limit(&self) -> Option<&str> {
+        self.limit("cost")
+    }
+
+    /// A limit as written.
+    pub fn limit(&self, name: &str) -> Option<&str> {
+        self.limits.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Whether `night resume` can continue this run: its supervisor died, it crashed, or it
+    /// was interrupted; a run that ended otherwise has nothing left to continue.
+    pub fn resumable(&self) -> bool {
+        self.died || matches!(self.outcome, Some(Outcome::Crashed | Outcome::Interrupted))
+    }
+
+    /// The outcome's name, or `running` without one.
+    pub fn outcome_name(&self) -> &'static str {
+        self.outcome.map_or("running", Outcome::name)
+    }
+}
+
+fn attempt_report(attempt: &crate::record::history::Attempt) -> AttemptReport {
+    AttemptReport {
+        number: attempt.number,
+        sessions: attempt
+            .sessions
+            .iter()
+            .filter_map(|s| {
+                let end = s.end.as_ref()?;
+                Some(SessionReport { number: s.number, reason: end.reason, exit_code: end.exit_code, signal: end.signal, duration_ms: end.duration_ms, killed: end.killed })
+            })
+            .collect(),
+        checks: attempt.verified.as_ref().map(|v| v.results.clone()).unwrap_or_default(),
+        passed: attempt.end.as_ref().map(|e| e.passed),
+        reason: attempt.end.as_ref().map(|e| e.reason),
+        limits: attempt.limits.iter().map(|l| format!("`{} {}`", l.limit, l.value)).collect(),
+        kept_ref: attempt.kept_ref.clone(),
+    }
+}

@@ -1,0 +1,148 @@
+//! Tests: where a run goes on from its history, and what the history says of prompts, `stuck`
+//! and the last green commit; the same derivations serve a live run and a resumed one.
+
+use super::*;
+use crate::ast::{OnViolation, RollbackTo};
+use crate::record::{AttemptEndReason, Entry, Event, RollbackRecord, RunStart, TestCountsRecord, SCHEMA_VERSION};
+
+/// A plan from a real runbook, checked in a throwaway repository.
+fn checked_plan(extra: &str) -> (tempfile::TempDir, Plan) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |args: &[&str]| {
+        let status = std::process::Command::new("git").args(args).current_dir(dir.path()).env("GIT_AUTHOR_NAME", "t").env("GIT_AUTHOR_EMAIL", "t@t").env("GIT_COMMITTER_NAME", "t").env("GIT_COMMITTER_EMAIL", "t@t").output().expect("git");
+        assert!(status.status.success(), "{status:?}");
+    };
+    run(&["init", "-q", "-b", "main"]);
+    std::fs::create_dir(dir.path().join("src")).expect("mkdir");
+    std::fs::write(dir.path().join("src/x"), "x\n").expect("write");
+    std::fs::write(dir.path().join("t.sh"), "echo 'not ok 1'\nexit 1\n").expect("write");
+    let text = format!(
+        "name \"t\"\ntask {{\n  prompt \"Fix it.\"\n  agent command \"true\"\n}}\nsuccess {{\n  tests \"sh t.sh\" format tap\n}}\npermissions {{\n  write \"src/**\"\n  deny irreversible\n}}\nlimits {{\n  timeout 1h\n  attempts 5\n  stuck 2\n  idle 30m\n  session 10m\n}}\n{extra}\nnotify {{\n  command \"true\" on end\n}}\nwaive no-budget \"a script\"\n"
+    );
+    std::fs::write(dir.path().join("t.night"), &text).expect("write");
+    run(&["add", "."]);
+    run(&["commit", "-qm", "init"]);
+    let source = crate::source::Source::new(dir.path().join("t.night"), text);
+    let outcome = crate::check::check(&source, &|name: &str| std::env::var(name).ok());
+    let plan = outcome.plan.unwrap_or_else(|| panic!("the runbook checks clean: {:?}", outcome.diagnostics));
+    (dir, plan)
+}
+
+fn at(second: u32, event: Event) -> Entry {
+    Entry { v: SCHEMA_VERSION, at: format!("2025-01-01T00:00:{second:02}Z").parse().expect("a time"), event }
+}
+
+fn start() -> Event {
+    Event::RunStart(RunStart::example(&[]))
+}
+
+fn result(passed: bool, failed: u64) -> SuccessRecord {
+    SuccessRecord {
+        index: 0,
+        statement: "tests \"true\" format tap".into(),
+        passed,
+        tests: Some(TestCountsRecord { passed: 3, failed, skipped: 0 }),
+        count: None,
+        exit_code: Some(i32::from(!passed)),
+        timed_out: false,
+        reason: (!passed).then(|| format!("{failed} tests failed")),
+        duration_ms: 1,
+        output_tail: String::new(),
+    }
+}
+
+fn session(attempt: u64, session: u64, reason: Option<SessionEndReason>) -> Vec<Event> {
+    let mut events = vec![Event::SessionStart { attempt, session, pid: Some(9), prompt_file: "p".into(), prompt_kind: PromptKind::Task }];
+    events.extend(reason.map(|reason| Event::SessionEnd { attempt, session, reason, exit_code: None, signal: None, duration_ms: 1, output_bytes: 0, killed: false, wakeups: None }));
+    events
+}
+
+/// A failed attempt, judged: its checks with `failed` failing tests, and its end.
+fn failed_attempt(attempt: u64, failed: u64, signature: &str) -> Vec<Event> {
+    let mut events = vec![Event::AttemptStart { attempt, of: Some(5) }];
+    events.extend(session(attempt, 1, Some(SessionEndReason::Exited)));
+    events.push(Event::Verified { attempt, passed: false, results: vec![result(false, failed)], signature: Some(signature.into()) });
+    events.push(Event::AttemptEnd { attempt, passed: false, reason: AttemptEndReason::Exited, signature: Some(signature.into()), head: format!("{attempt:040}") });
+    events
+}
+
+fn history(events: Vec<Event>) -> History {
+    let entries: Vec<Entry> = std::iter::once(start()).chain(events).enumerate().map(|(i, e)| at(u32::try_from(i).unwrap_or(0) % 60, e)).collect();
+    History::from_entries(&entries)
+}
+
+#[test]
+fn a_run_goes_on_where_its_history_stands() {
+    let (_dir, plan) = checked_plan("");
+    assert_eq!(Step::from_history(&history(vec![]), &plan), Step::Baseline);
+    let baseline = Event::Baseline { results: vec![result(false, 1)] };
+    assert_eq!(Step::from_history(&history(vec![baseline.clone()]), &plan), Step::Attempt);
+    let held = Event::Baseline { results: vec![result(true, 0)] };
+    assert!(matches!(Step::from_history(&history(vec![held]), &plan), Step::End(Outcome::NothingToDo, _)));
+
+    let started = vec![baseline.clone(), Event::AttemptStart { attempt: 1, of: Some(5) }];
+    assert_eq!(Step::from_history(&history(started.clone()), &plan), Step::Sessions { session: 1, work: AttemptWork::default() });
+    let open = [started.clone(), session(1, 1, None)].concat();
+    assert!(matches!(Step::from_history(&history(open), &plan), Step::Sessions { session: 2, .. }), "the dead session's attempt goes on");
+    let limited = [started.clone(), session(1, 1, Some(SessionEndReason::Limit(Limit::Session)))].concat();
+    assert!(matches!(Step::from_history(&history(limited), &plan), Step::Sessions { session: 2, .. }));
+    let mut idle = [started.clone(), session(1, 1, Some(SessionEndReason::Limit(Limit::Idle)))].concat();
+    idle.push(Event::Limit { limit: Limit::Idle, value: "2m".into(), attempt: 1, ends: Ends::Attempt });
+    match Step::from_history(&history(idle), &plan) {
+        Step::Judge(work) => assert_eq!(work.ended_by, Some(Limit::Idle)),
+        other => panic!("the attempt is judged: {other:?}"),
+    }
+    let mut quota = [started, session(1, 1, Some(SessionEndReason::Limit(Limit::Quota)))].concat();
+    quota.push(Event::Limit { limit: Limit::Quota, value: "no `quota wait`".into(), attempt: 1, ends: Ends::Run });
+    assert!(matches!(Step::from_history(&history(quota), &plan), Step::Judge(AttemptWork { run_limit: Some(Limit::Quota), .. })), "a quota that ended the run is judged, not waited for");
+
+    let judged = [vec![baseline.clone()], failed_attempt(1, 1, "s")].concat();
+    assert!(matches!(Step::from_history(&history(judged.clone()), &plan), Step::Decide(_)));
+    let mut stuck = judged.clone();
+    stuck.push(Event::Limit { limit: Limit::Stuck, value: "2".into(), attempt: 1, ends: Ends::Run });
+    assert_eq!(Step::from_history(&history(stuck), &plan), Step::End(Outcome::Stuck, "the same failure 2 attempts in a row".into()));
+    let mut rolled = judged;
+    let rollback = RollbackRecord { attempt: 1, condition: "failing > baseline".into(), measured: "failing 1, baseline 0".into(), to: RollbackTo::Start, target: "abcdef0123".into(), kept_ref: "refs/night/t-1/attempt-1".into(), then: RollbackThen::Stop };
+    rolled.push(Event::Rollback(rollback.clone()));
+    assert_eq!(Step::from_history(&history(rolled), &plan), Step::End(Outcome::RolledBack, rollback.what()));
+}
+
+#[test]
+fn prompts_say_what_the_history_says() {
+    let (_dir, plan) = checked_plan("");
+    let mut events = [vec![Event::Baseline { results: vec![result(false, 1)] }], failed_attempt(1, 2, "s")].concat();
+    events.push(Event::Violation { attempt: 1, paths: vec!["secret.txt".into()], action: OnViolation::Revert, revert_commit: None });
+    events.push(Event::AttemptStart { attempt: 2, of: Some(5) });
+    events.extend(session(2, 1, Some(SessionEndReason::Limit(Limit::Session))));
+    let history = history(events);
+    assert_eq!(prompt(&history, &plan, 1, 1), ("Fix it.".to_string(), PromptKind::Task));
+    let (text, kind) = prompt(&history, &plan, 2, 1);
+    assert_eq!(kind, PromptKind::Feedback);
+    assert!(text.contains("attempt 2 of 5") && text.contains("2 tests failed") && text.contains("`secret.txt`"), "{text}");
+    let (text, kind) = prompt(&history, &plan, 2, 2);
+    assert_eq!(kind, PromptKind::Continue);
+    assert!(text.contains("the session reached `session 10m`"), "{text}");
+}
+
+#[test]
+fn stuck_counts_judged_failures_in_a_row() {
+    let events = [failed_attempt(1, 1, "a"), failed_attempt(2, 1, "b"), failed_attempt(3, 1, "b")].concat();
+    assert_eq!(stuck_repeats(&history(events.clone())), 2);
+    // An attempt cut short by Ctrl-C was never judged: it neither counts nor breaks the series.
+    let mut interrupted = vec![Event::AttemptStart { attempt: 4, of: None }];
+    interrupted.extend(session(4, 1, Some(SessionEndReason::Interrupted)));
+    interrupted.push(Event::AttemptEnd { attempt: 4, passed: false, reason: AttemptEndReason::Exited, signature: Some("b".into()), head: "h".into() });
+    assert_eq!(stuck_repeats(&history([events.clone(), interrupted].concat())), 2);
+    assert_eq!(stuck_repeats(&history([events, failed_attempt(5, 1, "c")].concat())), 1);
+}
+
+#[test]
+fn the_last_green_commit_is_the_last_judged_attempt_that_did_not_regress() {
+    let (_dir, plan) = checked_plan("rollback {\n  when failing > baseline\n  to last-green\n  then retry\n}");
+    let baseline = Event::Baseline { results: vec![result(false, 2)] };
+    assert_eq!(last_green(&history(vec![baseline.clone()]), &plan), None, "the start commit");
+    let events = [vec![baseline.clone()], failed_attempt(1, 1, "a"), failed_attempt(2, 3, "b")].concat();
+    assert_eq!(last_green(&history(events.clone()), &plan), Some(format!("{:040}", 1)), "attempt 2 regressed past the baseline");
+    let (_other, without) = checked_plan("");
+    assert_eq!(last_green(&history(events), &without), None, "no rollback, no green point");
+}

@@ -1,0 +1,261 @@
+//! The success checks (LANGUAGE.md §5): night verifies, never the agent. Each check of the
+//! plan is measured in the run's work dir and gives a [`SuccessRecord`], as the journal keeps
+//! it; commands run through [`command`], the `stuck` rule compares [`signature`]s.
+
+mod command;
+mod signature;
+
+pub use signature::failure_signature;
+
+use crate::ast::{Check, Target, TestFormat};
+use crate::plan::Plan;
+use crate::record::{SuccessRecord, TestCountsRecord};
+use crate::run::git::RunGit;
+use crate::sandbox::checks::ChecksSandbox;
+use crate::test_counts::count_tests;
+use crate::time::format_duration;
+use command::{Capture, Output, Runner, CAPTURE_LIMIT};
+use git2::Oid;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// `within` when the runbook gives none.
+const DEFAULT_WITHIN: Duration = Duration::from_secs(30 * 60);
+/// The output tail kept in a result.
+const TAIL_BYTES: usize = 4096;
+/// The longest statement text in a result.
+const STATEMENT_CHARS: usize = 100;
+
+/// What the success checks run with.
+pub struct Context<'a> {
+    /// The runbook.
+    pub plan: &'a Plan,
+    /// The run's work dir and branch.
+    pub git: &'a RunGit,
+    /// The run's start commit (for `changed` and `committed`).
+    pub start: Oid,
+    /// Variables the commands get.
+    pub env: &'a [(String, String)],
+    /// Variables the commands do not get (secrets).
+    pub env_remove: &'a [String],
+    /// Where to keep the running command's process group, for `night resume` to end it
+    /// should the supervisor die meanwhile.
+    pub running: Option<&'a Path>,
+    /// The sandbox the commands run in (`deny irreversible`): they run the agent's code.
+    pub sandbox: Option<&'a ChecksSandbox>,
+}
+
+/// The counts measured once on the start commit, by each check's position in `success`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Baseline {
+    counts: BTreeMap<usize, (Option<TestCountsRecord>, Option<u64>)>,
+}
+
+impl Baseline {
+    /// The baseline these results measured.
+    pub fn new(results: &[SuccessRecord]) -> Self {
+        Self { counts: results.iter().map(|r| (r.index, (r.tests, r.count))).collect() }
+    }
+
+    /// The test counts of check `index`.
+    pub fn tests(&self, index: usize) -> Option<TestCountsRecord> {
+        self.counts.get(&index).and_then(|(tests, _)| *tests)
+    }
+
+    /// The match count of check `index`.
+    pub fn count(&self, index: usize) -> Option<u64> {
+        self.counts.get(&index).and_then(|(_, count)| *count)
+    }
+}
+
+/// Run every check in order. With `baseline` `None` the baseline is being measured: a
+/// `baseline` target compares with the value just measured.
+pub async fn run(context: &Context<'_>, baseline: Option<&Baseline>) -> Vec<SuccessRecord> {
+    let dir = context.git.work_dir();
+    let runner = Runner { dir, env: context.env, env_remove: context.env_remove, limit: CAPTURE_LIMIT, record: context.running, sandbox: context.sandbox };
+    let plan = context.plan;
+    let mut results = Vec::with_capacity(plan.checks.len());
+    for (index, check) in plan.checks.iter().enumerate() {
+        let started = Instant::now();
+        let mut result = SuccessRecord {
+            index,
+            statement: statement(&check.value),
+            passed: false,
+            tests: None,
+            count: None,
+            exit_code: None,
+            timed_out: false,
+            output_tail: String::new(),
+            duration_ms: 0,
+            reason: None,
+        };
+        let failure = match &check.value {
+            Check::Run { command, matches, within } => {
+                let within = within_or_default(within.as_ref());
+                let output = runner.run(&command.value, within, matches.is_some(), None).await;
+                output.record(&mut result);
+                output.unfinished(within).or_else(|| output.nonzero_exit()).or_else(|| {
+                    let regex = &matches.as_ref()?.value;
+                    let stdout = output.stdout.as_ref().map(Capture::text).unwrap_or_default();
+                    (!regex.regex().is_match(&stdout)).then(|| format!("standard output does not match {regex}"))
+                })
+            }
+            Check::Tests { command, format, within, .. } => {
+                let within = within_or_default(within.as_ref());
+                let output = runner.run(&command.value, within, false, None).await;
+                output.record(&mut result);
+                let baseline = baseline.and_then(|b| b.tests(index));
+                tests_failure(&output, &format.value, dir, within, baseline, &mut result)
+            }
+            Check::Count { regex, command, comparison, target } => {
+                let output = runner.run(&command.value, DEFAULT_WITHIN, false, Some(regex.value.regex())).await;
+                output.record(&mut result);
+                // The exit status is not the verdict: a compiler exits non-zero when it finds
+                // the very errors being counted.
+                match output.unfinished(DEFAULT_WITHIN) {
+                    Some(failure) => Some(failure),
+                    None if matches!(output.exit_code, Some(126 | 127)) => {
+                        // `sh` could not run it: zero matches would prove nothing.
+                        Some(format!("the command could not be run (exit {})", output.exit_code.unwrap_or(127)))
+                    }
+                    None => {
+                        let count = output.combined.matches(regex.value.regex());
+                        result.count = Some(count);
+                        let (wanted, label) = match (target.value, baseline) {
+                            (Target::Number(n), _) => (Some(n), String::new()),
+                            (Target::Baseline, None) => (Some(count), " (baseline)".to_string()),
+                            (Target::Baseline, Some(baseline)) => {
+                                (baseline.count(index), " (baseline)".to_string())
+                            }
+                        };
+                        match wanted {
+                            None => Some("no baseline count was measured for this check".to_string()),
+                            Some(wanted) if comparison.value.holds(count, wanted) => None,
+                            Some(wanted) => Some(format!(
+                                "{count} {}, expected {} {wanted}{label}",
+                                if count == 1 { "match" } else { "matches" },
+                                comparison.value
+                            )),
+                        }
+                    }
+                }
+            }
+            Check::Exists(path) => {
+                (std::fs::symlink_metadata(dir.join(&path.value)).is_err()).then(|| format!("`{}` does not exist", path.value))
+            }
+            Check::Absent(path) => {
+                (std::fs::symlink_metadata(dir.join(&path.value)).is_ok()).then(|| format!("`{}` exists", path.value))
+            }
+            Check::Changed(globs) => match context.git.changed_paths_since(context.start) {
+                Ok(paths) if paths.iter().any(|path| globs.iter().any(|glob| glob.value.is_match(path))) => None,
+                Ok(_) => {
+                    let names: Vec<String> = globs.iter().map(|g| format!("`{}`", g.value.pattern)).collect();
+                    Some(format!("no path matching {} changed since the start", names.join(", ")))
+                }
+                Err(error) => Some(format!("cannot list the changed paths: {error}")),
+            },
+            Check::Committed => match (context.git.is_clean(), context.git.head()) {
+                (Ok(true), Ok(head)) if head != context.start => None,
+                (Ok(clean), Ok(head)) => Some(
+                    match (clean, head != context.start) {
+                        (false, false) => "the run made no commit and left uncommitted changes",
+                        (false, true) => "uncommitted changes are left in the work tree",
+                        _ => "the run made no commit",
+                    }
+                    .to_string(),
+                ),
+                (Err(error), _) | (_, Err(error)) => Some(format!("cannot read the repository: {error}")),
+            },
+        };
+        result.passed = failure.is_none();
+        result.reason = failure;
+        result.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        results.push(result);
+    }
+    results
+}
+
+fn within_or_default(within: Option<&crate::source::Spanned<Duration>>) -> Duration {
+    within.map_or(DEFAULT_WITHIN, |w| w.value)
+}
+
+/// Why a `tests` check failed, filling in its counts.
+fn tests_failure(
+    output: &Output,
+    format: &TestFormat,
+    dir: &Path,
+    within: Duration,
+    baseline: Option<TestCountsRecord>,
+    result: &mut SuccessRecord,
+) -> Option<String> {
+    if let Some(failure) = output.unfinished(within) {
+        // A killed run's counts are partial; they would mislead the baseline and rollback.
+        return Some(failure);
+    }
+    let text = output.combined.text();
+    match count_tests(format, &text, dir) {
+        Err(error) if output.exit_code == Some(0) => Some(error.to_string()),
+        Err(error) => Some(format!("{}: {error}", output.exit_text())),
+        Ok(counts) => {
+            result.tests = Some(TestCountsRecord { passed: counts.passed, failed: counts.failed, skipped: counts.skipped });
+            if counts.failed > 0 {
+                let noun = if counts.failed == 1 { "test" } else { "tests" };
+                let base = baseline.map(|b| format!(" (baseline {})", b.failed)).unwrap_or_default();
+                Some(format!("{} {noun} failed{base}", counts.failed))
+            } else if counts.passed == 0 {
+                Some("no test passed".to_string())
+            } else if output.exit_code != Some(0) {
+                // A test binary that crashes prints no summary, so the others' counts look clean.
+                Some(format!("{} although no failed test was counted", output.exit_text()))
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// The statement as the runbook would write it, on one line, shortened.
+fn statement(check: &Check) -> String {
+    let quote = |text: &str| format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""));
+    let within = |within: &Option<crate::source::Spanned<Duration>>| {
+        within.as_ref().map(|w| format!(" within {}", format_duration(w.value))).unwrap_or_default()
+    };
+    let text = match check {
+        Check::Run { command, matches, within: w } => format!(
+            "run {}{}{}",
+            quote(&command.value),
+            matches.as_ref().map(|m| format!(" matches {}", m.value)).unwrap_or_default(),
+            within(w)
+        ),
+        Check::Tests { command, format, within: w, .. } => {
+            let format = match &format.value {
+                TestFormat::Auto => String::new(),
+                TestFormat::Junit { glob } => format!(" format junit {}", quote(glob)),
+                other => format!(" format {}", other.name()),
+            };
+            format!("tests {}{format}{}", quote(&command.value), within(w))
+        }
+        Check::Count { regex, command, comparison, target } => {
+            format!("count {} in {} {} {}", regex.value, quote(&command.value), comparison.value, target.value)
+        }
+        Check::Exists(path) => format!("exists {}", quote(&path.value)),
+        Check::Absent(path) => format!("absent {}", quote(&path.value)),
+        Check::Changed(globs) => {
+            let globs: Vec<String> = globs.iter().map(|g| quote(&g.value.pattern)).collect();
+            format!("changed {}", globs.join(" "))
+        }
+        Check::Committed => "committed".to_string(),
+    };
+    let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if folded.chars().count() > STATEMENT_CHARS {
+        let mut short: String = folded.chars().take(STATEMENT_CHARS - 1).collect();
+        short.push('…');
+        short
+    } else {
+        folded
+    }
+}
+
+#[cfg(test)]
+mod tests;
