@@ -190,11 +190,13 @@ mod tests {
 
     #[test]
     fn the_end_summary_aligns_its_labels() {
-        let mut data = ReportData::default();
-        data.run_id = "demo-20250101-000000".into();
-        data.branch = "night/demo/20250101-0000".into();
-        data.work_dir = "/r/.night/worktrees/demo".into();
-        data.worktree = true;
+        let mut data = ReportData {
+            run_id: "demo-20250101-000000".into(),
+            branch: "night/demo/20250101-0000".into(),
+            work_dir: "/r/.night/worktrees/demo".into(),
+            worktree: true,
+            ..ReportData::default()
+        };
         data.violations.push(ViolationReport { attempt: 1, paths: vec!["a".into(), "b".into()], action: crate::ast::OnViolation::Revert, revert_commit: None });
         let text = summary(&data, "report.md");
         assert!(text.contains("  outside   2 paths written outside `write`"), "{text}");

@@ -90,16 +90,8 @@ impl Scanner<'_> {
 
     /// `separator*` (whitespace between repetitions).
     fn separators(&mut self) {
-        if !self.separator() {
-            return;
-        }
-        loop {
-            let save = self.pos;
-            self.skip();
-            if !self.separator() {
-                self.pos = save;
-                return;
-            }
+        if self.separator() {
+            self.separators_after_one();
         }
     }
 

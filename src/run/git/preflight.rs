@@ -128,7 +128,7 @@ impl RunGit {
             .into_iter()
             .filter(|path| !is_night_path(path) && Some(path) != runbook_relative.as_ref())
             .collect();
-        if !dirty.is_empty() && !(worktree && beside_uncommitted) {
+        if !(dirty.is_empty() || (worktree && beside_uncommitted)) {
             return Err(GitError::Dirty(dirty));
         }
         if !git2::Branch::name_is_valid(branch).doing("validate the branch name")? {
