@@ -31,7 +31,8 @@ pub struct Runbook {
     /// `waive CODE "reason"` statements.
     pub waivers: Vec<Waiver>,
     /// Statements written — or misspelt as a known keyword — that could not be read, as
-    /// `block.keyword` (a top-level block as its keyword alone, e.g. `success`, `task.agent`).
+    /// `block.keyword` (a top-level block as its keyword alone, e.g. `success`, `task.agent`),
+    /// sorted.
     /// Their own errors are reported; the rules that would call them missing stay quiet.
     pub unresolved: Vec<String>,
 }

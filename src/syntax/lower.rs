@@ -50,6 +50,8 @@ pub fn lower(statements: &[Statement]) -> (Runbook, Vec<Diagnostic>) {
     let mut lowerer = Lowerer::default();
     let mut runbook = lowerer.lower_runbook(statements);
     runbook.unresolved = lowerer.unresolved;
+    // Sorted: the runbook means the same whatever order its blocks are written in (`night fmt`).
+    runbook.unresolved.sort();
     (runbook, lowerer.diagnostics)
 }
 
