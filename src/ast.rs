@@ -30,6 +30,23 @@ pub struct Runbook {
     pub deliver: Option<Deliver>,
     /// `waive CODE "reason"` statements.
     pub waivers: Vec<Waiver>,
+    /// Statements written — or misspelt as a known keyword — that could not be read, as
+    /// `block.keyword` (a top-level block as its keyword alone, e.g. `success`, `task.agent`),
+    /// sorted.
+    /// Their own errors are reported; the rules that would call them missing stay quiet.
+    pub unresolved: Vec<String>,
+}
+
+impl Runbook {
+    /// Whether `path` (`success`, `task.agent`, `notify.command` …) was written but not read.
+    pub fn is_unresolved(&self, path: &str) -> bool {
+        self.unresolved.iter().any(|p| p == path)
+    }
+
+    /// Whether anything in `block` (or the block itself) was written but not read.
+    pub fn is_unresolved_in(&self, block: &str) -> bool {
+        self.unresolved.iter().any(|p| p == block || p.strip_prefix(block).is_some_and(|rest| rest.starts_with('.')))
+    }
 }
 
 // ------------------------------------------------------------------ task ----
@@ -207,13 +224,53 @@ impl Check {
     }
 }
 
-/// A compiled regex and the text it was written as.
+/// A regex and the text it was written as. Its syntax is checked when it is read (so a bad
+/// regex is a `night check` error), and it is compiled the first time it is needed: a check
+/// compiles none, and `night run` compiles them all before it changes anything
+/// ([`crate::plan::Plan::compile_regexes`]), where one too large to compile refuses the run.
 #[derive(Debug, Clone)]
 pub struct Regex {
     /// As written between the slashes, with flags, e.g. `/passed/i`.
     pub source: String,
-    /// Compiled.
-    pub regex: regex::Regex,
+    /// The pattern as the regex engine reads it (`\/` unescaped).
+    pattern: String,
+    /// `i`, `m` and `s`, as written (already checked).
+    flags: String,
+    /// Compiled on first use, or why it could not be.
+    compiled: std::sync::OnceLock<Result<regex::Regex, String>>,
+}
+
+/// The largest compiled regex night builds (the regex crate's own default is 10 MiB).
+pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+impl Regex {
+    /// A regex whose syntax was checked with these flags (`i`, `m`, `s`).
+    pub fn checked(source: String, pattern: String, flags: String) -> Self {
+        Self { source, pattern, flags, compiled: std::sync::OnceLock::new() }
+    }
+
+    /// Compile it (once), or say why it cannot be.
+    pub fn compile(&self) -> Result<&regex::Regex, &str> {
+        self.compiled
+            .get_or_init(|| {
+                let mut builder = regex::RegexBuilder::new(&self.pattern);
+                builder
+                    .case_insensitive(self.flags.contains('i'))
+                    .multi_line(self.flags.contains('m'))
+                    .dot_matches_new_line(self.flags.contains('s'))
+                    .size_limit(REGEX_SIZE_LIMIT);
+                builder.build().map_err(|error| error.to_string())
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// The compiled regex. `night run` compiles every regex before it starts, so this never
+    /// sees one that does not compile; if it did, the regex would match nothing.
+    pub fn regex(&self) -> &regex::Regex {
+        static NOTHING: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+        self.compile().unwrap_or_else(|_| NOTHING.get_or_init(|| regex::Regex::new(r"[^\s\S]").expect("a valid constant regex")))
+    }
 }
 
 impl PartialEq for Regex {
@@ -308,15 +365,26 @@ impl fmt::Display for Target {
     }
 }
 
-/// A compiled glob, anchored at the repository root.
+/// A compiled glob, anchored at the repository root. A pattern without wildcards names a path:
+/// the file itself, or everything under it when it is a folder (`write "src"` is `src/**`), as
+/// git's pathspecs do; the hook, the after-session audit and the sandbox all read it so.
 #[derive(Clone)]
 pub struct Glob {
     /// As written.
     pub pattern: String,
     /// Anchored form actually compiled: `./src/` → `src/**`, `.` → `**`.
     pub normalized: String,
+    /// How a path is matched.
+    matcher: GlobMatcher,
+}
+
+/// A literal path, or a pattern compiled on first use.
+#[derive(Debug, Clone)]
+enum GlobMatcher {
+    /// No wildcard: the path and everything under it.
+    Path,
     /// Parsed (`*` stays within a folder; `**` crosses folders), compiled on first use.
-    matcher: LazyMatcher,
+    Pattern(LazyMatcher),
 }
 
 /// A glob parsed when it is read (so a bad pattern is an error there) and compiled into a
@@ -339,19 +407,34 @@ impl LazyMatcher {
 }
 
 impl Glob {
-    /// Compile a runbook glob. A trailing `/` means everything under that folder.
+    /// Compile a runbook glob. A trailing `/` means everything under that folder, and so does
+    /// a path without wildcards that names a folder.
     pub fn new(pattern: &str) -> Result<Self, globset::Error> {
         let normalized = normalize_glob(pattern);
-        let glob = globset::GlobBuilder::new(&normalized)
-            .literal_separator(true)
-            .backslash_escape(true)
-            .build()?;
-        Ok(Self { pattern: pattern.to_string(), normalized, matcher: LazyMatcher::new(glob) })
+        let matcher = if is_literal_path(&normalized) {
+            GlobMatcher::Path
+        } else {
+            let glob = globset::GlobBuilder::new(&normalized).literal_separator(true).backslash_escape(true).build()?;
+            GlobMatcher::Pattern(LazyMatcher::new(glob))
+        };
+        Ok(Self { pattern: pattern.to_string(), normalized, matcher })
     }
 
     /// Whether a repository-relative path (with `/` separators) matches.
     pub fn is_match(&self, path: &str) -> bool {
-        self.matcher.is_match(path)
+        match &self.matcher {
+            GlobMatcher::Path => path.strip_prefix(self.normalized.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')),
+            GlobMatcher::Pattern(matcher) => matcher.is_match(path),
+        }
+    }
+
+    /// The same glob in the forms a gitignore-style matcher needs (Claude Code's permission
+    /// rules): a path without wildcards also as `path/**`, a trailing `/` as `/**`.
+    pub fn gitignore_forms(&self) -> Vec<String> {
+        match self.matcher {
+            GlobMatcher::Path => vec![self.normalized.clone(), format!("{}/**", self.normalized)],
+            GlobMatcher::Pattern(_) => vec![self.normalized.clone()],
+        }
     }
 
     /// The longest leading part without wildcards: the folder the glob lies under.
@@ -378,6 +461,11 @@ impl PartialEq for Glob {
     fn eq(&self, other: &Self) -> bool {
         self.pattern == other.pattern
     }
+}
+
+/// Whether a normalized glob has no wildcard, class, alternation or escape.
+fn is_literal_path(normalized: &str) -> bool {
+    !normalized.contains(['*', '?', '[', ']', '{', '}', '\\'])
 }
 
 fn normalize_glob(pattern: &str) -> String {

@@ -397,6 +397,12 @@ pub fn main() -> ExitCode {
     if let Err(message) = crate::remote::secrets::receive() {
         return finish(Err(CliError::Secrets(message)));
     }
+    // `night check FILE…` runs before bed and in editors' save hooks: its usual forms skip
+    // clap too (whose code, cold in a fresh process, costs more than the check of a small
+    // runbook); anything else — `--help`, an unknown option, no file — goes through clap.
+    if let Some(args) = plain_check(std::env::args_os()) {
+        return finish(check_command::run(&args));
+    }
     let cli = Cli::parse();
     if let Some(code) = on_command::dispatch(&cli.command) {
         return ExitCode::from(code);
@@ -446,6 +452,44 @@ fn hook_event(args: impl Iterator<Item = std::ffi::OsString>) -> Option<String> 
     }
 }
 
+/// `night check [--format text|json] [--deny-warnings] FILE…`, when that is all the command
+/// line says (files that look like options, and every other option, are left to clap).
+fn plain_check(args: impl Iterator<Item = std::ffi::OsString>) -> Option<CheckArgs> {
+    let mut args = args.skip(1);
+    if args.next()? != "check" {
+        return None;
+    }
+    let mut check = CheckArgs { files: Vec::new(), format: Format::Text, deny_warnings: false, on: None, batch: false };
+    let (mut format_next, mut formats) = (false, 0);
+    for arg in args {
+        if format_next {
+            check.format = match arg.to_str()? {
+                "text" => Format::Text,
+                "json" => Format::Json,
+                _ => return None,
+            };
+            format_next = false;
+            continue;
+        }
+        match arg.to_str() {
+            Some("--format") => {
+                format_next = true;
+                formats += 1;
+            }
+            Some("--format=text" | "--format=json") => {
+                check.format = if arg == "--format=json" { Format::Json } else { Format::Text };
+                formats += 1;
+            }
+            // Given twice, clap says so.
+            Some("--deny-warnings") if check.deny_warnings => return None,
+            Some("--deny-warnings") => check.deny_warnings = true,
+            Some(text) if text.starts_with('-') => return None,
+            _ => check.files.push(PathBuf::from(arg)),
+        }
+    }
+    (!format_next && formats <= 1 && !check.files.is_empty()).then_some(check)
+}
+
 fn completions(shell: clap_complete::Shell) -> Done {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "night", &mut script);
@@ -490,6 +534,23 @@ mod tests {
 
     fn event(args: &[&str]) -> Option<String> {
         hook_event(args.iter().map(std::ffi::OsString::from))
+    }
+
+    #[test]
+    fn plain_checks_skip_clap_and_the_rest_go_through_it() {
+        let check = |args: &[&str]| super::plain_check(args.iter().map(std::ffi::OsString::from));
+        let plain = check(&["night", "check", "a.night", "--deny-warnings", "--format", "json", "b.night"]).expect("plain");
+        assert_eq!(plain.files, [std::path::PathBuf::from("a.night"), "b.night".into()]);
+        assert!(plain.deny_warnings && plain.format == super::Format::Json);
+        assert_eq!(check(&["night", "check", "--format=text", "a.night"]).map(|c| c.format), Some(super::Format::Text));
+        for other in [&["night", "check"][..], &["night", "check", "--help"], &["night", "check", "-h", "a"], &["night", "check", "a", "--format"], &["night", "check", "--format", "xml", "a"], &["night", "check", "--", "a"], &["night", "run", "a"], &["night", "check", "a", "--deny-warnings", "--deny-warnings"], &["night", "check", "--format=json", "--format", "text", "a"], &["night", "check", "a", "--on", "ci@host"]] {
+            assert!(check(other).is_none(), "{other:?}");
+        }
+        // What clap makes of the same line.
+        use clap::Parser as _;
+        let parsed = super::Cli::try_parse_from(["night", "check", "a.night", "--deny-warnings", "--format", "json", "b.night"]).expect("clap");
+        let super::Command::Check(clapped) = parsed.command else { panic!("not check") };
+        assert_eq!((clapped.files, clapped.format, clapped.deny_warnings), (plain.files, plain.format, plain.deny_warnings));
     }
 
     #[test]

@@ -299,7 +299,10 @@ pub fn render(diagnostic: &Diagnostic, source: &Source, options: RenderOptions) 
     };
     let handler = miette::GraphicalReportHandler::new_themed(theme)
         .with_width(options.width)
-        .with_links(false);
+        .with_links(false)
+        .with_word_separator(textwrap::WordSeparator::Custom(code_span_words))
+        .with_word_splitter(textwrap::WordSplitter::NoHyphenation)
+        .with_break_words(false);
     let rendered = Rendered {
         diagnostic,
         source: miette::NamedSource::new(source.name(), source.text.clone()),
@@ -309,6 +312,42 @@ pub fn render(diagnostic: &Diagnostic, source: &Source, options: RenderOptions) 
         out = format!("{}: {} [{}]\n", source.name(), diagnostic.message, diagnostic.code);
     }
     out
+}
+
+/// Code spans longer than this may be wrapped at their spaces (never inside a word).
+const UNBREAKABLE_CODE_SPAN: usize = 70;
+
+/// The words of a line for wrapping: split at runs of spaces, except inside a `code span` of at
+/// most [`UNBREAKABLE_CODE_SPAN`] characters, which is one word — a command in the help stays
+/// on one line, ready to copy. Hyphens never break (`notify-send`).
+fn code_span_words(line: &str) -> Box<dyn Iterator<Item = textwrap::core::Word<'_>> + '_> {
+    let bytes = line.as_bytes();
+    let mut words = Vec::new();
+    let mut start = 0;
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'`' => {
+                let close = line[index + 1..].find('`').map(|offset| index + 1 + offset);
+                match close {
+                    Some(close) if line[index..=close].chars().count() <= UNBREAKABLE_CODE_SPAN => index = close + 1,
+                    _ => index += 1,
+                }
+            }
+            b' ' => {
+                while index < bytes.len() && bytes[index] == b' ' {
+                    index += 1;
+                }
+                words.push(textwrap::core::Word::from(&line[start..index]));
+                start = index;
+            }
+            _ => index += 1,
+        }
+    }
+    if start < line.len() {
+        words.push(textwrap::core::Word::from(&line[start..]));
+    }
+    Box::new(words.into_iter())
 }
 
 /// The JSON form of a diagnostic (schema documented in docs/check-json.md).
@@ -364,5 +403,33 @@ impl JsonDiagnostic {
             label: diagnostic.labels.first().map(|label| label.text.clone()),
             help: diagnostic.help.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(line: &str) -> Vec<&str> {
+        code_span_words(line).map(|word| word.word).collect()
+    }
+
+    #[test]
+    fn code_spans_are_one_word() {
+        assert_eq!(words("e.g. `notify-send night` on end"), ["e.g.", "`notify-send night`", "on", "end"]);
+        assert_eq!(words("`a b`, `c`"), ["`a b`,", "`c`"]);
+        assert_eq!(words("an unclosed `x y"), ["an", "unclosed", "`x", "y"]);
+        let long = format!("`{}`", "word ".repeat(20).trim_end());
+        assert_eq!(words(&long).len(), 20, "a long span may wrap at its spaces");
+    }
+
+    #[test]
+    fn help_never_wraps_inside_a_short_code_span() {
+        let source = Source::new("x.night", "x\n");
+        let diagnostic = Diagnostic::error(Code::NotifyMissing, "nobody is told")
+            .help("Add a notifier that fires at the end, e.g. `notify { command \"notify-send night \\\"$NIGHT_OUTCOME\\\"\" on end }`, or `waive notify-missing \"…\"`.");
+        let text = render(&diagnostic, &source, RenderOptions::default());
+        assert!(text.contains("`notify { command \"notify-send night \\\"$NIGHT_OUTCOME\\\"\" on end }`"), "{text}");
+        assert!(text.contains("`waive notify-missing \"…\"`"), "{text}");
     }
 }

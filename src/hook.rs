@@ -271,6 +271,18 @@ mod tests {
     }
 
     #[test]
+    fn a_folder_without_a_glob_means_its_contents() {
+        let (_dir, repo, run) = setup();
+        let mut folder = policy(&repo);
+        folder.write = vec!["src".into()];
+        folder.write_to(&run).expect("write policy");
+        let output = pre(&run, "Edit", json!({ "file_path": repo.join("src/deep/lib.rs"), "old_string": "a", "new_string": "b" }), &repo);
+        assert_eq!(output, HookOutput::default(), "`write \"src\"` allows what is under `src/`");
+        let output = pre(&run, "Write", json!({ "file_path": repo.join("srcs/x"), "content": "x" }), &repo);
+        assert!(denied_reason(&output).is_some(), "`srcs/x` is not under `src/`");
+    }
+
+    #[test]
     fn writes_outside_the_globs_are_denied_with_a_reason() {
         let (_dir, repo, run) = setup();
         let output = pre(&run, "Write", json!({ "file_path": repo.join("docs/x.md"), "content": "x" }), &repo);

@@ -1,9 +1,14 @@
 //! `night init`: detect a repository's test command and write a commented starting runbook.
 //!
-//! The runbook passes `night check` once its prompt is written: the prompt is left empty under
-//! a `TODO` comment, and the checker reports an empty prompt as an error ("the prompt is
-//! empty"), so an unfilled runbook can never run.
+//! The runbook passes `night check` on this machine once its prompt is written: the prompt is
+//! left empty under a `TODO` comment, and the checker reports an empty prompt as an error ("the
+//! prompt is empty"), so an unfilled runbook can never run. Everything else is chosen from what
+//! is installed here: the agent (the first of claude, codex, gemini, aider and goose that
+//! `night run` can start; else `claude`, which `night check` then reports with how to install
+//! it), the test command (the project's own environment first: `uv run`, `poetry run`, a
+//! `.venv`), and a desktop notifier when there is one.
 
+use crate::agent_program::AgentProgram;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -22,17 +27,58 @@ pub struct Detected {
     pub files: Vec<String>,
 }
 
+/// The programs of this machine, as `night check` and `night run` will find them.
+#[derive(Debug, Clone)]
+pub struct Installed {
+    /// The `PATH` to look programs up on.
+    pub path_var: String,
+}
+
+impl Installed {
+    /// The machine night runs on.
+    pub fn here() -> Self {
+        Self { path_var: std::env::var("PATH").unwrap_or_default() }
+    }
+
+    /// Whether `program` (a name on PATH, or a path relative to `root`) is an executable.
+    pub fn has(&self, program: &str, root: &Path) -> bool {
+        crate::agent_program::locate(program, root, &self.path_var).is_some()
+    }
+
+    /// The first agent `night run` can start here, or `None`.
+    pub fn agent(&self, root: &Path) -> Option<&'static AgentProgram> {
+        crate::agent_program::PROGRAMS
+            .iter()
+            .find(|program| crate::agent_program::usable(program, program.default, root, &self.path_var).is_ok())
+    }
+
+    /// The first command whose program is installed, else the first (`night check` then says
+    /// what to install).
+    fn choose(&self, root: &Path, candidates: &[String]) -> String {
+        let runs = |command: &String| command.split_whitespace().next().is_some_and(|program| self.has(program, root));
+        candidates.iter().find(|command| runs(command)).or(candidates.first()).cloned().unwrap_or_default()
+    }
+}
+
 /// Every test command found at `root`, the most specific first.
 pub fn detect(root: &Path) -> Vec<Detected> {
+    detect_on(root, &Installed::here())
+}
+
+/// [`detect`] with the programs of `installed`.
+pub fn detect_on(root: &Path, installed: &Installed) -> Vec<Detected> {
     let mut found = Vec::new();
     if root.join("Cargo.toml").is_file() {
+        // `Cargo.lock` even when it does not exist yet: the baseline's `cargo test` creates it.
+        let mut files = existing(root, &["Cargo.toml"]);
+        files.push("Cargo.lock".into());
         found.push(Detected {
             // Every test binary runs, so the counts are never partial (`tests-stop-early`).
             command: "cargo test --no-fail-fast".into(),
             format: "cargo",
             reason: "Cargo.toml".into(),
             registries: &["crates.io", "index.crates.io", "static.crates.io"],
-            files: existing(root, &["Cargo.toml", "Cargo.lock"]),
+            files,
         });
     }
     if let Some(node) = detect_node(root) {
@@ -48,7 +94,7 @@ pub fn detect(root: &Path) -> Vec<Detected> {
             files: std::iter::once("**/*.go".to_string()).chain(existing(root, &["go.mod", "go.sum"])).collect(),
         });
     }
-    if let Some(python) = detect_python(root) {
+    if let Some(python) = detect_python(root, installed) {
         found.push(python);
     }
     if let Some(makefile) = ["GNUmakefile", "makefile", "Makefile"].iter().find(|name| has_make_target(&root.join(name), "test")) {
@@ -99,7 +145,10 @@ fn detect_node(root: &Path) -> Option<Detected> {
     })
 }
 
-fn detect_python(root: &Path) -> Option<Detected> {
+/// Virtual environments a project keeps at its root.
+const VENVS: &[&str] = &[".venv", "venv", "env"];
+
+fn detect_python(root: &Path, installed: &Installed) -> Option<Detected> {
     let mentions = |file: &str, needle: &str| std::fs::read_to_string(root.join(file)).is_ok_and(|text| text.contains(needle));
     let reason = if root.join("pytest.ini").is_file() {
         "pytest.ini"
@@ -114,18 +163,26 @@ fn detect_python(root: &Path) -> Option<Detected> {
     } else {
         return None;
     };
-    let command = if root.join("uv.lock").is_file() {
-        "uv run pytest -rA"
-    } else if root.join("poetry.lock").is_file() {
-        "poetry run pytest -rA"
-    } else {
-        "pytest -rA"
+    // The project's own environment first: its lock file's tool, then its virtual environment.
+    let mut candidates = Vec::new();
+    if root.join("uv.lock").is_file() {
+        candidates.push("uv run pytest -rA".to_string());
+    }
+    if root.join("poetry.lock").is_file() {
+        candidates.push("poetry run pytest -rA".to_string());
+    }
+    candidates.extend(VENVS.iter().map(|venv| format!("{venv}/bin/pytest")).filter(|pytest| installed.has(pytest, root)).map(|pytest| format!("{pytest} -rA")));
+    candidates.push("pytest -rA".to_string());
+    let command = installed.choose(root, &candidates);
+    let reason = match VENVS.iter().find(|venv| command.starts_with(&format!("{venv}/"))) {
+        Some(venv) => format!("{reason}, with the pytest of `{venv}`"),
+        None => reason.to_string(),
     };
     let packages = subfolders(root).into_iter().filter(|dir| root.join(dir).join("__init__.py").is_file()).map(|dir| format!("{dir}/**"));
     Some(Detected {
-        command: command.into(),
+        command,
         format: "pytest",
-        reason: reason.into(),
+        reason,
         registries: &["pypi.org", "files.pythonhosted.org"],
         files: packages
             .chain(existing(root, &["pyproject.toml", "setup.py", "setup.cfg", "requirements.txt", "uv.lock", "poetry.lock"]))
@@ -194,9 +251,15 @@ pub fn run_name(root: &Path) -> String {
     if crate::syntax::is_valid_ref_component(&cleaned) { cleaned } else { "night".to_string() }
 }
 
-/// The starting runbook for the repository at `root`, in `night fmt`'s canonical form.
+/// The starting runbook for the repository at `root`, in `night fmt`'s canonical form, for the
+/// programs of this machine.
 pub fn runbook(root: &Path) -> String {
-    let found = detect(root);
+    runbook_on(root, &Installed::here())
+}
+
+/// [`runbook`] with the programs of `installed`.
+pub fn runbook_on(root: &Path, installed: &Installed) -> String {
+    let found = detect_on(root, installed);
     let detected = found.first();
     let mut text = String::new();
     let name = run_name(root);
@@ -209,7 +272,16 @@ pub fn runbook(root: &Path) -> String {
     text.push_str("  # TODO: say what the agent should do and how you will know it is done.\n");
     text.push_str("  # `night check` reports \"the prompt is empty\" until you do.\n");
     text.push_str("  prompt \"\"\n");
-    text.push_str("  agent claude\n}\n\n");
+    match installed.agent(root) {
+        Some(agent) => {
+            let _ = writeln!(text, "  agent {}\n}}\n", agent.kind);
+        }
+        None => {
+            text.push_str("  # No agent program was found on this machine: `night check` says how to install Claude\n");
+            text.push_str("  # Code, or write `agent codex`, `gemini`, `aider`, `goose` or `command \"…\"`.\n");
+            text.push_str("  agent claude\n}\n\n");
+        }
+    }
 
     text.push_str("success {\n");
     match detected {
@@ -254,16 +326,28 @@ pub fn runbook(root: &Path) -> String {
     );
     text.push_str("rollback {\n  when failing > baseline  # more failing tests than before the night\n  to last-green\n  then stop\n}\n\n");
 
-    text.push_str("notify {\n");
-    text.push_str("  # Also: slack env.SLACK_WEBHOOK_URL, ntfy \"my-night-runs\" (to a phone), email, webhook.\n");
     // A desktop notification: the run ends while the user sleeps; the report says the rest.
     let desktop = if cfg!(target_os = "macos") {
         r#"osascript -e "display notification \"$NIGHT_OUTCOME\" with title \"night\"""#
     } else {
         r#"notify-send night "$NIGHT_OUTCOME""#
     };
-    let _ = writeln!(text, "  command {} on end", quote(desktop));
-    text.push_str("}\n");
+    let has_desktop = desktop.split_whitespace().next().is_some_and(|program| installed.has(program, root));
+    if has_desktop {
+        text.push_str("notify {\n");
+        text.push_str("  # Also: slack env.SLACK_WEBHOOK_URL, ntfy \"my-night-runs\" (to a phone), email, webhook.\n");
+        let _ = writeln!(text, "  command {} on end", quote(desktop));
+        text.push_str("}\n");
+    } else {
+        // No notifier works here without the user's own address, topic or webhook: say so in a
+        // waiver, which the checklist and the morning report both show, rather than write one
+        // that cannot start.
+        text.push_str("# TODO: nobody is told when the run ends. This machine has no desktop notifier; add one\n");
+        text.push_str("# that reaches you, then remove the `waive` line:\n");
+        text.push_str("#   notify { ntfy \"my-night-runs\" }   # to the ntfy app on a phone\n");
+        text.push_str("#   notify { slack env.SLACK_WEBHOOK_URL }   # or discord, email, webhook, command\n");
+        text.push_str("waive notify-missing \"no notifier yet: read the report in the morning\"\n");
+    }
     crate::fmt::format(&text).unwrap_or(text)
 }
 
@@ -308,9 +392,17 @@ mod tests {
         dir
     }
 
+    /// What init detects on a machine where every test tool is installed (stand-ins on PATH).
     fn commands(files: &[(&str, &str)]) -> Vec<(String, &'static str)> {
+        use std::os::unix::fs::PermissionsExt as _;
         let dir = repo(files);
-        detect(dir.path()).into_iter().map(|d| (d.command, d.format)).collect()
+        let bin = tempfile::tempdir().expect("temp dir");
+        for tool in ["cargo", "npm", "pnpm", "yarn", "pytest", "go", "make", "uv", "poetry"] {
+            std::fs::write(bin.path().join(tool), "#!/bin/sh\n").expect("write");
+            std::fs::set_permissions(bin.path().join(tool), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+        let installed = Installed { path_var: bin.path().display().to_string() };
+        detect_on(dir.path(), &installed).into_iter().map(|d| (d.command, d.format)).collect()
     }
 
     #[test]

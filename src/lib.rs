@@ -2,6 +2,7 @@
 //!
 //! Source ──syntax::parse──▶ ast::Runbook ──check──▶ Plan ──run──▶ Outcome + journal ──report──▶ report
 
+pub mod agent_program;
 pub mod ast;
 pub mod batch;
 pub mod check;

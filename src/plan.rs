@@ -70,6 +70,24 @@ pub struct PlanPermissions {
     pub on_violation: OnViolation,
 }
 
+impl Plan {
+    /// Compile every regex of the success checks (a check only reads their syntax): `night run`
+    /// calls it before it changes anything. Why the first one cannot be compiled.
+    pub fn compile_regexes(&self) -> Result<(), String> {
+        for check in &self.checks {
+            let regex = match &check.value {
+                Check::Run { matches: Some(regex), .. } | Check::Count { regex, .. } => regex,
+                _ => continue,
+            };
+            if let Err(error) = regex.value.compile() {
+                let reason = error.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or(error).trim().to_lowercase();
+                return Err(format!("the regex {} of the `{}` check cannot be compiled: {reason}", regex.value, check.value.keyword()));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl PlanPermissions {
     /// Whether the agent may write this repository-relative path.
     pub fn may_write(&self, path: &str) -> bool {

@@ -1,6 +1,7 @@
 //! `night init` in a temporary repository of each ecosystem: the runbook it writes names the
 //! right test command, fails `night check` only for its empty prompt, and passes once the
-//! prompt is written.
+//! prompt is written — on a machine whose PATH holds only the stand-ins each test puts there,
+//! so what init chooses (agent, test command, notifier) is what that machine has.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,21 +12,26 @@ struct Repo {
 }
 
 impl Repo {
-    /// A committed git repository holding `files`, with stand-ins for every test tool on PATH.
+    /// A committed git repository holding `files`, with stand-ins for every test tool and for
+    /// Claude Code on PATH.
     fn new(files: &[(&str, &str)]) -> Repo {
+        Repo::with_tools(files, &["cargo", "npm", "pnpm", "yarn", "pytest", "go", "make", "uv", "poetry", "claude"])
+    }
+
+    /// A committed git repository holding `files`; PATH holds stand-ins for `tools` only.
+    fn with_tools(files: &[(&str, &str)], tools: &[&str]) -> Repo {
         let dir = tempfile::tempdir().expect("temp dir");
         let root = dir.path();
-        for (path, text) in files.iter().chain(&[(".gitignore", ".stub-bin/\n")]) {
+        for (path, text) in files.iter().chain(&[(".gitignore", ".stub-bin/\n.venv/\n")]) {
             let full = root.join(path);
             std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
             std::fs::write(full, text).expect("write");
         }
         let bin = root.join(".stub-bin");
         std::fs::create_dir_all(&bin).expect("mkdir");
-        for tool in ["cargo", "npm", "pnpm", "yarn", "pytest", "go", "make", "uv", "poetry"] {
-            std::fs::write(bin.join(tool), "#!/bin/sh\nexit 0\n").expect("write");
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(bin.join(tool), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        for tool in tools {
+            let script = if *tool == "claude" { "#!/bin/sh\necho '2.1.197 (Claude Code)'\n" } else { "#!/bin/sh\nexit 0\n" };
+            write_executable(&bin.join(tool), script);
         }
         let repo = Repo { dir, bin };
         repo.git(&["init", "-q", "-b", "main"]);
@@ -54,8 +60,9 @@ impl Repo {
             .args(args)
             .current_dir(self.path())
             .env_clear()
-            .env("PATH", format!("{}:/usr/bin:/bin", self.bin.display()))
+            .env("PATH", &self.bin)
             .env("HOME", self.path())
+            .env("XDG_CACHE_HOME", self.bin.join("cache"))
             .env("NO_COLOR", "1")
             .output()
             .expect("night runs");
@@ -71,9 +78,20 @@ impl Repo {
     }
 }
 
+fn write_executable(path: &Path, script: &str) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, script).expect("write");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
 /// Init, then check before and after writing the prompt; returns the runbook.
 fn init_and_check(files: &[(&str, &str)], tests_line: &str) -> String {
-    let repo = Repo::new(files);
+    init_and_check_in(&Repo::new(files), tests_line)
+}
+
+/// [`init_and_check`] in a repository already made.
+fn init_and_check_in(repo: &Repo, tests_line: &str) -> String {
     let (code, _, stderr) = repo.night(&["init"]);
     assert_eq!(code, 0, "{stderr}");
     let runbook = repo.read("night.night");
@@ -104,6 +122,88 @@ fn cargo() {
     );
     assert!(runbook.contains("write \"src/**\" \"tests/**\" \"Cargo.toml\" \"Cargo.lock\""), "{runbook}");
     assert!(runbook.contains("network allow \"crates.io\""), "{runbook}");
+}
+
+#[test]
+fn cargo_without_a_lock_file_may_write_the_one_the_baseline_creates() {
+    let runbook = init_and_check(&[("Cargo.toml", "[package]\nname = \"x\"\n"), ("src/lib.rs", "")], "tests \"cargo test --no-fail-fast\" format cargo");
+    assert!(runbook.contains("write \"src/**\" \"Cargo.toml\" \"Cargo.lock\""), "{runbook}");
+}
+
+#[test]
+fn pytest_of_the_projects_virtual_environment() {
+    // pytest is not on PATH: it is installed in the project's `.venv`, as `uv venv` or
+    // `python -m venv .venv` leave it.
+    let repo = Repo::with_tools(
+        &[("pyproject.toml", "[tool.pytest.ini_options]\n"), ("tests/test_a.py", "def test_a(): pass\n")],
+        &["claude"],
+    );
+    write_executable(&repo.path().join(".venv/bin/pytest"), "#!/bin/sh\nexit 0\n");
+    let runbook = init_and_check_in(&repo, "tests \".venv/bin/pytest -rA\" format pytest");
+    assert!(runbook.contains("with the pytest of `.venv`"), "{runbook}");
+}
+
+#[test]
+fn uv_when_it_is_installed_else_the_venv() {
+    let files: &[(&str, &str)] = &[("pyproject.toml", "[tool.pytest.ini_options]\n"), ("uv.lock", "")];
+    let repo = Repo::with_tools(files, &["claude", "uv"]);
+    write_executable(&repo.path().join(".venv/bin/pytest"), "#!/bin/sh\nexit 0\n");
+    init_and_check_in(&repo, "tests \"uv run pytest -rA\" format pytest");
+    let repo = Repo::with_tools(files, &["claude"]);
+    write_executable(&repo.path().join(".venv/bin/pytest"), "#!/bin/sh\nexit 0\n");
+    init_and_check_in(&repo, "tests \".venv/bin/pytest -rA\" format pytest");
+}
+
+#[test]
+fn the_agent_is_one_this_machine_has() {
+    let files: &[(&str, &str)] = &[("Cargo.toml", ""), ("src/lib.rs", "")];
+    let runbook = init_and_check_in(&Repo::with_tools(files, &["cargo", "codex"]), "tests \"cargo test --no-fail-fast\"");
+    assert!(runbook.contains("  agent codex\n"), "{runbook}");
+    let runbook = init_and_check_in(&Repo::with_tools(files, &["cargo", "claude", "codex"]), "tests \"cargo test --no-fail-fast\"");
+    assert!(runbook.contains("  agent claude\n"), "claude first when both are there: {runbook}");
+}
+
+#[test]
+fn the_agent_version_is_read_once_per_binary() {
+    // A Claude Code stand-in that counts its runs: `init` and two checks read its version once
+    // (cached by the binary's identity); a changed binary is read again.
+    let repo = Repo::with_tools(&[("Cargo.toml", ""), ("src/lib.rs", "")], &["cargo"]);
+    let ran = repo.bin.join("claude-ran");
+    let claude = |extra: &str| format!("#!/bin/sh\necho x >> '{}'\necho '2.1.197 (Claude Code)'{extra}\n", ran.display());
+    write_executable(&repo.bin.join("claude"), &claude(""));
+    let runs = || std::fs::read_to_string(&ran).unwrap_or_default().lines().count();
+    init_and_check_in(&repo, "tests \"cargo test --no-fail-fast\"");
+    assert_eq!(runs(), 1, "the version is read once for init and both checks");
+    write_executable(&repo.bin.join("claude"), &claude(" # upgraded"));
+    let (code, stdout, _) = repo.night(&["check", "night.night"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(runs(), 2, "a changed binary is read again");
+}
+
+#[test]
+fn without_an_agent_check_says_what_to_install() {
+    let repo = Repo::with_tools(&[("Cargo.toml", ""), ("src/lib.rs", "")], &["cargo"]);
+    let (code, _, stderr) = repo.night(&["init"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("none of claude, codex, gemini, aider or goose is installed"), "{stderr}");
+    let filled = repo.read("night.night").replace("prompt \"\"", "prompt \"Fix the failing tests.\"");
+    std::fs::write(repo.path().join("night.night"), filled).expect("write");
+    let (code, stdout, _) = repo.night(&["check", "night.night"]);
+    assert_eq!(code, 1, "a runbook whose agent is missing is not ready:\n{stdout}");
+    assert!(stdout.contains("agent program `claude` not found"), "{stdout}");
+    assert!(stdout.contains("npm install -g @anthropic-ai/claude-code"), "{stdout}");
+    assert!(stdout.contains("1 error, 0 warnings"), "{stdout}");
+}
+
+#[test]
+fn a_desktop_notifier_when_there_is_one_else_a_plain_waiver() {
+    let files: &[(&str, &str)] = &[("Cargo.toml", ""), ("src/lib.rs", "")];
+    let runbook = init_and_check_in(&Repo::with_tools(files, &["cargo", "claude", "notify-send"]), "tests \"cargo test --no-fail-fast\"");
+    assert!(runbook.contains("command \"notify-send night \\\"$NIGHT_OUTCOME\\\"\" on end"), "{runbook}");
+    assert!(!runbook.contains("waive notify-missing"), "{runbook}");
+    let runbook = init_and_check_in(&Repo::with_tools(files, &["cargo", "claude"]), "tests \"cargo test --no-fail-fast\"");
+    assert!(!runbook.contains("notify-send"), "no notifier that cannot start: {runbook}");
+    assert!(runbook.contains("waive notify-missing \""), "{runbook}");
 }
 
 #[test]

@@ -63,6 +63,8 @@ impl Client {
             .env_clear()
             .env("PATH", format!("{}:/usr/bin:/bin", repo.bin.display()))
             .env("HOME", repo.path())
+            // The agent-version cache, outside the repository (it would be uncommitted work).
+            .env("XDG_CACHE_HOME", repo.path().join(".stub-bin/cache"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -263,13 +265,16 @@ fn diagnostics_on_open_and_cleared_on_change() {
     let bad = GOOD
         .replace("prompt \"Fix the failing parser tests in src/.\"", "prompt \"Fix 🌙 the naïve failing parser tests.\"; modle \"x\"")
         .replace("attempts 5", "atempts 5")
-        .replace("timeout 6h", "timeout 6");
+        .replace("timeout 6h", "timeout 6")
+        .replace("cargo test --no-fail-fast", "cargo test");
     client.open(&uri, &bad);
     let diagnostics = client.diagnostics(&uri, |_| true);
     let found = codes(&diagnostics);
-    for code in ["unknown-statement", "bad-duration", "no-stuck-limit"] {
+    for code in ["unknown-statement", "bad-duration", "tests-stop-early"] {
         assert!(found.contains(&code.to_string()), "no `{code}` in {found:?}");
     }
+    // One typo, one error: the misspelt `atempts` is not also a missing limit.
+    assert!(!found.contains(&"no-stuck-limit".to_string()), "{found:?}");
     let attempts = diagnostics.iter().find(|d| d["message"].as_str().is_some_and(|m| m.contains("`atempts`"))).expect("atempts");
     assert_eq!(attempts["range"], range_of(&bad, "atempts"));
     assert_eq!(attempts["severity"], 1);
@@ -277,8 +282,8 @@ fn diagnostics_on_open_and_cleared_on_change() {
     assert_eq!(attempts["message"], "unknown statement `atempts` in `limits`\nhelp: Did you mean `attempts`?");
     let modle = diagnostics.iter().find(|d| d["message"].as_str().is_some_and(|m| m.contains("`modle`"))).expect("modle");
     assert_eq!(modle["range"], range_of(&bad, "modle"), "the column after 🌙 and ï counts UTF-16 units");
-    let stuck = diagnostics.iter().find(|d| d["code"] == "no-stuck-limit").expect("warning");
-    assert_eq!(stuck["severity"], 2);
+    let stops = diagnostics.iter().find(|d| d["code"] == "tests-stop-early").expect("warning");
+    assert_eq!(stops["severity"], 2);
 
     client.notify(
         "textDocument/didChange",

@@ -153,4 +153,105 @@ proptest! {
             }
         }
     }
+
+    #[test]
+    fn the_scanner_agrees_with_the_grammar_on_token_soup(tokens in prop::collection::vec(prop::sample::select(SOUP.to_vec()), 0..60)) {
+        let text: String = tokens.concat();
+        scanner_agrees(&text)?;
+    }
+
+    #[test]
+    fn the_scanner_agrees_with_the_grammar_on_statements(text in statements_text()) {
+        scanner_agrees(&text)?;
+    }
+
+    #[test]
+    fn the_scanner_agrees_with_the_grammar_on_short_soup(tokens in prop::collection::vec(prop::sample::select(SOUP.to_vec()), 0..8)) {
+        scanner_agrees(&tokens.concat())?;
+    }
+
+    #[test]
+    fn the_scanner_agrees_with_the_grammar_on_random_text(text in "[a-z{}\n;# \"/$0-9.<=>\\\\\t\r-]{0,120}") {
+        scanner_agrees(&text)?;
+    }
+}
+
+/// Tokens for the scanner's tests: every kind of argument, well and badly formed.
+const SOUP: &[&str] = &[
+    "task", "x", "_a-b", "A1", "{", "}", "{}", "\n", "\r\n", "\r", ";", " ", "\t", "#c", "#", "\"x\"", "\"\"", "\"a\\\"b\"",
+    "\"\\\n\"", "\"\\q\"", "\"\\u{1F319}\"", "\"é\"", "\"\"\"", "\"\"\"\n a\n\"\"\"", "/re/i", "/(/", "/a\\/b/", "//", "/",
+    "/x\\", "$1.5", "$", "$1,0", "45m", "2h30m", "3M", "0", "1.5.x", "env.X", "env.", "env.1", "env", "<=", "==", "=", "<", ">", ">=",
+    "-", ".", "é", "\u{a0}", "\\", "*", "\"\"\"a\"", "on", "end",
+];
+
+/// Arguments for generated statements: mostly well formed, some not.
+const ARGUMENTS: &[&str] = &[
+    "\"x\"", "\"\"", "\"a b\"", "\"a\\\"b\"", "\"\\q\"", "\"é\"", "\"\"\"\n  a\n  \"\"\"", "\"\"\"one\"\"\"", "/re/i", "/a\\/b/", "/[a-z]+/",
+    "$25", "$2.50", "$", "45m", "2h30m", "3M", "0", "env.X_1", "<=", "==", ">", "on", "end", "last-green", "_x", "\"\"\"", "/(/",
+];
+
+/// Runbook-shaped text: statements with arguments, comments and nested blocks, separated in
+/// every way the grammar allows (and, now and then, a way it does not).
+fn statements_text() -> impl Strategy<Value = String> {
+    let space = prop::sample::select(vec!["", " ", " ", "\t", "  "]);
+    let separator = prop::sample::select(vec!["\n", "\n", ";", "\r\n", "\r", "\n\n", " ;\t", "\n  # note\n"]);
+    let comment = prop::sample::select(vec!["", "", " # a comment", "\t#", " #{\"x\""]);
+    let line = (
+        prop::sample::select(vec!["task", "success", "limits", "timeout", "x", "Stuck", "_a-b", "notify"]),
+        prop::collection::vec((space.clone(), prop::sample::select(ARGUMENTS.to_vec())), 0..4),
+        comment,
+    )
+        .prop_map(|(head, arguments, comment)| {
+            let mut text = head.to_string();
+            for (space, argument) in arguments {
+                text.push_str(if space.is_empty() { " " } else { space });
+                text.push_str(argument);
+            }
+            text.push_str(comment);
+            text
+        });
+    let lines = prop::collection::vec((line, separator), 0..5);
+    lines.prop_recursive(3, 24, 4, move |inner| {
+        (inner.clone(), prop::sample::select(vec!["outer", "task", "limits"]), prop::sample::select(vec!["", " ", "\n", " \n", "\n\n"]), inner).prop_map(
+            |(before, head, padding, body), | {
+                let mut lines = before;
+                let body: String = body.iter().map(|(line, separator)| format!("{line}{separator}")).collect();
+                lines.push((format!("{head} {{{padding}{body}}}"), "\n"));
+                lines
+            },
+        )
+    })
+    .prop_map(|lines| lines.iter().map(|(line, separator)| format!("{line}{separator}")).collect())
+}
+
+/// The hand-written scanner builds the grammar's tree, spans and escape diagnostics wherever
+/// the grammar parses, and gives up wherever it fails.
+fn scanner_agrees(text: &str) -> Result<(), TestCaseError> {
+    let scanned = night::syntax::parse_statements_with_scanner(text);
+    match night::syntax::parse_statements_with_pest(text) {
+        Ok(expected) => {
+            let scanned = scanned.ok_or_else(|| TestCaseError::fail(format!("the scanner gave up on text the grammar parses: {text:?}")))?;
+            prop_assert_eq!(&scanned.0, &expected.0, "{:?}", text);
+            prop_assert_eq!(&scanned.1, &expected.1, "{:?}", text);
+        }
+        Err(_) => prop_assert!(scanned.is_none(), "the scanner parsed text the grammar refuses: {:?}", text),
+    }
+    Ok(())
+}
+
+#[test]
+fn the_scanner_agrees_with_the_grammar_on_the_corpus_fixtures_and_examples() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["fuzz/corpus/parse_check", "tests/fixtures/check", "tests/fixtures/fmt", "runbooks", "runbooks/bad"] {
+        files.extend(std::fs::read_dir(root.join(dir)).into_iter().flatten().flatten().map(|entry| entry.path()).filter(|path| path.is_file()));
+    }
+    assert!(files.len() > 100, "{} files", files.len());
+    for path in files {
+        let bytes = std::fs::read(&path).expect("read");
+        let text = String::from_utf8_lossy(&bytes);
+        if let Err(error) = scanner_agrees(&text) {
+            panic!("{}: {error}", path.display());
+        }
+    }
 }

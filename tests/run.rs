@@ -584,6 +584,45 @@ fn a_dirty_tree_is_refused_and_nothing_changes() {
 }
 
 #[test]
+fn a_waived_dirty_tree_runs_in_a_worktree_and_the_uncommitted_work_stays() {
+    let test = Test::new();
+    test.setup(GOOD, &Runbook::default().task("worktree on").top("waive git-dirty \"work in progress\""));
+    test.write("README.md", "edited by the user, not committed\n");
+    test.write("notes.txt", "the user's untracked notes\n");
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    assert_eq!(ran.outcome(), "success");
+    assert_eq!(test.git(&["show", &format!("{}:src/state", ran.branch())]), "good");
+    assert_eq!(fs::read_to_string(test.path().join("README.md")).expect("readme"), "edited by the user, not committed\n");
+    assert_eq!(fs::read_to_string(test.path().join("notes.txt")).expect("notes"), "the user's untracked notes\n");
+    assert_eq!(fs::read_to_string(test.path().join("src/state")).expect("state"), "bad\n", "the checkout is left as it was");
+    assert_eq!(test.git(&["rev-parse", "--abbrev-ref", "HEAD"]), "main");
+}
+
+#[test]
+fn a_waived_dirty_tree_in_place_is_refused_with_the_reason() {
+    let test = Test::new();
+    test.setup(GOOD, &Runbook::default().top("waive git-dirty \"work in progress\""));
+    test.write("notes.txt", "the user's untracked notes\n");
+    let ran = test.run();
+    assert_eq!(ran.code, Some(2), "{}", ran.output());
+    assert!(ran.stdout.contains("`waive git-dirty` needs `worktree on`"), "{}", ran.output());
+    assert!(!test.path().join(".night").exists());
+    assert_eq!(fs::read_to_string(test.path().join("notes.txt")).expect("notes"), "the user's untracked notes\n");
+}
+
+#[test]
+fn a_folder_written_without_a_glob_means_its_contents() {
+    let test = Test::new();
+    test.setup(GOOD, &Runbook::default().write(&["src"]));
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    assert_eq!(ran.outcome(), "success");
+    assert!(ran.events_named("violation").is_empty(), "`write \"src\"` allows `src/state`: {:?}", ran.events_named("violation"));
+    assert_eq!(test.git(&["show", &format!("{}:src/state", ran.branch())]), "good");
+}
+
+#[test]
 fn a_runbook_with_errors_is_refused() {
     let test = Test::new();
     let runbook = Runbook::default().write(&["**"]);
@@ -787,7 +826,9 @@ fn an_agent_that_cannot_be_found_is_refused() {
     test.commit_all("claude");
     let ran = test.run();
     assert_eq!(ran.code, Some(2), "{}", ran.output());
-    assert!(ran.stderr.contains("`/nonexistent/claude` was not found: install Claude Code"), "{}", ran.output());
+    // `night check` finds it first, as part of the runbook's checklist.
+    assert!(ran.stdout.contains("agent program `/nonexistent/claude` not found"), "{}", ran.output());
+    assert!(ran.stdout.contains("npm install -g @anthropic-ai/claude-code"), "{}", ran.output());
     assert!(!test.path().join(".night").exists());
     assert_eq!(test.git(&["rev-parse", "--abbrev-ref", "HEAD"]), "main");
 }

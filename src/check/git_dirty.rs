@@ -1,10 +1,29 @@
 //! `git-dirty`: a repository, on a branch, with nothing uncommitted or untracked
 //! (the runbook itself and `.night/` excepted).
+//!
+//! `waive git-dirty` is honoured only with `worktree on`: the run then works in a worktree of
+//! its own, made from the last commit, and the uncommitted files stay untouched in the user's
+//! checkout. In place, the run's reverts and rollbacks would act on them, so the waiver is
+//! refused with the reason.
 
 use super::Context;
+use crate::ast::{Runbook, Waiver};
 use crate::diagnostic::{Code, Diagnostic};
 
+/// Whether `waiver` is a `git-dirty` waiver that this runbook cannot have (no `worktree on`).
+pub fn refuses(waiver: &Waiver, runbook: &Runbook) -> bool {
+    let worktree = runbook.task.as_ref().and_then(|t| t.worktree.as_ref()).is_some_and(|w| w.value);
+    waiver.code.value == Code::GitDirty && !worktree
+}
+
 pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
+    for waiver in context.runbook.waivers.iter().filter(|w| refuses(w, context.runbook)) {
+        findings.push(
+            Diagnostic::error(Code::GitDirty, "`waive git-dirty` needs `worktree on`")
+                .label(waiver.code.span, "the run would work over your uncommitted files")
+                .help("In place, the run's reverts and rollbacks act on the checkout and could destroy uncommitted work. Add `worktree on` to `task`: the run then works in a worktree of its own, made from the last commit, and your uncommitted files stay untouched here. Or commit or stash them (`git stash -u`)."),
+        );
+    }
     let repo_span = context.runbook.task.as_ref().and_then(|t| t.repo.as_ref()).map(|r| r.span);
     let error = |message: String, help: &str| {
         let diagnostic = Diagnostic::error(Code::GitDirty, message).help(help.to_string());

@@ -5,6 +5,7 @@
 //! The rules that read the repository itself (`git-dirty`, `write-matches-nothing`) run only
 //! when [`Host::repository`] found one, so a host without repositories keeps them away.
 
+use crate::agent_program::{AgentProgram, PreflightError};
 use std::path::{Path, PathBuf};
 
 /// The machine as the checker sees it.
@@ -22,6 +23,9 @@ pub trait Host {
     fn canonicalize(&self, path: &Path) -> Option<PathBuf>;
     /// Whether `program` is an executable: a path relative to `base`, or a name on `path_var`.
     fn resolves(&self, program: &str, base: &Path, path_var: &str) -> bool;
+    /// Whether an agent's program `bin` can be used, as `night run` will ask before it starts
+    /// (found, and new enough where night reads its version).
+    fn agent_usable(&self, program: &AgentProgram, bin: &str, base: &Path, path_var: &str) -> Result<(), PreflightError>;
 }
 
 /// The real machine: the file system, git and PATH.
@@ -52,20 +56,12 @@ impl Host for Machine {
     }
 
     fn resolves(&self, program: &str, base: &Path, path_var: &str) -> bool {
-        if program.contains('/') {
-            let expanded = program.strip_prefix("~/").map_or_else(
-                || base.join(program),
-                |rest| std::env::var_os("HOME").map_or_else(|| base.join(program), |home| Path::new(&home).join(rest)),
-            );
-            return is_executable(&expanded);
-        }
-        which::which_in(program, Some(path_var), base).is_ok()
+        crate::agent_program::locate(program, base, path_var).is_some()
     }
-}
 
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    fn agent_usable(&self, program: &AgentProgram, bin: &str, base: &Path, path_var: &str) -> Result<(), PreflightError> {
+        crate::agent_program::usable(program, bin, base, path_var).map(|_| ())
+    }
 }
 
 /// A machine with nothing on it: no repository, no files, no programs. The runbook lives in
@@ -96,5 +92,9 @@ impl Host for Sealed {
 
     fn resolves(&self, _program: &str, _base: &Path, _path_var: &str) -> bool {
         false
+    }
+
+    fn agent_usable(&self, program: &AgentProgram, bin: &str, _base: &Path, _path_var: &str) -> Result<(), PreflightError> {
+        Err(PreflightError::Missing { bin: bin.to_string(), kind: program.kind, install: program.install })
     }
 }

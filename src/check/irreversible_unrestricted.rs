@@ -14,6 +14,9 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
         dead_push_allows(permissions, findings);
         return;
     }
+    if context.runbook.is_unresolved("permissions.deny") {
+        return;
+    }
     let mut uncovered: Vec<&str> = Vec::new();
     for rule in BUILT_IN {
         if !permissions.deny.iter().any(|deny| deny.value.is_match(rule.example)) && !uncovered.contains(&rule.category) {

@@ -1,8 +1,8 @@
 //! `no-stuck-limit`, `no-budget`, `long-session` and `no-rollback`: the run cannot go wrong all night.
 
 use super::Context;
-use crate::ast::wrote;
-use crate::diagnostic::{Code, Diagnostic};
+use crate::ast::{wrote, AgentKind};
+use crate::diagnostic::{Code, Diagnostic, Severity};
 use std::time::Duration;
 
 const LONGEST_SESSION: Duration = Duration::from_secs(4 * 3600);
@@ -20,20 +20,24 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
         .collect();
         if !missing.is_empty() {
             let list: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
+            let (list, limits_word) = match list.as_slice() {
+                [one] => (one.clone(), "limit"),
+                [init @ .., last] => (format!("{} or {last}", init.join(", ")), "limits"),
+                [] => (String::new(), "limits"),
+            };
             findings.push(
-                Diagnostic::warning(Code::NoStuckLimit, format!("no {} limit: a loop could run all night", list.join(", ")))
+                Diagnostic::warning(Code::NoStuckLimit, format!("no {list} {limits_word}: a loop could run all night"))
                     .label(limits.span, "add the missing limits here")
                     .help("Stop a run that goes in circles, e.g. `attempts 5`, `stuck 3` and `idle 45m`."),
             );
         }
 
-        if !wrote(&limits.written, "tokens") && !wrote(&limits.written, "cost") {
-            let agent = context.agent_kind();
+        let capped = wrote(&limits.written, "tokens") || wrote(&limits.written, "cost");
+        if let (Some((agent, severity)), false) = (budget_severity(context), capped) {
             let message = format!("spending is not capped for `{}`", agent.name());
-            let diagnostic = if agent.reports_usage() {
-                Diagnostic::error(Code::NoBudget, message)
-            } else {
-                Diagnostic::warning(Code::NoBudget, message)
+            let diagnostic = match severity {
+                Severity::Error => Diagnostic::error(Code::NoBudget, message),
+                Severity::Warning => Diagnostic::warning(Code::NoBudget, message),
             };
             findings.push(
                 diagnostic
@@ -59,10 +63,24 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
         }
     }
 
-    if context.runbook.rollback.is_none() {
+    if context.runbook.rollback.is_none() && !context.runbook.is_unresolved("rollback") {
         findings.push(
             Diagnostic::warning(Code::NoRollback, "regressions are not rolled back")
                 .help("Add `rollback { when failing > baseline; to last-green; then stop }` so work that breaks more than it fixes is undone."),
         );
     }
+}
+
+/// How bad a missing budget is for the run's agent: an error where night counts the usage the
+/// agent reports (claude, codex, gemini), a warning for aider (which prints its usage as text),
+/// and nothing where `tokens` and `cost` could measure nothing (`command`, goose) — or when the
+/// `agent` statement could not be read, which has its own error.
+fn budget_severity(context: &Context<'_>) -> Option<(AgentKind, Severity)> {
+    let agent = context.agent_kind()?;
+    let severity = match agent {
+        _ if agent.reports_usage() => Severity::Error,
+        AgentKind::Aider => Severity::Warning,
+        _ => return None,
+    };
+    Some((agent, severity))
 }

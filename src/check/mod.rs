@@ -50,6 +50,8 @@ pub struct Context<'a> {
     pub repository: Option<git2::Repository>,
     /// The work tree's status, read on first use (see [`Context::worktree_status`]).
     status: std::cell::OnceCell<Result<Vec<(String, git2::Status)>, String>>,
+    /// Commands split into their simple commands, each once (see [`Context::simple_commands`]).
+    commands: std::cell::RefCell<std::collections::HashMap<String, std::rc::Rc<[String]>>>,
     /// Files, the repository and programs.
     pub host: &'a dyn Host,
 }
@@ -69,9 +71,24 @@ impl Context<'_> {
         status.as_deref().map_err(String::as_str)
     }
 
-    /// The agent, with the default `claude`.
-    pub fn agent_kind(&self) -> AgentKind {
-        self.runbook.task.as_ref().and_then(|t| t.agent.as_ref()).map_or(AgentKind::Claude, |a| a.kind.clone())
+    /// The simple commands of a shell command line ([`crate::policy::shell::simple_commands`]),
+    /// split once however many rules read them.
+    pub fn simple_commands(&self, command: &str) -> std::rc::Rc<[String]> {
+        if let Some(parts) = self.commands.borrow().get(command) {
+            return parts.clone();
+        }
+        let parts: std::rc::Rc<[String]> = crate::policy::shell::simple_commands(command).into();
+        self.commands.borrow_mut().insert(command.to_string(), parts.clone());
+        parts
+    }
+
+    /// The agent, with the default `claude`; `None` when an `agent` statement was written but
+    /// could not be read (its own error says why, and no rule guesses the agent).
+    pub fn agent_kind(&self) -> Option<AgentKind> {
+        if self.runbook.is_unresolved("task.agent") {
+            return None;
+        }
+        Some(self.runbook.task.as_ref().and_then(|t| t.agent.as_ref()).map_or(AgentKind::Claude, |a| a.kind.clone()))
     }
 }
 
@@ -166,10 +183,35 @@ pub fn check_on(source: &Source, env: EnvLookup<'_>, host: &dyn Host) -> CheckOu
     check_parsed(source, syntax::parse(source), env, host)
 }
 
+/// The check of a run's own runbook copy for `night resume`: the work tree may hold the dead
+/// session's uncommitted work, which is no reason to refuse, so `git-dirty` is waived.
+pub fn check_resumed(source: &Source, env: EnvLookup<'_>) -> CheckOutcome {
+    check_with(source, syntax::parse(source), env, &Machine, Mode::Resume)
+}
+
 /// [`check_on`] for a source already parsed (with [`syntax::parse`]).
 pub fn check_parsed(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>, host: &dyn Host) -> CheckOutcome {
+    check_with(source, parsed, env, host, Mode::Start)
+}
+
+/// What the check is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `night check` and `night run`: the run starts from this checkout.
+    Start,
+    /// `night resume`: the run goes on in its own branch (see [`check_resumed`]).
+    Resume,
+}
+
+/// The reason `night resume` gives for waiving `git-dirty`.
+const RESUME_WAIVER: &str = "night resume: the run's own work in progress";
+
+fn check_with(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>, host: &dyn Host, mode: Mode) -> CheckOutcome {
+    let syntax_failed = parsed.diagnostics.iter().any(|d| d.code == Code::Syntax);
+    if parsed.statements.is_empty() && !syntax_failed {
+        return empty_runbook(source);
+    }
     let mut diagnostics = parsed.diagnostics;
-    let syntax_failed = diagnostics.iter().any(|d| d.code == Code::Syntax);
     let runbook = parsed.runbook;
 
     let runbook_path = host.absolute(source.path());
@@ -184,7 +226,7 @@ pub fn check_parsed(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>,
     };
     let (repo, repository) = host.repository(&repo_start).unzip();
     let status = std::cell::OnceCell::new();
-    let context = Context { source, runbook: &runbook, runbook_dir, runbook_path, repo, repository, prompt_text, env, status, host };
+    let context = Context { source, runbook: &runbook, runbook_dir, runbook_path, repo, repository, prompt_text, env, status, commands: Default::default(), host };
 
     let mut findings = Vec::new();
     if !syntax_failed {
@@ -193,7 +235,9 @@ pub fn check_parsed(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>,
         command_not_found::check(&context, &mut findings);
         read_missing::check(&context, &mut findings);
         write_rules::check(&context, &mut findings);
-        git_dirty::check(&context, &mut findings);
+        if mode == Mode::Start {
+            git_dirty::check(&context, &mut findings);
+        }
         notify_missing::check(&context, &mut findings);
         irreversible_unrestricted::check(&context, &mut findings);
         env_unset::check(&context, &mut findings);
@@ -205,7 +249,15 @@ pub fn check_parsed(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>,
         tests_rules::check(&context, &mut findings);
     }
 
-    let waivers: Vec<(Code, String)> = runbook.waivers.iter().map(|w| (w.code.value, w.reason.value.clone())).collect();
+    let mut waivers: Vec<(Code, String)> = runbook
+        .waivers
+        .iter()
+        .filter(|w| mode == Mode::Resume || !git_dirty::refuses(w, &runbook))
+        .map(|w| (w.code.value, w.reason.value.clone()))
+        .collect();
+    if mode == Mode::Resume && !waivers.iter().any(|(code, _)| *code == Code::GitDirty) {
+        waivers.push((Code::GitDirty, RESUME_WAIVER.to_string()));
+    }
     let checklist = CHECKLIST
         .iter()
         .filter(|(code, _)| runbook.deliver.is_some() || !DELIVERY_RULES.contains(code))
@@ -233,9 +285,22 @@ pub fn check_parsed(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>,
     let plan = if diagnostics.iter().any(Diagnostic::is_error) || syntax_failed {
         None
     } else {
-        build_plan(&context, waivers, diagnostics.clone())
+        let Context { runbook_path, repo, prompt_text, .. } = context;
+        build_plan(source, runbook, Resolved { runbook_path, repo, prompt_text }, waivers, diagnostics.clone())
     };
     CheckOutcome { diagnostics, checklist, plan }
+}
+
+/// An empty file (or one of comments only): one error that says where to start, and a
+/// checklist that was not checked.
+fn empty_runbook(source: &Source) -> CheckOutcome {
+    let diagnostic = Diagnostic::error(Code::MissingBlock, format!("`{}` is empty", source.name()))
+        .help("Run `night init` to write a starting runbook for this repository, or see docs/language.md for every block.");
+    let checklist = CHECKLIST
+        .iter()
+        .map(|(code, title)| ChecklistItem { code: *code, title, status: ItemStatus::NotChecked { reason: "the file is empty" } })
+        .collect();
+    CheckOutcome { diagnostics: vec![diagnostic], checklist, plan: None }
 }
 
 /// Whether the block a rule reads is absent, so the rule could not be checked (the missing block
@@ -256,7 +321,8 @@ fn cross_block_rules(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     if let Some(rollback) = &runbook.rollback {
         // `failing` and `passing` count tests of a `tests` check, or else the `run` and `count`
         // checks that fail or hold; `exists`, `changed` and `committed` alone give nothing to count.
-        let countable = runbook.success.as_ref().is_some_and(|s| ["tests", "run", "count"].iter().any(|k| crate::ast::wrote(&s.written, k)));
+        let countable = runbook.success.as_ref().is_some_and(|s| ["tests", "run", "count"].iter().any(|k| crate::ast::wrote(&s.written, k)))
+            || runbook.is_unresolved("success");
         if !countable {
             let metric = rollback.when.as_ref().map_or("failing", |w| match w.value.metric {
                 TestMetric::Failing => "failing",
@@ -271,8 +337,15 @@ fn cross_block_rules(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     }
 }
 
-fn build_plan(context: &Context<'_>, waivers: Vec<(Code, String)>, warnings: Vec<Diagnostic>) -> Option<Plan> {
-    let runbook = context.runbook;
+/// What the check found about the machine that the plan keeps.
+struct Resolved {
+    runbook_path: PathBuf,
+    repo: Option<PathBuf>,
+    prompt_text: Option<String>,
+}
+
+/// The plan, made from the runbook itself (moved, not copied: a runbook may have thousands of checks).
+fn build_plan(source: &Source, runbook: Runbook, context: Resolved, waivers: Vec<(Code, String)>, warnings: Vec<Diagnostic>) -> Option<Plan> {
     let task = runbook.task.as_ref()?;
     let permissions = runbook.permissions.as_ref()?;
     let limits = runbook.limits.as_ref()?;
@@ -282,42 +355,48 @@ fn build_plan(context: &Context<'_>, waivers: Vec<(Code, String)>, warnings: Vec
     } else {
         permissions.read.iter().map(|g| g.value.clone()).collect()
     };
+    let permissions = PlanPermissions {
+        read,
+        write: permissions.write.as_ref().map(|w| w.value.iter().map(|g| g.value.clone()).collect()).unwrap_or_default(),
+        deny: permissions.deny.iter().map(|d| d.value.clone()).collect(),
+        deny_irreversible: permissions.deny_irreversible.is_some(),
+        allow: permissions.allow.iter().map(|a| a.value.clone()).collect(),
+        pass: permissions.pass.iter().map(|p| p.value.clone()).collect(),
+        reveal: permissions.reveal.iter().map(|r| r.value.clone()).collect(),
+        network: permissions.network.as_ref().map_or(Network::Auto, |n| n.value.clone()),
+        sandbox: permissions.sandbox.as_ref().map_or(Sandbox::Auto, |s| s.value),
+        on_violation: permissions.on_violation.as_ref().map_or(OnViolation::Revert, |o| o.value),
+    };
+    let limits = PlanLimits {
+        timeout: limits.timeout.as_ref()?.value,
+        session: limits.session.as_ref().map(|s| s.value),
+        attempts: limits.attempts.as_ref().map(|a| a.value),
+        stuck: limits.stuck.as_ref().map(|s| s.value),
+        idle: limits.idle.as_ref().map(|i| i.value),
+        silence: limits.silence.as_ref().map(|s| s.value),
+        tokens: limits.tokens.as_ref().map(|t| t.value),
+        cost: limits.cost.as_ref().map(|c| c.value),
+        quota_wait: limits.quota_wait.as_ref().map(|q| q.value),
+    };
+    let agent = task.agent.as_ref().map_or_else(|| Agent::new(AgentKind::Claude), |a| a.value.clone());
+    let branch_template = task.branch.as_ref().map_or_else(|| "night/{name}/{date}".to_string(), |b| b.value.clone());
+    let worktree = task.worktree.as_ref().is_some_and(|w| w.value);
+    let delivery = runbook.deliver.as_ref().and_then(crate::plan::Delivery::from_ast);
     Some(Plan {
-        source: context.source.clone(),
-        runbook_path: context.runbook_path.clone(),
+        source: source.clone(),
+        runbook_path: context.runbook_path,
         name,
-        repo: context.repo.clone()?,
-        prompt: context.prompt_text.clone()?,
-        agent: task.agent.as_ref().map_or_else(|| Agent::new(AgentKind::Claude), |a| a.value.clone()),
-        branch_template: task.branch.as_ref().map_or_else(|| "night/{name}/{date}".to_string(), |b| b.value.clone()),
-        worktree: task.worktree.as_ref().is_some_and(|w| w.value),
-        checks: runbook.success.as_ref().map(|s| s.checks.clone()).unwrap_or_default(),
-        permissions: PlanPermissions {
-            read,
-            write: permissions.write.as_ref().map(|w| w.value.iter().map(|g| g.value.clone()).collect()).unwrap_or_default(),
-            deny: permissions.deny.iter().map(|d| d.value.clone()).collect(),
-            deny_irreversible: permissions.deny_irreversible.is_some(),
-            allow: permissions.allow.iter().map(|a| a.value.clone()).collect(),
-            pass: permissions.pass.iter().map(|p| p.value.clone()).collect(),
-            reveal: permissions.reveal.iter().map(|r| r.value.clone()).collect(),
-            network: permissions.network.as_ref().map_or(Network::Auto, |n| n.value.clone()),
-            sandbox: permissions.sandbox.as_ref().map_or(Sandbox::Auto, |s| s.value),
-            on_violation: permissions.on_violation.as_ref().map_or(OnViolation::Revert, |o| o.value),
-        },
-        limits: PlanLimits {
-            timeout: limits.timeout.as_ref()?.value,
-            session: limits.session.as_ref().map(|s| s.value),
-            attempts: limits.attempts.as_ref().map(|a| a.value),
-            stuck: limits.stuck.as_ref().map(|s| s.value),
-            idle: limits.idle.as_ref().map(|i| i.value),
-            silence: limits.silence.as_ref().map(|s| s.value),
-            tokens: limits.tokens.as_ref().map(|t| t.value),
-            cost: limits.cost.as_ref().map(|c| c.value),
-            quota_wait: limits.quota_wait.as_ref().map(|q| q.value),
-        },
-        rollback: runbook.rollback.clone(),
-        notifiers: runbook.notify.as_ref().map(|n| n.notifiers.clone()).unwrap_or_default(),
-        delivery: runbook.deliver.as_ref().and_then(crate::plan::Delivery::from_ast),
+        repo: context.repo?,
+        prompt: context.prompt_text?,
+        agent,
+        branch_template,
+        worktree,
+        checks: runbook.success.map(|s| s.checks).unwrap_or_default(),
+        permissions,
+        limits,
+        rollback: runbook.rollback,
+        notifiers: runbook.notify.map(|n| n.notifiers).unwrap_or_default(),
+        delivery,
         waivers,
         warnings,
     })

@@ -7,7 +7,8 @@ use crate::diagnostic::{Code, Diagnostic};
 pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     let notifiers = context.runbook.notify.as_ref().map(|n| n.notifiers.as_slice()).unwrap_or_default();
     let wants = |event: Event| notifiers.iter().any(|n| n.value.wants(event));
-    if wants(Event::End) || (wants(Event::Success) && wants(Event::Failure)) {
+    // A notifier written but not understood has its own error.
+    if wants(Event::End) || (wants(Event::Success) && wants(Event::Failure)) || context.runbook.is_unresolved_in("notify") {
         return;
     }
     let diagnostic = Diagnostic::error(Code::NotifyMissing, "nobody is told when the run ends");

@@ -3,8 +3,6 @@
 use super::Context;
 use crate::ast::{Check, Prompt};
 use crate::diagnostic::{Code, Diagnostic};
-use regex::Regex;
-use std::sync::OnceLock;
 
 const OPEN_ENDED: &[&str] = &[
     "improve", "improves", "improving", "explore", "clean up", "cleanup", "make it better", "make things better",
@@ -22,8 +20,7 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     if measured {
         return;
     }
-    let Some(found) = open_ended_regex().find(text) else { return };
-    let phrase = found.as_str().to_lowercase();
+    let Some(phrase) = open_ended_phrase(text) else { return };
     let label = match &prompt.value {
         Prompt::Inline(_) => format!("says \"{phrase}\""),
         Prompt::File(path) => format!("`{}` says \"{phrase}\"", path.value),
@@ -35,10 +32,48 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     );
 }
 
-fn open_ended_regex() -> &'static Regex {
-    static REGEX: OnceLock<Regex> = OnceLock::new();
-    REGEX.get_or_init(|| {
-        let alternatives: Vec<String> = OPEN_ENDED.iter().map(|w| regex::escape(w).replace(' ', r"\s+")).collect();
-        Regex::new(&format!(r"(?i)\b(?:{})\b", alternatives.join("|"))).unwrap_or_else(|_| Regex::new("$^").expect("valid"))
-    })
+/// The first open-ended phrase of `text` (whole words, any case, any white space between the
+/// words of a phrase), in lower case. A scan, not a regex: a Unicode regex costs more to compile
+/// than the rest of `night check`.
+fn open_ended_phrase(text: &str) -> Option<String> {
+    // Each word with where it starts and ends in `text`.
+    let words: Vec<(usize, usize, String)> = text
+        .split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '-')
+        .filter(|word| !word.is_empty())
+        .map(|word| {
+            let start = word.as_ptr() as usize - text.as_ptr() as usize;
+            (start, start + word.len(), word.to_lowercase())
+        })
+        .collect();
+    let mut found: Option<(usize, &str)> = None;
+    for phrase in OPEN_ENDED {
+        let parts: Vec<&str> = phrase.split(' ').collect();
+        let matches = |window: &&[(usize, usize, String)]| {
+            window.iter().zip(&parts).all(|((_, _, word), part)| word == part)
+                && window.windows(2).all(|pair| text[pair[0].1..pair[1].0].chars().all(char::is_whitespace))
+        };
+        if let Some(window) = words.windows(parts.len()).find(matches) {
+            if found.is_none_or(|(first, _)| window[0].0 < first) {
+                found = Some((window[0].0, phrase));
+            }
+        }
+    }
+    found.map(|(_, phrase)| phrase.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::open_ended_phrase;
+
+    #[test]
+    fn phrases_are_whole_words_in_any_case_and_spacing() {
+        assert_eq!(open_ended_phrase("Please IMPROVE the parser").as_deref(), Some("improve"));
+        assert_eq!(open_ended_phrase("Make it\n  better, as needed.").as_deref(), Some("make it better"));
+        assert_eq!(open_ended_phrase("clean up src/ and tidy up").as_deref(), Some("clean up"));
+        assert_eq!(open_ended_phrase("The improvement list; fix tests").as_deref(), None);
+        assert_eq!(open_ended_phrase("Fix the failing parser tests in src/.").as_deref(), None);
+        assert_eq!(open_ended_phrase("don't optimise prematurely").as_deref(), Some("optimise"));
+        assert_eq!(open_ended_phrase("make it, better").as_deref(), None, "only white space between the words of a phrase");
+        assert_eq!(open_ended_phrase("« wherever » you can").as_deref(), Some("wherever"));
+    }
 }

@@ -3,10 +3,12 @@
 use super::Context;
 use crate::ast::{Check, Comparison, Target};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::policy::shell::simple_commands;
 
 pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     let Some(success) = &context.runbook.success else {
+        if context.runbook.is_unresolved("success") {
+            return;
+        }
         findings.push(
             Diagnostic::error(Code::SuccessMissing, "the runbook has no `success` block")
                 .help("Add a `success` block that night can verify itself, e.g. `success { tests \"npm test\" }`; without it, \"done\" is only the agent's word."),
@@ -23,7 +25,9 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     }
     for check in &success.checks {
         let reason = match &check.value {
-            Check::Run { command, .. } | Check::Tests { command, .. } => always_succeeds(command).map(|why| (command.span, why)),
+            Check::Run { command, .. } | Check::Tests { command, .. } => {
+                always_succeeds(command, &context.simple_commands(command)).map(|why| (command.span, why))
+            }
             Check::Count { comparison, target, .. } => match (comparison.value, target.value) {
                 (Comparison::GreaterOrEqual, Target::Number(0)) => Some((target.span, "a count is never below zero".to_string())),
                 _ => None,
@@ -43,8 +47,8 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Why a shell command always exits 0, if it does.
-fn always_succeeds(command: &str) -> Option<String> {
+/// Why a shell command always exits 0, if it does (`parts`: its simple commands).
+fn always_succeeds(command: &str, parts: &[String]) -> Option<String> {
     let trimmed = command.trim();
     if trimmed.is_empty() {
         return Some("an empty command".into());
@@ -54,7 +58,6 @@ fn always_succeeds(command: &str) -> Option<String> {
             return Some(format!("`{suffix}` makes it succeed whatever happens"));
         }
     }
-    let parts = simple_commands(trimmed);
     let last = parts.last()?;
     let first_word = last.split_whitespace().next().unwrap_or("");
     let trivially_true = matches!(first_word, "true" | ":" | "echo" | "printf")
@@ -73,10 +76,10 @@ mod tests {
     #[test]
     fn trivial_commands() {
         for command in ["true", ":", "echo done", "exit 0", "printf ok", "npm test || true", "cd x && echo ok", "make; true"] {
-            assert!(always_succeeds(command).is_some(), "{command}");
+            assert!(always_succeeds(command, &crate::policy::shell::simple_commands(command)).is_some(), "{command}");
         }
         for command in ["npm test", "cargo test", "echo x | grep y", "test -f x", "exit 1", "npm test && echo ok"] {
-            assert!(always_succeeds(command).is_none(), "{command}");
+            assert!(always_succeeds(command, &crate::policy::shell::simple_commands(command)).is_none(), "{command}");
         }
     }
 }

@@ -7,6 +7,9 @@ use std::path::Path;
 pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     let Some(permissions) = &context.runbook.permissions else { return };
     let Some(write) = &permissions.write else {
+        if context.runbook.is_unresolved("permissions.write") {
+            return;
+        }
         findings.push(
             Diagnostic::error(Code::WriteUnbounded, "the permissions have no `write`")
                 .label(permissions.span, "says nothing about writes")
@@ -34,7 +37,10 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
         } else {
             anchored.exists() || anchored.parent().is_some_and(Path::is_dir)
         };
-        if lies_under_folder || files.iter().any(|file| glob.is_match(file)) {
+        // Only a path under the glob's literal prefix can match it: the others are not asked
+        // (asking compiles the glob, the costliest step of a small check).
+        let under_prefix = |file: &&String| prefix.is_empty() || file.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+        if lies_under_folder || files.iter().filter(under_prefix).any(|file| glob.is_match(file)) {
             continue;
         }
         findings.push(

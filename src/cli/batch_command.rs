@@ -158,9 +158,11 @@ pub fn member(args: &RunArgs) -> Done {
     let member = start.members.get(index).ok_or_else(|| CliError::Batch(format!("the batch has no runbook {index}")))?;
     let path = dir.path().join(&member.copy);
     let text = std::fs::read_to_string(&path).map_err(|source| CliError::File { doing: "read the batch's runbook copy", path, source })?;
-    let source = Source::new(&member.runbook, super::resume_command::waive_git_dirty(text, "night run: a batch's run starts from the batch's commit in its own worktree"));
+    let source = Source::new(&member.runbook, text);
     let env = |name: &str| crate::remote::secrets::var(name);
-    let outcome = check(&source, &env);
+    // As for a resume, the checkout's state is not this run's concern: it starts from the
+    // batch's commit in a worktree of its own (the batch checked git when it started).
+    let outcome = crate::check::check_resumed(&source, &env);
     let Some(plan) = outcome.plan.as_ref().filter(|_| !outcome.has_errors()) else {
         let mut text = String::new();
         super::check_command::render_text(&mut text, &source, &outcome, RenderOptions { width: super::width(), color: false });

@@ -155,6 +155,22 @@ pub fn render_text(out: &mut String, source: &Source, outcome: &CheckOutcome, op
         out.push('\n');
     }
     let _ = writeln!(out, "checklist for {}:", source.name());
+    // Nothing was checked (a syntax error, an empty file): one line, not one per rule.
+    let reasons: Vec<&str> = outcome
+        .checklist
+        .iter()
+        .map(|item| match &item.status {
+            ItemStatus::NotChecked { reason } => Some(*reason),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()
+        .unwrap_or_default();
+    if let [first, rest @ ..] = reasons.as_slice() {
+        if rest.iter().all(|reason| reason == first) {
+            let _ = writeln!(out, "  [----] none of the {} items was checked: {first}", reasons.len());
+            return;
+        }
+    }
     let code_width = outcome.checklist.iter().map(|item| item.code.name().len()).max().unwrap_or(0);
     for item in &outcome.checklist {
         let (mark, note) = match &item.status {

@@ -9,7 +9,8 @@ use crate::record::Exit;
 pub fn run(args: &InitArgs) -> Done {
     let cwd = std::env::current_dir().map_err(|source| CliError::System { doing: "read the current folder", source })?;
     let (root, in_git) = crate::init::repository_root(&cwd);
-    let text = crate::init::runbook(&root);
+    let installed = crate::init::Installed::here();
+    let text = crate::init::runbook_on(&root, &installed);
     if args.output.as_os_str() == "-" {
         out::print(&text)?;
         return Ok(Exit::Success);
@@ -18,11 +19,18 @@ pub fn run(args: &InitArgs) -> Done {
         return Err(CliError::Exists(args.output.clone()));
     }
     std::fs::write(&args.output, &text).map_err(|source| CliError::File { doing: "write", path: args.output.clone(), source })?;
-    let found = crate::init::detect(&root);
+    let found = crate::init::detect_on(&root, &installed);
     let mut said = match found.first() {
         Some(detected) => format!("wrote {}: tests run `{}` (found in {})\n", args.output.display(), detected.command, detected.reason),
         None => format!("wrote {}: no test command found; fill in the `tests` line\n", args.output.display()),
     };
+    match installed.agent(&root) {
+        Some(agent) => said.push_str(&format!("agent: `{}` (installed)\n", agent.kind)),
+        None => said.push_str("agent: none of claude, codex, gemini, aider or goose is installed; `night check` says how to install Claude Code\n"),
+    }
+    if text.contains("waive notify-missing") {
+        said.push_str("notify: no desktop notifier here (`notify-send`); add one that reaches you (see the TODO)\n");
+    }
     if !in_git {
         said.push_str(&format!("note: {} is not in a git repository; `night run` needs one (`git init`)\n", cwd.display()));
     }

@@ -4,7 +4,7 @@
 use super::error::{CliError, Done};
 use super::{locate, out};
 use super::ResumeArgs;
-use crate::check::check;
+use crate::check::check_resumed;
 use crate::diagnostic::RenderOptions;
 use crate::run::Refused;
 use crate::source::Source;
@@ -20,11 +20,10 @@ pub fn run(args: &ResumeArgs) -> Done {
     let text = std::fs::read_to_string(&path).map_err(|source| CliError::File { doing: "read the run's runbook copy", path, source })?;
     // The copy's text at the original path: relative paths (prompt files, `repo`) resolve as
     // they did when the run started. The work tree may hold the dead session's uncommitted
-    // work, which is no reason to refuse: `git-dirty` is waived (appended last, so every span
-    // of the runbook stays where it was).
-    let source = Source::new(&start.runbook, waive_git_dirty(text, "night resume: the run's own work in progress"));
+    // work, which is no reason to refuse: `check_resumed` waives `git-dirty`.
+    let source = Source::new(&start.runbook, text);
     let env = |name: &str| crate::remote::secrets::var(name);
-    let outcome = check(&source, &env);
+    let outcome = check_resumed(&source, &env);
     let Some(plan) = outcome.plan.as_ref() else {
         let mut text = String::new();
         let options = RenderOptions { width: super::width(), color: super::use_color() };
@@ -38,14 +37,4 @@ pub fn run(args: &ResumeArgs) -> Done {
         options.batch = batch;
         crate::run::resume(plan, &dir, options).await
     })
-}
-
-/// `text` with `waive git-dirty "<why>"` appended (last, so that every span of the runbook
-/// stays where it was), unless it waives it already.
-pub(super) fn waive_git_dirty(text: String, why: &str) -> String {
-    if text.lines().any(|line| line.trim_start().starts_with("waive git-dirty")) {
-        text
-    } else {
-        format!("{text}\nwaive git-dirty \"{why}\"\n")
-    }
 }

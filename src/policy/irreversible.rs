@@ -207,16 +207,28 @@ fn compile(rule: &IrreversibleRule) -> Option<GlobMatcher> {
 /// are compiled, each once, on first use: a command compiles a handful of globs, not the set.
 pub fn matching_rule(simple_command: &str) -> Option<&'static IrreversibleRule> {
     static LAZY: OnceLock<Vec<OnceLock<Option<GlobMatcher>>>> = OnceLock::new();
+    // Each rule's literal head, and its longest literal part, in lower case, made once: a
+    // command that does not start with the head or contain the part cannot match.
+    static LITERALS: OnceLock<Vec<(String, String)>> = OnceLock::new();
     let lazy = LAZY.get_or_init(|| BUILT_IN.iter().map(|_| OnceLock::new()).collect());
+    let literals = LITERALS.get_or_init(|| BUILT_IN.iter().map(|rule| (literal_head(rule.pattern).to_lowercase(), longest_literal(rule.pattern).to_lowercase())).collect());
     let folded = fold(simple_command);
     let lower = folded.to_lowercase();
-    BUILT_IN.iter().zip(lazy).find_map(|(rule, matcher)| {
-        if !lower.starts_with(&literal_head(rule.pattern).to_lowercase()) {
+    BUILT_IN.iter().zip(lazy).zip(literals).find_map(|((rule, matcher), (head, part))| {
+        if !lower.starts_with(head.as_str()) || !lower.contains(part.as_str()) {
             return None;
         }
         let matcher = matcher.get_or_init(|| compile(rule));
         matcher.as_ref().filter(|matcher| matcher.is_match(folded.as_str())).map(|_| rule)
     })
+}
+
+/// The longest run of a pattern without glob metacharacters (every match contains it).
+fn longest_literal(pattern: &str) -> &str {
+    if pattern.contains(['[', '{', '\\']) {
+        return literal_head(pattern);
+    }
+    pattern.split(['*', '?']).max_by_key(|part| part.len()).unwrap_or("")
 }
 
 /// The text of a pattern before its first glob metacharacter.

@@ -14,8 +14,6 @@ use std::process::{Command, Stdio};
 
 /// The mirror's name as a remote of the checkout (`origin` stays the laptop's).
 pub const MIRROR_REMOTE: &str = "night-mirror";
-/// The waiver every runbook gets on the host: `git-dirty` was judged on the laptop.
-pub const WAIVER: &str = "waive git-dirty \"judged on the laptop that sent this run (night --on): only its commit and the runbook's files travel\"";
 /// The file in the checkout's `.night/` listing the paths written by the last request.
 const TRAVELLED: &str = "travelled";
 
@@ -120,14 +118,10 @@ fn write_files(work: &Path, prepare: &Prepare) -> Result<(), Refusal> {
         if !path.starts_with(work) || file.path.split('/').any(|part| part == "..") {
             return Err(refuse(format!("`{}` is not a path inside the repository", file.path), None));
         }
-        let mut text = file.text.clone();
-        if prepare.runbooks.contains(&file.path) && !text.lines().any(|line| line.trim_start().starts_with("waive git-dirty")) {
-            if !text.ends_with('\n') {
-                text.push('\n');
-            }
-            text.push_str(WAIVER);
-            text.push('\n');
-        }
+        // Written as they are: the checkout is clean without a waiver (`git-dirty` passes over
+        // the runbook itself, and the files the commit lacks are excluded below), and a
+        // waiver here would need `worktree on`, which is the runbook's choice, not the host's.
+        let text = &file.text;
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| refuse(format!("cannot create `{}`: {e}", parent.display()), None))?;
         }

@@ -37,7 +37,7 @@ pub struct Prepare {
     pub branch: String,
     /// The commit.
     pub commit: String,
-    /// The runbooks (paths in the repository), which get the `git-dirty` waiver.
+    /// The runbooks (paths in the repository).
     pub runbooks: Vec<String>,
     /// The runbooks and prompt files.
     pub files: Vec<TravelFile>,

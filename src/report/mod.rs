@@ -137,7 +137,8 @@ pub fn summary(data: &ReportData, report_path: &str) -> String {
         let _ = writeln!(out, "  worktree  {}", data.work_dir);
     }
     if !data.violations.is_empty() {
-        let _ = writeln!(out, "  violations {}", data.violations.len());
+        let paths = data.violations.iter().map(|v| v.paths.len()).sum::<usize>();
+        let _ = writeln!(out, "  outside   {paths} {} written outside `write`", if paths == 1 { "path" } else { "paths" });
     }
     if !data.rollbacks.is_empty() {
         let kept = data.rollbacks.iter().map(|r| r.kept_ref.as_str()).collect::<Vec<_>>().join(", ");
@@ -230,6 +231,24 @@ mod tests {
         assert!(text.contains("`end` to command: sent"));
         assert!(text.contains("git switch night/demo/20250101-0000"));
         assert!(!text.contains("night resume"), "a failed run has nothing to resume");
+    }
+
+    #[test]
+    fn the_end_summary_aligns_its_labels() {
+        let mut data = ReportData {
+            run_id: "demo-20250101-000000".into(),
+            branch: "night/demo/20250101-0000".into(),
+            work_dir: "/r/.night/worktrees/demo".into(),
+            worktree: true,
+            ..ReportData::default()
+        };
+        data.violations.push(ViolationReport { attempt: 1, paths: vec!["a".into(), "b".into()], action: crate::ast::OnViolation::Revert, revert_commit: None });
+        let text = summary(&data, "report.md");
+        assert!(text.contains("  outside   2 paths written outside `write`"), "{text}");
+        for line in text.lines().filter(|line| line.starts_with("  ")) {
+            let value_at = line[2..].find(' ').map(|label_end| 2 + label_end + line[2 + label_end..].len() - line[2 + label_end..].trim_start().len());
+            assert_eq!(value_at, Some(12), "`{line}` is not aligned in\n{text}");
+        }
     }
 
     #[test]

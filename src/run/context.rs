@@ -34,6 +34,7 @@ pub(super) struct Context<'a> {
 /// agent (found and new enough), the notifiers (journaling their deliveries once the journal
 /// exists, through the returned cell), the secrets and the sandbox.
 pub(super) fn setup(plan: &Plan, options: RunOptions, interrupts: Interrupts) -> Result<(Context<'_>, Arc<OnceLock<Journal>>), Refused> {
+    plan.compile_regexes().map_err(Refused::Regex)?;
     let adapter: Arc<dyn Adapter> = Arc::from(adapter_for(&plan.agent).map_err(AgentError::from)?);
     adapter.preflight()?;
 

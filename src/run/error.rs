@@ -33,6 +33,9 @@ pub enum Refused {
     /// The agent cannot be started (not installed, too old).
     #[error("{0}")]
     Agent(#[from] crate::run::agent::AgentError),
+    /// A success check's regex cannot be compiled (too large; `night check` reads only its syntax).
+    #[error("{0}")]
+    Regex(String),
     /// A notifier cannot be set up.
     #[error("cannot set up the notifiers: {0}")]
     Notifiers(String),
@@ -111,6 +114,7 @@ impl Refused {
             Refused::NotDeliverable { outcome: Outcome::Crashed, run_id, .. } => Some(format!("`night resume {run_id}` continues it; night delivers it when it ends.")),
             Refused::NoDelivery(_) => Some("Push the run branch yourself, or add a `deliver` block to the runbook for the next run (docs/deliver.md).".into()),
             Refused::NotEnded(id) => Some(format!("Follow it with `night status {id}`.")),
+            Refused::Regex(_) => Some("Simplify the regex; nothing was changed.".into()),
             Refused::StartBusy(_) | Refused::Agent(_) | Refused::Sandbox(_) | Refused::RunFolder { .. } | Refused::Git(_) => Some("Nothing was changed.".into()),
             _ => None,
         }

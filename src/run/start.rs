@@ -61,7 +61,14 @@ pub async fn run(plan: &Plan, options: RunOptions) -> Result<Finished, Refused> 
     }
     let lock = pending_run_folder(&run_dir, &pending).map_err(|source| Refused::RunFolder { path: run_dir.path().to_path_buf(), source })?;
     let runbook_relative = plan.runbook_path.strip_prefix(&plan.repo).ok().map(|p| p.to_string_lossy().replace('\\', "/"));
-    let (git, start) = match RunGit::preflight(&plan.repo, &branch, worktree, &run_id, runbook_relative.as_deref(), from) {
+    // `waive git-dirty` passes the check only with `worktree on` (check/git_dirty.rs).
+    let beside_uncommitted = plan.worktree && plan.waivers.iter().any(|(code, _)| *code == crate::diagnostic::Code::GitDirty);
+    let preflight = if beside_uncommitted && from.is_none() {
+        RunGit::preflight_beside_uncommitted(&plan.repo, &branch, &run_id, runbook_relative.as_deref())
+    } else {
+        RunGit::preflight(&plan.repo, &branch, worktree, &run_id, runbook_relative.as_deref(), from)
+    };
+    let (git, start) = match preflight {
         Ok(preflight) => preflight,
         Err(e) => {
             drop(lock);

@@ -48,13 +48,18 @@ const BLOCKS: &[(&str, &[&str])] = &[
 /// Lower a parsed statement list into a runbook, collecting every diagnostic.
 pub fn lower(statements: &[Statement]) -> (Runbook, Vec<Diagnostic>) {
     let mut lowerer = Lowerer::default();
-    let runbook = lowerer.lower_runbook(statements);
+    let mut runbook = lowerer.lower_runbook(statements);
+    runbook.unresolved = lowerer.unresolved;
+    // Sorted: the runbook means the same whatever order its blocks are written in (`night fmt`).
+    runbook.unresolved.sort();
     (runbook, lowerer.diagnostics)
 }
 
 #[derive(Default)]
 struct Lowerer {
     diagnostics: Vec<Diagnostic>,
+    /// See [`Runbook::unresolved`].
+    unresolved: Vec<String>,
 }
 
 /// A cursor over a statement's arguments.
@@ -197,6 +202,21 @@ impl Lowerer {
 
     fn duration(&mut self, args: &mut Args<'_>, example: &str) -> Option<Spanned<Duration>> {
         let (_, text, span) = self.number_token(args, "a duration", example)?;
+        // `6 hours`: the unit as a word of its own is one mistake, said once.
+        let word = args.peek_word().filter(|_| text.bytes().all(|b| b.is_ascii_digit()));
+        if let Some((word, (unit, seconds))) = word.and_then(|word| Some((word, values::unit_word(word)?))) {
+            let word_span = args.next().map_or(span, |argument| argument.span);
+            let amount = match text.parse::<u64>() {
+                Ok(days) if seconds == 86_400 => days.saturating_mul(24).to_string(),
+                _ => text.clone(),
+            };
+            self.push(
+                Diagnostic::error(Code::BadDuration, format!("`{text} {word}` is written `{amount}{unit}`"))
+                    .label(span.to(word_span), "the number and its unit are one word")
+                    .help(format!("Did you mean `{amount}{unit}`? Durations use `s`, `m` and `h`, largest first, like `90s`, `45m`, `6h` or `2h30m`.")),
+            );
+            return None;
+        }
         self.ok(values::duration(&text, span)).map(|value| Spanned::new(value, span))
     }
 
@@ -290,15 +310,17 @@ impl Lowerer {
 
     /// One of a fixed set of words.
     fn choice<'w>(&mut self, args: &mut Args<'_>, choices: &[&'w str], example: &str) -> Option<Spanned<&'w str>> {
+        if let Some(ArgumentKind::Word(word)) = args.peek().map(|argument| &argument.kind) {
+            if let Some(choice) = choices.iter().find(|choice| **choice == word) {
+                return args.next().map(|argument| Spanned::new(*choice, argument.span));
+            }
+        }
         let what = format!("one of {}", quoted_list(choices));
         let Some(argument) = args.next() else {
             self.missing(args, &what, example);
             return None;
         };
         if let ArgumentKind::Word(word) = &argument.kind {
-            if let Some(choice) = choices.iter().find(|choice| **choice == word) {
-                return Some(Spanned::new(*choice, argument.span));
-            }
             let head = args.head();
             let mut diagnostic = Diagnostic::error(Code::UnknownValue, format!("`{word}` is not a choice for `{head}`"))
                 .label(argument.span, format!("expected {what}"));
@@ -344,22 +366,46 @@ impl Lowerer {
 
     // -------------------------------------------------------- statements --
 
-    fn unknown(&mut self, statement: &Statement, block: &str, known: &[&str]) {
+    /// Report a statement this block does not know; returns the keyword of the block it was
+    /// taken to mean (a misspelling, or the wrong case), recorded as unresolved so that the
+    /// rules that would call that statement missing stay quiet: one typo, one error.
+    fn unknown(&mut self, statement: &Statement, block: &str, known: &[&'static str]) -> Option<&'static str> {
         let head = &statement.head;
         let lower = head.value.to_lowercase();
         let place = if block.is_empty() { "at the top level".to_string() } else { format!("in `{block}`") };
         let mut diagnostic = Diagnostic::error(Code::UnknownStatement, format!("unknown statement `{}` {place}", head.value))
             .label(head.span, "not known here");
-        if known.contains(&lower.as_str()) {
+        let mut meant = None;
+        if let Some(keyword) = known.iter().find(|keyword| **keyword == lower) {
             diagnostic = diagnostic.help(format!("Keywords are lower case: did you mean `{lower}`?"));
+            meant = Some(*keyword);
         } else if let Some(home) = BLOCKS.iter().find(|(name, words)| *name != block && words.contains(&lower.as_str())) {
             diagnostic = diagnostic.help(format!("`{lower}` belongs in the `{}` block.", home.0));
         } else if let Some(suggestion) = did_you_mean(&head.value, known.iter().copied()) {
             diagnostic = diagnostic.help(format!("Did you mean `{suggestion}`?"));
+            meant = Some(suggestion);
         } else {
             diagnostic = diagnostic.help(format!("Known here: {}.", quoted_list(known)));
         }
         self.push(diagnostic);
+        if let Some(keyword) = meant {
+            self.unresolved(block, keyword);
+        }
+        meant
+    }
+
+    /// Record `block.keyword` (or a top-level `keyword`) as written but not understood.
+    fn unresolved(&mut self, block: &str, keyword: &str) {
+        let path = if block.is_empty() { keyword.to_string() } else { format!("{block}.{keyword}") };
+        if !self.unresolved.contains(&path) {
+            self.unresolved.push(path);
+        }
+    }
+
+    /// Whether `block.keyword` was misspelt or could not be read.
+    fn is_unresolved(&self, block: &str, keyword: &str) -> bool {
+        let path = if block.is_empty() { keyword.to_string() } else { format!("{block}.{keyword}") };
+        self.unresolved.contains(&path)
     }
 
     fn once<T>(&mut self, slot: &mut Option<T>, value: Option<T>, statement: &Statement, first: Option<Span>) {
@@ -420,17 +466,50 @@ impl Lowerer {
                 }
                 seen.push((head, statement.head.span));
             }
-            match head {
-                "name" => runbook.name = self.lower_name(statement),
-                "task" => runbook.task = self.lower_task(statement),
-                "success" => runbook.success = self.lower_success(statement),
-                "permissions" => runbook.permissions = self.lower_permissions(statement),
-                "limits" => runbook.limits = self.lower_limits(statement),
-                "rollback" => runbook.rollback = self.lower_rollback(statement),
-                "notify" => runbook.notify = self.lower_notify(statement),
-                "deliver" => runbook.deliver = self.lower_deliver(statement),
-                "waive" => runbook.waivers.extend(self.lower_waive(statement)),
-                _ => self.unknown(statement, "", TOP_LEVEL),
+            let read = match head {
+                "name" => {
+                    runbook.name = self.lower_name(statement);
+                    runbook.name.is_some()
+                }
+                "task" => {
+                    runbook.task = self.lower_task(statement);
+                    runbook.task.is_some()
+                }
+                "success" => {
+                    runbook.success = self.lower_success(statement);
+                    runbook.success.is_some()
+                }
+                "permissions" => {
+                    runbook.permissions = self.lower_permissions(statement);
+                    runbook.permissions.is_some()
+                }
+                "limits" => {
+                    runbook.limits = self.lower_limits(statement);
+                    runbook.limits.is_some()
+                }
+                "rollback" => {
+                    runbook.rollback = self.lower_rollback(statement);
+                    runbook.rollback.is_some()
+                }
+                "notify" => {
+                    runbook.notify = self.lower_notify(statement);
+                    runbook.notify.is_some()
+                }
+                "deliver" => {
+                    runbook.deliver = self.lower_deliver(statement);
+                    runbook.deliver.is_some()
+                }
+                "waive" => {
+                    runbook.waivers.extend(self.lower_waive(statement));
+                    true
+                }
+                _ => {
+                    self.unknown(statement, "", TOP_LEVEL);
+                    true
+                }
+            };
+            if !read {
+                self.unresolved("", head);
             }
         }
         for (block, example) in [
@@ -438,7 +517,7 @@ impl Lowerer {
             ("permissions", "permissions { write \"src/**\" }"),
             ("limits", "limits { timeout 6h }"),
         ] {
-            if !seen.iter().any(|(name, _)| *name == block) {
+            if !seen.iter().any(|(name, _)| *name == block) && !self.is_unresolved("", block) {
                 self.push(
                     Diagnostic::error(Code::MissingBlock, format!("the `{block}` block is missing"))
                         .help(format!("Every runbook needs a `{block}` block, like `{example}`.")),
@@ -546,6 +625,9 @@ impl Lowerer {
                 }
                 "agent" => {
                     let agent = self.lower_agent(inner);
+                    if agent.is_none() {
+                        self.unresolved("task", "agent");
+                    }
                     let first = task.agent.as_ref().map(|a| a.span);
                     self.once(&mut task.agent, agent, inner, first);
                 }
@@ -568,10 +650,12 @@ impl Lowerer {
                     let first = task.worktree.as_ref().map(|w| w.span);
                     self.once(&mut task.worktree, on, inner, first);
                 }
-                _ => self.unknown(inner, "task", TASK),
+                _ => {
+                    self.unknown(inner, "task", TASK);
+                }
             }
         }
-        if task.prompt.is_none() && !body.iter().any(|s| s.head.value == "prompt") {
+        if task.prompt.is_none() && !body.iter().any(|s| s.head.value == "prompt") && !self.is_unresolved("task", "prompt") {
             self.push(
                 Diagnostic::error(Code::MissingStatement, "the task has no `prompt`")
                     .label(statement.head.span, "this task")
@@ -642,7 +726,9 @@ impl Lowerer {
                         let first = agent.bin.as_ref().map(|b| b.span);
                         self.once(&mut agent.bin, bin, inner, first);
                     }
-                    _ => self.unknown(inner, "agent", AGENT),
+                    _ => {
+                        self.unknown(inner, "agent", AGENT);
+                    }
                 }
             }
         }
@@ -654,6 +740,7 @@ impl Lowerer {
     fn lower_success(&mut self, statement: &Statement) -> Option<Success> {
         let body = self.block(statement, "success { tests \"cargo test\" }")?;
         let mut checks = Vec::new();
+        let mut meant = Vec::new();
         for inner in body {
             let check = match inner.head.value.as_str() {
                 "run" => self.lower_run(inner),
@@ -678,13 +765,14 @@ impl Lowerer {
                     Some(Check::Committed)
                 }
                 _ => {
-                    self.unknown(inner, "success", SUCCESS);
+                    meant.extend(self.unknown(inner, "success", SUCCESS));
                     None
                 }
             };
             checks.extend(check.map(|check| Spanned::new(check, inner.span)));
         }
-        let written = body.iter().map(|s| s.head.value.clone()).collect();
+        // A misspelt check counts as written: its own error says what is wrong with it.
+        let written = body.iter().map(|s| s.head.value.clone()).chain(meant.into_iter().map(str::to_string)).collect();
         Some(Success { span: statement.head.span, written, checks })
     }
 
@@ -956,7 +1044,9 @@ impl Lowerer {
                     let first = permissions.on_violation.as_ref().map(|o| o.span);
                     self.once(&mut permissions.on_violation, action, inner, first);
                 }
-                _ => self.unknown(inner, "permissions", PERMISSIONS),
+                _ => {
+                    self.unknown(inner, "permissions", PERMISSIONS);
+                }
             }
         }
         Some(permissions)
@@ -968,6 +1058,7 @@ impl Lowerer {
         let body = self.block(statement, "limits { timeout 6h }")?;
         let written = body.iter().map(|s| s.head.value.clone()).collect();
         let mut limits = Limits { span: statement.head.span, written, ..Limits::default() };
+        let mut meant = Vec::new();
         for inner in body {
             let mut args = Args::new(inner);
             let head = inner.head.value.as_str();
@@ -1028,10 +1119,12 @@ impl Lowerer {
                     let first = limits.quota_wait.as_ref().map(|s| s.span);
                     self.once(&mut limits.quota_wait, value, inner, first);
                 }
-                _ => self.unknown(inner, "limits", LIMITS),
+                _ => meant.extend(self.unknown(inner, "limits", LIMITS)),
             }
         }
-        if limits.timeout.is_none() && !body.iter().any(|s| s.head.value == "timeout") {
+        // A misspelt limit counts as written: its own error says what is wrong with it.
+        limits.written.extend(meant.into_iter().map(str::to_string));
+        if limits.timeout.is_none() && !body.iter().any(|s| s.head.value == "timeout") && !self.is_unresolved("limits", "timeout") {
             self.push(
                 Diagnostic::error(Code::MissingStatement, "the limits have no `timeout`")
                     .label(statement.head.span, "this block")
@@ -1085,10 +1178,12 @@ impl Lowerer {
                     let first = rollback.then.as_ref().map(|t| t.span);
                     self.once(&mut rollback.then, then, inner, first);
                 }
-                _ => self.unknown(inner, "rollback", ROLLBACK),
+                _ => {
+                    self.unknown(inner, "rollback", ROLLBACK);
+                }
             }
         }
-        if rollback.when.is_none() && !body.iter().any(|s| s.head.value == "when") {
+        if rollback.when.is_none() && !body.iter().any(|s| s.head.value == "when") && !self.is_unresolved("rollback", "when") {
             self.push(
                 Diagnostic::error(Code::MissingStatement, "the rollback has no `when`")
                     .label(statement.head.span, "this block")
@@ -1150,8 +1245,9 @@ impl Lowerer {
                 let mut words = 0;
                 while let Some(ArgumentKind::Word(_)) = args.peek().map(|a| &a.kind) {
                     words += 1;
-                    let names: Vec<&str> = Event::ALL.iter().map(|e| e.name()).collect();
-                    if let Some(event) = self.choice(&mut args, &names, "on end failure") {
+                    static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+                    let names = NAMES.get_or_init(|| Event::ALL.iter().map(|e| e.name()).collect());
+                    if let Some(event) = self.choice(&mut args, names, "on end failure") {
                         events.extend(Event::from_name(event.value).map(|e| Spanned::new(e, event.span)));
                     }
                 }
@@ -1160,9 +1256,14 @@ impl Lowerer {
                 }
             }
             if channel.is_some() {
-                self.finish(&args, &format!("{head} … on end failure"));
+                if !args.is_done() || inner.block.is_some() {
+                    self.finish(&args, &format!("{head} … on end failure"));
+                }
             } else {
                 self.no_block(inner);
+            }
+            if channel.is_none() {
+                self.unresolved("notify", head);
             }
             if let Some(channel) = channel {
                 notifiers.push(Spanned::new(Notifier { channel, events }, inner.span));

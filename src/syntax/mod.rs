@@ -2,6 +2,7 @@
 
 mod comments;
 mod lower;
+mod scan;
 mod tree;
 mod values;
 
@@ -43,8 +44,22 @@ pub fn parse(source: &Source) -> Parsed {
     }
 }
 
-/// Parse the generic statement tree only, with the diagnostics of bad string escapes.
+/// Parse the generic statement tree only, with the diagnostics of bad string escapes: the
+/// hand-written scanner when the text parses, pest (for its error) when it does not.
 pub fn parse_statements(text: &str) -> Result<(Vec<Statement>, Vec<Diagnostic>), Box<Diagnostic>> {
+    scan::statements(text).or_else(|_| parse_statements_with_pest(text))
+}
+
+/// [`parse_statements`] by the hand-written scanner alone; `None` where it gives up (where
+/// the grammar fails, or blocks nest very deep). Tested against the grammar.
+#[doc(hidden)]
+pub fn parse_statements_with_scanner(text: &str) -> Option<(Vec<Statement>, Vec<Diagnostic>)> {
+    scan::statements(text).ok()
+}
+
+/// [`parse_statements`] by the pest grammar alone: the reference the scanner is tested against.
+#[doc(hidden)]
+pub fn parse_statements_with_pest(text: &str) -> Result<(Vec<Statement>, Vec<Diagnostic>), Box<Diagnostic>> {
     let mut pairs = NightParser::parse(Rule::runbook, text).map_err(|error| Box::new(syntax_error(&error, text)))?;
     let runbook = pairs.next().map(|pair| pair.into_inner()).into_iter().flatten();
     let mut diagnostics = Vec::new();

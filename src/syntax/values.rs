@@ -119,7 +119,13 @@ pub fn duration(text: &str, span: Span) -> Result<Duration, Diagnostic> {
     };
     let usage = "Durations use `s`, `m` and `h`, largest first, like `90s`, `45m`, `6h` or `2h30m`.";
     if text.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
-        return Err(bad(format!("`{text}` has no unit"), &format!("Add a unit: `{text}m` for minutes or `{text}s` for seconds. {usage}")));
+        return Err(bad(
+            format!("`{text}` has no unit"),
+            &format!("Add a unit: `{text}h` for hours, `{text}m` for minutes or `{text}s` for seconds. {usage}"),
+        ));
+    }
+    if let Some(canonical) = spelled_units(text).filter(|canonical| canonical != text) {
+        return Err(bad(format!("`{text}` is written `{canonical}`"), &format!("Did you mean `{canonical}`? {usage}")));
     }
     let mut seconds: u64 = 0;
     let mut number = String::new();
@@ -159,6 +165,34 @@ pub fn duration(text: &str, span: Span) -> Result<Duration, Diagnostic> {
     Ok(Duration::from_secs(seconds))
 }
 
+/// The unit a word names (`hrs`, `minutes`, `sec` …), as (unit, seconds); days are hours.
+pub fn unit_word(word: &str) -> Option<(&'static str, u64)> {
+    Some(match word.to_ascii_lowercase().as_str() {
+        "h" | "hr" | "hrs" | "hour" | "hours" => ("h", 3600),
+        "m" | "min" | "mins" | "minute" | "minutes" => ("m", 60),
+        "s" | "sec" | "secs" | "second" | "seconds" => ("s", 1),
+        "d" | "day" | "days" => ("h", 86_400),
+        _ => return None,
+    })
+}
+
+/// `6hrs` → `6h`, `1hour30mins` → `1h30m`, `2days` → `48h`: a duration spelled with unit words,
+/// in night's units; `None` when a part is not a number followed by a known unit word.
+pub fn spelled_units(text: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits_end = rest.find(|c: char| !c.is_ascii_digit() && c != '_').unwrap_or(rest.len());
+        let unit_end = rest[digits_end..].find(|c: char| c.is_ascii_digit() || c == '_').map_or(rest.len(), |at| digits_end + at);
+        let number: u64 = rest[..digits_end].replace('_', "").parse().ok()?;
+        let (unit, seconds) = unit_word(&rest[digits_end..unit_end])?;
+        let amount = if seconds == 86_400 { number.checked_mul(24)? } else { number };
+        out.push_str(&format!("{amount}{unit}"));
+        rest = &rest[unit_end..];
+    }
+    (!out.is_empty()).then_some(out)
+}
+
 /// Money like `$25` or `$2.50`.
 pub fn money(text: &str, span: Span) -> Result<Money, Diagnostic> {
     let bad = |message: String| {
@@ -185,14 +219,15 @@ pub fn money(text: &str, span: Span) -> Result<Money, Diagnostic> {
         .ok_or_else(|| bad(format!("`{text}` is too large")))
 }
 
-/// Compile `/pattern/flags`.
+/// Read `/pattern/flags`: the flags, and the pattern's syntax (it is compiled when a run needs
+/// it, see [`Regex`]).
 pub fn regex(pattern: &str, flags: &str, span: Span) -> Result<Regex, Diagnostic> {
-    let mut builder = regex::RegexBuilder::new(&pattern.replace("\\/", "/"));
+    let mut parser = regex_syntax::ParserBuilder::new();
     for flag in flags.chars() {
         match flag {
-            'i' => builder.case_insensitive(true),
-            'm' => builder.multi_line(true),
-            's' => builder.dot_matches_new_line(true),
+            'i' => parser.case_insensitive(true),
+            'm' => parser.multi_line(true),
+            's' => parser.dot_matches_new_line(true),
             other => {
                 return Err(Diagnostic::error(Code::BadRegex, format!("unknown regex flag `{other}`"))
                     .label(span, "unknown flag")
@@ -200,15 +235,27 @@ pub fn regex(pattern: &str, flags: &str, span: Span) -> Result<Regex, Diagnostic
             }
         };
     }
-    builder.size_limit(1 << 20);
-    let compiled = builder.build().map_err(|error| {
-        let detail = error.to_string();
+    let unescaped = pattern.replace("\\/", "/");
+    // Translating the syntax tree into Unicode classes costs several times the parse, and only
+    // Unicode properties (`\p{…}`) and flag groups (`(?-u)` …) can fail there: the others are
+    // checked by the parse alone.
+    let translate = unescaped.contains("\\p") || unescaped.contains("\\P") || unescaped.contains("(?");
+    let checked = if translate {
+        parser.build().parse(&unescaped).map(|_| ()).map_err(|error| error.to_string())
+    } else {
+        // One parser for every regex of a runbook: it keeps its buffers between patterns.
+        thread_local! {
+            static PARSER: std::cell::RefCell<regex_syntax::ast::parse::Parser> = std::cell::RefCell::new(regex_syntax::ast::parse::Parser::new());
+        }
+        PARSER.with(|parser| parser.borrow_mut().parse(&unescaped).map(|_| ()).map_err(|error| error.to_string()))
+    };
+    checked.map_err(|detail| {
         let last = detail.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or("invalid").trim().to_string();
         Diagnostic::error(Code::BadRegex, "invalid regex")
             .label(span, last.trim_start_matches("error: ").to_lowercase())
             .help("Regexes use Rust `regex` syntax (https://docs.rs/regex); escape a literal `/` as `\\/`.")
     })?;
-    Ok(Regex { source: format!("/{pattern}/{flags}"), regex: compiled })
+    Ok(Regex::checked(format!("/{pattern}/{flags}"), unescaped, flags.to_string()))
 }
 
 #[cfg(test)]
@@ -239,6 +286,12 @@ mod tests {
         for bad in ["45", "30m2h", "1d", "5x", "1h1h", "0m", "2h3"] {
             assert!(duration(bad, span()).is_err(), "{bad}");
         }
+        let message = |text: &str| duration(text, span()).expect_err(text);
+        assert_eq!(message("6hrs").message, "`6hrs` is written `6h`");
+        assert_eq!(message("90mins").message, "`90mins` is written `90m`");
+        assert_eq!(message("1hour30min").message, "`1hour30min` is written `1h30m`");
+        assert_eq!(message("2days").message, "`2days` is written `48h`");
+        assert!(message("6").help.as_deref().is_some_and(|help| help.contains("`6h` for hours")));
     }
 
     #[test]
@@ -249,6 +302,21 @@ mod tests {
         for bad in ["$", "$2.", "$2.505", "$1,000", "$.5"] {
             assert!(money(bad, span()).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn regexes_are_checked_by_syntax() {
+        for good in ["[a-z]+", "warning \\d+: .*", "\\p{Greek}+", "(?i)error", "a\\/b"] {
+            assert!(regex(good, "", span()).is_ok(), "{good}");
+        }
+        for bad in ["warning(", "[z-a]", "\\p{NoSuchClass}", "(?-u:\\xFF)", "a{2,1}", "*x"] {
+            assert!(regex(bad, "", span()).is_err(), "{bad}");
+        }
+        assert!(regex("x", "q", span()).is_err(), "an unknown flag");
+        let compiled = regex("error \\d+", "i", span()).expect("valid");
+        assert!(compiled.compile().expect("compiles").is_match("ERROR 42"));
+        let huge = regex("\\w{1000}\\w{1000}", "", span()).expect("valid syntax");
+        assert!(huge.compile().is_err(), "too large to compile: found when the run starts");
     }
 
     #[test]

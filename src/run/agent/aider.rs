@@ -68,7 +68,7 @@ impl super::Adapter for AiderAdapter {
     }
 
     fn preflight(&self) -> Result<(), super::AgentError> {
-        super::find_program(&self.options.program(), "aider", "`python3 -m pip install aider-chat`")
+        super::find_program(&self.options.program(), "aider")
     }
 
     fn launch(&self, context: &super::LaunchContext<'_>) -> super::Launch {

@@ -14,12 +14,8 @@ use crate::policy::{Policy, PolicyNetwork};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::path::Path;
-use std::time::Duration;
 
-/// The oldest Claude Code night supports: the oldest that tests/claude.rs was seen to pass
-/// against (2.1.150; 2.1.197 is pinned in CI). 2.0.30 has no `dontAsk` permission mode; 2.1.0
-/// to 2.1.100 report tool calls and API-key rate limits differently.
-pub const MIN_VERSION: Version = Version(2, 1, 150);
+pub use crate::agent_program::{preflight, PreflightError, Version, MIN_VERSION};
 
 /// The settings file night writes into the run folder.
 pub const SETTINGS_FILE: &str = "claude-settings.json";
@@ -34,105 +30,20 @@ pub const HOOK_EVENTS: &[&str] =
 /// Prompts longer than this go through standard input instead of the command line.
 const LONGEST_ARGUMENT: usize = 100_000;
 
-/// A Claude Code version, `major.minor.patch`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Version(pub u64, pub u64, pub u64);
-
-impl std::fmt::Display for Version {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}.{}", self.0, self.1, self.2)
-    }
-}
-
-impl Version {
-    /// Read the version from `claude --version` output, e.g. `2.1.197 (Claude Code)`.
-    pub fn parse(text: &str) -> Option<Self> {
-        let word = text.split_whitespace().map(|word| word.trim_start_matches('v')).find(|word| word.starts_with(|c: char| c.is_ascii_digit()))?;
-        let mut numbers = word.split(['.', '-', '+']).map(|part| part.parse::<u64>().ok());
-        Some(Self(numbers.next()??, numbers.next()??, numbers.next().flatten().unwrap_or(0)))
-    }
-}
-
-/// Why Claude Code cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PreflightError {
-    /// Not installed.
-    #[error("`{bin}` was not found: install Claude Code (`npm install -g @anthropic-ai/claude-code`) or set `bin` in the `agent claude` block")]
-    Missing {
-        /// The program looked for.
-        bin: String,
-    },
-    /// `--version` failed or said something else.
-    #[error("`{bin} --version` did not print a Claude Code version ({detail}); is `{bin}` Claude Code?")]
-    Unreadable {
-        /// The program.
-        bin: String,
-        /// What happened.
-        detail: String,
-    },
-    /// Older than [`MIN_VERSION`].
-    #[error("Claude Code {found} is too old: night needs {MIN_VERSION} or newer (its hooks and stream format); update it with `claude update` or `npm install -g @anthropic-ai/claude-code`")]
-    TooOld {
-        /// The version found.
-        found: Version,
-    },
-}
-
-/// Check that `bin` is Claude Code, new enough; returns its version.
-pub fn preflight(bin: &str) -> Result<Version, PreflightError> {
-    use std::process::{Command, Stdio};
-    let missing = || PreflightError::Missing { bin: bin.to_string() };
-    let program = if bin.contains('/') { std::path::PathBuf::from(bin) } else { which::which(bin).map_err(|_| missing())? };
-    let mut child = Command::new(&program)
-        .arg("--version")
-        .env("DISABLE_AUTOUPDATER", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|error| match error.kind() {
-            std::io::ErrorKind::NotFound => missing(),
-            _ => PreflightError::Unreadable { bin: bin.to_string(), detail: error.to_string() },
-        })?;
-    let started = std::time::Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if started.elapsed() < Duration::from_secs(20) => std::thread::sleep(Duration::from_millis(20)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(PreflightError::Unreadable { bin: bin.to_string(), detail: "it did not answer within 20s".into() });
-            }
-        }
-    }
-    let mut output = String::new();
-    if let Some(mut stdout) = child.stdout.take() {
-        use std::io::Read;
-        let _ = stdout.read_to_string(&mut output);
-    }
-    let version = Version::parse(&output).ok_or_else(|| PreflightError::Unreadable {
-        bin: bin.to_string(),
-        detail: format!("it printed `{}`", output.trim().chars().take(80).collect::<String>()),
-    })?;
-    if version < MIN_VERSION {
-        return Err(PreflightError::TooOld { found: version });
-    }
-    Ok(version)
-}
-
 /// The settings passed with `--settings`: permission rules derived from the runbook, and hooks
 /// that call `night hook <event>` with the night binary at `night_exe`.
 pub fn settings(policy: &Policy, night_exe: &Path) -> Value {
     let root = policy.repo_root.display().to_string();
     let root = root.trim_end_matches('/');
     let mut allow: Vec<String> = ["Read", "Glob", "Grep", "LS", "TodoWrite", "Task", "Bash"].iter().map(|tool| (*tool).to_string()).collect();
-    for glob in &policy.write {
-        let glob = glob.trim_start_matches("./").trim_start_matches('/');
-        let glob = if glob.ends_with('/') { format!("{glob}**") } else { glob.to_string() };
-        // `//` makes the path absolute: rules in a `--settings` file are otherwise relative to it.
-        for tool in ["Edit", "Write", "MultiEdit", "NotebookEdit"] {
-            allow.push(format!("{tool}(/{root}/{glob})"));
+    for pattern in &policy.write {
+        // A folder written without `/**` means its contents, as in the hook and the audit.
+        let forms = crate::ast::Glob::new(pattern).map_or_else(|_| vec![pattern.clone()], |glob| glob.gitignore_forms());
+        for glob in forms {
+            // `//` makes the path absolute: rules in a `--settings` file are otherwise relative to it.
+            for tool in ["Edit", "Write", "MultiEdit", "NotebookEdit"] {
+                allow.push(format!("{tool}(/{root}/{glob})"));
+            }
         }
     }
     if policy.network != PolicyNetwork::Off {

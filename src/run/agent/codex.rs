@@ -77,7 +77,7 @@ impl super::Adapter for CodexAdapter {
     }
 
     fn preflight(&self) -> Result<(), super::AgentError> {
-        super::find_program(&self.options.program(), "codex", "`npm install -g @openai/codex`")
+        super::find_program(&self.options.program(), "codex")
     }
 
     fn launch(&self, context: &super::LaunchContext<'_>) -> super::Launch {

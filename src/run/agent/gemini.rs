@@ -52,7 +52,7 @@ impl super::Adapter for GeminiAdapter {
     }
 
     fn preflight(&self) -> Result<(), super::AgentError> {
-        super::find_program(&self.options.program(), "gemini", "`npm install -g @google/gemini-cli`")
+        super::find_program(&self.options.program(), "gemini")
     }
 
     fn launch(&self, context: &super::LaunchContext<'_>) -> super::Launch {

@@ -54,7 +54,7 @@ impl super::Adapter for GooseAdapter {
     }
 
     fn preflight(&self) -> Result<(), super::AgentError> {
-        super::find_program(&self.options.program(), "goose", "see block.github.io/goose")
+        super::find_program(&self.options.program(), "goose")
     }
 
     fn launch(&self, context: &super::LaunchContext<'_>) -> super::Launch {

@@ -144,19 +144,10 @@ pub enum AgentError {
     /// The kind has no adapter.
     #[error(transparent)]
     Unsupported(#[from] Unsupported),
-    /// The program is not installed.
-    #[error("`{program}` was not found: install it ({install}) or set `bin` in the `agent {kind}` block")]
-    NotFound {
-        /// The program looked for.
-        program: String,
-        /// The agent kind.
-        kind: &'static str,
-        /// How to install it.
-        install: &'static str,
-    },
-    /// Claude Code is missing, unreadable or too old.
+    /// The program is not installed, or (Claude Code) unreadable or too old: the answer
+    /// `night check` gives too ([`crate::agent_program`]).
     #[error(transparent)]
-    Claude(#[from] claude::PreflightError),
+    Program(#[from] crate::agent_program::PreflightError),
 }
 
 /// The agent cannot be run by this version of night.
@@ -236,12 +227,11 @@ impl<S: Default> SessionParser<S> {
     }
 }
 
-/// Check that a kind's program can be found: `bin` as a path, or on PATH.
-pub fn find_program(program: &str, kind: &'static str, install: &'static str) -> Result<(), AgentError> {
-    let found = if program.contains('/') { std::path::Path::new(program).is_file() } else { which::which(program).is_ok() };
-    if found {
-        Ok(())
-    } else {
-        Err(AgentError::NotFound { program: program.to_string(), kind, install })
-    }
+/// Check that a kind's program can be found: `bin` as a path, or on PATH (the same look-up as
+/// `night check`'s, in [`crate::agent_program`]).
+pub fn find_program(program: &str, kind: &str) -> Result<(), AgentError> {
+    let Some(known) = crate::agent_program::PROGRAMS.iter().find(|known| known.kind == kind) else { return Ok(()) };
+    let path = std::env::var("PATH").unwrap_or_default();
+    let cwd = std::env::current_dir().unwrap_or_else(|_| std::path::PathBuf::from("."));
+    crate::agent_program::usable(known, program, &cwd, &path).map(|_| ()).map_err(AgentError::from)
 }

@@ -105,6 +105,25 @@ impl RunGit {
         runbook_relative: Option<&str>,
         from: Option<Oid>,
     ) -> Result<(RunGit, Oid), GitError> {
+        Self::preflight_checkout(repo, branch, worktree, run_id, runbook_relative, false, from)
+    }
+
+    /// [`RunGit::preflight`] into a worktree, over a checkout with uncommitted changes (`waive
+    /// git-dirty` with `worktree on`): the worktree is made from HEAD's commit, and the
+    /// uncommitted files stay untouched in the user's checkout.
+    pub fn preflight_beside_uncommitted(repo: &Path, branch: &str, run_id: &str, runbook_relative: Option<&str>) -> Result<(RunGit, Oid), GitError> {
+        Self::preflight_checkout(repo, branch, true, run_id, runbook_relative, true, None)
+    }
+
+    fn preflight_checkout(
+        repo: &Path,
+        branch: &str,
+        worktree: bool,
+        run_id: &str,
+        runbook_relative: Option<&str>,
+        beside_uncommitted: bool,
+        from: Option<Oid>,
+    ) -> Result<(RunGit, Oid), GitError> {
         let repository = open_exact(repo)?;
         if repository.is_bare() {
             return Err(GitError::Bare(repo.to_path_buf()));
@@ -134,7 +153,7 @@ impl RunGit {
                 .into_iter()
                 .filter(|path| !is_night_path(path) && Some(path) != runbook_relative.as_ref())
                 .collect();
-            if !dirty.is_empty() {
+            if !(dirty.is_empty() || (worktree && beside_uncommitted)) {
                 return Err(GitError::Dirty(dirty));
             }
         }

@@ -122,7 +122,7 @@ pub async fn run(context: &Context<'_>, baseline: Option<&Baseline>) -> Vec<Succ
                 output.unfinished(within).or_else(|| output.nonzero_exit()).or_else(|| {
                     let regex = &matches.as_ref()?.value;
                     let stdout = output.stdout.as_ref().map(Capture::text).unwrap_or_default();
-                    (!regex.regex.is_match(&stdout)).then(|| format!("standard output does not match {regex}"))
+                    (!regex.regex().is_match(&stdout)).then(|| format!("standard output does not match {regex}"))
                 })
             }
             Check::Tests { command, format, within, allow_lost } => {
@@ -136,7 +136,7 @@ pub async fn run(context: &Context<'_>, baseline: Option<&Baseline>) -> Vec<Succ
                 tests_check::judge(&output, &format.value, dir, within, &against, &mut result)
             }
             Check::Count { regex, command, comparison, target } => {
-                let output = runner.run(&command.value, DEFAULT_WITHIN, false, Some(&regex.value.regex)).await;
+                let output = runner.run(&command.value, DEFAULT_WITHIN, false, Some(regex.value.regex())).await;
                 output.record(&mut result);
                 // The exit status is not the verdict: a compiler exits non-zero when it finds
                 // the very errors being counted.
@@ -147,7 +147,7 @@ pub async fn run(context: &Context<'_>, baseline: Option<&Baseline>) -> Vec<Succ
                         Some(format!("the command could not be run (exit {})", output.exit_code.unwrap_or(127)))
                     }
                     None => {
-                        let count = output.combined.matches(&regex.value.regex);
+                        let count = output.combined.matches(regex.value.regex());
                         result.count = Some(count);
                         let (wanted, label) = match (target.value, baseline) {
                             (Target::Number(n), _) => (Some(n), String::new()),

@@ -34,7 +34,9 @@ impl Lowerer {
                         .label(inner.head.span, "not known here")
                         .help("GitLab merge requests are written `pull-request gitlab \"group/project\" token env.GITLAB_TOKEN`."),
                 ),
-                _ => self.unknown(inner, "deliver", DELIVER),
+                _ => {
+                    self.unknown(inner, "deliver", DELIVER);
+                }
             }
         }
         if !body.iter().any(|s| s.head.value == "push") {
