@@ -50,7 +50,7 @@ fn compare(title: &str, sources: &[Source], rounds: usize, repeat: usize) -> std
     };
     let mut check = || {
         for _ in 0..repeat {
-            black_box(sources.iter().map(|s| night::check::check(black_box(s), &no_env).diagnostics.len()).sum::<usize>());
+            black_box(sources.iter().map(|s| night::checklist::check(black_box(s), &no_env).diagnostics.len()).sum::<usize>());
         }
     };
     let timings = interleaved(rounds, 2, &mut [("baseline-scan", &mut scan), ("parse", &mut parse), ("parse+check", &mut check)]);

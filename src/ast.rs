@@ -154,12 +154,12 @@ pub struct Success {
     /// The keyword of every statement written in the block, valid or not.
     pub written: Vec<String>,
     /// The checks, in order.
-    pub checks: Vec<Spanned<Check>>,
+    pub checks: Vec<Spanned<SuccessCheck>>,
 }
 
 /// One success statement.
 #[derive(Debug, Clone)]
-pub enum Check {
+pub enum SuccessCheck {
     /// `run "cmd" [matches /re/] [within D]`.
     Run {
         /// The shell command.
@@ -201,24 +201,24 @@ pub enum Check {
     Committed,
 }
 
-impl Check {
+impl SuccessCheck {
     /// The statement keyword.
     pub fn keyword(&self) -> &'static str {
         match self {
-            Check::Run { .. } => "run",
-            Check::Tests { .. } => "tests",
-            Check::Count { .. } => "count",
-            Check::Exists(_) => "exists",
-            Check::Absent(_) => "absent",
-            Check::Changed(_) => "changed",
-            Check::Committed => "committed",
+            SuccessCheck::Run { .. } => "run",
+            SuccessCheck::Tests { .. } => "tests",
+            SuccessCheck::Count { .. } => "count",
+            SuccessCheck::Exists(_) => "exists",
+            SuccessCheck::Absent(_) => "absent",
+            SuccessCheck::Changed(_) => "changed",
+            SuccessCheck::Committed => "committed",
         }
     }
 
     /// The shell command the check runs, if any.
     pub fn command(&self) -> Option<&Spanned<String>> {
         match self {
-            Check::Run { command, .. } | Check::Tests { command, .. } | Check::Count { command, .. } => Some(command),
+            SuccessCheck::Run { command, .. } | SuccessCheck::Tests { command, .. } | SuccessCheck::Count { command, .. } => Some(command),
             _ => None,
         }
     }

@@ -6,7 +6,7 @@
 //! every machine and the fuzzer never reads files, git or PATH.
 
 use crate::ast::Runbook;
-use crate::check::{check_parsed, CheckOutcome, Sealed};
+use crate::checklist::{check_parsed, CheckOutcome, Sealed};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::fmt::format_statements;
 use crate::source::Source;

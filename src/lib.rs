@@ -5,7 +5,7 @@
 pub mod agent_program;
 pub mod ast;
 pub mod batch;
-pub mod check;
+pub mod checklist;
 pub mod cli;
 pub mod deliver;
 pub mod diagnostic;

@@ -10,7 +10,7 @@ mod position;
 pub use completion::{cursor, offers, word_at, Cursor, Offer, Token};
 pub use position::LineIndex;
 
-use crate::check::{check, CHECKLIST};
+use crate::checklist::{check, CHECKLIST};
 use crate::diagnostic::{self, Code, Severity};
 use crate::keywords;
 use crate::source::Source;

@@ -1,13 +1,13 @@
 //! The checked, resolved runbook: the only thing `night run` accepts.
 
-use crate::ast::{Agent, Check, CommandPattern, Forge, Glob, Network, Notifier, OnViolation, Money, Outcome, Rollback, Sandbox, Value};
+use crate::ast::{Agent, SuccessCheck, CommandPattern, Forge, Glob, Network, Notifier, OnViolation, Money, Outcome, Rollback, Sandbox, Value};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{Source, Spanned};
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// A runbook that passed `night check`, with every default applied and every path resolved.
-/// Outside this crate it can only be obtained from [`crate::check::check`].
+/// Outside this crate it can only be obtained from [`crate::checklist::check`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Plan {
@@ -28,7 +28,7 @@ pub struct Plan {
     /// Work in a separate git worktree.
     pub worktree: bool,
     /// The success checks, in order.
-    pub checks: Vec<Spanned<Check>>,
+    pub checks: Vec<Spanned<SuccessCheck>>,
     /// What the agent may do.
     pub permissions: PlanPermissions,
     /// When night stops the agent.
@@ -76,7 +76,7 @@ impl Plan {
     pub fn compile_regexes(&self) -> Result<(), String> {
         for check in &self.checks {
             let regex = match &check.value {
-                Check::Run { matches: Some(regex), .. } | Check::Count { regex, .. } => regex,
+                SuccessCheck::Run { matches: Some(regex), .. } | SuccessCheck::Count { regex, .. } => regex,
                 _ => continue,
             };
             if let Err(error) = regex.value.compile() {

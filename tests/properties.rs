@@ -2,8 +2,8 @@
 //! format to the same AST, and no input — random bytes, random token soup — panics the parser
 //! or the checker.
 
-use night::ast::{Check, Comparison, Network, Target};
-use night::check::check;
+use night::ast::{SuccessCheck, Comparison, Network, Target};
+use night::checklist::check;
 use night::diagnostic::Code;
 use night::source::Source;
 use proptest::prelude::*;
@@ -110,7 +110,7 @@ proptest! {
         }
         let checks = runbook.success.expect("success").checks;
         match &checks[1].value {
-            Check::Count { comparison, target, .. } => {
+            SuccessCheck::Count { comparison, target, .. } => {
                 prop_assert_eq!(comparison.value, Comparison::from_symbol(generated.comparison).expect("symbol"));
                 prop_assert_eq!(target.value, Target::Number(generated.count_limit));
             }

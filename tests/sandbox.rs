@@ -88,7 +88,7 @@ impl Fixture {
         std::fs::write(&runbook, &text).expect("runbook");
         let source = Source::new(&runbook, text);
         let lookup = |name: &str| (name == "NIGHT_TEST_SECRET").then(|| "https://hooks.example/s3cret".to_string());
-        let outcome = night::check::check(&source, &lookup);
+        let outcome = night::checklist::check(&source, &lookup);
         let plan = outcome.plan.unwrap_or_else(|| panic!("the runbook checks: {:#?}", outcome.diagnostics));
         Fixture { _dir: dir, repo, work_dir, run_dir, home, outside, plan }
     }

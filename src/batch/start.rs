@@ -2,7 +2,7 @@
 //! runbook as checked (what its run, and a resume, read); the commit every run starts from;
 //! then `batch-start`.
 
-use crate::check::batch::{branches, labels};
+use crate::checklist::batch::{branches, labels};
 use crate::os::lock::{LockError, PidLock};
 use crate::plan::Plan;
 use crate::record::{BatchDir, BatchEvent, BatchStart, BatchesDir, Member};

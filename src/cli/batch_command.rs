@@ -8,7 +8,7 @@ use super::error::{CliError, Done};
 use super::out;
 use super::RunArgs;
 use crate::batch::{self, digest, BatchPlan, Launch};
-use crate::check::{check, CheckOutcome};
+use crate::checklist::{check, CheckOutcome};
 use crate::diagnostic::{render, Diagnostic, RenderOptions};
 use crate::plan::Plan;
 use crate::record::{BatchDir, BatchStart, BatchesDir, ReportFile, RunDir};
@@ -45,7 +45,7 @@ pub fn run(args: &RunArgs) -> Done {
         out::print(&text)?;
         return Err(CliError::BatchErrors);
     }
-    let findings = crate::check::batch::check(&plans, chrono::Utc::now());
+    let findings = crate::checklist::batch::check(&plans, chrono::Utc::now());
     let text = render_findings(&plans, &findings, options);
     out::print(&text)?;
     if findings.iter().flatten().any(Diagnostic::is_error) {
@@ -162,7 +162,7 @@ pub fn member(args: &RunArgs) -> Done {
     let env = |name: &str| crate::remote::secrets::var(name);
     // As for a resume, the checkout's state is not this run's concern: it starts from the
     // batch's commit in a worktree of its own (the batch checked git when it started).
-    let outcome = crate::check::check_resumed(&source, &env);
+    let outcome = crate::checklist::check_resumed(&source, &env);
     let Some(plan) = outcome.plan.as_ref().filter(|_| !outcome.has_errors()) else {
         let mut text = String::new();
         super::check_command::render_text(&mut text, &source, &outcome, RenderOptions { width: super::width(), color: false });

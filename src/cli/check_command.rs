@@ -4,7 +4,7 @@ use super::error::{CliError, Done};
 use super::out;
 use super::{CheckArgs, Format};
 use crate::record::Exit;
-use crate::check::{check, CheckOutcome, ItemStatus};
+use crate::checklist::{check, CheckOutcome, ItemStatus};
 use crate::diagnostic::{render, JsonDiagnostic, RenderOptions, Severity};
 use crate::source::Source;
 use serde::Serialize;
@@ -25,7 +25,7 @@ struct JsonFile {
     errors: usize,
     warnings: usize,
     diagnostics: Vec<JsonDiagnostic>,
-    checklist: Vec<crate::check::ChecklistItem>,
+    checklist: Vec<crate::checklist::ChecklistItem>,
 }
 
 /// Read a runbook as UTF-8, or say precisely why not.
@@ -96,7 +96,7 @@ pub fn run(args: &CheckArgs) -> Done {
         // The batch's own rules, between the files given (each of which checked clean).
         let plans: Vec<&crate::plan::Plan> = checked.iter().filter_map(|o| o.plan.as_ref()).collect();
         if plans.len() == checked.len() && unreadable == 0 {
-            let findings = crate::check::batch::check(&plans, chrono::Utc::now());
+            let findings = crate::checklist::batch::check(&plans, chrono::Utc::now());
             for (plan, found) in plans.iter().zip(&findings) {
                 for diagnostic in found {
                     if diagnostic.severity == Severity::Error {

@@ -8,7 +8,7 @@ use super::error::{CliError, Done};
 use super::out;
 use super::NotifyArgs;
 use crate::record::Exit;
-use crate::check::{check, default_name};
+use crate::checklist::{check, default_name};
 use crate::diagnostic::{render, Code, Diagnostic, RenderOptions};
 use crate::notify::{send_test_with, test_message, Delivery, Settings};
 use crate::source::Span;

@@ -4,7 +4,7 @@
 use super::error::{CliError, Done};
 use super::{locate, out};
 use super::ResumeArgs;
-use crate::check::check_resumed;
+use crate::checklist::check_resumed;
 use crate::diagnostic::RenderOptions;
 use crate::run::Refused;
 use crate::source::Source;

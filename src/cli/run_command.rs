@@ -3,7 +3,7 @@
 use super::error::{CliError, Done};
 use super::out;
 use super::RunArgs;
-use crate::check::check;
+use crate::checklist::check;
 use crate::diagnostic::RenderOptions;
 use crate::record::RunsDir;
 

@@ -9,7 +9,7 @@ pub mod github_actions;
 pub mod k8s;
 mod yaml;
 
-use crate::ast::{AgentKind, Check};
+use crate::ast::{AgentKind, SuccessCheck};
 use crate::source::Source;
 use crate::syntax::Parsed;
 use std::path::Path;
@@ -98,8 +98,8 @@ impl Facts {
                 s.checks
                     .iter()
                     .map(|c| match &c.value {
-                        Check::Run { within, .. } | Check::Tests { within, .. } => within.as_ref().map_or(CHECK_DEFAULT_WITHIN, |w| w.value),
-                        Check::Count { .. } => CHECK_DEFAULT_WITHIN,
+                        SuccessCheck::Run { within, .. } | SuccessCheck::Tests { within, .. } => within.as_ref().map_or(CHECK_DEFAULT_WITHIN, |w| w.value),
+                        SuccessCheck::Count { .. } => CHECK_DEFAULT_WITHIN,
                         _ => Duration::ZERO,
                     })
                     .sum()
@@ -117,7 +117,7 @@ impl Facts {
         env_names.dedup();
         let config = repository.as_ref().and_then(|r| r.config().ok());
         Ok(Facts {
-            name: runbook.name.as_ref().map_or_else(|| crate::check::default_name(&path), |n| n.value.clone()),
+            name: runbook.name.as_ref().map_or_else(|| crate::checklist::default_name(&path), |n| n.value.clone()),
             runbook: relative.unwrap_or_else(|| source.path().to_string_lossy().into_owned()),
             agent: agent.name().to_string(),
             timeout,

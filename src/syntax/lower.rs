@@ -751,18 +751,18 @@ impl Lowerer {
                     let example = format!("{} \"src/auth/jwt.ts\"", inner.head.value);
                     let path = self.string(&mut args, &example);
                     self.finish(&args, &example);
-                    path.map(|path| if inner.head.value == "exists" { Check::Exists(path) } else { Check::Absent(path) })
+                    path.map(|path| if inner.head.value == "exists" { SuccessCheck::Exists(path) } else { SuccessCheck::Absent(path) })
                 }
                 "changed" => {
                     let mut args = Args::new(inner);
                     let globs = self.strings(&mut args, "changed \"src/**\"");
                     self.finish(&args, "changed \"src/**\" \"docs/**\"");
                     let globs: Vec<_> = globs.into_iter().filter_map(|glob| self.glob(glob)).collect();
-                    (!globs.is_empty()).then_some(Check::Changed(globs))
+                    (!globs.is_empty()).then_some(SuccessCheck::Changed(globs))
                 }
                 "committed" => {
                     self.finish(&Args::new(inner), "committed");
-                    Some(Check::Committed)
+                    Some(SuccessCheck::Committed)
                 }
                 _ => {
                     meant.extend(self.unknown(inner, "success", SUCCESS));
@@ -776,7 +776,7 @@ impl Lowerer {
         Some(Success { span: statement.head.span, written, checks })
     }
 
-    fn lower_run(&mut self, statement: &Statement) -> Option<Check> {
+    fn lower_run(&mut self, statement: &Statement) -> Option<SuccessCheck> {
         let mut args = Args::new(statement);
         let example = "run \"make lint\" within 10m";
         let command = self.string(&mut args, example);
@@ -794,10 +794,10 @@ impl Lowerer {
             }
         }
         self.finish_modifiers(&args, &["matches", "within"], example);
-        Some(Check::Run { command: command?, matches, within })
+        Some(SuccessCheck::Run { command: command?, matches, within })
     }
 
-    fn lower_tests(&mut self, statement: &Statement) -> Option<Check> {
+    fn lower_tests(&mut self, statement: &Statement) -> Option<SuccessCheck> {
         let mut args = Args::new(statement);
         let example = "tests \"cargo test\" format cargo within 20m";
         let command = self.string(&mut args, example);
@@ -846,10 +846,10 @@ impl Lowerer {
         self.finish_modifiers(&args, &["format", "within", "allow"], example);
         let command = command?;
         let format = format.unwrap_or_else(|| Spanned::new(TestFormat::Auto, command.span));
-        ok.then_some(Check::Tests { command, format, within, allow_lost })
+        ok.then_some(SuccessCheck::Tests { command, format, within, allow_lost })
     }
 
-    fn lower_count(&mut self, statement: &Statement) -> Option<Check> {
+    fn lower_count(&mut self, statement: &Statement) -> Option<SuccessCheck> {
         let mut args = Args::new(statement);
         let example = "count /error TS\\d+/ in \"npx tsc --noEmit\" <= baseline";
         let regex = self.regex(&mut args, example);
@@ -864,7 +864,7 @@ impl Lowerer {
         let comparison = self.comparison(&mut args, example);
         let target = self.target(&mut args, example);
         self.finish(&args, example);
-        Some(Check::Count { regex: regex?, command: command?, comparison: comparison?, target: target? })
+        Some(SuccessCheck::Count { regex: regex?, command: command?, comparison: comparison?, target: target? })
     }
 
     fn once_modifier<T>(&mut self, slot: &mut Option<Spanned<T>>, value: Option<Spanned<T>>, word: &str, statement: &Statement) {

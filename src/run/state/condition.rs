@@ -9,7 +9,7 @@
 //! them failed, passing how many held, and the baseline is the same on the start commit.
 
 use super::{metric, Baseline};
-use crate::ast::{Check, Comparison, RollbackWhen, Target, TestMetric};
+use crate::ast::{SuccessCheck, Comparison, RollbackWhen, Target, TestMetric};
 use crate::plan::Plan;
 use crate::record::SuccessRecord;
 
@@ -53,7 +53,7 @@ impl std::fmt::Display for Measure {
 /// When the counted check gave no counts, no baseline was measured, partial counts cannot
 /// decide, or `success` has nothing to count.
 pub fn rollback_condition(plan: &Plan, results: &[SuccessRecord], baseline: Option<&Baseline>, when: RollbackWhen) -> Result<(bool, String), String> {
-    let (value, target, what) = match plan.checks.iter().position(|c| matches!(c.value, Check::Tests { .. })) {
+    let (value, target, what) = match plan.checks.iter().position(|c| matches!(c.value, SuccessCheck::Tests { .. })) {
         Some(index) => tests_measures(plan, index, results, baseline, when)?,
         None => checks_measures(plan, results, baseline, when)?,
     };
@@ -69,7 +69,7 @@ fn tests_measures(plan: &Plan, index: usize, results: &[SuccessRecord], baseline
     let result = results.iter().find(|r| r.index == index).ok_or("the `tests` check did not run")?;
     let counts = result.tests.ok_or_else(|| format!("the `tests` check reported no counts ({})", result.reason.as_deref().unwrap_or("no summary")))?;
     let allowed = match &plan.checks[index].value {
-        Check::Tests { allow_lost, .. } => allow_lost.as_ref().map_or(0, |n| n.value),
+        SuccessCheck::Tests { allow_lost, .. } => allow_lost.as_ref().map_or(0, |n| n.value),
         _ => 0,
     };
     let lost = result.lost.as_ref().filter(|l| l.exceeds(allowed)).map_or(0, |l| l.lost);
@@ -97,7 +97,7 @@ fn tests_measures(plan: &Plan, index: usize, results: &[SuccessRecord], baseline
 
 /// How many `run` and `count` checks failed (or held), now and at the baseline.
 fn checks_measures(plan: &Plan, results: &[SuccessRecord], baseline: Option<&Baseline>, when: RollbackWhen) -> Result<(Measure, Measure, String), String> {
-    let counted: Vec<usize> = plan.checks.iter().enumerate().filter(|(_, c)| matches!(c.value, Check::Run { .. } | Check::Count { .. })).map(|(i, _)| i).collect();
+    let counted: Vec<usize> = plan.checks.iter().enumerate().filter(|(_, c)| matches!(c.value, SuccessCheck::Run { .. } | SuccessCheck::Count { .. })).map(|(i, _)| i).collect();
     if counted.is_empty() {
         return Err("`success` has no `tests`, `run` or `count` check to count".into());
     }

@@ -28,7 +28,7 @@ fn checked_plan_with(success: &str, extra: &str) -> (tempfile::TempDir, Plan) {
     run(&["add", "."]);
     run(&["commit", "-qm", "init"]);
     let source = crate::source::Source::new(dir.path().join("t.night"), text);
-    let outcome = crate::check::check(&source, &|name: &str| std::env::var(name).ok());
+    let outcome = crate::checklist::check(&source, &|name: &str| std::env::var(name).ok());
     let plan = outcome.plan.unwrap_or_else(|| panic!("the runbook checks clean: {:?}", outcome.diagnostics));
     (dir, plan)
 }

@@ -8,7 +8,7 @@ mod tests_check;
 
 pub use signature::failure_signature;
 
-use crate::ast::{Check, Target, TestFormat};
+use crate::ast::{SuccessCheck, Target, TestFormat};
 use crate::plan::Plan;
 use crate::record::{SuccessRecord, TestCountsRecord};
 use crate::run::git::RunGit;
@@ -115,7 +115,7 @@ pub async fn run(context: &Context<'_>, baseline: Option<&Baseline>) -> Vec<Succ
             reason: None,
         };
         let failure = match &check.value {
-            Check::Run { command, matches, within } => {
+            SuccessCheck::Run { command, matches, within } => {
                 let within = within_or_default(within.as_ref());
                 let output = runner.run(&command.value, within, matches.is_some(), None).await;
                 output.record(&mut result);
@@ -125,7 +125,7 @@ pub async fn run(context: &Context<'_>, baseline: Option<&Baseline>) -> Vec<Succ
                     (!regex.regex().is_match(&stdout)).then(|| format!("standard output does not match {regex}"))
                 })
             }
-            Check::Tests { command, format, within, allow_lost } => {
+            SuccessCheck::Tests { command, format, within, allow_lost } => {
                 let within = within_or_default(within.as_ref());
                 let output = runner.run(&command.value, within, false, None).await;
                 output.record(&mut result);
@@ -135,7 +135,7 @@ pub async fn run(context: &Context<'_>, baseline: Option<&Baseline>) -> Vec<Succ
                 };
                 tests_check::judge(&output, &format.value, dir, within, &against, &mut result)
             }
-            Check::Count { regex, command, comparison, target } => {
+            SuccessCheck::Count { regex, command, comparison, target } => {
                 let output = runner.run(&command.value, DEFAULT_WITHIN, false, Some(regex.value.regex())).await;
                 output.record(&mut result);
                 // The exit status is not the verdict: a compiler exits non-zero when it finds
@@ -168,13 +168,13 @@ pub async fn run(context: &Context<'_>, baseline: Option<&Baseline>) -> Vec<Succ
                     }
                 }
             }
-            Check::Exists(path) => {
+            SuccessCheck::Exists(path) => {
                 (std::fs::symlink_metadata(dir.join(&path.value)).is_err()).then(|| format!("`{}` does not exist", path.value))
             }
-            Check::Absent(path) => {
+            SuccessCheck::Absent(path) => {
                 (std::fs::symlink_metadata(dir.join(&path.value)).is_ok()).then(|| format!("`{}` exists", path.value))
             }
-            Check::Changed(globs) => match context.git.changed_paths_since(context.start) {
+            SuccessCheck::Changed(globs) => match context.git.changed_paths_since(context.start) {
                 Ok(paths) if paths.iter().any(|path| globs.iter().any(|glob| glob.value.is_match(path))) => None,
                 Ok(_) => {
                     let names: Vec<String> = globs.iter().map(|g| format!("`{}`", g.value.pattern)).collect();
@@ -182,7 +182,7 @@ pub async fn run(context: &Context<'_>, baseline: Option<&Baseline>) -> Vec<Succ
                 }
                 Err(error) => Some(format!("cannot list the changed paths: {error}")),
             },
-            Check::Committed => match (context.git.is_clean(), context.git.head()) {
+            SuccessCheck::Committed => match (context.git.is_clean(), context.git.head()) {
                 (Ok(true), Ok(head)) if head != context.start => None,
                 (Ok(clean), Ok(head)) => Some(
                     match (clean, head != context.start) {
@@ -208,19 +208,19 @@ fn within_or_default(within: Option<&crate::source::Spanned<Duration>>) -> Durat
 }
 
 /// The statement as the runbook would write it, on one line, shortened.
-fn statement(check: &Check) -> String {
+fn statement(check: &SuccessCheck) -> String {
     let quote = |text: &str| format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""));
     let within = |within: &Option<crate::source::Spanned<Duration>>| {
         within.as_ref().map(|w| format!(" within {}", format_duration(w.value))).unwrap_or_default()
     };
     let text = match check {
-        Check::Run { command, matches, within: w } => format!(
+        SuccessCheck::Run { command, matches, within: w } => format!(
             "run {}{}{}",
             quote(&command.value),
             matches.as_ref().map(|m| format!(" matches {}", m.value)).unwrap_or_default(),
             within(w)
         ),
-        Check::Tests { command, format, within: w, .. } => {
+        SuccessCheck::Tests { command, format, within: w, .. } => {
             let format = match &format.value {
                 TestFormat::Auto => String::new(),
                 TestFormat::Junit { glob } => format!(" format junit {}", quote(glob)),
@@ -228,16 +228,16 @@ fn statement(check: &Check) -> String {
             };
             format!("tests {}{format}{}", quote(&command.value), within(w))
         }
-        Check::Count { regex, command, comparison, target } => {
+        SuccessCheck::Count { regex, command, comparison, target } => {
             format!("count {} in {} {} {}", regex.value, quote(&command.value), comparison.value, target.value)
         }
-        Check::Exists(path) => format!("exists {}", quote(&path.value)),
-        Check::Absent(path) => format!("absent {}", quote(&path.value)),
-        Check::Changed(globs) => {
+        SuccessCheck::Exists(path) => format!("exists {}", quote(&path.value)),
+        SuccessCheck::Absent(path) => format!("absent {}", quote(&path.value)),
+        SuccessCheck::Changed(globs) => {
             let globs: Vec<String> = globs.iter().map(|g| quote(&g.value.pattern)).collect();
             format!("changed {}", globs.join(" "))
         }
-        Check::Committed => "committed".to_string(),
+        SuccessCheck::Committed => "committed".to_string(),
     };
     let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if folded.chars().count() > STATEMENT_CHARS {

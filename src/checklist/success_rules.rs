@@ -1,7 +1,7 @@
 //! `success-missing` and `success-unverifiable`: night must be able to tell success from failure.
 
 use super::Context;
-use crate::ast::{Check, Comparison, Target};
+use crate::ast::{SuccessCheck, Comparison, Target};
 use crate::diagnostic::{Code, Diagnostic};
 
 pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
@@ -25,14 +25,14 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     }
     for check in &success.checks {
         let reason = match &check.value {
-            Check::Run { command, .. } | Check::Tests { command, .. } => {
+            SuccessCheck::Run { command, .. } | SuccessCheck::Tests { command, .. } => {
                 always_succeeds(command, &context.simple_commands(command)).map(|why| (command.span, why))
             }
-            Check::Count { comparison, target, .. } => match (comparison.value, target.value) {
+            SuccessCheck::Count { comparison, target, .. } => match (comparison.value, target.value) {
                 (Comparison::GreaterOrEqual, Target::Number(0)) => Some((target.span, "a count is never below zero".to_string())),
                 _ => None,
             },
-            Check::Exists(path) if matches!(path.value.trim(), "" | "." | "./" | "/") => {
+            SuccessCheck::Exists(path) if matches!(path.value.trim(), "" | "." | "./" | "/") => {
                 Some((path.span, "the repository itself always exists".to_string()))
             }
             _ => None,

@@ -6,7 +6,7 @@
 //! the command as written; a wrapper (`npm test`, `make test`) hides the runner and is not judged.
 
 use super::Context;
-use crate::ast::{Check, TestFormat};
+use crate::ast::{SuccessCheck, TestFormat};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::policy::shell::simple_commands;
 use crate::source::Span;
@@ -14,7 +14,7 @@ use crate::source::Span;
 pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     let Some(success) = &context.runbook.success else { return };
     for check in &success.checks {
-        let Check::Tests { command, format, .. } = &check.value else { continue };
+        let SuccessCheck::Tests { command, format, .. } = &check.value else { continue };
         for part in simple_commands(&command.value) {
             let Some((runner, args)) = runner(&part) else { continue };
             if !matches!(format.value, TestFormat::Junit { .. }) {

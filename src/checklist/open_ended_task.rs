@@ -1,7 +1,7 @@
 //! `open-ended-task`: a prompt with open-ended words needs a check that measures the change.
 
 use super::Context;
-use crate::ast::{Check, Prompt};
+use crate::ast::{SuccessCheck, Prompt};
 use crate::diagnostic::{Code, Diagnostic};
 
 const OPEN_ENDED: &[&str] = &[
@@ -16,7 +16,7 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
         .runbook
         .success
         .as_ref()
-        .is_some_and(|s| s.checks.iter().any(|c| matches!(c.value, Check::Count { .. } | Check::Changed(_))));
+        .is_some_and(|s| s.checks.iter().any(|c| matches!(c.value, SuccessCheck::Count { .. } | SuccessCheck::Changed(_))));
     if measured {
         return;
     }
