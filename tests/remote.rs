@@ -391,7 +391,8 @@ fn bad_hosts_and_paths_are_refused_with_the_host_named() {
     test.write("x.night", &same).write("y.night", &same.replace("name \"t\"", "name \"u\""));
     let same_branch = test.night(&["run", "x.night", "y.night", "--on", &base.on()]);
     assert_eq!(same_branch.code, Some(2), "{}", same_branch.output());
-    assert!(same_branch.stdout.contains("error[batch-same-branch]"), "{}", same_branch.output());
+    assert!(same_branch.stdout.contains("batch-same-branch") && same_branch.stdout.contains("`night/same` would also be the run branch of `x.night`"), "{}", same_branch.output());
+    assert!(same_branch.stderr.contains("night-ci: error: the batch has errors; nothing was run"), "{}", same_branch.output());
     assert!(sshd.remote(&format!("ls -d {}/.night/work/*/.night/batches/* 2>/dev/null || true", base.path)).trim().is_empty(), "no batch there");
     for file in ["x.night", "y.night"] {
         std::fs::remove_file(test.path().join(file)).expect("rm");
@@ -403,10 +404,13 @@ fn bad_hosts_and_paths_are_refused_with_the_host_named() {
     assert_eq!(check.code, Some(1), "{}", check.output());
     assert!(check.stdout.contains("judged on night-ci: command-not-found, env-unset"), "{}", check.output());
     assert!(check.stdout.contains("[FAIL] agent  `night-test-missing-aider` was not found"), "{}", check.output());
-    assert!(check.stdout.contains("[waiv] git-dirty") && check.stdout.contains("judged on this machine: [ok  ] git-dirty"), "{}", check.output());
+    // The host's checkout is clean without a waiver (the travelled runbook is its own), and the
+    // laptop's judgement is said beside it.
+    assert!(check.stdout.contains("[ok  ] git-dirty") && !check.stdout.contains("[waiv]") && check.stdout.contains("judged on this machine: [ok  ] git-dirty"), "{}", check.output());
     let refused = test.night(&["run", "t.night", "--on", &base.on()]);
     assert_eq!(refused.code, Some(2), "{}", refused.output());
-    assert!(refused.stderr.contains("night-ci: error: `night-test-missing-aider` was not found"), "{}", refused.output());
+    assert!(refused.stdout.contains("agent program `night-test-missing-aider` not found"), "the host's checklist says why: {}", refused.output());
+    assert!(refused.stderr.contains("night-ci: error: the runbook has errors; nothing was run"), "{}", refused.output());
 }
 
 #[test]
@@ -529,7 +533,7 @@ fn a_batch_on_the_host_is_followed_resumed_stopped_and_pulled_from_here() {
     assert!(listed.stdout.contains(&format!("batch {id}")), "{}", listed.output());
 
     // While it runs: the host's checkout is the batch's, and it is not pulled yet.
-    let second = test.night(&["run", "a.night", "--on", &on]);
+    let second = test.night(&["run", "a.night", "b.night", "--on", &on]);
     assert_eq!(second.code, Some(2), "{}", second.output());
     assert!(second.stderr.contains(&format!("night-ci: error: batch `{id}` is in progress in this repository")), "{}", second.output());
     let early = test.night(&["pull", &id, "--on", &on]);
