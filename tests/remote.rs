@@ -394,6 +394,9 @@ fn bad_hosts_and_paths_are_refused_with_the_host_named() {
     assert!(same_branch.stdout.contains("batch-same-branch") && same_branch.stdout.contains("`night/same` would also be the run branch of `x.night`"), "{}", same_branch.output());
     assert!(same_branch.stderr.contains("night-ci: error: the batch has errors; nothing was run"), "{}", same_branch.output());
     assert!(sshd.remote(&format!("ls -d {}/.night/work/*/.night/batches/* 2>/dev/null || true", base.path)).trim().is_empty(), "no batch there");
+    let checked = test.night(&["check", "--batch", "x.night", "y.night", "--on", &base.on()]);
+    assert_eq!(checked.code, Some(1), "{}", checked.output());
+    assert!(checked.stdout.contains("`night/same` would also be the run branch of `x.night`"), "`check --batch --on` checks the batch there: {}", checked.output());
     for file in ["x.night", "y.night"] {
         std::fs::remove_file(test.path().join(file)).expect("rm");
     }
@@ -567,8 +570,9 @@ fn a_batch_on_the_host_is_followed_resumed_stopped_and_pulled_from_here() {
     let there = test.night(&["report", &id, "--on", &on]);
     assert!(there.stdout.contains(&format!("# night batch {id}")) && there.stdout.contains("2 runs: 2 interrupted"), "{}", there.output());
 
-    // The morning: the batch comes back whole, and its report reads here.
-    let pulled = test.night(&["pull", &id, "--on", &on]);
+    // The morning: the host's newest run is one of the batch, so a plain pull brings the batch
+    // back whole, and its report reads here.
+    let pulled = test.night(&["pull", "--on", &on]);
     assert_eq!(pulled.code, Some(0), "{}", pulled.output());
     assert!(pulled.stdout.contains(&format!("night: pulled batch {id} from night-ci: 2 runs")), "{}", pulled.output());
     for name in ["alpha", "beta"] {
