@@ -66,9 +66,13 @@ fn pull_batch(ssh: &Ssh, layout: &Layout, repo: &Path, batch_id: &str, described
         });
     }
     let mut pulled = Vec::new();
-    for row in &rows {
+    // A runbook whose run never started (refused, or the batch stopped first) has nothing to
+    // bring back. The others are read one by one: the batch's table shows a delivered run's
+    // pull request where its branch would be.
+    for row in rows.iter().filter(|row| row["outcome"] != "not started") {
         let Some(run_id) = row["run_id"].as_str() else { continue };
-        let branch = row["branch"].as_str().unwrap_or_default();
+        let run = describe(ssh, layout, Some(run_id))?;
+        let branch = run["branch"].as_str().unwrap_or_default();
         pull_run(ssh, layout, repo, run_id, branch)?;
         pulled.push((row["label"].as_str().unwrap_or(run_id).to_string(), run_id.to_string(), branch.to_string(), row["outcome"].as_str().unwrap_or_default().to_string()));
     }
