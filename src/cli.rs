@@ -345,6 +345,8 @@ pub struct DeliverArgs {
     /// The run id, or a unique prefix of it.
     #[arg(value_name = "RUN")]
     pub run: String,
+    #[arg(long, value_name = "USER@HOST[:PATH]", help = ON_HELP)]
+    pub on: Option<String>,
 }
 
 /// `night check`.

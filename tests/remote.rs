@@ -7,6 +7,7 @@ mod support;
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
+use support::forge_api::{Fault, ForgeApi, Kind};
 use support::http_receiver::Receiver;
 use support::run::{wait_until, Test};
 use support::sshd::{sshd, Sshd, HOST};
@@ -69,11 +70,17 @@ echo good > src/state; git add src; git commit -q -m "the state is good"
 "#;
 
 fn runbook(extra_notify: &str) -> String {
+    runbook_with("far", "prompt.md", extra_notify, "")
+}
+
+/// The runbook named `name`, its prompt in `prompt`, with more notifiers and top-level
+/// statements (a `deliver` block).
+fn runbook_with(name: &str, prompt: &str, extra_notify: &str, extra: &str) -> String {
     format!(
-        r#"name "far"
+        r#"name "{name}"
 
 task {{
-  prompt file "prompt.md"
+  prompt file "{prompt}"
   agent command "sh agent.sh"
 }}
 
@@ -97,7 +104,7 @@ notify {{
   command "true" on end
 {extra_notify}
 }}
-"#
+{extra}"#
     )
 }
 
@@ -156,12 +163,20 @@ fn a_remote_run_survives_its_connection_and_comes_back_with_night_pull() {
     let mut test = test_with(&sshd);
     test.env("NIGHT_TEST_HOOK", &secret);
     // The laptop's `origin` is a bare repository the host reaches with its own credentials
-    // (nightci's ~/.ssh): what a `deliver { push "origin" }` made there will use.
+    // (nightci's ~/.ssh, as `night-ci`): the run's `deliver` block pushes there from the host.
+    // The forge's token travels as the webhook's secret does, in memory.
     sshd.remote(&format!("git init -q --bare {}/origin.git", base.path));
     test.git(&["remote", "add", "origin", &format!("{HOST}:{}/origin.git", base.path)]);
+    let token = format!("night-forge-token-{}", std::process::id());
+    let forge = ForgeApi::start(Kind::Gitea, "acme/app", &token);
+    test.env("NIGHT_TEST_FORGE_TOKEN", &token);
+    // The forge refuses the first pull request (a 422 is not tried again): the run's own push
+    // stands, and `night deliver --on` opens the pull request from the host later.
+    forge.fault("POST", "/repos/acme/app/pulls", Fault::Status(422, Vec::new(), serde_json::json!({ "message": "the forge is read-only tonight" })));
     test.setup(AGENT, &support::run::Runbook::default());
     // The runbook changed since its commit, and its prompt file was never committed: both travel.
-    test.write("t.night", &runbook("  webhook env.NIGHT_TEST_HOOK on end"));
+    let deliver = format!("\ndeliver {{\n  push \"origin\"\n  pull-request gitea \"acme/app\" token env.NIGHT_TEST_FORGE_TOKEN api \"{}\" base \"main\"\n}}\n", forge.api());
+    test.write("t.night", &runbook_with("far", "prompt.md", "  webhook env.NIGHT_TEST_HOOK on end", &deliver));
     test.write("prompt.md", "Make the state good; commit as you go.\n");
     // An older night on the host is replaced by this one.
     sshd.remote(&format!("mkdir -p {0}/.night/bin && printf '#!/bin/sh\\necho night 0.0.1\\n' > {0}/.night/bin/night && chmod +x {0}/.night/bin/night", base.path));
@@ -170,8 +185,8 @@ fn a_remote_run_survives_its_connection_and_comes_back_with_night_pull() {
     let started = test.night(&["run", "t.night", "--on", &on]);
     assert_eq!(started.code, Some(0), "{}", started.output());
     assert!(started.stdout.contains("copied this night") && started.stdout.contains("night 0.0.1"), "{}", started.output());
-    assert!(started.stdout.contains("`NIGHT_TEST_HOOK` handed to the run in memory"), "{}", started.output());
-    assert!(!started.all_text().contains(&secret), "the secret is never printed: {}", started.output());
+    assert!(started.stdout.contains("`NIGHT_TEST_FORGE_TOKEN`, `NIGHT_TEST_HOOK` handed to the run in memory"), "{}", started.output());
+    assert!(!started.all_text().contains(&secret) && !started.all_text().contains(&token), "the secrets are never printed: {}", started.output());
     let id = run_id(&started.stdout);
 
     // Follow it, then kill the ssh client under `night log -f`: the connection drops mid-run.
@@ -191,9 +206,11 @@ fn a_remote_run_survives_its_connection_and_comes_back_with_night_pull() {
     seen_rx.recv_timeout(Duration::from_secs(30)).expect("`night log -f --on` shows the agent's output as it comes");
     // While it runs, nothing holds the secret on a command line or in an environment, and a
     // second run on the same checkout is refused, the same way as at home, by the host.
-    let holding: Vec<String> = processes_holding(&secret).into_iter().filter(|p| !p.starts_with(&format!("{} ", std::process::id()))).collect();
-    assert!(holding.iter().all(|p| p.ends_with("environ") && !p.contains("cmdline")), "{holding:?}");
-    assert!(!holding.iter().any(|p| p.starts_with(&format!("{} ", started_pid(&started.stdout)))), "the supervisor keeps the secret out of its environment: {holding:?}");
+    for value in [&secret, &token] {
+        let holding: Vec<String> = processes_holding(value).into_iter().filter(|p| !p.starts_with(&format!("{} ", std::process::id()))).collect();
+        assert!(holding.iter().all(|p| p.ends_with("environ") && !p.contains("cmdline")), "{holding:?}");
+        assert!(!holding.iter().any(|p| p.starts_with(&format!("{} ", started_pid(&started.stdout)))), "the supervisor keeps the secret out of its environment: {holding:?}");
+    }
     let check = test.night(&["check", "t.night", "--on", &on]);
     assert_eq!(check.code, Some(2), "{}", check.output());
     assert!(check.stderr.contains(&format!("night-ci: error: run `{id}` is in progress")) && check.stderr.contains("`night check` without `--on` checks here"), "{}", check.output());
@@ -230,23 +247,50 @@ fn a_remote_run_survives_its_connection_and_comes_back_with_night_pull() {
     // The secret went to the notifier, never onto the host's disk.
     let hooks = receiver.wait_for(1, Duration::from_secs(30));
     assert!(hooks.iter().any(|r| r.path.starts_with("/hook")), "the end notification was sent from the host: {}", hooks.len());
-    let on_disk = sshd.remote(&format!("grep -rl --exclude-dir=bin 'night-secret-{}' {} || true", std::process::id(), base.path));
-    assert!(on_disk.trim().is_empty(), "the secret is written nowhere on the host: {on_disk}");
+
+    // The run's own delivery, from the host: the branch is at the laptop's `origin`, pushed
+    // with the host's credentials; the forge was asked with the token sent from here (the
+    // preflight's read, then the refused pull request); the status says how to retry.
+    let ended = test.night(&["status", &id, "--on", &on]);
+    let branch_name = ended.stdout.lines().find_map(|l| l.trim().strip_prefix("branch")).map(|b| b.trim().to_string()).unwrap_or_default();
+    assert!(branch_name.starts_with("night/far/"), "{}", ended.output());
+    let work = base.work();
+    let host_tip = sshd.remote(&format!("git -C {work} rev-parse {branch_name}"));
+    let at_origin = sshd.remote(&format!("git -C {}/origin.git rev-parse refs/heads/{branch_name}", base.path));
+    assert_eq!(at_origin.trim(), host_tip.trim(), "the run branch arrived at origin by the run's delivery");
+    assert!(ended.stdout.contains("FAILED") || ended.stdout.contains("failed"), "{}", ended.output());
+    assert!(ended.stdout.contains(&format!("deliver   night deliver {id} --on {on}")), "the retry names the host: {}", ended.output());
+    assert!(forge.pulls().is_empty());
+    assert!(!forge.requests().is_empty() && forge.requests().iter().all(|r| r.header("authorization").is_some_and(|a| a.contains(&token))), "the token reached the forge from the host");
+
+    // The delivery again, by hand, on the host: the pull request opens.
+    let delivered = test.night(&["deliver", &id, "--on", &on]);
+    assert_eq!(delivered.code, Some(0), "{}", delivered.output());
+    let pulls = forge.pulls();
+    assert_eq!(pulls.len(), 1, "{pulls:?}");
+    assert_eq!((pulls[0].head.as_str(), pulls[0].base.as_str()), (branch_name.as_str(), "main"));
+    let url = delivered.stdout.lines().find(|l| l.starts_with("http")).unwrap_or_else(|| panic!("no URL: {}", delivered.output())).to_string();
+    let status = test.night(&["status", &id, "--on", &on]);
+    assert!(status.stdout.contains(&format!("pull req  {url}")), "{}", status.output());
+    let on_disk = sshd.remote(&format!("grep -rl --exclude-dir=bin -e 'night-secret-{0}' -e 'night-forge-token-{0}' {1} || true", std::process::id(), base.path));
+    assert!(on_disk.trim().is_empty(), "the secrets are written nowhere on the host: {on_disk}");
 
     // The morning: pull brings the branch, the attempt refs and the run folder back.
     eprintln!("{:?}: pull", clock.elapsed());
     let pulled = test.night(&["pull", &id, "--on", &on]);
     assert_eq!(pulled.code, Some(0), "{}", pulled.output());
     let branches = test.git(&["branch", "--list", "night/far/*"]);
-    assert!(!branches.is_empty(), "the run branch is here: {}", pulled.output());
-    let branch_name = branches.trim().trim_start_matches("* ").to_string();
-    assert!(branch_name.starts_with("night/far/"), "{branch_name}");
+    assert_eq!(branches.trim().trim_start_matches("* "), branch_name, "the run branch is here: {}", pulled.output());
     let log = test.git(&["log", "--format=%an %s", &format!("main..{branch_name}")]);
     assert!(log.lines().count() >= 5 && log.contains("night test step 3") && log.contains("the state is good"), "commits by the laptop's identity:\n{log}");
     assert!(test.try_git(&["rev-parse", "--verify", &format!("refs/night/{id}/attempt-1")]).is_some(), "the attempt ref came back");
     let report = test.night(&["report", &id]);
     assert_eq!(report.code, Some(0), "{}", report.output());
-    assert!(report.stdout.contains("**success**"), "{}", report.output());
+    assert!(report.stdout.contains("**success**") && report.stdout.contains(&url), "the report says where the work went: {}", report.output());
+    let journal = support::run::read_events(&test.path().join(format!(".night/runs/{id}/journal.jsonl")));
+    let failed = journal.iter().find(|e| e["event"] == "delivery-failed").expect("the run's own delivery");
+    assert_eq!(failed["push"]["status"], "done", "{failed}");
+    assert!(journal.iter().any(|e| e["event"] == "delivered" && e["by"] == "hand"), "{journal:?}");
     assert!(!report.stdout.contains("waive"), "the host's runbook carries no waiver of its own: {}", report.output());
     assert!(test.path().join(format!(".night/runs/{id}/pulled.json")).is_file());
     let again = test.night(&["pull", &id, "--on", &on]);
@@ -254,17 +298,15 @@ fn a_remote_run_survives_its_connection_and_comes_back_with_night_pull() {
     let remote_report = test.night(&["report", &id, "--on", &on, "-o", "from-host.md"]);
     assert_eq!(remote_report.code, Some(0), "{}", remote_report.output());
     assert!(std::fs::read_to_string(test.path().join("from-host.md")).is_ok_and(|r| r.contains("**success**")), "`report -o` writes here");
-    assert!(!std::fs::read_to_string(test.path().join(format!(".night/runs/{id}/journal.jsonl"))).unwrap_or_default().contains(&secret));
+    let pulled_journal = std::fs::read_to_string(test.path().join(format!(".night/runs/{id}/journal.jsonl"))).unwrap_or_default();
+    assert!(!pulled_journal.contains(&secret) && !pulled_journal.contains(&token));
     // Nothing on the host was lost by pulling.
     let kept = sshd.remote(&format!("ls {}/.night/runs/{id}/report.md", base.work()));
     assert!(kept.contains("report.md"), "{kept}");
 
-    // The hook for `deliver`: the host's checkout has the laptop's `origin`, and the host's own
-    // credentials push the run branch there (a `deliver` block will make this push itself).
-    let work = base.work();
+    // The host's checkout has the laptop's `origin`, which is where the delivery pushed.
     let origin = sshd.remote(&format!("git -C {work} remote get-url origin"));
     assert_eq!(origin.trim(), format!("{HOST}:{}/origin.git", base.path));
-    sshd.remote(&format!("cd {work} && git push -q origin {branch_name}"));
     let pushed = sshd.remote(&format!("git -C {}/origin.git log --format=%s {branch_name}", base.path));
     assert!(pushed.contains("the state is good"), "{pushed}");
 
@@ -344,16 +386,34 @@ fn bad_hosts_and_paths_are_refused_with_the_host_named() {
     assert!(missing_git.stderr.contains("night-ci: error: `git` is not installed there"), "{}", missing_git.output());
     let _ = std::fs::remove_file(&wrapper);
 
+    // A batch whose runbooks would share a run branch: refused there as at home, nothing started.
+    let same = support::run::Runbook::default().task("branch \"night/same\"").render();
+    test.write("x.night", &same).write("y.night", &same.replace("name \"t\"", "name \"u\""));
+    let same_branch = test.night(&["run", "x.night", "y.night", "--on", &base.on()]);
+    assert_eq!(same_branch.code, Some(2), "{}", same_branch.output());
+    assert!(same_branch.stdout.contains("batch-same-branch") && same_branch.stdout.contains("`night/same` would also be the run branch of `x.night`"), "{}", same_branch.output());
+    assert!(same_branch.stderr.contains("night-ci: error: the batch has errors; nothing was run"), "{}", same_branch.output());
+    assert!(sshd.remote(&format!("ls -d {}/.night/work/*/.night/batches/* 2>/dev/null || true", base.path)).trim().is_empty(), "no batch there");
+    let checked = test.night(&["check", "--batch", "x.night", "y.night", "--on", &base.on()]);
+    assert_eq!(checked.code, Some(1), "{}", checked.output());
+    assert!(checked.stdout.contains("`night/same` would also be the run branch of `x.night`"), "`check --batch --on` checks the batch there: {}", checked.output());
+    for file in ["x.night", "y.night"] {
+        std::fs::remove_file(test.path().join(file)).expect("rm");
+    }
+
     // The agent's CLI missing on the host: `check --on` says so, `run --on` is refused there.
     test.write("t.night", &support::run::Runbook::default().render().replace("agent command \"sh agent.sh\"", "agent aider { bin \"night-test-missing-aider\" }"));
     let check = test.night(&["check", "t.night", "--on", &base.on()]);
     assert_eq!(check.code, Some(1), "{}", check.output());
     assert!(check.stdout.contains("judged on night-ci: command-not-found, env-unset"), "{}", check.output());
     assert!(check.stdout.contains("[FAIL] agent  `night-test-missing-aider` was not found"), "{}", check.output());
-    assert!(check.stdout.contains("[waiv] git-dirty") && check.stdout.contains("judged on this machine: [ok  ] git-dirty"), "{}", check.output());
+    // The host's checkout is clean without a waiver (the travelled runbook is its own), and the
+    // laptop's judgement is said beside it.
+    assert!(check.stdout.contains("[ok  ] git-dirty") && !check.stdout.contains("[waiv]") && check.stdout.contains("judged on this machine: [ok  ] git-dirty"), "{}", check.output());
     let refused = test.night(&["run", "t.night", "--on", &base.on()]);
     assert_eq!(refused.code, Some(2), "{}", refused.output());
-    assert!(refused.stderr.contains("night-ci: error: `night-test-missing-aider` was not found"), "{}", refused.output());
+    assert!(refused.stdout.contains("agent program `night-test-missing-aider` not found"), "the host's checklist says why: {}", refused.output());
+    assert!(refused.stderr.contains("night-ci: error: the runbook has errors; nothing was run"), "{}", refused.output());
 }
 
 #[test]
@@ -437,4 +497,95 @@ fn a_killed_supervisor_on_the_host_is_resumed_with_its_secrets_and_stopped_clean
     let hooks = receiver.wait_for(1, Duration::from_secs(30));
     assert!(hooks.iter().any(|r| r.path == "/resumed"), "the end notification left from the host after the resume");
     wait_until(Duration::from_secs(10), "the run's processes to end", || support::run::processes_with(&base.path).is_empty());
+}
+
+/// The batch id in `night run a b --on`'s first line.
+fn batch_id(stdout: &str) -> String {
+    stdout.lines().find_map(|line| line.strip_prefix("night: batch ")?.split_whitespace().next().map(str::to_string)).unwrap_or_else(|| panic!("no batch id in:\n{stdout}"))
+}
+
+#[test]
+fn a_batch_on_the_host_is_followed_resumed_stopped_and_pulled_from_here() {
+    let Some(sshd) = sshd() else { return };
+    let base = RemoteBase::new(&sshd, "batch");
+    let on = base.on();
+    let receiver = Receiver::start();
+    let mut test = test_with(&sshd);
+    test.env("NIGHT_TEST_HOOK", &receiver.url("/run"));
+    test.env("NIGHT_TEST_DIGEST", &receiver.url("/digest"));
+    // Agents that work slowly, committing now and then, until they are stopped.
+    test.setup("for step in $(seq 1 300); do echo \"working $step\"; echo $step > src/progress; git add src; git commit -q -m \"progress $step\"; sleep 0.5; done", &support::run::Runbook::default());
+    // Two runbooks and their prompt files, none of them committed: all travel.
+    for (name, file) in [("alpha", "a"), ("beta", "b")] {
+        let text = runbook_with(name, &format!("{file}.md"), "  webhook env.NIGHT_TEST_HOOK on end", "").replace("timeout 2m", "timeout 5m").replace("idle 2m", "idle 5m");
+        test.write(&format!("{file}.night"), &text);
+        test.write(&format!("{file}.md"), &format!("Work on {name}.\n"));
+    }
+
+    // One run at a time: beta waits for alpha, and never starts (the batch is stopped first).
+    let started = test.night(&["run", "a.night", "b.night", "--on", &on, "--jobs", "1", "--notify-batch", "webhook", "env.NIGHT_TEST_DIGEST"]);
+    assert_eq!(started.code, Some(0), "{}", started.output());
+    assert!(started.stdout.contains("`NIGHT_TEST_DIGEST`, `NIGHT_TEST_HOOK` handed to the run in memory"), "{}", started.output());
+    assert!(started.stdout.contains("with a.night, a.md, b.night, b.md uncommitted"), "{}", started.output());
+    assert!(started.stdout.contains("of 2 runs started on night-ci"), "{}", started.output());
+    let id = batch_id(&started.stdout);
+    assert!(id.starts_with("batch-"), "{id}");
+    assert!(started.stdout.contains(&format!("night status {id} --on {on}")), "{}", started.output());
+    let pid: i32 = started_pid(&started.stdout).parse().expect("the batch supervisor's pid");
+    wait_until(Duration::from_secs(60), "the batch's first run to run", || test.night(&["status", &id, "--on", &on]).stdout.contains("2: 1 running, 1 not started"));
+    let listed = test.night(&["list", "--on", &on]);
+    assert!(listed.stdout.contains(&format!("batch {id}")), "{}", listed.output());
+
+    // While it runs: the host's checkout is the batch's, and it is not pulled yet.
+    let second = test.night(&["run", "a.night", "b.night", "--on", &on]);
+    assert_eq!(second.code, Some(2), "{}", second.output());
+    assert!(second.stderr.contains(&format!("night-ci: error: batch `{id}` is in progress in this repository")), "{}", second.output());
+    let early = test.night(&["pull", &id, "--on", &on]);
+    assert_eq!(early.code, Some(2), "{}", early.output());
+    assert!(early.stderr.contains(&format!("night-ci: error: batch `{id}` has not ended there (1 of its runs running)")), "{}", early.output());
+
+    // The batch supervisor dies there; its runs go on. Resumed from here, it has the digest's
+    // secret again (sent in memory), adopts its runs, and stops them cleanly.
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).expect("kill the batch supervisor");
+    wait_until(Duration::from_secs(10), "the batch to show as died", || test.night(&["status", &id, "--on", &on]).stdout.contains(": died"));
+    let died = test.night(&["status", &id, "--on", &on]);
+    assert!(died.stdout.contains(&format!("continue  night resume {id} --on {on}")), "{}", died.output());
+    let resumed = test.night(&["resume", &id, "--on", &on]);
+    assert_eq!(resumed.code, Some(0), "{}", resumed.output());
+    assert!(resumed.stdout.contains(&format!("night: batch {id} resumed on night-ci")), "{}", resumed.output());
+    wait_until(Duration::from_secs(30), "the resumed batch to run", || test.night(&["status", &id, "--on", &on]).stdout.contains(": running (supervisor pid"));
+    let stopped = test.night(&["stop", &id, "--on", &on]);
+    assert_eq!(stopped.code, Some(0), "{}", stopped.output());
+    assert!(stopped.stdout.contains(&format!("night: batch {id} stopped")), "{}", stopped.output());
+
+    // The run's end notification and the batch's digest left from the host with the secrets.
+    let hooks = receiver.wait_for(2, Duration::from_secs(30));
+    assert_eq!(hooks.iter().filter(|r| r.path == "/run").count(), 1, "{:?}", hooks.iter().map(|r| &r.path).collect::<Vec<_>>());
+    assert_eq!(hooks.iter().filter(|r| r.path == "/digest").count(), 1, "{:?}", hooks.iter().map(|r| &r.path).collect::<Vec<_>>());
+    let ended = test.night(&["status", &id, "--on", &on]);
+    assert!(ended.stdout.contains(&format!("{id}: ended")) && ended.stdout.contains("2: 1 interrupted, 1 not started"), "{}", ended.output());
+    assert!(ended.stdout.contains(&format!("report    night report {id} --on {on}")), "{}", ended.output());
+    let again = test.night(&["stop", &id, "--on", &on]);
+    assert_eq!(again.code, Some(2), "{}", again.output());
+    assert!(again.stderr.contains(&format!("night-ci: error: batch `{id}` is not running")), "{}", again.output());
+    let there = test.night(&["report", &id, "--on", &on]);
+    assert!(there.stdout.contains(&format!("# night batch {id}")) && there.stdout.contains("2 runs: 1 interrupted, 1 not started"), "{}", there.output());
+
+    // The morning: the host's newest run is one of the batch, so a plain pull brings the batch
+    // back whole, and its report reads here.
+    let pulled = test.night(&["pull", "--on", &on]);
+    assert_eq!(pulled.code, Some(0), "{}", pulled.output());
+    assert!(pulled.stdout.contains(&format!("night: pulled batch {id} from night-ci: 1 run,")), "the run that never started is left out: {}", pulled.output());
+    let branch = test.git(&["branch", "--list", "night/alpha/*"]);
+    assert!(!branch.is_empty(), "the run branch is here: {}", pulled.output());
+    let log = test.git(&["log", "--format=%s", &format!("main..{}", branch.trim())]);
+    assert!(log.contains("progress 1"), "{log}");
+    assert!(test.git(&["branch", "--list", "night/beta/*"]).is_empty());
+    assert!(test.path().join(format!(".night/batches/{id}/batch.jsonl")).is_file());
+    let report = test.night(&["report", &id]);
+    assert_eq!(report.code, Some(0), "{}", report.output());
+    assert!(report.stdout.contains("2 runs: 1 interrupted, 1 not started") && report.stdout.contains("| alpha | interrupted | 1 |"), "{}", report.output());
+    let list = test.night(&["list"]);
+    assert!(list.stdout.contains(&format!("batch {id}")), "{}", list.output());
+    wait_until(Duration::from_secs(10), "the batch's processes to end", || support::run::processes_with(&base.path).is_empty());
 }

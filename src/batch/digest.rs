@@ -16,7 +16,10 @@ const DELIVERY_WAIT: Duration = Duration::from_secs(30);
 /// The batch's report, read from its journal and its runs' (live or not).
 pub fn report(dir: &BatchDir, batch: &BatchHistory) -> BatchReport {
     let Some((start, _)) = &batch.start else { return BatchReport::new(batch, &[]) };
-    let runs = RunsDir::of_repo(Path::new(&start.repo));
+    // The runs beside the batch folder (`<repo>/.night/batches/<id>`): where it was made, or
+    // where `night pull --on` brought it, whatever path the journal names.
+    let beside = dir.path().ancestors().nth(3).map(RunsDir::of_repo).filter(|runs| runs.path().is_dir());
+    let runs = beside.unwrap_or_else(|| RunsDir::of_repo(Path::new(&start.repo)));
     let loaded: Vec<Option<(History, bool, String)>> = batch
         .members
         .iter()
@@ -34,7 +37,6 @@ pub fn report(dir: &BatchDir, batch: &BatchHistory) -> BatchReport {
         .zip(&loaded)
         .map(|((member, state), loaded)| BatchRun { member, state, history: loaded.as_ref().map(|(h, _, _)| h), running: loaded.as_ref().is_some_and(|(_, r, _)| *r), report: loaded.as_ref().map(|(_, _, r)| r.clone()) })
         .collect();
-    let _ = dir;
     BatchReport::new(batch, &members)
 }
 

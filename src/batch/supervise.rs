@@ -10,7 +10,7 @@ use crate::record::journal::Tail;
 use crate::record::{BatchDir, BatchEvent, BatchHistory, History, Member, RunsDir};
 use crate::report::status::Status;
 use std::collections::{BTreeMap, VecDeque};
-use std::io::{BufRead as _, BufReader};
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -34,6 +34,10 @@ pub struct Launch {
     pub status: Option<StatusSink>,
     /// Environment variables the runs must not inherit (the detached child's marker).
     pub env_remove: Vec<String>,
+    /// Secrets each run receives in memory, never in its environment (`--on HOST`,
+    /// src/remote/secrets.rs): the variable that tells a night process to read them on its
+    /// standard input, and what to write there.
+    pub secrets: Option<(String, Vec<u8>)>,
 }
 
 /// Signals received by the batch supervisor.
@@ -181,10 +185,17 @@ fn spawn(launch: &Launch, dir: &BatchDir, member: &Member, run_id: &str, mut arg
     for name in &launch.env_remove {
         command.env_remove(name);
     }
+    if let Some((marker, _)) = &launch.secrets {
+        command.env(marker, "1").stdin(Stdio::piped());
+    }
     // A group of its own: the terminal's Ctrl-C reaches the batch supervisor alone, which
     // passes one clean stop to each run.
     command.process_group(0);
     let mut child = command.spawn()?;
+    if let (Some((_, body)), Some(mut stdin)) = (&launch.secrets, child.stdin.take()) {
+        // The run reads them first thing; a run that cannot is refused, and says why.
+        let _ = stdin.write_all(body);
+    }
     let said = Arc::new(Mutex::new(VecDeque::new()));
     let label = member.label.clone();
     if let Some(stdout) = child.stdout.take() {

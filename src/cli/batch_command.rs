@@ -21,9 +21,6 @@ use std::sync::{Arc, Mutex};
 
 /// `night run` of several runbooks.
 pub fn run(args: &RunArgs) -> Done {
-    if args.on.is_some() {
-        return Err(CliError::Batch("`--on` runs one runbook at a time; run a batch on the host itself".into()));
-    }
     if args.detach && !detach::is_child() {
         let child_args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).filter(|arg| arg != "--detach").collect();
         return detach::start(child_args);
@@ -98,7 +95,10 @@ pub(super) fn supervise(dir: &BatchDir, detached: bool) -> Done {
         });
         status
     });
-    let launch = Launch { exe, lines, status, env_remove: vec![detach::CHILD_ENV.to_string()] };
+    // Secrets received for `--on` go on to each run in memory (src/remote/secrets.rs).
+    let received = crate::remote::secrets::received();
+    let secrets = (!received.is_empty()).then(|| (crate::remote::secrets::STDIN_ENV.to_string(), crate::remote::secrets::encode(&received)));
+    let launch = Launch { exe, lines, status, env_remove: vec![detach::CHILD_ENV.to_string()], secrets };
     let history = batch::supervise(dir, &launch).map_err(|source| CliError::File { doing: "write the batch journal in", path: dir.path().to_path_buf(), source })?;
     if let Some(console) = &console {
         let _ = console.clear();
@@ -252,6 +252,36 @@ pub(super) fn resume(dir: &BatchDir, detach_it: bool) -> Done {
     }
     out::line(&format!("night: resuming batch {id}"));
     supervise(dir, detached)
+}
+
+/// `night status BATCH`: whether the batch supervisor is running, ended or died; each run's
+/// id and where it stands; what to do next.
+pub(super) fn status(dir: &BatchDir) -> Done {
+    let id = dir.id();
+    let history = dir.load().map_err(|source| CliError::File { doing: "read the batch journal in", path: dir.path().to_path_buf(), source })?;
+    let report = digest::report(dir, &history);
+    let mut text = String::new();
+    let supervisor = dir.supervisor();
+    let head = match (supervisor, &history.end) {
+        (Some(pid), _) => format!("running (supervisor pid {pid})"),
+        (None, Some((reason, _))) => format!("ended — {reason}"),
+        (None, None) => "died — its supervisor is gone before the batch's end".to_string(),
+    };
+    let totals: Vec<String> = report.totals.iter().map(|(outcome, n)| format!("{n} {outcome}")).collect();
+    text.push_str(&format!("{id}: {head}\n  runs      {}: {}\n", report.runs.len(), totals.join(", ")));
+    let width = report.runs.iter().map(|row| row.label.len()).max().unwrap_or(0);
+    for row in &report.runs {
+        let reason = row.reason.as_deref().map(|r| format!(" — {r}")).unwrap_or_default();
+        text.push_str(&format!("    {:width$}  {}  {}{reason}\n", row.label, row.run_id.as_deref().unwrap_or("-"), row.outcome));
+    }
+    text.push_str(&format!("  folder    {}\n", dir.path().display()));
+    match (supervisor, &history.end) {
+        (Some(_), _) => text.push_str(&format!("  stop      night stop {id}\n")),
+        (None, Some(_)) => text.push_str(&format!("  report    night report {id}\n")),
+        (None, None) => text.push_str(&format!("  continue  night resume {id}\n")),
+    }
+    out::print(&text)?;
+    Ok(crate::record::Exit::Success)
 }
 
 /// `night report BATCH`: the batch's table, as markdown, JSON or HTML.

@@ -3,7 +3,7 @@
 
 use super::{Command, Format, ReportFormat};
 use crate::diagnostic::RenderOptions;
-use crate::remote::client;
+use crate::remote::client::{self, BatchArgs};
 
 /// The exit status of a command given `--on`; `None` for a command to run here.
 pub(super) fn dispatch(command: &Command) -> Option<u8> {
@@ -14,9 +14,12 @@ pub(super) fn dispatch(command: &Command) -> Option<u8> {
         args
     };
     Some(match command {
-        Command::Run(args) if args.is_batch() => return None,
-        Command::Run(args) => client::run(args.on.as_deref()?, args.files.first()?, args.html, options),
-        Command::Check(args) => client::check(args.on.as_deref()?, &args.files, args.format == Format::Json, args.deny_warnings, options),
+        Command::Run(args) => {
+            let on = args.on.as_deref()?;
+            let batch = args.is_batch().then(|| BatchArgs { jobs: args.jobs, budget: args.budget.clone(), checks: args.checks, notify_batch: args.notify_batch.clone() });
+            client::run(on, &args.files, batch.as_ref(), args.html, options)
+        }
+        Command::Check(args) => client::check(args.on.as_deref()?, &args.files, args.format == Format::Json, args.deny_warnings, args.batch, options),
         Command::Status(args) => client::pass_through(args.on.as_deref()?, with_run("status", &args.run)),
         Command::Stop(args) => client::pass_through(args.on.as_deref()?, with_run("stop", &args.run)),
         Command::List(args) => client::pass_through(args.on.as_deref()?, vec!["list".into()]),
@@ -46,6 +49,7 @@ pub(super) fn dispatch(command: &Command) -> Option<u8> {
             }
         }
         Command::Resume(args) => client::resume(args.on.as_deref()?, &args.run, args.html),
+        Command::Deliver(args) => client::deliver(args.on.as_deref()?, &args.run),
         _ => return None,
     })
 }

@@ -9,6 +9,9 @@ use crate::report::ReportData;
 use std::fmt::Write as _;
 
 pub fn run(name: Option<&str>) -> Done {
+    if let Some(batch) = name.map(super::batch_command::find).transpose()?.flatten() {
+        return super::batch_command::status(&batch);
+    }
     let dir = locate::live_or_newest(name)?;
     let history = dir.load().map_err(|source| CliError::File { doing: "read the journal of", path: dir.path().to_path_buf(), source })?;
     let state = dir.status(&history);

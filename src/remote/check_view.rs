@@ -93,7 +93,7 @@ pub(super) fn print_check_json(sent: &HostCheck<'_>, travel: &Travel, read: &[(S
         .iter()
         .filter_map(|answer| match answer {
             Answer::Agent { found, message } => Some(serde_json::json!({ "found": found, "message": message })),
-            Answer::Started { .. } => None,
+            Answer::Started { .. } | Answer::Batch { .. } => None,
         })
         .collect();
     document["remote"] = serde_json::json!({

@@ -45,21 +45,68 @@ pub(super) fn say(line: &str) {
     let _ = stdout.flush();
 }
 
-/// `night run FILE --on HOST`: start the run detached on the host; print its id.
-pub fn run(on: &str, file: &Path, html: bool, options: RenderOptions) -> u8 {
+/// A batch's options, as `night run` was given them (docs/batches.md).
+#[derive(Debug, Clone, Default)]
+pub struct BatchArgs {
+    /// `--jobs N`.
+    pub jobs: Option<u32>,
+    /// `--budget MONEY`.
+    pub budget: Option<String>,
+    /// `--checks N`.
+    pub checks: Option<u32>,
+    /// `--notify-batch KIND TARGET`, flattened.
+    pub notify_batch: Vec<String>,
+}
+
+impl BatchArgs {
+    /// The options as words of the host's `night run`.
+    fn words(&self) -> Vec<String> {
+        let mut words = Vec::new();
+        if let Some(jobs) = self.jobs {
+            words.extend(["--jobs".to_string(), jobs.to_string()]);
+        }
+        if let Some(budget) = &self.budget {
+            words.extend(["--budget".to_string(), budget.clone()]);
+        }
+        if let Some(checks) = self.checks {
+            words.extend(["--checks".to_string(), checks.to_string()]);
+        }
+        for pair in self.notify_batch.chunks(2) {
+            words.push("--notify-batch".into());
+            words.extend(pair.iter().cloned());
+        }
+        words
+    }
+
+    /// The `env.X` a digest notifier names: its value travels in memory, as a runbook's.
+    fn env_names(&self) -> Vec<String> {
+        self.notify_batch.chunks(2).filter_map(|pair| pair.get(1)?.strip_prefix("env.").map(str::to_string)).collect()
+    }
+}
+
+/// `night run FILE… --on HOST`: start the run (or, with several runbooks or batch options, the
+/// batch) detached on the host; print its id.
+pub fn run(on: &str, files: &[PathBuf], batch: Option<&BatchArgs>, html: bool, options: RenderOptions) -> u8 {
     let target = match Target::parse(on) {
         Ok(target) => target,
         Err(e) => return report_error(&e),
     };
-    let Some((source, parsed)) = read_and_parse(file, options) else { return REFUSED };
-    let travel = match travel::gather(&[(&source, &parsed)]) {
+    let mut read = Vec::new();
+    for file in files {
+        match read_and_parse(file, options) {
+            Some(pair) => read.push(pair),
+            None => return REFUSED,
+        }
+    }
+    let pairs: Vec<(&Source, &crate::syntax::Parsed)> = read.iter().map(|(s, p)| (s, p)).collect();
+    let mut travel = match travel::gather(&pairs) {
         Ok(travel) => travel,
         Err(e) => return report_error(&e),
     };
     if !travel.dirty.is_empty() {
         let mut text = String::new();
         for diagnostic in &travel.dirty {
-            text.push_str(&render(diagnostic, &source, options));
+            text.push_str(&render(diagnostic, &read[0].0, options));
             text.push('\n');
         }
         print!("{text}");
@@ -70,20 +117,31 @@ pub fn run(on: &str, file: &Path, html: bool, options: RenderOptions) -> u8 {
     if let Err(e) = ssh.check_command() {
         return report_error(&e);
     }
-    let mut args = vec!["run".to_string(), travel.runbooks[0].clone(), "--detach".to_string()];
+    let mut args = vec!["run".to_string()];
+    args.extend(travel.runbooks.iter().cloned());
+    args.push("--detach".into());
     if html {
         args.push("--html".into());
+    }
+    if let Some(batch) = batch {
+        args.extend(batch.words());
+        travel.env_names.extend(batch.env_names());
+        travel.env_names.sort();
+        travel.env_names.dedup();
     }
     let sent = match send(&ssh, &travel, args) {
         Ok(sent) => sent,
         Err(e) => return report_error(&e),
     };
-    match sent.answers.iter().find_map(|answer| match answer {
-        Answer::Started { run_id, pid } => Some((run_id.clone(), *pid)),
-        Answer::Agent { .. } => None,
-    }) {
-        Some((run_id, pid)) if sent.status == 0 => {
-            print_started(&ssh.target, &run_id, pid, &sent.layout);
+    let started = sent.answers.iter().find(|answer| matches!(answer, Answer::Started { .. } | Answer::Batch { .. }));
+    match started {
+        Some(Answer::Started { run_id, pid }) if sent.status == 0 => {
+            print_started(&ssh.target, run_id, *pid, &sent.layout);
+            0
+        }
+        Some(Answer::Batch { batch_id, pid, runs }) if sent.status == 0 => {
+            print!("{}", sent.stdout);
+            print_batch_started(&ssh.target, batch_id, *pid, *runs, &sent.layout);
             0
         }
         _ => {
@@ -92,6 +150,21 @@ pub fn run(on: &str, file: &Path, html: bool, options: RenderOptions) -> u8 {
             sent.status.max(1)
         }
     }
+}
+
+fn print_batch_started(target: &Target, batch_id: &str, pid: u32, runs: usize, layout: &Layout) {
+    let on = target.to_string();
+    let host = target.host();
+    let mut out = std::io::stdout().lock();
+    let supervisor = if pid == 0 { "it has already ended".to_string() } else { format!("supervisor pid {pid} there") };
+    let plural = if runs == 1 { "" } else { "s" };
+    let _ = writeln!(out, "night: batch {batch_id} of {runs} run{plural} started on {host} ({supervisor}); it goes on if this machine sleeps or the connection drops");
+    let _ = writeln!(out, "  status    night status {batch_id} --on {on}");
+    let _ = writeln!(out, "  runs      night list --on {on}");
+    let _ = writeln!(out, "  stop      night stop {batch_id} --on {on}");
+    let _ = writeln!(out, "  pull      night pull {batch_id} --on {on}    (when it is over; then `night report {batch_id}` here)");
+    let _ = writeln!(out, "  folder    {host}:{}/.night/batches/{batch_id}", layout.work());
+    let _ = out.flush();
 }
 
 fn print_started(target: &Target, run_id: &str, pid: u32, layout: &Layout) {
@@ -110,7 +183,7 @@ fn print_started(target: &Target, run_id: &str, pid: u32, layout: &Layout) {
 
 /// `night check FILE… --on HOST`: the checklist as the host judges it, with `git-dirty`
 /// judged here.
-pub fn check(on: &str, files: &[PathBuf], json: bool, deny_warnings: bool, options: RenderOptions) -> u8 {
+pub fn check(on: &str, files: &[PathBuf], json: bool, deny_warnings: bool, batch: bool, options: RenderOptions) -> u8 {
     let target = match Target::parse(on) {
         Ok(target) => target,
         Err(e) => return report_error(&e),
@@ -138,6 +211,9 @@ pub fn check(on: &str, files: &[PathBuf], json: bool, deny_warnings: bool, optio
     }
     if deny_warnings {
         args.push("--deny-warnings".into());
+    }
+    if batch {
+        args.push("--batch".into());
     }
     let sent = match send_quietly(&ssh, &travel, args) {
         Ok(sent) => sent,
@@ -443,7 +519,7 @@ fn with_on(text: &str, target: &Target) -> String {
     let mut out = String::new();
     for line in text.lines() {
         let trimmed = line.trim_start();
-        let hint = ["follow ", "stop ", "report ", "continue "].iter().any(|word| trimmed.starts_with(word)) && trimmed.contains(" night ");
+        let hint = ["follow ", "stop ", "report ", "continue ", "deliver "].iter().any(|word| trimmed.starts_with(word)) && trimmed.contains(" night ");
         out.push_str(line);
         if hint {
             out.push_str(&format!(" --on {target}"));
@@ -465,41 +541,30 @@ pub(super) fn describe(ssh: &Ssh, layout: &Layout, run: Option<&str>) -> Result<
     serde_json::from_str(&stdout).map_err(|e| RemoteError::Step { host: ssh.host().to_string(), message: format!("the host's report is not JSON: {e}"), help: Some("Use the same night version on both machines.".into()) })
 }
 
-/// `night resume RUN --on HOST`: continue a dead run there, detached, with its secrets.
+/// `night resume RUN|BATCH --on HOST`: continue a dead run (or batch) there, detached, with its
+/// secrets sent again from here.
 pub fn resume(on: &str, run: &str, html: bool) -> u8 {
     let (ssh, layout) = match connect(on) {
         Ok(connected) => connected,
         Err(e) => return report_error(&e),
     };
-    let described = match describe(&ssh, &layout, Some(run)) {
-        Ok(described) => described,
+    let (id, batch) = match named(&ssh, &layout, run) {
+        Ok(named) => named,
         Err(e) => return report_error(&e),
     };
-    let run_id = described["run_id"].as_str().unwrap_or(run).to_string();
-    // The secrets the run's own runbook copy names, from this machine's environment.
-    let copy = format!("cd {} && cat {}", quote(&layout.base), quote(&format!("{}/.night/runs/{run_id}/runbook.night", layout.work())));
-    let names = match ssh.run(&copy, Input::Nothing) {
-        Ok(output) if output.status.success() => {
-            let source = Source::new("runbook.night", String::from_utf8_lossy(&output.stdout).into_owned());
-            let parsed = crate::syntax::parse(&source);
-            let mut names = Vec::new();
-            travel::env_names(&parsed.statements, &mut names);
-            names
-        }
-        Ok(_) => Vec::new(),
+    let secrets = match secrets_of(&ssh, &layout, &id, batch) {
+        Ok(secrets) => secrets,
         Err(e) => return report_error(&e),
     };
-    let secrets = laptop_secrets(&names);
-    let mut args = vec!["resume".to_string(), run_id.clone(), "--detach".to_string()];
+    let mut args = vec!["resume".to_string(), id.clone(), "--detach".to_string()];
     if html {
         args.push("--html".into());
     }
-    let body = secrets::encode(&secrets);
-    let input = if secrets.is_empty() { Input::Nothing } else { Input::Bytes(&body) };
-    match stream(&ssh, &in_checkout(&layout, &args, !secrets.is_empty()), input, false) {
+    match with_secrets(&ssh, &layout, &args, &secrets) {
         Ok((0, _)) => {
-            say(&format!("night: run {run_id} resumed on {} in the background", ssh.host()));
-            say(&format!("  status    night status {run_id} --on {}", ssh.target));
+            let what = if batch { "batch" } else { "run" };
+            say(&format!("night: {what} {id} resumed on {} in the background", ssh.host()));
+            say(&format!("  status    night status {id} --on {}", ssh.target));
             0
         }
         Ok((status, stdout)) => {
@@ -508,6 +573,88 @@ pub fn resume(on: &str, run: &str, html: bool) -> u8 {
         }
         Err(e) => report_error(&e),
     }
+}
+
+/// `night deliver RUN --on HOST`: the run's delivery done again there, by the host's git and
+/// credentials, with the tokens its runbook names sent from here in memory.
+pub fn deliver(on: &str, run: &str) -> u8 {
+    let (ssh, layout) = match connect(on) {
+        Ok(connected) => connected,
+        Err(e) => return report_error(&e),
+    };
+    let id = match named(&ssh, &layout, run) {
+        Ok((id, false)) => id,
+        Ok((id, true)) => {
+            return report_error(&RemoteError::Step {
+                host: ssh.host().to_string(),
+                message: format!("`{id}` is a batch; `night deliver` takes one run of it"),
+                help: Some(format!("`night status {id} --on {}` lists its runs.", ssh.target)),
+            })
+        }
+        Err(e) => return report_error(&e),
+    };
+    let secrets = match secrets_of(&ssh, &layout, &id, false) {
+        Ok(secrets) => secrets,
+        Err(e) => return report_error(&e),
+    };
+    match with_secrets(&ssh, &layout, &["deliver".to_string(), id], &secrets) {
+        Ok((status, stdout)) => {
+            print!("{stdout}");
+            let _ = std::io::stdout().flush();
+            status
+        }
+        Err(e) => report_error(&e),
+    }
+}
+
+/// The run or batch `name` names on the host: its full id, and whether it is a batch.
+fn named(ssh: &Ssh, layout: &Layout, name: &str) -> Result<(String, bool), RemoteError> {
+    let described = describe(ssh, layout, Some(name))?;
+    if let Some(batch) = described["batch_id"].as_str().filter(|id| !id.is_empty()) {
+        return Ok((batch.to_string(), true));
+    }
+    Ok((described["run_id"].as_str().unwrap_or(name).to_string(), false))
+}
+
+/// The values, from this machine's environment, of the `env.X` a run's runbook copy names (or,
+/// for a batch, its runbook copies and its digest notifiers).
+fn secrets_of(ssh: &Ssh, layout: &Layout, id: &str, batch: bool) -> Result<Secrets, RemoteError> {
+    let work = layout.work();
+    // Each file's text, then a NUL.
+    let script = if batch {
+        let dir = quote(&format!("{work}/.night/batches/{id}"));
+        format!("cd {} && cd {dir} && head -n 1 batch.jsonl && printf '\\000' && for f in runbooks/*.night; do cat \"$f\"; printf '\\000'; done", quote(&layout.base))
+    } else {
+        format!("cd {} && cat {} && printf '\\000'", quote(&layout.base), quote(&format!("{work}/.night/runs/{id}/runbook.night")))
+    };
+    let output = ssh.run(&script, Input::Nothing)?;
+    if !output.status.success() {
+        return Ok(Secrets::new());
+    }
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let mut texts: Vec<String> = text.split('\0').filter(|t| !t.trim().is_empty()).map(str::to_string).collect();
+    let mut names = Vec::new();
+    if batch && !texts.is_empty() {
+        let start: Option<crate::record::batch::BatchEntry> = serde_json::from_str(texts.remove(0).trim()).ok();
+        if let Some(crate::record::BatchEvent::BatchStart(start)) = start.map(|entry| entry.event) {
+            texts.extend(start.notify.iter().map(|statement| format!("notify {{\n  {statement}\n}}\n")));
+        }
+    }
+    for text in texts {
+        let parsed = crate::syntax::parse(&Source::new("runbook.night", text));
+        travel::env_names(&parsed.statements, &mut names);
+    }
+    names.sort();
+    names.dedup();
+    Ok(laptop_secrets(&names))
+}
+
+/// Run `night ARGS` in the host's checkout, `secrets` on its standard input; its status and
+/// standard output (its errors shown as they come, prefixed).
+fn with_secrets(ssh: &Ssh, layout: &Layout, args: &[String], secrets: &Secrets) -> Result<(u8, String), RemoteError> {
+    let body = secrets::encode(secrets);
+    let input = if secrets.is_empty() { Input::Nothing } else { Input::Bytes(&body) };
+    stream(ssh, &in_checkout(layout, args, !secrets.is_empty()), input, false)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 use super::payload::{Answer, Prepare, Request, VERSION};
 use super::secrets::{self, STDIN_ENV};
 use crate::os::lock::DirLock;
-use crate::record::RunsDir;
+use crate::record::{BatchesDir, RunsDir};
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -71,6 +71,15 @@ fn fail(refusal: &Refusal) -> u8 {
 fn prepare(prepare: &Prepare, on: &str, command: Option<&str>) -> Result<(), Refusal> {
     let work = Path::new(&prepare.work);
     if work.join(".git").exists() {
+        // A live batch holds the checkout even between its runs: its runs read their runbooks
+        // and prompt files there.
+        if let Some((id, pid)) = BatchesDir::of_repo(work).list().into_iter().find_map(|batch| batch.supervisor().map(|pid| (batch.id(), pid))) {
+            let help = match command {
+                Some("check") => format!("`night check` without `--on` checks here; the host's checkout is the batch's until it ends (`night status {id} --on {on}`)."),
+                _ => format!("Follow it with `night status {id} --on {on}`, or stop it with `night stop {id} --on {on}`; nothing was changed."),
+            };
+            return Err(Refusal { message: format!("batch `{id}` is in progress in this repository (supervisor pid {pid}); one run at a time"), help: Some(help) });
+        }
         if let Some((id, pid)) = RunsDir::of_repo(work).live().into_iter().next().map(|(run, pid)| (run.id(), pid)) {
             let help = match command {
                 Some("check") => format!("`night check` without `--on` checks here; the host's checkout is the run's until it ends (`night status --on {on}`)."),
@@ -188,6 +197,8 @@ fn then(work: &Path, request: &Request) -> u8 {
     };
     let args = &request.then.args;
     let is_run = args.first().is_some_and(|a| a == "run" || a == "resume");
+    // A batch is told from a run by the folder it makes (the prepare lock keeps any other out).
+    let batches_before: Vec<String> = BatchesDir::of_repo(work).list().iter().map(crate::record::BatchDir::id).collect();
     let mut command = Command::new(exe);
     command.args(args).current_dir(work).stderr(Stdio::inherit());
     command.stdout(if is_run { Stdio::piped() } else { Stdio::inherit() });
@@ -207,7 +218,15 @@ fn then(work: &Path, request: &Request) -> u8 {
     let stdout = child.stdout.take().map(super::ssh::drain);
     let status = child.wait().ok().and_then(|s| s.code()).and_then(|c| u8::try_from(c).ok()).unwrap_or(2);
     let mut out = std::io::stdout().lock();
-    if is_run && status == 0 {
+    let batch = is_run.then(|| BatchesDir::of_repo(work).list().into_iter().find(|b| !batches_before.contains(&b.id()))).flatten();
+    if let (Some(batch), 0) = (batch, status) {
+        // What the batch said before it went to the background (its rules' warnings), then its id.
+        let said = stdout.unwrap_or_default();
+        let before: String = said.lines().take_while(|line| !line.starts_with("night: batch ")).map(|line| format!("{line}\n")).collect();
+        let _ = out.write_all(before.as_bytes());
+        let runs = batch.load().ok().and_then(|history| history.start.map(|(start, _)| start.members.len())).unwrap_or(0);
+        let _ = writeln!(out, "{}", Answer::Batch { batch_id: batch.id(), pid: batch.supervisor().unwrap_or(0), runs }.line());
+    } else if is_run && status == 0 {
         // The newest run is this one: the prepare lock kept any other from starting.
         let newest = RunsDir::of_repo(work).list().into_iter().next();
         if let Some(run) = newest {

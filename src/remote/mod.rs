@@ -10,9 +10,16 @@
 //! git push         ─── commit ─────────────────▶ .night/repos/<key>.git
 //! client::send     ─── JSON on stdin ──────────▶ night remote-host (host.rs): checkout, files,
 //!                      (secrets in memory)        then `night run … --detach` / `night check …`
-//! client::pass_through ────────────────────────▶ night status|log|list|stop|report|resume there
+//! client::pass_through ────────────────────────▶ night status|log|list|stop|report there
+//! client::resume, ─── secrets on stdin ───────▶ night resume|deliver there (names read from
+//!   client::deliver                              the run's or batch's runbook copies there)
 //! pull::pull       ◀── git fetch, tar ────────── run branch, refs/night/<run>/*, run folder
+//!                                                (a batch: each run, then its batch folder)
 //! ```
+//!
+//! A batch (`night run a.night b.night --on HOST`) travels as one run does: every runbook and
+//! prompt file in one request, `night run … --detach` there with the batch's options; the
+//! host answers with the batch id (the new folder under `.night/batches/`).
 
 mod check_view;
 pub mod client;

@@ -67,6 +67,15 @@ pub enum Answer {
         /// The supervisor's pid.
         pid: u32,
     },
+    /// A batch started: its id, its supervisor's pid, how many runbooks it holds.
+    Batch {
+        /// The batch id.
+        batch_id: String,
+        /// The batch supervisor's pid.
+        pid: u32,
+        /// Its runbooks.
+        runs: usize,
+    },
     /// Whether the runbook's agent can be started there, in one sentence.
     Agent {
         /// Found.
@@ -81,6 +90,7 @@ impl Answer {
     pub fn line(&self) -> String {
         match self {
             Answer::Started { run_id, pid } => format!("{MARK}started\t{run_id}\t{pid}"),
+            Answer::Batch { batch_id, pid, runs } => format!("{MARK}batch\t{batch_id}\t{pid}\t{runs}"),
             Answer::Agent { found, message } => format!("{MARK}agent\t{}\t{message}", if *found { "found" } else { "missing" }),
         }
     }
@@ -91,6 +101,11 @@ impl Answer {
         let mut fields = rest.splitn(3, '\t');
         match fields.next()? {
             "started" => Some(Answer::Started { run_id: fields.next()?.to_string(), pid: fields.next()?.parse().ok()? }),
+            "batch" => {
+                let batch_id = fields.next()?.to_string();
+                let (pid, runs) = fields.next()?.split_once('\t')?;
+                Some(Answer::Batch { batch_id, pid: pid.parse().ok()?, runs: runs.parse().ok()? })
+            }
             "agent" => Some(Answer::Agent { found: fields.next()? == "found", message: fields.next().unwrap_or_default().to_string() }),
             _ => None,
         }
@@ -103,7 +118,7 @@ mod tests {
 
     #[test]
     fn answers_round_trip() {
-        for answer in [Answer::Started { run_id: "t-20250101-000000".into(), pid: 42 }, Answer::Agent { found: false, message: "`claude` was not found: install it".into() }] {
+        for answer in [Answer::Started { run_id: "t-20250101-000000".into(), pid: 42 }, Answer::Batch { batch_id: "batch-20250101-000000".into(), pid: 7, runs: 3 }, Answer::Agent { found: false, message: "`claude` was not found: install it".into() }] {
             assert_eq!(Answer::parse(&answer.line()), Some(answer));
         }
         assert_eq!(Answer::parse("night: run x started"), None);
