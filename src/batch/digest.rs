@@ -14,28 +14,6 @@ use std::time::Duration;
 /// The longest the digest waits for its deliveries.
 const DELIVERY_WAIT: Duration = Duration::from_secs(30);
 
-/// Why the batch's digest cannot be sent, or a `--notify-batch` notifier is not one.
-#[derive(Debug, thiserror::Error)]
-pub enum DigestError {
-    /// A `--notify-batch` statement does not parse.
-    #[error("`--notify-batch {statement}`: {}", .problem.message)]
-    Syntax {
-        /// The statement as given.
-        statement: String,
-        /// The first problem the parser found.
-        problem: Box<Diagnostic>,
-    },
-    /// A `--notify-batch` statement parses, but not as one notifier.
-    #[error("`--notify-batch {0}` is not a notifier")]
-    NotANotifier(String),
-    /// The notifiers cannot be set up (an unset variable, a bad URL).
-    #[error("{0}")]
-    Notifiers(#[from] NotifyError),
-    /// The runtime that sends the digest cannot be started.
-    #[error("{0}")]
-    Runtime(#[source] std::io::Error),
-}
-
 /// The batch's report, read from its journal and its runs' (live or not).
 pub fn report(dir: &BatchDir, batch: &BatchHistory) -> BatchReport {
     let Some((start, _)) = &batch.start else { return BatchReport::new(batch, &[]) };
@@ -74,6 +52,28 @@ pub fn write_reports(dir: &BatchDir, report: &BatchReport, html: bool) -> std::i
         put(ReportFile::Html, batch::html(report))?;
     }
     Ok(())
+}
+
+/// Why the batch's digest cannot be sent, or a `--notify-batch` notifier is not one.
+#[derive(Debug, thiserror::Error)]
+pub enum DigestError {
+    /// A `--notify-batch` statement does not parse.
+    #[error("`--notify-batch {statement}`: {}", .problem.message)]
+    Syntax {
+        /// The statement as given.
+        statement: String,
+        /// The first problem the parser found.
+        problem: Box<Diagnostic>,
+    },
+    /// A `--notify-batch` statement parses, but not as one notifier.
+    #[error("`--notify-batch {0}` is not a notifier")]
+    NotANotifier(String),
+    /// The notifiers cannot be set up (an unset variable, a bad URL).
+    #[error("{0}")]
+    Notifiers(#[from] NotifyError),
+    /// The runtime that sends the digest cannot be started.
+    #[error("{0}")]
+    Runtime(#[source] std::io::Error),
 }
 
 /// The `--notify-batch` notifiers, each written as a statement of a runbook's `notify` block
