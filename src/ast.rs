@@ -237,7 +237,7 @@ pub struct Regex {
     /// `i`, `m` and `s`, as written (already checked).
     flags: String,
     /// Compiled on first use, or why it could not be.
-    compiled: std::sync::OnceLock<Result<regex::Regex, String>>,
+    compiled: std::sync::OnceLock<Result<regex::Regex, regex::Error>>,
 }
 
 /// The largest compiled regex night builds (the regex crate's own default is 10 MiB).
@@ -250,7 +250,7 @@ impl Regex {
     }
 
     /// Compile it (once), or say why it cannot be.
-    pub fn compile(&self) -> Result<&regex::Regex, &str> {
+    pub fn compile(&self) -> Result<&regex::Regex, &regex::Error> {
         self.compiled
             .get_or_init(|| {
                 let mut builder = regex::RegexBuilder::new(&self.pattern);
@@ -259,10 +259,9 @@ impl Regex {
                     .multi_line(self.flags.contains('m'))
                     .dot_matches_new_line(self.flags.contains('s'))
                     .size_limit(REGEX_SIZE_LIMIT);
-                builder.build().map_err(|error| error.to_string())
+                builder.build()
             })
             .as_ref()
-            .map_err(String::as_str)
     }
 
     /// The compiled regex. `night run` compiles every regex before it starts, so this never

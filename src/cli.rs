@@ -396,8 +396,8 @@ pub fn main() -> ExitCode {
     if let Some(event) = hook_event(std::env::args_os()) {
         return ExitCode::from(crate::hook::main(&event));
     }
-    if let Err(message) = crate::remote::secrets::receive() {
-        return finish(Err(CliError::Secrets(message)));
+    if let Err(error) = crate::remote::secrets::receive() {
+        return finish(Err(CliError::Secrets(error)));
     }
     // `night check FILE…` runs before bed and in editors' save hooks: its usual forms skip
     // clap too (whose code, cold in a fresh process, costs more than the check of a small

@@ -73,19 +73,37 @@ pub struct PlanPermissions {
 impl Plan {
     /// Compile every regex of the success checks (a check only reads their syntax): `night run`
     /// calls it before it changes anything. Why the first one cannot be compiled.
-    pub fn compile_regexes(&self) -> Result<(), String> {
+    pub fn compile_regexes(&self) -> Result<(), RegexError> {
         for check in &self.checks {
             let regex = match &check.value {
                 SuccessCheck::Run { matches: Some(regex), .. } | SuccessCheck::Count { regex, .. } => regex,
                 _ => continue,
             };
             if let Err(error) = regex.value.compile() {
-                let reason = error.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or(error).trim().to_lowercase();
-                return Err(format!("the regex {} of the `{}` check cannot be compiled: {reason}", regex.value, check.value.keyword()));
+                return Err(RegexError { regex: regex.value.source.clone(), check: check.value.keyword(), reason: error.clone() });
             }
         }
         Ok(())
     }
+}
+
+/// A success check's regex that cannot be compiled (too large: `night check` reads only its
+/// syntax, `night run` compiles it).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the regex {regex} of the `{check}` check cannot be compiled: {}", last_line(.reason))]
+pub struct RegexError {
+    /// As written, e.g. `/passed/i`.
+    pub regex: String,
+    /// The check's keyword, `run` or `count`.
+    pub check: &'static str,
+    /// The regex engine's reason.
+    pub reason: regex::Error,
+}
+
+/// The regex engine's reason in one line, lower case: its last line that says something.
+fn last_line(reason: &regex::Error) -> String {
+    let text = reason.to_string();
+    text.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or(&text).trim().to_lowercase()
 }
 
 impl PlanPermissions {

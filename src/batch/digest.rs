@@ -3,7 +3,8 @@
 //! notifiers having told of its own end already.
 
 use crate::ast::Event as NotifyEvent;
-use crate::notify::{Dispatcher, Message, Settings};
+use crate::diagnostic::Diagnostic;
+use crate::notify::{Dispatcher, Message, NotifyError, Settings};
 use crate::record::{BatchDir, BatchEvent, BatchHistory, History, ReportFile, RunStatus, RunsDir};
 use crate::report::batch::{self, BatchReport, BatchRun};
 use crate::source::{Source, Spanned};
@@ -55,9 +56,31 @@ pub fn write_reports(dir: &BatchDir, report: &BatchReport, html: bool) -> std::i
     Ok(())
 }
 
+/// Why the batch's digest cannot be sent, or a `--notify-batch` notifier is not one.
+#[derive(Debug, thiserror::Error)]
+pub enum DigestError {
+    /// A `--notify-batch` statement does not parse.
+    #[error("`--notify-batch {statement}`: {}", .problem.message)]
+    Syntax {
+        /// The statement as given.
+        statement: String,
+        /// The first problem the parser found.
+        problem: Box<Diagnostic>,
+    },
+    /// A `--notify-batch` statement parses, but not as one notifier.
+    #[error("`--notify-batch {0}` is not a notifier")]
+    NotANotifier(String),
+    /// The notifiers cannot be set up (an unset variable, a bad URL).
+    #[error("{0}")]
+    Notifiers(#[from] NotifyError),
+    /// The runtime that sends the digest cannot be started.
+    #[error("{0}")]
+    Runtime(#[source] std::io::Error),
+}
+
 /// The `--notify-batch` notifiers, each written as a statement of a runbook's `notify` block
 /// (`command "./digest.sh"`, `webhook "https://…"`, `slack env.SLACK_WEBHOOK`); why not.
-pub fn notifiers(statements: &[String]) -> Result<Vec<Spanned<crate::ast::Notifier>>, String> {
+pub fn notifiers(statements: &[String]) -> Result<Vec<Spanned<crate::ast::Notifier>>, DigestError> {
     let mut all = Vec::new();
     for statement in statements {
         let text = format!("notify {{\n  {statement}\n}}\n");
@@ -65,22 +88,22 @@ pub fn notifiers(statements: &[String]) -> Result<Vec<Spanned<crate::ast::Notifi
         let problem = parsed.diagnostics.iter().find(|d| d.span().is_some_and(|s| s.start > 0) || d.code == crate::diagnostic::Code::Syntax);
         match (parsed.runbook.notify, problem) {
             (Some(notify), None) if notify.notifiers.len() == 1 => all.extend(notify.notifiers),
-            (_, Some(problem)) => return Err(format!("`--notify-batch {statement}`: {}", problem.message)),
-            _ => return Err(format!("`--notify-batch {statement}` is not a notifier")),
+            (_, Some(problem)) => return Err(DigestError::Syntax { statement: statement.clone(), problem: Box::new(problem.clone()) }),
+            _ => return Err(DigestError::NotANotifier(statement.clone())),
         }
     }
     Ok(all)
 }
 
 /// Send the digest to the batch's notifiers and journal each delivery.
-pub fn send(dir: &BatchDir, batch: &BatchHistory, report: &BatchReport, env: &dyn Fn(&str) -> Option<String>) -> Result<(), String> {
+pub fn send(dir: &BatchDir, batch: &BatchHistory, report: &BatchReport, env: &dyn Fn(&str) -> Option<String>) -> Result<(), DigestError> {
     let Some((start, _)) = &batch.start else { return Ok(()) };
     if start.notify.is_empty() {
         return Ok(());
     }
     let notifiers = notifiers(&start.notify)?;
     let settings = Settings::from_lookup(env).in_dir(Path::new(&start.repo));
-    let dispatcher = Dispatcher::with_settings(&notifiers, env, Box::new(|_| {}), settings).map_err(|e| e.to_string())?;
+    let dispatcher = Dispatcher::with_settings(&notifiers, env, Box::new(|_| {}), settings)?;
     let totals: Vec<String> = report.totals.iter().map(|(outcome, n)| format!("{n} {outcome}")).collect();
     let detail: Vec<String> = report.runs.iter().map(|r| format!("{}: {}{}", r.label, r.outcome, r.reason.as_deref().map(|x| format!(" — {x}")).unwrap_or_default())).collect();
     let elapsed = batch.start.as_ref().map_or(0, |(_, at)| (chrono::Utc::now() - at).num_seconds().max(0).unsigned_abs());
@@ -103,7 +126,7 @@ pub fn send(dir: &BatchDir, batch: &BatchHistory, report: &BatchReport, env: &dy
         summary: format!("batch {}: {} runs: {}", report.batch_id, report.runs.len(), totals.join(", ")),
         detail: Some(detail.join("\n")),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(DigestError::Runtime)?;
     let deliveries = runtime.block_on(async {
         dispatcher.notify_end(message);
         dispatcher.flush(DELIVERY_WAIT).await

@@ -49,26 +49,37 @@ pub struct Context<'a> {
     /// The repository at `repo`, opened once when it was found.
     pub repository: Option<git2::Repository>,
     /// The work tree's status, read on first use (see [`Context::worktree_status`]).
-    status: std::cell::OnceCell<Result<Vec<(String, git2::Status)>, String>>,
+    status: std::cell::OnceCell<Result<Vec<(String, git2::Status)>, StatusError>>,
     /// Commands split into their simple commands, each once (see [`Context::simple_commands`]).
     commands: std::cell::RefCell<std::collections::HashMap<String, std::rc::Rc<[String]>>>,
     /// Files, the repository and programs.
     pub host: &'a dyn Host,
 }
 
+/// Why the work tree's status cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    /// The runbook is not in a repository.
+    #[error("no repository")]
+    NoRepository,
+    /// git cannot read it.
+    #[error("{}", .0.message())]
+    Git(git2::Error),
+}
+
 impl Context<'_> {
     /// Every path of the work tree that is not current (untracked files one by one, ignored ones
     /// left out), or why git could not say. Read once: `git-dirty` and `write-matches-nothing`
     /// both need it, and on a large repository it is the slowest step of the check.
-    pub fn worktree_status(&self) -> Result<&[(String, git2::Status)], &str> {
+    pub fn worktree_status(&self) -> Result<&[(String, git2::Status)], &StatusError> {
         let status = self.status.get_or_init(|| {
-            let repository = self.repository.as_ref().ok_or("no repository")?;
+            let repository = self.repository.as_ref().ok_or(StatusError::NoRepository)?;
             let mut options = git2::StatusOptions::new();
             options.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false).exclude_submodules(false);
-            let statuses = repository.statuses(Some(&mut options)).map_err(|e| e.message().to_string())?;
+            let statuses = repository.statuses(Some(&mut options)).map_err(StatusError::Git)?;
             Ok(statuses.iter().filter_map(|entry| Some((entry.path()?.to_string(), entry.status()))).collect())
         });
-        status.as_deref().map_err(String::as_str)
+        status.as_deref()
     }
 
     /// The simple commands of a shell command line ([`crate::policy::shell::simple_commands`]),

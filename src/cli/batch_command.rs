@@ -48,12 +48,12 @@ pub fn run(args: &RunArgs) -> Done {
     if findings.iter().flatten().any(Diagnostic::is_error) {
         return Err(CliError::BatchErrors);
     }
-    if let Some(error) = args.files.first().and_then(|file| super::run_command::live_run_here(file)) {
+    if let Some(error) = args.files.first().and_then(|file| super::locate::live_run_here(file)) {
         return Err(error);
     }
     let budget_usd = args.budget.as_deref().map(parse_money).transpose()?;
     let notify: Vec<String> = args.notify_batch.chunks(2).map(notifier_statement).collect();
-    digest::notifiers(&notify).map_err(CliError::Batch)?;
+    digest::notifiers(&notify)?;
     let reports_usage = plans.iter().map(|plan| crate::run::agent::adapter_for(&plan.agent).is_ok_and(|adapter| adapter.reports_usage())).collect();
     let jobs = args.jobs.map_or(batch::DEFAULT_JOBS, |n| n as usize);
     let checks = args.checks.map_or(1, |n| n as usize);

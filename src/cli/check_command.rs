@@ -1,6 +1,6 @@
 //! `night check FILE…`: diagnostics, then the checklist; exit 0 / 1 / 2.
 
-use super::error::{CliError, Done};
+use super::error::{CliError, Done, Unreadable};
 use super::out;
 use super::{CheckArgs, Format};
 use crate::record::Exit;
@@ -30,14 +30,14 @@ struct JsonFile {
 
 /// Read a runbook as UTF-8, or say precisely why not.
 pub fn read_source(path: &Path) -> Result<Source, CliError> {
-    let bytes = std::fs::read(path).map_err(|e| CliError::Unreadable(format!("cannot read `{}`: {}", path.display(), super::error::lower(&e))))?;
+    let bytes = std::fs::read(path).map_err(|source| Unreadable::File { path: path.to_path_buf(), source })?;
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Source::new(path, text)),
         Err(e) => {
             let offset = e.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(&e.into_bytes()[..offset]).into_owned();
             let line = text.matches('\n').count() + 1;
-            Err(CliError::Unreadable(format!("`{}` is not UTF-8 text: invalid byte at line {line} (byte {offset})", path.display())))
+            Err(Unreadable::NotUtf8 { path: path.to_path_buf(), line, offset }.into())
         }
     }
 }

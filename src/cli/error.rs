@@ -12,7 +12,7 @@ use std::path::PathBuf;
 pub enum CliError {
     /// A runbook cannot be read.
     #[error("{0}")]
-    Unreadable(String),
+    Unreadable(#[from] Unreadable),
     /// The current folder is not inside a repository's work tree.
     #[error("{0}")]
     Repository(#[from] crate::run::git::GitError),
@@ -39,6 +39,9 @@ pub enum CliError {
     /// A batch cannot start, be stopped or resumed.
     #[error("{0}")]
     Batch(String),
+    /// A `--notify-batch` notifier is not one.
+    #[error("{0}")]
+    Digest(#[from] crate::batch::digest::DigestError),
     /// The copy of a run's runbook no longer checks clean.
     #[error("the run's runbook no longer checks clean; nothing was resumed")]
     RunbookChanged,
@@ -95,18 +98,50 @@ pub enum CliError {
         /// What the run is now.
         state: &'static str,
     },
-    /// `night notify --test` of a runbook without notifiers.
-    #[error("{0}")]
-    NothingToNotify(String),
+    /// `night notify --test` of a runbook without a `notify` block.
+    #[error("`{0}` has no `notify` block to test")]
+    NoNotifyBlock(String),
+    /// `night notify --test` of a runbook whose `notify` block names no notifier.
+    #[error("the `notify` block of `{0}` has no notifier to test")]
+    NoNotifier(String),
     /// A runbook cannot be exported.
     #[error("{0}")]
     Export(crate::export::ExportError),
     /// Secrets handed over for `--on` cannot be read.
     #[error("{0}")]
-    Secrets(String),
+    Secrets(#[from] crate::remote::secrets::SecretsError),
     /// A lock in the run folder.
     #[error("{0}")]
     Lock(#[from] LockError),
+}
+
+/// Why a runbook cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum Unreadable {
+    /// `night run` without a runbook.
+    #[error("no runbook given")]
+    NoRunbook,
+    /// The file cannot be read.
+    #[error("cannot read `{}`: {}", .path.display(), lower(.source))]
+    File {
+        /// The runbook.
+        path: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// The file is not UTF-8.
+    #[error("`{}` is not UTF-8 text: invalid byte at line {line} (byte {offset})", .path.display())]
+    NotUtf8 {
+        /// The runbook.
+        path: PathBuf,
+        /// The line of the first invalid byte (1-based).
+        line: usize,
+        /// Its offset in the file.
+        offset: usize,
+    },
+    /// `night fmt -` cannot read standard input.
+    #[error("cannot read standard input: {}", .0.to_string().to_lowercase())]
+    Stdin(#[source] std::io::Error),
 }
 
 /// An I/O error's message in lower case, as every message night writes.
@@ -164,7 +199,7 @@ mod tests {
         let error = CliError::LiveRun { id: "x-1".into(), pid: 7 };
         assert_eq!(error.render(), "error: run `x-1` is in progress in this repository (supervisor pid 7); one run at a time\n  help: Follow it with `night status` or `night log -f`, or stop it with `night stop`; nothing was changed.\n");
         assert_eq!(error.exit(), Exit::Error);
-        let unreadable = CliError::Unreadable("cannot read `a.night`: no such file".into());
+        let unreadable = CliError::Unreadable(Unreadable::File { path: "a.night".into(), source: std::io::ErrorKind::NotFound.into() });
         assert_eq!(unreadable.render(), "error[unreadable]: cannot read `a.night`: no such file\n");
         assert_eq!(CliError::Exists("x".into()).exit(), Exit::Failure);
     }

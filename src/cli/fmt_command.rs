@@ -1,6 +1,6 @@
 //! `night fmt FILE… [--check]`: rewrite runbooks in canonical form; `-` reads standard input.
 
-use super::error::{CliError, Done};
+use super::error::{CliError, Done, Unreadable};
 use super::out;
 use super::FmtArgs;
 use crate::record::Exit;
@@ -43,7 +43,7 @@ fn file(path: &Path, check: bool, options: RenderOptions) -> Done {
 /// Standard input to standard output, so editors can use `night fmt -` as a filter.
 fn stdin(check: bool, options: RenderOptions) -> Done {
     let mut text = String::new();
-    std::io::stdin().read_to_string(&mut text).map_err(|error| CliError::Unreadable(format!("cannot read standard input: {}", error.to_string().to_lowercase())))?;
+    std::io::stdin().read_to_string(&mut text).map_err(Unreadable::Stdin)?;
     let source = Source::new("<stdin>", text);
     let Some(formatted) = format(&source, options) else { return Ok(Exit::Error) };
     if check {

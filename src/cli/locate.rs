@@ -26,3 +26,12 @@ pub(super) fn live_or_newest(run: Option<&str>) -> Result<RunDir, CliError> {
     }
     Ok(runs.resolve(run)?)
 }
+
+/// A run in progress in the runbook's repository, said before the checklist: the live run's
+/// own work would otherwise show up as a dirty tree, hiding the real reason.
+pub(super) fn live_run_here(runbook: &std::path::Path) -> Option<CliError> {
+    let dir = std::path::absolute(runbook).ok()?.parent()?.to_path_buf();
+    let repo = crate::run::git::repo_root(&dir).ok()?;
+    let (run, pid) = RunsDir::of_repo(&repo).live().into_iter().next()?;
+    Some(CliError::LiveRun { id: run.id(), pid })
+}

@@ -26,7 +26,7 @@ pub fn run(args: &NotifyArgs) -> Done {
         for diagnostic in outcome.diagnostics.iter().filter(|d| d.is_error() && matches!(d.code, Code::Syntax | Code::BadString)) {
             out::eprint(&render(diagnostic, &source, options));
         }
-        return Err(CliError::NothingToNotify(format!("`{}` has no `notify` block to test", source.name())));
+        return Err(CliError::NoNotifyBlock(source.name().to_string()));
     };
     let region = notify_region(&parsed.runbook, notify.span, source.text.len());
     let (inside, outside): (Vec<&Diagnostic>, Vec<&Diagnostic>) = outcome
@@ -45,7 +45,7 @@ pub fn run(args: &NotifyArgs) -> Done {
     }
     out::eprint(&notes);
     if notify.notifiers.is_empty() {
-        return Err(CliError::NothingToNotify(format!("the `notify` block of `{}` has no notifier to test", source.name())));
+        return Err(CliError::NoNotifier(source.name().to_string()));
     }
 
     let runbook_path = source.path().canonicalize().unwrap_or_else(|_| source.path().to_path_buf());

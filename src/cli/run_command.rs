@@ -1,11 +1,10 @@
 //! `night run FILE`: check, then the supervised run in the foreground; exit with the outcome's status.
 
-use super::error::{CliError, Done};
+use super::error::{CliError, Done, Unreadable};
 use super::out;
 use super::RunArgs;
 use crate::checklist::check;
 use crate::diagnostic::RenderOptions;
-use crate::record::RunsDir;
 
 pub fn run(args: &RunArgs) -> Done {
     if args.is_batch() {
@@ -14,9 +13,9 @@ pub fn run(args: &RunArgs) -> Done {
     if args.batch_dir.is_some() {
         return super::batch_command::member(args);
     }
-    let file = args.files.first().ok_or_else(|| CliError::Unreadable("no runbook given".into()))?;
+    let file = args.files.first().ok_or(Unreadable::NoRunbook)?;
     let source = super::check_command::read_source(file)?;
-    if let Some(error) = live_run_here(file) {
+    if let Some(error) = super::locate::live_run_here(file) {
         return Err(error);
     }
     let env = |name: &str| crate::remote::secrets::var(name);
@@ -30,13 +29,4 @@ pub fn run(args: &RunArgs) -> Done {
     };
     let command = vec![std::ffi::OsString::from("run"), file.clone().into_os_string()];
     super::foreground::start(command, args.html, args.detach, |options| crate::run::run(plan, options))
-}
-
-/// A run in progress in the runbook's repository, said before the checklist: the live run's
-/// own work would otherwise show up as a dirty tree, hiding the real reason.
-pub(super) fn live_run_here(runbook: &std::path::Path) -> Option<CliError> {
-    let dir = std::path::absolute(runbook).ok()?.parent()?.to_path_buf();
-    let repo = crate::run::git::repo_root(&dir).ok()?;
-    let (run, pid) = RunsDir::of_repo(&repo).live().into_iter().next()?;
-    Some(CliError::LiveRun { id: run.id(), pid })
 }

@@ -137,7 +137,7 @@ impl Dispatcher {
                             error.unset.push(name);
                         }
                     }
-                    error.invalid.extend(unresolved.invalid.iter().map(|p| redactor.scrub_with_urls(p)));
+                    error.invalid.extend(unresolved.invalid.iter().map(|p| redactor.scrub_with_urls(&p.to_string())));
                 }
             }
         }

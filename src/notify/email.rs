@@ -7,7 +7,7 @@
 //! the sender (default: the user name when it is an address, else the recipient).
 
 use crate::secrets;
-use super::{http, render, Failure, Message, SendFuture, Settings, Transport};
+use super::{http, render, ChannelError, Failure, Message, Origin, SendFuture, Settings, Transport};
 use crate::ast::Value;
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
@@ -15,6 +15,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use reqwest::Url;
+use std::sync::Arc;
 
 /// How the connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,15 +47,12 @@ pub struct SmtpUrl {
 
 impl SmtpUrl {
     /// Parse an `smtp://` or `smtps://` URL; messages never show the value.
-    pub fn parse(text: &str, written: &Value) -> Result<Self, String> {
-        let origin = match written {
-            Value::Env(name) => format!(" (from `env.{name}`)"),
-            Value::Literal(_) => String::new(),
-        };
-        let url = Url::parse(text.trim()).map_err(|e| format!("the email URL{origin} is not a URL: {e}"))?;
+    pub fn parse(text: &str, written: &Value) -> Result<Self, ChannelError> {
+        let origin = Origin::of(written);
+        let url = Url::parse(text.trim()).map_err(|reason| ChannelError::NotAUrl { what: "email", origin: origin.clone(), reason })?;
         let host = match url.host_str() {
             Some(host) if !host.is_empty() => host.trim_start_matches('[').trim_end_matches(']').to_string(),
-            _ => return Err(format!("the email URL{origin} has no host")),
+            _ => return Err(ChannelError::NoHost { origin }),
         };
         let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
         let mut tls = None;
@@ -63,18 +61,18 @@ impl SmtpUrl {
             match key.as_ref() {
                 "tls" => tls = Some(value.into_owned()),
                 "from" => from = Some(value.into_owned()),
-                other => return Err(format!("the email URL{origin} has an unknown setting `{other}`; known: `tls`, `from`")),
+                other => return Err(ChannelError::UnknownSetting { origin, key: other.to_string() }),
             }
         }
         let (security, default_port) = match (url.scheme(), tls.as_deref()) {
             ("smtps", None) => (Security::Implicit, 465),
-            ("smtps", Some(_)) => return Err(format!("the email URL{origin} is `smtps://`, which is always TLS: drop `?tls=`")),
+            ("smtps", Some(_)) => return Err(ChannelError::TlsOnSmtps { origin }),
             ("smtp", None) if loopback => (Security::Opportunistic, 587),
             ("smtp", None | Some("required")) => (Security::StartTls, 587),
             ("smtp", Some("opportunistic")) => (Security::Opportunistic, 587),
             ("smtp", Some("off")) => (Security::Off, 587),
-            ("smtp", Some(other)) => return Err(format!("the email URL{origin} has `tls={other}`; use `required`, `opportunistic` or `off`")),
-            (scheme, _) => return Err(format!("the email URL{origin} must start with `smtp://` or `smtps://`, not `{scheme}:`")),
+            ("smtp", Some(other)) => return Err(ChannelError::UnknownTls { origin, value: other.to_string() }),
+            (scheme, _) => return Err(ChannelError::NotSmtp { origin, scheme: scheme.to_string() }),
         };
         let credentials = (!url.username().is_empty())
             .then(|| (secrets::percent_decode(url.username()), secrets::percent_decode(url.password().unwrap_or_default())));
@@ -92,21 +90,21 @@ pub struct Email {
 
 impl Email {
     /// A mailer to `to` through the server `url` names.
-    pub fn new(to: &str, url: &str, written: &Value, settings: &Settings) -> Result<Self, String> {
+    pub fn new(to: &str, url: &str, written: &Value, settings: &Settings) -> Result<Self, ChannelError> {
         let smtp = SmtpUrl::parse(url, written)?;
-        let to: Mailbox = to.trim().parse().map_err(|e| format!("`{to}` is not an email address: {e}"))?;
+        let to: Mailbox = to.trim().parse().map_err(|reason| ChannelError::NotAnAddress { to: to.to_string(), reason })?;
         let from = match (&smtp.from, &smtp.credentials) {
-            (Some(from), _) => from.parse().map_err(|e| format!("the email sender `{from}` is not an address: {e}"))?,
+            (Some(from), _) => from.parse().map_err(|reason| ChannelError::BadSender { from: from.clone(), reason })?,
             (None, Some((user, _))) if user.contains('@') => user.parse().unwrap_or_else(|_| to.clone()),
             _ => to.clone(),
         };
-        let tls = || -> Result<TlsParameters, String> {
+        let tls = || -> Result<TlsParameters, ChannelError> {
             let mut builder = TlsParameters::builder(smtp.host.clone());
             if let Some(pem) = http::extra_ca(settings)? {
-                let certificate = Certificate::from_pem(&pem).map_err(|e| format!("`NIGHT_NOTIFY_CA_FILE` holds no usable certificate: {e}"))?;
+                let certificate = Certificate::from_pem(&pem).map_err(|e| ChannelError::CaUnusable { reason: Arc::new(e) })?;
                 builder = builder.add_root_certificate(certificate);
             }
-            builder.build_rustls().map_err(|e| format!("cannot set up TLS for {}: {e}", smtp.host))
+            builder.build_rustls().map_err(|e| ChannelError::Tls { host: smtp.host.clone(), source: Arc::new(e) })
         };
         let security = match smtp.security {
             Security::Implicit => Tls::Wrapper(tls()?),
@@ -167,7 +165,7 @@ impl Transport for Email {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<SmtpUrl, String> {
+    fn parse(text: &str) -> Result<SmtpUrl, ChannelError> {
         SmtpUrl::parse(text, &Value::Env("SMTP_URL".into()))
     }
 
@@ -188,10 +186,10 @@ mod tests {
     #[test]
     fn bad_urls_say_why_without_the_value() {
         assert_eq!(
-            parse("https://user:hunter2@mail.example.com").unwrap_err(),
+            parse("https://user:hunter2@mail.example.com").unwrap_err().to_string(),
             "the email URL (from `env.SMTP_URL`) must start with `smtp://` or `smtps://`, not `https:`"
         );
-        assert!(parse("smtp://h?tls=maybe").unwrap_err().contains("`tls=maybe`"));
+        assert!(parse("smtp://h?tls=maybe").unwrap_err().to_string().contains("`tls=maybe`"));
         assert!(parse("smtps://h?tls=off").is_err());
     }
 }

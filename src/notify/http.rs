@@ -1,49 +1,47 @@
 //! What the HTTP channels share: one client, URL checks, and turning answers into results.
 
 use crate::secrets;
-use super::{Failure, Settings};
+use super::{ChannelError, Failure, Origin, Settings};
 use crate::ast::Value;
 use reqwest::{RequestBuilder, Response, StatusCode, Url};
+use std::sync::Arc;
 
 /// The client every HTTP notifier of a run uses: rustls, no redirects (a redirected POST
 /// silently becomes a GET), night's user agent, and a backstop timeout a little past the
 /// dispatcher's own.
-pub fn client(settings: &Settings) -> Result<reqwest::Client, String> {
+pub fn client(settings: &Settings) -> Result<reqwest::Client, ChannelError> {
     let mut builder = reqwest::Client::builder()
         .user_agent(concat!("night/", env!("CARGO_PKG_VERSION")))
         .timeout(settings.timeout + std::time::Duration::from_secs(1))
         .connect_timeout(settings.timeout)
         .redirect(reqwest::redirect::Policy::none());
     if let Some(pem) = extra_ca(settings)? {
-        let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| format!("`NIGHT_NOTIFY_CA_FILE` holds no usable certificate: {e}"))?;
+        let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ChannelError::CaUnusable { reason: Arc::new(e) })?;
         for certificate in certificates {
             builder = builder.add_root_certificate(certificate);
         }
     }
-    builder.build().map_err(|e| format!("cannot set up HTTPS: {}", chain(&e)))
+    builder.build().map_err(|e| ChannelError::Https { source: Arc::new(e) })
 }
 
 /// The PEM text of `NIGHT_NOTIFY_CA_FILE`, when set.
-pub fn extra_ca(settings: &Settings) -> Result<Option<Vec<u8>>, String> {
+pub fn extra_ca(settings: &Settings) -> Result<Option<Vec<u8>>, ChannelError> {
     match &settings.ca_file {
         None => Ok(None),
         Some(path) => std::fs::read(path)
             .map(Some)
-            .map_err(|e| format!("cannot read `NIGHT_NOTIFY_CA_FILE` ({}): {e}", path.display())),
+            .map_err(|e| ChannelError::CaUnreadable { path: path.clone(), source: Arc::new(e) }),
     }
 }
 
-/// Parse a notifier's URL, which must be http or https. The message never shows the value,
-/// which may be a secret.
-pub fn parse_url(text: &str, keyword: &str, written: &Value) -> Result<Url, String> {
-    let from = match written {
-        Value::Env(name) => format!(" (from `env.{name}`)"),
-        Value::Literal(_) => String::new(),
-    };
+/// Parse a notifier's URL, which must be http or https; `what` names it in messages (`slack`,
+/// `ntfy server`), which never show the value, which may be a secret.
+pub fn parse_url(text: &str, what: &'static str, written: &Value) -> Result<Url, ChannelError> {
+    let origin = Origin::of(written);
     match Url::parse(text.trim()) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => Ok(url),
-        Ok(url) => Err(format!("the {keyword} URL{from} must start with `https://` or `http://`, not `{}:`", url.scheme())),
-        Err(e) => Err(format!("the {keyword} URL{from} is not a URL: {e}")),
+        Ok(url) => Err(ChannelError::NotHttp { what, origin, scheme: url.scheme().to_string() }),
+        Err(reason) => Err(ChannelError::NotAUrl { what, origin, reason }),
     }
 }
 
@@ -137,9 +135,9 @@ mod tests {
     fn only_http_urls_are_accepted() {
         let env = Value::Env("HOOK".into());
         assert!(parse_url("https://hooks.slack.com/services/x", "slack", &env).is_ok());
-        let error = parse_url("ftp://secret-host/x", "slack", &env).unwrap_err();
+        let error = parse_url("ftp://secret-host/x", "slack", &env).unwrap_err().to_string();
         assert_eq!(error, "the slack URL (from `env.HOOK`) must start with `https://` or `http://`, not `ftp:`");
-        let error = parse_url("not a url sk-123", "webhook", &Value::Literal("x".into())).unwrap_err();
+        let error = parse_url("not a url sk-123", "webhook", &Value::Literal("x".into())).unwrap_err().to_string();
         assert!(!error.contains("sk-123"), "{error}");
     }
 

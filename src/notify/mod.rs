@@ -15,6 +15,7 @@ mod command;
 mod discord;
 mod dispatch;
 mod email;
+mod error;
 mod http;
 mod ntfy;
 pub mod render;
@@ -22,6 +23,7 @@ mod resolve;
 mod settings;
 
 pub use dispatch::{send_test, send_test_with, Dispatcher};
+pub use error::{ChannelError, NotifyError, Origin};
 pub use settings::Settings;
 mod slack;
 mod sms;
@@ -104,32 +106,6 @@ pub struct Delivery {
     pub error: Option<String>,
     /// When it ended, RFC 3339 UTC.
     pub at: String,
-}
-
-/// Why the notifiers cannot be set up when the run starts.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", self.describe())]
-pub struct NotifyError {
-    /// Environment variables that are referenced but unset or empty.
-    pub unset: Vec<String>,
-    /// Other problems, one sentence each (never containing a secret).
-    pub invalid: Vec<String>,
-}
-
-impl NotifyError {
-    fn describe(&self) -> String {
-        let mut parts = Vec::new();
-        match self.unset.as_slice() {
-            [] => {}
-            [one] => parts.push(format!("environment variable `{one}` is not set")),
-            many => {
-                let names: Vec<String> = many.iter().map(|n| format!("`{n}`")).collect();
-                parts.push(format!("environment variables {} are not set", names.join(", ")));
-            }
-        }
-        parts.extend(self.invalid.iter().cloned());
-        parts.join("; ")
-    }
 }
 
 // ----------------------------------------------------------- transports ----

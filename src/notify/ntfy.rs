@@ -2,7 +2,7 @@
 //! `Title`, `Priority` and `Tags` headers. User and password in the server URL become basic auth.
 
 use crate::secrets;
-use super::{http, render, Message, SendFuture, Transport};
+use super::{http, render, ChannelError, Message, SendFuture, Transport};
 use crate::ast::{Event, Value};
 use base64::Engine as _;
 use reqwest::{Client, Url};
@@ -21,20 +21,16 @@ pub struct Ntfy {
 impl Ntfy {
     /// A publisher for `topic` on `server`; `*_written` say how the values were written, for messages.
     pub fn new(
-        client: Result<Client, String>,
+        client: Result<Client, ChannelError>,
         server: &str,
         topic: &str,
         server_written: Option<&Value>,
         topic_written: &Value,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ChannelError> {
         let topic = topic.trim();
         let valid = !topic.is_empty() && topic.len() <= 64 && topic.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !valid {
-            let shown = match topic_written {
-                Value::Env(name) => format!("from `env.{name}`"),
-                Value::Literal(text) => format!("`{text}`"),
-            };
-            return Err(format!("the ntfy topic ({shown}) may only hold letters, digits, `-` and `_`, at most 64"));
+            return Err(ChannelError::BadTopic { written: topic_written.clone() });
         }
         let default = Value::Literal(DEFAULT_SERVER.to_string());
         let mut url = http::parse_url(server, "ntfy server", server_written.unwrap_or(&default))?;
@@ -133,12 +129,12 @@ mod tests {
 
     #[test]
     fn topics_are_checked_and_appended() {
-        let client = Ok(Client::new());
+        let client = || Ok(Client::new());
         let topic = Value::Literal("x".into());
-        let ntfy = Ntfy::new(client.clone(), "https://u:p%40ss@ntfy.example.com/base/", "night-runs", None, &topic).unwrap();
+        let ntfy = Ntfy::new(client(), "https://u:p%40ss@ntfy.example.com/base/", "night-runs", None, &topic).unwrap();
         assert_eq!(ntfy.url.as_str(), "https://ntfy.example.com/base/night-runs");
         assert_eq!(ntfy.auth, Some(("u".into(), "p@ss".into())));
-        let error = Ntfy::new(client, DEFAULT_SERVER, "a/b", None, &Value::Env("TOPIC".into())).err().unwrap();
+        let error = Ntfy::new(client(), DEFAULT_SERVER, "a/b", None, &Value::Env("TOPIC".into())).err().unwrap().to_string();
         assert!(error.contains("env.TOPIC") && !error.contains("a/b"), "{error}");
     }
 }

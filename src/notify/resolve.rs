@@ -19,12 +19,13 @@ pub(super) struct Target {
 pub(super) struct Unresolved {
     pub(super) description: String,
     pub(super) unset: Vec<String>,
-    pub(super) invalid: Vec<String>,
+    pub(super) invalid: Option<ChannelError>,
 }
 
 impl Unresolved {
+    /// Why, in words (not yet redacted).
     pub(super) fn error(&self) -> String {
-        NotifyError { unset: self.unset.clone(), invalid: self.invalid.clone() }.to_string()
+        NotifyError { unset: self.unset.clone(), invalid: self.invalid.iter().map(ToString::to_string).collect() }.to_string()
     }
 }
 
@@ -32,7 +33,7 @@ impl Unresolved {
 pub(super) struct Resolver<'a> {
     pub(super) env: &'a dyn Fn(&str) -> Option<String>,
     pub(super) settings: &'a Settings,
-    pub(super) http: Option<Result<reqwest::Client, String>>,
+    pub(super) http: Option<Result<reqwest::Client, ChannelError>>,
     pub(super) secrets: Vec<String>,
     pub(super) env_names: Vec<String>,
 }
@@ -51,44 +52,41 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    /// A value's text: the literal, or the env variable's (a secret) when set and non-empty.
-    pub(super) fn value(&mut self, value: &Value) -> Result<String, String> {
+    /// A value's text: the literal, or the env variable's (a secret) when set and non-empty;
+    /// `None` when the variable is unset or empty.
+    pub(super) fn value(&mut self, value: &Value) -> Option<String> {
         match value {
-            Value::Literal(text) => Ok(text.clone()),
-            Value::Env(name) => match (self.env)(name).filter(|v| !v.is_empty()) {
-                Some(secret) => {
-                    if !self.secrets.contains(&secret) {
-                        self.secrets.push(secret.clone());
-                    }
-                    if !self.env_names.contains(name) {
-                        self.env_names.push(name.clone());
-                    }
-                    Ok(secret)
+            Value::Literal(text) => Some(text.clone()),
+            Value::Env(name) => {
+                let secret = (self.env)(name).filter(|v| !v.is_empty())?;
+                if !self.secrets.contains(&secret) {
+                    self.secrets.push(secret.clone());
                 }
-                None => Err(name.clone()),
-            },
+                if !self.env_names.contains(name) {
+                    self.env_names.push(name.clone());
+                }
+                Some(secret)
+            }
         }
     }
 
-    pub(super) fn http(&mut self) -> Result<reqwest::Client, String> {
+    pub(super) fn http(&mut self) -> Result<reqwest::Client, ChannelError> {
         self.http.get_or_insert_with(|| http::client(self.settings)).clone()
     }
 
     /// A value's text, or None with its env name added to `unset`.
     pub(super) fn take(&mut self, value: &Spanned<Value>, unset: &mut Vec<String>) -> Option<String> {
-        match self.value(&value.value) {
-            Ok(text) => Some(text),
-            Err(name) => {
-                unset.push(name);
-                None
-            }
+        let text = self.value(&value.value);
+        if let (None, Value::Env(name)) = (&text, &value.value) {
+            unset.push(name.clone());
         }
+        text
     }
 
     pub(super) fn resolve(&mut self, notifier: &Notifier) -> Result<Target, Unresolved> {
         let mut unset = Vec::new();
         let keyword = notifier.channel.keyword();
-        let built: Result<(String, Arc<dyn Transport>), (String, String)> = match &notifier.channel {
+        let built: Result<(String, Arc<dyn Transport>), (String, ChannelError)> = match &notifier.channel {
             Channel::Webhook { url } | Channel::Slack { url } | Channel::Discord { url } => {
                 let Some(text) = self.take(url, &mut unset) else {
                     return Err(unset_target(keyword, &unset, Some(&url.value)));
@@ -149,7 +147,7 @@ impl<'a> Resolver<'a> {
         };
         match built {
             Ok((description, transport)) => Ok(Target { description, notifier: notifier.clone(), transport, latest: Mutex::new(None) }),
-            Err((description, problem)) => Err(Unresolved { description, unset: Vec::new(), invalid: vec![problem] }),
+            Err((description, problem)) => Err(Unresolved { description, unset: Vec::new(), invalid: Some(problem) }),
         }
     }
 }
@@ -161,7 +159,7 @@ fn unset_target(what: &str, unset: &[String], shown: Option<&Value>) -> Unresolv
         None => String::new(),
     };
     let description = if hint.is_empty() { what.to_string() } else { format!("{what} ({hint})") };
-    Unresolved { description, unset: unset.to_vec(), invalid: Vec::new() }
+    Unresolved { description, unset: unset.to_vec(), invalid: None }
 }
 
 /// What may be said about a value that could not be used: its env name, or nothing.

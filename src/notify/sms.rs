@@ -3,7 +3,7 @@
 //! `https://api.twilio.com`, or `NIGHT_TWILIO_API_BASE` (for tests and proxies).
 
 use crate::secrets;
-use super::{http, render, Message, SendFuture, Transport};
+use super::{http, render, ChannelError, Message, SendFuture, Transport};
 use reqwest::{Client, Url};
 
 /// Sends one text message per notification.
@@ -19,10 +19,10 @@ pub struct Sms {
 
 impl Sms {
     /// A Twilio sender; messages never show the SID or the token.
-    pub fn new(client: Result<Client, String>, base: &str, sid: &str, token: &str, to: &str, from: &str) -> Result<Self, String> {
+    pub fn new(client: Result<Client, ChannelError>, base: &str, sid: &str, token: &str, to: &str, from: &str) -> Result<Self, ChannelError> {
         let sid = sid.trim();
         if sid.is_empty() || !sid.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err("the Twilio account SID may only hold letters and digits (it starts with `AC`)".to_string());
+            return Err(ChannelError::BadSid);
         }
         let base = http::parse_url(base, "Twilio API base", &crate::ast::Value::Literal(base.to_string()))?;
         let mut url = base.clone();
@@ -61,7 +61,7 @@ mod tests {
     fn the_api_path_is_twilios() {
         let sms = Sms::new(Ok(Client::new()), "http://127.0.0.1:9/base/", "AC123", "tok", "+1", "+2").unwrap();
         assert_eq!(sms.url.as_str(), "http://127.0.0.1:9/base/2010-04-01/Accounts/AC123/Messages.json");
-        let error = Sms::new(Ok(Client::new()), "https://api.twilio.com", "AC/../x", "tok", "+1", "+2").err().unwrap();
+        let error = Sms::new(Ok(Client::new()), "https://api.twilio.com", "AC/../x", "tok", "+1", "+2").err().unwrap().to_string();
         assert!(!error.contains("AC/../x"));
     }
 }

@@ -24,21 +24,32 @@ static RECEIVED: OnceLock<BTreeMap<String, String>> = OnceLock::new();
 /// Values by name.
 pub type Secrets = BTreeMap<String, String>;
 
+/// Why the secrets handed over on standard input cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    /// Standard input cannot be read.
+    #[error("cannot read the secrets on standard input: {0}")]
+    Read(#[source] std::io::Error),
+    /// What was read is not a JSON object of strings.
+    #[error("the secrets on standard input are not a JSON object of strings: {0}")]
+    NotJson(#[source] serde_json::Error),
+}
+
 /// In a process started with [`STDIN_ENV`], read the secrets from standard input and keep
 /// them; remove the marker so that no child of this process reads its own standard input for
 /// them. Call it first thing, before any thread starts. Elsewhere it does nothing.
-pub fn receive() -> Result<(), String> {
+pub fn receive() -> Result<(), SecretsError> {
     if std::env::var_os(STDIN_ENV).is_none_or(|v| v != "1") {
         return Ok(());
     }
     // Single-threaded still: nothing reads the environment concurrently.
     std::env::remove_var(STDIN_ENV);
     let mut bytes = Vec::new();
-    std::io::stdin().lock().take(MAX_BYTES).read_to_end(&mut bytes).map_err(|e| format!("cannot read the secrets on standard input: {e}"))?;
+    std::io::stdin().lock().take(MAX_BYTES).read_to_end(&mut bytes).map_err(SecretsError::Read)?;
     let secrets: Secrets = if bytes.iter().all(u8::is_ascii_whitespace) {
         Secrets::new()
     } else {
-        serde_json::from_slice(&bytes).map_err(|e| format!("the secrets on standard input are not a JSON object of strings: {e}"))?
+        serde_json::from_slice(&bytes).map_err(SecretsError::NotJson)?
     };
     let _ = RECEIVED.set(secrets);
     Ok(())

@@ -134,8 +134,13 @@ impl Ssh {
     }
 }
 
+/// A command line with a quote that is never closed: the quote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a `{0}` is never closed")]
+pub struct Unclosed(pub char);
+
 /// Split a command line into words as a POSIX shell would, without expanding anything.
-pub fn split_words(line: &str) -> Result<Vec<String>, String> {
+pub fn split_words(line: &str) -> Result<Vec<String>, Unclosed> {
     let mut words = Vec::new();
     let mut word: Option<String> = None;
     let mut chars = line.chars();
@@ -148,7 +153,7 @@ pub fn split_words(line: &str) -> Result<Vec<String>, String> {
                     match chars.next() {
                         Some('\'') => break,
                         Some(c) => text.push(c),
-                        None => return Err("a `'` is never closed".into()),
+                        None => return Err(Unclosed('\'')),
                     }
                 }
             }
@@ -163,10 +168,10 @@ pub fn split_words(line: &str) -> Result<Vec<String>, String> {
                                 text.push('\\');
                                 text.push(c);
                             }
-                            None => return Err("a `\"` is never closed".into()),
+                            None => return Err(Unclosed('"')),
                         },
                         Some(c) => text.push(c),
-                        None => return Err("a `\"` is never closed".into()),
+                        None => return Err(Unclosed('"')),
                     }
                 }
             }

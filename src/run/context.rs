@@ -56,7 +56,7 @@ pub(super) fn setup(plan: &Plan, options: RunOptions, interrupts: Interrupts) ->
         }),
         settings,
     )
-    .map_err(|e| Refused::Notifiers(e.to_string()))?;
+    .map_err(Refused::Notifiers)?;
     secret_values.extend(dispatcher.secrets());
     secret_names.extend(dispatcher.env_names());
     secret_names.sort();

@@ -18,7 +18,7 @@ use std::path::Path;
 /// end pushes there, whatever the config says by then), a dry-run push of the start commit to
 /// the new branch, and an authenticated call to the forge. A failure refuses the run.
 pub(super) async fn preflight(delivery: &Delivery, repo: &Path, branch: &str, env: &EnvReader, status: &TextSink) -> Result<(RecordedRemote, DeliveryReady), Refused> {
-    let (start_branch, start_commit) = head_of(repo).map_err(|message| Refused::Delivery(DeliverError::Repository { message }))?;
+    let (start_branch, start_commit) = head_of(repo).map_err(Refused::Delivery)?;
     let remote = deliver::record_remote(repo, &delivery.push.remote).map_err(Refused::Delivery)?;
     status(&format!("night: delivery preflight: a dry-run push to `{}` ({}){}", remote.name, remote.display_url(), forge_words(delivery).map(|f| format!(" and {f}")).unwrap_or_default()));
     let lookup = |name: &str| env(name);
@@ -30,10 +30,11 @@ pub(super) async fn preflight(delivery: &Delivery, repo: &Path, branch: &str, en
 }
 
 /// The branch HEAD is on (empty when detached) and its commit.
-fn head_of(repo: &Path) -> Result<(String, String), String> {
-    let repository = git2::Repository::open(repo).map_err(|e| e.message().to_string())?;
-    let head = repository.head().map_err(|e| e.message().to_string())?;
-    let commit = head.peel_to_commit().map_err(|e| e.message().to_string())?.id().to_string();
+fn head_of(repo: &Path) -> Result<(String, String), DeliverError> {
+    let unreadable = |e: git2::Error| DeliverError::Repository { message: e.message().to_string() };
+    let repository = git2::Repository::open(repo).map_err(unreadable)?;
+    let head = repository.head().map_err(unreadable)?;
+    let commit = head.peel_to_commit().map_err(unreadable)?.id().to_string();
     let branch = if head.is_branch() { head.shorthand().unwrap_or_default().to_string() } else { String::new() };
     Ok((branch, commit))
 }

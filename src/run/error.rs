@@ -35,10 +35,10 @@ pub enum Refused {
     Agent(#[from] crate::run::agent::AgentError),
     /// A success check's regex cannot be compiled (too large; `night check` reads only its syntax).
     #[error("{0}")]
-    Regex(String),
+    Regex(#[from] crate::plan::RegexError),
     /// A notifier cannot be set up.
     #[error("cannot set up the notifiers: {0}")]
-    Notifiers(String),
+    Notifiers(crate::notify::NotifyError),
     /// `sandbox on` cannot be enforced here.
     #[error("{0}")]
     Sandbox(#[from] crate::sandbox::SandboxError),
@@ -141,5 +141,15 @@ pub enum Crash {
     Io(#[from] std::io::Error),
     /// `agent.log` cannot be written: the agent's output would be lost.
     #[error("{0}")]
-    LogFailed(String),
+    LogFailed(#[from] LogFailed),
+}
+
+/// `agent.log` cannot be written (a full disk): why the run ends.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("cannot write {}: {source}", .path.display())]
+pub struct LogFailed {
+    /// The log.
+    pub path: PathBuf,
+    /// What failed.
+    pub source: std::sync::Arc<std::io::Error>,
 }

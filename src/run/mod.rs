@@ -29,7 +29,7 @@ pub mod success;
 mod supervisor;
 
 pub use delivery::deliver_ended;
-pub use error::{Crash, Refused};
+pub use error::{Crash, LogFailed, Refused};
 pub use process::TextSink;
 pub use resume::resume;
 pub use start::run;

@@ -54,13 +54,13 @@ pub type LineSink = Arc<dyn Fn(Stream, &str) + Send + Sync>;
 /// told to the supervisor, which ends the run: an agent whose output is lost is unsupervised.
 #[derive(Default)]
 pub struct LogHealth {
-    error: std::sync::OnceLock<String>,
+    error: std::sync::OnceLock<Arc<std::io::Error>>,
     notify: tokio::sync::Notify,
 }
 
 impl LogHealth {
-    fn fail(&self, error: &std::io::Error) {
-        if self.error.set(error.to_string()).is_ok() {
+    fn fail(&self, error: std::io::Error) {
+        if self.error.set(Arc::new(error)).is_ok() {
             self.notify.notify_one();
         }
     }
@@ -71,7 +71,7 @@ impl LogHealth {
     }
 
     /// Resolves with the error once a write has failed.
-    pub async fn failed(&self) -> String {
+    pub async fn failed(&self) -> Arc<std::io::Error> {
         loop {
             if let Some(error) = self.error.get() {
                 return error.clone();
@@ -238,7 +238,7 @@ fn emit(bytes: &[u8], stream: Stream, sinks: &OutputSinks) {
     // leave a log with a hole in it.
     if !sinks.log_health.is_failed() {
         if let Err(error) = (&*sinks.log).write_all(&redacted) {
-            sinks.log_health.fail(&error);
+            sinks.log_health.fail(error);
         }
     }
     if sinks.echo.is_none() && sinks.on_line.is_none() {

@@ -6,7 +6,7 @@ use crate::ast::{Event as NotifyEvent, OnViolation};
 use crate::os::group::Identity;
 use crate::record::{AgentProcess, Ends, Event, Limit, PromptKind, SessionEndReason};
 use crate::run::agent::{AgentSignal, LaunchContext};
-use crate::run::error::Crash;
+use crate::run::error::{Crash, LogFailed};
 use crate::run::limits::{explain, value, SessionClock};
 use crate::run::process::{LineSink, LogHealth, OutputSinks, SpawnSpec, Supervised};
 use crate::run::ref_watch::RefWatch;
@@ -275,9 +275,10 @@ impl Supervisor<'_> {
                         break SessionEnd::Interrupted;
                     }
                 }
-                error = log_health.failed() => {
-                    self.status(&format!("night: cannot write {}: {error}; stopping the agent", log_path.display()));
-                    self.watch.log_failure = Some(format!("cannot write {}: {error}", log_path.display()));
+                source = log_health.failed() => {
+                    let failure = LogFailed { path: log_path.clone(), source };
+                    self.status(&format!("night: {failure}; stopping the agent"));
+                    self.watch.log_failure = Some(failure);
                     break SessionEnd::LogFailed;
                 }
                 Some(signal) = signals.recv() => {

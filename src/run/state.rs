@@ -277,7 +277,7 @@ pub(crate) fn metric(metric: TestMetric) -> &'static str {
 
 mod condition;
 
-pub use condition::rollback_condition;
+pub use condition::{rollback_condition, Undecided};
 
 #[cfg(test)]
 mod tests;

@@ -40,7 +40,7 @@ pub(super) struct Watch {
     /// `on violation stop` ended the run: the leftover work is left for review.
     pub stopped_for_violation: bool,
     /// `agent.log` could not be written (a full disk): why the run ends.
-    pub log_failure: Option<String>,
+    pub log_failure: Option<crate::run::error::LogFailed>,
 }
 
 /// One supervisor: a run's context, its record, and this process's clocks and watches.

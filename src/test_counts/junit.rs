@@ -14,7 +14,7 @@ pub(super) fn count(glob: &str, repo_root: &Path) -> Result<TestRun, CountError>
         .map(|g| g.compile_matcher())
         .map_err(|e| CountError::BadGlob {
             glob: glob.to_string(),
-            message: e.kind().to_string(),
+            kind: e.kind().clone(),
         })?;
     let mut reports = Vec::new();
     let start = repo_root.join(literal_prefix(glob));
@@ -37,11 +37,11 @@ pub(super) fn count(glob: &str, repo_root: &Path) -> Result<TestRun, CountError>
         ..TestRun::default()
     };
     for path in reports {
-        let xml = std::fs::read_to_string(&path).map_err(|e| CountError::ReadReport {
+        let xml = std::fs::read_to_string(&path).map_err(|source| CountError::ReadReport {
             path: path.clone(),
-            message: e.to_string(),
+            source,
         })?;
-        run.merge(parse(&xml).map_err(|message| CountError::BadReport { path, message })?);
+        run.merge(parse(&xml).map_err(|problem| CountError::BadReport { path, problem })?);
     }
     Ok(run)
 }
@@ -84,6 +84,17 @@ fn matches(path: &Path, root: &Path, matcher: &GlobMatcher) -> bool {
     }
 }
 
+/// Why a file matched by the glob is not a `JUnit` report.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReportProblem {
+    /// It is not well-formed XML.
+    #[error("{0}")]
+    NotXml(#[from] roxmltree::Error),
+    /// Its root element is another one.
+    #[error("the root element is `<{0}>`, not `<testsuites>`")]
+    WrongRoot(String),
+}
+
 /// Whether `node` is the element `name`, in whatever namespace.
 fn is(node: &Node, name: &str) -> bool {
     node.is_element() && node.tag_name().name() == name
@@ -92,14 +103,11 @@ fn is(node: &Node, name: &str) -> bool {
 /// Counts one report's `<testcase>` elements: `<failure>` or `<error>` fails one, `<skipped>`
 /// skips it. Retried passes (`<flakyFailure>`, `<rerunFailure>`) still passed. Each is named
 /// `classname::name` (`name` alone when it has no class).
-fn parse(xml: &str) -> Result<TestRun, String> {
-    let doc = roxmltree::Document::parse(xml).map_err(|e| e.to_string())?;
+fn parse(xml: &str) -> Result<TestRun, ReportProblem> {
+    let doc = roxmltree::Document::parse(xml)?;
     let root = doc.root_element();
     if !is(&root, "testsuites") && !is(&root, "testsuite") {
-        return Err(format!(
-            "the root element is `<{}>`, not `<testsuites>`",
-            root.tag_name().name()
-        ));
+        return Err(ReportProblem::WrongRoot(root.tag_name().name().to_string()));
     }
     let mut counts = TestCounts::default();
     let mut cases = 0u64;

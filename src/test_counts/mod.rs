@@ -26,6 +26,7 @@ mod text;
 mod unittest;
 mod vitest;
 
+pub use junit::ReportProblem;
 pub use lost::{lost_tests, Evidence, LostTests};
 pub use result::{Outcome, PartialReason, TestCase, TestRun};
 
@@ -148,12 +149,12 @@ pub enum CountError {
     )]
     NotRecognised,
     /// The `junit` glob does not parse.
-    #[error("invalid junit glob `{glob}`: {message}; write a glob like `reports/**/*.xml`")]
+    #[error("invalid junit glob `{glob}`: {kind}; write a glob like `reports/**/*.xml`")]
     BadGlob {
         /// The glob as written.
         glob: String,
         /// What is wrong with it.
-        message: String,
+        kind: globset::ErrorKind,
     },
     /// No file matches the `junit` glob.
     #[error(
@@ -165,20 +166,20 @@ pub enum CountError {
         glob: String,
     },
     /// A report could not be read.
-    #[error("cannot read junit report `{}`: {message}", path.display())]
+    #[error("cannot read junit report `{}`: {source}", path.display())]
     ReadReport {
         /// The report's path.
         path: PathBuf,
         /// The I/O error.
-        message: String,
+        source: std::io::Error,
     },
     /// A report is not `JUnit` XML.
-    #[error("`{}` is not a junit xml report: {message}; point the glob at the XML reports only", path.display())]
+    #[error("`{}` is not a junit xml report: {problem}; point the glob at the XML reports only", path.display())]
     BadReport {
         /// The report's path.
         path: PathBuf,
         /// What is wrong with it.
-        message: String,
+        problem: ReportProblem,
     },
 }
 
@@ -510,18 +511,18 @@ mod message_tests {
             CountError::NotRecognised,
             CountError::BadGlob {
                 glob: "r/[.xml".into(),
-                message: "unclosed character class".into(),
+                kind: globset::ErrorKind::UnclosedClass,
             },
             CountError::NoReports {
                 glob: "r/*.xml".into(),
             },
             CountError::ReadReport {
                 path: "r/a.xml".into(),
-                message: "permission denied".into(),
+                source: std::io::ErrorKind::PermissionDenied.into(),
             },
             CountError::BadReport {
                 path: "r/a.xml".into(),
-                message: "unexpected end of stream".into(),
+                problem: ReportProblem::WrongRoot("html".into()),
             },
         ];
         for error in errors {

@@ -45,6 +45,34 @@ impl std::fmt::Display for Measure {
     }
 }
 
+/// Why the rollback condition cannot be evaluated: the run notes it and does not roll back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Undecided {
+    /// The first `tests` check has no result in the attempt.
+    #[error("the `tests` check did not run")]
+    TestsDidNotRun,
+    /// The first `tests` check gave no counts.
+    #[error("the `tests` check reported no counts ({})", .0.as_deref().unwrap_or("no summary"))]
+    NoCounts(Option<String>),
+    /// The baseline has no counts for the first `tests` check.
+    #[error("the baseline has no counts for the `tests` check")]
+    NoBaselineCounts,
+    /// `success` has nothing to count.
+    #[error("`success` has no `tests`, `run` or `count` check to count")]
+    NothingToCount,
+    /// The condition compares with a baseline that was never measured.
+    #[error("no baseline was measured")]
+    NoBaseline,
+    /// Partial counts leave the comparison open.
+    #[error("the counts are partial ({measured}) and cannot decide `{condition}`")]
+    Partial {
+        /// What was measured, in words.
+        measured: String,
+        /// The condition as written.
+        condition: String,
+    },
+}
+
 /// Evaluate `when` over `results`: whether it holds, and what was measured in words; `Err`
 /// says why it cannot be evaluated.
 ///
@@ -52,7 +80,7 @@ impl std::fmt::Display for Measure {
 ///
 /// When the counted check gave no counts, no baseline was measured, partial counts cannot
 /// decide, or `success` has nothing to count.
-pub fn rollback_condition(plan: &Plan, results: &[SuccessRecord], baseline: Option<&Baseline>, when: RollbackWhen) -> Result<(bool, String), String> {
+pub fn rollback_condition(plan: &Plan, results: &[SuccessRecord], baseline: Option<&Baseline>, when: RollbackWhen) -> Result<(bool, String), Undecided> {
     let (value, target, what) = match plan.checks.iter().position(|c| matches!(c.value, SuccessCheck::Tests { .. })) {
         Some(index) => tests_measures(plan, index, results, baseline, when)?,
         None => checks_measures(plan, results, baseline, when)?,
@@ -60,14 +88,14 @@ pub fn rollback_condition(plan: &Plan, results: &[SuccessRecord], baseline: Opti
     let measured = format!("{} {value}{what}, {} {target}", metric(when.metric), when.target);
     match decide(when.comparison, value, target) {
         Some(holds) => Ok((holds, measured)),
-        None => Err(format!("the counts are partial ({measured}) and cannot decide `{}`", super::condition_text(when))),
+        None => Err(Undecided::Partial { measured, condition: super::condition_text(when) }),
     }
 }
 
 /// The first `tests` check's failing (failed + lost) or passing tests, and its target.
-fn tests_measures(plan: &Plan, index: usize, results: &[SuccessRecord], baseline: Option<&Baseline>, when: RollbackWhen) -> Result<(Measure, Measure, String), String> {
-    let result = results.iter().find(|r| r.index == index).ok_or("the `tests` check did not run")?;
-    let counts = result.tests.ok_or_else(|| format!("the `tests` check reported no counts ({})", result.reason.as_deref().unwrap_or("no summary")))?;
+fn tests_measures(plan: &Plan, index: usize, results: &[SuccessRecord], baseline: Option<&Baseline>, when: RollbackWhen) -> Result<(Measure, Measure, String), Undecided> {
+    let result = results.iter().find(|r| r.index == index).ok_or(Undecided::TestsDidNotRun)?;
+    let counts = result.tests.ok_or_else(|| Undecided::NoCounts(result.reason.clone()))?;
     let allowed = match &plan.checks[index].value {
         SuccessCheck::Tests { allow_lost, .. } => allow_lost.as_ref().map_or(0, |n| n.value),
         _ => 0,
@@ -83,7 +111,7 @@ fn tests_measures(plan: &Plan, index: usize, results: &[SuccessRecord], baseline
     let target = match when.target {
         Target::Number(n) => Measure::exact(n),
         Target::Baseline => {
-            let base = baseline.and_then(|b| b.run(index)).ok_or("the baseline has no counts for the `tests` check")?;
+            let base = baseline.and_then(|b| b.run(index)).ok_or(Undecided::NoBaselineCounts)?;
             let number = match when.metric {
                 TestMetric::Failing => base.counts.failed,
                 TestMetric::Passing => base.counts.passed,
@@ -96,10 +124,10 @@ fn tests_measures(plan: &Plan, index: usize, results: &[SuccessRecord], baseline
 }
 
 /// How many `run` and `count` checks failed (or held), now and at the baseline.
-fn checks_measures(plan: &Plan, results: &[SuccessRecord], baseline: Option<&Baseline>, when: RollbackWhen) -> Result<(Measure, Measure, String), String> {
+fn checks_measures(plan: &Plan, results: &[SuccessRecord], baseline: Option<&Baseline>, when: RollbackWhen) -> Result<(Measure, Measure, String), Undecided> {
     let counted: Vec<usize> = plan.checks.iter().enumerate().filter(|(_, c)| matches!(c.value, SuccessCheck::Run { .. } | SuccessCheck::Count { .. })).map(|(i, _)| i).collect();
     if counted.is_empty() {
-        return Err("`success` has no `tests`, `run` or `count` check to count".into());
+        return Err(Undecided::NothingToCount);
     }
     let wanted = when.metric == TestMetric::Passing;
     let tally = |held: &dyn Fn(usize) -> Option<bool>| Measure::exact(counted.iter().filter(|i| held(**i) == Some(wanted)).count() as u64);
@@ -107,7 +135,7 @@ fn checks_measures(plan: &Plan, results: &[SuccessRecord], baseline: Option<&Bas
     let target = match when.target {
         Target::Number(n) => Measure::exact(n),
         Target::Baseline => {
-            let baseline = baseline.ok_or("no baseline was measured")?;
+            let baseline = baseline.ok_or(Undecided::NoBaseline)?;
             tally(&|index| baseline.held(index))
         }
     };
