@@ -186,7 +186,7 @@ impl Supervisor<'_> {
             match baseline_tests::read(&self.run_dir, &file) {
                 Ok(tests) => baseline.set_tests(index, tests),
                 Err(e) => {
-                    let message = format!("the baseline's tests of `{statement}` by name are lost ({e}); lost tests are found by counts only");
+                    let message = format!("cannot read the baseline's tests of `{statement}` by name ({e}); lost tests are found by counts only");
                     if !self.history().notes.iter().any(|(topic, said)| topic == "baseline-tests" && *said == message) {
                         self.note("baseline-tests", &message);
                     }
