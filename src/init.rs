@@ -135,9 +135,21 @@ fn detect_node(root: &Path) -> Option<Detected> {
     } else {
         "auto"
     };
+    // The flag that makes the runner name every test, so that a deleted one is caught by name
+    // (`tests-without-names`); npm passes on only what follows `--`.
+    let names = match format {
+        "jest" if !script.contains("--verbose") => Some("--verbose"),
+        "vitest" if !script.contains("--reporter") => Some("--reporter=verbose"),
+        _ => None,
+    };
+    let command = match (names, command) {
+        (Some(flag), "npm test") => format!("npm test -- {flag}"),
+        (Some(flag), _) => format!("{command} {flag}"),
+        (None, _) => command.to_string(),
+    };
     let registries: &[&str] = if command.starts_with("yarn") { &["registry.yarnpkg.com", "registry.npmjs.org"] } else { &["registry.npmjs.org"] };
     Some(Detected {
-        command: command.into(),
+        command,
         format,
         reason: format!("the `test` script of package.json ({script})"),
         registries,
@@ -413,9 +425,11 @@ mod tests {
         assert_eq!(commands(&[("tests/test_a.py", ""), ("uv.lock", "")]), [("uv run pytest -rA".into(), "pytest")]);
         assert_eq!(commands(&[("Makefile", "VAR := 1\ntest: build\n\tcc\n")]), [("make test".into(), "auto")]);
         let package = r#"{"scripts": {"test": "vitest run"}}"#;
-        assert_eq!(commands(&[("package.json", package), ("pnpm-lock.yaml", "")]), [("pnpm test".into(), "vitest")]);
-        assert_eq!(commands(&[("package.json", package), ("yarn.lock", "")]), [("yarn test".into(), "vitest")]);
-        assert_eq!(commands(&[("package.json", r#"{"scripts": {"test": "jest"}}"#)]), [("npm test".into(), "jest")]);
+        assert_eq!(commands(&[("package.json", package), ("pnpm-lock.yaml", "")]), [("pnpm test --reporter=verbose".into(), "vitest")]);
+        assert_eq!(commands(&[("package.json", package), ("yarn.lock", "")]), [("yarn test --reporter=verbose".into(), "vitest")]);
+        assert_eq!(commands(&[("package.json", r#"{"scripts": {"test": "jest"}}"#)]), [("npm test -- --verbose".into(), "jest")]);
+        assert_eq!(commands(&[("package.json", r#"{"scripts": {"test": "jest --verbose"}}"#)]), [("npm test".into(), "jest")]);
+        assert_eq!(commands(&[("package.json", r#"{"scripts": {"test": "mocha"}}"#)]), [("npm test".into(), "mocha")]);
     }
 
     #[test]

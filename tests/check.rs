@@ -384,3 +384,36 @@ fn example_runbooks_are_in_canonical_form() {
     let output = Command::new(env!("CARGO_BIN_EXE_night")).arg("fmt").arg("--check").args(&files).output().expect("night runs");
     assert!(output.status.success(), "run `night fmt runbooks/*.night`:\n{}", String::from_utf8_lossy(&output.stdout));
 }
+
+// ------------------------------------------------------------- what the project adds ----
+
+#[test]
+fn test_rules_read_what_the_project_adds_to_a_tests_command() {
+    let repo = Repo::new();
+    let files: &[(&str, &str)] = &[
+        // pytest's `addopts` stops at the first failure, though the command does not.
+        ("pytest.ini", "[pytest]\naddopts = -x\n"),
+        // `npm test` runs jest, which names no tests and bails.
+        ("package.json", r#"{"scripts": {"test": "jest --bail"}}"#),
+        // nextest's `ci` profile runs every test: no warning.
+        (".config/nextest.toml", "[profile.ci]\nfail-fast = false\n"),
+    ];
+    for (path, text) in files {
+        fs::create_dir_all(repo.path().join(path).parent().expect("parent")).expect("mkdir");
+        fs::write(repo.path().join(path), text).expect("write");
+    }
+    for program in ["npm", "python3"] {
+        fs::write(repo.bin.join(program), "#!/bin/sh\nexit 0\n").expect("write");
+        make_executable(&repo.bin.join(program));
+    }
+    let success = "  tests \"python3 -m pytest -rA tests\" format pytest\n  tests \"npm test\" format jest\n  tests \"cargo nextest run --profile ci\" format nextest\n";
+    let runbook = CLEAN.replace("  tests \"cargo test --no-fail-fast\"\n", success);
+    assert!(runbook.contains("npm test"), "the success block is replaced");
+    fs::write(repo.path().join("task.night"), runbook).expect("write");
+    repo.commit_all("a project with test settings");
+    let (code, output) = repo.night(&["check", "task.night"]);
+    assert_eq!(code, 0, "warnings only:\n{output}");
+    insta::with_settings!({snapshot_path => "snapshots/check", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("tests-rules-project-settings", output);
+    });
+}

@@ -166,6 +166,88 @@ fn sigkill_during_rollback_then_resume_rolls_back_and_stops() {
     assert!(report.contains(&format!("work kept at `{kept}`")), "{report}");
 }
 
+/// A suite of one test a file: `src/want/<name>` holds what `src/<name>` must hold (so the agent
+/// may delete and add tests under `write "src/**"`); `a` and `b` pass and `c` fails at the
+/// baseline. `test.sh` prints TAP, and its `nth` run hangs like `hanging_test_script`'s.
+fn suite_of_files(test: &Test, nth: u32, mark: &str) {
+    for (name, have) in [("a", "good"), ("b", "good"), ("c", "bad")] {
+        test.write(&format!("src/{name}"), &format!("{have}\n"));
+        test.write(&format!("src/want/{name}"), "good\n");
+    }
+    let capture = test.capture.path().display();
+    let script = format!(
+        "#!/bin/sh\nn=$(( $(cat '{capture}/runs' 2>/dev/null || echo 0) + 1 )); echo $n > '{capture}/runs'\n\
+         if [ $n = {nth} ]; then touch '{capture}/checking'; sh -c 'sleep 60' {mark}; fi\n\
+         echo 'TAP version 13'; i=0; failed=0\n\
+         for want in src/want/*; do name=$(basename \"$want\"); i=$((i+1))\n\
+         if [ \"$(cat src/$name 2>/dev/null)\" = \"$(cat $want)\" ]; then echo \"ok $i - $name\"; else echo \"not ok $i - $name\"; failed=$((failed+1)); fi\n\
+         done\necho \"1..$i\"\n[ $failed -eq 0 ]\n"
+    );
+    test.script("test.sh", &script);
+    test.commit_all("a suite of one test a file");
+}
+
+/// The cheat that counts cannot see: the failing test deleted and a trivial one added, so that
+/// as many tests run as at the baseline and none fails.
+const SWAP_THE_FAILING_TEST: &str = "rm -f src/want/c\necho good > src/d\necho good > src/want/d\ngit add -A\ngit commit -qm 'replace a test' || true\necho agent: all tests pass\n";
+
+#[test]
+fn sigkill_during_the_checks_of_an_attempt_that_lost_tests_then_resume_still_catches_them_by_name() {
+    let test = Test::new();
+    let mark = marker("lost");
+    suite_of_files(&test, 2, &mark);
+    test.setup(SWAP_THE_FAILING_TEST, &runbook().limits(&["timeout 60s", "attempts 2", "stuck 3", "idle 60s"]));
+    let child = test.spawn();
+    wait_until(Duration::from_secs(30), "the attempt's checks", || capture_has(&test, "checking"));
+    // The dead supervisor journaled the baseline, and kept its tests by name beside the journal.
+    let dir = test.run_dir().expect("a run folder");
+    let baseline = read_events(&dir.join("journal.jsonl")).into_iter().find(|e| e["event"] == "baseline").expect("the baseline is journaled");
+    assert_eq!(baseline["checks"][0]["names_file"], serde_json::json!({"file": "baseline-tests-0.jsonl", "count": 3}), "{baseline}");
+    assert!(baseline["checks"][0].get("names").is_none(), "the names are not in the journal: {baseline}");
+    let ran = kill_and_resume(&test, child);
+
+    // The resumed supervisor judged attempt 1 against the baseline's names, and attempt 2 too.
+    let report = outcome_and_report(&ran, "failed");
+    let checks = ran.events_named("checks");
+    assert_eq!(checks.len(), 2, "{}", ran.output());
+    for check in &checks {
+        let result = &check["checks"][0];
+        assert_eq!(result["passed"], false, "{result}");
+        assert_eq!(result["tests"], serde_json::json!({"passed": 3, "failed": 0, "skipped": 0}), "as many tests ran as at the baseline: {result}");
+        assert_eq!(result["lost"]["evidence"], "names", "{result}");
+        assert_eq!(result["lost"]["lost_names"], serde_json::json!(["c"]), "{result}");
+        assert_eq!(result["reason"], "1 test lost: ran at the baseline, now missing or skipped: `c`", "{result}");
+    }
+    assert!(ran.events_named("note").iter().all(|n| n["topic"] != "baseline-tests"), "the names were read back: {:?}", ran.events_named("note"));
+    let second = fs::read_to_string(ran.dir().join("prompt-2-1.md")).expect("attempt 2's prompt");
+    assert!(second.contains("These tests must keep running: `c`."), "{second}");
+    assert!(report.contains("1 test lost"), "{report}");
+    assert!(processes_with(&mark).is_empty(), "the dead supervisor's check was ended: {:?}", processes_with(&mark));
+}
+
+#[test]
+fn without_the_baseline_names_file_a_resumed_run_judges_by_counts_and_says_so() {
+    // The control of the test above: the same run, the names file gone before the resume. By
+    // counts the swap is invisible, so the resumed run calls it a success, and a note says why
+    // lost tests were found by counts only.
+    let test = Test::new();
+    let mark = marker("lost-file");
+    suite_of_files(&test, 2, &mark);
+    test.setup(SWAP_THE_FAILING_TEST, &runbook().limits(&["timeout 60s", "attempts 2", "stuck 3", "idle 60s"]));
+    let child = test.spawn();
+    wait_until(Duration::from_secs(30), "the attempt's checks", || capture_has(&test, "checking"));
+    let dir = test.run_dir().expect("a run folder");
+    fs::remove_file(dir.join("baseline-tests-0.jsonl")).expect("the names file is there to remove");
+    let ran = kill_and_resume(&test, child);
+    outcome_and_report(&ran, "success");
+    let checks = ran.event("checks");
+    assert!(checks["checks"][0].get("lost").is_none(), "{checks}");
+    let notes = ran.events_named("note");
+    let note = notes.iter().find(|n| n["topic"] == "baseline-tests").unwrap_or_else(|| panic!("a note says why: {notes:?}"));
+    let message = note["message"].as_str().unwrap_or_default();
+    assert!(message.contains("baseline-tests-0.jsonl") && message.ends_with("lost tests are found by counts only"), "{message}");
+}
+
 #[test]
 fn an_agent_killed_by_sigkill_like_the_oom_killer_ends_its_session_and_the_next_attempt_goes_on() {
     let test = Test::new();

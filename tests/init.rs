@@ -210,7 +210,7 @@ fn a_desktop_notifier_when_there_is_one_else_a_plain_waiver() {
 fn npm() {
     init_and_check(
         &[("package.json", r#"{"scripts": {"test": "jest --ci"}}"#), ("package-lock.json", "{}"), ("src/index.js", ""), ("test/a.test.js", "")],
-        "tests \"npm test\" format jest",
+        "tests \"npm test -- --verbose\" format jest",
     );
 }
 
@@ -218,7 +218,7 @@ fn npm() {
 fn pnpm() {
     init_and_check(
         &[("package.json", r#"{"scripts": {"test": "vitest run"}}"#), ("pnpm-lock.yaml", ""), ("src/index.ts", "")],
-        "tests \"pnpm test\" format vitest",
+        "tests \"pnpm test --reporter=verbose\" format vitest",
     );
 }
 

@@ -660,6 +660,44 @@ fn a_taken_run_branch_gets_a_numbered_one_and_the_next_steps_do_not_fail() {
 }
 
 #[test]
+fn a_suite_of_100_000_tests_keeps_its_names_beside_the_journal_and_its_losses_bounded() {
+    let test = Test::new();
+    // 100 000 TAP tests; `tests::t1` fails while `src/state` is bad; `src/cut` drops the first 5 000.
+    let script = r#"#!/bin/sh
+cut=0; [ -f src/cut ] && cut=5000
+awk -v cut=$cut -v state="$(cat src/state)" 'BEGIN { print "TAP version 13"; n = 0
+  for (i = 1; i <= 100000; i++) { if (i <= cut) continue; n++
+    if (i == 1 && state != "good") print "not ok " n " - tests::t" i; else print "ok " n " - tests::t" i }
+  print "1.." n }'
+"#;
+    test.script("test.sh", script);
+    test.commit_all("a large suite");
+    test.setup("touch src/cut\ngit add -A\ngit commit -qm 'drop the failing tests and a few thousand more'\n", &Runbook::default().limits(&["timeout 60s", "attempts 1", "idle 60s"]));
+    let main = test.git(&["rev-parse", "main"]);
+    let ran = test.run();
+    assert_eq!(ran.outcome(), "failed", "{}", ran.output());
+
+    let names = fs::read_to_string(ran.dir().join("baseline-tests-0.jsonl")).expect("the baseline's names beside the journal");
+    assert_eq!(names.lines().count(), 100_000);
+    assert_eq!(names.lines().next(), Some(r#"{"name":"tests::t1","outcome":"failed"}"#));
+    let baseline = ran.event("baseline");
+    assert_eq!(baseline["checks"][0]["names_file"], serde_json::json!({"file": "baseline-tests-0.jsonl", "count": 100_000}), "{baseline}");
+    let journal = fs::metadata(ran.dir().join("journal.jsonl")).expect("journal").len();
+    assert!(journal < 64 * 1024, "the journal stays small whatever the suite's size: {journal} bytes");
+
+    let checks = ran.event("checks");
+    let result = &checks["checks"][0];
+    assert_eq!(result["tests"], serde_json::json!({"passed": 95_000, "failed": 0, "skipped": 0}), "{result}");
+    assert_eq!((result["lost"]["evidence"].as_str(), result["lost"]["lost"].as_u64()), (Some("names"), Some(5_000)), "every loss counted");
+    assert_eq!(result["lost"]["lost_names"].as_array().map(Vec::len), Some(100), "at most 100 names journaled");
+    let reason = result["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("5000 tests lost: ran at the baseline, now missing or skipped: `tests::t1`, ") && reason.ends_with(", and 4990 more"), "{reason}");
+    let report = fs::metadata(ran.dir().join("report.json")).expect("report.json").len();
+    assert!(report < 64 * 1024, "the report does not list the suite: {report} bytes");
+    assert_main_untouched(&test, &main);
+}
+
+#[test]
 fn checks_that_already_hold_are_nothing_to_do() {
     let test = Test::new();
     test.write("src/state", "good\n");

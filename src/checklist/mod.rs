@@ -14,6 +14,7 @@ mod read_missing;
 mod remote_missing;
 mod side_effects_in_checks;
 mod success_rules;
+mod test_config;
 mod tests_rules;
 mod write_rules;
 

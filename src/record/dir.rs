@@ -104,6 +104,12 @@ impl RunDir {
         self.path.join("preflight.json")
     }
 
+    /// `baseline-tests-<index>.jsonl`: the tests `tests` check `index` ran at the baseline, by
+    /// name (written and read by [`crate::record::baseline_tests`]).
+    pub fn baseline_tests(&self, index: usize) -> PathBuf {
+        self.path.join(format!("baseline-tests-{index}.jsonl"))
+    }
+
     /// `check-process.json`: the success check command running now (its process group).
     pub fn running_check(&self) -> PathBuf {
         self.path.join("check-process.json")

@@ -5,6 +5,7 @@
 //! `report`; it knows nothing of either, nor of a `Plan`.
 
 pub mod audit;
+pub mod baseline_tests;
 pub mod batch;
 pub mod dir;
 pub mod event;
@@ -18,7 +19,7 @@ pub mod vocabulary;
 pub use batch::{BatchDir, BatchEvent, BatchHistory, BatchStart, BatchesDir, Member};
 pub use dir::{FindError, ReportFile, RunDir, RunStatus, RunsDir};
 pub use event::{Entry, Event, SCHEMA_VERSION};
-pub use payloads::{AgentProcess, CommitRecord, DeliveryReady, DeliveryRecord, DeliveryStart, DeliveryStepRecord, DiffRecord, Resume, RollbackRecord, RunEnd, RunStart, SuccessRecord, TestCountsRecord};
+pub use payloads::{AgentProcess, CommitRecord, DeliveryReady, DeliveryRecord, DeliveryStart, DeliveryStepRecord, DiffRecord, NamesFile, Resume, RollbackRecord, RunEnd, RunStart, SuccessRecord, TestCountsRecord};
 pub use vocabulary::{AttemptEndReason, DeliveredBy, DeliveryStatus, Ends, Limit, PromptKind, SessionEndReason};
 pub use history::History;
 pub use journal::Journal;

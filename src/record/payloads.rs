@@ -230,10 +230,16 @@ pub struct SuccessRecord {
     /// Why the runner stopped before running every test, for `tests`: the counts are partial.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partial: Option<PartialReason>,
-    /// Every test by name, for a `tests` check of the baseline whose output names them: what
-    /// each attempt must keep running. Never kept for an attempt (its losses are in `lost`).
+    /// Every test by name, for a `tests` check of the baseline whose output names them, kept
+    /// in the journal itself: as journals written before `names_file` have it, and where that
+    /// file could not be written. Never kept for an attempt (its losses are in `lost`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub names: Option<Vec<TestCase>>,
+    /// Where the baseline's tests by name are kept instead, for a `tests` check of the
+    /// baseline whose output names them: what each attempt must keep running. A suite of
+    /// 100 000 tests is one file of the run folder, not a journal line every reader folds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub names_file: Option<NamesFile>,
     /// The tests of the baseline this run no longer ran, for a `tests` check of an attempt,
     /// when there are any (lost or unreached).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -250,6 +256,16 @@ pub struct SuccessRecord {
     pub duration_ms: u64,
     /// The end of its output, bounded.
     pub output_tail: String,
+}
+
+/// A file of the run folder holding a baseline's tests by name
+/// ([`crate::record::baseline_tests`]).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NamesFile {
+    /// Its name in the run folder, e.g. `baseline-tests-0.jsonl`.
+    pub file: String,
+    /// How many tests it holds.
+    pub count: u64,
 }
 
 /// Passed, failed and skipped tests.

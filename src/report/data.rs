@@ -367,9 +367,10 @@ impl ReportData {
             .collect();
         data.baseline = history.baseline.clone().unwrap_or_default();
         for check in &mut data.baseline {
-            // Every test's name is the journal's, for the attempts to compare with; the
+            // Every test's name is the run folder's, for the attempts to compare with; the
             // reports show what was lost, not the whole list.
             check.names = None;
+            check.names_file = None;
         }
         data.attempts = history.attempts.iter().map(attempt_report).collect();
         data.commits = history.commits.iter().map(|(commit, _)| commit.clone()).collect();

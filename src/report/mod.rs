@@ -192,6 +192,7 @@ mod tests {
             tests: Some(TestCountsRecord { passed: 1, failed: 1, skipped: 0 }),
             partial: None,
             names: None,
+            names_file: None,
             lost: None,
             count: None,
             exit_code: Some(1),

@@ -143,6 +143,7 @@ mod tests {
             tests: None,
             partial: None,
             names: None,
+            names_file: None,
             lost: None,
             count: None,
             exit_code: Some(1),

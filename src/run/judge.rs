@@ -2,7 +2,7 @@
 //! attempt left (its kept state, the success checks, its end) and deciding what follows.
 
 use crate::ast::{Event as NotifyEvent, RollbackThen};
-use crate::record::{AttemptEndReason, Event, Limit, Outcome, SuccessRecord};
+use crate::record::{baseline_tests, AttemptEndReason, Event, Limit, NamesFile, Outcome, SuccessRecord};
 use crate::run::error::Crash;
 use crate::report::held_but_wrote_outside;
 use crate::run::limits::{explain, value};
@@ -18,7 +18,8 @@ impl Supervisor<'_> {
     pub(super) async fn baseline(&mut self) -> Result<Step, Crash> {
         self.status("night: measuring the baseline");
         let interrupted = Step::End(Outcome::Interrupted, "interrupted during the baseline".into());
-        let Some(results) = self.verify(None).await else { return Ok(interrupted) };
+        let Some(mut results) = self.verify(None).await else { return Ok(interrupted) };
+        self.keep_names_aside(&mut results);
         self.record(Event::Baseline { results });
         if self.cx.interrupts.count() > 0 {
             return Ok(interrupted);
@@ -71,7 +72,7 @@ impl Supervisor<'_> {
             return Ok(Step::End(Outcome::Crashed, "the agent could not be started".into()));
         }
         self.status(&format!("night: checking attempt {attempt}"));
-        let baseline = state::baseline(self.history());
+        let baseline = self.baseline_with_names();
         let Some(results) = self.verify(baseline.as_ref()).await else {
             return Ok(Step::End(Outcome::Interrupted, "interrupted; the checks were skipped".into()));
         };
@@ -153,6 +154,46 @@ impl Supervisor<'_> {
             return Ok(Step::End(Outcome::Stuck, reason));
         }
         Ok(Step::Attempt)
+    }
+
+    /// Move the baseline's tests by name out of its results into files of the run folder
+    /// (`baseline-tests-<index>.jsonl`), so that the journal and the history stay small
+    /// whatever the suite's size. A file that cannot be written leaves its names in the journal.
+    fn keep_names_aside(&mut self, results: &mut [SuccessRecord]) {
+        for result in results.iter_mut() {
+            let Some(tests) = result.names.as_deref() else { continue };
+            match baseline_tests::write(&self.run_dir, result.index, tests, &self.cx.secrets) {
+                Ok(file) => {
+                    result.names = None;
+                    result.names_file = Some(file);
+                }
+                Err(e) => {
+                    let message = format!("cannot write the baseline's tests of `{}` to the run folder ({e}); they are kept in the journal", result.statement);
+                    self.note("baseline-tests", &message);
+                }
+            }
+        }
+    }
+
+    /// The baseline, with each `tests` check's tests by name read back from the run folder:
+    /// held while an attempt is judged, let go after. One that cannot be read is judged by its
+    /// counts alone, and a note says so (once).
+    fn baseline_with_names(&mut self) -> Option<Baseline> {
+        let mut baseline = state::baseline(self.history())?;
+        let files: Vec<(usize, String, NamesFile)> =
+            self.history().baseline.iter().flatten().filter_map(|r| Some((r.index, r.statement.clone(), r.names_file.clone()?))).collect();
+        for (index, statement, file) in files {
+            match baseline_tests::read(&self.run_dir, &file) {
+                Ok(tests) => baseline.set_tests(index, tests),
+                Err(e) => {
+                    let message = format!("cannot read the baseline's tests of `{statement}` by name ({e}); lost tests are found by counts only");
+                    if !self.history().notes.iter().any(|(topic, said)| topic == "baseline-tests" && *said == message) {
+                        self.note("baseline-tests", &message);
+                    }
+                }
+            }
+        }
+        Some(baseline)
     }
 
     /// Run the success checks, their results ready for the journal (secrets scrubbed, tails

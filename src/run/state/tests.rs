@@ -49,6 +49,7 @@ fn result(passed: bool, failed: u64) -> SuccessRecord {
         tests: Some(TestCountsRecord { passed: 3, failed, skipped: 0 }),
         partial: None,
         names: None,
+        names_file: None,
         lost: None,
         count: None,
         exit_code: Some(i32::from(!passed)),
@@ -196,4 +197,27 @@ fn without_a_tests_check_rollback_counts_failing_run_and_count_checks() {
     assert_eq!(rollback_condition(&plan, &same, Some(&baseline), when).map(|(holds, _)| holds), Ok(false));
     let (_dir, nothing) = checked_plan_with("exists \"src/x\"", "");
     assert!(rollback_condition(&nothing, &same, Some(&baseline), when).is_err());
+}
+
+#[test]
+fn the_baseline_reads_names_from_old_journals_and_leaves_new_ones_in_their_file() {
+    // A journal written before `names_file`: the names are in the record, read as they are.
+    let old = r#"{"v":1,"at":"2025-01-01T00:00:01Z","event":"baseline","checks":[{"index":0,"statement":"tests \"sh t.sh\" format tap","passed":false,"tests":{"passed":1,"failed":1,"skipped":0},"names":[{"name":"a","outcome":"passed"},{"name":"b","outcome":"failed"}],"count":null,"exit_code":1,"timed_out":false,"reason":"1 test failed","duration_ms":1,"output_tail":""}]}"#;
+    let entry: Entry = serde_json::from_str(old).expect("an old baseline line still reads");
+    let history = History::from_entries(&[at(0, start()), entry]);
+    let tests = baseline(&history).and_then(|b| b.run(0).and_then(|r| r.tests.clone())).expect("names");
+    assert_eq!(tests.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+
+    // A journal of now: the record names the file; the history holds no names, and the
+    // supervisor gives them to the baseline when it judges (`Baseline::set_tests`).
+    let new = old.replace(r#""names":[{"name":"a","outcome":"passed"},{"name":"b","outcome":"failed"}]"#, r#""names_file":{"file":"baseline-tests-0.jsonl","count":2}"#);
+    let entry: Entry = serde_json::from_str(&new).expect("a new baseline line reads");
+    let history = History::from_entries(&[at(0, start()), entry]);
+    let record = history.baseline_check(0).expect("the baseline's check");
+    assert_eq!((record.names.as_ref(), record.names_file.as_ref().map(|f| f.count)), (None, Some(2)));
+    let mut measured = baseline(&history).expect("a baseline");
+    assert_eq!(measured.run(0).map(|r| r.tests.is_none()), Some(true));
+    measured.set_tests(0, vec![crate::test_counts::TestCase::new("a", crate::test_counts::Outcome::Passed)]);
+    assert_eq!(measured.run(0).and_then(|r| r.tests.as_ref()).map(Vec::len), Some(1));
+    assert_eq!(measured.tests(0).map(|t| (t.passed, t.failed)), Some((1, 1)), "the counts are the journal's");
 }

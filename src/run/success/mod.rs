@@ -13,7 +13,7 @@ use crate::plan::Plan;
 use crate::record::{SuccessRecord, TestCountsRecord};
 use crate::run::git::RunGit;
 use crate::sandbox::checks::ChecksSandbox;
-use crate::test_counts::{TestCounts, TestRun};
+use crate::test_counts::{TestCase, TestCounts, TestRun};
 use tests_check::Against;
 use crate::time::format_duration;
 use command::{Capture, Runner, CAPTURE_LIMIT};
@@ -69,6 +69,14 @@ impl Baseline {
         Self { checks: results.iter().map(|r| (r.index, (run(r), r.count))).collect(), held: results.iter().map(|r| (r.index, r.passed)).collect() }
     }
 
+    /// Give `tests` check `index` the baseline's tests by name, read from the run folder
+    /// (journals before `names_file` kept them in the record itself, which [`Baseline::new`] reads).
+    pub fn set_tests(&mut self, index: usize, tests: Vec<TestCase>) {
+        if let Some((Some(run), _)) = self.checks.get_mut(&index) {
+            run.tests = Some(tests);
+        }
+    }
+
     /// The test counts of check `index`.
     pub fn tests(&self, index: usize) -> Option<TestCountsRecord> {
         self.run(index).map(|run| TestCountsRecord { passed: run.counts.passed, failed: run.counts.failed, skipped: run.counts.skipped })
@@ -106,6 +114,7 @@ pub async fn run(context: &Context<'_>, baseline: Option<&Baseline>) -> Vec<Succ
             tests: None,
             partial: None,
             names: None,
+            names_file: None,
             lost: None,
             count: None,
             exit_code: None,

@@ -458,6 +458,7 @@ fn failed(index: usize, statement: &str, reason: &str, tail: &str) -> SuccessRec
         tests: None,
         partial: None,
         names: None,
+        names_file: None,
         lost: None,
         count: None,
         exit_code: Some(1),
