@@ -760,10 +760,14 @@ fn the_demo_runbook_succeeds_after_one_retry_in_a_worktree() {
     fs::copy(root.join("runbooks/demo.night"), test.path().join("runbooks/demo.night")).expect("copy runbook");
     copy_dir(&root.join("runbooks/demo"), &test.path().join("runbooks/demo"));
     test.commit_all("the demo");
+    // As in a fresh clone, the refs are packed: git 2.45 and later then try `packed-refs.lock`
+    // on every commit, which the sandbox refuses, and make the commit all the same.
+    test.git(&["pack-refs", "--all"]);
     let main = test.git(&["rev-parse", "main"]);
     let ran = test.run_file("runbooks/demo.night");
     assert_eq!(ran.code, Some(0), "{}", ran.output());
     assert_eq!(ran.outcome(), "success");
+    assert!(!ran.output().contains("the sandbox refused"), "git's lock attempt is not a refusal of the agent's work: {}", ran.output());
     assert_eq!(ran.events_named("attempt-start").len(), 2, "the demo agent fails once");
     assert_eq!(test.git(&["rev-parse", "--abbrev-ref", "HEAD"]), "main", "the checkout is never switched");
     let start = ran.event("run-start");

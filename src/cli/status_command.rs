@@ -58,7 +58,7 @@ pub fn run(name: Option<&str>) -> Done {
         let _ = writeln!(text, "  limits    {}", fired.join(", "));
     }
     if !history.resumes.is_empty() {
-        let _ = writeln!(text, "  resumed   {} time(s)", history.resumes.len());
+        let _ = writeln!(text, "  resumed   {}", if history.resumes.len() == 1 { "once".to_string() } else { format!("{} times", history.resumes.len()) });
     }
     if let Some(delivery) = &data.delivery {
         if let Some(url) = &delivery.pull_request_url {

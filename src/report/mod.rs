@@ -25,6 +25,12 @@ fn short(id: &str) -> &str {
     id.get(..7).unwrap_or(id)
 }
 
+/// `1 file`, `2 files`: a count with its noun, never `file(s)`.
+pub(crate) fn counted(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn duration_text(ms: u64) -> String {
     if ms < 1000 {
         return format!("{ms}ms");
@@ -126,10 +132,10 @@ pub fn summary(data: &ReportData, report_path: &str) -> String {
     }
     let _ = writeln!(
         out,
-        "  branch    {} ({} commits, {} files, +{} -{})",
+        "  branch    {} ({}, {}, +{} -{})",
         data.branch,
-        data.commits.len(),
-        data.diffstat.files,
+        counted(data.commits.len() as u64, "commit", "commits"),
+        counted(data.diffstat.files as u64, "file", "files"),
         data.diffstat.insertions,
         data.diffstat.deletions
     );

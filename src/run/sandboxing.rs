@@ -170,7 +170,7 @@ pub fn describe(layers: &ActiveLayers, spec: &SandboxSpec) -> (Vec<String>, Vec<
 const REFUSALS_KEPT: usize = 10;
 
 /// Lines of `agent.log` from byte `from` on where the OS refused something under the sandbox
-/// ([`sandbox::OS_REFUSALS`]): the first [`REFUSALS_KEPT`] (each bounded), and how many in all.
+/// ([`sandbox::is_os_refusal`]): the first [`REFUSALS_KEPT`] (each bounded), and how many in all.
 /// Read line by line: the log is never held whole.
 pub fn refusals_in_log(log: &Path, from: u64) -> (Vec<String>, u64) {
     use std::io::{BufRead as _, Seek as _};
@@ -183,7 +183,7 @@ pub fn refusals_in_log(log: &Path, from: u64) -> (Vec<String>, u64) {
     let mut line = Vec::new();
     while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
         let text = String::from_utf8_lossy(&line);
-        if sandbox::OS_REFUSALS.iter().any(|said| text.contains(said)) {
+        if sandbox::is_os_refusal(&text) {
             total += 1;
             if kept.len() < REFUSALS_KEPT {
                 kept.push(text.trim().chars().take(300).collect());

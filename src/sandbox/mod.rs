@@ -34,6 +34,19 @@ mod spec;
 /// tools' results, to report what the sandbox refused.
 pub const OS_REFUSALS: &[&str] = &["Permission denied", "Read-only file system", "Operation not permitted"];
 
+/// Whether a line of the agent's output says the sandbox refused something
+/// ([`OS_REFUSALS`]). One line is left out: git 2.45 and later take `packed-refs.lock` on every
+/// ref update, and when the lock cannot be made (the git folder's root is read-only in the
+/// sandbox, so that no other branch can be rewritten through `packed-refs`) print
+/// `error: Unable to create '…/packed-refs.lock': Permission denied` and make the commit all
+/// the same. Counting it would report a refusal after every commit. An update that needs the
+/// lock fails with its own line (`could not delete reference …: Unable to create …`), which counts.
+pub fn is_os_refusal(line: &str) -> bool {
+    let line = line.trim();
+    let git_lock_attempt = line.starts_with("error: Unable to create '") && line.ends_with("packed-refs.lock': Permission denied");
+    !git_lock_attempt && OS_REFUSALS.iter().any(|said| line.contains(said))
+}
+
 pub use layers::{layers, ActiveLayers, LANDLOCK_MAX_ABI, LANDLOCK_MIN_ABI};
 pub use network::NetworkMode;
 pub use prepared::{end_namespace, prepare, user_namespace_of, Leftover, Prepared, Step};

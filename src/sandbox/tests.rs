@@ -113,3 +113,12 @@ fn reads_are_allowed_everywhere_but_beneath_the_hidden_stores() {
     assert!(!roots.contains(&home), "the home folder is split around its stores");
     assert!(!roots.contains(&root.join("link")), "symlinks get no rule of their own");
 }
+
+#[test]
+fn gits_packed_refs_lock_attempt_is_not_a_refusal_but_a_refused_deletion_is() {
+    assert!(!is_os_refusal("error: Unable to create '/r/.git/packed-refs.lock': Permission denied\n"));
+    assert!(is_os_refusal("error: could not delete reference refs/heads/other: Unable to create '/r/.git/packed-refs.lock': Permission denied"));
+    assert!(is_os_refusal("sh: 1: cannot create NOTES.txt: Permission denied"));
+    assert!(is_os_refusal("touch: cannot touch '/etc/x': Read-only file system"));
+    assert!(!is_os_refusal("agent: committed: greet"));
+}
