@@ -3,7 +3,13 @@
 //! half second each prints, runs `git status` and `git diff --stat`, appends under `src/`, and
 //! commits every twentieth round — on the release profile. Sampled every 100 ms from /proc:
 //! the CPU time and peak RSS of the batch supervisor and of each run's supervisor (agents and
-//! checks not counted: they are the user's). Run: `cargo bench --bench batch`.
+//! checks not counted: they are the user's).
+//!
+//! The baseline, in the same run and just before the batch: `night run r0.night` alone, the
+//! same agent for the same time, in a repository of its own. Per run, the batch's figures are
+//! then given as ratios to it. `NIGHT_BENCH_RUNS` (8) sets the batch's size;
+//! `NIGHT_BENCH_BEFORE=/path/to/an/older/night` runs the batch again under that build.
+//! Run: `cargo bench --bench batch`.
 
 mod common;
 
@@ -39,41 +45,56 @@ fn runbook(name: &str) -> String {
     )
 }
 
-/// The supervisors' pids: the batch's and each live run's (from their locks).
-fn supervisors(repo: &Path, batch: u32) -> Vec<u32> {
-    let mut pids = vec![batch];
-    let Ok(runs) = fs::read_dir(repo.join(".night/runs")) else { return pids };
-    for run in runs.flatten() {
-        if let Some(pid) = fs::read_to_string(run.path().join("supervisor.lock")).ok().and_then(|t| t.trim().parse().ok()) {
-            pids.push(pid);
-        }
-    }
-    pids
-}
-
-fn main() {
-    if common::listing() {
-        return;
-    }
-    let secs = common::env_number("NIGHT_BENCH_BUSY_SECS", 60);
-    let runs = 8;
-    let names: Vec<String> = (0..runs).map(|i| format!("r{i}")).collect();
-    let agent = busy_agent(secs);
-    let mut files: Vec<(String, String)> = vec![("agent.sh".into(), agent), ("README.md".into(), "bench\n".into())];
-    for name in &names {
+/// A committed repository with the agent and the runbooks `names`.
+fn repository(secs: u64, names: &[String]) -> tempfile::TempDir {
+    let mut files: Vec<(String, String)> = vec![("agent.sh".into(), busy_agent(secs)), ("README.md".into(), "bench\n".into())];
+    for name in names {
         files.push((format!("{name}.night"), runbook(name)));
         files.push((format!("src/{name}/state"), "bad\n".into()));
     }
     let borrowed: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-    let repo = common::repository(&borrowed);
-    let mut args = vec!["run".to_string()];
-    args.extend(names.iter().map(|n| format!("{n}.night")));
-    args.extend(["--jobs".into(), runs.to_string()]);
+    common::repository(&borrowed)
+}
+
+/// The pids of the live runs' supervisors (from their locks).
+fn run_supervisors(repo: &Path) -> Vec<u32> {
+    let Ok(runs) = fs::read_dir(repo.join(".night/runs")) else { return Vec::new() };
+    runs.flatten().filter_map(|run| fs::read_to_string(run.path().join("supervisor.lock")).ok()?.trim().parse().ok()).collect()
+}
+
+/// What the supervisors cost over one command: the command's own process (for a batch, the
+/// batch supervisor; for a single run, the run's supervisor) and each run's supervisor it
+/// started (none for a single run).
+struct Cost {
+    wall: f64,
+    own: (Duration, u64),
+    runs: Vec<(Duration, u64)>,
+    load: (f64, f64),
+}
+
+impl Cost {
+    fn cpu(&self) -> f64 {
+        self.own.0.as_secs_f64() + self.runs.iter().map(|r| r.0.as_secs_f64()).sum::<f64>()
+    }
+
+    fn share(&self, cpu: f64) -> f64 {
+        100.0 * cpu / self.wall
+    }
+}
+
+/// The 1-minute load average.
+fn load() -> f64 {
+    fs::read_to_string("/proc/loadavg").ok().and_then(|t| t.split_whitespace().next()?.parse().ok()).unwrap_or(f64::NAN)
+}
+
+/// `night ARGS` in `repo`, sampled every 100 ms until it exits.
+fn measure(night: &str, repo: &Path, args: &[String]) -> Cost {
+    let before = load();
     let started = Instant::now();
-    let mut child = Command::new(common::NIGHT).args(&args).current_dir(repo.path()).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("night");
+    let mut child = Command::new(night).args(args).current_dir(repo).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("night");
     let mut last: BTreeMap<u32, (Duration, u64)> = BTreeMap::new();
     while child.try_wait().expect("wait").is_none() {
-        for pid in supervisors(repo.path(), child.id()) {
+        for pid in std::iter::once(child.id()).chain(run_supervisors(repo)) {
             if let Some(now) = sample(pid) {
                 last.insert(pid, now);
             }
@@ -81,16 +102,70 @@ fn main() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let wall = started.elapsed().as_secs_f64();
-    let batch = last.get(&child.id()).copied().unwrap_or_default();
-    let members: Vec<(Duration, u64)> = last.iter().filter(|(pid, _)| **pid != child.id()).map(|(_, v)| *v).collect();
-    let cpu: f64 = batch.0.as_secs_f64() + members.iter().map(|m| m.0.as_secs_f64()).sum::<f64>();
-    let max_rss = members.iter().map(|m| m.1).max().unwrap_or(0) as f64 / 1024.0;
-    let mean_rss = members.iter().map(|m| m.1).sum::<u64>() as f64 / 1024.0 / members.len().max(1) as f64;
+    let own = last.remove(&child.id()).unwrap_or_default();
+    Cost { wall, own, runs: last.into_values().collect(), load: (before, load()) }
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn report_batch(title: &str, batch: &Cost, single: &Cost, size: usize) {
+    let single_cpu = single.own.0.as_secs_f64();
+    let per_run: Vec<f64> = batch.runs.iter().map(|r| r.0.as_secs_f64()).collect();
+    let mean_cpu = per_run.iter().sum::<f64>() / per_run.len().max(1) as f64;
+    let mean_rss = batch.runs.iter().map(|r| r.1).sum::<u64>() / batch.runs.len().max(1) as u64;
+    let max_rss = batch.runs.iter().map(|r| r.1).max().unwrap_or(0);
+    let all = batch.cpu();
+    println!("{title}: {size} runs over {:.1} s (load average {:.1} → {:.1})", batch.wall, batch.load.0, batch.load.1);
     println!(
-        "batch of {runs} busy agents for {secs} s: all supervisors {cpu:.2} s CPU over {wall:.1} s = {:.3} % of one core (target ≤ 1 %); the batch supervisor {:.2} s CPU, peak RSS {:.1} MiB; each run's supervisor peak RSS mean {mean_rss:.1} MiB, max {max_rss:.1} MiB (a single run: about 11.7 MiB); {} run supervisors sampled",
-        100.0 * cpu / wall,
-        batch.0.as_secs_f64(),
-        batch.1 as f64 / 1024.0,
-        members.len()
+        "  all supervisors      {all:.2} s CPU = {:.3} % of one core (target ≤ 1 %){}",
+        batch.share(all),
+        if batch.share(all) <= 1.0 { "  met" } else { "  NOT MET" }
     );
+    println!("  the batch supervisor {:.2} s CPU = {:.3} % of one core; peak RSS {:.1} MiB", batch.own.0.as_secs_f64(), batch.share(batch.own.0.as_secs_f64()), mib(batch.own.1));
+    println!(
+        "  each run's supervisor mean {mean_cpu:.2} s CPU = {:.3} % of one core ({:.2}× the single run's); peak RSS mean {:.1} MiB, max {:.1} MiB ({:.2}× the single run's max){}",
+        batch.share(mean_cpu),
+        mean_cpu / single_cpu.max(0.001),
+        mib(mean_rss),
+        mib(max_rss),
+        max_rss as f64 / single.own.1.max(1) as f64,
+        if max_rss <= single.own.1 + single.own.1 / 20 { "" } else { "  (more than a single run)" }
+    );
+    if batch.runs.len() != size {
+        println!("  warning: {} run supervisors sampled, {size} expected", batch.runs.len());
+    }
+}
+
+fn main() {
+    if common::listing() {
+        return;
+    }
+    let secs = common::env_number("NIGHT_BENCH_BUSY_SECS", 60);
+    let size = usize::try_from(common::env_number("NIGHT_BENCH_RUNS", 8)).unwrap_or(8);
+    let names: Vec<String> = (0..size).map(|i| format!("r{i}")).collect();
+    let mut batch_args = vec!["run".to_string()];
+    batch_args.extend(names.iter().map(|n| format!("{n}.night")));
+    batch_args.extend(["--jobs".into(), size.to_string()]);
+
+    let alone = repository(secs, &names[..1]);
+    let single = measure(common::NIGHT, alone.path(), &["run".into(), "r0.night".into()]);
+    println!(
+        "baseline: a single run, the same agent: {:.2} s CPU over {:.1} s = {:.3} % of one core, peak RSS {:.1} MiB (load average {:.1} → {:.1})",
+        single.own.0.as_secs_f64(),
+        single.wall,
+        single.share(single.own.0.as_secs_f64()),
+        mib(single.own.1),
+        single.load.0,
+        single.load.1
+    );
+    let repo = repository(secs, &names);
+    let batch = measure(common::NIGHT, repo.path(), &batch_args);
+    report_batch("batch", &batch, &single, size);
+    if let Some(before) = common::before() {
+        let repo = repository(secs, &names);
+        let batch = measure(&before, repo.path(), &batch_args);
+        report_batch(&format!("batch under {before}"), &batch, &single, size);
+    }
 }
