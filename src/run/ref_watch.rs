@@ -204,7 +204,7 @@ impl BranchFiles {
         };
         // The file git renamed `packed-refs` over loses its last link: a metadata change first.
         let packed_changes = changes || matches!(event.kind, EventKind::Modify(ModifyKind::Metadata(_)));
-        if packed_changes && event.paths.iter().any(|path| *path == self.packed) {
+        if packed_changes && event.paths.contains(&self.packed) {
             return Some(Wake::Rearm);
         }
         if !changes {
@@ -214,10 +214,10 @@ impl BranchFiles {
         if event.paths.iter().any(|path| self.chain[1..].contains(path)) {
             return Some(Wake::Rearm);
         }
-        if matches!(event.kind, EventKind::Remove(_)) && event.paths.iter().any(|path| *path == self.loose) {
+        if matches!(event.kind, EventKind::Remove(_)) && event.paths.contains(&self.loose) {
             return Some(Wake::Rearm);
         }
-        event.paths.iter().any(|path| *path == self.loose).then_some(Wake::Look)
+        event.paths.contains(&self.loose).then_some(Wake::Look)
     }
 
     /// The branch's tip as its files say: the loose ref's content, else its line in
