@@ -70,6 +70,9 @@ struct Cost {
     own: (Duration, u64),
     runs: Vec<(Duration, u64)>,
     load: (f64, f64),
+    /// While every agent works (start-up and end left out): the command's own CPU and the
+    /// runs' together, over that many seconds.
+    steady: (f64, f64, f64),
 }
 
 impl Cost {
@@ -87,23 +90,50 @@ fn load() -> f64 {
     fs::read_to_string("/proc/loadavg").ok().and_then(|t| t.split_whitespace().next()?.parse().ok()).unwrap_or(f64::NAN)
 }
 
-/// `night ARGS` in `repo`, sampled every 100 ms until it exits.
-fn measure(night: &str, repo: &Path, args: &[String]) -> Cost {
+/// The last sample of each process: CPU time and peak RSS in KiB.
+type Samples = BTreeMap<u32, (Duration, u64)>;
+
+/// `night ARGS` in `repo`, sampled every 100 ms until it exits; the steady part between
+/// `window` seconds from the start.
+fn measure(night: &str, repo: &Path, args: &[String], window: (f64, f64)) -> Cost {
     let before = load();
     let started = Instant::now();
     let mut child = Command::new(night).args(args).current_dir(repo).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("night");
-    let mut last: BTreeMap<u32, (Duration, u64)> = BTreeMap::new();
+    let mut last = Samples::new();
+    let mut marks: Vec<(f64, Samples)> = Vec::new();
     while child.try_wait().expect("wait").is_none() {
         for pid in std::iter::once(child.id()).chain(run_supervisors(repo)) {
             if let Some(now) = sample(pid) {
                 last.insert(pid, now);
             }
         }
+        let at = started.elapsed().as_secs_f64();
+        if marks.len() < 2 && at >= [window.0, window.1][marks.len()] {
+            marks.push((at, last.clone()));
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
     let wall = started.elapsed().as_secs_f64();
+    let steady = match marks.as_slice() {
+        [(from, first), (to, second)] => {
+            let spent = |pid: &u32| second.get(pid).zip(first.get(pid)).map_or(0.0, |(b, a)| b.0.saturating_sub(a.0).as_secs_f64());
+            let own = spent(&child.id());
+            let runs: f64 = second.keys().filter(|pid| **pid != child.id()).map(spent).sum();
+            (own, runs, to - from)
+        }
+        _ => (0.0, 0.0, 0.0),
+    };
     let own = last.remove(&child.id()).unwrap_or_default();
-    Cost { wall, own, runs: last.into_values().collect(), load: (before, load()) }
+    Cost { wall, own, runs: last.into_values().collect(), load: (before, load()), steady }
+}
+
+/// `cpu` seconds over `secs` as a percentage of one core.
+fn percent(cpu: f64, secs: f64) -> f64 {
+    if secs > 0.0 {
+        100.0 * cpu / secs
+    } else {
+        f64::NAN
+    }
 }
 
 fn mib(kib: u64) -> f64 {
@@ -133,6 +163,14 @@ fn report_batch(title: &str, batch: &Cost, single: &Cost, size: usize) {
         max_rss as f64 / single.own.1.max(1) as f64,
         if max_rss <= single.own.1 + single.own.1 / 20 { "" } else { "  (more than a single run)" }
     );
+    let (own, runs, secs) = batch.steady;
+    println!(
+        "  steady, {secs:.0} s while every agent works: all supervisors {:.3} % of one core (the batch supervisor {:.3} %, each run {:.3} %; a single run {:.3} %)",
+        percent(own + runs, secs),
+        percent(own, secs),
+        percent(runs / size as f64, secs),
+        percent(single.steady.0, single.steady.2)
+    );
     if batch.runs.len() != size {
         println!("  warning: {} run supervisors sampled, {size} expected", batch.runs.len());
     }
@@ -149,8 +187,10 @@ fn main() {
     batch_args.extend(names.iter().map(|n| format!("{n}.night")));
     batch_args.extend(["--jobs".into(), size.to_string()]);
 
+    // From when every run has started to just before the first agent is done.
+    let window = ((secs as f64 / 6.0).min(10.0), secs as f64 - 2.0);
     let alone = repository(secs, &names[..1]);
-    let single = measure(common::NIGHT, alone.path(), &["run".into(), "r0.night".into()]);
+    let single = measure(common::NIGHT, alone.path(), &["run".into(), "r0.night".into()], window);
     println!(
         "baseline: a single run, the same agent: {:.2} s CPU over {:.1} s = {:.3} % of one core, peak RSS {:.1} MiB (load average {:.1} → {:.1})",
         single.own.0.as_secs_f64(),
@@ -161,11 +201,11 @@ fn main() {
         single.load.1
     );
     let repo = repository(secs, &names);
-    let batch = measure(common::NIGHT, repo.path(), &batch_args);
+    let batch = measure(common::NIGHT, repo.path(), &batch_args, window);
     report_batch("batch", &batch, &single, size);
     if let Some(before) = common::before() {
         let repo = repository(secs, &names);
-        let batch = measure(&before, repo.path(), &batch_args);
+        let batch = measure(&before, repo.path(), &batch_args, window);
         report_batch(&format!("batch under {before}"), &batch, &single, size);
     }
 }
