@@ -337,10 +337,13 @@ fn long_agent(name: &str) -> String {
 }
 
 /// Three long runbooks (`s0`…`s2`) whose end notifier appends `<run id> <outcome>` to
-/// `notified` in the capture folder; their agents carry `marker`.
+/// `notified` in the capture folder; their agents carry `marker`. `digest.sh`, for
+/// `--notify-batch`, appends `<batch id> <outcome>: <summary>` to `digest` there.
 fn long_runbooks(test: &Test, marker: &str) {
     let notified = test.capture.path().join("notified");
     test.script("notified.sh", &format!("#!/bin/sh\necho \"$NIGHT_RUN_ID $NIGHT_OUTCOME\" >> '{}'\n", notified.display()));
+    let digest = test.capture.path().join("digest");
+    test.script("digest.sh", &format!("#!/bin/sh\necho \"$NIGHT_RUN_ID $NIGHT_OUTCOME: $NIGHT_SUMMARY\" >> '{}'\n", digest.display()));
     for name in ["s0", "s1", "s2"] {
         test.write(&format!("src/{name}"), "bad\n");
         let book = Runbook {
@@ -364,7 +367,7 @@ fn wait_for_work(test: &Test, batch: &Path, runs: usize) {
 
 /// What a stopped batch must leave: each started run ended `interrupted` with its report
 /// written and its end notified, its agent gone; the runbooks not begun skipped; the batch's
-/// end and report.
+/// end, report and digest.
 fn assert_stopped_cleanly(test: &Test, batch: &Path, marker: &str, not_begun: &[u64]) {
     let notified = fs::read_to_string(test.capture.path().join("notified")).unwrap_or_default();
     for (_, id) in started(batch) {
@@ -384,6 +387,14 @@ fn assert_stopped_cleanly(test: &Test, batch: &Path, marker: &str, not_begun: &[
     assert!(end["reason"].as_str().is_some_and(|r| r.starts_with("stopped")), "{end}");
     let report = fs::read_to_string(batch.join("report.md")).expect("the batch's report");
     assert!(report.contains("interrupted"), "{report}");
+    let batch_id = batch.file_name().expect("name").to_string_lossy().to_string();
+    let digest = fs::read_to_string(test.capture.path().join("digest")).unwrap_or_default();
+    let runs = started(batch).len();
+    let summary = match not_begun.len() {
+        0 => format!("{batch_id} interrupted: batch {batch_id}: {runs} runs: {runs} interrupted"),
+        n => format!("{batch_id} interrupted: batch {batch_id}: {} runs: {runs} interrupted, {n} not started", runs + n),
+    };
+    assert!(digest.lines().any(|line| line == summary), "`{summary}` in the digests:\n{digest}");
 }
 
 /// Wait for `child`, killing it past `within`.
@@ -408,7 +419,7 @@ fn night_stop_and_sigterm_end_every_run_of_a_batch_cleanly() {
     long_runbooks(&test, &marker);
 
     // Detached, then `night stop BATCH`: the two running runs end cleanly, the third never starts.
-    let detached = test.night(&["run", "s0.night", "s1.night", "s2.night", "--jobs", "2", "--detach"]);
+    let detached = test.night(&["run", "s0.night", "s1.night", "s2.night", "--jobs", "2", "--notify-batch", "command", "sh digest.sh", "--detach"]);
     assert_eq!(detached.code, Some(0), "{}", detached.output());
     let batch = batches(&test).pop().expect("a batch folder");
     let batch_id = batch.file_name().expect("name").to_string_lossy().to_string();
@@ -422,7 +433,7 @@ fn night_stop_and_sigterm_end_every_run_of_a_batch_cleanly() {
 
     // In the foreground, SIGTERM to the batch supervisor does the same, and night exits 130.
     let out = fs::File::create(test.capture.path().join("batch.out")).expect("output file");
-    let mut child = test.command(&["run", "s0.night", "s1.night", "--jobs", "2"]).stdout(out).spawn().expect("start night");
+    let mut child = test.command(&["run", "s0.night", "s1.night", "--jobs", "2", "--notify-batch", "command", "sh digest.sh"]).stdout(out).spawn().expect("start night");
     wait_until(Duration::from_secs(30), "a second batch", || batches(&test).len() == 2);
     let batch = batches(&test).pop().expect("the second batch");
     wait_for_work(&test, &batch, 2);
