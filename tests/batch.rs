@@ -226,3 +226,220 @@ fn the_batch_budget_ends_the_run_that_crosses_it_and_the_unmetered_one_goes_on()
     let report = fs::read_to_string(batch.join("report.md")).expect("report");
     assert!(report.contains("Outside the budget (their agents report no usage): steady."), "{report}");
 }
+
+/// A success check that takes a second and says when it ran: `check-start <ns>`, `check-end
+/// <ns>` (nanoseconds since the epoch), then holds when `src/<name>` is good.
+const TIMED_CHECK: &str = "#!/bin/sh\necho \"check-start $(date +%s%N)\"\nsleep 1\necho \"check-end $(date +%s%N)\"\ngrep -q good \"src/$1\"\n";
+
+/// Every success check a run's journal recorded (its baseline and each attempt's) as the
+/// (start, end) the timed check printed, in nanoseconds.
+fn check_spans(events: &[Value]) -> Vec<(u128, u128)> {
+    let mut spans = Vec::new();
+    for event in events.iter().filter(|e| e["event"] == "baseline" || e["event"] == "checks") {
+        for check in event["checks"].as_array().into_iter().flatten() {
+            let tail = check["output_tail"].as_str().unwrap_or_default();
+            let at = |word: &str| tail.lines().find_map(|line| line.strip_prefix(word)).and_then(|n| n.trim().parse::<u128>().ok());
+            let (Some(start), Some(end)) = (at("check-start "), at("check-end ")) else { panic!("a check without its times: {check}") };
+            spans.push((start, end));
+        }
+    }
+    spans
+}
+
+/// The most spans that were under way at one moment.
+fn most_at_once(spans: &[(u128, u128)]) -> usize {
+    let mut edges: Vec<(u128, i32)> = spans.iter().flat_map(|(start, end)| [(*start, 1), (*end, -1)]).collect();
+    // An end before a start at the same instant: touching is not overlapping.
+    edges.sort();
+    let (mut now, mut most) = (0i32, 0i32);
+    for (_, step) in edges {
+        now += step;
+        most = most.max(now);
+    }
+    usize::try_from(most).unwrap_or(0)
+}
+
+/// Whether the batch in `batch` has ended (its journal has `batch-end`).
+fn ended(batch: &Path) -> bool {
+    read_events(&batch.join("batch.jsonl")).iter().any(|e| e["event"] == "batch-end")
+}
+
+#[test]
+fn success_checks_take_turns_across_the_batch_and_a_detached_batch_ends_on_its_own() {
+    let test = Test::new();
+    for name in ["a", "b", "c"] {
+        test.write(&format!("src/{name}"), "bad\n");
+    }
+    test.script("check.sh", TIMED_CHECK);
+    for name in ["a", "b", "c"] {
+        let fix = agent(&format!("src/{name}.log"), &format!("echo good > src/{name}; git commit -qam 'fix {name}'; echo agent: done"));
+        let book = Runbook { checks: vec![format!("run \"sh check.sh {name}\" within 30s")], ..runbook(name, &format!("{name}.sh"), &[&format!("src/{name}"), &format!("src/{name}.log")]) };
+        add_runbook(&test, &format!("{name}.night"), &format!("{name}.sh"), &fix, &book);
+    }
+    test.commit_all("runbooks");
+
+    // Three runs at once, one check at a time: the three baselines (taken as the runs start,
+    // together) and the three final checks never overlap.
+    let ran = test.night(&["run", "a.night", "b.night", "c.night", "--jobs", "3", "--checks", "1"]);
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    let batch = batches(&test).pop().expect("a batch folder");
+    let ids = started(&batch);
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    let mut spans = Vec::new();
+    let mut lives = Vec::new();
+    for (_, id) in &ids {
+        let events = run_journal(&test, id);
+        assert_eq!(outcome_of(&events), "success", "{id}: {}", ran.output());
+        spans.extend(check_spans(&events));
+        let at = |name: &str| events.iter().find(|e| e["event"] == name).and_then(|e| e["at"].as_str()).map(str::to_string).expect("event");
+        lives.push((at("run-start"), at("run-end")));
+    }
+    assert_eq!(spans.len(), 6, "a baseline and a final check each: {spans:?}");
+    assert_eq!(most_at_once(&spans), 1, "with --checks 1 no two checks ran at once: {spans:?}");
+    // The runs themselves did overlap: it was the turns that kept their checks apart.
+    assert!(lives.iter().all(|(start, _)| lives.iter().all(|(_, end)| start <= end)), "the runs ran side by side: {lives:?}");
+    assert!(ran.stdout.contains("waiting for a turn to run the checks (at most 1 at once in the batch)"), "{}", ran.output());
+
+    // `--checks 2`, detached: `night run` answers at once with the batch id, the batch goes on
+    // in the background, at most two checks ran at once (and, three runs starting together,
+    // two did), and plain `night report` answers for the batch in the morning.
+    let detached = test.night(&["run", "a.night", "b.night", "c.night", "--jobs", "3", "--checks", "2", "--detach"]);
+    assert_eq!(detached.code, Some(0), "{}", detached.output());
+    let batch = batches(&test).pop().expect("a second batch folder");
+    let batch_id = batch.file_name().expect("name").to_string_lossy().to_string();
+    assert!(detached.stdout.contains(&format!("night: batch {batch_id} started in the background")), "{}", detached.output());
+    assert!(!ended(&batch), "`--detach` returned before the batch ended");
+    // The batch's report is written after its `batch-end`.
+    wait_until(Duration::from_secs(60), "the detached batch's end and report", || ended(&batch) && batch.join("report.md").is_file());
+    let ids = started(&batch);
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    let mut spans = Vec::new();
+    for (_, id) in &ids {
+        let events = run_journal(&test, id);
+        assert_eq!(outcome_of(&events), "success", "{id}");
+        spans.extend(check_spans(&events));
+    }
+    assert_eq!(most_at_once(&spans), 2, "with --checks 2 at most two checks at once, and two did: {spans:?}");
+    let output = fs::read_to_string(batch.join("night.out")).expect("the detached batch's output");
+    assert!(output.contains("[a] ") && output.contains("[c] "), "the runs' lines go to night.out: {output}");
+    let report = test.night(&["report"]);
+    assert_eq!(report.code, Some(0), "{}", report.output());
+    assert!(report.stdout.contains(&format!("# night batch {batch_id}")), "{}", report.stdout);
+    for word in ["| a | success |", "| b | success |", "| c | success |", "3 success"] {
+        assert!(report.stdout.contains(word), "`{word}` in:\n{}", report.stdout);
+    }
+}
+
+/// An agent that works for a minute unless stopped: every 100 ms it prints, runs git, appends
+/// to `src/<name>.log`, and commits every tenth round. `$1` is a marker to find it by.
+fn long_agent(name: &str) -> String {
+    format!("for i in $(seq 1 600); do echo \"agent: round $i\"; git status --short > /dev/null; echo \"$i\" >> src/{name}.log; if [ $((i % 10)) -eq 0 ]; then git add src/{name}.log; git commit -qm \"round $i\"; fi; sleep 0.1; done\necho good > src/{name}; git commit -qam 'fix {name}'\n")
+}
+
+/// Three long runbooks (`s0`…`s2`) whose end notifier appends `<run id> <outcome>` to
+/// `notified` in the capture folder; their agents carry `marker`. `digest.sh`, for
+/// `--notify-batch`, appends `<batch id> <outcome>: <summary>` to `digest` there.
+fn long_runbooks(test: &Test, marker: &str) {
+    let notified = test.capture.path().join("notified");
+    test.script("notified.sh", &format!("#!/bin/sh\necho \"$NIGHT_RUN_ID $NIGHT_OUTCOME\" >> '{}'\n", notified.display()));
+    let digest = test.capture.path().join("digest");
+    test.script("digest.sh", &format!("#!/bin/sh\necho \"$NIGHT_RUN_ID $NIGHT_OUTCOME: $NIGHT_SUMMARY\" >> '{}'\n", digest.display()));
+    for name in ["s0", "s1", "s2"] {
+        test.write(&format!("src/{name}"), "bad\n");
+        let book = Runbook {
+            agent: format!("sh {name}.sh {marker}"),
+            checks: vec![format!("run \"grep -q good src/{name}\"")],
+            notify: vec!["command \"sh notified.sh\" on end".into()],
+            ..runbook(name, &format!("{name}.sh"), &[&format!("src/{name}"), &format!("src/{name}.log")])
+        };
+        add_runbook(test, &format!("{name}.night"), &format!("{name}.sh"), &long_agent(name), &book);
+    }
+    test.commit_all("long runbooks");
+}
+
+/// Wait until every run the batch started has an agent that committed at least once.
+fn wait_for_work(test: &Test, batch: &Path, runs: usize) {
+    wait_until(Duration::from_secs(60), "each started run's agent at work", || {
+        let ids = started(batch);
+        ids.len() == runs && ids.iter().all(|(_, id)| run_journal(test, id).iter().any(|e| e["event"] == "commit"))
+    });
+}
+
+/// What a stopped batch must leave: each started run ended `interrupted` with its report
+/// written and its end notified, its agent gone; the runbooks not begun skipped; the batch's
+/// end, report and digest.
+fn assert_stopped_cleanly(test: &Test, batch: &Path, marker: &str, not_begun: &[u64]) {
+    let notified = fs::read_to_string(test.capture.path().join("notified")).unwrap_or_default();
+    for (_, id) in started(batch) {
+        let events = run_journal(test, &id);
+        let names: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+        let end = events.iter().find(|e| e["event"] == "run-end");
+        assert_eq!(outcome_of(&events), "interrupted", "{id}: {names:?}, {end:?}");
+        assert!(names.contains(&"checks"), "{id}'s work was checked before it ended: {names:?}");
+        assert!(test.path().join(".night/runs").join(&id).join("report.md").is_file(), "{id} has its report");
+        assert!(notified.lines().any(|line| line == format!("{id} interrupted")), "{id}'s end was notified: {notified}");
+    }
+    assert!(support::run::processes_with(marker).is_empty(), "every agent is gone: {:?}", support::run::processes_with(marker));
+    let events = read_events(&batch.join("batch.jsonl"));
+    let skipped: Vec<u64> = events.iter().filter(|e| e["event"] == "run-skipped").filter_map(|e| e["index"].as_u64()).collect();
+    assert_eq!(skipped, not_begun, "{events:?}");
+    let end = events.iter().find(|e| e["event"] == "batch-end").unwrap_or_else(|| panic!("no batch-end: {events:?}"));
+    assert!(end["reason"].as_str().is_some_and(|r| r.starts_with("stopped")), "{end}");
+    let report = fs::read_to_string(batch.join("report.md")).expect("the batch's report");
+    assert!(report.contains("interrupted"), "{report}");
+    let batch_id = batch.file_name().expect("name").to_string_lossy().to_string();
+    let digest = fs::read_to_string(test.capture.path().join("digest")).unwrap_or_default();
+    let runs = started(batch).len();
+    let summary = match not_begun.len() {
+        0 => format!("{batch_id} interrupted: batch {batch_id}: {runs} runs: {runs} interrupted"),
+        n => format!("{batch_id} interrupted: batch {batch_id}: {} runs: {runs} interrupted, {n} not started", runs + n),
+    };
+    assert!(digest.lines().any(|line| line == summary), "`{summary}` in the digests:\n{digest}");
+}
+
+/// Wait for `child`, killing it past `within`.
+fn wait_child(child: &mut std::process::Child, within: Duration) -> std::process::ExitStatus {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if started.elapsed() > within {
+            let _ = child.kill();
+            panic!("night did not end within {within:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn night_stop_and_sigterm_end_every_run_of_a_batch_cleanly() {
+    let test = Test::new();
+    let marker = support::run::marker("batch-stop");
+    long_runbooks(&test, &marker);
+
+    // Detached, then `night stop BATCH`: the two running runs end cleanly, the third never starts.
+    let detached = test.night(&["run", "s0.night", "s1.night", "s2.night", "--jobs", "2", "--notify-batch", "command", "sh digest.sh", "--detach"]);
+    assert_eq!(detached.code, Some(0), "{}", detached.output());
+    let batch = batches(&test).pop().expect("a batch folder");
+    let batch_id = batch.file_name().expect("name").to_string_lossy().to_string();
+    wait_for_work(&test, &batch, 2);
+    let stopped = test.night(&["stop", &batch_id]);
+    assert_eq!(stopped.code, Some(0), "{}", stopped.output());
+    assert!(stopped.stdout.contains(&format!("night: batch {batch_id} stopped")), "{}", stopped.output());
+    assert_stopped_cleanly(&test, &batch, &marker, &[2]);
+    let again = test.night(&["stop", &batch_id]);
+    assert_eq!(again.code, Some(2), "nothing left to stop: {}", again.output());
+
+    // In the foreground, SIGTERM to the batch supervisor does the same, and night exits 130.
+    let out = fs::File::create(test.capture.path().join("batch.out")).expect("output file");
+    let mut child = test.command(&["run", "s0.night", "s1.night", "--jobs", "2", "--notify-batch", "command", "sh digest.sh"]).stdout(out).spawn().expect("start night");
+    wait_until(Duration::from_secs(30), "a second batch", || batches(&test).len() == 2);
+    let batch = batches(&test).pop().expect("the second batch");
+    wait_for_work(&test, &batch, 2);
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid")), nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    let status = wait_child(&mut child, Duration::from_secs(60));
+    let output = fs::read_to_string(test.capture.path().join("batch.out")).unwrap_or_default();
+    assert_eq!(status.code(), Some(130), "{output}");
+    assert_stopped_cleanly(&test, &batch, &marker, &[]);
+}

@@ -2,19 +2,26 @@
 //! SIGKILL, `night resume RUN`) in a process and process group of its own; the rest wait in
 //! the order given. A signal (Ctrl-C, SIGTERM from `night stop BATCH`, SIGHUP) starts no new
 //! run and goes on to every run as SIGTERM, which ends each cleanly (checks, report,
-//! notifications); a second one goes on too (the runs skip their checks). Twice a second it
-//! reads each live run's journal: the status lines, and what each run has spent
-//! (`spent.json`, the batch budget's pool).
+//! notifications); a second one goes on too (the runs skip their checks). With a terminal's
+//! status lines or a budget, twice a second it reads each live run's journal: the status lines,
+//! and what each run has spent (`spent.json`, the batch budget's pool).
+//!
+//! Between those it sleeps until something happens: a signal, or a run's output closing (it
+//! ended), each of which writes a byte to a socket the loop waits on; once a second at most
+//! otherwise, for runs it did not start (adopted after a resume) and runs whose output another
+//! process still holds. A batch of eight idle runs wakes it about once a second, not ten times.
 
 use crate::record::journal::Tail;
 use crate::record::{BatchDir, BatchEvent, BatchHistory, History, Member, RunsDir};
 use crate::report::status::Status;
 use std::collections::{BTreeMap, VecDeque};
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::os::fd::AsRawFd as _;
+use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -43,8 +50,57 @@ pub struct Launch {
 /// Signals received by the batch supervisor.
 static SIGNALS: AtomicU32 = AtomicU32::new(0);
 
+/// The socket a signal writes a byte to, waking the loop (-1: none).
+static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
+
+/// How often the journals are read for the status lines and the budget.
+const FOLLOW_EVERY: Duration = Duration::from_millis(500);
+/// The longest the loop sleeps with nothing to wake it.
+const LOOK_EVERY: Duration = Duration::from_secs(1);
+/// How soon it looks again for a run whose output closed but which has not exited yet.
+const EXITING: Duration = Duration::from_millis(20);
+
 extern "C" fn count_signal(_: libc::c_int) {
     SIGNALS.fetch_add(1, Ordering::SeqCst);
+    let fd = WAKE_FD.load(Ordering::SeqCst);
+    if fd >= 0 {
+        // SAFETY: write(2) is async-signal-safe; the buffer is a live local; a full socket
+        // (EAGAIN, non-blocking) already holds a wake-up.
+        let _ = unsafe { libc::write(fd, [1u8].as_ptr().cast(), 1) };
+    }
+}
+
+/// What wakes the loop: a byte on `waker`'s other end, written by a signal or by a run's
+/// output closing.
+struct Alarm {
+    waiting: UnixStream,
+    waker: UnixStream,
+}
+
+impl Alarm {
+    fn new() -> std::io::Result<Self> {
+        let (waiting, waker) = UnixStream::pair()?;
+        waker.set_nonblocking(true)?;
+        WAKE_FD.store(waker.as_raw_fd(), Ordering::SeqCst);
+        Ok(Self { waiting, waker })
+    }
+
+    /// Sleep until woken or `at_most` has passed.
+    fn sleep(&self, at_most: Duration) {
+        let mut bytes = [0u8; 64];
+        if self.waiting.set_read_timeout(Some(at_most.max(Duration::from_millis(1)))).is_ok() {
+            // A byte, a timeout or a signal: each is a reason to look.
+            let _ = (&self.waiting).read(&mut bytes);
+        } else {
+            std::thread::sleep(at_most);
+        }
+    }
+}
+
+impl Drop for Alarm {
+    fn drop(&mut self) {
+        WAKE_FD.store(-1, Ordering::SeqCst);
+    }
 }
 
 fn listen() {
@@ -66,15 +122,19 @@ struct Live {
     history: History,
     /// The last lines it wrote to stderr: why it was refused, if it was.
     said: Arc<Mutex<VecDeque<String>>>,
+    /// How many of its two output streams have closed (both: it has ended, or is ending).
+    closed: Arc<AtomicUsize>,
 }
 
 /// Supervise the batch in `dir` to its end (a new batch, or one resumed after its supervisor
 /// died): start what has not started, resume what died, wait for what still runs.
 pub fn supervise(dir: &BatchDir, launch: &Launch) -> std::io::Result<BatchHistory> {
     listen();
+    let alarm = Alarm::new()?;
     let history = dir.load()?;
     let Some((start, _)) = history.start.clone() else { return Err(std::io::Error::other("the batch journal has no start")) };
     let runs = RunsDir::of_repo(Path::new(&start.repo));
+    let starter = Starter { launch, dir, runs: &runs, html: start.html, waker: &alarm.waker };
     let mut queue: VecDeque<&Member> = VecDeque::new();
     let mut live: Vec<Live> = Vec::new();
     for (member, state) in start.members.iter().zip(&history.members) {
@@ -87,13 +147,13 @@ pub fn supervise(dir: &BatchDir, launch: &Launch) -> std::io::Result<BatchHistor
             Some(run) if run.is_live() => live.push(adopt(member.index, &run.id(), &runs)),
             Some(run) => {
                 let args = vec!["resume".into(), run.id().into()];
-                live.push(spawn(launch, dir, member, &run.id(), args, start.html, &runs)?);
+                live.push(spawn(&starter, member, &run.id(), args)?);
             }
         }
     }
     let mut forwarded = 0;
     let mut spent = BTreeMap::<String, f64>::new();
-    let mut last_status = Instant::now() - Duration::from_secs(1);
+    let mut last_status = Instant::now().checked_sub(FOLLOW_EVERY).unwrap_or_else(Instant::now);
     loop {
         let signals = SIGNALS.load(Ordering::SeqCst);
         if signals > forwarded {
@@ -115,7 +175,7 @@ pub fn supervise(dir: &BatchDir, launch: &Launch) -> std::io::Result<BatchHistor
                 match member.filter(|_| died) {
                     Some(member) => {
                         let args = vec!["resume".into(), run.run_id.clone().into()];
-                        match spawn(launch, dir, member, &run.run_id, args, start.html, &runs) {
+                        match spawn(&starter, member, &run.run_id, args) {
                             Ok(resumed) => live.insert(i, resumed),
                             Err(_) => record_end(dir, &runs, &run, launch),
                         }
@@ -141,7 +201,7 @@ pub fn supervise(dir: &BatchDir, launch: &Launch) -> std::io::Result<BatchHistor
                 "--batch-run-id".into(),
                 run_id.clone().into(),
             ];
-            match spawn(launch, dir, member, &run_id, args, start.html, &runs) {
+            match spawn(&starter, member, &run_id, args) {
                 Ok(run) => live.push(run),
                 Err(e) => dir.record(BatchEvent::RunSkipped { index: member.index, reason: format!("cannot start night: {e}") })?,
             }
@@ -149,11 +209,18 @@ pub fn supervise(dir: &BatchDir, launch: &Launch) -> std::io::Result<BatchHistor
         if live.is_empty() && (queue.is_empty() || stopping) {
             break;
         }
-        if last_status.elapsed() >= Duration::from_millis(500) {
+        let following = launch.status.is_some() || start.budget_usd.is_some();
+        if following && last_status.elapsed() >= FOLLOW_EVERY {
             last_status = Instant::now();
             follow(&mut live, &start.members, launch, start.budget_usd.map(|_| (dir, &mut spent)));
         }
-        std::thread::sleep(Duration::from_millis(100));
+        let exiting = live.iter().any(|run| run.child.is_some() && run.closed.load(Ordering::SeqCst) >= 2);
+        let sleep = match (exiting, following) {
+            (true, _) => EXITING,
+            (false, true) => FOLLOW_EVERY.saturating_sub(last_status.elapsed()),
+            (false, false) => LOOK_EVERY,
+        };
+        alarm.sleep(sleep);
     }
     let stopped = forwarded > 0;
     for member in queue {
@@ -176,7 +243,18 @@ fn fresh_id(runs: &RunsDir, label: &str) -> String {
     }
 }
 
-fn spawn(launch: &Launch, dir: &BatchDir, member: &Member, run_id: &str, mut args: Vec<std::ffi::OsString>, html: bool, runs: &RunsDir) -> std::io::Result<Live> {
+/// What starting a run needs besides the run itself.
+struct Starter<'a> {
+    launch: &'a Launch,
+    dir: &'a BatchDir,
+    runs: &'a RunsDir,
+    html: bool,
+    /// Written to when the run's output closes.
+    waker: &'a UnixStream,
+}
+
+fn spawn(starter: &Starter<'_>, member: &Member, run_id: &str, mut args: Vec<std::ffi::OsString>) -> std::io::Result<Live> {
+    let Starter { launch, dir, runs, html, waker } = *starter;
     if html {
         args.push("--html".into());
     }
@@ -197,25 +275,47 @@ fn spawn(launch: &Launch, dir: &BatchDir, member: &Member, run_id: &str, mut arg
         let _ = stdin.write_all(body);
     }
     let said = Arc::new(Mutex::new(VecDeque::new()));
+    let closed = Arc::new(AtomicUsize::new(0));
     let label = member.label.clone();
-    if let Some(stdout) = child.stdout.take() {
-        forward(stdout, &label, launch.lines.clone(), None);
+    let ends = |closed: &Arc<AtomicUsize>| Closed { count: closed.clone(), waker: waker.try_clone().ok() };
+    match child.stdout.take() {
+        Some(stdout) => forward(stdout, &label, launch.lines.clone(), None, ends(&closed)),
+        None => drop(ends(&closed)),
     }
-    if let Some(stderr) = child.stderr.take() {
-        forward(stderr, &label, launch.lines.clone(), Some(said.clone()));
+    match child.stderr.take() {
+        Some(stderr) => forward(stderr, &label, launch.lines.clone(), Some(said.clone()), ends(&closed)),
+        None => drop(ends(&closed)),
     }
-    Ok(Live { index: member.index, run_id: run_id.to_string(), child: Some(child), tail: Tail::new(&runs.run(run_id).journal()), history: History::default(), said })
+    Ok(Live { index: member.index, run_id: run_id.to_string(), child: Some(child), tail: Tail::new(&runs.run(run_id).journal()), history: History::default(), said, closed })
+}
+
+/// Counts an output stream of a run closed, and wakes the loop, when dropped.
+struct Closed {
+    count: Arc<AtomicUsize>,
+    waker: Option<UnixStream>,
+}
+
+impl Drop for Closed {
+    fn drop(&mut self) {
+        self.count.fetch_add(1, Ordering::SeqCst);
+        if let Some(waker) = &mut self.waker {
+            // Non-blocking: a full socket already holds a wake-up.
+            let _ = waker.write(&[1]);
+        }
+    }
 }
 
 /// A run whose supervisor is still alive from before (the batch supervisor was killed, the run was not).
 fn adopt(index: usize, run_id: &str, runs: &RunsDir) -> Live {
-    Live { index, run_id: run_id.to_string(), child: None, tail: Tail::new(&runs.run(run_id).journal()), history: History::default(), said: Arc::default() }
+    Live { index, run_id: run_id.to_string(), child: None, tail: Tail::new(&runs.run(run_id).journal()), history: History::default(), said: Arc::default(), closed: Arc::default() }
 }
 
-/// Each line of `from`, prefixed with the run's label, to `lines`; stderr's last lines kept.
-fn forward(from: impl std::io::Read + Send + 'static, label: &str, lines: Sink, keep: Option<Arc<Mutex<VecDeque<String>>>>) {
+/// Each line of `from`, prefixed with the run's label, to `lines`; stderr's last lines kept;
+/// `closed` dropped at its end.
+fn forward(from: impl std::io::Read + Send + 'static, label: &str, lines: Sink, keep: Option<Arc<Mutex<VecDeque<String>>>>, closed: Closed) {
     let label = label.to_string();
     std::thread::spawn(move || {
+        let _closed = closed;
         for line in BufReader::new(from).lines() {
             let Ok(line) = line else { break };
             if let Some(keep) = &keep {

@@ -1,6 +1,6 @@
 //! Wake the supervisor when the run branch has moved: a watch (inotify or the platform's
-//! equivalent) on the folders of the branch's loose ref and on the git folder (`packed-refs`),
-//! so that `idle` and commit events need no polling.
+//! equivalent) on the folders of the branch's loose ref, and on `packed-refs` while the branch
+//! has no loose ref, so that `idle` and commit events need no polling.
 //!
 //! The git folder is read all the time (every `git status` of the agent's, night's own look at
 //! the branch), and the watcher library reports reads too (`notify` 8 asks inotify for `OPEN`):
@@ -12,14 +12,23 @@
 //!    and resolves [`RefWatch::changed`] only when it differs from the last one read.
 //! 3. At most one look per [`MIN_GAP`], whatever the library reports.
 //!
+//! The git folder itself is not watched: every git command of every agent working in the
+//! repository opens `config` there (and lists `refs`), and with a batch's eight agents in one
+//! repository each run's watcher thread woke some 110 times a second for those opens alone, to
+//! drop them. A branch's tip moves in its loose ref (git writes one on every update, even of a
+//! packed branch); `packed-refs` alone holds it only after `git pack-refs --all` removed the
+//! loose ref, and only then is that file watched (a file watch: opens of the file still reach
+//! the watcher's thread, but git opens it far less often than `config`).
+//!
 //! `git pack-refs` (and `git gc`) removes the branch's folders along with its loose ref; the
-//! next commit makes them again. A change to those folders re-arms the watch, then looks: arming
-//! before reading leaves no gap for a commit to slip through unseen.
+//! next commit makes them again. A change to those folders, or the loose ref's removal, re-arms
+//! the watch, then looks: arming before reading leaves no gap for a commit to slip through
+//! unseen.
 
 use notify::event::{AccessKind, AccessMode, ModifyKind};
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -34,6 +43,10 @@ pub struct RefWatch {
     /// Set by the watcher when the branch's folders changed: arm again before the next look.
     rearm: Arc<AtomicBool>,
     wakes: mpsc::Receiver<()>,
+    /// Whether `packed-refs` is watched (only while the branch has no loose ref).
+    packed_watched: bool,
+    /// Every event the watcher delivered, wanted or not.
+    heard: Arc<AtomicU64>,
     /// The tip last read (`None`: the branch has no ref).
     tip: Option<String>,
     /// A wake-up received and not yet looked into (kept across a cancelled [`RefWatch::changed`]).
@@ -50,11 +63,13 @@ impl RefWatch {
         let git_dir = git_dir.canonicalize().unwrap_or_else(|_| git_dir.to_path_buf());
         let files = Arc::new(BranchFiles::new(&git_dir, branch));
         let rearm = Arc::new(AtomicBool::new(false));
+        let heard = Arc::new(AtomicU64::new(0));
         // Capacity 1 is enough: one pending wake-up covers any number of changes.
         let (sender, wakes) = mpsc::channel(1);
         let watcher = {
-            let (files, rearm) = (files.clone(), rearm.clone());
+            let (files, rearm, heard) = (files.clone(), rearm.clone(), heard.clone());
             notify::recommended_watcher(move |result: notify::Result<Event>| {
+                heard.fetch_add(1, Ordering::Relaxed);
                 let Ok(event) = result else { return };
                 match files.classify(&event) {
                     Some(Wake::Rearm) => {
@@ -68,21 +83,30 @@ impl RefWatch {
                 }
             })?
         };
-        let mut watch = Self { files, watcher, rearm, wakes, tip: None, pending: false, next_look: None, looks: 0 };
+        let mut watch = Self { files, watcher, rearm, wakes, packed_watched: false, heard, tip: None, pending: false, next_look: None, looks: 0 };
         watch.arm()?;
         watch.tip = watch.files.tip();
         Ok(watch)
     }
 
-    /// Watch every folder of the branch's that exists, and the git folder.
+    /// Watch every folder of the branch's that exists, and `packed-refs` when the branch has no
+    /// loose ref (and only then).
     fn arm(&mut self) -> notify::Result<()> {
         let mut last_error = None;
         let mut watched = 0;
-        for folder in self.files.folders().filter(|folder| folder.is_dir()) {
+        for folder in self.files.chain.iter().filter(|folder| folder.is_dir()) {
             match self.watcher.watch(folder, RecursiveMode::NonRecursive) {
                 Ok(()) => watched += 1,
                 Err(e) => last_error = Some(e),
             }
+        }
+        let packed_wanted = !self.files.loose.is_file() && self.files.packed.is_file();
+        if packed_wanted {
+            // Again after each change: git renames a new file over it, and the old one's watch ends with it.
+            self.packed_watched = self.watcher.watch(&self.files.packed, RecursiveMode::NonRecursive).is_ok();
+        } else if self.packed_watched {
+            let _ = self.watcher.unwatch(&self.files.packed);
+            self.packed_watched = false;
         }
         match last_error {
             Some(e) if watched == 0 => Err(e),
@@ -120,6 +144,11 @@ impl RefWatch {
     pub fn looks(&self) -> u64 {
         self.looks
     }
+
+    /// How many events the watcher delivered, the ones dropped included.
+    pub fn heard(&self) -> u64 {
+        self.heard.load(Ordering::Relaxed)
+    }
 }
 
 /// What a watcher's event calls for.
@@ -140,8 +169,6 @@ struct BranchFiles {
     loose: PathBuf,
     /// `<git>/packed-refs`.
     packed: PathBuf,
-    /// `<git>`, for `packed-refs`.
-    git_dir: PathBuf,
     /// `<git>/refs/heads` and its folders down to the loose ref's.
     chain: Vec<PathBuf>,
 }
@@ -158,16 +185,13 @@ impl BranchFiles {
                 chain.push(loose.clone());
             }
         }
-        Self { refname: format!("refs/heads/{branch}"), loose, packed: git_dir.join("packed-refs"), git_dir: git_dir.to_path_buf(), chain }
-    }
-
-    /// The folders to watch.
-    fn folders(&self) -> impl Iterator<Item = &PathBuf> {
-        std::iter::once(&self.git_dir).chain(&self.chain)
+        Self { refname: format!("refs/heads/{branch}"), loose, packed: git_dir.join("packed-refs"), chain }
     }
 
     /// What `event` calls for: only changes (never accesses) to the loose ref, `packed-refs`
-    /// or the branch's folders; a library's notice that it lost events re-arms.
+    /// or the branch's folders; a library's notice that it lost events re-arms. The loose ref's
+    /// removal (packed, or the branch deleted) and any change to `packed-refs` (renamed over:
+    /// a new file to watch) re-arm too.
     fn classify(&self, event: &Event) -> Option<Wake> {
         if event.need_rescan() {
             return Some(Wake::Rearm);
@@ -178,6 +202,11 @@ impl BranchFiles {
             EventKind::Access(kind) => kind == AccessKind::Close(AccessMode::Write),
             EventKind::Any | EventKind::Other => false,
         };
+        // The file git renamed `packed-refs` over loses its last link: a metadata change first.
+        let packed_changes = changes || matches!(event.kind, EventKind::Modify(ModifyKind::Metadata(_)));
+        if packed_changes && event.paths.contains(&self.packed) {
+            return Some(Wake::Rearm);
+        }
         if !changes {
             return None;
         }
@@ -185,7 +214,10 @@ impl BranchFiles {
         if event.paths.iter().any(|path| self.chain[1..].contains(path)) {
             return Some(Wake::Rearm);
         }
-        event.paths.iter().any(|path| *path == self.loose || *path == self.packed).then_some(Wake::Look)
+        if matches!(event.kind, EventKind::Remove(_)) && event.paths.contains(&self.loose) {
+            return Some(Wake::Rearm);
+        }
+        event.paths.contains(&self.loose).then_some(Wake::Look)
     }
 
     /// The branch's tip as its files say: the loose ref's content, else its line in
@@ -276,6 +308,45 @@ mod tests {
         assert!(woke(&mut watch, Duration::from_secs(5)).await, "and the one after it");
     }
 
+    #[tokio::test]
+    async fn the_git_folders_own_files_reach_no_watcher() {
+        let (_dir, git) = git_folder();
+        std::fs::write(git.join("config"), "[core]\n").expect("config");
+        std::fs::write(git.join("packed-refs"), "# pack-refs with: peeled\n").expect("packed-refs");
+        let mut watch = RefWatch::new(&git, BRANCH).expect("watch");
+        // Its own first look at the branch opened the loose ref.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let before = watch.heard();
+        // What every git command of every agent in the repository does there.
+        for _ in 0..50 {
+            let _ = std::fs::read_to_string(git.join("config"));
+            let _ = std::fs::read_to_string(git.join("packed-refs"));
+            let _ = std::fs::read_dir(&git).map(Iterator::count);
+            let _ = std::fs::read_dir(git.join("refs")).map(Iterator::count);
+        }
+        std::fs::write(git.join("config"), "[core]\n\tbare = false\n").expect("config");
+        assert!(!woke(&mut watch, Duration::from_millis(300)).await);
+        assert_eq!(watch.heard() - before, 0, "the watcher's thread woke for the git folder's files");
+    }
+
+    #[tokio::test]
+    async fn a_packed_branch_deleted_is_seen() {
+        let (_dir, git) = git_folder();
+        let mut watch = RefWatch::new(&git, BRANCH).expect("watch");
+        let pack = |lines: &str| {
+            std::fs::write(git.join("packed-refs.lock"), format!("# pack-refs with: peeled fully-peeled sorted\n{lines}")).expect("write");
+            std::fs::rename(git.join("packed-refs.lock"), git.join("packed-refs")).expect("rename");
+        };
+        pack(&format!("a refs/heads/{BRANCH}\nb refs/heads/main\n"));
+        std::fs::remove_dir_all(git.join("refs/heads/night")).expect("prune");
+        assert!(!woke(&mut watch, Duration::from_millis(500)).await, "packed, the tip did not move");
+        // Another branch's update rewrites the file: still the same tip.
+        pack(&format!("a refs/heads/{BRANCH}\nc refs/heads/main\n"));
+        assert!(!woke(&mut watch, Duration::from_millis(500)).await, "the tip did not move");
+        pack("c refs/heads/main\n");
+        assert!(woke(&mut watch, Duration::from_secs(5)).await, "the branch deleted from packed-refs");
+    }
+
     #[test]
     fn only_changes_to_the_branch_files_count() {
         let files = BranchFiles::new(Path::new("/r/.git"), BRANCH);
@@ -286,9 +357,12 @@ mod tests {
         assert_eq!(files.classify(&event(EventKind::Modify(ModifyKind::Metadata(notify::event::MetadataKind::Any)), loose)), None);
         assert_eq!(files.classify(&event(EventKind::Other, loose)), None);
         assert_eq!(files.classify(&event(EventKind::Modify(ModifyKind::Name(RenameMode::To)), loose)), Some(Wake::Look));
-        assert_eq!(files.classify(&event(EventKind::Modify(ModifyKind::Data(DataChange::Any)), "/r/.git/packed-refs")), Some(Wake::Look));
+        assert_eq!(files.classify(&event(EventKind::Modify(ModifyKind::Data(DataChange::Any)), "/r/.git/packed-refs")), Some(Wake::Rearm));
+        assert_eq!(files.classify(&event(EventKind::Modify(ModifyKind::Metadata(notify::event::MetadataKind::Any)), "/r/.git/packed-refs")), Some(Wake::Rearm));
+        assert_eq!(files.classify(&event(EventKind::Remove(RemoveKind::File), "/r/.git/packed-refs")), Some(Wake::Rearm));
+        assert_eq!(files.classify(&event(EventKind::Access(AccessKind::Open(AccessMode::Any)), "/r/.git/packed-refs")), None);
         assert_eq!(files.classify(&event(EventKind::Access(AccessKind::Close(AccessMode::Write)), loose)), Some(Wake::Look));
-        assert_eq!(files.classify(&event(EventKind::Remove(RemoveKind::File), loose)), Some(Wake::Look));
+        assert_eq!(files.classify(&event(EventKind::Remove(RemoveKind::File), loose)), Some(Wake::Rearm));
         assert_eq!(files.classify(&event(EventKind::Modify(ModifyKind::Name(RenameMode::To)), "/r/.git/index")), None);
         assert_eq!(files.classify(&event(EventKind::Create(CreateKind::File), "/r/.git/refs/heads/night/x/20250101-0000.lock")), None);
         assert_eq!(files.classify(&event(EventKind::Create(CreateKind::Folder), "/r/.git/refs/heads/night")), Some(Wake::Rearm));
