@@ -4,7 +4,7 @@
 //! Also each run of a batch (`night run --batch-dir …`, started by the batch supervisor).
 
 use super::detach;
-use super::error::{CliError, Done};
+use super::error::{BatchCommandError, CliError, Done};
 use super::out;
 use super::RunArgs;
 use crate::batch::{self, digest, BatchPlan, Launch};
@@ -58,7 +58,7 @@ pub fn run(args: &RunArgs) -> Done {
     let jobs = args.jobs.map_or(batch::DEFAULT_JOBS, |n| n as usize);
     let checks = args.checks.map_or(1, |n| n as usize);
     let plan = BatchPlan { plans, reports_usage, jobs, checks, budget_usd, notify, html: args.html };
-    let (dir, _lock) = batch::start(&plan).map_err(|e| CliError::Batch(e.to_string()))?;
+    let (dir, _lock) = batch::start(&plan).map_err(BatchCommandError::Start)?;
     if detached {
         detach::hand_over(&dir.id(), dir.path());
     }
@@ -133,7 +133,7 @@ fn render_findings(plans: &[&Plan], findings: &[Vec<Diagnostic>], options: Rende
 /// `$40`, `40`, `12.50` in US dollars.
 fn parse_money(text: &str) -> Result<f64, CliError> {
     let amount = text.trim().trim_start_matches('$').parse::<f64>().ok().filter(|usd| usd.is_finite() && *usd > 0.0);
-    amount.ok_or_else(|| CliError::Batch(format!("`--budget {text}` is not an amount of money like `$40`")))
+    amount.ok_or_else(|| CliError::from(BatchCommandError::Budget(text.to_string())))
 }
 
 /// `KIND TARGET` as a `notify` statement: the target quoted unless it is an `env.X` reference.
@@ -150,12 +150,12 @@ fn notifier_statement(pair: &[String]) -> String {
 /// its own), with the id, branch and commit the batch chose.
 pub fn member(args: &RunArgs) -> Done {
     let (Some(dir), Some(index), Some(run_id)) = (&args.batch_dir, args.batch_index, &args.batch_run_id) else {
-        return Err(CliError::Batch("a batch's run needs --batch-dir, --batch-index and --batch-run-id".into()));
+        return Err(BatchCommandError::MemberArguments.into());
     };
     let dir = BatchDir::new(dir);
     let history = dir.load().map_err(|source| CliError::File { doing: "read the batch journal in", path: dir.path().to_path_buf(), source })?;
-    let Some((start, _)) = &history.start else { return Err(CliError::Batch("the batch journal has no start".into())) };
-    let member = start.members.get(index).ok_or_else(|| CliError::Batch(format!("the batch has no runbook {index}")))?;
+    let Some((start, _)) = &history.start else { return Err(BatchCommandError::NoStart.into()) };
+    let member = start.members.get(index).ok_or_else(|| CliError::from(BatchCommandError::NoRunbook(index)))?;
     let path = dir.path().join(&member.copy);
     let text = std::fs::read_to_string(&path).map_err(|source| CliError::File { doing: "read the batch's runbook copy", path, source })?;
     let source = Source::new(&member.runbook, text);
@@ -181,7 +181,7 @@ pub fn member(args: &RunArgs) -> Done {
 
 /// What a run of the batch `start` runs with.
 fn batch_member(dir: &BatchDir, start: &BatchStart, run_id: &str) -> Result<BatchMember, CliError> {
-    let from = git2::Oid::from_str(&start.start_commit).map_err(|_| CliError::Batch(format!("the batch's start commit `{}` is not a commit id", start.start_commit)))?;
+    let from = git2::Oid::from_str(&start.start_commit).map_err(|_| CliError::from(BatchCommandError::StartCommit(start.start_commit.clone())))?;
     let other_branches = start.members.iter().map(|m| m.branch.clone()).collect();
     Ok(BatchMember { batch_id: start.batch_id.clone(), batch_dir: dir.path().to_path_buf(), run_id: run_id.to_string(), branch: String::new(), other_branches, from, budget_usd: start.budget_usd, check_slots: start.checks })
 }
@@ -213,7 +213,7 @@ pub(super) fn find(name: &str) -> Result<Option<BatchDir>, CliError> {
 pub(super) fn stop(dir: &BatchDir) -> Done {
     let id = dir.id();
     let Some(pid) = dir.supervisor() else {
-        return Err(CliError::Batch(format!("batch `{id}` is not running; there is nothing to stop")));
+        return Err(BatchCommandError::NotRunning(id.to_string()).into());
     };
     let raw = i32::try_from(pid).map_err(|_| CliError::UnknownSupervisor { id: id.clone(), pid })?;
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), nix::sys::signal::Signal::SIGTERM).map_err(|source| CliError::Signal { pid, source })?;
@@ -223,7 +223,7 @@ pub(super) fn stop(dir: &BatchDir) -> Done {
     }
     let history = dir.load().unwrap_or_default();
     if history.end.is_none() {
-        return Err(CliError::Batch(format!("the supervisor of batch `{id}` is gone without an end; `night resume {id}` continues it")));
+        return Err(BatchCommandError::SupervisorGone(id.to_string()).into());
     }
     out::print(&format!("night: batch {id} stopped\n  report    {}\n", dir.report(ReportFile::Markdown).display()))?;
     Ok(crate::record::Exit::Success)
@@ -234,11 +234,11 @@ pub(super) fn stop(dir: &BatchDir) -> Done {
 pub(super) fn resume(dir: &BatchDir, detach_it: bool) -> Done {
     let id = dir.id();
     if let Some(pid) = dir.supervisor() {
-        return Err(CliError::Batch(format!("batch `{id}` is running (supervisor pid {pid}); there is nothing to resume")));
+        return Err(BatchCommandError::StillRunning { id: id.to_string(), pid }.into());
     }
     let history = dir.load().map_err(|source| CliError::File { doing: "read the batch journal in", path: dir.path().to_path_buf(), source })?;
     if let Some((reason, _)) = &history.end {
-        return Err(CliError::Batch(format!("batch `{id}` has ended ({reason}); there is nothing to resume")));
+        return Err(BatchCommandError::Ended { id: id.to_string(), reason: reason.to_string() }.into());
     }
     if detach_it && !detach::is_child() {
         let child_args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).filter(|arg| arg != "--detach").collect();

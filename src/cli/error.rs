@@ -37,8 +37,8 @@ pub enum CliError {
     #[error("the batch has errors; nothing was run (fix them, or `waive` a rule with a reason)")]
     BatchErrors,
     /// A batch cannot start, be stopped or resumed.
-    #[error("{0}")]
-    Batch(String),
+    #[error(transparent)]
+    Batch(#[from] BatchCommandError),
     /// A `--notify-batch` notifier is not one.
     #[error("{0}")]
     Digest(#[from] crate::batch::digest::DigestError),
@@ -203,4 +203,49 @@ mod tests {
         assert_eq!(unreadable.render(), "error[unreadable]: cannot read `a.night`: no such file\n");
         assert_eq!(CliError::Exists("x".into()).exit(), Exit::Failure);
     }
+}
+
+/// Why a batch cannot start, be stopped or resumed, or a run of one be started.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchCommandError {
+    /// The batch folder, its lock or its journal cannot be made.
+    #[error(transparent)]
+    Start(#[from] crate::batch::start::StartError),
+    /// `--budget` is not an amount.
+    #[error("`--budget {0}` is not an amount of money like `$40`")]
+    Budget(String),
+    /// `night run --batch-run` without the rest of its arguments (night starts it, not a user).
+    #[error("a batch's run needs --batch-dir, --batch-index and --batch-run-id")]
+    MemberArguments,
+    /// The batch's journal has no `start` event.
+    #[error("the batch journal has no start")]
+    NoStart,
+    /// The batch has no runbook at this index.
+    #[error("the batch has no runbook {0}")]
+    NoRunbook(usize),
+    /// The batch's journal names a start commit that is not a commit id.
+    #[error("the batch's start commit `{0}` is not a commit id")]
+    StartCommit(String),
+    /// `night stop BATCH` of a batch that is not running.
+    #[error("batch `{0}` is not running; there is nothing to stop")]
+    NotRunning(String),
+    /// `night stop BATCH` of a batch whose supervisor died.
+    #[error("the supervisor of batch `{0}` is gone without an end; `night resume {0}` continues it")]
+    SupervisorGone(String),
+    /// `night resume BATCH` of a running batch.
+    #[error("batch `{id}` is running (supervisor pid {pid}); there is nothing to resume")]
+    StillRunning {
+        /// The batch.
+        id: String,
+        /// Its supervisor.
+        pid: u32,
+    },
+    /// `night resume BATCH` of a batch that ended.
+    #[error("batch `{id}` has ended ({reason}); there is nothing to resume")]
+    Ended {
+        /// The batch.
+        id: String,
+        /// How it ended.
+        reason: String,
+    },
 }
