@@ -327,3 +327,75 @@ fn the_notifier_secret_is_absent_from_the_sandboxed_agent() {
     let log = ran.agent_log();
     assert!(log.contains("secret=absent") && log.contains("sandbox=landlock-v"), "{log}");
 }
+
+/// `git daemon` serving `dir` on 127.0.0.1 with pushes allowed (no credentials needed):
+/// a remote that only git's own refusal can keep the agent from; killed when dropped.
+struct GitDaemon {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl GitDaemon {
+    fn start(dir: &std::path::Path) -> GitDaemon {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let child = std::process::Command::new("git")
+            .args(["daemon", "--reuseaddr", "--export-all", "--enable=receive-pack", "--listen=127.0.0.1"])
+            .arg(format!("--port={port}"))
+            .arg(format!("--base-path={}", dir.display()))
+            .arg(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("git daemon");
+        let daemon = GitDaemon { child, port };
+        support::run::wait_until(Duration::from_secs(10), "git daemon listens", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+        daemon
+    }
+}
+
+impl Drop for GitDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_remote_with_its_own_push_url_is_refused_too_and_credentials_in_urls_stay_out_of_the_report() {
+    if !sandbox_available() {
+        return;
+    }
+    let test = Test::new();
+    let served = tempfile::tempdir().expect("temp dir");
+    let remote = served.path().join("remote.git");
+    test.git(&["init", "-q", "--bare", remote.to_str().expect("utf-8")]);
+    let daemon = GitDaemon::start(served.path());
+    let url = format!("git://127.0.0.1:{}/remote.git", daemon.port);
+    // Fetch and push set apart, as users do: git ignores `pushInsteadOf` for a remote with
+    // an explicit push URL.
+    test.git(&["remote", "add", "origin", &url]);
+    test.git(&["config", "remote.origin.pushurl", &url]);
+    let agent = format!(
+        "{FINISH}\
+         git push origin HEAD:refs/heads/agent-plain >/dev/null 2>&1; echo \"plain exit $?\"\n\
+         git push --force origin HEAD:main >/dev/null 2>&1; echo \"force exit $?\"\n\
+         env -i PATH=/usr/bin:/bin HOME=\"$HOME\" git push origin HEAD:refs/heads/agent-env-i >/dev/null 2>&1; echo \"env-i exit $?\"\n\
+         git push http://someone:corpus-url-secret-7f3a@127.0.0.1:9/x.git HEAD:main >/dev/null 2>&1; echo \"url exit $?\"\n"
+    );
+    test.setup(&agent, &Runbook::default());
+    test.git(&["push", "-q", "origin", "main"]);
+    let before = test.git(&["ls-remote", "origin"]);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    assert_eq!(test.git(&["ls-remote", "origin"]), before, "the remote moved\n{}", ran.agent_log());
+    let log = ran.agent_log();
+    for spelling in ["plain", "force", "env-i", "url"] {
+        assert!(log.contains(&format!("{spelling} exit ")) && !log.contains(&format!("{spelling} exit 0")), "{spelling}:\n{log}");
+    }
+    let audit = night::hook::read_audit(ran.dir());
+    let refused: Vec<&str> = audit.iter().filter(|e| e.event == "RefusedPush").filter_map(|e| e.command.as_deref()).collect();
+    assert!(refused.iter().filter(|c| c.contains(&url)).count() >= 2, "git's refusal names the push URL: {refused:?}");
+    let report = ran.report();
+    assert!(report.contains(&url), "{report}");
+    assert!(!report.contains("corpus-url-secret-7f3a") && !fs::read_to_string(ran.dir().join("audit.jsonl")).unwrap_or_default().contains("corpus-url-secret-7f3a"), "a password in a URL is kept out");
+}

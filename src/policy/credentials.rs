@@ -168,36 +168,49 @@ pub const REFUSED_TRANSPORT: &str = "night-refused";
 /// Git configuration given through the environment (`GIT_CONFIG_COUNT`), read by every git the
 /// agent runs whatever its spelling (a path, an alias, a script, an interpreter): every push
 /// URL is rewritten to [`REFUSED_TRANSPORT`], the user's credential helpers are not called,
-/// and git never prompts for a password.
-pub fn git_refusal() -> Vec<(String, String)> {
-    let config = git_config_lines();
+/// and git never prompts for a password. `push_urls` are the remotes' explicit push URLs
+/// (`remote.<name>.pushurl`), which git pushes to without `pushInsteadOf`: each is rewritten
+/// by its own `insteadOf`, which git applies to push URLs too.
+pub fn git_refusal(push_urls: &[String]) -> Vec<(String, String)> {
+    let config = git_config_lines(push_urls);
     let mut env = vec![("GIT_CONFIG_COUNT".to_string(), config.len().to_string())];
-    for (index, (key, value)) in config.iter().enumerate() {
-        env.push((format!("GIT_CONFIG_KEY_{index}"), (*key).to_string()));
-        env.push((format!("GIT_CONFIG_VALUE_{index}"), (*value).to_string()));
+    for (index, (key, value)) in config.into_iter().enumerate() {
+        env.push((format!("GIT_CONFIG_KEY_{index}"), key));
+        env.push((format!("GIT_CONFIG_VALUE_{index}"), value));
     }
     env.push(("GIT_TERMINAL_PROMPT".to_string(), "0".to_string()));
     env
 }
 
 /// The configuration of [`git_refusal`], as key and value.
-fn git_config_lines() -> Vec<(&'static str, &'static str)> {
-    vec![
+fn git_config_lines(push_urls: &[String]) -> Vec<(String, String)> {
+    let mut lines: Vec<(String, String)> = [
         // An empty prefix matches every URL: each push goes to night's helper instead.
         ("url.night-refused::.pushInsteadOf", ""),
         // An empty helper empties the list: the user's helpers (store, keychain, gh) are not asked.
         ("credential.helper", ""),
         ("protocol.ext.allow", "never"),
     ]
+    .iter()
+    .map(|(key, value)| ((*key).to_string(), (*value).to_string()))
+    .collect();
+    // The whole URL is the longest prefix there is: no other `insteadOf` of the user's wins.
+    lines.extend(push_urls.iter().map(|url| (format!("url.{REFUSED_TRANSPORT}::{url}.insteadOf"), url.clone())));
+    lines
 }
 
 /// The same configuration in git's file syntax, appended to the system configuration the
 /// agent sees (the mount layer binds it over `/etc/gitconfig`), so that `env -i git push`,
 /// which drops the environment, still goes to night's helper.
-pub fn git_refusal_file() -> String {
-    "\n# Added by night for the agent's sandbox (docs/irreversible.md): no push, no credential helper.\n\
+pub fn git_refusal_file(push_urls: &[String]) -> String {
+    let quoted = |text: &str| text.replace('\\', "\\\\").replace('"', "\\\"");
+    let mut text = "\n# Added by night for the agent's sandbox (docs/irreversible.md): no push, no credential helper.\n\
      [url \"night-refused::\"]\n\tpushInsteadOf =\n[credential]\n\thelper =\n[protocol \"ext\"]\n\tallow = never\n"
-        .to_string()
+        .to_string();
+    for url in push_urls.iter().filter(|url| !url.contains('\n')) {
+        text.push_str(&format!("[url \"{REFUSED_TRANSPORT}::{}\"]\n\tinsteadOf = \"{}\"\n", quoted(url), quoted(url)));
+    }
+    text
 }
 
 /// The helper git runs for [`REFUSED_TRANSPORT`] (`git-remote-night-refused <remote> <url>`):
@@ -250,8 +263,13 @@ mod tests {
 
     #[test]
     fn git_configuration_counts_its_entries() {
-        let env = git_refusal();
+        let env = git_refusal(&[]);
         assert_eq!(env[0], ("GIT_CONFIG_COUNT".to_string(), "3".to_string()));
         assert!(env.iter().any(|(k, v)| k == "GIT_CONFIG_KEY_0" && v == "url.night-refused::.pushInsteadOf"));
+        let env = git_refusal(&["ssh://git@host/a.git".to_string()]);
+        assert_eq!(env[0], ("GIT_CONFIG_COUNT".to_string(), "4".to_string()));
+        assert!(env.iter().any(|(k, v)| k == "GIT_CONFIG_KEY_3" && v == "url.night-refused::ssh://git@host/a.git.insteadOf"));
+        assert!(env.iter().any(|(k, v)| k == "GIT_CONFIG_VALUE_3" && v == "ssh://git@host/a.git"));
+        assert!(git_refusal_file(&["a\"b".to_string()]).contains("[url \"night-refused::a\\\"b\"]\n\tinsteadOf = \"a\\\"b\""));
     }
 }

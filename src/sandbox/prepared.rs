@@ -142,7 +142,7 @@ fn write_git_config(spec: &SandboxSpec) -> Result<(), SandboxError> {
     let Some(plan) = spec.mounts.iter().find(|m| m.path == Path::new(super::spec::SYSTEM_GIT_CONFIG)) else { return Ok(()) };
     let Some(copy) = &plan.from else { return Ok(()) };
     let original = std::fs::read_to_string(&plan.path).unwrap_or_default();
-    let text = format!("{original}{}", crate::policy::credentials::git_refusal_file());
+    let text = format!("{original}{}", crate::policy::credentials::git_refusal_file(&spec.push_urls));
     std::fs::write(copy, text).map_err(|source| SandboxError::Io { action: "write", path: copy.clone(), source })
 }
 

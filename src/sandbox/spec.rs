@@ -76,6 +76,10 @@ pub struct SandboxSpec {
     /// The credential stores hidden from the agent (`deny irreversible`).
     #[serde(skip)]
     pub hidden: Vec<credentials::Store>,
+    /// The remotes' explicit push URLs (`remote.<name>.pushurl`) under `deny irreversible`:
+    /// git pushes to them without `pushInsteadOf`, so night's refusal names each one.
+    #[serde(skip)]
+    pub push_urls: Vec<String>,
     /// The work dir's git internals (`None`: not a git work dir night understands).
     #[serde(skip)]
     pub git: Option<git::GitPaths>,
@@ -161,11 +165,11 @@ impl SandboxSpec {
         };
 
         // Under `deny irreversible` the credential stores are hidden (policy/credentials.rs).
-        let hidden = if plan.permissions.deny_irreversible {
+        let (hidden, push_urls) = if plan.permissions.deny_irreversible {
             let tracked = tracked_in(&work_dir);
-            credentials::stores(home.as_deref(), &work_dir, &tracked, &plan.permissions.reveal)
+            (credentials::stores(home.as_deref(), &work_dir, &tracked, &plan.permissions.reveal), explicit_push_urls(&work_dir))
         } else {
-            Vec::new()
+            (Vec::new(), Vec::new())
         };
         let mut mounts = mount_plan(&repo, &work_dir, &run_dir, &tmp_dir, git.as_ref(), home.as_deref(), network != NetworkMode::Open);
         hide_stores(&mut mounts, &hidden);
@@ -202,6 +206,7 @@ impl SandboxSpec {
             state_dirs,
             notes,
             hidden,
+            push_urls,
             git,
         }
     }
@@ -232,6 +237,22 @@ pub const GIT_CONFIG_FILE: &str = "gitconfig";
 fn tracked_in(work_dir: &Path) -> impl Fn(&str) -> bool {
     let index = git2::Repository::open(work_dir).ok().and_then(|repo| repo.index().ok());
     move |path: &str| index.as_ref().is_some_and(|index| index.get_path(Path::new(path), 0).is_some())
+}
+
+/// Every `remote.<name>.pushurl` of the work dir's git configuration (all scopes), sorted.
+fn explicit_push_urls(work_dir: &Path) -> Vec<String> {
+    let Ok(config) = git2::Repository::open(work_dir).and_then(|repo| repo.config()) else { return Vec::new() };
+    let mut urls = Vec::new();
+    if let Ok(entries) = config.entries(Some(r"^remote\..*\.pushurl$")) {
+        let _ = entries.for_each(|entry| {
+            if let Some(url) = entry.value().filter(|url| !url.is_empty()) {
+                urls.push(url.to_string());
+            }
+        });
+    }
+    urls.sort();
+    urls.dedup();
+    urls
 }
 
 /// Hide each store (a mask), after dropping planned mounts beneath one (a mask over
