@@ -399,3 +399,59 @@ fn a_remote_with_its_own_push_url_is_refused_too_and_credentials_in_urls_stay_ou
     assert!(report.contains(&url), "{report}");
     assert!(!report.contains("corpus-url-secret-7f3a") && !fs::read_to_string(ran.dir().join("audit.jsonl")).unwrap_or_default().contains("corpus-url-secret-7f3a"), "a password in a URL is kept out");
 }
+
+/// A home folder with the user's npm token in `~/.npmrc`, and the ssh key in `~/.ssh`.
+fn home_with_credentials() -> tempfile::TempDir {
+    let home = tempfile::Builder::new().prefix("night-home-").tempdir().expect("temp dir");
+    fs::create_dir_all(home.path().join(".ssh")).expect("mkdir");
+    fs::write(home.path().join(".ssh/id_ed25519"), "home-ssh-key-4b1e\n").expect("write");
+    fs::write(home.path().join(".npmrc"), "//registry.example/:_authToken=home-npm-token-9c2d\n").expect("write");
+    home
+}
+
+#[test]
+fn passed_variables_and_revealed_stores_reach_the_agent_and_the_checks_and_nothing_else() {
+    if !sandbox_available() {
+        return;
+    }
+    let home = home_with_credentials();
+    let mut test = Test::new();
+    test.env("HOME", home.path().to_str().expect("utf-8")).env("NIGHT_TEST_PASSED", "passed-3e1").env("QA_DEPLOY_API_KEY", "withheld-88a");
+    let seen = "echo \"passed=${NIGHT_TEST_PASSED:-absent} key=${QA_DEPLOY_API_KEY:-absent}\"; \
+                cat ~/.npmrc 2>/dev/null || echo npmrc=hidden; cat ~/.ssh/id_ed25519 2>/dev/null || echo ssh=hidden";
+    // The success check sees what the agent sees; it writes it where the test can read it.
+    test.script("check-env.sh", &format!("#!/bin/sh\n{{ {seen}; }} > seen-by-check.txt\n"));
+    test.write(".gitignore", "seen-by-check.txt\n");
+    let agent = format!("{seen}\n{FINISH}");
+    let runbook = Runbook { checks: vec!["tests \"sh test.sh\" format tap within 30s".into(), "run \"sh check-env.sh\"".into()], ..Runbook::default() }
+        .permission("pass env.NIGHT_TEST_PASSED")
+        .permission("reveal \"~/.npmrc\"");
+    test.setup(&agent, &runbook);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    let by_check = fs::read_to_string(test.path().join("seen-by-check.txt")).expect("the check ran");
+    for (who, seen) in [("agent", ran.agent_log()), ("check", by_check)] {
+        assert!(seen.contains("passed=passed-3e1") && seen.contains("key=absent"), "{who}: {seen}");
+        assert!(seen.contains("home-npm-token-9c2d") && seen.contains("ssh=hidden") && !seen.contains("home-ssh-key-4b1e"), "{who}: {seen}");
+    }
+    let hidden = ran.event("sandbox")["hidden"].to_string();
+    assert!(hidden.contains("~/.ssh") && !hidden.contains(".npmrc") && hidden.contains("QA_DEPLOY_API_KEY") && !hidden.contains("NIGHT_TEST_PASSED"), "{hidden}");
+}
+
+#[test]
+fn with_the_sandbox_off_night_never_says_the_credential_stores_are_hidden() {
+    let home = home_with_credentials();
+    let mut test = Test::new();
+    test.env("HOME", home.path().to_str().expect("utf-8"));
+    let agent = format!("cat ~/.npmrc 2>/dev/null || echo npmrc=hidden\n{FINISH}");
+    test.setup(&agent, &Runbook::default().permission("sandbox off"));
+    let check = test.night(&["check", "t.night"]);
+    assert!(!check.stdout.contains("hidden from the agent"), "{}", check.output());
+    assert!(check.stdout.contains("not enforced: `sandbox off`: the credential stores are readable"), "{}", check.output());
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    assert!(ran.agent_log().contains("home-npm-token-9c2d"), "sandbox off hides nothing: {}", ran.agent_log());
+    let report = ran.report();
+    assert!(!report.contains("`~/.npmrc` (npm tokens)"), "{report}");
+    assert!(report.contains("not enforced: `sandbox off`: the credential stores are readable") && report.contains(".npmrc"), "{report}");
+}

@@ -68,11 +68,13 @@ fn withhold_credentials(env: &mut AgentEnv, plan: &Plan, spec: &SandboxSpec) {
 }
 
 /// What the agent is not given, for the journal and the report: each hidden credential store
-/// (`~/.ssh (SSH keys)`), then one entry naming the withheld variables (names, never values).
-pub fn hidden_summary(spec: &SandboxSpec, env: &AgentEnv) -> Vec<String> {
+/// (`~/.ssh (SSH keys)`) when `layers` can hide it, then one entry naming the withheld
+/// variables (names, never values).
+pub fn hidden_summary(spec: &SandboxSpec, layers: &ActiveLayers, env: &AgentEnv) -> Vec<String> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
-    let mut summary: Vec<String> = spec
-        .hidden
+    // Without Landlock or the mount layer nothing hides them: the gaps say so instead.
+    let stores = if layers.hides_stores() { spec.hidden.as_slice() } else { &[] };
+    let mut summary: Vec<String> = stores
         .iter()
         .map(|store| {
             let shown = match home.as_deref().and_then(|h| store.path.strip_prefix(h).ok()) {

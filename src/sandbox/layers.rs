@@ -44,6 +44,12 @@ impl ActiveLayers {
         }
     }
 
+    /// Whether the credential stores of `deny irreversible` are hidden: by the mount layer,
+    /// or by Landlock's read rules.
+    pub fn hides_stores(&self) -> bool {
+        self.landlock.is_some() || self.mounts
+    }
+
     /// Whether anything is applied in the child.
     pub fn any(&self) -> bool {
         self.landlock.is_some() || self.user_namespace
@@ -112,6 +118,12 @@ pub fn layers(spec: &SandboxSpec, caps: &Capabilities, mode: Sandbox) -> Result<
     let mut active = ActiveLayers::none();
     if mode == Sandbox::Off {
         active.gaps.push("`sandbox off`: writes and network are checked only after each session".to_string());
+        if !spec.hidden.is_empty() {
+            let stores = spec.hidden.iter().map(|s| s.path.display().to_string()).collect::<Vec<_>>().join(", ");
+            active.gaps.push(format!(
+                "`sandbox off`: the credential stores are readable by the agent and the success checks ({stores}), and so is night's environment in /proc: `deny irreversible` only withholds variables and makes git refuse pushes; use `sandbox auto`"
+            ));
+        }
         return Ok(active);
     }
     let strict = mode == Sandbox::On;
