@@ -455,3 +455,37 @@ fn with_the_sandbox_off_night_never_says_the_credential_stores_are_hidden() {
     assert!(!report.contains("`~/.npmrc` (npm tokens)"), "{report}");
     assert!(report.contains("not enforced: `sandbox off`: the credential stores are readable") && report.contains(".npmrc"), "{report}");
 }
+
+#[test]
+fn tokens_in_gits_configuration_are_not_the_agents_nor_the_checks() {
+    if !sandbox_available() {
+        return;
+    }
+    let home = home_with_credentials();
+    fs::write(home.path().join(".gitconfig"), "[url \"https://git-global-token-51d0@github.com/\"]\n\tinsteadOf = https://github.com/\n").expect("write");
+    let mut test = Test::new();
+    test.env("HOME", home.path().to_str().expect("utf-8"));
+    // As a CI checkout leaves them: the token in the remote's URL, and in an extra header.
+    test.git(&["remote", "add", "origin", "https://x-access-token:git-url-token-0c7e@127.0.0.1:9/acme/app.git"]);
+    test.git(&["config", "http.https://127.0.0.1:9/.extraheader", "AUTHORIZATION: basic git-header-token-a4f2"]);
+    let seen = "{ cat .git/config ~/.gitconfig; git config --list; git remote get-url --push origin; } 2>&1";
+    test.script("check-env.sh", &format!("#!/bin/sh\n{seen} > seen-by-check.txt\n"));
+    test.write(".gitignore", "seen-by-check.txt\n");
+    let agent = format!("{seen}\n{FINISH}");
+    let runbook = Runbook { checks: vec!["tests \"sh test.sh\" format tap within 30s".into(), "run \"sh check-env.sh\"".into()], ..Runbook::default() };
+    test.setup(&agent, &runbook);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    let by_check = fs::read_to_string(test.path().join("seen-by-check.txt")).expect("the check ran");
+    for (who, seen) in [("agent", ran.agent_log()), ("check", by_check)] {
+        assert!(seen.contains("url = https://127.0.0.1:9/acme/app.git") && seen.contains("[url \"https://github.com/\"]"), "{who} reads git's configuration: {seen}");
+        for token in ["git-url-token-0c7e", "git-header-token-a4f2", "git-global-token-51d0"] {
+            assert!(!seen.contains(token), "{who} read {token}: {seen}");
+        }
+    }
+    // The user's own files keep them.
+    assert!(fs::read_to_string(test.path().join(".git/config")).expect("config").contains("git-url-token-0c7e"));
+    assert!(fs::read_to_string(home.path().join(".gitconfig")).expect("config").contains("git-global-token-51d0"));
+    let hidden = ran.event("sandbox")["hidden"].to_string();
+    assert!(hidden.contains(".git/config") && hidden.contains(".gitconfig"), "{hidden}");
+}

@@ -197,8 +197,10 @@ fn before_the_run(out: &mut String, plan: &crate::plan::Plan) {
     let mut lines = Vec::new();
     let layers = sandbox::layers(&spec, &sandbox::probe(), plan.permissions.sandbox);
     // Only what a layer of this machine hides is said to be hidden; the gaps name the rest.
-    if !spec.hidden.is_empty() && layers.as_ref().is_ok_and(sandbox::ActiveLayers::hides_stores) {
-        let stores: Vec<String> = spec.hidden.iter().map(|s| format!("`{}` ({})", s.path.display(), s.holds)).collect();
+    let scrubbed = if layers.as_ref().is_ok_and(|l| l.mounts) { spec.scrubbed.as_slice() } else { &[] };
+    if (!spec.hidden.is_empty() || !scrubbed.is_empty()) && layers.as_ref().is_ok_and(sandbox::ActiveLayers::hides_stores) {
+        let mut stores: Vec<String> = spec.hidden.iter().map(|s| format!("`{}` ({})", s.path.display(), s.holds)).collect();
+        stores.extend(scrubbed.iter().map(|s| format!("the credentials in `{}` (a copy without them)", s.path.display())));
         lines.push(format!("hidden from the agent and the success checks: {}; the environment keeps only the allowlist of docs/sandbox.md", stores.join(", ")));
     }
     match layers {

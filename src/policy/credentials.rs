@@ -131,9 +131,10 @@ pub struct Store {
 
 /// The credential stores to hide: those of [`HOME_STORES`] that exist under `home`, and the
 /// untracked ones of [`REPO_STORES`] in `work_dir` (`tracked` says whether git tracks a
-/// repository-relative path), less what the runbook reveals (`~/x` or absolute paths).
+/// repository-relative path), less what the runbook reveals (`~/x`, absolute, or relative to
+/// the work dir).
 pub fn stores(home: Option<&Path>, work_dir: &Path, tracked: &dyn Fn(&str) -> bool, revealed: &[String]) -> Vec<Store> {
-    let revealed: Vec<PathBuf> = revealed.iter().map(|r| expand_home(r, home)).collect();
+    let revealed = revealed_paths(revealed, home, work_dir);
     let mut found = Vec::new();
     if let Some(home) = home {
         for (relative, holds) in HOME_STORES {
@@ -151,6 +152,56 @@ pub fn stores(home: Option<&Path>, work_dir: &Path, tracked: &dyn Fn(&str) -> bo
     }
     found.retain(|store| !revealed.iter().any(|r| store.path.starts_with(r)));
     found
+}
+
+/// Git configuration files that may hold credentials in their text (a remote URL with a token,
+/// `http.extraHeader` with an `Authorization` header, as CI checkouts write): the repository's
+/// own, the user's global ones. Git needs them, so they cannot be hidden like a store: the mount
+/// layer binds a copy without the credentials over each ([`git_config_without_credentials`]).
+pub fn git_configs(common_dir: &Path, home: Option<&Path>) -> Vec<PathBuf> {
+    let mut paths = vec![common_dir.join("config")];
+    if let Some(home) = home {
+        paths.push(home.join(".gitconfig"));
+        let xdg = std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from).filter(|p| p.is_absolute()).unwrap_or_else(|| home.join(".config"));
+        paths.push(xdg.join("git/config"));
+    }
+    paths
+}
+
+/// Of [`git_configs`], those whose text holds a credential, less what the runbook reveals:
+/// each with what it holds.
+pub fn git_configs_with_credentials(common_dir: &Path, work_dir: &Path, home: Option<&Path>, revealed: &[String]) -> Vec<Store> {
+    let revealed = revealed_paths(revealed, home, work_dir);
+    git_configs(common_dir, home)
+        .into_iter()
+        .filter(|path| !revealed.iter().any(|r| path.starts_with(r)))
+        .filter(|path| std::fs::read_to_string(path).is_ok_and(|text| git_config_without_credentials(&text) != text))
+        .map(|path| Store { path, holds: "credentials in git's configuration (URLs, `http.extraHeader`)" })
+        .collect()
+}
+
+/// A git configuration's text without the credentials it may hold: an `http(s)` URL's user
+/// name and password (a token is often the user name), any other URL's password, and every
+/// `extraHeader` line. The rest, comments and layout included, stays as it is.
+pub fn git_config_without_credentials(text: &str) -> String {
+    static PATTERNS: std::sync::OnceLock<Option<(regex::Regex, regex::Regex, regex::Regex)>> = std::sync::OnceLock::new();
+    let Some((http, other, header)) = PATTERNS.get_or_init(|| {
+        Some((
+            regex::Regex::new(r#"(?i)\b(https?://)[^\s/@"]*@"#).ok()?,
+            regex::Regex::new(r#"(?i)\b([a-z][a-z0-9+.-]*://[^\s/@:"]*):[^\s/@"]*@"#).ok()?,
+            regex::Regex::new(r"(?im)^([ \t]*)extraheader[ \t]*=.*$").ok()?,
+        ))
+    }) else {
+        return String::new();
+    };
+    let text = http.replace_all(text, "${1}");
+    let text = other.replace_all(&text, "${1}@");
+    header.replace_all(&text, "${1}# extraHeader removed by night (deny irreversible)").into_owned()
+}
+
+/// The paths `reveal` names: `~/x` in the home folder, a relative path in the work dir.
+fn revealed_paths(revealed: &[String], home: Option<&Path>, work_dir: &Path) -> Vec<PathBuf> {
+    revealed.iter().map(|r| work_dir.join(expand_home(r, home))).collect()
 }
 
 /// `~/x` → `<home>/x`; other paths as they are.
@@ -259,6 +310,24 @@ mod tests {
         let found = stores(Some(&home), &repo, &|name| name == ".pypirc", &["~/.aws".to_string()]);
         let paths: Vec<_> = found.iter().map(|s| s.path.clone()).collect();
         assert_eq!(paths, [home.join(".ssh"), repo.join(".npmrc")]);
+        let found = stores(Some(&home), &repo, &|_| false, &[".npmrc".to_string()]);
+        assert!(!found.iter().any(|s| s.path == repo.join(".npmrc")), "a path relative to the repository is revealed");
+    }
+
+    #[test]
+    fn credentials_leave_git_configuration_and_the_rest_stays() {
+        let text = "[user]\n\tname = Ann\n[remote \"origin\"]\n\turl = https://x-access-token:ghs_abc@github.com/a/b.git\n\tpushurl = https://ghp_tok@github.com/a/b.git\n\
+                    [remote \"up\"]\n\turl = ssh://git@host/a.git\n\tpushurl = ftp://me:pw@host/x\n\
+                    [http \"https://github.com/\"]\n\textraheader = AUTHORIZATION: basic eC1hY2Nlc3M=\n[url \"https://tok@github.com/\"]\n\tinsteadOf = https://github.com/\n";
+        let clean = git_config_without_credentials(text);
+        for secret in ["ghs_abc", "ghp_tok", "pw@", "eC1hY2Nlc3M", "tok@"] {
+            assert!(!clean.contains(secret), "{secret}: {clean}");
+        }
+        for kept in ["name = Ann", "url = https://github.com/a/b.git", "ssh://git@host/a.git", "ftp://me@host/x", "[url \"https://github.com/\"]"] {
+            assert!(clean.contains(kept), "{kept}: {clean}");
+        }
+        let plain = "[core]\n\tbare = false\n[remote \"origin\"]\n\turl = git@github.com:a/b.git\n";
+        assert_eq!(git_config_without_credentials(plain), plain);
     }
 
     #[test]

@@ -84,6 +84,9 @@ pub fn hidden_summary(spec: &SandboxSpec, layers: &ActiveLayers, env: &AgentEnv)
             format!("`{shown}` ({})", store.holds)
         })
         .collect();
+    if layers.mounts {
+        summary.extend(spec.scrubbed.iter().map(|store| format!("the credentials in `{}` (the agent reads a copy without them)", store.path.display())));
+    }
     let mut withheld: Vec<&str> = env.remove.iter().map(String::as_str).filter(|name| !name.starts_with("NIGHT_")).collect();
     withheld.sort_unstable();
     withheld.dedup();

@@ -76,6 +76,10 @@ pub struct SandboxSpec {
     /// The credential stores hidden from the agent (`deny irreversible`).
     #[serde(skip)]
     pub hidden: Vec<credentials::Store>,
+    /// Git configuration files holding credentials (`deny irreversible`): with the mount layer
+    /// the agent reads a copy without them ([`scrubbed_copy`]).
+    #[serde(skip)]
+    pub scrubbed: Vec<credentials::Store>,
     /// The remotes' explicit push URLs (`remote.<name>.pushurl`) under `deny irreversible`:
     /// git pushes to them without `pushInsteadOf`, so night's refusal names each one.
     #[serde(skip)]
@@ -177,6 +181,15 @@ impl SandboxSpec {
             // `env -i git push` drops GIT_CONFIG_*: the system configuration it still reads refuses too.
             mounts.push(MountPlan { path: PathBuf::from(SYSTEM_GIT_CONFIG), kind: MountKind::ReadOnly, from: Some(run_dir.join(GIT_CONFIG_FILE)) });
         }
+        // A token in a remote's URL or an `http.extraHeader` is a credential git's own files hold.
+        let scrubbed = if plan.permissions.deny_irreversible {
+            credentials::git_configs_with_credentials(&common, &work_dir, home.as_deref(), &plan.permissions.reveal)
+        } else {
+            Vec::new()
+        };
+        for (index, store) in scrubbed.iter().enumerate() {
+            mounts.push(MountPlan { path: store.path.clone(), kind: MountKind::ReadOnly, from: Some(scrubbed_copy(&run_dir, index)) });
+        }
         if let Some(size) = std::env::var("NIGHT_SANDBOX_TMP_SIZE").ok().and_then(|v| parse_size(&v)) {
             for mount in &mut mounts {
                 if let MountKind::Tmpfs { size: planned, .. } = &mut mount.kind {
@@ -206,6 +219,7 @@ impl SandboxSpec {
             state_dirs,
             notes,
             hidden,
+            scrubbed,
             push_urls,
             git,
         }
@@ -233,6 +247,11 @@ pub const SYSTEM_GIT_CONFIG: &str = "/etc/gitconfig";
 /// Its copy with night's refusal appended, in the run folder.
 pub const GIT_CONFIG_FILE: &str = "gitconfig";
 
+/// Where the copy of the `index`-th git configuration of [`SandboxSpec::scrubbed`] is written.
+pub fn scrubbed_copy(run_dir: &Path, index: usize) -> PathBuf {
+    run_dir.join(format!("gitconfig-without-credentials-{index}"))
+}
+
 /// Whether git tracks a path of the work dir (read from its index).
 fn tracked_in(work_dir: &Path) -> impl Fn(&str) -> bool {
     let index = git2::Repository::open(work_dir).ok().and_then(|repo| repo.index().ok());
@@ -247,6 +266,8 @@ fn explicit_push_urls(work_dir: &Path) -> Vec<String> {
         let _ = entries.for_each(|entry| {
             if let Some(url) = entry.value().filter(|url| !url.is_empty()) {
                 urls.push(url.to_string());
+                // As the agent reads it from a configuration without credentials.
+                urls.push(credentials::git_config_without_credentials(url));
             }
         });
     }
