@@ -56,6 +56,26 @@ pub const HOME_STORES: &[(&str, &str)] = &[
     (".boto", "Google Cloud Storage keys"),
 ];
 
+/// Credential stores in folders that a passed variable can move out of the home folder (the
+/// official Rust image's `CARGO_HOME=/usr/local/cargo`, a custom `XDG_CONFIG_HOME`): the
+/// variable, the store beneath it, what it holds.
+pub const MOVED_STORES: &[(&str, &str, &str)] = &[
+    ("XDG_CONFIG_HOME", "gh", "the GitHub CLI's token"),
+    ("XDG_CONFIG_HOME", "hub", "hub's token"),
+    ("XDG_CONFIG_HOME", "glab-cli", "the GitLab CLI's token"),
+    ("XDG_CONFIG_HOME", "git/credentials", "git's stored passwords"),
+    ("XDG_CONFIG_HOME", "gcloud", "Google Cloud logins"),
+    ("XDG_CONFIG_HOME", "doctl", "DigitalOcean token"),
+    ("XDG_CONFIG_HOME", "configstore/firebase-tools.json", "Firebase token"),
+    ("XDG_CONFIG_HOME", ".wrangler", "Cloudflare token"),
+    ("XDG_CONFIG_HOME", "composer/auth.json", "Composer tokens"),
+    ("XDG_DATA_HOME", "keyrings", "the desktop keyring"),
+    ("XDG_DATA_HOME", "com.vercel.cli", "Vercel token"),
+    ("CARGO_HOME", "credentials", "crates.io token"),
+    ("CARGO_HOME", "credentials.toml", "crates.io token"),
+    ("GRADLE_USER_HOME", "gradle.properties", "Gradle publishing credentials"),
+];
+
 /// Credential files inside the repository that are hidden when git does not track them (a
 /// tracked one's content is in the history anyway, where hiding the file would not hide it).
 pub const REPO_STORES: &[&str] = &[".npmrc", ".pypirc", ".netrc", ".yarnrc.yml"];
@@ -133,7 +153,7 @@ pub struct Store {
 /// untracked ones of [`REPO_STORES`] in `work_dir` (`tracked` says whether git tracks a
 /// repository-relative path), less what the runbook reveals (`~/x`, absolute, or relative to
 /// the work dir).
-pub fn stores(home: Option<&Path>, work_dir: &Path, tracked: &dyn Fn(&str) -> bool, revealed: &[String]) -> Vec<Store> {
+pub fn stores(home: Option<&Path>, work_dir: &Path, tracked: &dyn Fn(&str) -> bool, revealed: &[String], env: &dyn Fn(&str) -> Option<String>) -> Vec<Store> {
     let revealed = revealed_paths(revealed, home, work_dir);
     let mut found = Vec::new();
     if let Some(home) = home {
@@ -142,6 +162,13 @@ pub fn stores(home: Option<&Path>, work_dir: &Path, tracked: &dyn Fn(&str) -> bo
             if std::fs::symlink_metadata(&path).is_ok() {
                 found.push(Store { path, holds });
             }
+        }
+    }
+    for (variable, relative, holds) in MOVED_STORES {
+        let Some(folder) = env(variable).map(PathBuf::from).filter(|f| f.is_absolute()) else { continue };
+        let path = folder.join(relative);
+        if std::fs::symlink_metadata(&path).is_ok() && !found.iter().any(|s| s.path == path) {
+            found.push(Store { path, holds });
         }
     }
     for name in REPO_STORES {
@@ -307,11 +334,19 @@ mod tests {
         std::fs::create_dir_all(&repo).expect("mkdir");
         std::fs::write(repo.join(".npmrc"), "//r/:_authToken=x").expect("write");
         std::fs::write(repo.join(".pypirc"), "x").expect("write");
-        let found = stores(Some(&home), &repo, &|name| name == ".pypirc", &["~/.aws".to_string()]);
+        let none = |_: &str| None;
+        let found = stores(Some(&home), &repo, &|name| name == ".pypirc", &["~/.aws".to_string()], &none);
         let paths: Vec<_> = found.iter().map(|s| s.path.clone()).collect();
         assert_eq!(paths, [home.join(".ssh"), repo.join(".npmrc")]);
-        let found = stores(Some(&home), &repo, &|_| false, &[".npmrc".to_string()]);
+        let found = stores(Some(&home), &repo, &|_| false, &[".npmrc".to_string()], &none);
         assert!(!found.iter().any(|s| s.path == repo.join(".npmrc")), "a path relative to the repository is revealed");
+        // A toolchain's folder moved out of the home folder takes its stores along.
+        let cargo = dir.path().join("usr-local-cargo");
+        std::fs::create_dir_all(&cargo).expect("mkdir");
+        std::fs::write(cargo.join("credentials.toml"), "[registry]\ntoken = \"x\"\n").expect("write");
+        let moved = |name: &str| (name == "CARGO_HOME").then(|| cargo.display().to_string());
+        let found = stores(Some(&home), &repo, &|_| false, &[], &moved);
+        assert!(found.iter().any(|s| s.path == cargo.join("credentials.toml")), "{found:?}");
     }
 
     #[test]

@@ -171,7 +171,7 @@ impl SandboxSpec {
         // Under `deny irreversible` the credential stores are hidden (policy/credentials.rs).
         let (hidden, push_urls) = if plan.permissions.deny_irreversible {
             let tracked = tracked_in(&work_dir);
-            (credentials::stores(home.as_deref(), &work_dir, &tracked, &plan.permissions.reveal), explicit_push_urls(&work_dir))
+            (credentials::stores(home.as_deref(), &work_dir, &tracked, &plan.permissions.reveal, &|name| std::env::var(name).ok()), explicit_push_urls(&work_dir))
         } else {
             (Vec::new(), Vec::new())
         };
