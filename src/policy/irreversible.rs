@@ -54,6 +54,11 @@ rules! {
     "publish": "gh release*" => "gh release create v1.0.0";
     "publish": "gh pr merge*" => "gh pr merge 12";
     "publish": "gh pr create*" => "gh pr create --fill";
+    "publish": "glab mr create*" => "glab mr create --fill";
+    "publish": "glab mr merge*" => "glab mr merge 12";
+    "publish": "glab release create*" => "glab release create v1.0.0";
+    "publish": "bun publish*" => "bun publish";
+    "publish": "deno publish*" => "deno publish";
     "publish": "gh repo delete*" => "gh repo delete";
     "deploy": "kubectl apply*" => "kubectl apply -f deploy.yaml";
     "deploy": "kubectl delete*" => "kubectl delete pod web";

@@ -44,6 +44,8 @@ fn the_spellings_of_the_issue_are_refused() {
         "git subtree push --prefix=dist origin gh-pages",
         "hub push origin main",
         "gh pr create --fill",
+        "glab mr merge 3",
+        "bun publish --access public",
     ] {
         assert!(refused(line).is_some(), "`{line}` should be refused");
     }
