@@ -338,8 +338,11 @@ struct GitDaemon {
 impl GitDaemon {
     fn start(dir: &std::path::Path) -> GitDaemon {
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-        let child = std::process::Command::new("git")
-            .args(["daemon", "--reuseaddr", "--export-all", "--enable=receive-pack", "--listen=127.0.0.1"])
+        // `git-daemon` itself, not `git daemon`, which would leave it running when killed.
+        let exec_path = std::process::Command::new("git").arg("--exec-path").output().expect("git --exec-path");
+        let daemon = std::path::Path::new(String::from_utf8_lossy(&exec_path.stdout).trim()).join("git-daemon");
+        let child = std::process::Command::new(daemon)
+            .args(["--reuseaddr", "--export-all", "--enable=receive-pack", "--listen=127.0.0.1"])
             .arg(format!("--port={port}"))
             .arg(format!("--base-path={}", dir.display()))
             .arg(dir)
