@@ -175,7 +175,8 @@ fn refusal_line(error: &str) -> Option<String> {
 pub const REFUSED_PUSH: &str = "RefusedPush";
 
 fn refused_push(input: &[u8]) -> AuditEntry {
-    let url = String::from_utf8_lossy(input).trim().chars().take(500).collect::<String>();
+    // A password in the URL (`https://user:token@host/…`) stays out of the audit trail and the report.
+    let url = crate::secrets::without_passwords(String::from_utf8_lossy(input).trim()).chars().take(500).collect::<String>();
     AuditEntry {
         time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         event: REFUSED_PUSH.to_string(),

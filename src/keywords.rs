@@ -197,7 +197,7 @@ keywords! {
         "Hand variables of night's environment to the agent and the success checks. Under `deny irreversible` they get only an allowlist (paths, locale, terminal, toolchains' settings, the agent's own API key); `pass` adds the ones named, e.g. a cache folder or a profile name. A token passed this way can push or publish.",
         "pass env.NPM_CONFIG_CACHE";
     "reveal", "statement in `permissions`",
-        "Leave a credential store visible to the agent and the success checks. Under `deny irreversible` night hides `~/.ssh`, `~/.npmrc`, `~/.aws` and the rest of the list in docs/sandbox.md; `reveal` names one to keep (`~/` is the home folder). What it holds can then push, publish or deploy.",
+        "Leave a credential store visible to the agent and the success checks. Under `deny irreversible` night hides `~/.ssh`, `~/.npmrc`, `~/.aws` and the rest of the list in docs/sandbox.md; `reveal` names one to keep (`~/` is the home folder, a relative path is in the repository), or a git configuration to read with its credentials. What it holds can then push, publish or deploy.",
         "reveal \"~/.config/tool\"";
     "sandbox", "statement in `permissions`",
         "OS-level enforcement of `write` and `network`: `auto` (default: where the kernel allows), `on` or `off`.",

@@ -148,6 +148,16 @@ pub fn redact_urls(text: &str) -> String {
         .into_owned()
 }
 
+/// `text` with the password of every URL in it removed (`https://user:token@host/x` →
+/// `https://user@host/x`); the rest of each URL stays, unlike [`redact_urls`].
+pub fn without_passwords(text: &str) -> String {
+    static USERINFO: OnceLock<Option<regex::Regex>> = OnceLock::new();
+    let Some(pattern) = USERINFO.get_or_init(|| regex::Regex::new(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/@:]*):[^\s/@]*@").ok()) else {
+        return REDACTED.to_string();
+    };
+    pattern.replace_all(text, "${1}@").into_owned()
+}
+
 /// The sensitive pieces of a secret value worth scrubbing on their own: a URL's password,
 /// user name, path and query, its normalised spelling. Short pieces are left out, since
 /// scrubbing `/` or `api` would mangle every text without protecting anything.
@@ -215,6 +225,12 @@ mod tests {
         assert_eq!(redact_urls(text), "error sending request for url (https://hooks.slack.com/…): connection refused");
         assert_eq!(redact_urls("see http://127.0.0.1:8080/"), "see http://127.0.0.1:8080");
         assert_eq!(redact_urls("smtps://me:pw@mail.example.com:465"), "smtps://mail.example.com:465");
+    }
+
+    #[test]
+    fn passwords_leave_urls_and_the_rest_stays() {
+        assert_eq!(without_passwords("git push to https://me:ghp_x1@github.com/a/b.git"), "git push to https://me@github.com/a/b.git");
+        assert_eq!(without_passwords("ssh://git@host:22/a night-ci:/x https://host/a:b@c"), "ssh://git@host:22/a night-ci:/x https://host/a:b@c");
     }
 
     #[test]

@@ -264,3 +264,38 @@ fn a_run_pushes_over_ssh_and_opens_a_gitea_pull_request() {
     assert_eq!(ran.event("delivered")["pull_request"]["status"], "done");
     assert_eq!(agent_push.trim(), "absent", "the agent's own push was refused");
 }
+
+#[test]
+fn a_failed_run_delivered_on_failure_leaves_a_draft_that_says_why_and_the_agent_opened_nothing() {
+    let mut test = Test::new();
+    let (_remote, bare) = bare_origin(&test);
+    let forge = ForgeApi::start(Kind::Github, "acme/app", TOKEN);
+    with_forge_env(&mut test);
+    // The agent fails, and tries to deliver itself: the forge's token, a push, a pull request.
+    let agent = format!(
+        "{WRONG}echo \"agent: token=${{GITHUB_TOKEN:-absent}}\"\n\
+         git push origin HEAD:refs/heads/agent-pushed >/dev/null 2>&1 || echo agent: the push was refused\n\
+         curl -s -o /dev/null -w 'agent: api %{{http_code}}\\n' -X POST -H \"Authorization: Bearer $GITHUB_TOKEN\" --data '{{\"title\":\"by the agent\",\"head\":\"x\",\"base\":\"main\"}}' {}/repos/acme/app/pulls\n",
+        forge.api()
+    );
+    test.setup(&agent, &runbook(&test, &github_block(&forge, " on success failed")));
+    let ran = test.run();
+    assert_eq!(ran.code, Some(1), "the exit status is what the work earned\n{}", ran.output());
+    assert_eq!(ran.outcome(), "failed");
+    let log = ran.agent_log();
+    assert!(log.contains("agent: token=absent") && log.contains("agent: the push was refused"), "{log}");
+    // Night pushed the run branch and opened one draft; the agent's request, without a token, got nothing.
+    let branch = ran.branch();
+    assert_eq!(remote_ref(&bare, &format!("refs/heads/{branch}")).as_deref(), Some(test.git(&["rev-parse", &branch]).as_str()));
+    assert_eq!(remote_ref(&bare, "refs/heads/agent-pushed"), None);
+    let pulls = forge.pulls();
+    assert_eq!(pulls.len(), 1, "{pulls:?}");
+    assert!(pulls[0].draft, "a run that did not succeed opens a draft");
+    assert_eq!((pulls[0].head.as_str(), pulls[0].title.as_str()), (branch.as_str(), "night: t (failed)"));
+    assert!(pulls[0].body.contains(": failed"), "the body says why: {}", pulls[0].body);
+    let delivered = ran.event("delivered");
+    assert_eq!(delivered["pull_request"]["draft"], true, "{delivered}");
+    let report = ran.report();
+    assert!(report.contains(delivered["pull_request"]["url"].as_str().expect("url")), "{report}");
+    assert_no_token(ran.dir());
+}

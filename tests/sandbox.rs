@@ -291,6 +291,34 @@ fn landlock_alone_still_keeps_git_and_the_run_folder_read_only() {
 }
 
 #[test]
+fn landlock_alone_keeps_the_credential_stores_unreadable_and_names_what_it_cannot_hide() {
+    let caps = sandbox::probe();
+    if !require(caps.landlock_abi.is_some_and(|abi| abi >= sandbox::LANDLOCK_MIN_ABI), "Landlock ABI 3 or later") {
+        return;
+    }
+    let fixture = Fixture::new("  write \"src/**\"", false);
+    std::fs::create_dir_all(fixture.home.join(".ssh")).expect("mkdir");
+    std::fs::write(fixture.home.join(".ssh/id_ed25519"), "ssh-key-e41\n").expect("write");
+    std::fs::write(fixture.home.join(".npmrc"), "npm-token-7d2\n").expect("write");
+    std::fs::write(fixture.home.join("notes.txt"), "plain-notes\n").expect("write");
+    git(&fixture.repo, &["config", "remote.origin.url", "https://x-access-token:git-token-c19@127.0.0.1:9/a.git"]);
+    let spec = fixture.spec();
+    // `sandbox auto` on a kernel with Landlock but without user namespaces.
+    let bare = sandbox::Capabilities { user_namespaces: false, mount_namespaces: false, network_namespaces: false, ..caps };
+    let layers = sandbox::layers(&spec, &bare, Sandbox::Auto).expect("auto");
+    assert!(layers.hides_stores() && !layers.mounts, "{layers:?}");
+    let home = fixture.home.display();
+    let script = format!("cat {home}/.ssh/id_ed25519 2>&1; cat {home}/.npmrc 2>&1; ls {home}/.ssh 2>&1; cat {home}/notes.txt\n");
+    let said = text(&fixture.run(&spec, &layers, &script));
+    assert!(said.contains("plain-notes"), "the rest of the home folder stays readable:\n{said}");
+    assert!(!said.contains("ssh-key-e41") && !said.contains("npm-token-7d2"), "{said}");
+    // What Landlock cannot hide is named, with how to get the layer that can.
+    let gaps = layers.gaps.join("\n");
+    assert!(gaps.contains("SSH agent's and other host sockets"), "{gaps}");
+    assert!(gaps.contains("credentials in git's configuration") && gaps.contains(".git/config") && gaps.contains("unprivileged user namespaces"), "{gaps}");
+}
+
+#[test]
 fn tool_caches_are_copy_on_write_and_the_users_stay_as_they_were() {
     if !landlock_and_namespaces() {
         return;

@@ -327,3 +327,168 @@ fn the_notifier_secret_is_absent_from_the_sandboxed_agent() {
     let log = ran.agent_log();
     assert!(log.contains("secret=absent") && log.contains("sandbox=landlock-v"), "{log}");
 }
+
+/// `git daemon` serving `dir` on 127.0.0.1 with pushes allowed (no credentials needed):
+/// a remote that only git's own refusal can keep the agent from; killed when dropped.
+struct GitDaemon {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl GitDaemon {
+    fn start(dir: &std::path::Path) -> GitDaemon {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        // `git-daemon` itself, not `git daemon`, which would leave it running when killed.
+        let exec_path = std::process::Command::new("git").arg("--exec-path").output().expect("git --exec-path");
+        let daemon = std::path::Path::new(String::from_utf8_lossy(&exec_path.stdout).trim()).join("git-daemon");
+        let child = std::process::Command::new(daemon)
+            .args(["--reuseaddr", "--export-all", "--enable=receive-pack", "--listen=127.0.0.1"])
+            .arg(format!("--port={port}"))
+            .arg(format!("--base-path={}", dir.display()))
+            .arg(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("git daemon");
+        let daemon = GitDaemon { child, port };
+        support::run::wait_until(Duration::from_secs(10), "git daemon listens", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+        daemon
+    }
+}
+
+impl Drop for GitDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_remote_with_its_own_push_url_is_refused_too_and_credentials_in_urls_stay_out_of_the_report() {
+    if !sandbox_available() {
+        return;
+    }
+    let test = Test::new();
+    let served = tempfile::tempdir().expect("temp dir");
+    let remote = served.path().join("remote.git");
+    test.git(&["init", "-q", "--bare", remote.to_str().expect("utf-8")]);
+    let daemon = GitDaemon::start(served.path());
+    let url = format!("git://127.0.0.1:{}/remote.git", daemon.port);
+    // Fetch and push set apart, as users do: git ignores `pushInsteadOf` for a remote with
+    // an explicit push URL.
+    test.git(&["remote", "add", "origin", &url]);
+    test.git(&["config", "remote.origin.pushurl", &url]);
+    let agent = format!(
+        "{FINISH}\
+         git push origin HEAD:refs/heads/agent-plain >/dev/null 2>&1; echo \"plain exit $?\"\n\
+         git push --force origin HEAD:main >/dev/null 2>&1; echo \"force exit $?\"\n\
+         env -i PATH=/usr/bin:/bin HOME=\"$HOME\" git push origin HEAD:refs/heads/agent-env-i >/dev/null 2>&1; echo \"env-i exit $?\"\n\
+         git push http://someone:corpus-url-secret-7f3a@127.0.0.1:9/x.git HEAD:main >/dev/null 2>&1; echo \"url exit $?\"\n"
+    );
+    test.setup(&agent, &Runbook::default());
+    test.git(&["push", "-q", "origin", "main"]);
+    let before = test.git(&["ls-remote", "origin"]);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    assert_eq!(test.git(&["ls-remote", "origin"]), before, "the remote moved\n{}", ran.agent_log());
+    let log = ran.agent_log();
+    for spelling in ["plain", "force", "env-i", "url"] {
+        assert!(log.contains(&format!("{spelling} exit ")) && !log.contains(&format!("{spelling} exit 0")), "{spelling}:\n{log}");
+    }
+    let audit = night::hook::read_audit(ran.dir());
+    let refused: Vec<&str> = audit.iter().filter(|e| e.event == "RefusedPush").filter_map(|e| e.command.as_deref()).collect();
+    assert!(refused.iter().filter(|c| c.contains(&url)).count() >= 2, "git's refusal names the push URL: {refused:?}");
+    let report = ran.report();
+    assert!(report.contains(&url), "{report}");
+    assert!(!report.contains("corpus-url-secret-7f3a") && !fs::read_to_string(ran.dir().join("audit.jsonl")).unwrap_or_default().contains("corpus-url-secret-7f3a"), "a password in a URL is kept out");
+}
+
+/// A home folder with the user's npm token in `~/.npmrc`, and the ssh key in `~/.ssh`.
+fn home_with_credentials() -> tempfile::TempDir {
+    let home = tempfile::Builder::new().prefix("night-home-").tempdir().expect("temp dir");
+    fs::create_dir_all(home.path().join(".ssh")).expect("mkdir");
+    fs::write(home.path().join(".ssh/id_ed25519"), "home-ssh-key-4b1e\n").expect("write");
+    fs::write(home.path().join(".npmrc"), "//registry.example/:_authToken=home-npm-token-9c2d\n").expect("write");
+    home
+}
+
+#[test]
+fn passed_variables_and_revealed_stores_reach_the_agent_and_the_checks_and_nothing_else() {
+    if !sandbox_available() {
+        return;
+    }
+    let home = home_with_credentials();
+    let mut test = Test::new();
+    test.env("HOME", home.path().to_str().expect("utf-8")).env("NIGHT_TEST_PASSED", "passed-3e1").env("QA_DEPLOY_API_KEY", "withheld-88a");
+    let seen = "echo \"passed=${NIGHT_TEST_PASSED:-absent} key=${QA_DEPLOY_API_KEY:-absent}\"; \
+                cat ~/.npmrc 2>/dev/null || echo npmrc=hidden; cat ~/.ssh/id_ed25519 2>/dev/null || echo ssh=hidden";
+    // The success check sees what the agent sees; it writes it where the test can read it.
+    test.script("check-env.sh", &format!("#!/bin/sh\n{{ {seen}; }} > seen-by-check.txt\n"));
+    test.write(".gitignore", "seen-by-check.txt\n");
+    let agent = format!("{seen}\n{FINISH}");
+    let runbook = Runbook { checks: vec!["tests \"sh test.sh\" format tap within 30s".into(), "run \"sh check-env.sh\"".into()], ..Runbook::default() }
+        .permission("pass env.NIGHT_TEST_PASSED")
+        .permission("reveal \"~/.npmrc\"");
+    test.setup(&agent, &runbook);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    let by_check = fs::read_to_string(test.path().join("seen-by-check.txt")).expect("the check ran");
+    for (who, seen) in [("agent", ran.agent_log()), ("check", by_check)] {
+        assert!(seen.contains("passed=passed-3e1") && seen.contains("key=absent"), "{who}: {seen}");
+        assert!(seen.contains("home-npm-token-9c2d") && seen.contains("ssh=hidden") && !seen.contains("home-ssh-key-4b1e"), "{who}: {seen}");
+    }
+    let hidden = ran.event("sandbox")["hidden"].to_string();
+    assert!(hidden.contains("~/.ssh") && !hidden.contains(".npmrc") && hidden.contains("QA_DEPLOY_API_KEY") && !hidden.contains("NIGHT_TEST_PASSED"), "{hidden}");
+}
+
+#[test]
+fn with_the_sandbox_off_night_never_says_the_credential_stores_are_hidden() {
+    let home = home_with_credentials();
+    let mut test = Test::new();
+    test.env("HOME", home.path().to_str().expect("utf-8"));
+    let agent = format!("cat ~/.npmrc 2>/dev/null || echo npmrc=hidden\n{FINISH}");
+    test.setup(&agent, &Runbook::default().permission("sandbox off"));
+    let check = test.night(&["check", "t.night"]);
+    assert!(!check.stdout.contains("hidden from the agent"), "{}", check.output());
+    assert!(check.stdout.contains("not enforced: `sandbox off`: the credential stores are readable"), "{}", check.output());
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    assert!(ran.agent_log().contains("home-npm-token-9c2d"), "sandbox off hides nothing: {}", ran.agent_log());
+    let report = ran.report();
+    assert!(!report.contains("`~/.npmrc` (npm tokens)"), "{report}");
+    assert!(report.contains("not enforced: `sandbox off`: the credential stores are readable") && report.contains(".npmrc"), "{report}");
+}
+
+#[test]
+fn tokens_in_gits_configuration_are_not_the_agents_nor_the_checks() {
+    if !sandbox_available() {
+        return;
+    }
+    let home = home_with_credentials();
+    fs::write(home.path().join(".gitconfig"), "[url \"https://git-global-token-51d0@github.com/\"]\n\tinsteadOf = https://github.com/\n").expect("write");
+    let mut test = Test::new();
+    test.env("HOME", home.path().to_str().expect("utf-8"));
+    // As a CI checkout leaves them: the token in the remote's URL, and in an extra header.
+    test.git(&["remote", "add", "origin", "https://x-access-token:git-url-token-0c7e@127.0.0.1:9/acme/app.git"]);
+    test.git(&["config", "http.https://127.0.0.1:9/.extraheader", "AUTHORIZATION: basic git-header-token-a4f2"]);
+    let seen = "{ cat .git/config ~/.gitconfig; git config --list; git remote get-url --push origin; } 2>&1";
+    test.script("check-env.sh", &format!("#!/bin/sh\n{seen} > seen-by-check.txt\n"));
+    test.write(".gitignore", "seen-by-check.txt\n");
+    let agent = format!("{seen}\n{FINISH}");
+    let runbook = Runbook { checks: vec!["tests \"sh test.sh\" format tap within 30s".into(), "run \"sh check-env.sh\"".into()], ..Runbook::default() };
+    test.setup(&agent, &runbook);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(0), "{}", ran.output());
+    let by_check = fs::read_to_string(test.path().join("seen-by-check.txt")).expect("the check ran");
+    for (who, seen) in [("agent", ran.agent_log()), ("check", by_check)] {
+        assert!(seen.contains("url = https://127.0.0.1:9/acme/app.git") && seen.contains("[url \"https://github.com/\"]"), "{who} reads git's configuration: {seen}");
+        for token in ["git-url-token-0c7e", "git-header-token-a4f2", "git-global-token-51d0"] {
+            assert!(!seen.contains(token), "{who} read {token}: {seen}");
+        }
+    }
+    // The user's own files keep them.
+    assert!(fs::read_to_string(test.path().join(".git/config")).expect("config").contains("git-url-token-0c7e"));
+    assert!(fs::read_to_string(home.path().join(".gitconfig")).expect("config").contains("git-global-token-51d0"));
+    let hidden = ran.event("sandbox")["hidden"].to_string();
+    assert!(hidden.contains(".git/config") && hidden.contains(".gitconfig"), "{hidden}");
+}

@@ -195,11 +195,15 @@ fn before_the_run(out: &mut String, plan: &crate::plan::Plan) {
     let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
     let spec = sandbox::SandboxSpec::from_plan(plan, &plan.repo, &plan.repo.join(".git"), &plan.repo.join(".night"), home.as_deref());
     let mut lines = Vec::new();
-    if !spec.hidden.is_empty() {
-        let stores: Vec<String> = spec.hidden.iter().map(|s| format!("`{}` ({})", s.path.display(), s.holds)).collect();
+    let layers = sandbox::layers(&spec, &sandbox::probe(), plan.permissions.sandbox);
+    // Only what a layer of this machine hides is said to be hidden; the gaps name the rest.
+    let scrubbed = if layers.as_ref().is_ok_and(|l| l.mounts) { spec.scrubbed.as_slice() } else { &[] };
+    if (!spec.hidden.is_empty() || !scrubbed.is_empty()) && layers.as_ref().is_ok_and(sandbox::ActiveLayers::hides_stores) {
+        let mut stores: Vec<String> = spec.hidden.iter().map(|s| format!("`{}` ({})", s.path.display(), s.holds)).collect();
+        stores.extend(scrubbed.iter().map(|s| format!("the credentials in `{}` (a copy without them)", s.path.display())));
         lines.push(format!("hidden from the agent and the success checks: {}; the environment keeps only the allowlist of docs/sandbox.md", stores.join(", ")));
     }
-    match sandbox::layers(&spec, &sandbox::probe(), plan.permissions.sandbox) {
+    match layers {
         // The process limit's exemption for root says nothing about what the runbook can do.
         Ok(layers) => lines.extend(layers.gaps.into_iter().filter(|g| !g.contains("process limit")).map(|g| format!("not enforced: {g}"))),
         Err(error) => lines.push(format!("`night run` will refuse: {error}")),

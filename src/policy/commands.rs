@@ -173,7 +173,27 @@ fn forms(command: &Command) -> Vec<String> {
     if named != written {
         forms.push(named);
     }
+    if let Some(module) = python_module(&words) {
+        forms.push(module);
+    }
     forms
+}
+
+/// `python3 -m twine upload dist/*` → `twine upload dist/*`: a module run as a program.
+fn python_module(words: &[String]) -> Option<String> {
+    let name = words.first()?;
+    if !matches!(name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.'), "python" | "pypy") {
+        return None;
+    }
+    let mut i = 1;
+    loop {
+        match words.get(i)?.as_str() {
+            "-m" => return (i + 1 < words.len()).then(|| words[i + 1..].join(" ")),
+            "-W" | "-X" => i += 2,
+            w if w.starts_with('-') && w != "-" && !w.starts_with("-c") => i += 1,
+            _ => return None,
+        }
+    }
 }
 
 /// `git -c alias.p=push p origin` → `git push origin`; other words unchanged.

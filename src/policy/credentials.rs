@@ -56,6 +56,26 @@ pub const HOME_STORES: &[(&str, &str)] = &[
     (".boto", "Google Cloud Storage keys"),
 ];
 
+/// Credential stores in folders that a passed variable can move out of the home folder (the
+/// official Rust image's `CARGO_HOME=/usr/local/cargo`, a custom `XDG_CONFIG_HOME`): the
+/// variable, the store beneath it, what it holds.
+pub const MOVED_STORES: &[(&str, &str, &str)] = &[
+    ("XDG_CONFIG_HOME", "gh", "the GitHub CLI's token"),
+    ("XDG_CONFIG_HOME", "hub", "hub's token"),
+    ("XDG_CONFIG_HOME", "glab-cli", "the GitLab CLI's token"),
+    ("XDG_CONFIG_HOME", "git/credentials", "git's stored passwords"),
+    ("XDG_CONFIG_HOME", "gcloud", "Google Cloud logins"),
+    ("XDG_CONFIG_HOME", "doctl", "DigitalOcean token"),
+    ("XDG_CONFIG_HOME", "configstore/firebase-tools.json", "Firebase token"),
+    ("XDG_CONFIG_HOME", ".wrangler", "Cloudflare token"),
+    ("XDG_CONFIG_HOME", "composer/auth.json", "Composer tokens"),
+    ("XDG_DATA_HOME", "keyrings", "the desktop keyring"),
+    ("XDG_DATA_HOME", "com.vercel.cli", "Vercel token"),
+    ("CARGO_HOME", "credentials", "crates.io token"),
+    ("CARGO_HOME", "credentials.toml", "crates.io token"),
+    ("GRADLE_USER_HOME", "gradle.properties", "Gradle publishing credentials"),
+];
+
 /// Credential files inside the repository that are hidden when git does not track them (a
 /// tracked one's content is in the history anyway, where hiding the file would not hide it).
 pub const REPO_STORES: &[&str] = &[".npmrc", ".pypirc", ".netrc", ".yarnrc.yml"];
@@ -131,9 +151,10 @@ pub struct Store {
 
 /// The credential stores to hide: those of [`HOME_STORES`] that exist under `home`, and the
 /// untracked ones of [`REPO_STORES`] in `work_dir` (`tracked` says whether git tracks a
-/// repository-relative path), less what the runbook reveals (`~/x` or absolute paths).
-pub fn stores(home: Option<&Path>, work_dir: &Path, tracked: &dyn Fn(&str) -> bool, revealed: &[String]) -> Vec<Store> {
-    let revealed: Vec<PathBuf> = revealed.iter().map(|r| expand_home(r, home)).collect();
+/// repository-relative path), less what the runbook reveals (`~/x`, absolute, or relative to
+/// the work dir).
+pub fn stores(home: Option<&Path>, work_dir: &Path, tracked: &dyn Fn(&str) -> bool, revealed: &[String], env: &dyn Fn(&str) -> Option<String>) -> Vec<Store> {
+    let revealed = revealed_paths(revealed, home, work_dir);
     let mut found = Vec::new();
     if let Some(home) = home {
         for (relative, holds) in HOME_STORES {
@@ -141,6 +162,13 @@ pub fn stores(home: Option<&Path>, work_dir: &Path, tracked: &dyn Fn(&str) -> bo
             if std::fs::symlink_metadata(&path).is_ok() {
                 found.push(Store { path, holds });
             }
+        }
+    }
+    for (variable, relative, holds) in MOVED_STORES {
+        let Some(folder) = env(variable).map(PathBuf::from).filter(|f| f.is_absolute()) else { continue };
+        let path = folder.join(relative);
+        if std::fs::symlink_metadata(&path).is_ok() && !found.iter().any(|s| s.path == path) {
+            found.push(Store { path, holds });
         }
     }
     for name in REPO_STORES {
@@ -151,6 +179,56 @@ pub fn stores(home: Option<&Path>, work_dir: &Path, tracked: &dyn Fn(&str) -> bo
     }
     found.retain(|store| !revealed.iter().any(|r| store.path.starts_with(r)));
     found
+}
+
+/// Git configuration files that may hold credentials in their text (a remote URL with a token,
+/// `http.extraHeader` with an `Authorization` header, as CI checkouts write): the repository's
+/// own, the user's global ones. Git needs them, so they cannot be hidden like a store: the mount
+/// layer binds a copy without the credentials over each ([`git_config_without_credentials`]).
+pub fn git_configs(common_dir: &Path, home: Option<&Path>) -> Vec<PathBuf> {
+    let mut paths = vec![common_dir.join("config")];
+    if let Some(home) = home {
+        paths.push(home.join(".gitconfig"));
+        let xdg = std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from).filter(|p| p.is_absolute()).unwrap_or_else(|| home.join(".config"));
+        paths.push(xdg.join("git/config"));
+    }
+    paths
+}
+
+/// Of [`git_configs`], those whose text holds a credential, less what the runbook reveals:
+/// each with what it holds.
+pub fn git_configs_with_credentials(common_dir: &Path, work_dir: &Path, home: Option<&Path>, revealed: &[String]) -> Vec<Store> {
+    let revealed = revealed_paths(revealed, home, work_dir);
+    git_configs(common_dir, home)
+        .into_iter()
+        .filter(|path| !revealed.iter().any(|r| path.starts_with(r)))
+        .filter(|path| std::fs::read_to_string(path).is_ok_and(|text| git_config_without_credentials(&text) != text))
+        .map(|path| Store { path, holds: "credentials in git's configuration (URLs, `http.extraHeader`)" })
+        .collect()
+}
+
+/// A git configuration's text without the credentials it may hold: an `http(s)` URL's user
+/// name and password (a token is often the user name), any other URL's password, and every
+/// `extraHeader` line. The rest, comments and layout included, stays as it is.
+pub fn git_config_without_credentials(text: &str) -> String {
+    static PATTERNS: std::sync::OnceLock<Option<(regex::Regex, regex::Regex, regex::Regex)>> = std::sync::OnceLock::new();
+    let Some((http, other, header)) = PATTERNS.get_or_init(|| {
+        Some((
+            regex::Regex::new(r#"(?i)\b(https?://)[^\s/@"]*@"#).ok()?,
+            regex::Regex::new(r#"(?i)\b([a-z][a-z0-9+.-]*://[^\s/@:"]*):[^\s/@"]*@"#).ok()?,
+            regex::Regex::new(r"(?im)^([ \t]*)extraheader[ \t]*=.*$").ok()?,
+        ))
+    }) else {
+        return String::new();
+    };
+    let text = http.replace_all(text, "${1}");
+    let text = other.replace_all(&text, "${1}@");
+    header.replace_all(&text, "${1}# extraHeader removed by night (deny irreversible)").into_owned()
+}
+
+/// The paths `reveal` names: `~/x` in the home folder, a relative path in the work dir.
+fn revealed_paths(revealed: &[String], home: Option<&Path>, work_dir: &Path) -> Vec<PathBuf> {
+    revealed.iter().map(|r| work_dir.join(expand_home(r, home))).collect()
 }
 
 /// `~/x` → `<home>/x`; other paths as they are.
@@ -168,36 +246,49 @@ pub const REFUSED_TRANSPORT: &str = "night-refused";
 /// Git configuration given through the environment (`GIT_CONFIG_COUNT`), read by every git the
 /// agent runs whatever its spelling (a path, an alias, a script, an interpreter): every push
 /// URL is rewritten to [`REFUSED_TRANSPORT`], the user's credential helpers are not called,
-/// and git never prompts for a password.
-pub fn git_refusal() -> Vec<(String, String)> {
-    let config = git_config_lines();
+/// and git never prompts for a password. `push_urls` are the remotes' explicit push URLs
+/// (`remote.<name>.pushurl`), which git pushes to without `pushInsteadOf`: each is rewritten
+/// by its own `insteadOf`, which git applies to push URLs too.
+pub fn git_refusal(push_urls: &[String]) -> Vec<(String, String)> {
+    let config = git_config_lines(push_urls);
     let mut env = vec![("GIT_CONFIG_COUNT".to_string(), config.len().to_string())];
-    for (index, (key, value)) in config.iter().enumerate() {
-        env.push((format!("GIT_CONFIG_KEY_{index}"), (*key).to_string()));
-        env.push((format!("GIT_CONFIG_VALUE_{index}"), (*value).to_string()));
+    for (index, (key, value)) in config.into_iter().enumerate() {
+        env.push((format!("GIT_CONFIG_KEY_{index}"), key));
+        env.push((format!("GIT_CONFIG_VALUE_{index}"), value));
     }
     env.push(("GIT_TERMINAL_PROMPT".to_string(), "0".to_string()));
     env
 }
 
 /// The configuration of [`git_refusal`], as key and value.
-fn git_config_lines() -> Vec<(&'static str, &'static str)> {
-    vec![
+fn git_config_lines(push_urls: &[String]) -> Vec<(String, String)> {
+    let mut lines: Vec<(String, String)> = [
         // An empty prefix matches every URL: each push goes to night's helper instead.
         ("url.night-refused::.pushInsteadOf", ""),
         // An empty helper empties the list: the user's helpers (store, keychain, gh) are not asked.
         ("credential.helper", ""),
         ("protocol.ext.allow", "never"),
     ]
+    .iter()
+    .map(|(key, value)| ((*key).to_string(), (*value).to_string()))
+    .collect();
+    // The whole URL is the longest prefix there is: no other `insteadOf` of the user's wins.
+    lines.extend(push_urls.iter().map(|url| (format!("url.{REFUSED_TRANSPORT}::{url}.insteadOf"), url.clone())));
+    lines
 }
 
 /// The same configuration in git's file syntax, appended to the system configuration the
 /// agent sees (the mount layer binds it over `/etc/gitconfig`), so that `env -i git push`,
 /// which drops the environment, still goes to night's helper.
-pub fn git_refusal_file() -> String {
-    "\n# Added by night for the agent's sandbox (docs/irreversible.md): no push, no credential helper.\n\
+pub fn git_refusal_file(push_urls: &[String]) -> String {
+    let quoted = |text: &str| text.replace('\\', "\\\\").replace('"', "\\\"");
+    let mut text = "\n# Added by night for the agent's sandbox (docs/irreversible.md): no push, no credential helper.\n\
      [url \"night-refused::\"]\n\tpushInsteadOf =\n[credential]\n\thelper =\n[protocol \"ext\"]\n\tallow = never\n"
-        .to_string()
+        .to_string();
+    for url in push_urls.iter().filter(|url| !url.contains('\n')) {
+        text.push_str(&format!("[url \"{REFUSED_TRANSPORT}::{}\"]\n\tinsteadOf = \"{}\"\n", quoted(url), quoted(url)));
+    }
+    text
 }
 
 /// The helper git runs for [`REFUSED_TRANSPORT`] (`git-remote-night-refused <remote> <url>`):
@@ -243,15 +334,46 @@ mod tests {
         std::fs::create_dir_all(&repo).expect("mkdir");
         std::fs::write(repo.join(".npmrc"), "//r/:_authToken=x").expect("write");
         std::fs::write(repo.join(".pypirc"), "x").expect("write");
-        let found = stores(Some(&home), &repo, &|name| name == ".pypirc", &["~/.aws".to_string()]);
+        let none = |_: &str| None;
+        let found = stores(Some(&home), &repo, &|name| name == ".pypirc", &["~/.aws".to_string()], &none);
         let paths: Vec<_> = found.iter().map(|s| s.path.clone()).collect();
         assert_eq!(paths, [home.join(".ssh"), repo.join(".npmrc")]);
+        let found = stores(Some(&home), &repo, &|_| false, &[".npmrc".to_string()], &none);
+        assert!(!found.iter().any(|s| s.path == repo.join(".npmrc")), "a path relative to the repository is revealed");
+        // A toolchain's folder moved out of the home folder takes its stores along.
+        let cargo = dir.path().join("usr-local-cargo");
+        std::fs::create_dir_all(&cargo).expect("mkdir");
+        std::fs::write(cargo.join("credentials.toml"), "[registry]\ntoken = \"x\"\n").expect("write");
+        let moved = |name: &str| (name == "CARGO_HOME").then(|| cargo.display().to_string());
+        let found = stores(Some(&home), &repo, &|_| false, &[], &moved);
+        assert!(found.iter().any(|s| s.path == cargo.join("credentials.toml")), "{found:?}");
+    }
+
+    #[test]
+    fn credentials_leave_git_configuration_and_the_rest_stays() {
+        let text = "[user]\n\tname = Ann\n[remote \"origin\"]\n\turl = https://x-access-token:ghs_abc@github.com/a/b.git\n\tpushurl = https://ghp_tok@github.com/a/b.git\n\
+                    [remote \"up\"]\n\turl = ssh://git@host/a.git\n\tpushurl = ftp://me:pw@host/x\n\
+                    [http \"https://github.com/\"]\n\textraheader = AUTHORIZATION: basic eC1hY2Nlc3M=\n[url \"https://tok@github.com/\"]\n\tinsteadOf = https://github.com/\n";
+        let clean = git_config_without_credentials(text);
+        for secret in ["ghs_abc", "ghp_tok", "pw@", "eC1hY2Nlc3M", "tok@"] {
+            assert!(!clean.contains(secret), "{secret}: {clean}");
+        }
+        for kept in ["name = Ann", "url = https://github.com/a/b.git", "ssh://git@host/a.git", "ftp://me@host/x", "[url \"https://github.com/\"]"] {
+            assert!(clean.contains(kept), "{kept}: {clean}");
+        }
+        let plain = "[core]\n\tbare = false\n[remote \"origin\"]\n\turl = git@github.com:a/b.git\n";
+        assert_eq!(git_config_without_credentials(plain), plain);
     }
 
     #[test]
     fn git_configuration_counts_its_entries() {
-        let env = git_refusal();
+        let env = git_refusal(&[]);
         assert_eq!(env[0], ("GIT_CONFIG_COUNT".to_string(), "3".to_string()));
         assert!(env.iter().any(|(k, v)| k == "GIT_CONFIG_KEY_0" && v == "url.night-refused::.pushInsteadOf"));
+        let env = git_refusal(&["ssh://git@host/a.git".to_string()]);
+        assert_eq!(env[0], ("GIT_CONFIG_COUNT".to_string(), "4".to_string()));
+        assert!(env.iter().any(|(k, v)| k == "GIT_CONFIG_KEY_3" && v == "url.night-refused::ssh://git@host/a.git.insteadOf"));
+        assert!(env.iter().any(|(k, v)| k == "GIT_CONFIG_VALUE_3" && v == "ssh://git@host/a.git"));
+        assert!(git_refusal_file(&["a\"b".to_string()]).contains("[url \"night-refused::a\\\"b\"]\n\tinsteadOf = \"a\\\"b\""));
     }
 }

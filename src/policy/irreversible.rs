@@ -31,6 +31,8 @@ rules! {
     "push": "git send-email*" => "git send-email HEAD~1";
     "push": "git svn dcommit*" => "git svn dcommit";
     "push": "svn commit*" => "svn commit -m x";
+    "push": "git subtree push*" => "git subtree push --prefix=dist origin gh-pages";
+    "push": "hub push*" => "hub push origin main";
     "publish": "npm publish*" => "npm publish";
     "publish": "npm unpublish*" => "npm unpublish pkg@1.0.0";
     "publish": "yarn publish*" => "yarn publish";
@@ -51,6 +53,12 @@ rules! {
     "publish": "dotnet nuget push*" => "dotnet nuget push pkg.nupkg";
     "publish": "gh release*" => "gh release create v1.0.0";
     "publish": "gh pr merge*" => "gh pr merge 12";
+    "publish": "gh pr create*" => "gh pr create --fill";
+    "publish": "glab mr create*" => "glab mr create --fill";
+    "publish": "glab mr merge*" => "glab mr merge 12";
+    "publish": "glab release create*" => "glab release create v1.0.0";
+    "publish": "bun publish*" => "bun publish";
+    "publish": "deno publish*" => "deno publish";
     "publish": "gh repo delete*" => "gh repo delete";
     "deploy": "kubectl apply*" => "kubectl apply -f deploy.yaml";
     "deploy": "kubectl delete*" => "kubectl delete pod web";

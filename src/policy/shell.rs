@@ -367,7 +367,8 @@ impl Reader {
         assignments.extend(unwrapped.assignments);
         let origin = if unwrapped.wrappers.iter().any(|w| w.starts_with("xargs")) && origin == Origin::Line { Origin::Argument } else { origin };
         let command = Command { words, assignments, redirects, wrappers: unwrapped.wrappers, origin, background, more_from_input };
-        let output = echo_output(&command);
+        // `cat` without files passes its input on: `cat <<'EOF' | sh` hands the here-document to the shell.
+        let output = echo_output(&command).or_else(|| (command.name() == Some("cat") && command.args().iter().all(|a| a.text().starts_with('-'))).then_some(input).flatten());
         if !command.words.is_empty() || !command.redirects.is_empty() || !command.assignments.is_empty() {
             self.commands.push(command);
         }

@@ -356,7 +356,7 @@ impl Supervisor<'_> {
         let mode = self.cx.plan.permissions.sandbox;
         let shown = if layers.is_empty() { "none".to_string() } else { layers.join(", ") };
         self.status(&format!("night: sandbox {}: {shown}", crate::record::vocabulary::word(&mode)));
-        let hidden = crate::sandbox::env::hidden_summary(&sandbox.spec, &sandbox.env);
+        let hidden = crate::sandbox::env::hidden_summary(&sandbox.spec, &sandbox.layers, &sandbox.env);
         self.record(Event::Sandbox { mode, layers, gaps, writable, network, hidden });
     }
 

@@ -58,20 +58,23 @@ fn foreground_maintenance(env: &mut AgentEnv) {
 /// `deny irreversible` in the environment, whatever the sandbox: only the allowlist and what
 /// the runbook passes reach the agent, and git sends every push to night's helper (on PATH
 /// from `<run dir>/bin`, written by [`install_git_helper`]).
-fn withhold_credentials(env: &mut AgentEnv, plan: &Plan, run_dir: &Path) {
+fn withhold_credentials(env: &mut AgentEnv, plan: &Plan, spec: &SandboxSpec) {
     let names: Vec<String> = std::env::vars_os().filter_map(|(name, _)| name.into_string().ok()).collect();
     env.remove.extend(credentials::withheld(names.iter().map(String::as_str), &plan.agent.kind, &plan.permissions.pass));
-    env.set.extend(credentials::git_refusal());
+    env.set.extend(credentials::git_refusal(&spec.push_urls));
+    let run_dir = &spec.run_dir;
     let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".to_string());
     env.set.push(("PATH".to_string(), format!("{}:{path}", helper_dir(run_dir).display())));
 }
 
 /// What the agent is not given, for the journal and the report: each hidden credential store
-/// (`~/.ssh (SSH keys)`), then one entry naming the withheld variables (names, never values).
-pub fn hidden_summary(spec: &SandboxSpec, env: &AgentEnv) -> Vec<String> {
+/// (`~/.ssh (SSH keys)`) when `layers` can hide it, then one entry naming the withheld
+/// variables (names, never values).
+pub fn hidden_summary(spec: &SandboxSpec, layers: &ActiveLayers, env: &AgentEnv) -> Vec<String> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
-    let mut summary: Vec<String> = spec
-        .hidden
+    // Without Landlock or the mount layer nothing hides them: the gaps say so instead.
+    let stores = if layers.hides_stores() { spec.hidden.as_slice() } else { &[] };
+    let mut summary: Vec<String> = stores
         .iter()
         .map(|store| {
             let shown = match home.as_deref().and_then(|h| store.path.strip_prefix(h).ok()) {
@@ -81,6 +84,9 @@ pub fn hidden_summary(spec: &SandboxSpec, env: &AgentEnv) -> Vec<String> {
             format!("`{shown}` ({})", store.holds)
         })
         .collect();
+    if layers.mounts {
+        summary.extend(spec.scrubbed.iter().map(|store| format!("the credentials in `{}` (the agent reads a copy without them)", store.path.display())));
+    }
     let mut withheld: Vec<&str> = env.remove.iter().map(String::as_str).filter(|name| !name.starts_with("NIGHT_")).collect();
     withheld.sort_unstable();
     withheld.dedup();
@@ -116,7 +122,7 @@ pub fn agent_env(plan: &Plan, spec: &SandboxSpec, layers: &ActiveLayers, night: 
     let mut env = AgentEnv { set: night.to_vec(), remove: secret_names(plan) };
     env.set.push(("NIGHT_SANDBOX".to_string(), if layers.any() { layers.names().join(",") } else { "off".to_string() }));
     if plan.permissions.deny_irreversible {
-        withhold_credentials(&mut env, plan, &spec.run_dir);
+        withhold_credentials(&mut env, plan, spec);
     }
     foreground_maintenance(&mut env);
     if !layers.any() {

@@ -44,6 +44,12 @@ impl ActiveLayers {
         }
     }
 
+    /// Whether the credential stores of `deny irreversible` are hidden: by the mount layer,
+    /// or by Landlock's read rules.
+    pub fn hides_stores(&self) -> bool {
+        self.landlock.is_some() || self.mounts
+    }
+
     /// Whether anything is applied in the child.
     pub fn any(&self) -> bool {
         self.landlock.is_some() || self.user_namespace
@@ -91,7 +97,7 @@ const ENABLE_LANDLOCK: &str = "use Linux 6.2 or later with Landlock enabled (`ls
 
 /// What `deny irreversible`'s credential layers cannot do with the layers found.
 fn credential_gaps(spec: &SandboxSpec, active: &mut ActiveLayers) {
-    if spec.hidden.is_empty() && active.landlock.is_some() {
+    if spec.hidden.is_empty() && spec.scrubbed.is_empty() && active.landlock.is_some() {
         return;
     }
     let stores = spec.hidden.iter().map(|s| s.path.display().to_string()).collect::<Vec<_>>().join(", ");
@@ -100,6 +106,10 @@ fn credential_gaps(spec: &SandboxSpec, active: &mut ActiveLayers) {
     }
     if active.landlock.is_none() {
         active.gaps.push(format!("without Landlock the agent can read the environment of night and of the user's other processes in /proc (tokens included); {ENABLE_LANDLOCK}"));
+    }
+    if !active.mounts && !spec.scrubbed.is_empty() {
+        let configs = spec.scrubbed.iter().map(|s| s.path.display().to_string()).collect::<Vec<_>>().join(", ");
+        active.gaps.push(format!("without the mount layer the credentials in git's configuration ({configs}: a token in a URL, an `http.extraHeader`) stay readable to the agent, which can push with them; remove them (use a credential helper, which night hides) or {ENABLE_NAMESPACES}"));
     }
     if !active.mounts && !spec.hidden.is_empty() {
         active.gaps.push(format!("without the mount layer the SSH agent's and other host sockets stay reachable to a process that finds them, and `env -i git push` is refused by the hidden credentials only, not by git's configuration; {ENABLE_NAMESPACES}"));
@@ -112,6 +122,12 @@ pub fn layers(spec: &SandboxSpec, caps: &Capabilities, mode: Sandbox) -> Result<
     let mut active = ActiveLayers::none();
     if mode == Sandbox::Off {
         active.gaps.push("`sandbox off`: writes and network are checked only after each session".to_string());
+        if !spec.hidden.is_empty() || !spec.scrubbed.is_empty() {
+            let stores = spec.hidden.iter().chain(&spec.scrubbed).map(|s| s.path.display().to_string()).collect::<Vec<_>>().join(", ");
+            active.gaps.push(format!(
+                "`sandbox off`: the credential stores are readable by the agent and the success checks ({stores}), and so is night's environment in /proc: `deny irreversible` only withholds variables and makes git refuse pushes; use `sandbox auto`"
+            ));
+        }
         return Ok(active);
     }
     let strict = mode == Sandbox::On;

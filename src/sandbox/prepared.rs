@@ -97,9 +97,16 @@ pub fn prepare(spec: &SandboxSpec, layers: &ActiveLayers) -> Result<Prepared, Sa
     // The credential stores: with Landlock, reads everywhere but beneath them (on top of the
     // mount layer's masks, or instead of them where there are no namespaces).
     let hidden: Vec<PathBuf> = spec.hidden.iter().map(|s| s.path.clone()).collect();
-    let readable = (!hidden.is_empty()).then(|| landlock::read_roots(&hidden));
+    let readable = (!hidden.is_empty()).then(|| {
+        let mut roots = landlock::read_roots(&hidden);
+        // A file bound over another is read through its own rule: Landlock skips the mount
+        // point, whose folder (the home folder) may have rules only for its entries.
+        roots.extend((0..spec.scrubbed.len()).map(|index| super::spec::scrubbed_copy(&spec.run_dir, index)).filter(|_| layers.mounts));
+        roots
+    });
     if layers.mounts {
         write_git_config(spec)?;
+        write_scrubbed_git_configs(spec)?;
     }
     let rules = landlock::Rules {
         writable: &writable,
@@ -142,8 +149,20 @@ fn write_git_config(spec: &SandboxSpec) -> Result<(), SandboxError> {
     let Some(plan) = spec.mounts.iter().find(|m| m.path == Path::new(super::spec::SYSTEM_GIT_CONFIG)) else { return Ok(()) };
     let Some(copy) = &plan.from else { return Ok(()) };
     let original = std::fs::read_to_string(&plan.path).unwrap_or_default();
-    let text = format!("{original}{}", crate::policy::credentials::git_refusal_file());
+    let text = format!("{original}{}", crate::policy::credentials::git_refusal_file(&spec.push_urls));
     std::fs::write(copy, text).map_err(|source| SandboxError::Io { action: "write", path: copy.clone(), source })
+}
+
+/// The copies of the git configurations that hold credentials, without them, for the binds the
+/// spec plans over each. A copy that cannot be written is an error: the bind would be skipped.
+fn write_scrubbed_git_configs(spec: &SandboxSpec) -> Result<(), SandboxError> {
+    for (index, store) in spec.scrubbed.iter().enumerate() {
+        let copy = super::spec::scrubbed_copy(&spec.run_dir, index);
+        let original = std::fs::read_to_string(&store.path).map_err(|source| SandboxError::Io { action: "read", path: store.path.clone(), source })?;
+        let text = crate::policy::credentials::git_config_without_credentials(&original);
+        std::fs::write(&copy, text).map_err(|source| SandboxError::Io { action: "write", path: copy.clone(), source })?;
+    }
+    Ok(())
 }
 
 /// Replace every folder of `writable` that holds a `protected` path by its entries, recursively,

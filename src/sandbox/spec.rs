@@ -76,6 +76,14 @@ pub struct SandboxSpec {
     /// The credential stores hidden from the agent (`deny irreversible`).
     #[serde(skip)]
     pub hidden: Vec<credentials::Store>,
+    /// Git configuration files holding credentials (`deny irreversible`): with the mount layer
+    /// the agent reads a copy without them ([`scrubbed_copy`]).
+    #[serde(skip)]
+    pub scrubbed: Vec<credentials::Store>,
+    /// The remotes' explicit push URLs (`remote.<name>.pushurl`) under `deny irreversible`:
+    /// git pushes to them without `pushInsteadOf`, so night's refusal names each one.
+    #[serde(skip)]
+    pub push_urls: Vec<String>,
     /// The work dir's git internals (`None`: not a git work dir night understands).
     #[serde(skip)]
     pub git: Option<git::GitPaths>,
@@ -161,17 +169,26 @@ impl SandboxSpec {
         };
 
         // Under `deny irreversible` the credential stores are hidden (policy/credentials.rs).
-        let hidden = if plan.permissions.deny_irreversible {
+        let (hidden, push_urls) = if plan.permissions.deny_irreversible {
             let tracked = tracked_in(&work_dir);
-            credentials::stores(home.as_deref(), &work_dir, &tracked, &plan.permissions.reveal)
+            (credentials::stores(home.as_deref(), &work_dir, &tracked, &plan.permissions.reveal, &|name| std::env::var(name).ok()), explicit_push_urls(&work_dir))
         } else {
-            Vec::new()
+            (Vec::new(), Vec::new())
         };
         let mut mounts = mount_plan(&repo, &work_dir, &run_dir, &tmp_dir, git.as_ref(), home.as_deref(), network != NetworkMode::Open);
         hide_stores(&mut mounts, &hidden);
         if plan.permissions.deny_irreversible && Path::new(SYSTEM_GIT_CONFIG).is_file() {
             // `env -i git push` drops GIT_CONFIG_*: the system configuration it still reads refuses too.
             mounts.push(MountPlan { path: PathBuf::from(SYSTEM_GIT_CONFIG), kind: MountKind::ReadOnly, from: Some(run_dir.join(GIT_CONFIG_FILE)) });
+        }
+        // A token in a remote's URL or an `http.extraHeader` is a credential git's own files hold.
+        let scrubbed = if plan.permissions.deny_irreversible {
+            credentials::git_configs_with_credentials(&common, &work_dir, home.as_deref(), &plan.permissions.reveal)
+        } else {
+            Vec::new()
+        };
+        for (index, store) in scrubbed.iter().enumerate() {
+            mounts.push(MountPlan { path: store.path.clone(), kind: MountKind::ReadOnly, from: Some(scrubbed_copy(&run_dir, index)) });
         }
         if let Some(size) = std::env::var("NIGHT_SANDBOX_TMP_SIZE").ok().and_then(|v| parse_size(&v)) {
             for mount in &mut mounts {
@@ -202,6 +219,8 @@ impl SandboxSpec {
             state_dirs,
             notes,
             hidden,
+            scrubbed,
+            push_urls,
             git,
         }
     }
@@ -228,10 +247,33 @@ pub const SYSTEM_GIT_CONFIG: &str = "/etc/gitconfig";
 /// Its copy with night's refusal appended, in the run folder.
 pub const GIT_CONFIG_FILE: &str = "gitconfig";
 
+/// Where the copy of the `index`-th git configuration of [`SandboxSpec::scrubbed`] is written.
+pub fn scrubbed_copy(run_dir: &Path, index: usize) -> PathBuf {
+    run_dir.join(format!("gitconfig-without-credentials-{index}"))
+}
+
 /// Whether git tracks a path of the work dir (read from its index).
 fn tracked_in(work_dir: &Path) -> impl Fn(&str) -> bool {
     let index = git2::Repository::open(work_dir).ok().and_then(|repo| repo.index().ok());
     move |path: &str| index.as_ref().is_some_and(|index| index.get_path(Path::new(path), 0).is_some())
+}
+
+/// Every `remote.<name>.pushurl` of the work dir's git configuration (all scopes), sorted.
+fn explicit_push_urls(work_dir: &Path) -> Vec<String> {
+    let Ok(config) = git2::Repository::open(work_dir).and_then(|repo| repo.config()) else { return Vec::new() };
+    let mut urls = Vec::new();
+    if let Ok(entries) = config.entries(Some(r"^remote\..*\.pushurl$")) {
+        let _ = entries.for_each(|entry| {
+            if let Some(url) = entry.value().filter(|url| !url.is_empty()) {
+                urls.push(url.to_string());
+                // As the agent reads it from a configuration without credentials.
+                urls.push(credentials::git_config_without_credentials(url));
+            }
+        });
+    }
+    urls.sort();
+    urls.dedup();
+    urls
 }
 
 /// Hide each store (a mask), after dropping planned mounts beneath one (a mask over

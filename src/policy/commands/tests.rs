@@ -36,6 +36,16 @@ fn the_spellings_of_the_issue_are_refused() {
         "git -C ../other push --force",
         "curl -X POST -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:9/deploy",
         "ssh deploy@example.com 'git -C /srv/app pull'",
+        // A here-document given to `cat` and piped into a shell, as agents write scripts.
+        "cat <<'EOF' | sh\ngit push origin main\nEOF",
+        "cat <<EOF | bash -s\nnpm publish\nEOF",
+        "python3 -m twine upload dist/*",
+        "python -u -m twine upload --repository pypi dist/*",
+        "git subtree push --prefix=dist origin gh-pages",
+        "hub push origin main",
+        "gh pr create --fill",
+        "glab mr merge 3",
+        "bun publish --access public",
     ] {
         assert!(refused(line).is_some(), "`{line}` should be refused");
     }
@@ -44,7 +54,8 @@ fn the_spellings_of_the_issue_are_refused() {
 #[test]
 fn ordinary_commands_pass() {
     for line in ["npm test", "cargo test 2>&1 | tee log", "git commit -m 'fix push handling'", "echo 'git push'", "python3 -c 'print(1)'",
-        "make test", "npm run build", "find . -name '*.pyc' -delete", "git log --oneline", "rm -rf target", "make release-notes.txt.orig-x"] {
+        "make test", "npm run build", "find . -name '*.pyc' -delete", "git log --oneline", "rm -rf target", "make release-notes.txt.orig-x",
+        "python3 -m pytest -q", "cat <<'EOF' > notes.md\ngit push origin main\nEOF", "cat <<'EOF' | grep push\ngit push\nEOF"] {
         assert_eq!(refused(line), None, "`{line}`");
     }
 }
