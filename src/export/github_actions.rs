@@ -12,6 +12,9 @@ use std::time::Duration;
 
 /// A GitHub-hosted runner's limit for one job.
 const HOSTED_LIMIT: Duration = Duration::from_secs(6 * 3600);
+/// The repository secret the `deliver` block's push authenticates with (git's credential
+/// helper reads it, as in the Kubernetes Job).
+const PUSH_TOKEN: &str = "NIGHT_GIT_TOKEN";
 /// A self-hosted runner's limit for one job.
 const SELF_HOSTED_LIMIT: Duration = Duration::from_secs(5 * 24 * 3600);
 
@@ -57,6 +60,11 @@ pub fn workflow(facts: &Facts, options: &ActionsOptions) -> Result<String, Expor
     let _ = writeln!(out, "# night export github-actions {}: the runbook `{}`, nightly or by hand.", facts.runbook, facts.name);
     let mut secrets: Vec<&str> = facts.env_names.iter().map(String::as_str).collect();
     secrets.extend(facts.agent_keys());
+    if facts.deliver {
+        // The `deliver` block's push: the checkout keeps no token, and the workflow's own is
+        // never handed to the run.
+        secrets.push(PUSH_TOKEN);
+    }
     if !secrets.is_empty() {
         let _ = writeln!(out, "# Repository secrets it reads: {}.", secrets.join(", "));
     }
@@ -89,8 +97,13 @@ pub fn workflow(facts: &Facts, options: &ActionsOptions) -> Result<String, Expor
     let _ = writeln!(out, "          fetch-depth: 0");
     let _ = writeln!(out, "      - name: Run the runbook");
     let (name, email) = facts.identity.clone().unwrap_or_else(|| ("night".to_string(), "night@localhost".to_string()));
+    let helper = if facts.deliver {
+        format!("# The `deliver` block pushes with {PUSH_TOKEN} (night keeps it from the agent and the checks).\ngit config --global credential.helper {}\n", super::k8s::HELPER)
+    } else {
+        String::new()
+    };
     let script = format!(
-        "git config --global --add safe.directory \"$GITHUB_WORKSPACE\"\ngit config --global user.name {}\ngit config --global user.email {}\nnight run {}\n",
+        "git config --global --add safe.directory \"$GITHUB_WORKSPACE\"\ngit config --global user.name {}\ngit config --global user.email {}\n{helper}night run {}\n",
         crate::remote::ssh::quote(&name),
         crate::remote::ssh::quote(&email),
         crate::remote::ssh::quote(&facts.runbook)
