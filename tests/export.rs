@@ -128,6 +128,20 @@ fn the_workflow_passes_actionlint_and_refuses_a_run_over_six_hours() {
         validator.accepts(&test.path().join("night.yml"), &workflow.replace("runs-on:", "runs_on:"));
     }
 
+    // A runbook's `env.GITHUB_TOKEN` cannot be a repository secret of that name (GitHub reserves
+    // the prefix, and `secrets.GITHUB_TOKEN` is the workflow's own token): it is read from
+    // `NIGHT_GITHUB_TOKEN`, and said so.
+    test.write("pr.night", &format!("{RUNBOOK}\ndeliver {{\n  push \"origin\"\n  pull-request github \"team/app\" token env.GITHUB_TOKEN\n}}\n"));
+    let pr = export(&test, &["export", "github-actions", "pr.night", "-o", "pr.yml"]);
+    let pr_workflow = std::fs::read_to_string(test.path().join("pr.yml")).expect("pr.yml");
+    assert!(pr_workflow.contains("GITHUB_TOKEN: ${{ secrets.NIGHT_GITHUB_TOKEN }}") && !pr_workflow.contains("secrets.GITHUB_TOKEN"), "the workflow's own token is never handed to the run: {pr_workflow}");
+    assert!(pr_workflow.contains("NIGHT_GITHUB_TOKEN (as GITHUB_TOKEN)"), "{pr_workflow}");
+    assert!(pr.stderr.contains("`env.GITHUB_TOKEN` comes from the repository secret `NIGHT_GITHUB_TOKEN`"), "{}", pr.output());
+    if let Some(validator) = Validator::find("actionlint") {
+        let (valid, said) = validator.check(&test.path().join("pr.yml"));
+        assert!(valid, "{said}\n{pr_workflow}");
+    }
+
     // Five and a half hours and its margin do not fit a hosted runner's six.
     test.write("t.night", &RUNBOOK.replace("timeout 4h", "timeout 5h30m"));
     let refused = test.night(&["export", "github-actions", "t.night"]);

@@ -29,6 +29,32 @@ pub struct ActionsOptions {
     pub runs_on: String,
 }
 
+/// The prefix GitHub reserves: no repository secret may start with it.
+const RESERVED: &str = "GITHUB_";
+
+/// The repository secret a variable of the run is read from: its own name, but for a name
+/// GitHub reserves (`GITHUB_TOKEN` is the workflow's own token, never handed to the run),
+/// which is read from `NIGHT_<name>`.
+fn secret_for(variable: &str) -> String {
+    if variable.to_ascii_uppercase().starts_with(RESERVED) { format!("NIGHT_{variable}") } else { variable.to_string() }
+}
+
+/// What the workflow's reader should know beyond the file: the variables read from a secret
+/// of another name.
+pub fn notes(facts: &Facts) -> Vec<String> {
+    facts
+        .env_names
+        .iter()
+        .filter(|name| secret_for(name) != **name)
+        .map(|name| {
+            format!(
+                "`env.{name}` comes from the repository secret `{}`: GitHub reserves the `{RESERVED}` prefix, and `secrets.{name}` would be the workflow's own, which is never handed to the run",
+                secret_for(name)
+            )
+        })
+        .collect()
+}
+
 /// Whether a `runs-on` label is a GitHub-hosted runner.
 fn hosted(label: &str) -> bool {
     ["ubuntu-", "windows-", "macos-"].iter().any(|prefix| label.starts_with(prefix))
@@ -66,7 +92,8 @@ pub fn workflow(facts: &Facts, options: &ActionsOptions) -> Result<String, Expor
         secrets.push(PUSH_TOKEN);
     }
     if !secrets.is_empty() {
-        let _ = writeln!(out, "# Repository secrets it reads: {}.", secrets.join(", "));
+        let named: Vec<String> = secrets.iter().map(|name| if secret_for(name) == *name { (*name).to_string() } else { format!("{} (as {name})", secret_for(name)) }).collect();
+        let _ = writeln!(out, "# Repository secrets it reads: {}.", named.join(", "));
     }
     let _ = writeln!(out, "# The image is built with `night export containerfile {}` and pushed as {}.", facts.runbook, options.image);
     if let Some(note) = facts.no_delivery_note() {
@@ -112,7 +139,7 @@ pub fn workflow(facts: &Facts, options: &ActionsOptions) -> Result<String, Expor
         // Only the step that runs night sees the secrets (night keeps `env.X` from the agent).
         let _ = writeln!(out, "        env:");
         for name in &secrets {
-            let _ = writeln!(out, "          {name}: ${{{{ secrets.{name} }}}}");
+            let _ = writeln!(out, "          {name}: ${{{{ secrets.{} }}}}", secret_for(name));
         }
     }
     let _ = write!(out, "        run: {}", block(&script, 10));
@@ -157,6 +184,19 @@ mod tests {
         assert!(error.help().is_some_and(|h| h.contains("5h14m or less") && h.contains("self-hosted")), "{:?}", error.help());
         assert!(workflow(&facts(6), &options("self-hosted")).is_ok());
         assert!(workflow(&facts(4), &options("ubuntu-latest")).is_ok());
+    }
+
+    #[test]
+    fn a_reserved_name_is_read_from_a_secret_of_its_own() {
+        assert_eq!(secret_for("GITHUB_TOKEN"), "NIGHT_GITHUB_TOKEN");
+        assert_eq!(secret_for("github_pat"), "NIGHT_github_pat");
+        assert_eq!(secret_for("GH_TOKEN"), "GH_TOKEN");
+        let mut with_token = facts(2);
+        with_token.env_names.push("GITHUB_TOKEN".into());
+        let text = workflow(&with_token, &options("ubuntu-latest")).expect("fits");
+        assert!(text.contains("GITHUB_TOKEN: ${{ secrets.NIGHT_GITHUB_TOKEN }}") && !text.contains("secrets.GITHUB_TOKEN"), "{text}");
+        assert_eq!(notes(&with_token).len(), 1);
+        assert!(notes(&facts(2)).is_empty());
     }
 
     #[test]
