@@ -127,13 +127,17 @@ fn ssh_clients_with(needle: &str) -> Vec<i32> {
     pids
 }
 
-/// Every process's command line and environment that holds `value` (as root, all are readable).
+/// Every process's command line and environment that holds `value` (as root, all are readable),
+/// as `<pid> cmdline|environ`, with `host` after it for a process of the host's user.
 fn processes_holding(value: &str) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt as _;
+    let host_uid = std::fs::metadata(format!("/home/{}", support::sshd::USER)).map(|m| m.uid()).ok();
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let on_host = entry.metadata().is_ok_and(|m| Some(m.uid()) == host_uid);
         for what in ["cmdline", "environ"] {
             if std::fs::read(entry.path().join(what)).is_ok_and(|bytes| String::from_utf8_lossy(&bytes).contains(value)) {
-                found.push(format!("{} {what}", entry.file_name().to_string_lossy()));
+                found.push(format!("{} {what}{}", entry.file_name().to_string_lossy(), if on_host { " host" } else { "" }));
             }
         }
     }
@@ -208,6 +212,9 @@ fn a_remote_run_survives_its_connection_and_comes_back_with_night_pull() {
     // second run on the same checkout is refused, the same way as at home, by the host.
     for value in [&secret, &token] {
         let holding: Vec<String> = processes_holding(value).into_iter().filter(|p| !p.starts_with(&format!("{} ", std::process::id()))).collect();
+        // The laptop's own night commands (this machine plays both) have it in their environment;
+        // no process of the host's user has it anywhere: not the supervisor, the agent or a check.
+        assert!(!holding.iter().any(|p| p.ends_with(" host")), "{holding:?}");
         assert!(holding.iter().all(|p| p.ends_with("environ") && !p.contains("cmdline")), "{holding:?}");
         assert!(!holding.iter().any(|p| p.starts_with(&format!("{} ", started_pid(&started.stdout)))), "the supervisor keeps the secret out of its environment: {holding:?}");
     }
@@ -414,6 +421,58 @@ fn bad_hosts_and_paths_are_refused_with_the_host_named() {
     assert_eq!(refused.code, Some(2), "{}", refused.output());
     assert!(refused.stdout.contains("agent program `night-test-missing-aider` not found"), "the host's checklist says why: {}", refused.output());
     assert!(refused.stderr.contains("night-ci: error: the runbook has errors; nothing was run"), "{}", refused.output());
+
+    // Uncommitted work in the host's checkout that no run holds is never overwritten.
+    let work = base.work();
+    sshd.remote(&format!("echo wip > {work}/src/wip"));
+    let leftover = test.night(&["run", "t.night", "--on", &base.on()]);
+    assert_eq!(leftover.code, Some(2), "{}", leftover.output());
+    assert!(leftover.stderr.contains(&format!("night-ci: error: the host's checkout `{work}` has uncommitted changes no run holds: `src/wip`")), "{}", leftover.output());
+    assert!(leftover.stderr.contains("nothing was changed"), "{}", leftover.output());
+    assert_eq!(sshd.remote(&format!("cat {work}/src/wip")).trim(), "wip");
+}
+
+/// `NIGHT_SSH` for a host whose commands see `bin` first on their PATH (as a PATH set in the
+/// remote's shell startup would), through a wrapper script in `dir`.
+fn ssh_with_path(sshd: &Sshd, dir: &std::path::Path, bin: &str) -> String {
+    let wrapper = dir.join("path-ssh.sh");
+    std::fs::write(&wrapper, format!("#!/bin/sh\nhost=$1; shift\nexec {} \"$host\" \"PATH={bin}:/usr/local/bin:/usr/bin:/bin; export PATH; $*\"\n", sshd.ssh_command())).expect("wrapper");
+    format!("sh {}", wrapper.display())
+}
+
+#[test]
+fn a_host_this_night_cannot_run_on_is_told_what_to_install() {
+    let Some(sshd) = sshd() else { return };
+    let mut base = RemoteBase::new(&sshd, "platform");
+    // Another architecture: `uname -m` there says riscv64. Nothing is copied.
+    let fake = format!("{}/fake-bin", base.path);
+    sshd.remote(&format!("mkdir -p {fake} && printf '#!/bin/sh\\ncase \"$1\" in -m) echo riscv64;; *) echo Linux;; esac\\n' > {fake}/uname && chmod +x {fake}/uname"));
+    let mut test = test_with(&sshd);
+    test.setup("true", &support::run::Runbook::default());
+    test.env("NIGHT_SSH", &ssh_with_path(&sshd, test.capture.path(), &fake));
+    let foreign = test.night(&["run", "t.night", "--on", &base.on()]);
+    assert_eq!(foreign.code, Some(2), "{}", foreign.output());
+    assert!(foreign.stderr.contains(&format!("night-ci: error: no night {0} or newer there (the host had none), and this night is built for", env!("CARGO_PKG_VERSION"))) && foreign.stderr.contains("not Linux riscv64"), "{}", foreign.output());
+    assert!(foreign.stderr.contains(&format!("help: Install night {} or newer on the host (a build for Linux riscv64) on the PATH of SSH commands, or at `{}/.night/bin/night`", env!("CARGO_PKG_VERSION"), base.path)), "{}", foreign.output());
+    assert!(sshd.remote(&format!("ls -A {}/.night/bin 2>/dev/null || true", base.path)).trim().is_empty(), "nothing was copied");
+
+    // The same platform, but the copy cannot start there (a disk mounted `noexec`; a newer glibc
+    // here than there fails the same way): said, and nothing is left behind.
+    let mounted = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=512m,noexec,uid=1001,gid=1001,mode=755", "tmpfs", &base.path]).output();
+    match mounted {
+        Ok(output) if output.status.success() => base.mounted = true,
+        other => {
+            eprintln!("\n*** SKIPPED (the rest): cannot mount a tmpfs (needs root): {other:?} ***\n");
+            return;
+        }
+    }
+    let test = test_with(&sshd);
+    test.setup("true", &support::run::Runbook::default());
+    let stuck = test.night(&["run", "t.night", "--on", &base.on()]);
+    assert_eq!(stuck.code, Some(2), "{}", stuck.output());
+    assert!(stuck.stderr.contains("night-ci: error: this night, copied there, does not start: ") && stuck.stderr.contains("Permission denied"), "{}", stuck.output());
+    assert!(stuck.stderr.contains(&format!("on the PATH of SSH commands, or at `{}/.night/bin/night`", base.path)), "{}", stuck.output());
+    assert!(sshd.remote(&format!("ls -A {}/.night/bin", base.path)).trim().is_empty(), "the copy that cannot start is removed");
 }
 
 #[test]
