@@ -302,6 +302,17 @@ fn a_remote_run_survives_its_connection_and_comes_back_with_night_pull() {
     assert!(test.path().join(format!(".night/runs/{id}/pulled.json")).is_file());
     let again = test.night(&["pull", &id, "--on", &on]);
     assert_eq!(again.code, Some(0), "pulling twice is harmless: {}", again.output());
+    // A local branch of that name that moved apart from the host's is never overwritten; git's
+    // own words say why.
+    let pulled_tip = test.git(&["rev-parse", &branch_name]);
+    let apart = test.git(&["commit-tree", "main^{tree}", "-p", "main", "-m", "a local commit"]);
+    test.git(&["update-ref", &format!("refs/heads/{branch_name}"), &apart]);
+    let refused = test.night(&["pull", &id, "--on", &on]);
+    assert_eq!(refused.code, Some(2), "{}", refused.output());
+    assert!(refused.stderr.contains(&format!("night-ci: error: cannot fetch the run branch `{branch_name}`: ")) && refused.stderr.contains("(non-fast-forward)"), "{}", refused.output());
+    assert!(refused.stderr.contains("never overwritten: rename it, then pull again"), "{}", refused.output());
+    assert_eq!(test.git(&["rev-parse", &branch_name]), apart, "the local branch is as it was");
+    test.git(&["update-ref", &format!("refs/heads/{branch_name}"), &pulled_tip]);
     let remote_report = test.night(&["report", &id, "--on", &on, "-o", "from-host.md"]);
     assert_eq!(remote_report.code, Some(0), "{}", remote_report.output());
     assert!(std::fs::read_to_string(test.path().join("from-host.md")).is_ok_and(|r| r.contains("**success**")), "`report -o` writes here");
