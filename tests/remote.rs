@@ -433,6 +433,16 @@ fn bad_hosts_and_paths_are_refused_with_the_host_named() {
     assert!(refused.stdout.contains("agent program `night-test-missing-aider` not found"), "the host's checklist says why: {}", refused.output());
     assert!(refused.stderr.contains("night-ci: error: the runbook has errors; nothing was run"), "{}", refused.output());
 
+    // A push the host cannot make fails the delivery's preflight there: nothing runs.
+    test.git(&["remote", "add", "origin", &format!("http://127.0.0.1:{}/app.git", support::closed_port())]);
+    test.write("t.night", &support::run::Runbook::default().top("deliver {\n  push \"origin\"\n}").render());
+    let undeliverable = test.night(&["run", "t.night", "--on", &base.on()]);
+    assert_eq!(undeliverable.code, Some(2), "{}", undeliverable.output());
+    assert!(undeliverable.stderr.contains("night-ci: error: the delivery's preflight failed: cannot reach `origin`"), "{}", undeliverable.output());
+    assert!(!undeliverable.stdout.contains("started on night-ci"), "{}", undeliverable.output());
+    let runs = test.night(&["list", "--on", &base.on()]);
+    assert!(!runs.stdout.contains("t-20"), "no run was made there: {}", runs.output());
+
     // Uncommitted work in the host's checkout that no run holds is never overwritten.
     let work = base.work();
     sshd.remote(&format!("echo wip > {work}/src/wip"));
