@@ -294,6 +294,8 @@ fn a_remote_run_survives_its_connection_and_comes_back_with_night_pull() {
     let report = test.night(&["report", &id]);
     assert_eq!(report.code, Some(0), "{}", report.output());
     assert!(report.stdout.contains("**success**") && report.stdout.contains(&url), "the report says where the work went: {}", report.output());
+    // Its next commands are for this checkout (on `main`), not the host's (on the run branch).
+    assert!(report.stdout.contains(&format!("git switch {branch_name}")) && !report.stdout.contains("your checkout is on its branch"), "{}", report.output());
     let journal = support::run::read_events(&test.path().join(format!(".night/runs/{id}/journal.jsonl")));
     let failed = journal.iter().find(|e| e["event"] == "delivery-failed").expect("the run's own delivery");
     assert_eq!(failed["push"]["status"], "done", "{failed}");

@@ -119,7 +119,7 @@ fn pull_run(ssh: &Ssh, layout: &Layout, repo: &Path, run_id: &str, branch: &str)
     std::fs::create_dir_all(&runs).map_err(|e| RemoteError::local(format!("cannot create `{}`: {e}", runs.display()), None))?;
     copy_folder(ssh, layout, ".night/runs", run_id, LEFT_ON_THE_HOST, &runs)?;
     let note = serde_json::json!({ "pulled_from": ssh.target.to_string(), "path": format!("{}/.night/runs/{run_id}", layout.work()), "at": chrono::Utc::now().to_rfc3339() });
-    let _ = std::fs::write(runs.join(run_id).join("pulled.json"), format!("{note:#}\n"));
+    let _ = std::fs::write(crate::record::RunDir::new(runs.join(run_id)).pulled(), format!("{note:#}\n"));
     exclude_night_folder(repo);
     Ok(())
 }
