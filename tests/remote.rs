@@ -302,6 +302,9 @@ fn a_remote_run_survives_its_connection_and_comes_back_with_night_pull() {
     assert!(journal.iter().any(|e| e["event"] == "delivered" && e["by"] == "hand"), "{journal:?}");
     assert!(!report.stdout.contains("waive"), "the host's runbook carries no waiver of its own: {}", report.output());
     assert!(test.path().join(format!(".night/runs/{id}/pulled.json")).is_file());
+    let resumed_here = test.night(&["resume", &id]);
+    assert_eq!(resumed_here.code, Some(2), "{}", resumed_here.output());
+    assert!(resumed_here.stderr.contains(&format!("error: run `{id}` ran on `{on}` and was pulled here; it can only be resumed there")) && resumed_here.stderr.contains(&format!("`night resume {id} --on {on}`")), "{}", resumed_here.output());
     let again = test.night(&["pull", &id, "--on", &on]);
     assert_eq!(again.code, Some(0), "pulling twice is harmless: {}", again.output());
     // A local branch of that name that moved apart from the host's is never overwritten; git's
