@@ -189,6 +189,7 @@ fn a_remote_run_survives_its_connection_and_comes_back_with_night_pull() {
     let started = test.night(&["run", "t.night", "--on", &on]);
     assert_eq!(started.code, Some(0), "{}", started.output());
     assert!(started.stdout.contains("copied this night") && started.stdout.contains("night 0.0.1"), "{}", started.output());
+    assert!(started.stdout.contains("with t.night, prompt.md uncommitted"), "the changed runbook is said to travel too: {}", started.output());
     assert!(started.stdout.contains("`NIGHT_TEST_FORGE_TOKEN`, `NIGHT_TEST_HOOK` handed to the run in memory"), "{}", started.output());
     assert!(!started.all_text().contains(&secret) && !started.all_text().contains(&token), "the secrets are never printed: {}", started.output());
     let id = run_id(&started.stdout);
