@@ -127,13 +127,17 @@ fn ssh_clients_with(needle: &str) -> Vec<i32> {
     pids
 }
 
-/// Every process's command line and environment that holds `value` (as root, all are readable).
+/// Every process's command line and environment that holds `value` (as root, all are readable),
+/// as `<pid> cmdline|environ`, with `host` after it for a process of the host's user.
 fn processes_holding(value: &str) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt as _;
+    let host_uid = std::fs::metadata(format!("/home/{}", support::sshd::USER)).map(|m| m.uid()).ok();
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let on_host = entry.metadata().is_ok_and(|m| Some(m.uid()) == host_uid);
         for what in ["cmdline", "environ"] {
             if std::fs::read(entry.path().join(what)).is_ok_and(|bytes| String::from_utf8_lossy(&bytes).contains(value)) {
-                found.push(format!("{} {what}", entry.file_name().to_string_lossy()));
+                found.push(format!("{} {what}{}", entry.file_name().to_string_lossy(), if on_host { " host" } else { "" }));
             }
         }
     }
@@ -185,6 +189,7 @@ fn a_remote_run_survives_its_connection_and_comes_back_with_night_pull() {
     let started = test.night(&["run", "t.night", "--on", &on]);
     assert_eq!(started.code, Some(0), "{}", started.output());
     assert!(started.stdout.contains("copied this night") && started.stdout.contains("night 0.0.1"), "{}", started.output());
+    assert!(started.stdout.contains("with t.night, prompt.md uncommitted"), "the changed runbook is said to travel too: {}", started.output());
     assert!(started.stdout.contains("`NIGHT_TEST_FORGE_TOKEN`, `NIGHT_TEST_HOOK` handed to the run in memory"), "{}", started.output());
     assert!(!started.all_text().contains(&secret) && !started.all_text().contains(&token), "the secrets are never printed: {}", started.output());
     let id = run_id(&started.stdout);
@@ -208,6 +213,9 @@ fn a_remote_run_survives_its_connection_and_comes_back_with_night_pull() {
     // second run on the same checkout is refused, the same way as at home, by the host.
     for value in [&secret, &token] {
         let holding: Vec<String> = processes_holding(value).into_iter().filter(|p| !p.starts_with(&format!("{} ", std::process::id()))).collect();
+        // The laptop's own night commands (this machine plays both) have it in their environment;
+        // no process of the host's user has it anywhere: not the supervisor, the agent or a check.
+        assert!(!holding.iter().any(|p| p.ends_with(" host")), "{holding:?}");
         assert!(holding.iter().all(|p| p.ends_with("environ") && !p.contains("cmdline")), "{holding:?}");
         assert!(!holding.iter().any(|p| p.starts_with(&format!("{} ", started_pid(&started.stdout)))), "the supervisor keeps the secret out of its environment: {holding:?}");
     }
@@ -287,14 +295,30 @@ fn a_remote_run_survives_its_connection_and_comes_back_with_night_pull() {
     let report = test.night(&["report", &id]);
     assert_eq!(report.code, Some(0), "{}", report.output());
     assert!(report.stdout.contains("**success**") && report.stdout.contains(&url), "the report says where the work went: {}", report.output());
+    // Its next commands are for this checkout (on `main`), not the host's (on the run branch).
+    assert!(report.stdout.contains(&format!("git switch {branch_name}")) && !report.stdout.contains("your checkout is on its branch"), "{}", report.output());
     let journal = support::run::read_events(&test.path().join(format!(".night/runs/{id}/journal.jsonl")));
     let failed = journal.iter().find(|e| e["event"] == "delivery-failed").expect("the run's own delivery");
     assert_eq!(failed["push"]["status"], "done", "{failed}");
     assert!(journal.iter().any(|e| e["event"] == "delivered" && e["by"] == "hand"), "{journal:?}");
     assert!(!report.stdout.contains("waive"), "the host's runbook carries no waiver of its own: {}", report.output());
     assert!(test.path().join(format!(".night/runs/{id}/pulled.json")).is_file());
+    let resumed_here = test.night(&["resume", &id]);
+    assert_eq!(resumed_here.code, Some(2), "{}", resumed_here.output());
+    assert!(resumed_here.stderr.contains(&format!("error: run `{id}` ran on `{on}` and was pulled here; it can only be resumed there")) && resumed_here.stderr.contains(&format!("`night resume {id} --on {on}`")), "{}", resumed_here.output());
     let again = test.night(&["pull", &id, "--on", &on]);
     assert_eq!(again.code, Some(0), "pulling twice is harmless: {}", again.output());
+    // A local branch of that name that moved apart from the host's is never overwritten; git's
+    // own words say why.
+    let pulled_tip = test.git(&["rev-parse", &branch_name]);
+    let apart = test.git(&["commit-tree", "main^{tree}", "-p", "main", "-m", "a local commit"]);
+    test.git(&["update-ref", &format!("refs/heads/{branch_name}"), &apart]);
+    let refused = test.night(&["pull", &id, "--on", &on]);
+    assert_eq!(refused.code, Some(2), "{}", refused.output());
+    assert!(refused.stderr.contains(&format!("night-ci: error: cannot fetch the run branch `{branch_name}`: ")) && refused.stderr.contains("(non-fast-forward)"), "{}", refused.output());
+    assert!(refused.stderr.contains("never overwritten: rename it, then pull again"), "{}", refused.output());
+    assert_eq!(test.git(&["rev-parse", &branch_name]), apart, "the local branch is as it was");
+    test.git(&["update-ref", &format!("refs/heads/{branch_name}"), &pulled_tip]);
     let remote_report = test.night(&["report", &id, "--on", &on, "-o", "from-host.md"]);
     assert_eq!(remote_report.code, Some(0), "{}", remote_report.output());
     assert!(std::fs::read_to_string(test.path().join("from-host.md")).is_ok_and(|r| r.contains("**success**")), "`report -o` writes here");
@@ -414,6 +438,68 @@ fn bad_hosts_and_paths_are_refused_with_the_host_named() {
     assert_eq!(refused.code, Some(2), "{}", refused.output());
     assert!(refused.stdout.contains("agent program `night-test-missing-aider` not found"), "the host's checklist says why: {}", refused.output());
     assert!(refused.stderr.contains("night-ci: error: the runbook has errors; nothing was run"), "{}", refused.output());
+
+    // A push the host cannot make fails the delivery's preflight there: nothing runs.
+    test.git(&["remote", "add", "origin", &format!("http://127.0.0.1:{}/app.git", support::closed_port())]);
+    test.write("t.night", &support::run::Runbook::default().top("deliver {\n  push \"origin\"\n}").render());
+    let undeliverable = test.night(&["run", "t.night", "--on", &base.on()]);
+    assert_eq!(undeliverable.code, Some(2), "{}", undeliverable.output());
+    assert!(undeliverable.stderr.contains("night-ci: error: the delivery's preflight failed: cannot reach `origin`"), "{}", undeliverable.output());
+    assert!(!undeliverable.stdout.contains("started on night-ci"), "{}", undeliverable.output());
+    let runs = test.night(&["list", "--on", &base.on()]);
+    assert!(!runs.stdout.contains("t-20"), "no run was made there: {}", runs.output());
+
+    // Uncommitted work in the host's checkout that no run holds is never overwritten.
+    let work = base.work();
+    sshd.remote(&format!("echo wip > {work}/src/wip"));
+    let leftover = test.night(&["run", "t.night", "--on", &base.on()]);
+    assert_eq!(leftover.code, Some(2), "{}", leftover.output());
+    assert!(leftover.stderr.contains(&format!("night-ci: error: the host's checkout `{work}` has uncommitted changes no run holds: `src/wip`")), "{}", leftover.output());
+    assert!(leftover.stderr.contains("nothing was changed"), "{}", leftover.output());
+    assert_eq!(sshd.remote(&format!("cat {work}/src/wip")).trim(), "wip");
+}
+
+/// `NIGHT_SSH` for a host whose commands see `bin` first on their PATH (as a PATH set in the
+/// remote's shell startup would), through a wrapper script in `dir`.
+fn ssh_with_path(sshd: &Sshd, dir: &std::path::Path, bin: &str) -> String {
+    let wrapper = dir.join("path-ssh.sh");
+    std::fs::write(&wrapper, format!("#!/bin/sh\nhost=$1; shift\nexec {} \"$host\" \"PATH={bin}:/usr/local/bin:/usr/bin:/bin; export PATH; $*\"\n", sshd.ssh_command())).expect("wrapper");
+    format!("sh {}", wrapper.display())
+}
+
+#[test]
+fn a_host_this_night_cannot_run_on_is_told_what_to_install() {
+    let Some(sshd) = sshd() else { return };
+    let mut base = RemoteBase::new(&sshd, "platform");
+    // Another architecture: `uname -m` there says riscv64. Nothing is copied.
+    let fake = format!("{}/fake-bin", base.path);
+    sshd.remote(&format!("mkdir -p {fake} && printf '#!/bin/sh\\ncase \"$1\" in -m) echo riscv64;; *) echo Linux;; esac\\n' > {fake}/uname && chmod +x {fake}/uname"));
+    let mut test = test_with(&sshd);
+    test.setup("true", &support::run::Runbook::default());
+    test.env("NIGHT_SSH", &ssh_with_path(&sshd, test.capture.path(), &fake));
+    let foreign = test.night(&["run", "t.night", "--on", &base.on()]);
+    assert_eq!(foreign.code, Some(2), "{}", foreign.output());
+    assert!(foreign.stderr.contains(&format!("night-ci: error: no night {0} or newer there (the host had none), and this night is built for", env!("CARGO_PKG_VERSION"))) && foreign.stderr.contains("not Linux riscv64"), "{}", foreign.output());
+    assert!(foreign.stderr.contains(&format!("help: Install night {} or newer on the host (a build for Linux riscv64) on the PATH of SSH commands, or at `{}/.night/bin/night`", env!("CARGO_PKG_VERSION"), base.path)), "{}", foreign.output());
+    assert!(sshd.remote(&format!("ls -A {}/.night/bin 2>/dev/null || true", base.path)).trim().is_empty(), "nothing was copied");
+
+    // The same platform, but the copy cannot start there (a disk mounted `noexec`; a newer glibc
+    // here than there fails the same way): said, and nothing is left behind.
+    let mounted = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=512m,noexec,uid=1001,gid=1001,mode=755", "tmpfs", &base.path]).output();
+    match mounted {
+        Ok(output) if output.status.success() => base.mounted = true,
+        other => {
+            eprintln!("\n*** SKIPPED (the rest): cannot mount a tmpfs (needs root): {other:?} ***\n");
+            return;
+        }
+    }
+    let test = test_with(&sshd);
+    test.setup("true", &support::run::Runbook::default());
+    let stuck = test.night(&["run", "t.night", "--on", &base.on()]);
+    assert_eq!(stuck.code, Some(2), "{}", stuck.output());
+    assert!(stuck.stderr.contains("night-ci: error: this night, copied there, does not start: ") && stuck.stderr.contains("Permission denied"), "{}", stuck.output());
+    assert!(stuck.stderr.contains(&format!("on the PATH of SSH commands, or at `{}/.night/bin/night`", base.path)), "{}", stuck.output());
+    assert!(sshd.remote(&format!("ls -A {}/.night/bin", base.path)).trim().is_empty(), "the copy that cannot start is removed");
 }
 
 #[test]

@@ -42,6 +42,14 @@ pub enum CliError {
     /// A `--notify-batch` notifier is not one.
     #[error("{0}")]
     Digest(#[from] crate::batch::digest::DigestError),
+    /// `night resume` here of a run that `night pull --on` brought from the host it ran on.
+    #[error("run `{id}` ran on `{on}` and was pulled here; it can only be resumed there")]
+    Pulled {
+        /// The run.
+        id: String,
+        /// The `--on` value it was pulled with.
+        on: String,
+    },
     /// The copy of a run's runbook no longer checks clean.
     #[error("the run's runbook no longer checks clean; nothing was resumed")]
     RunbookChanged,
@@ -169,6 +177,7 @@ impl CliError {
             CliError::Refused(refused) => refused.help(),
             CliError::Export(error) => error.help().map(str::to_string),
             CliError::LiveRun { .. } => Some("Follow it with `night status` or `night log -f`, or stop it with `night stop`; nothing was changed.".into()),
+            CliError::Pulled { id, on } => Some(format!("`night resume {id} --on {on}` continues it on the host (`night status {id} --on {on}` says whether there is anything to continue); nothing was changed.")),
             _ => None,
         }
     }

@@ -58,6 +58,7 @@ fn text(args: &ExportArgs, common: &ExportCommonArgs) -> Result<(String, Vec<Str
         ExportWhat::GithubActions(actions) => {
             let options = export::github_actions::ActionsOptions { image, schedule: actions.schedule.clone(), runs_on: actions.runs_on.clone() };
             notes.extend(facts.no_delivery_note());
+            notes.extend(export::github_actions::notes(&facts));
             export::github_actions::workflow(&facts, &options)?
         }
         ExportWhat::Containerfile(_) => export::containerfile::containerfile(&facts, &image),

@@ -31,7 +31,12 @@ pub fn run(args: &ReportArgs) -> Done {
             out::eprint(&format!("warning: cannot write the reports in {}: {e}\n", dir.path().display()));
         }
     }
-    let data = ReportData::new(&history, died);
+    let mut data = ReportData::new(&history, died);
+    if args.format != ReportFormat::Json && dir.pulled().is_file() {
+        // Brought here by `night pull --on` from the host it ran on: the next commands are for
+        // this checkout, not the host's (the JSON keeps what the run recorded there).
+        data.checkout = dir.path().ancestors().nth(3).and_then(crate::run::git::RunGit::checkout_branch);
+    }
     let text = match args.format {
         ReportFormat::Md => report::markdown(&data),
         ReportFormat::Json => report::json::json(&data),

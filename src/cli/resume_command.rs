@@ -14,6 +14,10 @@ pub fn run(args: &ResumeArgs) -> Done {
         return super::batch_command::resume(&batch, args.detach);
     }
     let dir = locate::run_dir(Some(&args.run))?;
+    if let Some(on) = pulled_from(&dir) {
+        // Its work tree, processes and paths are the host's.
+        return Err(CliError::Pulled { id: dir.id(), on });
+    }
     let history = dir.load().map_err(|source| CliError::Refused(Refused::Journal { doing: "read", source }))?;
     let Some((start, _)) = history.start else { return Err(Refused::NeverStarted.into()) };
     let path = dir.runbook();
@@ -37,4 +41,11 @@ pub fn run(args: &ResumeArgs) -> Done {
         options.batch = batch;
         crate::run::resume(plan, &dir, options).await
     })
+}
+
+/// The `--on` value a run was pulled with (`pulled.json`), when `night pull --on` brought it.
+fn pulled_from(dir: &crate::record::RunDir) -> Option<String> {
+    let text = std::fs::read_to_string(dir.pulled()).ok()?;
+    let note: serde_json::Value = serde_json::from_str(&text).ok()?;
+    Some(note["pulled_from"].as_str().unwrap_or("the host").to_string())
 }

@@ -12,6 +12,9 @@ use std::time::Duration;
 
 /// A GitHub-hosted runner's limit for one job.
 const HOSTED_LIMIT: Duration = Duration::from_secs(6 * 3600);
+/// The repository secret the `deliver` block's push authenticates with (git's credential
+/// helper reads it, as in the Kubernetes Job).
+const PUSH_TOKEN: &str = "NIGHT_GIT_TOKEN";
 /// A self-hosted runner's limit for one job.
 const SELF_HOSTED_LIMIT: Duration = Duration::from_secs(5 * 24 * 3600);
 
@@ -24,6 +27,32 @@ pub struct ActionsOptions {
     pub schedule: String,
     /// The runner label.
     pub runs_on: String,
+}
+
+/// The prefix GitHub reserves: no repository secret may start with it.
+const RESERVED: &str = "GITHUB_";
+
+/// The repository secret a variable of the run is read from: its own name, but for a name
+/// GitHub reserves (`GITHUB_TOKEN` is the workflow's own token, never handed to the run),
+/// which is read from `NIGHT_<name>`.
+fn secret_for(variable: &str) -> String {
+    if variable.to_ascii_uppercase().starts_with(RESERVED) { format!("NIGHT_{variable}") } else { variable.to_string() }
+}
+
+/// What the workflow's reader should know beyond the file: the variables read from a secret
+/// of another name.
+pub fn notes(facts: &Facts) -> Vec<String> {
+    facts
+        .env_names
+        .iter()
+        .filter(|name| secret_for(name) != **name)
+        .map(|name| {
+            format!(
+                "`env.{name}` comes from the repository secret `{}`: GitHub reserves the `{RESERVED}` prefix, and `secrets.{name}` would be the workflow's own, which is never handed to the run",
+                secret_for(name)
+            )
+        })
+        .collect()
 }
 
 /// Whether a `runs-on` label is a GitHub-hosted runner.
@@ -57,8 +86,14 @@ pub fn workflow(facts: &Facts, options: &ActionsOptions) -> Result<String, Expor
     let _ = writeln!(out, "# night export github-actions {}: the runbook `{}`, nightly or by hand.", facts.runbook, facts.name);
     let mut secrets: Vec<&str> = facts.env_names.iter().map(String::as_str).collect();
     secrets.extend(facts.agent_keys());
+    if facts.deliver {
+        // The `deliver` block's push: the checkout keeps no token, and the workflow's own is
+        // never handed to the run.
+        secrets.push(PUSH_TOKEN);
+    }
     if !secrets.is_empty() {
-        let _ = writeln!(out, "# Repository secrets it reads: {}.", secrets.join(", "));
+        let named: Vec<String> = secrets.iter().map(|name| if secret_for(name) == *name { (*name).to_string() } else { format!("{} (as {name})", secret_for(name)) }).collect();
+        let _ = writeln!(out, "# Repository secrets it reads: {}.", named.join(", "));
     }
     let _ = writeln!(out, "# The image is built with `night export containerfile {}` and pushed as {}.", facts.runbook, options.image);
     if let Some(note) = facts.no_delivery_note() {
@@ -89,8 +124,13 @@ pub fn workflow(facts: &Facts, options: &ActionsOptions) -> Result<String, Expor
     let _ = writeln!(out, "          fetch-depth: 0");
     let _ = writeln!(out, "      - name: Run the runbook");
     let (name, email) = facts.identity.clone().unwrap_or_else(|| ("night".to_string(), "night@localhost".to_string()));
+    let helper = if facts.deliver {
+        format!("# The `deliver` block pushes with {PUSH_TOKEN} (night keeps it from the agent and the checks).\ngit config --global credential.helper {}\n", super::k8s::HELPER)
+    } else {
+        String::new()
+    };
     let script = format!(
-        "git config --global --add safe.directory \"$GITHUB_WORKSPACE\"\ngit config --global user.name {}\ngit config --global user.email {}\nnight run {}\n",
+        "git config --global --add safe.directory \"$GITHUB_WORKSPACE\"\ngit config --global user.name {}\ngit config --global user.email {}\n{helper}night run {}\n",
         crate::remote::ssh::quote(&name),
         crate::remote::ssh::quote(&email),
         crate::remote::ssh::quote(&facts.runbook)
@@ -99,7 +139,7 @@ pub fn workflow(facts: &Facts, options: &ActionsOptions) -> Result<String, Expor
         // Only the step that runs night sees the secrets (night keeps `env.X` from the agent).
         let _ = writeln!(out, "        env:");
         for name in &secrets {
-            let _ = writeln!(out, "          {name}: ${{{{ secrets.{name} }}}}");
+            let _ = writeln!(out, "          {name}: ${{{{ secrets.{} }}}}", secret_for(name));
         }
     }
     let _ = write!(out, "        run: {}", block(&script, 10));
@@ -144,6 +184,19 @@ mod tests {
         assert!(error.help().is_some_and(|h| h.contains("5h14m or less") && h.contains("self-hosted")), "{:?}", error.help());
         assert!(workflow(&facts(6), &options("self-hosted")).is_ok());
         assert!(workflow(&facts(4), &options("ubuntu-latest")).is_ok());
+    }
+
+    #[test]
+    fn a_reserved_name_is_read_from_a_secret_of_its_own() {
+        assert_eq!(secret_for("GITHUB_TOKEN"), "NIGHT_GITHUB_TOKEN");
+        assert_eq!(secret_for("github_pat"), "NIGHT_github_pat");
+        assert_eq!(secret_for("GH_TOKEN"), "GH_TOKEN");
+        let mut with_token = facts(2);
+        with_token.env_names.push("GITHUB_TOKEN".into());
+        let text = workflow(&with_token, &options("ubuntu-latest")).expect("fits");
+        assert!(text.contains("GITHUB_TOKEN: ${{ secrets.NIGHT_GITHUB_TOKEN }}") && !text.contains("secrets.GITHUB_TOKEN"), "{text}");
+        assert_eq!(notes(&with_token).len(), 1);
+        assert!(notes(&facts(2)).is_empty());
     }
 
     #[test]

@@ -8,6 +8,9 @@ use super::yaml::{block, quoted};
 use super::{ExportError, Facts};
 use std::fmt::Write as _;
 
+/// A git credential helper (a shell word) that answers with `NIGHT_GIT_TOKEN`, when it is set.
+pub const HELPER: &str = r#"'!f() { test "$1" = get && test -n "${NIGHT_GIT_TOKEN:-}" && echo username=x-access-token && echo "password=$NIGHT_GIT_TOKEN"; }; f'"#;
+
 /// The Job's settings beyond the runbook.
 #[derive(Debug, Clone)]
 pub struct K8sOptions {
@@ -50,15 +53,30 @@ impl K8sOptions {
 /// The container's script: clone, run, show the report, exit with night's status.
 pub fn script(facts: &Facts) -> String {
     let (name, email) = facts.identity.clone().unwrap_or_else(|| ("night".to_string(), "night@localhost".to_string()));
+    let clone = if facts.deliver {
+        // The `deliver` block's push needs the token too, after the run: night keeps it from the
+        // agent and the checks (`deny irreversible` gives them an allowlisted environment).
+        format!(
+            r#"# git's credential helper answers with NIGHT_GIT_TOKEN from the Secret: for the clone, and for the
+# `deliver` block's push at the end of the run (night keeps it from the agent and the checks).
+git config --global credential.helper {HELPER}
+git clone --branch "$NIGHT_GIT_REF" -- "$NIGHT_GIT_URL" repo
+"#
+        )
+    } else {
+        format!(
+            r#"# A token for a private repository is read by git's credential helper at clone time only.
+git -c credential.helper={HELPER} \
+  clone --branch "$NIGHT_GIT_REF" -- "$NIGHT_GIT_URL" repo
+unset NIGHT_GIT_TOKEN
+"#
+        )
+    };
     format!(
         r#"set -eu
 git config --global user.name {name}
 git config --global user.email {email}
-# A token for a private repository is read by git's credential helper at clone time only.
-git -c credential.helper='!f() {{ test -n "${{NIGHT_GIT_TOKEN:-}}" && echo username=x-access-token && echo "password=$NIGHT_GIT_TOKEN"; }}; f' \
-  clone --branch "$NIGHT_GIT_REF" -- "$NIGHT_GIT_URL" repo
-unset NIGHT_GIT_TOKEN
-cd repo
+{clone}cd repo
 status=0
 night run "$NIGHT_RUNBOOK" || status=$?
 for report in .night/runs/*/report.md; do [ -f "$report" ] && cat "$report"; done
@@ -77,8 +95,15 @@ pub fn job(facts: &Facts, options: &K8sOptions) -> String {
     let _ = writeln!(out, "# Before `kubectl apply -f` this file:");
     let mut keys: Vec<String> = facts.env_names.iter().map(|name| format!("--from-literal={name}=…")).collect();
     keys.extend(facts.agent_keys().iter().map(|name| format!("--from-literal={name}=…")));
+    if facts.deliver {
+        keys.push("--from-literal=NIGHT_GIT_TOKEN=…".to_string());
+    }
     let _ = writeln!(out, "#   kubectl create secret generic {} {}", options.secret, keys.join(" "));
-    let _ = writeln!(out, "#   (add --from-literal=NIGHT_GIT_TOKEN=… when the repository is private)");
+    if facts.deliver {
+        let _ = writeln!(out, "#   (NIGHT_GIT_TOKEN: a token that may push to the repository, for the clone and the `deliver` block's push)");
+    } else {
+        let _ = writeln!(out, "#   (add --from-literal=NIGHT_GIT_TOKEN=… when the repository is private)");
+    }
     let _ = writeln!(out, "#   build the image with `night export containerfile {}` and push it as {}", facts.runbook, options.image);
     let _ = writeln!(out, "# The deadline is `timeout` {} plus {} for setup, the final checks, the report and delivery.", super::words(facts.timeout), super::words(facts.margin()));
     if let Some(note) = facts.no_delivery_note() {

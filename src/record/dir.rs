@@ -94,6 +94,11 @@ impl RunDir {
         self.path.join("supervisor.lock")
     }
 
+    /// `pulled.json`: where `night pull --on` brought the run from (a run that ran on a host).
+    pub fn pulled(&self) -> PathBuf {
+        self.path.join("pulled.json")
+    }
+
     /// `night.out`: a detached supervisor's own output.
     pub fn night_out(&self) -> PathBuf {
         self.path.join("night.out")

@@ -38,7 +38,7 @@ pub(super) fn print_check_text(sent: &HostCheck<'_>, travel: &Travel, read: &[(S
     }
     out.push_str(sent.stdout);
     let dirty = if travel.dirty.is_empty() { "ok" } else { "FAIL" };
-    let uncommitted: Vec<&str> = travel.files.iter().filter(|f| !f.in_commit).map(|f| f.path.as_str()).collect();
+    let uncommitted = &travel.uncommitted;
     let travelling = if uncommitted.is_empty() { String::new() } else { format!("; uncommitted, travelling with it: {}", uncommitted.join(", ")) };
     out.push_str(&format!("judged on this machine: [{dirty:4}] git-dirty — its commit {} travels{travelling}\n", short(&travel.commit)));
     out.push_str(&format!("judged on {host}: command-not-found, env-unset (with {}), read-missing, and the agent:\n", secret_note(&travel.env_names)));

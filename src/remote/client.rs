@@ -301,8 +301,7 @@ fn send_with(ssh: &Ssh, travel: &Travel, args: Vec<String>, steps: bool) -> Resu
     }
     push(ssh, travel, &layout)?;
     if steps {
-        let uncommitted: Vec<&str> = travel.files.iter().filter(|f| !f.in_commit).map(|f| f.path.as_str()).collect();
-        let travelling = if uncommitted.is_empty() { String::new() } else { format!(", with {} uncommitted", uncommitted.join(", ")) };
+        let travelling = if travel.uncommitted.is_empty() { String::new() } else { format!(", with {} uncommitted", travel.uncommitted.join(", ")) };
         say(&format!("night: {host}: pushed {} at {}{travelling}", travel.branch, short(&travel.commit)));
     }
     let secrets = laptop_secrets(&travel.env_names);

@@ -102,21 +102,24 @@ fn pull_run(ssh: &Ssh, layout: &Layout, repo: &Path, run_id: &str, branch: &str)
         refspecs.insert(0, format!("refs/heads/{branch}:refs/heads/{branch}"));
     }
     let mut git = Command::new("git");
-    git.args(["fetch", "--quiet", "--no-tags", &work]).args(&refspecs).current_dir(repo).stdin(Stdio::null());
+    // Not `--quiet`: it would silence the `! [rejected] … (non-fast-forward)` line that says why.
+    git.args(["fetch", "--no-tags", &work]).args(&refspecs).current_dir(repo).stdin(Stdio::null());
     ssh.configure_git(&mut git);
     let fetched = git.output().map_err(|e| RemoteError::local(format!("cannot run git: {e}"), None))?;
     if !fetched.status.success() {
-        return Err(RemoteError::Step {
-            host,
-            message: format!("cannot fetch the run branch `{branch}`: {}", ssh::text(&fetched.stderr)),
-            help: Some(format!("A local branch `{branch}` that moved apart from the host's is never overwritten: rename it, then pull again.")),
-        });
+        let said = ssh::last_line(&fetched.stderr);
+        let help = if said.contains("[rejected]") {
+            format!("A local branch `{branch}` that moved apart from the host's is never overwritten: rename it, then pull again.")
+        } else {
+            "git reaches the host with the same ssh as night (`NIGHT_SSH` becomes `GIT_SSH_COMMAND`).".to_string()
+        };
+        return Err(RemoteError::Step { host, message: format!("cannot fetch the run branch `{branch}`: {said}"), help: Some(help) });
     }
     let runs = crate::record::RunsDir::of_repo(repo).path().to_path_buf();
     std::fs::create_dir_all(&runs).map_err(|e| RemoteError::local(format!("cannot create `{}`: {e}", runs.display()), None))?;
     copy_folder(ssh, layout, ".night/runs", run_id, LEFT_ON_THE_HOST, &runs)?;
     let note = serde_json::json!({ "pulled_from": ssh.target.to_string(), "path": format!("{}/.night/runs/{run_id}", layout.work()), "at": chrono::Utc::now().to_rfc3339() });
-    let _ = std::fs::write(runs.join(run_id).join("pulled.json"), format!("{note:#}\n"));
+    let _ = std::fs::write(crate::record::RunDir::new(runs.join(run_id)).pulled(), format!("{note:#}\n"));
     exclude_night_folder(repo);
     Ok(())
 }

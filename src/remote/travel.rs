@@ -57,6 +57,8 @@ pub struct Travel {
     pub local_remotes: Vec<String>,
     /// The `git-dirty` findings, judged here (rendered against the first runbook).
     pub dirty: Vec<Diagnostic>,
+    /// The travelling files whose text is not the commit's (absent from it, or changed).
+    pub uncommitted: Vec<String>,
 }
 
 /// Read what travels with `runbooks` (each parsed); they must share one repository.
@@ -93,6 +95,7 @@ pub fn gather(runbooks: &[(&Source, &Parsed)]) -> Result<Travel, RemoteError> {
         remotes: Vec::new(),
         local_remotes: Vec::new(),
         dirty: Vec::new(),
+        uncommitted: Vec::new(),
     };
     for (source, parsed) in runbooks {
         let path = runbook_path(source);
@@ -124,6 +127,8 @@ pub fn gather(runbooks: &[(&Source, &Parsed)]) -> Result<Travel, RemoteError> {
     }
     travel.env_names.sort();
     travel.env_names.dedup();
+    let committed = |path: &str| head_tree.as_ref()?.get_path(Path::new(path)).ok()?.to_object(&repository).ok()?.into_blob().ok().map(|blob| blob.content().to_vec());
+    travel.uncommitted = travel.files.iter().filter(|f| committed(&f.path).is_none_or(|text| text != f.text.as_bytes())).map(|f| f.path.clone()).collect();
     let travelling: Vec<String> = travel.files.iter().map(|f| f.path.clone()).collect();
     judge_dirty(&repository, &travelling, repo_span, &mut dirty);
     travel.dirty = dirty;

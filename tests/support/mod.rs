@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod forge_api;
+pub mod git_http;
 pub mod http_receiver;
 pub mod model_server;
 pub mod run;
