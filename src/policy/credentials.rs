@@ -98,7 +98,9 @@ const PASSED: &[&str] = &[
     "DOTNET_ROOT", "DOTNET_CLI_TELEMETRY_OPTOUT", "NUGET_PACKAGES", "ASDF_DIR", "ASDF_DATA_DIR", "MISE_DATA_DIR",
     "PKG_CONFIG_PATH", "LD_LIBRARY_PATH", "LD_PRELOAD", "LIBRARY_PATH", "CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH",
     "CC", "CXX", "AR", "LD", "CFLAGS", "CXXFLAGS", "CPPFLAGS", "LDFLAGS", "MAKEFLAGS", "CMAKE_GENERATOR",
-    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO",
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO", "GIT_SSL_CAPATH",
+    "PIP_CERT", "NIX_SSL_CERT_FILE", "AWS_CA_BUNDLE", "HTTPLIB2_CA_CERTS", "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
+    "CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE", "DENO_CERT", "CARGO_HTTP_CAINFO",
 ];
 
 /// Prefixes of passed variables: locale and XDG folders.
@@ -318,7 +320,10 @@ mod tests {
             assert!(!passes(name, &claude), "{name}");
         }
         assert!(passes("OPENAI_API_KEY", &AgentKind::Codex));
-        assert!(!passes("ANTHROPIC_API_KEY", &AgentKind::Aider) || passes("ANTHROPIC_API_KEY", &AgentKind::Aider));
+        assert!(passes("ANTHROPIC_API_KEY", &AgentKind::Aider), "aider talks to any provider");
+        for name in ["SSL_CERT_FILE", "PIP_CERT", "AWS_CA_BUNDLE", "NIX_SSL_CERT_FILE", "CARGO_HTTP_CAINFO"] {
+            assert!(passes(name, &claude), "a CA bundle passes, behind a company's proxy too: {name}");
+        }
         assert!(!passes("ANTHROPIC_API_KEY", &AgentKind::Codex));
         let withheld = withheld(["PATH", "GH_TOKEN", "NPM_TOKEN"].into_iter(), &claude, &["NPM_TOKEN".to_string()]);
         assert_eq!(withheld, ["GH_TOKEN"]);
