@@ -4,6 +4,7 @@
 use super::{Command, Format, ReportFormat};
 use crate::diagnostic::RenderOptions;
 use crate::remote::client::{self, BatchArgs};
+use crate::remote::on_host;
 
 /// The exit status of a command given `--on`; `None` for a command to run here.
 pub(super) fn dispatch(command: &Command) -> Option<u8> {
@@ -20,15 +21,15 @@ pub(super) fn dispatch(command: &Command) -> Option<u8> {
             client::run(on, &args.files, batch.as_ref(), args.html, options)
         }
         Command::Check(args) => client::check(args.on.as_deref()?, &args.files, args.format == Format::Json, args.deny_warnings, args.batch, options),
-        Command::Status(args) => client::pass_through(args.on.as_deref()?, with_run("status", &args.run)),
-        Command::Stop(args) => client::pass_through(args.on.as_deref()?, with_run("stop", &args.run)),
-        Command::List(args) => client::pass_through(args.on.as_deref()?, vec!["list".into()]),
+        Command::Status(args) => on_host::pass_through(args.on.as_deref()?, with_run("status", &args.run)),
+        Command::Stop(args) => on_host::pass_through(args.on.as_deref()?, with_run("stop", &args.run)),
+        Command::List(args) => on_host::pass_through(args.on.as_deref()?, vec!["list".into()]),
         Command::Log(args) => {
             let mut remote = with_run("log", &args.run);
             if args.follow {
                 remote.push("--follow".into());
             }
-            client::pass_through(args.on.as_deref()?, remote)
+            on_host::pass_through(args.on.as_deref()?, remote)
         }
         Command::Report(args) => {
             let on = args.on.as_deref()?;
@@ -40,16 +41,16 @@ pub(super) fn dispatch(command: &Command) -> Option<u8> {
             let mut remote = with_run("report", &args.run);
             remote.extend(["--format".to_string(), format.to_string()]);
             match &args.output {
-                Some(path) if path.as_os_str() != "-" => client::report_to_file(on, remote, path),
+                Some(path) if path.as_os_str() != "-" => on_host::report_to_file(on, remote, path),
                 Some(_) => {
                     remote.extend(["--output".to_string(), "-".to_string()]);
-                    client::pass_through(on, remote)
+                    on_host::pass_through(on, remote)
                 }
-                None => client::pass_through(on, remote),
+                None => on_host::pass_through(on, remote),
             }
         }
-        Command::Resume(args) => client::resume(args.on.as_deref()?, &args.run, args.html),
-        Command::Deliver(args) => client::deliver(args.on.as_deref()?, &args.run),
+        Command::Resume(args) => on_host::resume(args.on.as_deref()?, &args.run, args.html),
+        Command::Deliver(args) => on_host::deliver(args.on.as_deref()?, &args.run),
         _ => return None,
     })
 }

@@ -10,9 +10,9 @@
 //! git push         ─── commit ─────────────────▶ .night/repos/<key>.git
 //! client::send     ─── JSON on stdin ──────────▶ night remote-host (host.rs): checkout, files,
 //!                      (secrets in memory)        then `night run … --detach` / `night check …`
-//! client::pass_through ────────────────────────▶ night status|log|list|stop|report there
-//! client::resume, ─── secrets on stdin ───────▶ night resume|deliver there (names read from
-//!   client::deliver                              the run's or batch's runbook copies there)
+//! on_host::pass_through ───────────────────────▶ night status|log|list|stop|report there
+//! on_host::resume, ── secrets on stdin ───────▶ night resume|deliver there (names read from
+//!   on_host::deliver                             the run's or batch's runbook copies there)
 //! pull::pull       ◀── git fetch, tar ────────── run branch, refs/night/<run>/*, run folder
 //!                                                (a batch: each run, then its batch folder)
 //! ```
@@ -26,6 +26,7 @@ pub mod client;
 mod error;
 pub mod host;
 pub mod install;
+pub mod on_host;
 pub mod layout;
 pub mod payload;
 pub mod probe;

@@ -2,7 +2,8 @@
 //! refs with `git fetch` from the host's checkout, its run folder with `tar` over the SSH
 //! channel. Nothing on the host is removed.
 
-use super::client::{connect, describe, report_error, say};
+use super::client::{connect, report_error, say};
+use super::on_host::describe;
 use super::layout::Layout;
 use super::ssh::{self, quote, Ssh};
 use super::RemoteError;
