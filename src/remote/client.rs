@@ -87,21 +87,9 @@ impl BatchArgs {
 /// `night run FILE… --on HOST`: start the run (or, with several runbooks or batch options, the
 /// batch) detached on the host; print its id.
 pub fn run(on: &str, files: &[PathBuf], batch: Option<&BatchArgs>, html: bool, options: RenderOptions) -> u8 {
-    let target = match Target::parse(on) {
-        Ok(target) => target,
-        Err(e) => return report_error(&e),
-    };
-    let mut read = Vec::new();
-    for file in files {
-        match read_and_parse(file, options) {
-            Some(pair) => read.push(pair),
-            None => return REFUSED,
-        }
-    }
-    let pairs: Vec<(&Source, &crate::syntax::Parsed)> = read.iter().map(|(s, p)| (s, p)).collect();
-    let mut travel = match travel::gather(&pairs) {
-        Ok(travel) => travel,
-        Err(e) => return report_error(&e),
+    let (target, read, mut travel) = match target_and_travel(on, files, options) {
+        Ok(found) => found,
+        Err(code) => return code,
     };
     if !travel.dirty.is_empty() {
         let mut text = String::new();
@@ -184,21 +172,9 @@ fn print_started(target: &Target, run_id: &str, pid: u32, layout: &Layout) {
 /// `night check FILE… --on HOST`: the checklist as the host judges it, with `git-dirty`
 /// judged here.
 pub fn check(on: &str, files: &[PathBuf], json: bool, deny_warnings: bool, batch: bool, options: RenderOptions) -> u8 {
-    let target = match Target::parse(on) {
-        Ok(target) => target,
-        Err(e) => return report_error(&e),
-    };
-    let mut read = Vec::new();
-    for file in files {
-        match read_and_parse(file, options) {
-            Some(pair) => read.push(pair),
-            None => return REFUSED,
-        }
-    }
-    let pairs: Vec<(&Source, &crate::syntax::Parsed)> = read.iter().map(|(s, p)| (s, p)).collect();
-    let travel = match travel::gather(&pairs) {
-        Ok(travel) => travel,
-        Err(e) => return report_error(&e),
+    let (target, read, travel) = match target_and_travel(on, files, options) {
+        Ok(found) => found,
+        Err(code) => return code,
     };
     let ssh = Ssh::new(target);
     if let Err(e) = ssh.check_command() {
@@ -233,6 +209,22 @@ pub fn check(on: &str, files: &[PathBuf], json: bool, deny_warnings: bool, batch
         status = status.max(1);
     }
     status
+}
+
+/// A runbook read and parsed on the laptop.
+type Read = (Source, crate::syntax::Parsed);
+
+/// The host and what travels to it for `run` and `check --on`: the runbooks read and parsed,
+/// their prompt files and env names; the exit status, with the error said, when either is wrong.
+fn target_and_travel(on: &str, files: &[PathBuf], options: RenderOptions) -> Result<(Target, Vec<Read>, Travel), u8> {
+    let target = Target::parse(on).map_err(|e| report_error(&e))?;
+    let mut read = Vec::new();
+    for file in files {
+        read.push(read_and_parse(file, options).ok_or(REFUSED)?);
+    }
+    let pairs: Vec<(&Source, &crate::syntax::Parsed)> = read.iter().map(|(s, p)| (s, p)).collect();
+    let travel = travel::gather(&pairs).map_err(|e| report_error(&e))?;
+    Ok((target, read, travel))
 }
 
 /// Read and parse a runbook; syntax errors are printed and refuse the command here.
