@@ -159,7 +159,7 @@ fn report_of_a_budget_run_with_denied_commands() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let report = stdout(&output);
     assert!(report.contains("| tokens and cost | 210000 of 200000 tokens, $5.10 of $5.00 |"), "{report}");
-    assert!(report.contains("the hook denied 1 of 2 audited call(s)"), "{report}");
+    assert!(report.contains("the hook denied 1 of 2 audited calls"), "{report}");
     assert!(report.contains("git push --force origin main"), "{report}");
     assert!(report.contains("`failure` to ntfy (night-alerts): FAILED after 3 tries: connection refused"), "{report}");
     insta::assert_snapshot!("report_budget", report);

@@ -59,7 +59,7 @@ pub(super) fn judge(output: &Output, format: &TestFormat, dir: &Path, within: Du
         problems.push("no test passed".to_string());
     }
     if let Some(partial) = run.partial {
-        let unreached = lost.as_ref().filter(|l| l.unreached > 0).map(|l| format!(", {} test(s) of the baseline not reached", l.unreached)).unwrap_or_default();
+        let unreached = lost.as_ref().filter(|l| l.unreached > 0).map(|l| format!(", {} of the baseline not reached", if l.unreached == 1 { "1 test".to_string() } else { format!("{} tests", l.unreached) })).unwrap_or_default();
         problems.push(format!("the counts are partial: {}{unreached}; {}", partial.describe(), partial.fix()));
     }
     if problems.is_empty() && output.exit_code != Some(0) {
