@@ -162,7 +162,16 @@ pub fn duration(text: &str, span: Span) -> Result<Duration, Diagnostic> {
         last_rank = rank;
     }
     if !number.is_empty() {
-        return Err(bad(format!("`{text}` ends without a unit"), usage));
+        // `6h30` is `6h30m`, `2m30` is `2m30s`: the unit after the last one.
+        let next = match last_rank {
+            3 => Some('m'),
+            2 => Some('s'),
+            _ => None,
+        };
+        return Err(match next {
+            Some(unit) => bad(format!("`{text}` ends without a unit"), &format!("Did you mean `{text}{unit}`? {usage}")),
+            None => bad(format!("`{text}` ends without a unit"), usage),
+        });
     }
     if seconds == 0 {
         return Err(bad(format!("`{text}` is zero"), "A limit of zero would stop the run at once; give a positive duration."));
@@ -324,6 +333,7 @@ mod tests {
         assert_eq!(message("1.5d").message, "`1.5d` is written `36h`");
         assert_eq!(message("0.001s").message, "`0.001s` is not a whole number of seconds");
         assert_eq!(message("1.h").message, "`1.h` is not a valid duration");
+        assert!(message("6h30").help.as_deref().is_some_and(|help| help.starts_with("Did you mean `6h30m`?")));
         assert!(message("6").help.as_deref().is_some_and(|help| help.contains("`6h` for hours")));
     }
 
