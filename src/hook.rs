@@ -334,6 +334,11 @@ mod tests {
         }
         let reason = denied_reason(&pre(&run, "Bash", json!({ "command": "git rm -q tests/test_a.py" }), &repo)).expect("denied");
         assert!(reason.contains("night denies `git rm -q tests/test_a.py`: it writes `tests/test_a.py`"), "{reason}");
+        // A redirection is shown with the command it belongs to, never as an empty one.
+        for (command, shown) in [("echo x >> NOTES.txt", "echo x >> NOTES.txt"), ("> NOTES.txt", "> NOTES.txt"), ("cargo test 2> log.txt", "cargo test 2> log.txt")] {
+            let reason = denied_reason(&pre(&run, "Bash", json!({ "command": command }), &repo)).expect("denied");
+            assert!(reason.contains(&format!("night denies `{shown}`: it writes")), "{command}: {reason}");
+        }
         let tmp = std::env::temp_dir().join("night-hook-test.log");
         for command in ["rm src/old.rs", "echo x > src/new.rs", "cargo test > /dev/null 2>&1", "sed -i 's/a/b/' src/lib.rs", "rm \"$FILE\"", "cd \"$DIR\" && rm x"] {
             assert_eq!(pre(&run, "Bash", json!({ "command": command }), &repo), HookOutput::default(), "{command}");

@@ -126,8 +126,17 @@ fn cargo() {
 
 #[test]
 fn cargo_without_a_lock_file_may_write_the_one_the_baseline_creates() {
-    let runbook = init_and_check(&[("Cargo.toml", "[package]\nname = \"x\"\n"), ("src/lib.rs", "")], "tests \"cargo test --no-fail-fast\" format cargo");
+    let repo = Repo::new(&[("Cargo.toml", "[package]\nname = \"x\"\n"), ("src/lib.rs", "")]);
+    let said = |repo: &Repo| {
+        let (code, _, said) = repo.night(&["init", "--output", "/dev/null", "--force"]);
+        assert_eq!(code, 0, "{said}");
+        said
+    };
+    assert!(said(&repo).contains("there is no `Cargo.lock` yet"), "the lock file the baseline will make is said");
+    let runbook = init_and_check_in(&repo, "tests \"cargo test --no-fail-fast\" format cargo");
     assert!(runbook.contains("write \"src/**\" \"Cargo.toml\" \"Cargo.lock\""), "{runbook}");
+    std::fs::write(repo.path().join(".gitignore"), ".stub-bin/\n.venv/\nCargo.lock\n").expect("write");
+    assert!(!said(&repo).contains("Cargo.lock"), "an ignored lock file is no concern");
 }
 
 #[test]

@@ -767,7 +767,6 @@ fn the_demo_runbook_succeeds_after_one_retry_in_a_worktree() {
     let ran = test.run_file("runbooks/demo.night");
     assert_eq!(ran.code, Some(0), "{}", ran.output());
     assert_eq!(ran.outcome(), "success");
-    assert!(!ran.output().contains("the sandbox refused"), "git's lock attempt is not a refusal of the agent's work: {}", ran.output());
     assert_eq!(ran.events_named("attempt-start").len(), 2, "the demo agent fails once");
     assert_eq!(test.git(&["rev-parse", "--abbrev-ref", "HEAD"]), "main", "the checkout is never switched");
     let start = ran.event("run-start");
@@ -781,6 +780,10 @@ fn the_demo_runbook_succeeds_after_one_retry_in_a_worktree() {
     assert!(!ran.stdout.contains(&format!("git switch {}", ran.branch())), "{}", ran.output());
     assert!(ran.stdout.contains(&format!("git worktree remove {work_dir}")), "{}", ran.output());
     assert_eq!(ran.event("run-end")["commits"].as_array().map(Vec::len), Some(2));
+    // Each commit deletes git's AUTO_MERGE, which locks the shared packed-refs: git's own work
+    // in the sandbox, never reported as something the agent was refused.
+    assert!(!ran.output().contains("the sandbox refused"), "{}", ran.output());
+    assert!(!ran.report().contains("refusal"), "{}", ran.report());
     assert_main_untouched(&test, &main);
 }
 

@@ -250,16 +250,29 @@ fn the_agent_commits_in_a_worktree_and_cannot_cut_it_from_the_repository() {
          echo x > ../../../README.md 2>&1 || echo refused-main-checkout\n\
          git -C ../../.. branch -f main HEAD 2>&1 || echo refused-move-main\n\
          rm -rf ../../../.git/objects/pack 2>&1 | tail -1\n\
-         git update-ref -d refs/heads/night/t/1 2>&1 || echo refused-update-ref-d\n\
-         rm ../../../.git/refs/heads/night/t/1 && echo deleted-run-branch\n";
+         git branch -D other 2>&1 || echo refused-delete-other\n\
+         echo x > ../../../.git/HEAD 2>&1 || echo refused-main-head\n\
+         echo x > ../../../.git/index 2>&1 || echo refused-main-index\n\
+         echo '[core]' >> ../../../.git/config 2>&1 || echo refused-main-config\n\
+         echo x > ../../../.git/hooks/pre-commit 2>&1 || echo refused-main-hook\n\
+         echo x > ../../../.git/worktrees/other 2>&1 || echo refused-worktrees\n\
+         echo 'gitdir: /tmp/evil' > ../../../.git/commondir 2>&1 && echo wrote-commondir\n\
+         git update-ref -d refs/heads/night/t/1 && echo deleted-run-branch\n";
     let (output, found) = fixture.run_guarded(&spec, &layers, script);
     let said = text(&output);
-    for expected in ["committed", "refused-rm-gitfile", "refused-main-checkout", "refused-move-main", "refused-update-ref-d", "deleted-run-branch"] {
+    let expected = ["committed", "refused-rm-gitfile", "refused-main-checkout", "refused-move-main", "refused-delete-other", "refused-main-head", "refused-main-index"];
+    for expected in expected.into_iter().chain(["refused-main-config", "refused-main-hook", "refused-worktrees", "wrote-commondir", "deleted-run-branch"]) {
         assert!(said.contains(expected), "missing {expected} in:\n{said}");
     }
+    // A commit deletes git's pseudo-refs (AUTO_MERGE), which locks the shared `packed-refs`:
+    // git's own work, never a refusal to report.
+    assert!(!said.contains("packed-refs.lock"), "git's lock of packed-refs was refused:\n{said}");
+    assert!(found.iter().any(|f| f.contains("`.git/commondir` (removed)")), "{found:?}");
+    assert!(!fixture.repo.join(".git/commondir").exists());
     assert!(found.iter().any(|f| f.contains("deleted the run branch")), "{found:?}");
     assert!(fixture.work_dir.join(".git").is_file());
     assert_eq!(git(&fixture.repo, &["rev-parse", "main"]), main_before);
+    assert_eq!(git(&fixture.repo, &["rev-parse", "other"]), main_before);
     assert_eq!(git(&fixture.repo, &["log", "--format=%s", "main"]), "start");
     // Recreated at the last commit HEAD's reflog names.
     assert_eq!(git(&fixture.work_dir, &["log", "-1", "--format=%s"]), "agent work");

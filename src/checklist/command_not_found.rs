@@ -38,6 +38,25 @@ impl Lookup<'_> {
         found
     }
 
+    /// The programs of `command` given as a path in the repository that the last commit does
+    /// not hold: found here, but absent from the new checkout `worktree on` runs in (a
+    /// `.venv/bin/pytest` that git ignores, a script not yet committed).
+    fn not_committed(&self, command: &str) -> Vec<String> {
+        let Some(repository) = self.context.repository.as_ref() else { return Vec::new() };
+        let Some(tree) = repository.head().ok().and_then(|head| head.peel_to_tree().ok()) else { return Vec::new() };
+        let mut found: Vec<String> = Vec::new();
+        for part in programs(command) {
+            let Some(program) = first_word(&part) else { continue };
+            let relative = program.trim_start_matches("./");
+            let in_repository = program.contains('/') && !program.starts_with(['/', '~', '$']) && !relative.starts_with("../");
+            if !in_repository || found.contains(&program) || !self.resolves(&program) || tree.get_path(std::path::Path::new(relative)).is_ok() {
+                continue;
+            }
+            found.push(program);
+        }
+        found
+    }
+
     /// The programs of `command` that are not found (each command line read once).
     fn missing(&self, command: &str) -> Vec<String> {
         if let Some(missing) = self.commands.borrow().get(command) {
@@ -79,15 +98,24 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
         found: RefCell::new(HashMap::new()),
         commands: RefCell::new(HashMap::new()),
     };
+    let worktree = context.runbook.task.as_ref().and_then(|t| t.worktree.as_ref()).filter(|w| w.value);
     if let Some(success) = &context.runbook.success {
         for check in &success.checks {
             if let Some(command) = check.value.command() {
                 report(&lookup, command, Code::CommandNotFound, "success commands run in the repository", findings);
+                if let Some(worktree) = worktree {
+                    report_not_committed(&lookup, command, worktree.span, findings);
+                }
             }
         }
     }
     match context.agent_kind() {
-        Some(AgentKind::Command(command)) => report(&lookup, &command, Code::CommandNotFound, "the agent command runs in the repository", findings),
+        Some(AgentKind::Command(command)) => {
+            report(&lookup, &command, Code::CommandNotFound, "the agent command runs in the repository", findings);
+            if let Some(worktree) = worktree {
+                report_not_committed(&lookup, &command, worktree.span, findings);
+            }
+        }
         Some(kind) => agent_program(&lookup, &kind, findings),
         None => {}
     }
@@ -115,6 +143,18 @@ fn report(lookup: &Lookup<'_>, command: &Spanned<String>, code: Code, where_: &s
             Diagnostic::error(code, format!("command `{program}` not found"))
                 .label(command.span, format!("`{program}` is not on PATH or in the repository"))
                 .help(help),
+        );
+    }
+}
+
+/// Programs found in the checkout that the run's worktree will not have.
+fn report_not_committed(lookup: &Lookup<'_>, command: &Spanned<String>, worktree: Span, findings: &mut Vec<Diagnostic>) {
+    for program in lookup.not_committed(&command.value) {
+        findings.push(
+            Diagnostic::error(Code::CommandNotFound, format!("command `{program}` is not in the run's worktree"))
+                .label(command.span, format!("`{program}` is here, but not in the last commit"))
+                .label(worktree, "the run works in a new checkout of the last commit")
+                .help("With `worktree on` the run works in a worktree made from the last commit, without the files git ignores or does not track (a `.venv`, `node_modules`, a new script). Give the program by its absolute path in this checkout, commit it, or leave out `worktree on`."),
         );
     }
 }

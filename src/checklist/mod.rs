@@ -308,8 +308,10 @@ fn check_with(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>, host:
 fn empty_runbook(source: &Source) -> CheckOutcome {
     let diagnostic = Diagnostic::error(Code::MissingBlock, format!("`{}` is empty", source.name()))
         .help("Run `night init` to write a starting runbook for this repository, or see docs/language.md for every block.");
+    // The items of a runbook without a `deliver` block, as for any other runbook without one.
     let checklist = CHECKLIST
         .iter()
+        .filter(|(code, _)| !DELIVERY_RULES.contains(code))
         .map(|(code, title)| ChecklistItem { code: *code, title, status: ItemStatus::NotChecked { reason: "the file is empty" } })
         .collect();
     CheckOutcome { diagnostics: vec![diagnostic], checklist, plan: None }

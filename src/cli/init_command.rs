@@ -31,6 +31,11 @@ pub fn run(args: &InitArgs) -> Done {
     if text.contains("waive notify-missing") {
         said.push_str("notify: no desktop notifier here (`notify-send`); add one that reaches you (see the TODO)\n");
     }
+    // The baseline's `cargo test` makes the lock file, and `committed` then finds it uncommitted.
+    let ignored = |path: &str| git2::Repository::open(&root).and_then(|repository| repository.is_path_ignored(path)).unwrap_or(false);
+    if root.join("Cargo.toml").is_file() && !root.join("Cargo.lock").exists() && !ignored("Cargo.lock") {
+        said.push_str("note: there is no `Cargo.lock` yet: the baseline's `cargo test` will make one, which the agent must then commit; run `cargo test` and commit it first\n");
+    }
     if !in_git {
         said.push_str(&format!("note: {} is not in a git repository; `night run` needs one (`git init`)\n", cwd.display()));
     }

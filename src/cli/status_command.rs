@@ -58,7 +58,11 @@ pub fn run(name: Option<&str>) -> Done {
         let _ = writeln!(text, "  limits    {}", fired.join(", "));
     }
     if !history.resumes.is_empty() {
-        let _ = writeln!(text, "  resumed   {}", if history.resumes.len() == 1 { "once".to_string() } else { format!("{} times", history.resumes.len()) });
+        let times = match history.resumes.len() {
+            1 => "once".to_string(),
+            n => format!("{n} times"),
+        };
+        let _ = writeln!(text, "  resumed   {times}");
     }
     if let Some(delivery) = &data.delivery {
         if let Some(url) = &delivery.pull_request_url {

@@ -301,7 +301,7 @@ impl CompiledPolicy {
                         continue;
                     }
                     let why = why.split_once(": ").map_or(why.as_str(), |(_, rest)| rest);
-                    let shown = command.line();
+                    let shown = shown_with_redirect(&command, &target);
                     return Decision::Deny(format!("night denies `{shown}`: it writes `{target}`, and {why} Deleting or moving a file counts as writing it."));
                 }
             }
@@ -391,6 +391,21 @@ fn expand_home(path: &str) -> PathBuf {
         (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
         _ => PathBuf::from(path),
     }
+}
+
+/// The command as the denial shows it: with the redirection when that is what writes
+/// `target` (`echo x > NOTES.txt`, not `echo x`; `> x` alone, not an empty command).
+fn shown_with_redirect(command: &shell::Command, target: &str) -> String {
+    let line = command.line();
+    let redirect = command.redirects.iter().find(|r| r.writes() && r.target.value.as_deref() == Some(target));
+    let Some(redirect) = redirect else { return line };
+    let fd = redirect.fd.map(|fd| fd.to_string()).unwrap_or_default();
+    let operator = match redirect.kind {
+        shell::RedirectKind::Append => ">>",
+        shell::RedirectKind::ReadWrite => "<>",
+        _ => ">",
+    };
+    format!("{line} {fd}{operator} {target}").trim_start().to_string()
 }
 
 /// Whether `path` (from `cwd`) is in a temporary folder: `$TMPDIR` (the sandbox's own, in the

@@ -1,8 +1,7 @@
 //! `report.md`: one screen at the top that answers the morning's questions (did it work,
 //! what changed, what it cost, why it stopped, what to do next), the details below.
 
-use super::counted;
-use super::{check_result, continue_commands, duration_text, short, word, ReportData};
+use super::{check_result, continue_commands, duration_text, plural, short, word, ReportData};
 use crate::ast::OnViolation;
 use crate::record::{SessionEndReason, SuccessRecord};
 use std::fmt::Write as _;
@@ -145,7 +144,7 @@ pub(super) fn changes_row(data: &ReportData) -> String {
         let (added, removed) = data.commits.iter().fold((0, 0), |(a, r), c| (a + c.insertions, r + c.deletions));
         return format!("{commits} on `{}` so far, +{added} −{removed} in them", data.branch);
     }
-    format!("{commits} on `{}`; {}, +{} −{} since `{}`", data.branch, counted(d.files as u64, "file", "files"), d.insertions, d.deletions, short(&data.start_commit))
+    format!("{commits} on `{}`; {}, +{} −{} since `{}`", data.branch, plural(d.files, "file"), d.insertions, d.deletions, short(&data.start_commit))
 }
 
 pub(super) fn permissions_row(data: &ReportData) -> String {
@@ -155,15 +154,17 @@ pub(super) fn permissions_row(data: &ReportData) -> String {
         0 => "no changed path outside `write`".to_string(),
         n => {
             let paths: usize = data.violations.iter().map(|v| v.paths.len()).sum();
-            format!("{}, {} written outside `write`", counted(n as u64, "violation", "violations"), counted(paths as u64, "path", "paths"))
+            format!("{}, {} written outside `write`", plural(n, "violation"), plural(paths, "path"))
         }
     };
     let before = data.denied.iter().filter(|d| !d.while_running).count();
     let running = data.denied.iter().filter(|d| d.while_running).count() as u64 + data.sandbox_refusals();
     let denied = match (data.audited_calls, before) {
         (None, _) => "no audit trail (this agent reports no tool calls)".to_string(),
-        (Some(calls), 0) => format!("the hook denied none of {}", counted(calls as u64, "audited call", "audited calls")),
-        (Some(calls), n) => format!("the hook denied {n} of {}", counted(calls as u64, "audited call", "audited calls")),
+        (Some(0), _) => "the hook audited no tool call".to_string(),
+        (Some(1), 0) => "the hook allowed the one audited call".to_string(),
+        (Some(calls), 0) => format!("the hook denied none of {calls} audited calls"),
+        (Some(calls), n) => format!("the hook denied {n} of {}", plural(calls, "audited call")),
     };
     let refused = match running {
         0 => String::new(),
@@ -289,14 +290,14 @@ fn commits(out: &mut String, data: &ReportData) {
         out,
         "### Commits on `{}`\n\n{}; {} changed, +{} −{} since the start.\n",
         data.branch,
-        counted(data.commits.len() as u64, "commit", "commits"),
-        counted(data.diffstat.files as u64, "file", "files"),
+        plural(data.commits.len(), "commit"),
+        plural(data.diffstat.files, "file"),
         data.diffstat.insertions,
         data.diffstat.deletions
     );
     for commit in &data.commits {
         let during = if commit.attempt > 0 { format!(" (attempt {})", commit.attempt) } else { String::new() };
-        let _ = writeln!(out, "- `{}` {}{during}: {}, +{} −{}", commit.short, commit.summary, counted(commit.files as u64, "file", "files"), commit.insertions, commit.deletions);
+        let _ = writeln!(out, "- `{}` {}{during}: {}, +{} −{}", commit.short, commit.summary, plural(commit.files, "file"), commit.insertions, commit.deletions);
     }
     if !data.diffstat.per_file.is_empty() {
         out.push_str("\n```\n");
@@ -382,7 +383,8 @@ pub(super) fn agent_tried_lines(data: &ReportData) -> Vec<String> {
         lines.extend(tried.refused.iter().map(|line| format!("{at}: the sandbox refused: `{}`", line.replace('`', "'"))));
         let unlisted = tried.refused_total.saturating_sub(tried.refused.len() as u64);
         if unlisted > 0 {
-            lines.push(format!("{at}: {} in `agent.log`", counted(unlisted, "more refusal", "more refusals")));
+            let unlisted = plural(usize::try_from(unlisted).unwrap_or(usize::MAX), "more refusal");
+            lines.push(format!("{at}: {unlisted} in `agent.log`"));
         }
         if !tried.reached.is_empty() {
             lines.push(format!("{at}: reached through the proxy: {}", tried.reached.join(", ")));

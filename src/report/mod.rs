@@ -25,10 +25,13 @@ fn short(id: &str) -> &str {
     id.get(..7).unwrap_or(id)
 }
 
-/// `1 file`, `2 files`: a count with its noun, never `file(s)`.
-pub(crate) fn counted(n: impl Into<u64>, one: &str, many: &str) -> String {
-    let n = n.into();
-    format!("{n} {}", if n == 1 { one } else { many })
+/// `1 commit`, `2 commits`: a count and its noun, plural when the count is not one.
+pub fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }
 
 fn duration_text(ms: u64) -> String {
@@ -134,8 +137,8 @@ pub fn summary(data: &ReportData, report_path: &str) -> String {
         out,
         "  branch    {} ({}, {}, +{} -{})",
         data.branch,
-        counted(data.commits.len() as u64, "commit", "commits"),
-        counted(data.diffstat.files as u64, "file", "files"),
+        plural(data.commits.len(), "commit"),
+        plural(data.diffstat.files, "file"),
         data.diffstat.insertions,
         data.diffstat.deletions
     );
@@ -148,7 +151,7 @@ pub fn summary(data: &ReportData, report_path: &str) -> String {
     }
     if !data.rollbacks.is_empty() {
         let kept = data.rollbacks.iter().map(|r| r.kept_ref.as_str()).collect::<Vec<_>>().join(", ");
-        let _ = writeln!(out, "  rolled back; work kept at {kept}");
+        let _ = writeln!(out, "  rollback  work kept at {kept}");
     }
     if let Some(delivery) = &data.delivery {
         let _ = writeln!(out, "  delivered {}", delivery.summary(&data.branch).replace('`', ""));
@@ -250,8 +253,19 @@ mod tests {
             ..ReportData::default()
         };
         data.violations.push(ViolationReport { attempt: 1, paths: vec!["a".into(), "b".into()], action: crate::ast::OnViolation::Revert, revert_commit: None });
+        data.rollbacks.push(RollbackReport {
+            attempt: 2,
+            condition: "failing > baseline".into(),
+            measured: "3 > 1".into(),
+            to: crate::ast::RollbackTo::Start,
+            target: "0123456789".into(),
+            kept_ref: "refs/night/demo-20250101-000000/attempt-2".into(),
+            then: crate::ast::RollbackThen::Stop,
+        });
+        data.diffstat.files = 1;
         let text = summary(&data, "report.md");
         assert!(text.contains("  outside   2 paths written outside `write`"), "{text}");
+        assert!(text.contains("(0 commits, 1 file, +0 -0)"), "one file is said in the singular: {text}");
         for line in text.lines().filter(|line| line.starts_with("  ")) {
             let value_at = line[2..].find(' ').map(|label_end| 2 + label_end + line[2 + label_end..].len() - line[2 + label_end..].trim_start().len());
             assert_eq!(value_at, Some(12), "`{line}` is not aligned in\n{text}");

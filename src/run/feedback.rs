@@ -41,7 +41,12 @@ pub fn attempt_prompt(task: &str, attempt: u64, of: Option<u64>, last: Option<&A
     }
     if let Some((paths, reverted)) = &last.violation {
         let listed = paths.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ");
-        let what = if *reverted { "night restored them" } else { "they were kept for review" };
+        let what = match (*reverted, paths.len()) {
+            (true, 1) => "night restored it",
+            (true, _) => "night restored them",
+            (false, 1) => "it was kept for review",
+            (false, _) => "they were kept for review",
+        };
         if last.failed_checks.is_empty() && last.checked {
             // The checks held: the write outside `write` is the whole reason; say so first.
             let _ = writeln!(out, "\n- The {}; {what}. An attempt that writes outside `write` fails even when every check holds: change only the files the task allows.", crate::report::held_but_wrote_outside(paths));
@@ -175,7 +180,7 @@ mod tests {
         assert!(prompt.contains("attempt 2 of 3"));
         assert!(prompt.contains("Check `tests \"t0\"` failed: 2 tests failed."));
         assert!(prompt.contains("last line of output"));
-        assert!(prompt.contains("(`secret.txt`); night restored them"));
+        assert!(prompt.contains("(`secret.txt`); night restored it"), "one path is `it`: {prompt}");
         assert!(prompt.contains("idle 2s"));
         assert!(prompt.len() < TAIL_TOTAL + 2_000, "{}", prompt.len());
     }

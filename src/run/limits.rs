@@ -30,7 +30,9 @@ pub fn explain(limit: Limit, limits: &PlanLimits) -> String {
     match limit {
         Limit::Timeout => format!("the run's `timeout {value}` was reached"),
         Limit::Session => format!("the session reached `session {value}`"),
+        Limit::Attempts if value == "1" => "the one attempt used up without success".to_string(),
         Limit::Attempts => format!("{value} attempts used up without success"),
+        Limit::Stuck if value == "1" => "a failed attempt, with `stuck 1`".to_string(),
         Limit::Stuck => format!("the same failure {value} attempts in a row"),
         Limit::Idle => format!("no new commit on the run branch for `idle {value}`"),
         Limit::Silence => format!("the agent printed nothing for `silence {value}` and was treated as hung"),
@@ -147,6 +149,15 @@ mod tests {
             cost: Some(crate::ast::Money { cents: 250 }),
             quota_wait: None,
         }
+    }
+
+    #[test]
+    fn one_attempt_is_said_in_the_singular() {
+        let one = PlanLimits { attempts: Some(1), stuck: Some(1), ..limits() };
+        assert_eq!(explain(Limit::Attempts, &one), "the one attempt used up without success");
+        assert_eq!(explain(Limit::Stuck, &one), "a failed attempt, with `stuck 1`");
+        assert_eq!(explain(Limit::Attempts, &limits()), "3 attempts used up without success");
+        assert_eq!(explain(Limit::Stuck, &limits()), "the same failure 2 attempts in a row");
     }
 
     #[test]

@@ -144,6 +144,8 @@ pub struct GitGuard {
     run_objects: PathBuf,
     /// Entries of the git dir's root before the session.
     root_entries: Vec<String>,
+    /// Entries of the common dir's root before the session, in a worktree.
+    common_entries: Vec<String>,
     /// Pointer files and their content: the worktree's `.git`, `commondir`, `gitdir`.
     pointers: Vec<(PathBuf, Vec<u8>)>,
     /// Every branch and tag but the run branch, with its target.
@@ -162,6 +164,7 @@ impl GitGuard {
         std::fs::create_dir_all(run_objects.join("pack"))?;
         add_alternate(&paths.common, &run_objects)?;
         let root_entries = list(&paths.git_dir);
+        let common_entries = if paths.in_place { Vec::new() } else { list(&paths.common) };
         let mut pointers = Vec::new();
         let mut candidates: Vec<PathBuf> = paths.git_file.iter().cloned().collect();
         if !paths.in_place {
@@ -173,7 +176,7 @@ impl GitGuard {
             }
         }
         let (refs, run_tip) = read_refs(&paths.common, paths.branch.as_deref());
-        Ok(GitGuard { paths: paths.clone(), run_objects, root_entries, pointers, refs, run_tip, others: Vec::new() })
+        Ok(GitGuard { paths: paths.clone(), run_objects, root_entries, common_entries, pointers, refs, run_tip, others: Vec::new() })
     }
 
     /// Leave these branches (`night/fix/…`, of other runs of a batch) alone.
@@ -202,23 +205,14 @@ impl GitGuard {
                 }
             }
         }
-        // Only the in-place root is writable to the agent.
+        // Only the in-place root is writable to the agent, and, with the mount layer, a
+        // worktree's common root (for git's lock files). That one is also the user's checkout's
+        // git dir, where the user may work meanwhile: only what would redirect git is removed,
+        // and what else appeared there is not the agent's to report.
         if self.paths.in_place {
-            for name in list(&self.paths.git_dir) {
-                if self.root_entries.contains(&name) || ordinary_new_entry(&name) {
-                    continue;
-                }
-                if !REDIRECTS.contains(&name.as_str()) {
-                    found.push(format!("created `.git/{name}`"));
-                    continue;
-                }
-                let path = self.paths.git_dir.join(&name);
-                let removed = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
-                match removed {
-                    Ok(()) => found.push(format!("created `.git/{name}` (removed)")),
-                    Err(e) => found.push(format!("created `.git/{name}`, which night could not remove: {e}")),
-                }
-            }
+            found.extend(new_root_entries(&self.paths.git_dir, &self.root_entries, true));
+        } else {
+            found.extend(new_root_entries(&self.paths.common, &self.common_entries, false));
         }
         let Ok(repository) = Repository::open(&self.paths.common) else {
             found.push("left the repository unreadable to night".to_string());
@@ -272,6 +266,30 @@ impl GitGuard {
     }
 }
 
+/// New entries of a git dir's root (`before` lists the old ones): those that would redirect
+/// git are removed; the others are reported when `report_others`, ordinary git work aside.
+fn new_root_entries(root: &Path, before: &[String], report_others: bool) -> Vec<String> {
+    let mut found = Vec::new();
+    for name in list(root) {
+        if before.contains(&name) || ordinary_new_entry(&name) {
+            continue;
+        }
+        if !REDIRECTS.contains(&name.as_str()) {
+            if report_others {
+                found.push(format!("created `.git/{name}`"));
+            }
+            continue;
+        }
+        let path = root.join(&name);
+        let removed = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
+        match removed {
+            Ok(()) => found.push(format!("created `.git/{name}` (removed)")),
+            Err(e) => found.push(format!("created `.git/{name}`, which night could not remove: {e}")),
+        }
+    }
+    found
+}
+
 /// Remove the lines of a reflog whose commits are missing; how many were removed.
 fn drop_missing_reflog_entries(repository: &Repository, log: &Path) -> usize {
     let Ok(text) = std::fs::read_to_string(log) else { return 0 };
@@ -298,11 +316,14 @@ fn drop_missing_reflog_entries(repository: &Repository, log: &Path) -> usize {
     dropped
 }
 
-/// The commit the last line of a reflog moved to.
+/// The commit the last line of a reflog moved to; when that line is the branch's deletion
+/// (`git update-ref -d`, `git branch -D` log a move to zeros), the commit it was deleted at.
 fn last_head_entry(log: &Path) -> Option<Oid> {
     let text = std::fs::read_to_string(log).ok()?;
     let line = text.lines().rev().find(|l| !l.trim().is_empty())?;
-    Oid::from_str(line.split_whitespace().nth(1)?).ok().filter(|oid| !oid.is_zero())
+    let mut fields = line.split_whitespace().take(2).map(|hex| Oid::from_str(hex).ok().filter(|oid| !oid.is_zero()));
+    let (old, new) = (fields.next().flatten(), fields.next().flatten());
+    new.or(old)
 }
 
 fn short(oid: Oid) -> String {

@@ -188,7 +188,7 @@ pub fn layers(spec: &SandboxSpec, caps: &Capabilities, mode: Sandbox) -> Result<
         }
     }
     credential_gaps(spec, &mut active);
-    if active.landlock.is_some() && !active.mounts && !spec.writable_with_mounts.is_empty() {
+    if active.landlock.is_some() && !active.mounts && spec.git.as_ref().is_some_and(|git| git.in_place) {
         active.gaps.push("without the mount layer the agent cannot write the git dir's root (the index): it cannot commit, night commits after each session".to_string());
     }
     Ok(active)

@@ -55,7 +55,8 @@ pub struct SandboxSpec {
     pub tmp_dir: PathBuf,
     /// Folders writable with everything beneath them (Landlock).
     pub writable: Vec<PathBuf>,
-    /// Folders writable only when the mount layer protects what lies inside (the in-place git dir).
+    /// Folders writable only when the mount layer protects what lies inside (the in-place git
+    /// dir; a worktree's common dir, for git's lock files).
     pub writable_with_mounts: Vec<PathBuf>,
     /// Single files writable in place (no create, rename or delete next to them).
     pub writable_files: Vec<PathBuf>,
@@ -127,6 +128,11 @@ impl SandboxSpec {
                     writable_with_mounts.push(git.git_dir.clone());
                 } else {
                     writable.push(git.git_dir.clone());
+                    // Deleting any ref, a pseudo-ref such as AUTO_MERGE on every commit
+                    // included, locks `packed-refs` in the common dir: its root is writable
+                    // only when the mount layer keeps every entry there read-only, so that git
+                    // can create and remove its lock files and nothing else changes.
+                    writable_with_mounts.push(git.common.clone());
                 }
                 if git.branch.is_none() {
                     notes.push("HEAD is not on a branch: the agent cannot commit".to_string());
@@ -490,8 +496,23 @@ pub(super) fn mount_plan(repo: &Path, work_dir: &Path, run_dir: &Path, tmp_dir: 
                 push(dir.clone(), MountKind::ReadWrite);
             }
         } else {
+            // The common dir's root is the user's checkout's git dir: every entry read-only
+            // (HEAD, index, config, hooks, refs, logs, packed-refs, the other worktrees), so
+            // that only new files such as git's `packed-refs.lock` can be made there; then
+            // this worktree's git dir and the run branch's folders again.
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(&git.common)
+                .map(|e| e.flatten().map(|e| e.path()).collect())
+                .unwrap_or_default();
+            entries.sort();
+            for entry in entries.into_iter().filter(|entry| !entry.ends_with("objects")) {
+                push(entry, MountKind::ReadOnly);
+            }
+            push(git.git_dir.clone(), MountKind::ReadWrite);
             for name in ["commondir", "gitdir"] {
                 push(git.git_dir.join(name), MountKind::ReadOnly);
+            }
+            for dir in git.ref_dir().iter().chain(&git.branch_log_dir) {
+                push(dir.clone(), MountKind::ReadWrite);
             }
         }
         // The user's other branches (and their reflogs) next to the run branch stay as they are.

@@ -203,18 +203,22 @@ impl Lowerer {
     fn duration(&mut self, args: &mut Args<'_>, example: &str) -> Option<Spanned<Duration>> {
         let (_, text, span) = self.number_token(args, "a duration", example)?;
         // `6 hours`: the unit as a word of its own is one mistake, said once.
-        let word = args.peek_word().filter(|_| text.bytes().all(|b| b.is_ascii_digit()));
+        let word = args.peek_word().filter(|_| text.bytes().all(|b| b.is_ascii_digit() || b == b'.'));
         if let Some((word, (unit, seconds))) = word.and_then(|word| Some((word, values::unit_word(word)?))) {
             let word_span = args.next().map_or(span, |argument| argument.span);
-            let amount = match text.parse::<u64>() {
-                Ok(days) if seconds == 86_400 => days.saturating_mul(24).to_string(),
-                _ => text.clone(),
+            let usage = "Durations use `s`, `m` and `h`, largest first, like `90s`, `45m`, `6h` or `2h30m`.";
+            // `1.5 hours` is `1h30m`.
+            let canonical = match text.parse::<u64>() {
+                Ok(days) if seconds == 86_400 => Some(format!("{}{unit}", days.saturating_mul(24))),
+                Ok(_) => Some(format!("{text}{unit}")),
+                Err(_) => values::decimal(&format!("{text}{word}")),
             };
-            self.push(
-                Diagnostic::error(Code::BadDuration, format!("`{text} {word}` is written `{amount}{unit}`"))
-                    .label(span.to(word_span), "the number and its unit are one word")
-                    .help(format!("Did you mean `{amount}{unit}`? Durations use `s`, `m` and `h`, largest first, like `90s`, `45m`, `6h` or `2h30m`.")),
-            );
+            let diagnostic = match canonical {
+                Some(canonical) => Diagnostic::error(Code::BadDuration, format!("`{text} {word}` is written `{canonical}`"))
+                    .help(format!("Did you mean `{canonical}`? {usage}")),
+                None => Diagnostic::error(Code::BadDuration, format!("`{text} {word}` is not a whole number of seconds")).help(usage),
+            };
+            self.push(diagnostic.label(span.to(word_span), "the number and its unit are one word"));
             return None;
         }
         self.ok(values::duration(&text, span)).map(|value| Spanned::new(value, span))

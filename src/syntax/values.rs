@@ -124,8 +124,13 @@ pub fn duration(text: &str, span: Span) -> Result<Duration, Diagnostic> {
             &format!("Add a unit: `{text}h` for hours, `{text}m` for minutes or `{text}s` for seconds. {usage}"),
         ));
     }
-    if let Some(canonical) = spelled_units(text).filter(|canonical| canonical != text) {
+    if let Some(canonical) = spelled_units(text).filter(|canonical| canonical != text).or_else(|| decimal(text)) {
         return Err(bad(format!("`{text}` is written `{canonical}`"), &format!("Did you mean `{canonical}`? {usage}")));
+    }
+    if let Some((whole, fraction)) = text.split_once('.') {
+        let decimal = whole.bytes().all(|b| b.is_ascii_digit()) && fraction.starts_with(|c: char| c.is_ascii_digit());
+        let what = if decimal { "is not a whole number of seconds" } else { "is not a valid duration" };
+        return Err(bad(format!("`{text}` {what}"), usage));
     }
     let mut seconds: u64 = 0;
     let mut number = String::new();
@@ -157,7 +162,16 @@ pub fn duration(text: &str, span: Span) -> Result<Duration, Diagnostic> {
         last_rank = rank;
     }
     if !number.is_empty() {
-        return Err(bad(format!("`{text}` ends without a unit"), usage));
+        // `6h30` is `6h30m`, `2m30` is `2m30s`: the unit after the last one.
+        let next = match last_rank {
+            3 => Some('m'),
+            2 => Some('s'),
+            _ => None,
+        };
+        return Err(match next {
+            Some(unit) => bad(format!("`{text}` ends without a unit"), &format!("Did you mean `{text}{unit}`? {usage}")),
+            None => bad(format!("`{text}` ends without a unit"), usage),
+        });
     }
     if seconds == 0 {
         return Err(bad(format!("`{text}` is zero"), "A limit of zero would stop the run at once; give a positive duration."));
@@ -191,6 +205,28 @@ pub fn spelled_units(text: &str) -> Option<String> {
         rest = &rest[unit_end..];
     }
     (!out.is_empty()).then_some(out)
+}
+
+/// `1.5h` → `1h30m`, `0.5m` → `30s`, `1.5hours` → `1h30m`: a duration with a decimal point in
+/// night's units, when it is a positive whole number of seconds.
+pub fn decimal(text: &str) -> Option<String> {
+    let unit_at = text.find(|c: char| c.is_ascii_alphabetic())?;
+    let (number, unit) = text.split_at(unit_at);
+    let (whole, fraction) = number.split_once('.')?;
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if fraction.is_empty() || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    let (_, factor) = unit_word(unit)?;
+    let scale = 10u64.checked_pow(u32::try_from(fraction.len()).ok()?)?;
+    let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let scaled = whole.checked_mul(scale)?.checked_add(fraction.parse().ok()?)?.checked_mul(factor)?;
+    if scaled == 0 || scaled % scale != 0 {
+        return None;
+    }
+    let seconds = scaled / scale;
+    let parts = [(seconds / 3600, "h"), (seconds % 3600 / 60, "m"), (seconds % 60, "s")];
+    Some(parts.iter().filter(|(value, _)| *value > 0).map(|(value, unit)| format!("{value}{unit}")).collect())
 }
 
 /// Money like `$25` or `$2.50`.
@@ -291,6 +327,13 @@ mod tests {
         assert_eq!(message("90mins").message, "`90mins` is written `90m`");
         assert_eq!(message("1hour30min").message, "`1hour30min` is written `1h30m`");
         assert_eq!(message("2days").message, "`2days` is written `48h`");
+        assert_eq!(message("1.5h").message, "`1.5h` is written `1h30m`");
+        assert_eq!(message("0.5m").message, "`0.5m` is written `30s`");
+        assert_eq!(message("2.5hours").message, "`2.5hours` is written `2h30m`");
+        assert_eq!(message("1.5d").message, "`1.5d` is written `36h`");
+        assert_eq!(message("0.001s").message, "`0.001s` is not a whole number of seconds");
+        assert_eq!(message("1.h").message, "`1.h` is not a valid duration");
+        assert!(message("6h30").help.as_deref().is_some_and(|help| help.starts_with("Did you mean `6h30m`?")));
         assert!(message("6").help.as_deref().is_some_and(|help| help.contains("`6h` for hours")));
     }
 

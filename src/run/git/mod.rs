@@ -308,8 +308,13 @@ impl RunGit {
 
     /// Whether the work dir has nothing uncommitted or untracked (`.night/` and protected files aside).
     pub fn is_clean(&self) -> Result<bool, GitError> {
+        Ok(self.uncommitted()?.is_empty())
+    }
+
+    /// The paths uncommitted or untracked in the work dir (`.night/` and protected files aside).
+    pub fn uncommitted(&self) -> Result<Vec<String>, GitError> {
         let repository = self.repository()?;
-        Ok(status_paths(&repository)?.iter().all(|path| self.is_excluded(path)))
+        Ok(status_paths(&repository)?.into_iter().filter(|path| !self.is_excluded(path)).collect())
     }
 
     /// Store `id` at `refname` (under `refs/night/…`), so that the commit stays reachable.

@@ -191,16 +191,15 @@ pub async fn run(context: &Context<'_>, baseline: Option<&Baseline>) -> Vec<Succ
                 }
                 Err(error) => Some(format!("cannot list the changed paths: {error}")),
             },
-            SuccessCheck::Committed => match (context.git.is_clean(), context.git.head()) {
-                (Ok(true), Ok(head)) if head != context.start => None,
-                (Ok(clean), Ok(head)) => Some(
-                    match (clean, head != context.start) {
-                        (false, false) => "the run made no commit and left uncommitted changes",
-                        (false, true) => "uncommitted changes are left in the work tree",
-                        _ => "the run made no commit",
-                    }
-                    .to_string(),
-                ),
+            SuccessCheck::Committed => match (context.git.uncommitted(), context.git.head()) {
+                (Ok(left), Ok(head)) if left.is_empty() && head != context.start => None,
+                (Ok(left), Ok(head)) => Some(match (left.is_empty(), head != context.start) {
+                    // Named, so that the agent (and the morning reader) can tell its own work
+                    // from files a build or the checks wrote (a new `Cargo.lock`).
+                    (false, false) => format!("the run made no commit and left uncommitted changes: {}", listed(&left)),
+                    (false, true) => format!("uncommitted changes are left in the work tree: {}", listed(&left)),
+                    _ => "the run made no commit".to_string(),
+                }),
                 (Err(error), _) | (_, Err(error)) => Some(format!("cannot read the repository: {error}")),
             },
         };
@@ -210,6 +209,15 @@ pub async fn run(context: &Context<'_>, baseline: Option<&Baseline>) -> Vec<Succ
         results.push(result);
     }
     results
+}
+
+/// Paths in backquotes, at most five, then how many more.
+fn listed(paths: &[String]) -> String {
+    let mut shown: Vec<String> = paths.iter().take(5).map(|p| format!("`{p}`")).collect();
+    if paths.len() > 5 {
+        shown.push(format!("and {} more", paths.len() - 5));
+    }
+    shown.join(", ")
 }
 
 fn within_or_default(within: Option<&crate::source::Spanned<Duration>>) -> Duration {

@@ -351,14 +351,14 @@ async fn committed_needs_a_commit_and_a_clean_tree() {
     std::fs::write(root.join("work.txt"), "x").expect("write");
     assert_eq!(
         reason(run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None, sandbox: None }, None).await).as_deref(),
-        Some("the run made no commit and left uncommitted changes")
+        Some("the run made no commit and left uncommitted changes: `work.txt`")
     );
     let repository = Repository::open(&root).expect("open");
     commit(&repository, "agent");
     std::fs::write(root.join("more.txt"), "x").expect("write");
     assert_eq!(
         reason(run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None, sandbox: None }, None).await).as_deref(),
-        Some("uncommitted changes are left in the work tree")
+        Some("uncommitted changes are left in the work tree: `more.txt`")
     );
     std::fs::remove_file(root.join("more.txt")).expect("rm");
     let results = run(&Context { plan: &plan, git: &git, start, env: &[], env_remove: &[], running: None, sandbox: None }, None).await;
