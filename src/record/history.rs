@@ -437,6 +437,13 @@ impl History {
                     self.tokens = end.tokens;
                     self.cost_usd = end.cost_usd;
                 }
+                // The end lists the branch's commits from git; a journal written before night
+                // journaled its own revert commits lacks them: count them all the same.
+                for commit in &end.commits {
+                    if !self.commits.iter().any(|(c, _)| c.id == commit.id) {
+                        self.commits.push((commit.clone(), at));
+                    }
+                }
                 self.end = Some((end.clone(), at));
             }
         }
