@@ -562,6 +562,17 @@ impl History {
         before.saturating_add(from.and_then(|from| (now - from).to_std().ok()).unwrap_or_default())
     }
 
+    /// Wall-clock time from the run's first start to `until`: the time no supervisor ran
+    /// (between a supervisor's death and `night resume`) included.
+    pub fn wall_at(&self, until: DateTime<Utc>) -> Option<Duration> {
+        self.started_at().and_then(|from| (until - from).to_std().ok())
+    }
+
+    /// Wall-clock time from the last `night resume` to `until` (`None`: never resumed).
+    pub fn since_resume_at(&self, until: DateTime<Utc>) -> Option<Duration> {
+        self.resumes.last().and_then(|record| (until - record.at).to_std().ok())
+    }
+
     /// Supervised time up to the journal's last line, for a supervisor that takes over. It
     /// comes from monotonic clocks: the start (0), each heartbeat and each resume. The
     /// journal's stamps are wall-clock time, which jumps (NTP, a resumed laptop, `date -s`):
