@@ -2,6 +2,16 @@
 
 use std::time::Duration;
 
+/// `format_duration` of milliseconds.
+pub fn format_millis(ms: u64) -> String {
+    format_duration(Duration::from_millis(ms))
+}
+
+/// Whole milliseconds, saturating.
+pub fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// `2h30m`, `45m`, `90s` → the runbook's own notation, largest units first.
 pub fn format_duration(duration: Duration) -> String {
     let total = duration.as_secs();

@@ -512,3 +512,52 @@ fi
     let resume = ran.event("resume");
     assert!(resume["elapsed_ms"].as_u64().is_some_and(|ms| ms < 60_000), "supervised time is monotonic time, not the wall clock's jump: {resume}");
 }
+
+/// Seconds in `2h3m4s` (the CLI's duration notation).
+fn seconds_in(text: &str) -> u64 {
+    let (mut total, mut number) = (0, 0);
+    for c in text.chars() {
+        match c {
+            '0'..='9' => number = number * 10 + u64::from(c.to_digit(10).unwrap_or(0)),
+            'h' => (total, number) = (total + number * 3600, 0),
+            'm' => (total, number) = (total + number * 60, 0),
+            's' => (total, number) = (total + number, 0),
+            _ => return u64::MAX,
+        }
+    }
+    total
+}
+
+#[test]
+fn a_resumed_run_lists_its_whole_wall_time_and_the_time_since_the_resume() {
+    let test = Test::new();
+    let mark = marker("wall");
+    hanging_test_script(&test, &[("state", "good")], 2, &mark);
+    test.setup(GOOD, &runbook());
+    let child = test.spawn();
+    wait_until(Duration::from_secs(30), "the attempt's checks", || capture_has(&test, "checking"));
+    // The dead supervisor journals nothing while its check hangs: these seconds, and the time
+    // no supervisor ran, are the run's all the same.
+    std::thread::sleep(Duration::from_secs(4));
+    let ran = kill_and_resume(&test, child);
+    outcome_and_report(&ran, "success");
+    let id = run_id(&test);
+    let listed = test.night(&["list"]);
+    let line = listed.stdout.lines().find(|l| l.starts_with(&id)).unwrap_or_else(|| panic!("{}", listed.output())).to_string();
+    let (_, after) = line.split_once("success").unwrap_or_else(|| panic!("{line}"));
+    let phrase = after.trim_start();
+    let (wall, rest) = phrase.split_once(" (").unwrap_or_else(|| panic!("the wall time and the time since the resume: {line}"));
+    assert!(seconds_in(wall) >= 4 && seconds_in(wall) < 120, "the whole run, its first part included: {line}");
+    let (since, _) = rest.split_once(" since the resume)").unwrap_or_else(|| panic!("{line}"));
+    assert!(seconds_in(since) < seconds_in(wall), "{line}");
+    let expected = format!("{wall} ({since} since the resume)");
+    let status = test.night(&["status", &id]);
+    assert!(status.stdout.contains(&format!("  duration  {expected}")), "status says what list says ({expected}): {}", status.output());
+    let report = ran.report();
+    // The report writes times under a second in milliseconds: the same wall time, the same words.
+    assert!(report.contains(&format!("| {wall} (")) && report.contains(" since the resume), "), "the report too ({expected}): {report}");
+    let json: Value = serde_json::from_str(&fs::read_to_string(ran.dir().join("report.json")).expect("report.json")).expect("json");
+    let (wall_ms, supervised_ms) = (json["wall_ms"].as_u64().expect("wall_ms"), json["duration_ms"].as_u64().expect("duration_ms"));
+    assert!(wall_ms >= 4000 && wall_ms > supervised_ms, "wall {wall_ms} vs supervised {supervised_ms}: {json}");
+    assert!(json["since_resume_ms"].as_u64().is_some_and(|since| since < wall_ms), "{json}");
+}

@@ -274,6 +274,30 @@ git commit -qm "attempt $NIGHT_ATTEMPT"
 }
 
 #[test]
+fn the_revert_commit_is_journaled_so_status_and_the_end_summary_count_the_same_commits() {
+    let test = Test::new();
+    // Every attempt commits a write outside `write`, and night reverts it with a commit of its
+    // own; the second time the run ends stuck, right after its last revert: 4 commits.
+    let agent = "echo hacked > README.md\necho good > src/state\ngit add -A\ngit commit -qm \"attempt $NIGHT_ATTEMPT\"\n";
+    test.setup(agent, &Runbook::default().permission("sandbox off").limits(&["timeout 60s", "attempts 3", "stuck 2"]));
+    let ran = test.run();
+    assert_eq!(ran.outcome(), "stuck", "{}", ran.output());
+    let reverts: Vec<String> = ran.events_named("violation").iter().filter_map(|v| v["revert_commit"].as_str().map(str::to_string)).collect();
+    assert_eq!(reverts.len(), 2, "{}", ran.output());
+    let journaled: Vec<String> = ran.events_named("commit").iter().filter_map(|c| c["id"].as_str().map(str::to_string)).collect();
+    assert!(reverts.iter().all(|r| journaled.contains(r)), "night's revert commits are journaled as commits: {reverts:?} {journaled:?}");
+    let branch = ran.event("run-start")["branch"].as_str().expect("branch").to_string();
+    assert_eq!(test.git(&["rev-list", "--count", &format!("main..{branch}")]), "4", "{}", ran.output());
+    assert_eq!(journaled.len(), 4, "{journaled:?}");
+    assert!(ran.stdout.contains("(4 commits,"), "the end summary: {}", ran.output());
+    let id = ran.event("run-start")["run_id"].as_str().expect("run id").to_string();
+    let status = test.night(&["status", &id]);
+    assert!(status.stdout.contains("commits   4 (last:"), "status counts what the summary counts: {}", status.output());
+    let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(ran.dir().join("report.json")).expect("report.json")).expect("json");
+    assert_eq!(json["commits"].as_array().map(Vec::len), Some(4), "{json}");
+}
+
+#[test]
 fn a_failure_by_violation_alone_says_the_checks_held_but_the_agent_wrote_outside_write() {
     let test = Test::new();
     let agent = "echo hacked > README.md\necho good > src/state\ngit add -A\ngit commit -qm \"attempt $NIGHT_ATTEMPT\"\n";

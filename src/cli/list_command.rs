@@ -62,12 +62,13 @@ pub fn run() -> Done {
 fn row(run: &RunDir) -> [String; 6] {
     let history = run.load().unwrap_or_default();
     let status = run.status(&history);
-    let data = ReportData::new(&history, status == RunStatus::Died);
-    let duration = match status {
-        RunStatus::Running { .. } => Some(history.elapsed_at(chrono::Utc::now())),
-        _ => data.duration_ms.map(std::time::Duration::from_millis),
-    };
-    let duration = duration.map_or_else(|| "-".to_string(), crate::time::format_duration);
+    let mut data = ReportData::new(&history, status == RunStatus::Died);
+    if let RunStatus::Running { .. } = status {
+        data.duration_ms = Some(crate::time::millis(history.elapsed_at(chrono::Utc::now())));
+        data.set_wall(&history, chrono::Utc::now());
+    }
+    // Like `night status` and the report: a resumed run's whole wall time, and the time since the resume.
+    let duration = data.duration_phrase(crate::time::format_millis).unwrap_or_else(|| "-".to_string());
     let delivery = match &data.delivery {
         Some(delivery) => match (&delivery.pull_request_url, delivery.status) {
             (Some(url), _) => url.clone(),

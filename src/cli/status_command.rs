@@ -29,8 +29,8 @@ pub fn run(name: Option<&str>) -> Done {
         }
         RunStatus::Finished { outcome } => {
             let _ = writeln!(text, "{id}: {outcome} — {reason}");
-            if let Some(ms) = data.duration_ms {
-                let _ = writeln!(text, "  duration  {}", crate::time::format_duration(std::time::Duration::from_millis(ms)));
+            if let Some(duration) = data.duration_phrase(crate::time::format_millis) {
+                let _ = writeln!(text, "  duration  {duration}");
             }
         }
         RunStatus::Died => {

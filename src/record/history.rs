@@ -437,6 +437,13 @@ impl History {
                     self.tokens = end.tokens;
                     self.cost_usd = end.cost_usd;
                 }
+                // The end lists the branch's commits from git; a journal written before night
+                // journaled its own revert commits lacks them: count them all the same.
+                for commit in &end.commits {
+                    if !self.commits.iter().any(|(c, _)| c.id == commit.id) {
+                        self.commits.push((commit.clone(), at));
+                    }
+                }
                 self.end = Some((end.clone(), at));
             }
         }
@@ -553,6 +560,17 @@ impl History {
             None => (Duration::ZERO, self.started_at()),
         };
         before.saturating_add(from.and_then(|from| (now - from).to_std().ok()).unwrap_or_default())
+    }
+
+    /// Wall-clock time from the run's first start to `until`: the time no supervisor ran
+    /// (between a supervisor's death and `night resume`) included.
+    pub fn wall_at(&self, until: DateTime<Utc>) -> Option<Duration> {
+        self.started_at().and_then(|from| (until - from).to_std().ok())
+    }
+
+    /// Wall-clock time from the last `night resume` to `until` (`None`: never resumed).
+    pub fn since_resume_at(&self, until: DateTime<Utc>) -> Option<Duration> {
+        self.resumes.last().and_then(|record| (until - record.at).to_std().ok())
     }
 
     /// Supervised time up to the journal's last line, for a supervisor that takes over. It

@@ -41,8 +41,14 @@ pub struct ReportData {
     pub started_at: Option<String>,
     /// When it ended.
     pub ended_at: Option<String>,
-    /// How long it lasted.
+    /// How long it lasted: supervised time, counted on across `night resume`.
     pub duration_ms: Option<u64>,
+    /// Wall-clock time from the first start to the end (for a run that died, to its last
+    /// journal line), the time no supervisor ran included; `None` while it goes on.
+    pub wall_ms: Option<u64>,
+    /// Wall-clock time from the last `night resume` to the same end (`None`: never resumed,
+    /// or going on).
+    pub since_resume_ms: Option<u64>,
     /// The outcome (`None`: the journal has no end; the run is going on or night died).
     pub outcome: Option<Outcome>,
     /// Why it ended.
@@ -401,6 +407,7 @@ impl ReportData {
             data.exit_code = Some(end.exit_code);
             data.duration_ms = Some(end.duration_ms);
             data.ended_at = Some(seconds::text(at));
+            data.set_wall(history, *at);
             data.commits.clone_from(&end.commits);
             data.diffstat = end.diffstat.clone();
             data.head = Some(end.head.clone());
@@ -436,6 +443,24 @@ impl ReportData {
         self.ended_at.clone_from(&self.last_at);
         let between = history.started_at().zip(history.last_at).map(|(from, to)| to - from);
         self.duration_ms = between.and_then(|d| u64::try_from(d.num_milliseconds()).ok());
+        if let Some(last) = history.last_at {
+            self.set_wall(history, last);
+        }
+    }
+
+    /// `wall_ms` and `since_resume_ms`, for a run that ended (or was last heard of) at `until`.
+    pub fn set_wall(&mut self, history: &History, until: chrono::DateTime<chrono::Utc>) {
+        self.wall_ms = history.wall_at(until).map(crate::time::millis);
+        self.since_resume_ms = history.since_resume_at(until).map(crate::time::millis);
+    }
+
+    /// How long the run took, in words (`text` renders milliseconds): its supervised time;
+    /// for a resumed run, the wall time from its first start and the time since the resume.
+    pub fn duration_phrase(&self, text: fn(u64) -> String) -> Option<String> {
+        match (self.wall_ms, self.since_resume_ms) {
+            (Some(wall), Some(since)) => Some(format!("{} ({} since {})", text(wall), text(since), resume_word(self.resumes.len()))),
+            _ => self.duration_ms.map(text),
+        }
     }
 
     /// The most tokens, from the runbook's limits.
@@ -486,5 +511,14 @@ fn attempt_report(attempt: &crate::record::history::Attempt) -> AttemptReport {
         reason: attempt.end.as_ref().map(|e| e.reason),
         limits: attempt.limits.iter().map(|l| format!("`{} {}`", l.limit, l.value)).collect(),
         kept_ref: attempt.kept_ref.clone(),
+    }
+}
+
+/// Which resume the time since it counts from.
+fn resume_word(resumes: usize) -> &'static str {
+    if resumes > 1 {
+        "the last resume"
+    } else {
+        "the resume"
     }
 }

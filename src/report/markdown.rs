@@ -74,10 +74,7 @@ fn top(out: &mut String, data: &ReportData) {
 }
 
 pub(super) fn duration_row(data: &ReportData) -> String {
-    let mut text = match data.duration_ms {
-        Some(ms) => duration_text(ms),
-        None => "not over yet".to_string(),
-    };
+    let mut text = data.duration_phrase(duration_text).unwrap_or_else(|| "not over yet".to_string());
     if let Some(started) = &data.started_at {
         let start = clock(started);
         match data.ended_at.as_deref() {

@@ -128,7 +128,7 @@ pub fn summary(data: &ReportData, report_path: &str) -> String {
     let mut out = String::new();
     let outcome = data.outcome.map_or("not finished", crate::record::Outcome::name);
     let _ = writeln!(out, "\nnight: {outcome} — {}", data.reason.as_deref().unwrap_or(""));
-    let duration = data.duration_ms.map(duration_text).unwrap_or_default();
+    let duration = data.duration_phrase(duration_text).unwrap_or_default();
     let _ = writeln!(out, "  run       {} ({duration})", data.run_id);
     if let Some(last) = data.attempts.last() {
         let _ = writeln!(out, "  attempts  {} (last: {})", data.attempts.len(), attempt_checks_phrase(data, last));

@@ -133,7 +133,13 @@ impl Supervisor<'_> {
             OnViolation::Revert => self.git.revert_paths(session_start, &outside)?.map(|oid| oid.to_string()),
             OnViolation::Stop => None,
         };
+        let reverted = revert_commit.is_some();
         self.record(Event::Violation { attempt, paths: outside.clone(), action, revert_commit });
+        if reverted {
+            // The restoring commit is on the run branch like the agent's: journaled as one, so
+            // that status, list and the report count what the end summary counts.
+            self.poll_commits();
+        }
         let shown = outside.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
         self.status(&format!("night: violation: wrote outside `write`: {shown}"));
         self.notify(NotifyEvent::Violation, "the agent wrote outside `write`", Some(shown));

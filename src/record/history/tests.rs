@@ -123,3 +123,25 @@ fn deliveries_fold_to_the_last_try_and_the_commit_last_pushed() {
     assert_eq!(later.delivery.tries, 2);
     assert_eq!(later.phase, history.phase, "delivery after the end moves no phase");
 }
+
+#[test]
+fn an_old_journal_without_the_revert_commit_counts_the_commits_its_end_lists() {
+    let commit = |id: &str| CommitRecord { attempt: 1, id: id.into(), short: id.into(), summary: id.into(), files: 1, insertions: 1, deletions: 0 };
+    let end = RunEnd {
+        outcome: Outcome::Failed,
+        reason: "permission violation".into(),
+        exit_code: 1,
+        attempts: 1,
+        head: "b".into(),
+        commits: vec![commit("a"), commit("b")],
+        diffstat: crate::record::DiffRecord::default(),
+        duration_ms: 1,
+        tokens: 0,
+        cost_usd: 0.0,
+        checkout: None,
+    };
+    // Written before night journaled its revert commit `b`: only the agent's `a` is a `commit` event.
+    let history = History::from_entries(&[at("00:00:00", start()), at("00:00:01", Event::Commit(commit("a"))), at("00:00:02", Event::RunEnd(end))]);
+    let ids: Vec<&str> = history.commits.iter().map(|(c, _)| c.id.as_str()).collect();
+    assert_eq!(ids, ["a", "b"]);
+}
