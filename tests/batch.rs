@@ -443,3 +443,26 @@ fn night_stop_and_sigterm_end_every_run_of_a_batch_cleanly() {
     assert_eq!(status.code(), Some(130), "{output}");
     assert_stopped_cleanly(&test, &batch, &marker, &[]);
 }
+
+/// Each run of a batch works in a worktree of its own, which holds only what is committed: a
+/// check given by a path git ignores is refused before anything starts, though alone (in
+/// place) the same runbook would run.
+#[test]
+fn a_check_not_in_the_last_commit_refuses_the_batch() {
+    let test = Test::new();
+    test.write(".gitignore", ".venv/\n");
+    test.script(".venv/bin/lint", "#!/bin/sh\nexit 1\n");
+    let venv = Runbook { checks: vec!["run \".venv/bin/lint src\"".into()], ..runbook("venv", "venv.sh", &["src/v"]) };
+    add_runbook(&test, "venv.night", "venv.sh", "echo agent: done", &venv);
+    add_runbook(&test, "other.night", "other.sh", "echo agent: done", &runbook("other", "other.sh", &["src/o"]));
+    test.commit_all("runbooks");
+    let alone = test.night(&["check", "venv.night"]);
+    assert!(!alone.stdout.contains("not in the run's worktree"), "alone it runs in place: {}", alone.output());
+    let checked = test.night(&["check", "--batch", "venv.night", "other.night"]);
+    assert_eq!(checked.code, Some(1), "{}", checked.output());
+    assert!(checked.stdout.contains("command `.venv/bin/lint` is not in the run's worktree"), "{}", checked.output());
+    let refused = test.night(&["run", "venv.night", "other.night"]);
+    assert_eq!(refused.code, Some(2), "{}", refused.output());
+    assert!(refused.stdout.contains("command `.venv/bin/lint` is not in the run's worktree"), "{}", refused.output());
+    assert!(!test.path().join(".night/batches").exists() && !test.path().join(".night/runs").exists(), "a refused batch leaves nothing");
+}

@@ -417,3 +417,26 @@ fn test_rules_read_what_the_project_adds_to_a_tests_command() {
         insta::assert_snapshot!("tests-rules-project-settings", output);
     });
 }
+
+// ------------------------------------------------------------------------ batches ----
+
+/// A batch runs each runbook in a worktree of its own, whatever its `worktree` says: a program
+/// found in the checkout but not in the last commit (`.stub-bin/cargo`, ignored by git) is
+/// `command-not-found` for that runbook, and only as one of a batch.
+#[test]
+fn a_batch_member_is_judged_as_running_in_a_worktree() {
+    let repo = Repo::new();
+    let pair = Path::new(FIXTURES).join("batch-worktree");
+    for name in ["uses-venv.night", "committed.night"] {
+        fs::copy(pair.join(name), repo.path().join(name)).expect("copy fixture");
+    }
+    repo.commit_all("add runbooks");
+    let (code, alone) = repo.night(&["check", "uses-venv.night"]);
+    assert_eq!(code, 0, "alone, the runbook runs in this checkout:\n{alone}");
+    let (code, output) = repo.night(&["check", "--batch", "uses-venv.night", "committed.night"]);
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("snapshots/check");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!("batch-worktree", format!("exit: {code}\n{output}")));
+    assert_eq!(code, 1, "{output}");
+}

@@ -901,3 +901,42 @@ fn an_agent_that_cannot_be_found_is_refused() {
     assert!(!test.path().join(".night").exists());
     assert_eq!(test.git(&["rev-parse", "--abbrev-ref", "HEAD"]), "main");
 }
+
+/// A check whose command is not found at the baseline (exit 127, the shell's `not found`) can
+/// never pass: the run ends as `failed` before the first attempt instead of using up every
+/// attempt on it. Here a committed link to a program git ignores (`tools/lint` to
+/// `.venv/bin/lint`): `night check` finds it in the checkout and in the last commit, but the
+/// link leads nowhere in the run's worktree.
+#[test]
+fn a_check_not_found_at_the_baseline_ends_the_run_before_the_agent_starts() {
+    let mut test = Test::new();
+    let log = test.capture.path().join("notified");
+    let runbook = Runbook {
+        checks: vec!["tests \"sh test.sh\" format tap within 30s".into(), "run \"tools/lint src\"".into()],
+        notify: vec![format!("command \"echo $NIGHT_EVENT $NIGHT_OUTCOME >> {}\" on end", log.display())],
+        ..Runbook::default()
+    }
+    .task("worktree on");
+    test.env("NIGHT_NOTIFY_BACKOFF_MS", "10");
+    test.setup(GOOD, &runbook);
+    test.write(".gitignore", ".venv/\n");
+    test.write(".venv/bin/lint", "#!/bin/sh\nexit 0\n");
+    let lint = test.path().join(".venv/bin/lint");
+    let mut permissions = fs::metadata(&lint).expect("lint").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    fs::set_permissions(&lint, permissions).expect("chmod");
+    fs::create_dir_all(test.path().join("tools")).expect("mkdir");
+    std::os::unix::fs::symlink("../.venv/bin/lint", test.path().join("tools/lint")).expect("symlink");
+    test.commit_all("lint through the venv");
+    let main = test.git(&["rev-parse", "main"]);
+    let ran = test.run();
+    assert_eq!(ran.code, Some(1), "{}", ran.output());
+    assert_eq!(ran.outcome(), "failed", "{}", ran.output());
+    assert!(ran.events_named("session-start").is_empty(), "the agent never starts: {}", ran.output());
+    assert!(ran.events_named("attempt-start").is_empty(), "no attempt is used: {}", ran.output());
+    let reason = ran.event("run-end")["reason"].as_str().unwrap_or_default().to_string();
+    assert!(reason.contains("cannot run") && reason.contains("tools/lint: not found") && reason.contains("at the baseline"), "{reason}");
+    assert!(ran.report().contains("tools/lint: not found"), "{}", ran.report());
+    assert_eq!(fs::read_to_string(&log).expect("the notifier ran").trim(), "end failed");
+    assert_main_untouched(&test, &main);
+}

@@ -98,13 +98,19 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
         found: RefCell::new(HashMap::new()),
         commands: RefCell::new(HashMap::new()),
     };
-    let worktree = context.runbook.task.as_ref().and_then(|t| t.worktree.as_ref()).filter(|w| w.value);
+    // The run works in a new checkout with `worktree on`, and always as one of a batch.
+    let worktree_on = context.runbook.task.as_ref().and_then(|t| t.worktree.as_ref()).filter(|w| w.value).map(|w| w.span);
+    let worktree = match worktree_on {
+        Some(span) => Some(Worktree::On(span)),
+        None if context.batch_member => Some(Worktree::Batch),
+        None => None,
+    };
     if let Some(success) = &context.runbook.success {
         for check in &success.checks {
             if let Some(command) = check.value.command() {
                 report(&lookup, command, Code::CommandNotFound, "success commands run in the repository", findings);
                 if let Some(worktree) = worktree {
-                    report_not_committed(&lookup, command, worktree.span, findings);
+                    report_not_committed(&lookup, command, worktree, findings);
                 }
             }
         }
@@ -113,7 +119,7 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
         Some(AgentKind::Command(command)) => {
             report(&lookup, &command, Code::CommandNotFound, "the agent command runs in the repository", findings);
             if let Some(worktree) = worktree {
-                report_not_committed(&lookup, &command, worktree.span, findings);
+                report_not_committed(&lookup, &command, worktree, findings);
             }
         }
         Some(kind) => agent_program(&lookup, &kind, findings),
@@ -147,15 +153,26 @@ fn report(lookup: &Lookup<'_>, command: &Spanned<String>, code: Code, where_: &s
     }
 }
 
+/// Why the run works in a new checkout of the last commit.
+#[derive(Clone, Copy)]
+enum Worktree {
+    /// The runbook says `worktree on` here.
+    On(Span),
+    /// The runbook is one of a batch, whose runs each work in a worktree of their own.
+    Batch,
+}
+
 /// Programs found in the checkout that the run's worktree will not have.
-fn report_not_committed(lookup: &Lookup<'_>, command: &Spanned<String>, worktree: Span, findings: &mut Vec<Diagnostic>) {
+fn report_not_committed(lookup: &Lookup<'_>, command: &Spanned<String>, worktree: Worktree, findings: &mut Vec<Diagnostic>) {
     for program in lookup.not_committed(&command.value) {
-        findings.push(
-            Diagnostic::error(Code::CommandNotFound, format!("command `{program}` is not in the run's worktree"))
-                .label(command.span, format!("`{program}` is here, but not in the last commit"))
-                .label(worktree, "the run works in a new checkout of the last commit")
+        let diagnostic = Diagnostic::error(Code::CommandNotFound, format!("command `{program}` is not in the run's worktree"))
+            .label(command.span, format!("`{program}` is here, but not in the last commit"));
+        findings.push(match worktree {
+            Worktree::On(span) => diagnostic
+                .label(span, "the run works in a new checkout of the last commit")
                 .help("With `worktree on` the run works in a worktree made from the last commit, without the files git ignores or does not track (a `.venv`, `node_modules`, a new script). Give the program by its absolute path in this checkout, commit it, or leave out `worktree on`."),
-        );
+            Worktree::Batch => diagnostic.help("Each run of a batch works in a worktree made from the last commit, without the files git ignores or does not track (a `.venv`, `node_modules`, a new script). Give the program by its absolute path in this checkout, or commit it."),
+        });
     }
 }
 

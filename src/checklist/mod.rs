@@ -51,6 +51,8 @@ pub struct Context<'a> {
     pub repository: Option<git2::Repository>,
     /// The work tree's status, read on first use (see [`Context::worktree_status`]).
     status: std::cell::OnceCell<Result<Vec<(String, git2::Status)>, StatusError>>,
+    /// Whether the runbook is checked as one of a batch, whose runs always work in a worktree.
+    pub batch_member: bool,
     /// Commands split into their simple commands, each once (see [`Context::simple_commands`]).
     commands: std::cell::RefCell<std::collections::HashMap<String, std::rc::Rc<[String]>>>,
     /// Files, the repository and programs.
@@ -201,6 +203,13 @@ pub fn check_resumed(source: &Source, env: EnvLookup<'_>) -> CheckOutcome {
     check_with(source, syntax::parse(source), env, &Machine, Mode::Resume)
 }
 
+/// The check of one runbook of a batch (`night run a.night b.night`, `night check --batch`):
+/// as [`check`], but the run works in a worktree of its own whatever the runbook's `worktree`
+/// says, so `command-not-found` judges programs as `worktree on` does.
+pub fn check_batch_member(source: &Source, env: EnvLookup<'_>) -> CheckOutcome {
+    check_with(source, syntax::parse(source), env, &Machine, Mode::BatchMember)
+}
+
 /// [`check_on`] for a source already parsed (with [`syntax::parse`]).
 pub fn check_parsed(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>, host: &dyn Host) -> CheckOutcome {
     check_with(source, parsed, env, host, Mode::Start)
@@ -213,6 +222,9 @@ enum Mode {
     Start,
     /// `night resume`: the run goes on in its own branch (see [`check_resumed`]).
     Resume,
+    /// A runbook of a batch: the run starts from this checkout, in a worktree of its own (see
+    /// [`check_batch_member`]).
+    BatchMember,
 }
 
 /// The reason `night resume` gives for waiving `git-dirty`.
@@ -238,7 +250,7 @@ fn check_with(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>, host:
     };
     let (repo, repository) = host.repository(&repo_start).unzip();
     let status = std::cell::OnceCell::new();
-    let context = Context { source, runbook: &runbook, runbook_dir, runbook_path, repo, repository, prompt_text, env, status, commands: Default::default(), host };
+    let context = Context { source, runbook: &runbook, runbook_dir, runbook_path, repo, repository, prompt_text, env, status, commands: Default::default(), host, batch_member: mode == Mode::BatchMember };
 
     let mut findings = Vec::new();
     if !syntax_failed {
@@ -247,7 +259,7 @@ fn check_with(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>, host:
         command_not_found::check(&context, &mut findings);
         read_missing::check(&context, &mut findings);
         write_rules::check(&context, &mut findings);
-        if mode == Mode::Start {
+        if mode != Mode::Resume {
             git_dirty::check(&context, &mut findings);
         }
         notify_missing::check(&context, &mut findings);

@@ -8,7 +8,7 @@ use super::error::{BatchCommandError, CliError, Done};
 use super::out;
 use super::RunArgs;
 use crate::batch::{self, digest, BatchPlan, Launch};
-use crate::checklist::{check, CheckOutcome};
+use crate::checklist::{check_batch_member, CheckOutcome};
 use crate::diagnostic::{render, Diagnostic, RenderOptions};
 use crate::plan::Plan;
 use crate::record::{BatchDir, BatchStart, BatchesDir, ReportFile, RunDir};
@@ -31,7 +31,7 @@ pub fn run(args: &RunArgs) -> Done {
     for file in &args.files {
         sources.push(super::check_command::read_source(file)?);
     }
-    let outcomes: Vec<CheckOutcome> = sources.iter().map(|source| check(source, &env)).collect();
+    let outcomes: Vec<CheckOutcome> = sources.iter().map(|source| check_batch_member(source, &env)).collect();
     let options = RenderOptions { width: super::width(), color: super::use_color() };
     let plans: Vec<&Plan> = outcomes.iter().filter_map(|o| o.plan.as_ref().filter(|_| !o.has_errors())).collect();
     if plans.len() < outcomes.len() {

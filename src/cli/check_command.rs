@@ -4,7 +4,7 @@ use super::error::{CliError, Done, Unreadable};
 use super::out;
 use super::{CheckArgs, Format};
 use crate::record::Exit;
-use crate::checklist::{check, CheckOutcome, ItemStatus};
+use crate::checklist::{check, check_batch_member, CheckOutcome, ItemStatus};
 use crate::diagnostic::{render, JsonDiagnostic, RenderOptions, Severity};
 use crate::source::Source;
 use serde::Serialize;
@@ -74,7 +74,7 @@ pub fn run(args: &CheckArgs) -> Done {
                 continue;
             }
         };
-        let outcome = check(&source, &env);
+        let outcome = if args.batch { check_batch_member(&source, &env) } else { check(&source, &env) };
         let file_errors = outcome.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
         let file_warnings = outcome.diagnostics.len() - file_errors;
         errors += file_errors;

@@ -27,6 +27,9 @@ impl Supervisor<'_> {
         if let Some(ending) = state::nothing_to_do(self.history(), self.cx.plan) {
             return Ok(ending);
         }
+        if let Some(ending) = state::cannot_run(self.history(), self.cx.plan) {
+            return Ok(ending);
+        }
         if self.history().baseline.as_ref().is_some_and(|results| !results.is_empty() && results.iter().all(|r| r.passed)) {
             self.note("success-already-holds", "every success check already holds on the start commit (waived)");
         }

@@ -102,7 +102,7 @@ impl Step {
             return Step::Baseline;
         }
         let Some(attempt) = history.current_attempt() else {
-            return match nothing_to_do(history, plan) {
+            return match nothing_to_do(history, plan).or_else(|| cannot_run(history, plan)) {
                 Some(ending) => ending,
                 None => Step::Attempt,
             };
@@ -148,6 +148,27 @@ pub fn nothing_to_do(history: &History, plan: &Plan) -> Option<Step> {
     let all_hold = !results.is_empty() && results.iter().all(|r| r.passed);
     (all_hold && !already_holds_waived(plan))
         .then(|| Step::End(Outcome::NothingToDo, "every success check already holds on the start commit; the checks cannot tell whether the agent did anything".into()))
+}
+
+/// After the baseline: the run ends at once as `failed` when a success check's command was
+/// not found there (exit status 127 with the shell's `sh: …: not found`): a typo, or a
+/// program the run's worktree does not have; no attempt could pass that check. Not when
+/// `command-not-found` is waived (the agent is to make the program).
+pub fn cannot_run(history: &History, plan: &Plan) -> Option<Step> {
+    if plan.waivers.iter().any(|(code, _)| *code == Code::CommandNotFound) {
+        return None;
+    }
+    let results = history.baseline.as_ref()?;
+    results.iter().filter(|r| !r.passed && r.exit_code == Some(127)).find_map(|record| {
+        let said = shell_not_found(&record.output_tail)?;
+        Some(Step::End(Outcome::Failed, format!("the check `{}` cannot run: `{said}` at the baseline; no attempt could pass it", record.statement)))
+    })
+}
+
+/// The shell's own line saying a command was not found (dash: `sh: 2: xyz: not found`;
+/// bash as `sh`: `sh: line 2: xyz: command not found`), the last one in `output`.
+fn shell_not_found(output: &str) -> Option<&str> {
+    output.lines().rev().map(str::trim).find(|line| line.starts_with("sh: ") && (line.ends_with(": not found") || line.ends_with(": command not found")))
 }
 
 /// Whether the runbook waives `success-already-holds`.

@@ -221,3 +221,11 @@ fn the_baseline_reads_names_from_old_journals_and_leaves_new_ones_in_their_file(
     assert_eq!(measured.run(0).and_then(|r| r.tests.as_ref()).map(Vec::len), Some(1));
     assert_eq!(measured.tests(0).map(|t| (t.passed, t.failed)), Some((1, 1)), "the counts are the journal's");
 }
+
+#[test]
+fn only_the_shells_own_not_found_line_counts() {
+    assert_eq!(shell_not_found("collecting\nsh: 2: .venv/bin/pytest: not found\n"), Some("sh: 2: .venv/bin/pytest: not found"));
+    assert_eq!(shell_not_found("sh: line 2: pytset: command not found"), Some("sh: line 2: pytset: command not found"));
+    assert_eq!(shell_not_found("FAILED test_x - file not found\n1 failed"), None, "a test's own words are not the shell's");
+    assert_eq!(shell_not_found(""), None);
+}
