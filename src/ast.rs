@@ -388,21 +388,28 @@ enum GlobMatcher {
 }
 
 /// A glob parsed when it is read (so a bad pattern is an error there) and compiled into a
-/// matcher the first time it is asked: `night hook`, which starts before every tool call,
-/// compiles only the globs of the policy that the call needs.
+/// matcher the first time it is asked about a text that could match: `night hook`, which
+/// starts before every tool call, and `night check` compile only the globs they need.
 #[derive(Debug, Clone)]
 struct LazyMatcher {
     glob: globset::Glob,
+    /// The length of the pattern's leading characters up to its first wildcard, class,
+    /// alternation or escape. A glob matches a whole text, and these match only themselves (a
+    /// `/` before `**` stays in every form globset gives `**`), so a text that does not start
+    /// with them cannot match and is answered without compiling.
+    head: usize,
     matcher: std::sync::OnceLock<globset::GlobMatcher>,
 }
 
 impl LazyMatcher {
     fn new(glob: globset::Glob) -> Self {
-        Self { glob, matcher: std::sync::OnceLock::new() }
+        let pattern = glob.glob();
+        let head = pattern.find(['*', '?', '[', '{', '\\']).unwrap_or(pattern.len());
+        Self { glob, head, matcher: std::sync::OnceLock::new() }
     }
 
     fn is_match(&self, text: &str) -> bool {
-        self.matcher.get_or_init(|| self.glob.compile_matcher()).is_match(text)
+        text.starts_with(&self.glob.glob()[..self.head]) && self.matcher.get_or_init(|| self.glob.compile_matcher()).is_match(text)
     }
 }
 
@@ -1014,4 +1021,36 @@ pub struct Waiver {
     pub code: Spanned<crate::diagnostic::Code>,
     /// Why; repeated in the report.
     pub reason: Spanned<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CommandPattern, Glob};
+
+    /// The head test answers without compiling only where the compiled glob says no.
+    #[test]
+    fn the_literal_head_never_changes_an_answer() {
+        let patterns = [
+            "src/**", "src/**/x.rs", "**/x.rs", "**", "src/*.rs", "src/m1/*.py", "{src,lib}/**", "s[rt]c/**", "src/\\*.rs",
+            "a/**b", "a**", "src/?.rs", "./src/", "src", "docs/", "git push*", "tool1 plan*", "rm -rf /srv/s1*", "*push*",
+        ];
+        let texts = [
+            "", "src", "src/", "src/a.rs", "src/m1/x.rs", "src/m1/t.py", "x.rs", "a/x.rs", "lib/y", "stc/z", "src/*.rs", "a/b",
+            "ab", "a/xb", "src/b.rs", "docs", "docs/a.md", "git push origin night/x", "git push", "tool1 plan -x", "tool2 plan",
+            "rm -rf /srv/s1/x", "git  push",
+        ];
+        for pattern in patterns {
+            let glob = Glob::new(pattern).expect("a glob");
+            let command = CommandPattern::new(pattern).expect("a command pattern");
+            let path_matcher = globset::GlobBuilder::new(&glob.normalized).literal_separator(true).backslash_escape(true).build().expect("glob").compile_matcher();
+            let command_matcher = globset::GlobBuilder::new(pattern.trim()).literal_separator(false).build().expect("glob").compile_matcher();
+            for text in texts {
+                if !super::is_literal_path(&glob.normalized) {
+                    assert_eq!(glob.is_match(text), path_matcher.is_match(text), "glob `{pattern}` on `{text}`");
+                }
+                let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                assert_eq!(command.is_match(text), command_matcher.is_match(folded.as_str()), "command pattern `{pattern}` on `{text}`");
+            }
+        }
+    }
 }

@@ -8,22 +8,21 @@
 use super::Context;
 use crate::ast::{SuccessCheck, TestFormat};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::policy::shell::simple_commands;
 use crate::source::Span;
 
 pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     let Some(success) = &context.runbook.success else { return };
     for check in &success.checks {
         let SuccessCheck::Tests { command, format, .. } = &check.value else { continue };
-        for part in simple_commands(&command.value) {
-            let Some((runner, args)) = runner(&part) else { continue };
+        for part in context.simple_commands(&command.value).iter() {
+            let Some((runner, args)) = runner(part) else { continue };
             if !matches!(format.value, TestFormat::Junit { .. }) {
                 if let Some(fix) = names_fix(runner, &args) {
-                    findings.push(without_names(command.span, &part, fix));
+                    findings.push(without_names(command.span, part, fix));
                 }
             }
             if let Some(fix) = stop_fix(runner, &args) {
-                findings.push(stops_early(command.span, &part, fix));
+                findings.push(stops_early(command.span, part, fix));
             }
         }
     }
