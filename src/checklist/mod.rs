@@ -291,7 +291,11 @@ fn check_with(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>, host:
             ChecklistItem { code: *code, title, status }
         })
         .collect();
-    findings.retain(|finding| !waivers.iter().any(|(code, _)| *code == finding.code));
+    // Each code once: a runbook may waive the same rule many times and have many findings.
+    let mut waived: Vec<Code> = waivers.iter().map(|(code, _)| *code).collect();
+    waived.sort_unstable();
+    waived.dedup();
+    findings.retain(|finding| !waived.contains(&finding.code));
     diagnostics.extend(findings);
     diagnostics.sort_by_key(|d| (d.span().map_or(usize::MAX, |s| s.start), d.severity == Severity::Warning));
 
