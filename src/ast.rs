@@ -386,22 +386,57 @@ enum GlobMatcher {
     Pattern(LazyMatcher),
 }
 
-/// A glob parsed when it is read (so a bad pattern is an error there) and compiled into a
-/// matcher the first time it is asked: `night hook`, which starts before every tool call,
-/// compiles only the globs of the policy that the call needs.
+/// A glob checked when it is read (so a bad pattern is an error there) and compiled into a
+/// matcher the first time it is asked about a text that could match: `night hook`, which
+/// starts before every tool call, and `night check` compile only the globs they need. The
+/// pattern's text stays with its owner ([`Glob::normalized`], [`CommandPattern::pattern`]),
+/// which hands it to every call.
 #[derive(Debug, Clone)]
 struct LazyMatcher {
-    glob: globset::Glob,
-    matcher: std::sync::OnceLock<globset::GlobMatcher>,
+    /// What the pattern matches.
+    kind: PatternKind,
+    /// The length of the pattern's leading characters up to its first wildcard, class,
+    /// alternation or escape. A glob matches a whole text, and these match only themselves (a
+    /// `/` before `**` stays in every form globset gives `**`), so a text that does not start
+    /// with them cannot match and is answered without compiling.
+    head: usize,
+    matcher: std::sync::OnceLock<Option<globset::GlobMatcher>>,
+}
+
+/// What a [`LazyMatcher`] matches, and so how globset reads its pattern.
+#[derive(Debug, Clone, Copy)]
+enum PatternKind {
+    /// Repository paths: `*` stays within a folder, `\\` escapes.
+    Path,
+    /// Command lines: `*` matches anything, spaces and `/` included.
+    Command,
 }
 
 impl LazyMatcher {
-    fn new(glob: globset::Glob) -> Self {
-        Self { glob, matcher: std::sync::OnceLock::new() }
+    /// Check `pattern`. Only a class, an alternation or an escape can make globset refuse a
+    /// pattern (`[`, `{`, `}`, `\`): a pattern with none of them is not parsed until it is
+    /// compiled, since a runbook may have thousands.
+    fn new(pattern: &str, kind: PatternKind) -> Result<Self, globset::Error> {
+        if pattern.contains(['[', '{', '}', '\\']) {
+            Self::builder(pattern, kind).build()?;
+        }
+        let head = pattern.find(['*', '?', '[', '{', '\\']).unwrap_or(pattern.len());
+        Ok(Self { kind, head, matcher: std::sync::OnceLock::new() })
     }
 
-    fn is_match(&self, text: &str) -> bool {
-        self.matcher.get_or_init(|| self.glob.compile_matcher()).is_match(text)
+    fn builder(pattern: &str, kind: PatternKind) -> globset::GlobBuilder<'_> {
+        let mut builder = globset::GlobBuilder::new(pattern);
+        match kind {
+            PatternKind::Path => builder.literal_separator(true).backslash_escape(true),
+            PatternKind::Command => builder.literal_separator(false),
+        };
+        builder
+    }
+
+    /// Whether `text` matches `pattern`, the text this matcher was made from.
+    fn is_match(&self, pattern: &str, text: &str) -> bool {
+        let compile = || Self::builder(pattern, self.kind).build().ok().map(|glob| glob.compile_matcher());
+        text.starts_with(&pattern[..self.head]) && self.matcher.get_or_init(compile).as_ref().is_some_and(|matcher| matcher.is_match(text))
     }
 }
 
@@ -413,8 +448,7 @@ impl Glob {
         let matcher = if is_literal_path(&normalized) {
             GlobMatcher::Path
         } else {
-            let glob = globset::GlobBuilder::new(&normalized).literal_separator(true).backslash_escape(true).build()?;
-            GlobMatcher::Pattern(LazyMatcher::new(glob))
+            GlobMatcher::Pattern(LazyMatcher::new(&normalized, PatternKind::Path)?)
         };
         Ok(Self { pattern: pattern.to_string(), normalized, matcher })
     }
@@ -423,7 +457,7 @@ impl Glob {
     pub fn is_match(&self, path: &str) -> bool {
         match &self.matcher {
             GlobMatcher::Path => path.strip_prefix(self.normalized.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')),
-            GlobMatcher::Pattern(matcher) => matcher.is_match(path),
+            GlobMatcher::Pattern(matcher) => matcher.is_match(&self.normalized, path),
         }
     }
 
@@ -519,14 +553,13 @@ pub struct CommandPattern {
 impl CommandPattern {
     /// Compile a command pattern.
     pub fn new(pattern: &str) -> Result<Self, globset::Error> {
-        let glob = globset::GlobBuilder::new(pattern.trim()).literal_separator(false).build()?;
-        Ok(Self { pattern: pattern.to_string(), matcher: LazyMatcher::new(glob) })
+        Ok(Self { pattern: pattern.to_string(), matcher: LazyMatcher::new(pattern.trim(), PatternKind::Command)? })
     }
 
     /// Whether a command line (whitespace folded) matches.
     pub fn is_match(&self, command: &str) -> bool {
         let folded = command.split_whitespace().collect::<Vec<_>>().join(" ");
-        self.matcher.is_match(folded.as_str())
+        self.matcher.is_match(self.pattern.trim(), folded.as_str())
     }
 }
 
@@ -1013,4 +1046,52 @@ pub struct Waiver {
     pub code: Spanned<crate::diagnostic::Code>,
     /// Why; repeated in the report.
     pub reason: Spanned<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CommandPattern, Glob};
+
+    /// A pattern is refused when it is read exactly when globset refuses it, though most are
+    /// not parsed until they are asked.
+    #[test]
+    fn patterns_are_refused_as_globset_refuses_them() {
+        let patterns = [
+            "[", "src/[", "[]", "[!]", "src/[z-a].rs", "{a,b", "src/{a,{b,c}", "a,b}", "{a,b}}", "src/x\\", "\\", "src/**", "**/x",
+            "src/*.{rs,toml}", "src/[ab]/**", "a\\*b", "a,b", "src/?", "***", "a/**/b/**", "}", "{", "git push*", "rm -rf /*",
+        ];
+        for pattern in patterns {
+            let path = globset::GlobBuilder::new(&super::normalize_glob(pattern)).literal_separator(true).backslash_escape(true).build();
+            assert_eq!(Glob::new(pattern).is_err(), path.is_err(), "glob `{pattern}`");
+            let command = globset::GlobBuilder::new(pattern.trim()).literal_separator(false).build();
+            assert_eq!(CommandPattern::new(pattern).is_err(), command.is_err(), "command pattern `{pattern}`");
+        }
+    }
+
+    /// The head test answers without compiling only where the compiled glob says no.
+    #[test]
+    fn the_literal_head_never_changes_an_answer() {
+        let patterns = [
+            "src/**", "src/**/x.rs", "**/x.rs", "**", "src/*.rs", "src/m1/*.py", "{src,lib}/**", "s[rt]c/**", "src/\\*.rs",
+            "a/**b", "a**", "src/?.rs", "./src/", "src", "docs/", "git push*", "tool1 plan*", "rm -rf /srv/s1*", "*push*",
+        ];
+        let texts = [
+            "", "src", "src/", "src/a.rs", "src/m1/x.rs", "src/m1/t.py", "x.rs", "a/x.rs", "lib/y", "stc/z", "src/*.rs", "a/b",
+            "ab", "a/xb", "src/b.rs", "docs", "docs/a.md", "git push origin night/x", "git push", "tool1 plan -x", "tool2 plan",
+            "rm -rf /srv/s1/x", "git  push",
+        ];
+        for pattern in patterns {
+            let glob = Glob::new(pattern).expect("a glob");
+            let command = CommandPattern::new(pattern).expect("a command pattern");
+            let path_matcher = globset::GlobBuilder::new(&glob.normalized).literal_separator(true).backslash_escape(true).build().expect("glob").compile_matcher();
+            let command_matcher = globset::GlobBuilder::new(pattern.trim()).literal_separator(false).build().expect("glob").compile_matcher();
+            for text in texts {
+                if !super::is_literal_path(&glob.normalized) {
+                    assert_eq!(glob.is_match(text), path_matcher.is_match(text), "glob `{pattern}` on `{text}`");
+                }
+                let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                assert_eq!(command.is_match(text), command_matcher.is_match(folded.as_str()), "command pattern `{pattern}` on `{text}`");
+            }
+        }
+    }
 }

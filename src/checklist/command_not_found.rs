@@ -45,7 +45,7 @@ impl Lookup<'_> {
         let Some(repository) = self.context.repository.as_ref() else { return Vec::new() };
         let Some(tree) = repository.head().ok().and_then(|head| head.peel_to_tree().ok()) else { return Vec::new() };
         let mut found: Vec<String> = Vec::new();
-        for part in programs(command) {
+        for part in programs(&self.context.script(command)) {
             let Some(program) = first_word(&part) else { continue };
             let relative = program.trim_start_matches("./");
             let in_repository = program.contains('/') && !program.starts_with(['/', '~', '$']) && !relative.starts_with("../");
@@ -63,7 +63,7 @@ impl Lookup<'_> {
             return missing.clone();
         }
         let mut missing: Vec<String> = Vec::new();
-        for part in programs(command) {
+        for part in programs(&self.context.script(command)) {
             let Some(program) = first_word(&part) else { continue };
             if SHELL_BUILTINS.contains(&program.as_str()) || program.contains('$') || missing.contains(&program) || self.resolves(&program) {
                 continue;
@@ -77,9 +77,9 @@ impl Lookup<'_> {
 
 /// The commands a line runs, each from the program that must be installed: a package runner
 /// (`npx tsc`, `uvx ruff`) fetches what it runs, so the runner is what must exist.
-fn programs(line: &str) -> Vec<String> {
+fn programs(script: &shell::Script) -> Vec<String> {
     const RUNNERS: &[&str] = &["npx", "bunx", "pnpx", "uvx", "pnpm dlx", "yarn dlx", "npm exec", "pipx run", "uv run", "poetry run", "pipenv run", "pdm run", "hatch run", "rye run", "bundle exec", "direnv exec"];
-    shell::parse(line)
+    script
         .commands
         .iter()
         .map(|command| match command.wrappers.iter().find(|w| RUNNERS.contains(&w.as_str())) {

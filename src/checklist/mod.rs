@@ -53,6 +53,8 @@ pub struct Context<'a> {
     status: std::cell::OnceCell<Result<Vec<(String, git2::Status)>, StatusError>>,
     /// Whether the runbook is checked as one of a batch, whose runs always work in a worktree.
     pub batch_member: bool,
+    /// Command lines read by the shell parser, each once (see [`Context::script`]).
+    scripts: std::cell::RefCell<std::collections::HashMap<String, std::rc::Rc<crate::policy::shell::Script>>>,
     /// Commands split into their simple commands, each once (see [`Context::simple_commands`]).
     commands: std::cell::RefCell<std::collections::HashMap<String, std::rc::Rc<[String]>>>,
     /// Files, the repository and programs.
@@ -85,13 +87,24 @@ impl Context<'_> {
         status.as_deref()
     }
 
+    /// A shell command line as the shell reads it ([`crate::policy::shell::parse`]), read once
+    /// however many rules look at it: most success commands are read by four rules.
+    pub fn script(&self, command: &str) -> std::rc::Rc<crate::policy::shell::Script> {
+        if let Some(script) = self.scripts.borrow().get(command) {
+            return script.clone();
+        }
+        let script = std::rc::Rc::new(crate::policy::shell::parse(command));
+        self.scripts.borrow_mut().insert(command.to_string(), script.clone());
+        script
+    }
+
     /// The simple commands of a shell command line ([`crate::policy::shell::simple_commands`]),
     /// split once however many rules read them.
     pub fn simple_commands(&self, command: &str) -> std::rc::Rc<[String]> {
         if let Some(parts) = self.commands.borrow().get(command) {
             return parts.clone();
         }
-        let parts: std::rc::Rc<[String]> = crate::policy::shell::simple_commands(command).into();
+        let parts: std::rc::Rc<[String]> = self.script(command).simple_commands().into();
         self.commands.borrow_mut().insert(command.to_string(), parts.clone());
         parts
     }
@@ -250,7 +263,7 @@ fn check_with(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>, host:
     };
     let (repo, repository) = host.repository(&repo_start).unzip();
     let status = std::cell::OnceCell::new();
-    let context = Context { source, runbook: &runbook, runbook_dir, runbook_path, repo, repository, prompt_text, env, status, commands: Default::default(), host, batch_member: mode == Mode::BatchMember };
+    let context = Context { source, runbook: &runbook, runbook_dir, runbook_path, repo, repository, prompt_text, env, status, scripts: Default::default(), commands: Default::default(), host, batch_member: mode == Mode::BatchMember };
 
     let mut findings = Vec::new();
     if !syntax_failed {
@@ -302,7 +315,11 @@ fn check_with(source: &Source, parsed: syntax::Parsed, env: EnvLookup<'_>, host:
             ChecklistItem { code: *code, title, status }
         })
         .collect();
-    findings.retain(|finding| !waivers.iter().any(|(code, _)| *code == finding.code));
+    // Each code once: a runbook may waive the same rule many times and have many findings.
+    let mut waived: Vec<Code> = waivers.iter().map(|(code, _)| *code).collect();
+    waived.sort_unstable();
+    waived.dedup();
+    findings.retain(|finding| !waived.contains(&finding.code));
     diagnostics.extend(findings);
     diagnostics.sort_by_key(|d| (d.span().map_or(usize::MAX, |s| s.start), d.severity == Severity::Warning));
 
@@ -370,28 +387,28 @@ struct Resolved {
     prompt_text: Option<String>,
 }
 
-/// The plan, made from the runbook itself (moved, not copied: a runbook may have thousands of checks).
+/// The plan, made from the runbook itself (moved, not copied: a runbook may have thousands of
+/// checks and globs).
 fn build_plan(source: &Source, runbook: Runbook, context: Resolved, waivers: Vec<(Code, String)>, warnings: Vec<Diagnostic>) -> Option<Plan> {
-    let task = runbook.task.as_ref()?;
-    let permissions = runbook.permissions.as_ref()?;
-    let limits = runbook.limits.as_ref()?;
-    let name = runbook.name.as_ref().map(|n| n.value.clone()).unwrap_or_else(|| default_name(&context.runbook_path));
+    let Runbook { name, task, success, permissions, limits, rollback, notify, deliver, .. } = runbook;
+    let (task, permissions, limits) = (task?, permissions?, limits?);
+    let name = name.map(|n| n.value).unwrap_or_else(|| default_name(&context.runbook_path));
     let read = if permissions.read.is_empty() {
         crate::ast::Glob::new("**").ok().into_iter().collect()
     } else {
-        permissions.read.iter().map(|g| g.value.clone()).collect()
+        permissions.read.into_iter().map(|g| g.value).collect()
     };
     let permissions = PlanPermissions {
         read,
-        write: permissions.write.as_ref().map(|w| w.value.iter().map(|g| g.value.clone()).collect()).unwrap_or_default(),
-        deny: permissions.deny.iter().map(|d| d.value.clone()).collect(),
+        write: permissions.write.map(|w| w.value.into_iter().map(|g| g.value).collect()).unwrap_or_default(),
+        deny: permissions.deny.into_iter().map(|d| d.value).collect(),
         deny_irreversible: permissions.deny_irreversible.is_some(),
-        allow: permissions.allow.iter().map(|a| a.value.clone()).collect(),
-        pass: permissions.pass.iter().map(|p| p.value.clone()).collect(),
-        reveal: permissions.reveal.iter().map(|r| r.value.clone()).collect(),
-        network: permissions.network.as_ref().map_or(Network::Auto, |n| n.value.clone()),
-        sandbox: permissions.sandbox.as_ref().map_or(Sandbox::Auto, |s| s.value),
-        on_violation: permissions.on_violation.as_ref().map_or(OnViolation::Revert, |o| o.value),
+        allow: permissions.allow.into_iter().map(|a| a.value).collect(),
+        pass: permissions.pass.into_iter().map(|p| p.value).collect(),
+        reveal: permissions.reveal.into_iter().map(|r| r.value).collect(),
+        network: permissions.network.map_or(Network::Auto, |n| n.value),
+        sandbox: permissions.sandbox.map_or(Sandbox::Auto, |s| s.value),
+        on_violation: permissions.on_violation.map_or(OnViolation::Revert, |o| o.value),
     };
     let limits = PlanLimits {
         timeout: limits.timeout.as_ref()?.value,
@@ -404,10 +421,10 @@ fn build_plan(source: &Source, runbook: Runbook, context: Resolved, waivers: Vec
         cost: limits.cost.as_ref().map(|c| c.value),
         quota_wait: limits.quota_wait.as_ref().map(|q| q.value),
     };
-    let agent = task.agent.as_ref().map_or_else(|| Agent::new(AgentKind::Claude), |a| a.value.clone());
-    let branch_template = task.branch.as_ref().map_or_else(|| "night/{name}/{date}".to_string(), |b| b.value.clone());
+    let agent = task.agent.map_or_else(|| Agent::new(AgentKind::Claude), |a| a.value);
+    let branch_template = task.branch.map_or_else(|| "night/{name}/{date}".to_string(), |b| b.value);
     let worktree = task.worktree.as_ref().is_some_and(|w| w.value);
-    let delivery = runbook.deliver.as_ref().and_then(crate::plan::Delivery::from_ast);
+    let delivery = deliver.as_ref().and_then(crate::plan::Delivery::from_ast);
     Some(Plan {
         source: source.clone(),
         runbook_path: context.runbook_path,
@@ -417,11 +434,11 @@ fn build_plan(source: &Source, runbook: Runbook, context: Resolved, waivers: Vec
         agent,
         branch_template,
         worktree,
-        checks: runbook.success.map(|s| s.checks).unwrap_or_default(),
+        checks: success.map(|s| s.checks).unwrap_or_default(),
         permissions,
         limits,
-        rollback: runbook.rollback,
-        notifiers: runbook.notify.map(|n| n.notifiers).unwrap_or_default(),
+        rollback,
+        notifiers: notify.map(|n| n.notifiers).unwrap_or_default(),
         delivery,
         waivers,
         warnings,

@@ -11,7 +11,7 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     let mut seen: HashMap<&str, Option<(String, &'static IrreversibleRule)>> = HashMap::new();
     for check in &success.checks {
         let Some(command) = check.value.command() else { continue };
-        let found = seen.entry(command.value.as_str()).or_insert_with(|| crate::policy::commands::irreversible_in(&command.value));
+        let found = seen.entry(command.value.as_str()).or_insert_with(|| crate::policy::commands::irreversible_in_script(&context.script(&command.value)));
         if let Some((part, rule)) = found {
             findings.push(
                 Diagnostic::error(Code::SideEffectsInChecks, format!("the success command runs `{part}`"))

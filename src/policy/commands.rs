@@ -99,7 +99,11 @@ impl<'a> CommandRules<'a> {
     /// The first refusal on a command line; `read_file` reads a script file the line runs
     /// (relative paths are the caller's to resolve), or returns `None`.
     pub fn refusal(&self, line: &str, read_file: &dyn Fn(&str) -> Option<String>) -> Option<Refusal> {
-        let script = shell::parse(line);
+        self.refusal_in(&shell::parse(line), read_file)
+    }
+
+    /// [`CommandRules::refusal`] on a line already read.
+    pub fn refusal_in(&self, script: &shell::Script, read_file: &dyn Fn(&str) -> Option<String>) -> Option<Refusal> {
         script.commands.iter().find_map(|command| self.refusal_of(command, None, read_file, 0))
     }
 
@@ -146,8 +150,13 @@ impl<'a> CommandRules<'a> {
 
 /// The first command of the built-in set on a line (for `side-effects-in-checks`).
 pub fn irreversible_in(line: &str) -> Option<(String, &'static IrreversibleRule)> {
+    irreversible_in_script(&shell::parse(line))
+}
+
+/// [`irreversible_in`] on a line already read.
+pub fn irreversible_in_script(script: &shell::Script) -> Option<(String, &'static IrreversibleRule)> {
     let rules = CommandRules { deny: &[], allow: &[], irreversible: true };
-    let refusal = rules.refusal(line, &|_| None)?;
+    let refusal = rules.refusal_in(script, &|_| None)?;
     match refusal.rule {
         Rule::Irreversible(rule) => Some((refusal.command, rule)),
         Rule::Target { .. } | Rule::FindDelete => {

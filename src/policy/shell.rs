@@ -133,7 +133,14 @@ pub fn parse(text: &str) -> Script {
 
 /// The simple commands of a line as text, e.g. `npm test && git push` → `npm test`, `git push`.
 pub fn simple_commands(text: &str) -> Vec<String> {
-    parse(text).commands.iter().map(Command::line).filter(|line| !line.is_empty()).collect()
+    parse(text).simple_commands()
+}
+
+impl Script {
+    /// Its simple commands as text (see [`simple_commands`]).
+    pub fn simple_commands(&self) -> Vec<String> {
+        self.commands.iter().map(Command::line).filter(|line| !line.is_empty()).collect()
+    }
 }
 
 struct Reader {

@@ -743,7 +743,7 @@ impl Lowerer {
 
     fn lower_success(&mut self, statement: &Statement) -> Option<Success> {
         let body = self.block(statement, "success { tests \"cargo test\" }")?;
-        let mut checks = Vec::new();
+        let mut checks = Vec::with_capacity(body.len());
         let mut meant = Vec::new();
         for inner in body {
             let check = match inner.head.value.as_str() {
@@ -1201,7 +1201,7 @@ impl Lowerer {
 
     fn lower_notify(&mut self, statement: &Statement) -> Option<Notify> {
         let body = self.block(statement, "notify { slack env.SLACK_WEBHOOK_URL }")?;
-        let mut notifiers = Vec::new();
+        let mut notifiers = Vec::with_capacity(body.len());
         for inner in body {
             let mut args = Args::new(inner);
             let head = inner.head.value.as_str();
