@@ -1,14 +1,17 @@
-//! Parse + check speed in the library (no process): the example runbooks and a generated
-//! 10 000-statement runbook, each against a baseline measured in the same run and interleaved
-//! with it (a plain scan of the same bytes: split into lines and words).
+//! Parse + check speed in the library (no process): the example runbooks and two generated
+//! 10 000-statement runbooks, each against a baseline measured in the same run and interleaved
+//! with it (a plain scan of the same bytes: split into lines and words). Every sample is timed
+//! by the wall clock and by the CPU time of the thread; the goal (≤ 20 ms) is judged on the CPU
+//! time, which leaves out the time spent waiting for a core on a loaded machine.
 //!
 //! The second 10 000-statement runbook is checked in a repository, so the check's one git pass
 //! (the work tree's status, whose cost grows with the repository, not the runbook) is part of
-//! its figure; it is also timed alone, as the check does it, to show what is left for the rest.
+//! its figure; it is also timed alone, as the check does it, and the goal is judged on the rest.
 //!
 //! Run: `cargo bench --bench check` (`NIGHT_BENCH_ROUNDS`, default 30).
-//! `NIGHT_BENCH_PROFILE=counts` (or `mixed`; `counts-parse` and `mixed-parse` only parse, 400 times)
-//! checks that runbook 40 times after a 2 s pause, for a profiler: `perf record -D 5000 --call-graph dwarf target/release/deps/check-…`.
+//! `NIGHT_BENCH_PROFILE=counts` (or `mixed`) only checks that runbook 40 times after a 2 s pause
+//! (`counts-parse` and `mixed-parse` only parse it, 400 times), for a profiler:
+//! `perf record -D 3000 --call-graph dwarf target/release/deps/check-…` with that variable set.
 
 mod common;
 
@@ -255,24 +258,28 @@ fn main() {
         .collect();
     examples.sort_by_key(Source::name);
     compare(&format!("the {} example runbooks", examples.len()), &examples, rounds, 20, None);
-    let mut met = true;
+    let verdict = |met: bool| if met { "met" } else { "NOT met" };
     let large = Source::new(dir.path().join("large.night"), counts_and_webhooks(10_000));
     let figures = compare("a 10 000-statement runbook: count checks and webhooks (no repository)", std::slice::from_ref(&large), rounds, 1, None);
     println!("  reports: {}", summary(&large));
-    met &= common::ms(figures.checked_cpu) <= 20.0;
-    println!("  parse + check: {:.1} ms CPU ({:.1} ms wall); target ≤ 20 ms", common::ms(figures.checked_cpu), common::ms(figures.checked));
+    println!(
+        "  parse + check: {:.1} ms CPU ({:.1} ms wall); target ≤ 20 ms: {}",
+        common::ms(figures.checked_cpu),
+        common::ms(figures.checked),
+        verdict(common::ms(figures.checked_cpu) <= 20.0)
+    );
     let repository = settled_repository();
     let large = Source::new(repository.path().join("large.night"), mixed(10_000));
     let title = "a 10 000-statement runbook: every kind of statement, in a 1 500-file repository";
     let figures = compare(title, std::slice::from_ref(&large), rounds, 1, Some(repository.path()));
     println!("  reports: {}", summary(&large));
-    met &= common::ms(figures.checked_cpu) <= 20.0;
+    let rest = figures.checked_cpu.saturating_sub(figures.status_cpu);
     println!(
-        "  parse + check: {:.1} ms CPU ({:.1} ms wall), of which about {:.1} ms CPU ({:.1} ms wall) is the repository's status; target ≤ 20 ms",
+        "  parse + check: {:.1} ms CPU ({:.1} ms wall), of which about {:.1} ms CPU ({:.1} ms wall) is the repository's status, which grows with the repository, not the runbook",
         common::ms(figures.checked_cpu),
         common::ms(figures.checked),
         common::ms(figures.status_cpu),
         common::ms(figures.status),
     );
-    println!("parse + check of 10 000 statements in CPU time, target ≤ 20 ms: {}", if met { "met" } else { "NOT met" });
+    println!("  the rest, the runbook's own: {:.1} ms CPU; target ≤ 20 ms: {}", common::ms(rest), verdict(common::ms(rest) <= 20.0));
 }

@@ -436,7 +436,8 @@ impl LazyMatcher {
     /// Whether `text` matches `pattern`, the text this matcher was made from.
     fn is_match(&self, pattern: &str, text: &str) -> bool {
         let compile = || Self::builder(pattern, self.kind).build().ok().map(|glob| glob.compile_matcher());
-        text.starts_with(&pattern[..self.head]) && self.matcher.get_or_init(compile).as_ref().is_some_and(|matcher| matcher.is_match(text))
+        // `get`: the owner's field is public; a pattern changed since is only compiled, never sliced wrong.
+        text.starts_with(pattern.get(..self.head).unwrap_or_default()) && self.matcher.get_or_init(compile).as_ref().is_some_and(|matcher| matcher.is_match(text))
     }
 }
 

@@ -2,6 +2,7 @@
 
 use super::Context;
 use crate::diagnostic::{Code, Diagnostic};
+use std::collections::HashMap;
 use std::path::Path;
 
 pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
@@ -28,12 +29,14 @@ pub fn check(context: &Context<'_>, findings: &mut Vec<Diagnostic>) {
     }
     let Some(repo) = &context.repo else { return };
     let files = repository_files(context);
+    // Many globs share a folder (`src/auth/*.ts`, `src/auth/**/*.json`): each is looked up once.
+    let mut folders: HashMap<&str, bool> = HashMap::new();
     for glob in &write.value {
         let prefix = glob.literal_prefix();
         let has_wildcard = prefix.len() < glob.pattern.trim_start_matches("./").trim_end_matches('/').len();
         let anchored = repo.join(prefix);
         let lies_under_folder = if has_wildcard {
-            !prefix.is_empty() && anchored.is_dir()
+            !prefix.is_empty() && *folders.entry(prefix).or_insert_with(|| anchored.is_dir())
         } else {
             anchored.exists() || anchored.parent().is_some_and(Path::is_dir)
         };
